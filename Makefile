@@ -1,0 +1,124 @@
+# dmakit: library, CLI, tests, kernel driver.
+#
+#   make                 build/lib/libdmakit.{so,a}, build/bin/dmakit, build/dmakit.pc
+#   make san             the same with ASan+UBSan into build-san/ (what tests use)
+#   make check           host test suite (sanitizer build)
+#   make check-vm        kernel driver suite in QEMU (KERNEL=stock|debug|all)
+#   make check-all       both
+#   make demo            record 2 GiB from the simulated card and verify it
+#   make driver          dmakit.ko against the installed kernel headers
+#   make install PREFIX=/usr/local [DESTDIR=]
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= gcc
+SANITIZE  ?= 0
+
+PKG_LIBS  := liburing libtracefs libtraceevent
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS    ?= -O2 -g
+CPPFLAGS  += -Iinclude -Iinclude/uapi -Ilib $(PKG_CFLAGS)
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden \
+              -MMD -MP
+LDLIBS    := $(PKG_LDLIBS) -lpthread -lm
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+  ALL_CFLAGS += $(SANFLAGS) -O1
+  LDFLAGS  += $(SANFLAGS)
+endif
+
+LIB_SRCS  := $(sort $(wildcard lib/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+LIBSO     := $(BUILD)/lib/libdmakit.so
+LIBA      := $(BUILD)/lib/libdmakit.a
+CLI       := $(BUILD)/bin/dmakit
+PC        := $(BUILD)/dmakit.pc
+
+.PHONY: all san tests check check-vm check-all demo driver install clean \
+        bench format-check checkpatch
+all: $(LIBSO) $(LIBA) $(CLI) $(PC)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBSO): $(LIB_OBJS) lib/libdmakit.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libdmakit.so.0 -Wl,-z,defs \
+	  -Wl,--version-script=lib/libdmakit.map $(LDFLAGS) \
+	  -o $@.$(VERSION) $(LIB_OBJS) $(LDLIBS)
+	ln -sf libdmakit.so.$(VERSION) $@.0
+	ln -sf libdmakit.so.$(VERSION) $@
+
+$(LIBA): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# The CLI links the static library so it runs from the build tree.
+$(CLI): $(TOOL_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIBA) $(LDLIBS)
+
+$(PC): dmakit.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@PRIVATE@|$(PKG_LIBS)|' $< > $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(LIBA) $(LDLIBS)
+
+tests: all $(TEST_BINS)
+
+san:
+	$(MAKE) BUILD=build-san SANITIZE=1 tests
+
+check: all san
+	tests/run.sh
+
+check-vm: all
+	$(MAKE) -C tests/vm check KERNEL=$(or $(KERNEL),all)
+
+check-all: check check-vm
+
+demo: all
+	scripts/demo.sh
+
+driver:
+	$(MAKE) -C driver
+
+bench: all
+	bench/run-all.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/include/dmakit $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSO).$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libdmakit.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdmakit.so.0
+	ln -sf libdmakit.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdmakit.so
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/dmakit.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/uapi/dmakit/*.h $(wildcard include/dmakit/*.h) \
+	  $(DESTDIR)$(PREFIX)/include/dmakit/
+	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf build build-san
+	-$(MAKE) -C driver clean
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

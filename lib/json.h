@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Minimal JSON for metadata, summaries and event streams: a streaming
+ * writer and a reader of top-level scalar members.  Internal to dmakit
+ * (the CLI uses it too); not part of the installed API.
+ */
+#ifndef DMAKIT_JSON_H
+#define DMAKIT_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DMAKIT_JSON_MAX_DEPTH 16
+
+struct dmakit_json {
+	FILE *f;
+	int depth;
+	bool pretty;
+	bool need_comma[DMAKIT_JSON_MAX_DEPTH];
+};
+
+/* @pretty: newlines and indentation; otherwise one line (JSON Lines). */
+void dmakit_json_init(struct dmakit_json *j, FILE *f, bool pretty);
+/* @key is NULL inside arrays and for the top-level value. */
+void dmakit_json_obj_begin(struct dmakit_json *j, const char *key);
+void dmakit_json_obj_end(struct dmakit_json *j);
+void dmakit_json_arr_begin(struct dmakit_json *j, const char *key);
+void dmakit_json_arr_end(struct dmakit_json *j);
+void dmakit_json_str(struct dmakit_json *j, const char *key, const char *v);
+void dmakit_json_u64(struct dmakit_json *j, const char *key, uint64_t v);
+void dmakit_json_i64(struct dmakit_json *j, const char *key, int64_t v);
+void dmakit_json_double(struct dmakit_json *j, const char *key, double v);
+void dmakit_json_bool(struct dmakit_json *j, const char *key, bool v);
+/* Ends the top-level value with a newline. */
+void dmakit_json_end(struct dmakit_json *j);
+
+/*
+ * Read a top-level member of the object in @text (NUL-terminated).
+ * Return 0, -ENOENT if absent, -EINVAL if malformed or of another type.
+ */
+int dmakit_json_get_u64(const char *text, const char *key, uint64_t *v);
+int dmakit_json_get_double(const char *text, const char *key, double *v);
+int dmakit_json_get_str(const char *text, const char *key, char *buf,
+			size_t len);
+
+#endif /* DMAKIT_JSON_H */

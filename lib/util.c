@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* Small helpers: error messages, number parsing, option strings, clocks. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "internal.h"
+
+int dmakit_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+const char *dmakit_strerror(int err)
+{
+	const char *s;
+
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		return "Success";
+	s = strerrordesc_np(err);
+	return s ? s : "Unknown error";
+}
+
+uint64_t dmakit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t dmakit_deadline(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return UINT64_MAX;
+	return dmakit_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+}
+
+int dmakit_remaining_ms(uint64_t deadline)
+{
+	uint64_t now;
+
+	if (deadline == UINT64_MAX)
+		return -1;
+	now = dmakit_now_ns();
+	if (now >= deadline)
+		return 0;
+	/* round up so a short remainder still sleeps */
+	return (int)((deadline - now + 999999) / 1000000);
+}
+
+/* Parse a number with an optional K/M/G/T suffix of base @unit. */
+static int parse_scaled(const char *s, uint64_t unit, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mul = 1;
+	char *end;
+
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (toupper((unsigned char)*end)) {
+	case 'T':
+		mul *= unit;
+		/* fallthrough */
+	case 'G':
+		mul *= unit;
+		/* fallthrough */
+	case 'M':
+		mul *= unit;
+		/* fallthrough */
+	case 'K':
+		mul *= unit;
+		end++;
+		if (unit == 1024 && (*end == 'i' || *end == 'I'))
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		break;
+	case 'B':
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end)
+		return -EINVAL;
+	if (v && mul > UINT64_MAX / v)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+int dmakit_parse_size(const char *s, uint64_t *out)
+{
+	return parse_scaled(s, 1024, out);
+}
+
+int dmakit_parse_rate(const char *s, uint64_t *out)
+{
+	if (s && !strcmp(s, "max")) {
+		*out = 0;
+		return 0;
+	}
+	return parse_scaled(s, 1000, out);
+}
+
+int dmakit_parse_opts(const char *args, char *err, size_t errlen,
+		      int (*fn)(void *ctx, const char *key, const char *val,
+				char *err, size_t errlen),
+		      void *ctx)
+{
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (!args || !*args)
+		return 0;
+	copy = strdup(args);
+	if (!copy)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq || eq == tok || !eq[1]) {
+			ret = dmakit_errf(err, errlen, -EINVAL,
+					  "option '%s' is not key=value", tok);
+			break;
+		}
+		*eq = '\0';
+		ret = fn(ctx, tok, eq + 1, err, errlen);
+		if (ret)
+			break;
+	}
+	free(copy);
+	return ret;
+}

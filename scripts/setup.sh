@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what dmakit needs to build, test and benchmark on Debian/Ubuntu.
+# Idempotent: installs only missing packages.  Run as root (or with sudo).
+#
+#   scripts/setup.sh            everything (build, host tests, VM tests, bench)
+#   scripts/setup.sh --build    only what `make` needs
+set -euo pipefail
+
+build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
+	    libtraceevent-dev systemtap-sdt-dev)
+test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
+	   procps kmod)
+vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64
+	 busybox-static cpio)
+debug_kernel_pkgs=(linux-source-6.1 bc flex bison libelf-dev libssl-dev
+		   xz-utils rsync)
+
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-}" != "--build" ]; then
+	pkgs+=("${test_pkgs[@]}" "${vm_pkgs[@]}" "${debug_kernel_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

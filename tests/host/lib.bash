@@ -1,0 +1,56 @@
+# Shared helpers for tests/host/*.sh integration scripts (sourced).
+# Usage:
+#   . "$TOP/tests/host/lib.bash"
+#   t_check "record exits 0" test "$rc" -eq 0
+#   t_done
+
+T_PASSED=0
+T_FAILED=0
+: "${DMAKIT:=$TOP/build-san/bin/dmakit}"
+: "${TMPDIR:=/tmp}"
+
+# t_check DESCRIPTION COMMAND...: passes if COMMAND succeeds.
+t_check() {
+	local what=$1; shift
+	if "$@"; then
+		T_PASSED=$((T_PASSED + 1)); echo "ok - $what"
+	else
+		T_FAILED=$((T_FAILED + 1)); echo "not ok - $what"
+	fi
+}
+
+# t_eq DESCRIPTION GOT EXPECTED
+t_eq() {
+	if [ "$2" = "$3" ]; then
+		T_PASSED=$((T_PASSED + 1)); echo "ok - $1"
+	else
+		T_FAILED=$((T_FAILED + 1)); echo "not ok - $1: got '$2', expected '$3'"
+	fi
+}
+
+# t_grep DESCRIPTION PATTERN FILE: passes if FILE contains PATTERN (ERE).
+t_grep() {
+	if grep -Eq -- "$2" "$3"; then
+		T_PASSED=$((T_PASSED + 1)); echo "ok - $1"
+	else
+		T_FAILED=$((T_FAILED + 1)); echo "not ok - $1: /$2/ not in $3:"
+		sed 's/^/    /' "$3" | tail -n 20
+	fi
+}
+
+# json_get FILE KEY: a top-level scalar from a JSON object file.
+json_get() {
+	python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): v=v[k]
+print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"
+}
+
+t_skip() { echo "SKIP: $*"; exit 77; }
+
+need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }
+
+t_done() {
+	echo "$T_PASSED passed, $T_FAILED failed"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}

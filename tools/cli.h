@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dmakit CLI: one file per subcommand (tools/<name>.c exporting
+ * cmd_<name>()), all dispatched from CLI_COMMANDS, which also drives help.
+ * Exit codes: 0 success, 1 failure, 2 bad usage.  Errors are printed once,
+ * with context: "dmakit record: open /dev/dmakit0: No such device".
+ */
+#ifndef DMAKIT_CLI_H
+#define DMAKIT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DMAKIT_VERSION "0.1.0"
+
+#define CLI_EXIT_OK	0
+#define CLI_EXIT_FAIL	1
+#define CLI_EXIT_USAGE	2
+
+struct cli_command {
+	const char *name;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+};
+
+int cmd_record(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_xfer(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#define CLI_COMMANDS \
+	{ "record", "record a device's DMA buffers to a file or block device", cmd_record }, \
+	{ "verify", "check a recording: CRCs, sequence gaps, payload", cmd_verify }, \
+	{ "send",   "stream a device's buffers over TCP (zero-copy)", cmd_send }, \
+	{ "recv",   "receive a stream from 'dmakit send' into a recording", cmd_recv }, \
+	{ "xfer",   "run DMA transactions between memory and card memory", cmd_xfer }, \
+	{ "trace",  "trace the start and end of DMA transactions", cmd_trace }, \
+	{ "info",   "show PCI devices: driver, link, DMA mask, IRQ vectors", cmd_info }, \
+	{ "bench",  "measure ring and memory bandwidth ceilings", cmd_bench },
+
+/* "dmakit CMD: message\n" on stderr; returns CLI_EXIT_FAIL. */
+int cli_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same, for bad usage: adds "try 'dmakit CMD --help'"; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A notice (not an error): "dmakit CMD: notice: message\n" on stderr. */
+void cli_notice(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "1.50 GiB", "512.0 KiB" into @buf. */
+const char *cli_fmt_bytes(char *buf, size_t len, double bytes);
+/* "812.3 MB/s" (powers of 1000, as disks and links are quoted). */
+const char *cli_fmt_rate(char *buf, size_t len, double bytes_per_s);
+
+/*
+ * Parse a duration "10", "2.5s", "500ms", "1m": seconds as a double.
+ * Returns 0 or -1.
+ */
+int cli_parse_duration(const char *s, double *out);
+
+/*
+ * A log2 histogram printed like bcc's tools:
+ *      usecs               : count    distribution
+ *          0 -> 1          : 0        |                                        |
+ * @slots[i] counts values v with 2^(i-1) <= v < 2^i (slot 0: v == 0).
+ */
+#define CLI_HIST_SLOTS 64
+void cli_print_log2_hist(FILE *f, const uint64_t *slots, int nslots,
+			 const char *unit);
+int cli_log2_slot(uint64_t v);
+
+/* True if stderr is a terminal (progress lines are drawn only then). */
+bool cli_stderr_is_tty(void);
+
+#endif /* DMAKIT_CLI_H */

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/* Helpers every subcommand shares: messages, units, histograms. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+static void vmsg(const char *cmd, const char *kind, const char *fmt,
+		 va_list ap)
+{
+	fprintf(stderr, "dmakit %s: %s", cmd, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, "", fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, "", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "try 'dmakit %s --help'\n", cmd);
+	return CLI_EXIT_USAGE;
+}
+
+void cli_notice(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, "notice: ", fmt, ap);
+	va_end(ap);
+}
+
+const char *cli_fmt_bytes(char *buf, size_t len, double bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.2f %s" : "%.0f %s", bytes, units[u]);
+	return buf;
+}
+
+const char *cli_fmt_rate(char *buf, size_t len, double r)
+{
+	static const char *const units[] = { "B/s", "kB/s", "MB/s", "GB/s" };
+	int u = 0;
+
+	while (r >= 1000 && u < 3) {
+		r /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", r, units[u]);
+	return buf;
+}
+
+int cli_parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtod(s, &end);
+	if (end == s || !isfinite(v) || v < 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		;
+	else if (!strcmp(end, "ms"))
+		v /= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60;
+	else if (!strcmp(end, "h"))
+		v *= 3600;
+	else
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_log2_slot(uint64_t v)
+{
+	return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+void cli_print_log2_hist(FILE *f, const uint64_t *slots, int nslots,
+			 const char *unit)
+{
+	uint64_t max = 0;
+	int i, first = -1, last = -1;
+
+	for (i = 0; i < nslots; i++) {
+		if (slots[i] > max)
+			max = slots[i];
+		if (slots[i]) {
+			if (first < 0)
+				first = i;
+			last = i;
+		}
+	}
+	if (last < 0)
+		return;
+	fprintf(f, "%*s%-*s : count    distribution\n", 5, "", 19, unit);
+	for (i = 0; i <= last; i++) {
+		uint64_t lo = i ? 1ULL << (i - 1) : 0;
+		uint64_t hi = i ? (1ULL << i) - 1 : 0;
+		int stars = max ? (int)(slots[i] * 40 / max) : 0;
+		char bar[41];
+
+		if (i < first && i != 0 && slots[i] == 0)
+			continue;
+		memset(bar, '*', (size_t)stars);
+		memset(bar + stars, ' ', (size_t)(40 - stars));
+		bar[40] = '\0';
+		fprintf(f, "%10llu -> %-10llu : %-8llu |%s|\n",
+			(unsigned long long)lo, (unsigned long long)hi,
+			(unsigned long long)slots[i], bar);
+	}
+}
+
+bool cli_stderr_is_tty(void)
+{
+	return isatty(STDERR_FILENO);
+}

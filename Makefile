@@ -22,7 +22,7 @@ PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS    ?= -O2 -g
-CPPFLAGS  += -Iinclude -Iinclude/uapi -Ilib $(PKG_CFLAGS)
+CPPFLAGS  += -Iinclude -Iinclude/uapi -Ilib -Itests/lib $(PKG_CFLAGS)
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden \
               -MMD -MP
 LDLIBS    := $(PKG_LDLIBS) -lpthread -lm

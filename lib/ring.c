@@ -186,6 +186,7 @@ int dmakit_consumer_next(struct dmakit_consumer *cons, struct dmakit_buf *buf,
 			 int timeout_ms)
 {
 	struct dmakit_dev *dev;
+	bool armed = false;
 	uint64_t deadline;
 	int ret;
 
@@ -199,9 +200,13 @@ int dmakit_consumer_next(struct dmakit_consumer *cons, struct dmakit_buf *buf,
 	for (;;) {
 		uint64_t head = DMAKIT_LOAD_ACQUIRE(&dev->ctrl->head);
 		uint32_t state;
+		int left;
 
-		if (take(cons, buf, head) == 0)
+		if (take(cons, buf, head) == 0) {
+			if (armed)
+				DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 0);
 			return 0;
+		}
 		/* state after head: a stop is published after the last head */
 		state = DMAKIT_LOAD_ACQUIRE(&dev->ctrl->state);
 		if (state == DMAKIT_STATE_STOPPED || state == DMAKIT_STATE_ERROR) {
@@ -210,31 +215,24 @@ int dmakit_consumer_next(struct dmakit_consumer *cons, struct dmakit_buf *buf,
 				return 0;
 			return state == DMAKIT_STATE_ERROR ? -ENODEV : -ENODATA;
 		}
-		if (timeout_ms == 0)
-			return -ETIMEDOUT;
-		/*
-		 * Sleep handshake: need_wakeup, full barrier, recheck head.
-		 * The producer publishes head, full barrier, reads need_wakeup.
-		 */
-		DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 1);
-		DMAKIT_FULL_BARRIER();
-		head = DMAKIT_LOAD_ACQUIRE(&dev->ctrl->head);
-		if (cons->next_pos >= head &&
-		    DMAKIT_LOAD_ACQUIRE(&dev->ctrl->state) ==
-			    DMAKIT_STATE_RUNNING) {
-			int left = dmakit_remaining_ms(deadline);
-
-			if (left == 0) {
-				DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 0);
-				return -ETIMEDOUT;
-			}
-			ret = dev->ops->wait(cons, left);
-			if (ret && ret != -ETIMEDOUT) {
-				DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 0);
-				return ret;
-			}
+		if (!armed) {
+			/*
+			 * Sleep handshake: need_wakeup, full barrier, look at
+			 * head again.  The producer publishes head, full
+			 * barrier, reads need_wakeup.  Left set on -ETIMEDOUT
+			 * so the pollable fd fires on the next buffer.
+			 */
+			DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 1);
+			DMAKIT_FULL_BARRIER();
+			armed = true;
+			continue;
 		}
-		DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 0);
+		left = dmakit_remaining_ms(deadline);
+		if (left == 0)
+			return -ETIMEDOUT;
+		ret = dev->ops->wait(cons, left);
+		if (ret && ret != -ETIMEDOUT)
+			return ret;
 	}
 }
 

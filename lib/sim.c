@@ -200,7 +200,7 @@ static void wait_for_space(struct sim *s, struct dmakit_ring_ctrl *ctrl,
 
 	DMAKIT_STORE_RELAXED(&ctrl->producer_waiting, 1);
 	DMAKIT_FULL_BARRIER();
-	if (!dmakit_ring_may_claim(ctrl, pos) && !stop_requested(s))
+	if (!dmakit_ring_may_claim(ctrl, s->nbufs, pos) && !stop_requested(s))
 		futex(&ctrl->producer_waiting, FUTEX_WAIT, 1, &ts);
 	DMAKIT_STORE_RELAXED(&ctrl->producer_waiting, 0);
 }
@@ -234,7 +234,7 @@ static void *producer(void *arg)
 		if (buf_ns > 0 && now < due)
 			sleep_until(due);
 
-		if (!dmakit_ring_may_claim(ctrl, pos)) {
+		if (!dmakit_ring_may_claim(ctrl, s->nbufs, pos)) {
 			if (s->policy == DMAKIT_POLICY_BLOCK) {
 				wait_for_space(s, ctrl, pos);
 				/* a paused source resumes at its rate, no burst */
@@ -246,7 +246,7 @@ static void *producer(void *arg)
 			 * A real card loses the buffer.  At rate=max model it
 			 * arriving as fast as the generator fills buffers.
 			 */
-			dmakit_ring_count_drop(ctrl);
+			dmakit_ring_count_drop(ctrl, 1);
 			lost++;
 			seq++;
 			produced++;
@@ -270,7 +270,7 @@ static void *producer(void *arg)
 		d.len = s->bufsize;
 		d.flags = s->crc ? DMAKIT_DESC_F_CRC : 0;
 		d.crc32c = crc;
-		dmakit_ring_publish(ctrl, dev->descs, pos, &d);
+		dmakit_ring_publish(ctrl, dev->descs, s->nbufs, pos, &d);
 		lost = 0;
 		pos++;
 		seq++;

@@ -218,12 +218,13 @@ static inline __u64 dmakit_payload_word(__u64 seq, __u64 word)
  * ordering primitives; the logic below exists once.
  */
 #ifdef __KERNEL__
-#define DMAKIT_LOAD_ACQUIRE(p)		smp_load_acquire(p)
-#define DMAKIT_STORE_RELEASE(p, v)	smp_store_release(p, v)
+/* barriers: the pairings are the ones described at the top of this file */
+#define DMAKIT_LOAD_ACQUIRE(p)		smp_load_acquire(p)	/* see above */
+#define DMAKIT_STORE_RELEASE(p, v)	smp_store_release(p, v)	/* see above */
 #define DMAKIT_LOAD_RELAXED(p)		READ_ONCE(*(p))
 #define DMAKIT_STORE_RELAXED(p, v)	WRITE_ONCE(*(p), v)
-#define DMAKIT_WRITE_BARRIER()		smp_wmb()
-#define DMAKIT_FULL_BARRIER()		smp_mb()
+#define DMAKIT_WRITE_BARRIER()		smp_wmb()		/* see above */
+#define DMAKIT_FULL_BARRIER()		smp_mb()		/* see above */
 #else
 #define DMAKIT_LOAD_ACQUIRE(p)		__atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define DMAKIT_STORE_RELEASE(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
@@ -234,6 +235,12 @@ static inline __u64 dmakit_payload_word(__u64 seq, __u64 word)
 #endif
 
 /*
+ * The producer passes its own copy of the geometry (@nbufs) to the helpers
+ * below: the ctrl page is writable by every consumer, so a kernel producer
+ * must never index or bound anything with a value read back from it.
+ */
+
+/*
  * May the producer write position @pos?  True unless a RELIABLE consumer
  * still holds position pos - nbufs (tail <= pos - nbufs).  A tail beyond
  * @pos is impossible and is treated as "full", so a corrupt user-space
@@ -241,9 +248,9 @@ static inline __u64 dmakit_payload_word(__u64 seq, __u64 word)
  * between its previous claim store and this check (see the consumer attach
  * protocol in libdmakit), which is what dmakit_ring_claim() does.
  */
-static inline int dmakit_ring_may_claim(struct dmakit_ring_ctrl *c, __u64 pos)
+static inline int dmakit_ring_may_claim(struct dmakit_ring_ctrl *c,
+					__u32 nbufs, __u64 pos)
 {
-	__u32 nbufs = c->nbufs;
 	unsigned int i;
 
 	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
@@ -274,10 +281,10 @@ static inline void dmakit_ring_claim(struct dmakit_ring_ctrl *c, __u64 pos)
  * the producer's count of buffers dropped since the last published one.
  */
 static inline void dmakit_ring_publish(struct dmakit_ring_ctrl *c,
-				       struct dmakit_desc *descs, __u64 pos,
-				       const struct dmakit_desc *d)
+				       struct dmakit_desc *descs, __u32 nbufs,
+				       __u64 pos, const struct dmakit_desc *d)
 {
-	struct dmakit_desc *slot = &descs[pos % c->nbufs];
+	struct dmakit_desc *slot = &descs[pos % nbufs];
 
 	*slot = *d;
 	if (d->lost)
@@ -287,10 +294,13 @@ static inline void dmakit_ring_publish(struct dmakit_ring_ctrl *c,
 	DMAKIT_STORE_RELEASE(&c->head, pos + 1);
 }
 
-/* Count a dropped buffer (the producer keeps the pending lost count). */
-static inline void dmakit_ring_count_drop(struct dmakit_ring_ctrl *c)
+/*
+ * Count @n dropped buffers (the producer keeps the pending lost count; a
+ * card that reports its drops in batches adds them at once).
+ */
+static inline void dmakit_ring_count_drop(struct dmakit_ring_ctrl *c, __u64 n)
 {
-	DMAKIT_STORE_RELAXED(&c->dropped, DMAKIT_LOAD_RELAXED(&c->dropped) + 1);
+	DMAKIT_STORE_RELAXED(&c->dropped, DMAKIT_LOAD_RELAXED(&c->dropped) + n);
 }
 
 /*
@@ -302,7 +312,7 @@ static inline int dmakit_ring_still_valid(struct dmakit_ring_ctrl *c, __u64 pos)
 	__u64 claim;
 
 #ifdef __KERNEL__
-	smp_rmb();
+	smp_rmb();	/* data reads before the claim re-read */
 #else
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 #endif

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/dmakitN: one struct dmakit_file per open.  A file may become one
+ * ring consumer (DMAKIT_IOC_ATTACH); closing it frees the slot, cancels its
+ * queued transactions and waits for its running one.  The stream stops
+ * when the file that started it closes, or when the last file does.
+ *
+ * Every ioctl validates its argument completely before it touches the
+ * card, and every one fails with -ENODEV once the card is gone.
+ */
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "dmakit.h"
+
+static int dmakit_open(struct inode *inode, struct file *file)
+{
+	struct dmakit_card *card = container_of(inode->i_cdev,
+						struct dmakit_card, cdev);
+	struct dmakit_file *f;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	f->card = card;
+	f->slot = -1;
+	mutex_lock(&card->lock);
+	if (card->dead) {
+		mutex_unlock(&card->lock);
+		kfree(f);
+		return -ENODEV;
+	}
+	get_device(&card->dev);
+	card->nopen++;
+	mutex_unlock(&card->lock);
+	file->private_data = f;
+	return nonseekable_open(inode, file);
+}
+
+static int dmakit_release(struct inode *inode, struct file *file)
+{
+	struct dmakit_file *f = file->private_data;
+	struct dmakit_card *card = f->card;
+
+	dmakit_xfer_release_file(f);
+	mutex_lock(&card->lock);
+	if (card->ring && !card->dead) {
+		if (f->slot >= 0)
+			dmakit_ring_detach(card, f->slot);
+		if (f->started || card->nopen == 1)
+			dmakit_ring_stop(card, DMAKIT_STATE_STOPPED);
+	}
+	card->nopen--;
+	mutex_unlock(&card->lock);
+	put_device(&card->dev);
+	kfree(f);
+	return 0;
+}
+
+static long dmakit_ioc_info(struct dmakit_card *card, void __user *arg)
+{
+	struct dmakit_info info = {
+		.abi_version = DMAKIT_IOCTL_ABI_VERSION,
+		.card_mem_size = card->card_mem_size,
+		.dma_mask_bits = card->dma_bits,
+		.irq_type = card->irq_type,
+		.irq_vectors = card->nvec,
+		.max_xfers = DMAKIT_MAX_XFERS,
+	};
+
+	strscpy(info.backend, card->backend, sizeof(info.backend));
+	mutex_lock(&card->lock);
+	if (card->ring) {
+		info.flags |= DMAKIT_INFO_F_RING;
+		info.ring_map_size = dmakit_ring_mapped_bytes(card->ring);
+		info.ring_nbufs = card->ring_nbufs;
+		info.ring_bufsize = card->ring_bufsize;
+		info.rate = card->rate;
+	}
+	if (card->hw->xfer_seg_start)
+		info.flags |= DMAKIT_INFO_F_XFER;
+	mutex_unlock(&card->lock);
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long dmakit_ioc_attach(struct dmakit_file *f, void __user *arg)
+{
+	struct dmakit_card *card = f->card;
+	struct dmakit_attach a;
+	long ret;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved[0] || a.reserved[1])
+		return -EINVAL;
+	if (a.mode != DMAKIT_CONSUMER_RELIABLE &&
+	    a.mode != DMAKIT_CONSUMER_LOSSY)
+		return -EINVAL;
+	if (!card->ring)
+		return -EOPNOTSUPP;
+	/* one consumer per open file: open the device again for another */
+	if (f->slot >= 0)
+		return -EBUSY;
+	ret = dmakit_ring_attach(card, a.mode, &a.slot, &a.start_pos);
+	if (ret)
+		return ret;
+	if (copy_to_user(arg, &a, sizeof(a))) {
+		dmakit_ring_detach(card, a.slot);
+		return -EFAULT;
+	}
+	f->slot = a.slot;
+	return 0;
+}
+
+/* Commands serialised by card->lock (transactions take it themselves). */
+static long dmakit_ioctl_locked(struct dmakit_file *f, unsigned int cmd,
+				void __user *arg)
+{
+	struct dmakit_card *card = f->card;
+	long ret;
+
+	if (card->dead)
+		return -ENODEV;
+	switch (cmd) {
+	case DMAKIT_IOC_ATTACH:
+		return dmakit_ioc_attach(f, arg);
+	case DMAKIT_IOC_START:
+		if (!card->ring)
+			return -EOPNOTSUPP;
+		ret = dmakit_ring_start(card);
+		if (!ret)
+			f->started = true;
+		return ret;
+	case DMAKIT_IOC_STOP:
+		if (!card->ring)
+			return -EOPNOTSUPP;
+		dmakit_ring_stop(card, DMAKIT_STATE_STOPPED);
+		return 0;
+	case DMAKIT_IOC_KICK:
+		if (!card->ring)
+			return -EOPNOTSUPP;
+		dmakit_ring_kick(card);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static long dmakit_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct dmakit_file *f = file->private_data;
+	struct dmakit_card *card = f->card;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	switch (cmd) {
+	case DMAKIT_IOC_INFO:
+		if (READ_ONCE(card->dead))
+			return -ENODEV;
+		return dmakit_ioc_info(card, uarg);
+	case DMAKIT_IOC_XFER_SUBMIT:
+		return dmakit_xfer_submit(f, uarg);
+	case DMAKIT_IOC_XFER_WAIT:
+		return dmakit_xfer_wait(f, uarg);
+	case DMAKIT_IOC_ATTACH:
+	case DMAKIT_IOC_START:
+	case DMAKIT_IOC_STOP:
+	case DMAKIT_IOC_KICK:
+		mutex_lock(&card->lock);
+		ret = dmakit_ioctl_locked(f, cmd, uarg);
+		mutex_unlock(&card->lock);
+		return ret;
+	}
+	return -ENOTTY;
+}
+
+static __poll_t dmakit_poll(struct file *file, poll_table *wait)
+{
+	struct dmakit_file *f = file->private_data;
+	struct dmakit_card *card = f->card;
+
+	if (!card->ring)
+		return READ_ONCE(card->dead) ? EPOLLERR | EPOLLHUP : 0;
+	return dmakit_ring_poll(card, f->slot, file, wait);
+}
+
+static int dmakit_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct dmakit_file *f = file->private_data;
+	struct dmakit_card *card = f->card;
+	int ret;
+
+	mutex_lock(&card->lock);
+	if (card->dead)
+		ret = -ENODEV;
+	else if (!card->ring)
+		ret = -EOPNOTSUPP;
+	else
+		ret = dmakit_ring_mmap(card, vma);
+	mutex_unlock(&card->lock);
+	return ret;
+}
+
+const struct file_operations dmakit_fops = {
+	.owner = THIS_MODULE,
+	.open = dmakit_open,
+	.release = dmakit_release,
+	.unlocked_ioctl = dmakit_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.poll = dmakit_poll,
+	.mmap = dmakit_mmap,
+};

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * QEMU's edu device (hw/misc/edu.c, docs/specs/edu.rst) as a dmakit card:
+ * a transaction engine between host memory and a 4 KiB window of device
+ * memory, one DMA at a time, completing with an interrupt.
+ *
+ * The emulator aborts on a DMA of zero bytes or outside its window (QEMU
+ * before 8.2.1 also on a range that ends exactly at the window's end), so
+ * every segment is checked here again, after the ioctl's own check, before
+ * a register is written.
+ */
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/pci.h>
+
+#include "dmakit.h"
+
+#define EDU_REG_ID		0x00
+#define  EDU_ID_MAGIC_MASK	0xff
+#define  EDU_ID_MAGIC		0xed
+#define EDU_REG_ALIVE		0x04	/* reads back the inverse */
+#define EDU_REG_IRQ_STATUS	0x24
+#define  EDU_IRQ_DMA		BIT(8)
+#define  EDU_IRQ_SELFTEST	BIT(16)	/* any bit the driver raises */
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define  EDU_DMA_START		BIT(0)	/* stays set while the DMA runs */
+#define  EDU_DMA_TO_RAM		BIT(1)
+#define  EDU_DMA_IRQ		BIT(2)
+
+#define EDU_DMA_WINDOW		0x40000
+/* the last byte of the 4 KiB window is unreachable on QEMU < 8.2.1 */
+#define EDU_CARD_MEM		(4096 - 1)
+#define EDU_DMA_BITS		28
+/* a DMA takes 100 ms of QEMU's virtual clock */
+#define EDU_SEG_TIMEOUT_MS	1000
+#define EDU_ALL_ONES		0xffffffffU
+
+static u32 edu_readl(struct dmakit_pci *p, u32 reg)
+{
+	return readl(p->regs + reg);
+}
+
+static void edu_writel(struct dmakit_pci *p, u32 reg, u32 val)
+{
+	writel(val, p->regs + reg);
+}
+
+static void edu_writeq(struct dmakit_pci *p, u32 reg, u64 val)
+{
+	writeq(val, p->regs + reg);
+}
+
+static irqreturn_t edu_irq(int irq, void *dev_id)
+{
+	struct dmakit_pci *p = dev_id;
+	u32 status = edu_readl(p, EDU_REG_IRQ_STATUS);
+
+	/* not ours (shared INTx), or the device is gone */
+	if (!status || status == EDU_ALL_ONES)
+		return IRQ_NONE;
+	edu_writel(p, EDU_REG_IRQ_ACK, status);
+	/* the ack reaches the device before INTx is looked at again */
+	edu_readl(p, EDU_REG_IRQ_STATUS);
+	dmakit_card_irq(p->card, 0);
+	if (status & EDU_IRQ_SELFTEST)
+		complete(&p->irq_test);
+	if (status & EDU_IRQ_DMA)
+		dmakit_xfer_irq(p->card, 0);
+	return IRQ_HANDLED;
+}
+
+static int edu_irq_selftest(struct dmakit_pci *p)
+{
+	reinit_completion(&p->irq_test);
+	edu_writel(p, EDU_REG_IRQ_RAISE, EDU_IRQ_SELFTEST);
+	edu_readl(p, EDU_REG_IRQ_STATUS);
+	if (!wait_for_completion_timeout(&p->irq_test, HZ))
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static int edu_check(struct dmakit_pci *p)
+{
+	u32 id = edu_readl(p, EDU_REG_ID);
+
+	if (id == EDU_ALL_ONES || (id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
+		dev_err(&p->pdev->dev, "not an edu device (id %#x)\n", id);
+		return -ENODEV;
+	}
+	edu_writel(p, EDU_REG_ALIVE, 0x5a5aa5a5);
+	if (edu_readl(p, EDU_REG_ALIVE) != ~0x5a5aa5a5U) {
+		dev_err(&p->pdev->dev, "edu liveness check failed\n");
+		return -EIO;
+	}
+	/* a DMA left running by a previous owner would confuse the engine */
+	if (edu_readl(p, EDU_REG_DMA_CMD) & EDU_DMA_START) {
+		dev_err(&p->pdev->dev, "edu DMA engine busy at probe\n");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int edu_xfer_seg_poll(struct dmakit_card *card)
+{
+	struct dmakit_pci *p = card->hw_priv;
+	u32 cmd = edu_readl(p, EDU_REG_DMA_CMD);
+
+	if (cmd == EDU_ALL_ONES)
+		return -ENODEV;
+	return cmd & EDU_DMA_START ? 1 : 0;
+}
+
+static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
+			      u64 card_off, u32 len, bool to_host)
+{
+	struct dmakit_pci *p = card->hw_priv;
+	u64 window = EDU_DMA_WINDOW + card_off;
+	int busy;
+
+	if (!len || card_off >= EDU_CARD_MEM || len > EDU_CARD_MEM - card_off)
+		return -EINVAL;
+	/* the device truncates addresses beyond its mask */
+	if (bus + len - 1 > DMA_BIT_MASK(EDU_DMA_BITS))
+		return -EIO;
+	busy = edu_xfer_seg_poll(card);
+	if (busy)
+		return busy < 0 ? busy : -EBUSY;
+
+	edu_writeq(p, EDU_REG_DMA_SRC, to_host ? window : bus);
+	edu_writeq(p, EDU_REG_DMA_DST, to_host ? bus : window);
+	edu_writeq(p, EDU_REG_DMA_COUNT, len);
+	edu_writel(p, EDU_REG_DMA_CMD, EDU_DMA_START | EDU_DMA_IRQ |
+		   (to_host ? EDU_DMA_TO_RAM : 0));
+	/* flush the posted writes: the DMA has started when we return */
+	if (edu_readl(p, EDU_REG_DMA_CMD) == EDU_ALL_ONES)
+		return -ENODEV;
+	return 0;
+}
+
+/* A hung engine: no more bus mastering, so it cannot touch our pages. */
+static void edu_xfer_abort(struct dmakit_card *card)
+{
+	struct dmakit_pci *p = card->hw_priv;
+
+	pci_clear_master(p->pdev);
+}
+
+static const struct dmakit_hw_ops edu_hw_ops = {
+	.xfer_seg_start = edu_xfer_seg_start,
+	.xfer_seg_poll = edu_xfer_seg_poll,
+	.xfer_abort = edu_xfer_abort,
+	.xfer_timeout_ms = EDU_SEG_TIMEOUT_MS,
+	.xfer_max_seg = EDU_CARD_MEM,
+};
+
+const struct dmakit_pci_info dmakit_edu_info = {
+	.name = "edu",
+	.bar = 0,
+	.dma_bits = EDU_DMA_BITS,
+	.card_mem_size = EDU_CARD_MEM,
+	.hw = &edu_hw_ops,
+	.check = edu_check,
+	.irq_handler = edu_irq,
+	.irq_selftest = edu_irq_selftest,
+};

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The PCI driver: what every dmakit PCI card needs, in probe order --
+ * enable, map the register BAR, negotiate the DMA mask (64 -> 32 -> the
+ * device's limit), bus mastering, the device's own check, one interrupt
+ * vector (MSI-X, MSI, then INTx: a vector that fails its self test falls
+ * back to INTx), and /dev/dmakitN last.  Remove is the reverse.  What
+ * differs between cards is data: struct dmakit_pci_info in the ID table.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+
+#include "dmakit.h"
+
+static bool no_msi;
+module_param(no_msi, bool, 0444);
+MODULE_PARM_DESC(no_msi, "use INTx even where MSI-X or MSI work");
+
+static const struct pci_device_id dmakit_pci_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8),	/* QEMU edu */
+	  .driver_data = (kernel_ulong_t)&dmakit_edu_info },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, dmakit_pci_ids);
+
+static u32 dmakit_pci_irq_type(struct pci_dev *pdev)
+{
+	if (pdev->msix_enabled)
+		return DMAKIT_IRQ_MSIX;
+	if (pdev->msi_enabled)
+		return DMAKIT_IRQ_MSI;
+	return DMAKIT_IRQ_INTX;
+}
+
+static int dmakit_pci_setup_irq(struct dmakit_pci *p)
+{
+	struct pci_dev *pdev = p->pdev;
+	struct dmakit_card *card = p->card;
+	unsigned int types = no_msi ? PCI_IRQ_LEGACY : PCI_IRQ_ALL_TYPES;
+	int nvec, ret;
+
+	for (;;) {
+		nvec = pci_alloc_irq_vectors(pdev, 1, 1, types);
+		if (nvec < 0)
+			return nvec;
+		card->irq_type = dmakit_pci_irq_type(pdev);
+		card->nvec = nvec;
+		ret = request_irq(pci_irq_vector(pdev, 0), p->info->irq_handler,
+				  card->irq_type == DMAKIT_IRQ_INTX ?
+				  IRQF_SHARED : 0, dev_name(&card->dev), p);
+		if (!ret) {
+			ret = p->info->irq_selftest(p);
+			if (!ret)
+				return 0;
+			free_irq(pci_irq_vector(pdev, 0), p);
+		}
+		pci_free_irq_vectors(pdev);
+		if (card->irq_type == DMAKIT_IRQ_INTX)
+			return ret;
+		dev_warn(&pdev->dev, "MSI/MSI-X interrupt failed (%d), using INTx\n",
+			 ret);
+		types = PCI_IRQ_LEGACY;
+	}
+}
+
+static void dmakit_pci_free_irq(struct dmakit_pci *p)
+{
+	free_irq(pci_irq_vector(p->pdev, 0), p);
+	pci_free_irq_vectors(p->pdev);
+}
+
+static int dmakit_pci_probe(struct pci_dev *pdev,
+			    const struct pci_device_id *id)
+{
+	const struct dmakit_pci_info *info = (const void *)id->driver_data;
+	struct device *dev = &pdev->dev;
+	struct dmakit_card *card;
+	struct dmakit_pci *p;
+	int bits, ret;
+
+	p = devm_kzalloc(dev, sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->pdev = pdev;
+	p->info = info;
+	init_completion(&p->irq_test);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	ret = pcim_iomap_regions(pdev, BIT(info->bar), DMAKIT_NAME);
+	if (ret)
+		return ret;
+	p->regs = pcim_iomap_table(pdev)[info->bar];
+	bits = dmakit_dma_set_mask(dev, info->dma_bits);
+	if (bits < 0) {
+		dev_err(dev, "no usable DMA mask (device limit %u bits)\n",
+			info->dma_bits);
+		return bits;
+	}
+	pci_set_master(pdev);
+	ret = info->check(p);
+	if (ret)
+		return ret;
+
+	card = dmakit_card_alloc(dev, dev, info->hw, p, info->name);
+	if (IS_ERR(card))
+		return PTR_ERR(card);
+	card->dma_bits = bits;
+	card->card_mem_size = info->card_mem_size;
+	p->card = card;
+
+	ret = dmakit_pci_setup_irq(p);
+	if (ret) {
+		dev_err(dev, "no working interrupt: %d\n", ret);
+		goto err_put_card;
+	}
+	ret = dmakit_card_add(card);
+	if (ret)
+		goto err_free_irq;
+	pci_set_drvdata(pdev, p);
+	return 0;
+
+err_free_irq:
+	dmakit_pci_free_irq(p);
+err_put_card:
+	dmakit_card_put(card);
+	return ret;
+}
+
+static void dmakit_pci_remove(struct pci_dev *pdev)
+{
+	struct dmakit_pci *p = pci_get_drvdata(pdev);
+
+	dmakit_card_remove(p->card);
+	dmakit_pci_free_irq(p);
+	dmakit_card_put(p->card);
+}
+
+static struct pci_driver dmakit_pci_driver = {
+	.name = DMAKIT_NAME,
+	.id_table = dmakit_pci_ids,
+	.probe = dmakit_pci_probe,
+	.remove = dmakit_pci_remove,
+};
+
+int dmakit_pci_init(void)
+{
+	return pci_register_driver(&dmakit_pci_driver);
+}
+
+void dmakit_pci_exit(void)
+{
+	pci_unregister_driver(&dmakit_pci_driver);
+}

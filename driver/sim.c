@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The simulated card: a platform device per "sim" module parameter, with
+ * two engines that behave like a PCIe card's and reach host memory only
+ * the way a card does, by bus address:
+ *
+ *  - a streaming engine: at the configured rate it takes the next posted
+ *    ring buffer, reads that buffer's scatter-gather list (dma_pool
+ *    memory), writes the verifiable payload of dmakit_payload_word() into
+ *    each element, computes its CRC32C, writes a completion record
+ *    (coherent memory) and raises its interrupt.  With nothing posted it
+ *    drops the buffer (policy drop: counted, reported as "lost" with the
+ *    next one) or waits (policy block).
+ *  - a transaction engine over vmalloc'ed card memory, one segment at a
+ *    time, completing after a modelled latency.
+ *
+ * Writing by bus address is what makes the simulation honest: with
+ * swiotlb the bus address is the bounce buffer and the data reaches the
+ * pages user space sees only through the driver's dma_sync_*_for_cpu();
+ * a driver that forgot a sync, or synced the wrong way, delivers zeroes.
+ * The engines translate a bus address as dma-direct does (the platform
+ * device has no IOMMU: probe refuses DMA ops it cannot model).
+ *
+ * Contexts: the engines run as work items on an unbound workqueue, paced
+ * by hrtimers; their "interrupt" calls the driver's completion path from
+ * that work (like a threaded interrupt handler).
+ */
+#include <linux/crc32c.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
+#include <linux/highmem.h>
+#include <linux/hrtimer.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+#include <linux/vmalloc.h>
+
+#include "dmakit.h"
+
+static unsigned int sim_count;
+module_param_named(sim, sim_count, uint, 0444);
+MODULE_PARM_DESC(sim, "simulated cards to create (default 0)");
+
+static unsigned long sim_rate;
+module_param(sim_rate, ulong, 0444);
+MODULE_PARM_DESC(sim_rate,
+		 "initial streaming rate of simulated cards, bytes/s (default 0: as fast as possible)");
+
+static unsigned int sim_cardmem = SZ_1M;
+module_param(sim_cardmem, uint, 0444);
+MODULE_PARM_DESC(sim_cardmem, "card memory of a simulated card (default 1M)");
+
+static unsigned int sim_xfer_us = 20;
+module_param(sim_xfer_us, uint, 0444);
+MODULE_PARM_DESC(sim_xfer_us,
+		 "latency of one simulated transaction segment, us (default 20)");
+
+static unsigned int sim_dma_bits = 64;
+module_param(sim_dma_bits, uint, 0444);
+MODULE_PARM_DESC(sim_dma_bits, "addressing limit of simulated cards (default 64)");
+
+#define SIM_NAME		"dmakit-sim"
+#define SIM_VEC_STREAM		0
+#define SIM_VEC_XFER		1
+/* buffers the streaming engine handles before it yields its worker */
+#define SIM_BUDGET		8
+
+struct sim_post {
+	u32 slot;
+	u32 nsg;
+	dma_addr_t sg_bus;
+};
+
+struct dmakit_sim {
+	struct device *dev;
+	struct dmakit_card *card;
+	struct device_dma_parameters dma_parms;
+
+	/* streaming engine */
+	spinlock_t lock;
+	bool enabled;
+	bool starved;			/* pausable and nothing posted */
+	struct dmakit_stream_cfg cfg;
+	struct sim_post *fifo;
+	u32 fifo_cap;
+	u32 fifo_head;
+	u32 fifo_count;
+	u64 seq;
+	u64 t0_ns;
+	u64 buf_ns;			/* ns per buffer at the rate, 0: max */
+	u64 next_drop_ns;
+	u64 drops;
+	u64 lost;			/* drops not yet reported */
+	u64 gen_ns;			/* measured cost of one buffer */
+	struct hrtimer timer;
+	struct work_struct work;
+
+	/* transaction engine */
+	spinlock_t xlock;
+	bool x_busy;
+	bool x_to_host;
+	dma_addr_t x_bus;
+	u64 x_off;
+	u32 x_len;
+	struct hrtimer xtimer;
+	struct work_struct xwork;
+	u8 *mem;
+	u64 mem_size;
+};
+
+static struct workqueue_struct *sim_wq;
+static struct platform_device **sim_pdevs;
+
+/*
+ * The bus as the card sees it: call @fn on each piece of host memory that
+ * [bus, bus + len) reaches.  Fails like a master abort on a bad address.
+ */
+static int sim_bus_access(struct dmakit_sim *s, dma_addr_t bus, size_t len,
+			  void (*fn)(void *va, size_t len, void *ctx),
+			  void *ctx)
+{
+	while (len) {
+		phys_addr_t phys = dma_to_phys(s->dev, bus);
+		unsigned long pfn = PHYS_PFN(phys);
+		size_t off = offset_in_page(phys);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		void *va;
+
+		if (!pfn_valid(pfn))
+			return -EFAULT;
+		va = kmap_local_page(pfn_to_page(pfn));
+		fn(va + off, n, ctx);
+		kunmap_local(va);
+		bus += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* bus -> buffer */
+static void sim_read_chunk(void *va, size_t len, void *ctx)
+{
+	u8 **dst = ctx;
+
+	memcpy(*dst, va, len);
+	*dst += len;
+}
+
+/* buffer -> bus */
+static void sim_write_chunk(void *va, size_t len, void *ctx)
+{
+	const u8 **src = ctx;
+
+	memcpy(va, *src, len);
+	*src += len;
+}
+
+static int sim_bus_read(struct dmakit_sim *s, dma_addr_t bus, void *dst,
+			size_t len)
+{
+	return sim_bus_access(s, bus, len, sim_read_chunk, &dst);
+}
+
+static int sim_bus_write(struct dmakit_sim *s, dma_addr_t bus, const void *src,
+			 size_t len)
+{
+	return sim_bus_access(s, bus, len, sim_write_chunk, &src);
+}
+
+struct sim_fill {
+	u64 base;			/* seq * K1 */
+	u64 k;				/* (word + 1) * K2 of the next word */
+	u32 crc;
+};
+
+/* dmakit_payload_word(seq, w) == base ^ ((w + 1) * K2), one add per word */
+static void sim_fill_chunk(void *va, size_t len, void *ctx)
+{
+	struct sim_fill *f = ctx;
+	u64 *w = va;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++) {
+		w[i] = f->base ^ f->k;
+		f->k += DMAKIT_PAYLOAD_K2;
+	}
+	f->crc = crc32c(f->crc, va, len);
+}
+
+/* Write buffer @seq into a posted slot and report it. */
+static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
+			u64 seq, u64 lost, u64 dev_ts)
+{
+	struct sim_fill fill = {
+		.base = seq * DMAKIT_PAYLOAD_K1,
+		.k = DMAKIT_PAYLOAD_K2,
+		.crc = ~0U,
+	};
+	dma_addr_t rec = s->cfg.cmpl_bus +
+			 (dma_addr_t)post->slot * sizeof(struct dmakit_hw_cmpl);
+	struct dmakit_hw_cmpl c = {};
+	u32 i, len = 0, status = DMAKIT_HW_CMPL_DONE | DMAKIT_HW_CMPL_CRC;
+	__le32 st;
+
+	for (i = 0; i < post->nsg && len < s->cfg.bufsize; i++) {
+		struct dmakit_hw_sg sg;
+		u32 n;
+
+		if (sim_bus_read(s, post->sg_bus + i * sizeof(sg), &sg,
+				 sizeof(sg))) {
+			status |= DMAKIT_HW_CMPL_ERR;
+			break;
+		}
+		n = min(le32_to_cpu(sg.len), s->cfg.bufsize - len);
+		if (sim_bus_access(s, le64_to_cpu(sg.addr), n, sim_fill_chunk,
+				   &fill)) {
+			status |= DMAKIT_HW_CMPL_ERR;
+			break;
+		}
+		len += n;
+		if (le32_to_cpu(sg.flags) & DMAKIT_HW_SG_LAST)
+			break;
+	}
+	c.seq = cpu_to_le64(seq);
+	c.dev_ts = cpu_to_le64(dev_ts);
+	c.lost = cpu_to_le64(lost);
+	c.len = cpu_to_le32(len);
+	c.crc32c = cpu_to_le32(~fill.crc);
+	sim_bus_write(s, rec, &c, sizeof(c));
+	/* like a card's write ordering: the record lands before its status */
+	wmb();
+	st = cpu_to_le32(status);
+	sim_bus_write(s, rec + offsetof(struct dmakit_hw_cmpl, status), &st,
+		      sizeof(st));
+}
+
+static void sim_arm(struct dmakit_sim *s, u64 when_ns)
+{
+	hrtimer_start(&s->timer, ns_to_ktime(when_ns), HRTIMER_MODE_ABS);
+}
+
+static void sim_stream_work(struct work_struct *work)
+{
+	struct dmakit_sim *s = container_of(work, struct dmakit_sim, work);
+	unsigned int budget = SIM_BUDGET;
+
+	while (budget--) {
+		struct sim_post post;
+		u64 now, due, seq, lost, t;
+
+		spin_lock(&s->lock);
+		if (!s->enabled)
+			goto out_unlock;
+		now = ktime_get_ns();
+		due = s->t0_ns + s->seq * s->buf_ns;
+		if (s->buf_ns && now < due) {
+			sim_arm(s, due);
+			goto out_unlock;
+		}
+		if (!s->fifo_count) {
+			if (s->cfg.pausable) {
+				s->starved = true;
+				goto out_unlock;
+			}
+			/* as fast as possible: a drop takes a fill's time */
+			if (!s->buf_ns) {
+				if (!s->next_drop_ns)
+					s->next_drop_ns = now + s->gen_ns;
+				if (now < s->next_drop_ns) {
+					sim_arm(s, s->next_drop_ns);
+					goto out_unlock;
+				}
+				s->next_drop_ns = 0;
+			}
+			s->seq++;
+			s->drops++;
+			s->lost++;
+			spin_unlock(&s->lock);
+			continue;
+		}
+		post = s->fifo[s->fifo_head];
+		s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
+		s->fifo_count--;
+		seq = s->seq++;
+		lost = s->lost;
+		s->lost = 0;
+		s->next_drop_ns = 0;
+		spin_unlock(&s->lock);
+
+		t = ktime_get_ns();
+		sim_produce(s, &post, seq, lost,
+			    (s->buf_ns ? due : now) - s->t0_ns);
+		s->gen_ns = (s->gen_ns * 7 + (ktime_get_ns() - t)) / 8;
+		dmakit_card_irq(s->card, SIM_VEC_STREAM);
+		dmakit_ring_irq(s->card);
+		cond_resched();
+	}
+	/* used up the budget: let other work run, then continue */
+	queue_work(sim_wq, &s->work);
+	return;
+
+out_unlock:
+	spin_unlock(&s->lock);
+}
+
+static enum hrtimer_restart sim_timer_fn(struct hrtimer *t)
+{
+	struct dmakit_sim *s = container_of(t, struct dmakit_sim, timer);
+
+	queue_work(sim_wq, &s->work);
+	return HRTIMER_NORESTART;
+}
+
+static int sim_stream_start(struct dmakit_card *card,
+			    const struct dmakit_stream_cfg *cfg)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	struct sim_post *fifo = NULL;
+
+	if (s->fifo_cap != cfg->nbufs) {
+		fifo = kcalloc(cfg->nbufs, sizeof(*fifo), GFP_KERNEL);
+		if (!fifo)
+			return -ENOMEM;
+	}
+	spin_lock(&s->lock);
+	if (fifo) {
+		swap(s->fifo, fifo);
+		s->fifo_cap = cfg->nbufs;
+	}
+	s->cfg = *cfg;
+	s->fifo_head = 0;
+	s->fifo_count = 0;
+	s->seq = 0;
+	s->drops = 0;
+	s->lost = 0;
+	s->next_drop_ns = 0;
+	s->starved = false;
+	s->buf_ns = cfg->rate ? div64_u64((u64)cfg->bufsize * NSEC_PER_SEC,
+					  cfg->rate) : 0;
+	s->t0_ns = ktime_get_ns();
+	s->enabled = true;
+	spin_unlock(&s->lock);
+	kfree(fifo);
+	return 0;
+}
+
+static void sim_stream_stop(struct dmakit_card *card)
+{
+	struct dmakit_sim *s = card->hw_priv;
+
+	spin_lock(&s->lock);
+	s->enabled = false;
+	spin_unlock(&s->lock);
+	/* the work may re-arm the timer once more before it sees !enabled */
+	cancel_work_sync(&s->work);
+	hrtimer_cancel(&s->timer);
+	cancel_work_sync(&s->work);
+}
+
+/* The doorbell: one more buffer the engine may fill. */
+static void sim_stream_post(struct dmakit_card *card, u32 slot,
+			    dma_addr_t sg_bus, u32 nsg)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	bool kick = false;
+
+	spin_lock(&s->lock);
+	if (s->enabled && s->fifo_count < s->fifo_cap) {
+		u32 tail = (s->fifo_head + s->fifo_count) % s->fifo_cap;
+
+		s->fifo[tail] = (struct sim_post){ slot, nsg, sg_bus };
+		kick = s->starved || s->fifo_count == 0;
+		s->fifo_count++;
+		s->starved = false;
+	}
+	spin_unlock(&s->lock);
+	if (kick)
+		queue_work(sim_wq, &s->work);
+}
+
+static u64 sim_stream_drops(struct dmakit_card *card)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	u64 drops;
+
+	spin_lock(&s->lock);
+	drops = s->drops;
+	spin_unlock(&s->lock);
+	return drops;
+}
+
+static void sim_xfer_work(struct work_struct *work)
+{
+	struct dmakit_sim *s = container_of(work, struct dmakit_sim, xwork);
+	unsigned long flags;
+	dma_addr_t bus;
+	bool to_host;
+	u8 *card_mem;
+	u32 len;
+	int ret;
+
+	spin_lock_irqsave(&s->xlock, flags);
+	if (!s->x_busy) {
+		spin_unlock_irqrestore(&s->xlock, flags);
+		return;
+	}
+	bus = s->x_bus;
+	len = s->x_len;
+	to_host = s->x_to_host;
+	card_mem = s->mem + s->x_off;
+	spin_unlock_irqrestore(&s->xlock, flags);
+
+	if (to_host)
+		ret = sim_bus_write(s, bus, card_mem, len);
+	else
+		ret = sim_bus_read(s, bus, card_mem, len);
+
+	spin_lock_irqsave(&s->xlock, flags);
+	s->x_busy = false;
+	spin_unlock_irqrestore(&s->xlock, flags);
+	dmakit_card_irq(s->card, SIM_VEC_XFER);
+	dmakit_xfer_irq(s->card, ret ? -EIO : 0);
+}
+
+static enum hrtimer_restart sim_xtimer_fn(struct hrtimer *t)
+{
+	struct dmakit_sim *s = container_of(t, struct dmakit_sim, xtimer);
+
+	queue_work(sim_wq, &s->xwork);
+	return HRTIMER_NORESTART;
+}
+
+static int sim_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
+			      u64 card_off, u32 len, bool to_host)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	unsigned long flags;
+
+	if (!len || card_off >= s->mem_size || len > s->mem_size - card_off)
+		return -EINVAL;
+	spin_lock_irqsave(&s->xlock, flags);
+	if (s->x_busy) {
+		spin_unlock_irqrestore(&s->xlock, flags);
+		return -EBUSY;
+	}
+	s->x_busy = true;
+	s->x_bus = bus;
+	s->x_off = card_off;
+	s->x_len = len;
+	s->x_to_host = to_host;
+	spin_unlock_irqrestore(&s->xlock, flags);
+	if (sim_xfer_us)
+		hrtimer_start(&s->xtimer, ns_to_ktime((u64)sim_xfer_us * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+	else
+		queue_work(sim_wq, &s->xwork);
+	return 0;
+}
+
+static int sim_xfer_seg_poll(struct dmakit_card *card)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	unsigned long flags;
+	int busy;
+
+	spin_lock_irqsave(&s->xlock, flags);
+	busy = s->x_busy;
+	spin_unlock_irqrestore(&s->xlock, flags);
+	return busy;
+}
+
+static void sim_xfer_abort(struct dmakit_card *card)
+{
+	struct dmakit_sim *s = card->hw_priv;
+
+	hrtimer_cancel(&s->xtimer);
+	cancel_work_sync(&s->xwork);
+	spin_lock_irq(&s->xlock);
+	s->x_busy = false;
+	spin_unlock_irq(&s->xlock);
+}
+
+static const struct dmakit_hw_ops sim_hw_ops = {
+	.stream_start = sim_stream_start,
+	.stream_stop = sim_stream_stop,
+	.stream_post = sim_stream_post,
+	.stream_drops = sim_stream_drops,
+	.xfer_seg_start = sim_xfer_seg_start,
+	.xfer_seg_poll = sim_xfer_seg_poll,
+	.xfer_abort = sim_xfer_abort,
+	.xfer_timeout_ms = 1000,
+	.xfer_max_seg = SZ_1M,
+};
+
+static int sim_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct dmakit_card *card;
+	struct dmakit_sim *s;
+	int bits, ret;
+
+	/* the engines translate bus addresses as dma-direct does */
+	if (get_dma_ops(dev)) {
+		dev_err(dev, "DMA ops in use: the simulation models dma-direct only\n");
+		return -ENODEV;
+	}
+	if (!sim_cardmem || sim_dma_bits < 12) {
+		dev_err(dev, "bad sim_cardmem or sim_dma_bits\n");
+		return -EINVAL;
+	}
+	s = devm_kzalloc(dev, sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	s->dev = dev;
+	dev->dma_parms = &s->dma_parms;
+	dma_set_max_seg_size(dev, UINT_MAX);
+	bits = dmakit_dma_set_mask(dev, sim_dma_bits);
+	if (bits < 0) {
+		dev->dma_parms = NULL;
+		return bits;
+	}
+	spin_lock_init(&s->lock);
+	spin_lock_init(&s->xlock);
+	hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	s->timer.function = sim_timer_fn;
+	hrtimer_init(&s->xtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	s->xtimer.function = sim_xtimer_fn;
+	INIT_WORK(&s->work, sim_stream_work);
+	INIT_WORK(&s->xwork, sim_xfer_work);
+	s->mem_size = sim_cardmem;
+	s->mem = vzalloc(s->mem_size);
+	if (!s->mem) {
+		ret = -ENOMEM;
+		goto err_mem;
+	}
+
+	card = dmakit_card_alloc(dev, dev, &sim_hw_ops, s, "sim");
+	if (IS_ERR(card)) {
+		ret = PTR_ERR(card);
+		goto err_mem;
+	}
+	card->dma_bits = bits;
+	card->card_mem_size = s->mem_size;
+	card->irq_type = DMAKIT_IRQ_NONE;
+	card->nvec = 2;
+	card->payload = DMAKIT_PAYLOAD_SIM;
+	card->rate = sim_rate;
+	s->card = card;
+	ret = dmakit_card_add(card);
+	if (ret)
+		goto err_card;
+	platform_set_drvdata(pdev, s);
+	return 0;
+
+err_card:
+	dmakit_card_put(card);
+err_mem:
+	vfree(s->mem);
+	dev->dma_parms = NULL;
+	return ret;
+}
+
+static void sim_remove_card(struct platform_device *pdev)
+{
+	struct dmakit_sim *s = platform_get_drvdata(pdev);
+
+	dmakit_card_remove(s->card);
+	/* both engines are idle now; make sure no timer or work is left */
+	sim_stream_stop(s->card);
+	sim_xfer_abort(s->card);
+	dmakit_card_put(s->card);
+	vfree(s->mem);
+	kfree(s->fifo);
+	pdev->dev.dma_parms = NULL;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void sim_remove(struct platform_device *pdev)
+{
+	sim_remove_card(pdev);
+}
+#else
+static int sim_remove(struct platform_device *pdev)
+{
+	sim_remove_card(pdev);
+	return 0;
+}
+#endif
+
+static struct platform_driver sim_driver = {
+	.driver.name = SIM_NAME,
+	.probe = sim_probe,
+	.remove = sim_remove,
+};
+
+int dmakit_sim_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	if (!sim_count)
+		return 0;
+	if (sim_count > DMAKIT_MAX_CARDS)
+		return -EINVAL;
+	sim_wq = alloc_workqueue("dmakit-sim", WQ_UNBOUND, 0);
+	if (!sim_wq)
+		return -ENOMEM;
+	ret = platform_driver_register(&sim_driver);
+	if (ret)
+		goto err_wq;
+	sim_pdevs = kcalloc(sim_count, sizeof(*sim_pdevs), GFP_KERNEL);
+	if (!sim_pdevs) {
+		ret = -ENOMEM;
+		goto err_driver;
+	}
+	for (i = 0; i < sim_count; i++) {
+		struct platform_device_info info = {
+			.name = SIM_NAME,
+			.id = i,
+			.dma_mask = DMA_BIT_MASK(64),
+		};
+
+		sim_pdevs[i] = platform_device_register_full(&info);
+		if (IS_ERR(sim_pdevs[i])) {
+			ret = PTR_ERR(sim_pdevs[i]);
+			sim_pdevs[i] = NULL;
+			goto err_devices;
+		}
+	}
+	return 0;
+
+err_devices:
+	while (i--)
+		platform_device_unregister(sim_pdevs[i]);
+	kfree(sim_pdevs);
+	sim_pdevs = NULL;
+err_driver:
+	platform_driver_unregister(&sim_driver);
+err_wq:
+	destroy_workqueue(sim_wq);
+	sim_wq = NULL;
+	return ret;
+}
+
+void dmakit_sim_exit(void)
+{
+	unsigned int i;
+
+	if (!sim_wq)
+		return;
+	for (i = 0; i < sim_count; i++)
+		platform_device_unregister(sim_pdevs[i]);
+	kfree(sim_pdevs);
+	platform_driver_unregister(&sim_driver);
+	destroy_workqueue(sim_wq);
+}

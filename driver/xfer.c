@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transactions: a user buffer <-> card memory, asynchronously.
+ *
+ * Submit pins the user pages (pin_user_pages_fast, FOLL_WRITE when the
+ * device writes them), builds an sg_table and maps it with
+ * dma_map_sgtable() for the direction of the transfer, then queues the
+ * transaction.  The card runs one transaction at a time, one hardware
+ * segment at a time (a DMA segment, split to the engine's limit); each
+ * segment's interrupt starts the next.  Wait sleeps, with a timeout and
+ * interruptibly, until the transaction has ended, then unmaps (which, with
+ * swiotlb, copies the bounce buffer back for DMA_FROM_DEVICE) and unpins
+ * (dirtying the pages the device wrote).
+ *
+ * Everything that could hang is bounded: a watchdog recovers a lost
+ * interrupt, notices a device that reads all-ones (gone), and after
+ * repeated timeouts stops a hung engine from touching memory before the
+ * pages are released.  Closing a file cancels its queued transactions and
+ * waits for its running one to end; removing the card fails all of them
+ * with -ENODEV and undoes every mapping while the device still exists.
+ *
+ * Locking: card->xfer_lock (irq-safe) protects the queue and each
+ * transaction's progress; card->lock is held for DMA (un)mapping and for
+ * adding/removing transactions to/from card->xfers, so that removal can
+ * walk the list and unmap.
+ */
+#include <linux/delay.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "dmakit.h"
+#include "dmakit_trace.h"
+
+/* Watchdog: this many silent timeouts of a busy engine mean it hung. */
+#define XFER_HUNG_POLLS		3
+/* Closing a file waits at most this long for its running transaction. */
+#define XFER_CLOSE_WAIT_MS	30000
+
+enum { XFER_QUEUED, XFER_ACTIVE, XFER_DONE };
+
+struct dmakit_txn {
+	struct list_head node;		/* card->xfers */
+	struct list_head qnode;		/* card->xfer_queue while queued */
+	struct dmakit_file *owner;
+	u64 id;
+	u32 dir;			/* DMAKIT_XFER_* */
+	u64 len;
+	u64 card_addr;
+	u64 done;			/* bytes transferred */
+	int status;
+	u8 state;
+	bool cancelled;			/* its file closed while it ran */
+	bool waiting;			/* a thread is in XFER_WAIT on it */
+	bool mapped;
+	struct page **pages;
+	unsigned int npages;
+	struct sg_table sgt;
+	dma_addr_t first_bus;
+	/* the segment in flight */
+	struct scatterlist *sg;
+	u32 sg_off;
+	u32 seg_len;
+};
+
+static enum dma_data_direction xfer_dma_dir(const struct dmakit_txn *x)
+{
+	/* to host: the device writes memory */
+	return x->dir == DMAKIT_XFER_TO_HOST ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+}
+
+/* Unmap, unpin, free the pages array: called with card->lock held. */
+static void xfer_release_memory(struct dmakit_card *card, struct dmakit_txn *x)
+{
+	if (x->mapped)
+		dma_unmap_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
+	x->mapped = false;
+	sg_free_table(&x->sgt);
+	if (x->pages) {
+		if (x->dir == DMAKIT_XFER_TO_HOST)
+			unpin_user_pages_dirty_lock(x->pages, x->npages, true);
+		else
+			unpin_user_pages(x->pages, x->npages);
+		kvfree(x->pages);
+		x->pages = NULL;
+	}
+}
+
+/* End @x; only a transaction the hardware saw is traced and counted. */
+static void xfer_finish_locked(struct dmakit_card *card, struct dmakit_txn *x,
+			       int status)
+{
+	if (card->xfer_active == x)
+		card->xfer_active = NULL;
+	if (x->state == XFER_ACTIVE) {
+		trace_dma_complete(card, DMAKIT_CHAN_XFER, x->id, x->dir,
+				   x->done, x->first_bus, status);
+		atomic64_inc(&card->cnt.completed);
+		atomic64_add(x->done, &card->cnt.bytes);
+		if (status)
+			atomic64_inc(&card->cnt.errors);
+	}
+	x->state = XFER_DONE;
+	x->status = status;
+	wake_up_all(&card->xfer_wq);
+}
+
+/* Program the next hardware segment of the active transaction. */
+static int xfer_issue_locked(struct dmakit_card *card, struct dmakit_txn *x)
+{
+	const struct dmakit_hw_ops *hw = card->hw;
+	u32 avail = sg_dma_len(x->sg) - x->sg_off;
+	dma_addr_t bus = sg_dma_address(x->sg) + x->sg_off;
+	int ret;
+
+	x->seg_len = min(avail, hw->xfer_max_seg);
+	card->xfer_seg_gen++;
+	card->xfer_watchdog_polls = 0;
+	ret = hw->xfer_seg_start(card, bus, x->card_addr + x->done,
+				 x->seg_len, x->dir == DMAKIT_XFER_TO_HOST);
+	if (!ret)
+		mod_delayed_work(system_wq, &card->xfer_watchdog,
+				 msecs_to_jiffies(hw->xfer_timeout_ms));
+	return ret;
+}
+
+static void xfer_start_next_locked(struct dmakit_card *card)
+{
+	while (!card->xfer_active && !list_empty(&card->xfer_queue)) {
+		struct dmakit_txn *x = list_first_entry(&card->xfer_queue,
+							 struct dmakit_txn,
+							 qnode);
+		int ret;
+
+		list_del_init(&x->qnode);
+		if (card->dead || card->xfer_broken) {
+			xfer_finish_locked(card, x, card->dead ? -ENODEV : -EIO);
+			continue;
+		}
+		x->state = XFER_ACTIVE;
+		card->xfer_active = x;
+		x->sg = x->sgt.sgl;
+		x->sg_off = 0;
+		trace_dma_submit(card, DMAKIT_CHAN_XFER, x->id, x->dir, x->len,
+				 x->first_bus, 0);
+		atomic64_inc(&card->cnt.submitted);
+		ret = xfer_issue_locked(card, x);
+		if (ret)
+			xfer_finish_locked(card, x, ret);
+	}
+}
+
+/* The segment in flight ended with @status. */
+static void xfer_seg_done_locked(struct dmakit_card *card,
+				 struct dmakit_txn *x, int status)
+{
+	int ret;
+
+	if (status) {
+		xfer_finish_locked(card, x, status);
+		goto next;
+	}
+	x->done += x->seg_len;
+	x->sg_off += x->seg_len;
+	if (x->sg_off == sg_dma_len(x->sg) && x->done < x->len) {
+		x->sg = sg_next(x->sg);
+		x->sg_off = 0;
+	}
+	if (x->done >= x->len) {
+		xfer_finish_locked(card, x, 0);
+	} else if (x->cancelled) {
+		xfer_finish_locked(card, x, -ECANCELED);
+	} else if (card->dead) {
+		xfer_finish_locked(card, x, -ENODEV);
+	} else {
+		ret = xfer_issue_locked(card, x);
+		if (!ret)
+			return;
+		xfer_finish_locked(card, x, ret);
+	}
+next:
+	xfer_start_next_locked(card);
+}
+
+/*
+ * The transaction engine's interrupt (any context).  The engine is asked
+ * whether it is idle, under the lock: an interrupt left over from a
+ * segment the watchdog already completed must not end the next one.
+ */
+void dmakit_xfer_irq(struct dmakit_card *card, int status)
+{
+	struct dmakit_txn *x;
+	unsigned long flags;
+
+	spin_lock_irqsave(&card->xfer_lock, flags);
+	x = card->xfer_active;
+	if (x && !card->dead) {
+		int busy = card->hw->xfer_seg_poll(card);
+
+		if (busy < 0) {
+			status = busy;
+		} else if (busy) {
+			spin_unlock_irqrestore(&card->xfer_lock, flags);
+			return;
+		}
+		cancel_delayed_work(&card->xfer_watchdog);
+		xfer_seg_done_locked(card, x, status);
+	}
+	spin_unlock_irqrestore(&card->xfer_lock, flags);
+}
+
+static void xfer_fail_all_locked(struct dmakit_card *card, int status)
+{
+	struct dmakit_txn *x, *tmp;
+
+	if (card->xfer_active)
+		xfer_finish_locked(card, card->xfer_active, status);
+	list_for_each_entry_safe(x, tmp, &card->xfer_queue, qnode) {
+		list_del_init(&x->qnode);
+		xfer_finish_locked(card, x, status);
+	}
+}
+
+static void xfer_watchdog_fn(struct work_struct *work)
+{
+	struct dmakit_card *card = container_of(to_delayed_work(work),
+						struct dmakit_card,
+						xfer_watchdog);
+	struct dmakit_txn *x;
+	unsigned long flags;
+	u64 gen;
+	int busy;
+
+	spin_lock_irqsave(&card->xfer_lock, flags);
+	x = card->xfer_active;
+	if (!x || card->dead)
+		goto out;
+	busy = card->hw->xfer_seg_poll(card);
+	if (busy == 0) {
+		dev_warn_ratelimited(&card->dev,
+				     "transaction %llu: completion interrupt lost, recovered\n",
+				     x->id);
+		xfer_seg_done_locked(card, x, 0);
+		goto out;
+	}
+	if (busy < 0) {
+		dev_err(&card->dev, "device not responding (reads all-ones)\n");
+		card->xfer_broken = true;
+		xfer_fail_all_locked(card, -ENODEV);
+		goto out;
+	}
+	if (++card->xfer_watchdog_polls < XFER_HUNG_POLLS) {
+		mod_delayed_work(system_wq, &card->xfer_watchdog,
+				 msecs_to_jiffies(card->hw->xfer_timeout_ms));
+		goto out;
+	}
+	gen = card->xfer_seg_gen;
+	spin_unlock_irqrestore(&card->xfer_lock, flags);
+
+	dev_err(&card->dev, "transaction %llu: DMA engine hung, stopping it\n",
+		x->id);
+	card->hw->xfer_abort(card);
+
+	spin_lock_irqsave(&card->xfer_lock, flags);
+	if (card->xfer_active == x && card->xfer_seg_gen == gen && !card->dead) {
+		card->xfer_broken = true;
+		atomic64_inc(&card->cnt.timeouts);
+		xfer_fail_all_locked(card, -ETIMEDOUT);
+	}
+out:
+	spin_unlock_irqrestore(&card->xfer_lock, flags);
+}
+
+void dmakit_xfer_init(struct dmakit_card *card)
+{
+	spin_lock_init(&card->xfer_lock);
+	INIT_LIST_HEAD(&card->xfers);
+	INIT_LIST_HEAD(&card->xfer_queue);
+	init_waitqueue_head(&card->xfer_wq);
+	INIT_DELAYED_WORK(&card->xfer_watchdog, xfer_watchdog_fn);
+}
+
+static int xfer_check_args(struct dmakit_card *card,
+			   const struct dmakit_xfer *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(a->reserved); i++)
+		if (a->reserved[i])
+			return -EINVAL;
+	if (a->flags)
+		return -EINVAL;
+	if (a->dir != DMAKIT_XFER_TO_HOST && a->dir != DMAKIT_XFER_FROM_HOST)
+		return -EINVAL;
+	if (!a->len)
+		return -EINVAL;
+	/* never hand the engine a range outside card memory */
+	if (a->card_addr >= card->card_mem_size ||
+	    a->len > card->card_mem_size - a->card_addr)
+		return -EINVAL;
+	if (a->user_addr + a->len < a->user_addr ||
+	    !access_ok(u64_to_user_ptr(a->user_addr), a->len))
+		return -EFAULT;
+	return 0;
+}
+
+/* Pin and describe the user buffer (no card lock needed). */
+static int xfer_pin(struct dmakit_card *card, struct dmakit_txn *x,
+		    u64 uaddr)
+{
+	unsigned long first = uaddr & PAGE_MASK;
+	unsigned int offset = offset_in_page(uaddr);
+	unsigned int max_seg;
+	int pinned, ret;
+
+	x->npages = DIV_ROUND_UP(offset + x->len, PAGE_SIZE);
+	x->pages = kvmalloc_array(x->npages, sizeof(*x->pages), GFP_KERNEL);
+	if (!x->pages)
+		return -ENOMEM;
+	pinned = pin_user_pages_fast(first, x->npages,
+				     x->dir == DMAKIT_XFER_TO_HOST ?
+				     FOLL_WRITE : 0, x->pages);
+	if (pinned != x->npages) {
+		/* unmapped, or read-only while the device would write */
+		if (pinned > 0)
+			unpin_user_pages(x->pages, pinned);
+		kvfree(x->pages);
+		x->pages = NULL;
+		return pinned == -ENOMEM ? -ENOMEM : -EFAULT;
+	}
+	max_seg = min_t(size_t, dma_get_max_seg_size(card->dma_dev),
+			dma_max_mapping_size(card->dma_dev));
+	max_seg = max_t(unsigned int, rounddown(max_seg, PAGE_SIZE), PAGE_SIZE);
+	ret = sg_alloc_table_from_pages_segment(&x->sgt, x->pages, x->npages,
+						offset, x->len, max_seg,
+						GFP_KERNEL);
+	if (ret) {
+		unpin_user_pages(x->pages, x->npages);
+		kvfree(x->pages);
+		x->pages = NULL;
+	}
+	return ret;
+}
+
+int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
+{
+	struct dmakit_card *card = f->card;
+	struct dmakit_xfer a;
+	struct dmakit_txn *x;
+	bool reserved = false;
+	int ret;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (!card->hw->xfer_seg_start)
+		return -EOPNOTSUPP;
+	ret = xfer_check_args(card, &a);
+	if (ret)
+		return ret;
+
+	spin_lock_irq(&card->xfer_lock);
+	if (f->nxfers < DMAKIT_MAX_XFERS) {
+		f->nxfers++;
+		reserved = true;
+	}
+	spin_unlock_irq(&card->xfer_lock);
+	if (!reserved)
+		return -EAGAIN;
+
+	ret = -ENOMEM;
+	x = kzalloc(sizeof(*x), GFP_KERNEL);
+	if (!x)
+		goto err_unreserve;
+	INIT_LIST_HEAD(&x->qnode);
+	x->owner = f;
+	x->dir = a.dir;
+	x->len = a.len;
+	x->card_addr = a.card_addr;
+	x->state = XFER_QUEUED;
+	ret = xfer_pin(card, x, a.user_addr);
+	if (ret)
+		goto err_free;
+
+	mutex_lock(&card->lock);
+	ret = -ENODEV;
+	if (card->dead)
+		goto err_unlock;
+	ret = -EIO;
+	if (card->xfer_broken)
+		goto err_unlock;
+	ret = dma_map_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
+	if (ret) {
+		dev_err_ratelimited(&card->dev,
+				    "cannot map a %llu-byte buffer for DMA: %d\n",
+				    x->len, ret);
+		ret = -EIO;
+		goto err_unlock;
+	}
+	x->mapped = true;
+	x->first_bus = sg_dma_address(x->sgt.sgl);
+
+	spin_lock_irq(&card->xfer_lock);
+	x->id = ++card->xfer_next_id;
+	spin_unlock_irq(&card->xfer_lock);
+	ret = -EFAULT;
+	if (put_user(x->id, &arg->id))
+		goto err_unlock;
+
+	spin_lock_irq(&card->xfer_lock);
+	list_add_tail(&x->node, &card->xfers);
+	list_add_tail(&x->qnode, &card->xfer_queue);
+	xfer_start_next_locked(card);
+	spin_unlock_irq(&card->xfer_lock);
+	mutex_unlock(&card->lock);
+	return 0;
+
+err_unlock:
+	xfer_release_memory(card, x);
+	mutex_unlock(&card->lock);
+err_free:
+	kfree(x);
+err_unreserve:
+	spin_lock_irq(&card->xfer_lock);
+	f->nxfers--;
+	spin_unlock_irq(&card->xfer_lock);
+	return ret;
+}
+
+static struct dmakit_txn *xfer_find_locked(struct dmakit_file *f, u64 id)
+{
+	struct dmakit_txn *x;
+
+	list_for_each_entry(x, &f->card->xfers, node)
+		if (x->owner == f && x->id == id)
+			return x;
+	return NULL;
+}
+
+/* Forget an ended transaction: unlink, unmap, unpin, free. */
+static void xfer_reap(struct dmakit_card *card, struct dmakit_txn *x)
+{
+	mutex_lock(&card->lock);
+	spin_lock_irq(&card->xfer_lock);
+	list_del(&x->node);
+	x->owner->nxfers--;
+	spin_unlock_irq(&card->xfer_lock);
+	/* a removed card unmapped everything already */
+	xfer_release_memory(card, x);
+	mutex_unlock(&card->lock);
+	kfree(x);
+}
+
+int dmakit_xfer_wait(struct dmakit_file *f, struct dmakit_xfer_wait __user *arg)
+{
+	struct dmakit_card *card = f->card;
+	struct dmakit_xfer_wait w;
+	struct dmakit_txn *x;
+	unsigned int i;
+	long left = 0;
+	u8 state;
+
+	if (copy_from_user(&w, arg, sizeof(w)))
+		return -EFAULT;
+	for (i = 0; i < ARRAY_SIZE(w.reserved); i++)
+		if (w.reserved[i])
+			return -EINVAL;
+	if (w.timeout_ms < -1)
+		return -EINVAL;
+
+	spin_lock_irq(&card->xfer_lock);
+	x = xfer_find_locked(f, w.id);
+	if (x && x->waiting)
+		x = ERR_PTR(-EBUSY);
+	else if (x)
+		x->waiting = true;
+	spin_unlock_irq(&card->xfer_lock);
+	if (!x)
+		return -ENOENT;
+	if (IS_ERR(x))
+		return PTR_ERR(x);
+
+	if (w.timeout_ms < 0)
+		left = wait_event_interruptible(card->xfer_wq,
+						READ_ONCE(x->state) == XFER_DONE);
+	else if (w.timeout_ms > 0)
+		left = wait_event_interruptible_timeout(card->xfer_wq,
+							READ_ONCE(x->state) ==
+							XFER_DONE,
+							msecs_to_jiffies(w.timeout_ms));
+
+	spin_lock_irq(&card->xfer_lock);
+	x->waiting = false;
+	state = x->state;
+	w.bytes_done = x->done;
+	w.status = x->status;
+	spin_unlock_irq(&card->xfer_lock);
+
+	if (state != XFER_DONE) {
+		int ret;
+
+		w.status = 0;
+		/* a wait with a timeout cannot be restarted: EINTR, not 512 */
+		if (left < 0) {
+			ret = -EINTR;
+		} else {
+			ret = -ETIMEDOUT;
+			atomic64_inc(&card->cnt.timeouts);
+		}
+		if (copy_to_user(arg, &w, sizeof(w)))
+			return -EFAULT;
+		return ret;
+	}
+	xfer_reap(card, x);
+	if (copy_to_user(arg, &w, sizeof(w)))
+		return -EFAULT;
+	return 0;
+}
+
+static bool xfer_file_running(struct dmakit_file *f)
+{
+	struct dmakit_card *card = f->card;
+	bool running;
+
+	spin_lock_irq(&card->xfer_lock);
+	running = card->xfer_active && card->xfer_active->owner == f;
+	spin_unlock_irq(&card->xfer_lock);
+	return running;
+}
+
+/* The file is closing: cancel what is queued, let what runs end. */
+void dmakit_xfer_release_file(struct dmakit_file *f)
+{
+	struct dmakit_card *card = f->card;
+	struct dmakit_txn *x, *tmp;
+	LIST_HEAD(reap);
+
+	spin_lock_irq(&card->xfer_lock);
+	list_for_each_entry(x, &card->xfers, node) {
+		if (x->owner != f)
+			continue;
+		if (x->state == XFER_QUEUED) {
+			list_del_init(&x->qnode);
+			x->state = XFER_DONE;
+			x->status = -ECANCELED;
+		} else if (x->state == XFER_ACTIVE) {
+			x->cancelled = true;
+		}
+	}
+	spin_unlock_irq(&card->xfer_lock);
+
+	if (!wait_event_timeout(card->xfer_wq, !xfer_file_running(f),
+				msecs_to_jiffies(XFER_CLOSE_WAIT_MS))) {
+		/* the watchdog should have ended it: keep the pages pinned */
+		dev_err(&card->dev,
+			"close: transaction still running, leaking its buffer\n");
+		return;
+	}
+
+	mutex_lock(&card->lock);
+	spin_lock_irq(&card->xfer_lock);
+	list_for_each_entry_safe(x, tmp, &card->xfers, node) {
+		if (x->owner == f) {
+			list_move(&x->node, &reap);
+			f->nxfers--;
+		}
+	}
+	spin_unlock_irq(&card->xfer_lock);
+	list_for_each_entry_safe(x, tmp, &reap, node) {
+		xfer_release_memory(card, x);
+		kfree(x);
+	}
+	mutex_unlock(&card->lock);
+}
+
+/*
+ * The card is going away (card->lock held, card->dead set): let the
+ * segment in flight end or stop the engine, fail every transaction with
+ * -ENODEV and undo all mappings now, while the DMA device exists.
+ */
+void dmakit_xfer_shutdown(struct dmakit_card *card)
+{
+	const struct dmakit_hw_ops *hw = card->hw;
+	struct dmakit_txn *x;
+	unsigned long deadline;
+	bool active;
+
+	if (!hw->xfer_seg_start)
+		return;
+	spin_lock_irq(&card->xfer_lock);
+	active = card->xfer_active;
+	spin_unlock_irq(&card->xfer_lock);
+	if (active) {
+		deadline = jiffies + msecs_to_jiffies(2 * hw->xfer_timeout_ms);
+		while (hw->xfer_seg_poll(card) == 1 &&
+		       time_before(jiffies, deadline))
+			usleep_range(5000, 10000);
+		if (hw->xfer_seg_poll(card) == 1)
+			hw->xfer_abort(card);
+	}
+	cancel_delayed_work_sync(&card->xfer_watchdog);
+
+	spin_lock_irq(&card->xfer_lock);
+	xfer_fail_all_locked(card, -ENODEV);
+	spin_unlock_irq(&card->xfer_lock);
+
+	/* waiters and closers unlink only under card->lock, which we hold */
+	list_for_each_entry(x, &card->xfers, node)
+		xfer_release_memory(card, x);
+}

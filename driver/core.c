@@ -178,6 +178,11 @@ static int __init dmakit_init(void)
 {
 	int ret;
 
+	if (dmakit_ring_check_geometry(dmakit_ring_nbufs_default,
+				       dmakit_ring_bufsize_default)) {
+		pr_err("dmakit: ring_nbufs must be 2..65536 and ring_bufsize a multiple of 4096 in 4K..64M\n");
+		return -EINVAL;
+	}
 	ret = alloc_chrdev_region(&dmakit_devt, 0, DMAKIT_MAX_CARDS,
 				  DMAKIT_NAME);
 	if (ret)

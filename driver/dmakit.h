@@ -114,7 +114,6 @@ struct dmakit_card;
  *                the device no longer answers.  Atomic context.
  * @xfer_abort:   stop a hung engine from touching memory (may sleep)
  * @xfer_timeout_ms: longest a healthy segment takes
- * @xfer_max_seg: largest segment the engine moves at once
  */
 struct dmakit_hw_ops {
 	int (*stream_start)(struct dmakit_card *card,
@@ -129,7 +128,6 @@ struct dmakit_hw_ops {
 	int (*xfer_seg_poll)(struct dmakit_card *card);
 	void (*xfer_abort)(struct dmakit_card *card);
 	unsigned int xfer_timeout_ms;
-	u32 xfer_max_seg;
 };
 
 struct dmakit_counters {
@@ -164,6 +162,7 @@ struct dmakit_card {
 	void *hw_priv;
 	char backend[16];
 	u64 card_mem_size;
+	u32 xfer_max_seg;	/* largest segment the engine moves at once */
 	u32 dma_bits;
 	u32 irq_type;		/* DMAKIT_IRQ_* */
 	u32 nvec;
@@ -271,6 +270,7 @@ struct dmakit_pci;
  * @bar:       the register BAR
  * @dma_bits:  the device's addressing limit
  * @card_mem_size: bytes of card memory transactions may address
+ * @xfer_max_seg: largest single DMA of its transaction engine
  * @hw:        its engines
  * @check:     is the device alive and what we expect (registers mapped)
  * @irq_handler: the handler of vector 0 (dev_id: struct dmakit_pci)
@@ -281,6 +281,7 @@ struct dmakit_pci_info {
 	int bar;
 	unsigned int dma_bits;
 	u64 card_mem_size;
+	u32 xfer_max_seg;
 	const struct dmakit_hw_ops *hw;
 	int (*check)(struct dmakit_pci *p);
 	irqreturn_t (*irq_handler)(int irq, void *dev_id);

@@ -155,7 +155,6 @@ static const struct dmakit_hw_ops edu_hw_ops = {
 	.xfer_seg_poll = edu_xfer_seg_poll,
 	.xfer_abort = edu_xfer_abort,
 	.xfer_timeout_ms = EDU_SEG_TIMEOUT_MS,
-	.xfer_max_seg = EDU_CARD_MEM,
 };
 
 const struct dmakit_pci_info dmakit_edu_info = {
@@ -163,6 +162,7 @@ const struct dmakit_pci_info dmakit_edu_info = {
 	.bar = 0,
 	.dma_bits = EDU_DMA_BITS,
 	.card_mem_size = EDU_CARD_MEM,
+	.xfer_max_seg = EDU_CARD_MEM,
 	.hw = &edu_hw_ops,
 	.check = edu_check,
 	.irq_handler = edu_irq,

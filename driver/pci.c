@@ -108,6 +108,7 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 		return PTR_ERR(card);
 	card->dma_bits = bits;
 	card->card_mem_size = info->card_mem_size;
+	card->xfer_max_seg = info->xfer_max_seg;
 	p->card = card;
 
 	ret = dmakit_pci_setup_irq(p);

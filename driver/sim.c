@@ -51,10 +51,16 @@ static unsigned int sim_cardmem = SZ_1M;
 module_param(sim_cardmem, uint, 0444);
 MODULE_PARM_DESC(sim_cardmem, "card memory of a simulated card (default 1M)");
 
+/* writable at run time: tests stretch it to catch transactions mid-way */
 static unsigned int sim_xfer_us = 20;
-module_param(sim_xfer_us, uint, 0444);
+module_param(sim_xfer_us, uint, 0644);
 MODULE_PARM_DESC(sim_xfer_us,
 		 "latency of one simulated transaction segment, us (default 20)");
+
+static unsigned int sim_xfer_seg = SZ_1M;
+module_param(sim_xfer_seg, uint, 0444);
+MODULE_PARM_DESC(sim_xfer_seg,
+		 "largest segment of the simulated transaction engine (default 1M)");
 
 static unsigned int sim_dma_bits = 64;
 module_param(sim_dma_bits, uint, 0444);
@@ -435,6 +441,7 @@ static int sim_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 			      u64 card_off, u32 len, bool to_host)
 {
 	struct dmakit_sim *s = card->hw_priv;
+	unsigned int latency_us;
 	unsigned long flags;
 
 	if (!len || card_off >= s->mem_size || len > s->mem_size - card_off)
@@ -450,8 +457,9 @@ static int sim_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 	s->x_len = len;
 	s->x_to_host = to_host;
 	spin_unlock_irqrestore(&s->xlock, flags);
-	if (sim_xfer_us)
-		hrtimer_start(&s->xtimer, ns_to_ktime((u64)sim_xfer_us * NSEC_PER_USEC),
+	latency_us = READ_ONCE(sim_xfer_us);
+	if (latency_us)
+		hrtimer_start(&s->xtimer, ns_to_ktime((u64)latency_us * NSEC_PER_USEC),
 			      HRTIMER_MODE_REL);
 	else
 		queue_work(sim_wq, &s->xwork);
@@ -490,7 +498,6 @@ static const struct dmakit_hw_ops sim_hw_ops = {
 	.xfer_seg_poll = sim_xfer_seg_poll,
 	.xfer_abort = sim_xfer_abort,
 	.xfer_timeout_ms = 1000,
-	.xfer_max_seg = SZ_1M,
 };
 
 static int sim_probe(struct platform_device *pdev)
@@ -505,8 +512,8 @@ static int sim_probe(struct platform_device *pdev)
 		dev_err(dev, "DMA ops in use: the simulation models dma-direct only\n");
 		return -ENODEV;
 	}
-	if (!sim_cardmem || sim_dma_bits < 12) {
-		dev_err(dev, "bad sim_cardmem or sim_dma_bits\n");
+	if (!sim_cardmem || sim_dma_bits < 12 || !sim_xfer_seg) {
+		dev_err(dev, "bad sim_cardmem, sim_dma_bits or sim_xfer_seg\n");
 		return -EINVAL;
 	}
 	s = devm_kzalloc(dev, sizeof(*s), GFP_KERNEL);
@@ -542,6 +549,7 @@ static int sim_probe(struct platform_device *pdev)
 	}
 	card->dma_bits = bits;
 	card->card_mem_size = s->mem_size;
+	card->xfer_max_seg = sim_xfer_seg;
 	card->irq_type = DMAKIT_IRQ_NONE;
 	card->nvec = 2;
 	card->payload = DMAKIT_PAYLOAD_SIM;

@@ -114,7 +114,7 @@ static int xfer_issue_locked(struct dmakit_card *card, struct dmakit_txn *x)
 	dma_addr_t bus = sg_dma_address(x->sg) + x->sg_off;
 	int ret;
 
-	x->seg_len = min(avail, hw->xfer_max_seg);
+	x->seg_len = min(avail, card->xfer_max_seg);
 	card->xfer_seg_gen++;
 	card->xfer_watchdog_polls = 0;
 	ret = hw->xfer_seg_start(card, bus, x->card_addr + x->done,

@@ -527,11 +527,15 @@ static int64_t sim_dma_submit(struct dmakit_dev *dev, int to_host, void *buf,
 		pthread_mutex_unlock(&s->xfer_lock);
 		return -EBUSY;
 	}
-	/* to host: card memory -> buf (we write the user's memory) */
+	/*
+	 * process_vm_readv() copies remote -> local, _writev() local ->
+	 * remote; "local" is the user's buffer, "remote" card memory.
+	 * To host: card memory -> buf (a read-only buf fails with EFAULT).
+	 */
 	if (to_host)
-		n = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+		n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 	else
-		n = process_vm_readv(getpid(), &remote, 1, &local, 1, 0);
+		n = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
 	if (n < 0 || (size_t)n != len) {
 		pthread_mutex_unlock(&s->xfer_lock);
 		return -EFAULT;

@@ -1,10 +1,364 @@
 // SPDX-License-Identifier: MIT
-/* PLACEHOLDER: replaced by the real 'dmakit xfer'. */
+/*
+ * dmakit xfer: run DMA transactions between host memory and card memory
+ * (dmakit_dma_to_host / dmakit_dma_from_host / dmakit_dma_wait) and report
+ * their latency; with --check, prove the bytes arrived intact.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <dmakit.h>
 #include "cli.h"
+#include "json.h"
+
+#define CMD "xfer"
+
+struct xfer_opts {
+	const char *device;
+	int to_host;			/* -1: not given */
+	uint64_t size;
+	uint64_t card_addr;
+	uint64_t count;
+	uint64_t offset;		/* into the first page of the buffer */
+	int timeout_ms;
+	bool check;
+	bool quiet;
+	bool json;
+};
+
+struct xfer_stats {
+	uint64_t done, failed, bytes, mismatches;
+	uint64_t lat_min, lat_max, lat_sum;
+	uint64_t hist[CLI_HIST_SLOTS];
+	double secs;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dmakit xfer -d DEV (--to-host|--from-host) --size N [options]\n"
+		"\n"
+		"Run DMA transactions between a host buffer and card memory and\n"
+		"report their latency (submit to completion).\n"
+		"\n"
+		"  -d, --device DEV     /dev/dmakitN, or sim[:options]\n"
+		"      --to-host        card memory -> host buffer\n"
+		"      --from-host      host buffer -> card memory\n"
+		"  -s, --size N         bytes per transaction (K/M suffixes)\n"
+		"  -a, --card-addr A    offset into card memory (default 0)\n"
+		"  -n, --count K        transactions to run (default 1)\n"
+		"  -o, --offset B       place the host buffer B bytes into a page\n"
+		"                       (unaligned buffers; default 0)\n"
+		"  -c, --check          verify the data: a known pattern goes to card\n"
+		"                       memory and must come back unchanged\n"
+		"  -t, --timeout MS     wait at most MS per transaction (default 5000)\n"
+		"  -q, --quiet          no latency histogram\n"
+		"      --json           print the summary as one JSON object\n"
+		"  -h, --help\n"
+		"\n"
+		"EXAMPLES\n"
+		"  dmakit xfer -d /dev/dmakit1 --from-host --size 2048 -n 10 --check\n"
+		"  dmakit xfer -d sim --to-host --size 64K --count 1000\n");
+}
+
+/* Bytes of a pattern unique to @seed and the byte's position. */
+static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t w = dmakit_payload_word(seed, i / 8);
+		size_t n = len - i < 8 ? len - i : 8;
+
+		memcpy(buf + i, &w, n);
+	}
+}
+
+static int parse_args(int argc, char **argv, struct xfer_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "to-host", no_argument, NULL, 'T' },
+		{ "from-host", no_argument, NULL, 'F' },
+		{ "size", required_argument, NULL, 's' },
+		{ "card-addr", required_argument, NULL, 'a' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:s:a:n:o:ct:qh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->device = optarg;
+			break;
+		case 'T':
+		case 'F':
+			if (o->to_host >= 0 && o->to_host != (c == 'T'))
+				return cli_usage_error(CMD, "--to-host and --from-host exclude each other");
+			o->to_host = c == 'T';
+			break;
+		case 's':
+			if (dmakit_parse_size(optarg, &o->size) || !o->size)
+				return cli_usage_error(CMD, "bad --size '%s' (bytes > 0, K/M suffixes)", optarg);
+			break;
+		case 'a':
+			if (dmakit_parse_size(optarg, &o->card_addr))
+				return cli_usage_error(CMD, "bad --card-addr '%s'", optarg);
+			break;
+		case 'n':
+			if (dmakit_parse_size(optarg, &o->count) || !o->count)
+				return cli_usage_error(CMD, "bad --count '%s'", optarg);
+			break;
+		case 'o':
+			if (dmakit_parse_size(optarg, &o->offset) ||
+			    o->offset >= 4096)
+				return cli_usage_error(CMD, "bad --offset '%s' (0..4095)", optarg);
+			break;
+		case 'c':
+			o->check = true;
+			break;
+		case 't':
+			if (dmakit_parse_size(optarg, &v) || v > 86400000)
+				return cli_usage_error(CMD, "bad --timeout '%s' (milliseconds)", optarg);
+			o->timeout_ms = (int)v;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(CLI_EXIT_OK);
+		default:
+			return cli_usage_error(CMD, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (!o->device)
+		return cli_usage_error(CMD, "no device (-d /dev/dmakitN or -d sim)");
+	if (o->to_host < 0)
+		return cli_usage_error(CMD, "give a direction: --to-host or --from-host");
+	if (!o->size)
+		return cli_usage_error(CMD, "no transfer size (--size N)");
+	return 0;
+}
+
+/* Submit one transaction and wait for it; returns 0 or -errno. */
+static int run_one(struct dmakit_dev *dev, int to_host, void *buf,
+		   const struct xfer_opts *o, uint64_t *lat_us, size_t *done)
+{
+	uint64_t t0 = 0;
+	struct timespec ts;
+	int64_t id;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	id = to_host ? dmakit_dma_to_host(dev, buf, o->size, o->card_addr) :
+		       dmakit_dma_from_host(dev, buf, o->size, o->card_addr);
+	if (id < 0) {
+		*done = 0;
+		return (int)id;
+	}
+	ret = dmakit_dma_wait(dev, id, o->timeout_ms, done);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*lat_us = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec -
+		   t0) / 1000;
+	return ret;
+}
+
+static void print_summary(const struct xfer_opts *o,
+			  const struct xfer_stats *st, bool ok)
+{
+	char b1[32], b2[32];
+	double avg = st->done ? (double)st->lat_sum / (double)st->done : 0;
+
+	if (o->json) {
+		struct dmakit_json j;
+
+		dmakit_json_init(&j, stdout, false);
+		dmakit_json_obj_begin(&j, NULL);
+		dmakit_json_str(&j, "device", o->device);
+		dmakit_json_str(&j, "direction", o->to_host ? "to_host" : "from_host");
+		dmakit_json_u64(&j, "size", o->size);
+		dmakit_json_u64(&j, "card_addr", o->card_addr);
+		dmakit_json_u64(&j, "transactions", st->done);
+		dmakit_json_u64(&j, "failed", st->failed);
+		dmakit_json_u64(&j, "bytes", st->bytes);
+		dmakit_json_double(&j, "seconds", st->secs);
+		dmakit_json_u64(&j, "lat_min_us", st->done ? st->lat_min : 0);
+		dmakit_json_double(&j, "lat_avg_us", avg);
+		dmakit_json_u64(&j, "lat_max_us", st->lat_max);
+		if (o->check)
+			dmakit_json_u64(&j, "mismatches", st->mismatches);
+		dmakit_json_bool(&j, "ok", ok);
+		dmakit_json_obj_end(&j);
+		dmakit_json_end(&j);
+		return;
+	}
+	if (!o->quiet && st->done)
+		cli_print_log2_hist(stdout, st->hist, CLI_HIST_SLOTS, "usecs");
+	printf("%llu transactions, %s in %.2f s (%s), latency min/avg/max %llu/%.0f/%llu us",
+	       (unsigned long long)st->done,
+	       cli_fmt_bytes(b1, sizeof(b1), (double)st->bytes), st->secs,
+	       cli_fmt_rate(b2, sizeof(b2),
+			    st->secs > 0 ? (double)st->bytes / st->secs : 0),
+	       (unsigned long long)(st->done ? st->lat_min : 0), avg,
+	       (unsigned long long)st->lat_max);
+	if (o->check)
+		printf(", data %s", st->mismatches ? "MISMATCH" : "checked");
+	printf("\n");
+}
 
 int cmd_xfer(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("xfer", "not implemented yet");
+	struct xfer_opts o = { .to_host = -1, .count = 1, .timeout_ms = 5000 };
+	struct xfer_stats st = { .lat_min = UINT64_MAX };
+	char err[DMAKIT_ERRMSG_MAX];
+	struct dmakit_dev *dev = NULL;
+	unsigned char *mem = NULL, *buf, *expect = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct timespec t0, t1;
+	uint64_t memsize, i;
+	int ret, rc = CLI_EXIT_FAIL;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret)
+		return ret;
+	ret = dmakit_open(&dev, o.device, err, sizeof(err));
+	if (ret)
+		return cli_error(CMD, "%s", err);
+	ret = dmakit_card_mem_size(dev, &memsize);
+	if (ret || !memsize) {
+		cli_error(CMD, "%s: %s", o.device,
+			  ret ? dmakit_strerror(ret) : "the device has no card memory for transactions");
+		goto out;
+	}
+	if (o.card_addr >= memsize || o.size > memsize - o.card_addr) {
+		cli_error(CMD, "%llu bytes at card address %llu do not fit the card's %llu-byte memory",
+			  (unsigned long long)o.size,
+			  (unsigned long long)o.card_addr,
+			  (unsigned long long)memsize);
+		goto out;
+	}
+	if (posix_memalign((void **)&mem, 4096, o.offset + o.size) ||
+	    !(expect = malloc(o.size))) {
+		cli_error(CMD, "out of memory for a %llu-byte buffer",
+			  (unsigned long long)o.size);
+		goto out;
+	}
+	buf = mem + o.offset;
+	/* no SA_RESTART: a signal ends the wait with EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (o.check && o.to_host) {
+		size_t done;
+		uint64_t lat;
+
+		/* load card memory with the pattern every read must return */
+		fill_pattern(buf, o.size, 1);
+		memcpy(expect, buf, o.size);
+		ret = run_one(dev, 0, buf, &o, &lat, &done);
+		if (ret) {
+			cli_error(CMD, "loading card memory for --check: %s",
+				  dmakit_strerror(ret));
+			goto out;
+		}
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < o.count && !stop_requested; i++) {
+		uint64_t lat = 0;
+		size_t done = 0;
+
+		if (o.to_host)
+			memset(buf, 0, o.size);
+		else
+			fill_pattern(buf, o.size, i + 2);
+		ret = run_one(dev, o.to_host, buf, &o, &lat, &done);
+		if (ret) {
+			st.failed++;
+			if (ret == -EINTR && stop_requested)
+				cli_error(CMD, "transaction %llu: interrupted (%zu of %llu bytes done)",
+					  (unsigned long long)i, done,
+					  (unsigned long long)o.size);
+			else
+				cli_error(CMD, "transaction %llu: %s (%zu of %llu bytes done)",
+					  (unsigned long long)i,
+					  dmakit_strerror(ret), done,
+					  (unsigned long long)o.size);
+			break;
+		}
+		st.done++;
+		st.bytes += done;
+		st.lat_sum += lat;
+		st.lat_min = lat < st.lat_min ? lat : st.lat_min;
+		st.lat_max = lat > st.lat_max ? lat : st.lat_max;
+		st.hist[cli_log2_slot(lat)]++;
+		if (!o.check)
+			continue;
+		if (!o.to_host) {
+			/* read back what we wrote */
+			memcpy(expect, buf, o.size);
+			memset(buf, 0, o.size);
+			ret = run_one(dev, 1, buf, &o, &lat, &done);
+			if (ret) {
+				st.failed++;
+				cli_error(CMD, "transaction %llu: reading back: %s",
+					  (unsigned long long)i,
+					  dmakit_strerror(ret));
+				break;
+			}
+		}
+		if (memcmp(buf, expect, o.size)) {
+			size_t k = 0;
+
+			while (buf[k] == expect[k])
+				k++;
+			st.mismatches++;
+			cli_error(CMD, "transaction %llu: data differs at byte %zu (got 0x%02x, expected 0x%02x)",
+				  (unsigned long long)i, k, buf[k], expect[k]);
+			break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st.secs = (double)(t1.tv_sec - t0.tv_sec) +
+		  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (stop_requested && !st.failed)
+		cli_notice(CMD, "interrupted after %llu transactions",
+			   (unsigned long long)st.done);
+	rc = st.failed || st.mismatches || stop_requested ? CLI_EXIT_FAIL :
+							    CLI_EXIT_OK;
+	print_summary(&o, &st, rc == CLI_EXIT_OK);
+out:
+	free(mem);
+	free(expect);
+	dmakit_close(dev);
+	return rc;
 }

@@ -1,0 +1,16 @@
+# timeout: 150
+# Every ioctl with bad arguments; signals (EINTR, never 512), timeouts,
+# the per-file limit, closing with transactions in flight -- on the edu
+# device and on the simulated card.
+. /dmakit/lib.sh
+
+load_dmakit
+vm_ioctl "$(card_dev edu)" edu
+t_eq "vm_ioctl on edu" $? 0
+vm_ioctl "$(card_dev sim)" sim
+t_eq "vm_ioctl on sim" $? 0
+# closing a file with work in flight leaves nothing pinned or running
+s=$(card_sys "$(card_dev edu)")
+t_eq "edu: no error counted" "$(cat "$s/counters/errors")" 0
+t_check "rmmod after all that" unload_dmakit
+t_done

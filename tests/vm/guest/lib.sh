@@ -1,0 +1,81 @@
+# Helpers for the VM suite's cases (sourced; busybox sh).  Each result is
+# one "ok - ..." or "not ok - ..." line; init prefixes the case name.
+#
+#   t_check "what" command...    passes if the command succeeds
+#   t_eq "what" GOT EXPECTED
+#   t_done                       exit 1 if anything failed
+T_FAILED=0
+MOD=/lib/modules/dmakit.ko
+
+t_check() {
+	local what=$1; shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+t_eq() {
+	if [ "$2" = "$3" ]; then
+		echo "ok - $1"
+	else
+		echo "not ok - $1: got '$2', expected '$3'"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+t_done() {
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+# The /dev node of the first card with backend $1 ("edu", "sim").
+card_dev() {
+	local d
+	for d in /sys/class/dmakit/dmakit*; do
+		[ -e "$d/backend" ] || continue
+		if [ "$(cat "$d/backend")" = "$1" ]; then
+			echo "/dev/${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+card_sys() {
+	echo "/sys/class/dmakit/${1##*/}"
+}
+
+# Load dmakit.ko with the suite's standard parameters (plus "$@").
+load_dmakit() {
+	[ -d /sys/module/dmakit ] && rmmod dmakit
+	insmod "$MOD" sim=1 sim_xfer_seg=4096 "$@"
+}
+
+unload_dmakit() {
+	rmmod dmakit
+}
+
+# The PCI address of QEMU's edu device.
+edu_bdf() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Ask the host runner to run a QEMU monitor command.
+host_cmd() {
+	echo "@@HOST $*"
+}
+
+# Interrupts of the IRQ named $1 in /proc/interrupts, summed over CPUs.
+irq_count() {
+	awk -v n="$1" '$NF == n { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s; f = 1 } END { if (!f) print 0 }' /proc/interrupts
+}

@@ -10,6 +10,7 @@
  * get -ENODEV, the hardware is quiesced and every DMA mapping undone while
  * the DMA device still exists; the memory goes when the last user does.
  */
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
@@ -27,6 +28,7 @@ module_param_named(ring_bufsize, dmakit_ring_bufsize_default, uint, 0444);
 MODULE_PARM_DESC(ring_bufsize,
 		 "bytes per ring buffer, a multiple of 4096 (default 256K)");
 
+struct dentry *dmakit_debugfs;	/* test switches of the backends */
 static struct class *dmakit_class;
 static dev_t dmakit_devt;
 static DEFINE_IDA(dmakit_minors);
@@ -192,6 +194,7 @@ static int __init dmakit_init(void)
 		ret = PTR_ERR(dmakit_class);
 		goto err_chrdev;
 	}
+	dmakit_debugfs = debugfs_create_dir(DMAKIT_NAME, NULL);
 	ret = dmakit_sim_init();
 	if (ret)
 		goto err_class;
@@ -203,6 +206,7 @@ static int __init dmakit_init(void)
 err_sim:
 	dmakit_sim_exit();
 err_class:
+	debugfs_remove_recursive(dmakit_debugfs);
 	class_destroy(dmakit_class);
 err_chrdev:
 	unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
@@ -213,6 +217,7 @@ static void __exit dmakit_exit(void)
 {
 	dmakit_pci_exit();
 	dmakit_sim_exit();
+	debugfs_remove_recursive(dmakit_debugfs);
 	class_destroy(dmakit_class);
 	unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
 }

@@ -184,7 +184,7 @@ struct dmakit_card {
 	struct dmakit_txn *xfer_active;
 	u64 xfer_next_id;
 	u64 xfer_seg_gen;		/* bumped per started segment */
-	bool xfer_broken;		/* engine hung and was stopped */
+	int xfer_err;			/* engine hung (-EIO) or gone (-ENODEV) */
 	wait_queue_head_t xfer_wq;
 	struct delayed_work xfer_watchdog;
 	unsigned int xfer_watchdog_polls;
@@ -294,9 +294,13 @@ struct dmakit_pci {
 	struct dmakit_card *card;
 	const struct dmakit_pci_info *info;
 	struct completion irq_test;
+	struct dentry *debugfs;
+	bool fake_vanished;	/* debugfs: registers read all-ones */
 };
 
 extern const struct dmakit_pci_info dmakit_edu_info;
+
+extern struct dentry *dmakit_debugfs;
 
 /* pci.c, sim.c: the backends' registration */
 int dmakit_pci_init(void);

@@ -40,8 +40,16 @@
 #define EDU_SEG_TIMEOUT_MS	1000
 #define EDU_ALL_ONES		0xffffffffU
 
+/*
+ * A removed device answers reads with all-ones.  QEMU cannot remove a
+ * device by surprise (its reads of a disabled BAR return zeroes), so a
+ * debugfs switch, dmakit/<pci address>/fake_vanished, makes the registers
+ * read that way to test the driver's handling.
+ */
 static u32 edu_readl(struct dmakit_pci *p, u32 reg)
 {
+	if (unlikely(READ_ONCE(p->fake_vanished)))
+		return EDU_ALL_ONES;
 	return readl(p->regs + reg);
 }
 
@@ -136,9 +144,16 @@ static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 	edu_writeq(p, EDU_REG_DMA_COUNT, len);
 	edu_writel(p, EDU_REG_DMA_CMD, EDU_DMA_START | EDU_DMA_IRQ |
 		   (to_host ? EDU_DMA_TO_RAM : 0));
-	/* flush the posted writes: the DMA has started when we return */
-	if (edu_readl(p, EDU_REG_DMA_CMD) == EDU_ALL_ONES)
-		return -ENODEV;
+	/*
+	 * Flush the posted writes and see the engine busy: it stays busy for
+	 * 100 ms, so a clear start bit without a completion means the device
+	 * did not take the command (e.g. its memory decoding is off).
+	 */
+	busy = edu_xfer_seg_poll(card);
+	if (busy < 0)
+		return busy;
+	if (!busy && !(edu_readl(p, EDU_REG_IRQ_STATUS) & EDU_IRQ_DMA))
+		return -EIO;
 	return 0;
 }
 

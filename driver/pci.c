@@ -7,6 +7,7 @@
  * back to INTx), and /dev/dmakitN last.  Remove is the reverse.  What
  * differs between cards is data: struct dmakit_pci_info in the ID table.
  */
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 
@@ -120,6 +121,9 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 	if (ret)
 		goto err_free_irq;
 	pci_set_drvdata(pdev, p);
+	p->debugfs = debugfs_create_dir(pci_name(pdev), dmakit_debugfs);
+	debugfs_create_bool("fake_vanished", 0600, p->debugfs,
+			    &p->fake_vanished);
 	return 0;
 
 err_free_irq:
@@ -133,6 +137,7 @@ static void dmakit_pci_remove(struct pci_dev *pdev)
 {
 	struct dmakit_pci *p = pci_get_drvdata(pdev);
 
+	debugfs_remove_recursive(p->debugfs);
 	dmakit_card_remove(p->card);
 	dmakit_pci_free_irq(p);
 	dmakit_card_put(p->card);

@@ -134,8 +134,9 @@ static void xfer_start_next_locked(struct dmakit_card *card)
 		int ret;
 
 		list_del_init(&x->qnode);
-		if (card->dead || card->xfer_broken) {
-			xfer_finish_locked(card, x, card->dead ? -ENODEV : -EIO);
+		if (card->dead || card->xfer_err) {
+			xfer_finish_locked(card, x, card->dead ? -ENODEV :
+						    card->xfer_err);
 			continue;
 		}
 		x->state = XFER_ACTIVE;
@@ -246,7 +247,7 @@ static void xfer_watchdog_fn(struct work_struct *work)
 	}
 	if (busy < 0) {
 		dev_err(&card->dev, "device not responding (reads all-ones)\n");
-		card->xfer_broken = true;
+		card->xfer_err = -ENODEV;
 		xfer_fail_all_locked(card, -ENODEV);
 		goto out;
 	}
@@ -264,7 +265,7 @@ static void xfer_watchdog_fn(struct work_struct *work)
 
 	spin_lock_irqsave(&card->xfer_lock, flags);
 	if (card->xfer_active == x && card->xfer_seg_gen == gen && !card->dead) {
-		card->xfer_broken = true;
+		card->xfer_err = -EIO;
 		atomic64_inc(&card->cnt.timeouts);
 		xfer_fail_all_locked(card, -ETIMEDOUT);
 	}
@@ -386,8 +387,8 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	ret = -ENODEV;
 	if (card->dead)
 		goto err_unlock;
-	ret = -EIO;
-	if (card->xfer_broken)
+	ret = card->xfer_err;
+	if (ret)
 		goto err_unlock;
 	ret = dma_map_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
 	if (ret) {

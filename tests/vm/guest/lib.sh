@@ -70,9 +70,10 @@ edu_bdf() {
 	return 1
 }
 
-# Ask the host runner to run a QEMU monitor command.
+# Ask the host runner to run a QEMU monitor command (on the console at
+# once: init prints a case's own output only when the case ends).
 host_cmd() {
-	echo "@@HOST $*"
+	echo "@@HOST $*" >/dev/console
 }
 
 # Interrupts of the IRQ named $1 in /proc/interrupts, summed over CPUs.

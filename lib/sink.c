@@ -816,10 +816,9 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 		free_sink(s);
 		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
 	}
+	ret = classify_target(s, err, errlen);
 	s->opts.path = s->data_path;
 	s->opts.sidecar = NULL;		/* the caller's string may go away */
-
-	ret = classify_target(s, err, errlen);
 	if (!ret)
 		ret = open_target(s, err, errlen);
 	/* bookkeeping space first: the data may take all that is left */

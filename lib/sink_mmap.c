@@ -48,6 +48,7 @@ enum win_state {
 struct win {
 	enum win_state state;
 	uint64_t off;
+	uint64_t len;		/* mapped bytes (shorter near a full disk) */
 	uint64_t fill;		/* bytes the writer copied (FULL: final) */
 	unsigned char *addr;
 };
@@ -69,7 +70,11 @@ struct mm {
 	bool populate;			/* MADV_POPULATE_WRITE works */
 };
 
-/* Map and populate the window at @off (no lock held). */
+/*
+ * Map and populate the window at @off (no lock held).  Near a full file
+ * system the window shrinks, down to one buffer, so the recording fills
+ * the disk instead of stopping a window short.
+ */
 static int prepare(struct dmakit_sink *s, struct mm *m, struct win *w,
 		   uint64_t off)
 {
@@ -81,9 +86,14 @@ static int prepare(struct dmakit_sink *s, struct mm *m, struct win *w,
 		len = s->capacity - off;
 	if (!len)
 		return -ENOSPC;
-	ret = dmakit_sink_alloc_until(s, off + len);
-	if (ret)
-		return ret;
+	while ((ret = dmakit_sink_alloc_until(s, off + len))) {
+		if (!dmakit_err_is_full(ret) || len <= s->bufsize)
+			return ret;
+		len /= 2;
+		len -= len % s->bufsize;
+		if (len < s->bufsize)
+			len = s->bufsize;
+	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
 		 (off_t)off);
 	if (p == MAP_FAILED)
@@ -99,21 +109,19 @@ static int prepare(struct dmakit_sink *s, struct mm *m, struct win *w,
 	}
 	w->addr = p;
 	w->off = off;
+	w->len = len;
 	w->fill = 0;
 	return 0;
 }
 
 /* Write back and unmap a full window (no lock held). */
-static int write_back(struct dmakit_sink *s, struct mm *m, struct win *w)
+static int write_back(struct dmakit_sink *s, struct win *w)
 {
-	uint64_t maplen = m->window;
 	int ret = 0;
 
-	if (s->capacity && w->off + maplen > s->capacity)
-		maplen = s->capacity - w->off;
 	if (w->fill && msync(w->addr, w->fill, MS_SYNC))
 		ret = -errno;
-	munmap(w->addr, maplen);
+	munmap(w->addr, w->len);
 	w->addr = NULL;
 	if (!ret && w->fill)
 		posix_fadvise(s->fd, (off_t)w->off, (off_t)w->fill,
@@ -157,7 +165,7 @@ static void *mapper(void *arg)
 				m->error = ret;
 			} else {
 				prep->state = WIN_READY;
-				m->prep_off = off + m->window;
+				m->prep_off = off + prep->len;
 				m->next_prep = (m->next_prep + 1) % MMAP_WINDOWS;
 			}
 			pthread_cond_broadcast(&m->cv);
@@ -165,7 +173,7 @@ static void *mapper(void *arg)
 		}
 		if (flush->state == WIN_FULL) {
 			pthread_mutex_unlock(&m->lock);
-			ret = write_back(s, m, flush);
+			ret = write_back(s, flush);
 			pthread_mutex_lock(&m->lock);
 			if (ret) {
 				m->error = ret;
@@ -192,7 +200,7 @@ static void *mapper(void *arg)
 					m->error = ret;
 			} else {
 				prep->state = WIN_READY;
-				m->prep_off = off + m->window;
+				m->prep_off = off + prep->len;
 				m->next_prep = (m->next_prep + 1) % MMAP_WINDOWS;
 			}
 			pthread_cond_broadcast(&m->cv);
@@ -251,7 +259,7 @@ static int mm_submit(struct dmakit_sink *s, struct sink_io *io)
 	struct win *w = m->cur;
 	int ret = 0;
 
-	if (!w || io->offset >= w->off + m->window) {
+	if (!w || io->offset >= w->off + w->len) {
 		pthread_mutex_lock(&m->lock);
 		retire_cur(m);
 		while (m->wins[m->next_fill].state != WIN_READY && !m->error)
@@ -303,11 +311,7 @@ static void mm_drain(struct dmakit_sink *s)
 		struct win *w = &m->wins[i];
 
 		if (w->state == WIN_READY) {
-			uint64_t len = m->window;
-
-			if (s->capacity && w->off + len > s->capacity)
-				len = s->capacity - w->off;
-			munmap(w->addr, len);
+			munmap(w->addr, w->len);
 			w->state = WIN_FREE;
 		}
 	}

@@ -429,7 +429,7 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 		problem(v, 0, 0, "metadata and index disagree on the buffer size");
 	}
 	check_total(v, meta, "buffers", rep->buffers, true);
-	check_total(v, meta, "bytes", rep->bytes, true);
+	check_total(v, meta, "bytes", rep->bytes, false);
 	check_total(v, meta, "gaps", rep->gaps, false);
 	check_total(v, meta, "lost", rep->lost, false);
 	free(meta);

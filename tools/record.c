@@ -281,12 +281,16 @@ int cmd_record(int argc, char **argv)
 	snprintf(idx, sizeof(idx), "%s.idx", prefix);
 	snprintf(meta, sizeof(meta), "%s.json", prefix);
 
+	/* before the device: a sim ring is a memfd, RLIMIT_FSIZE applies */
+	install_signals();
 	ret = dmakit_open(&dev, c.device, err, sizeof(err));
 	if (ret) {
 		if (ret == -EINVAL)
 			return cli_usage_error(CMD, "%s", err);
+		if (err[0])
+			return cli_error(CMD, "%s", err);
 		return cli_error(CMD, "open %s: %s", c.device,
-				 err[0] ? err : dmakit_strerror(ret));
+				 dmakit_strerror(ret));
 	}
 	memset(&ro, 0, sizeof(ro));
 	ro.sink.path = c.output;
@@ -301,7 +305,6 @@ int cmd_record(int argc, char **argv)
 	ro.progress_ctx = &c;
 	ro.progress_ms = 500;
 
-	install_signals();
 	memset(&st, 0, sizeof(st));
 	ret = dmakit_record(dev, &ro, &st, err, sizeof(err));
 	dmakit_close(dev);

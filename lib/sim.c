@@ -64,6 +64,8 @@ struct sim {
 
 	uint64_t gen_ns_per_buf;	/* measured cost of filling one buffer */
 	uint64_t cpu_ns;		/* atomic: the producer thread's CPU time */
+	uint64_t wake_tail;		/* atomic: BLOCK producer resumes at this tail */
+	uint32_t refill_batch;		/* free slots a BLOCK producer waits for */
 };
 
 #define SIM_CPU_EVERY	32		/* buffers between CPU time samples */
@@ -206,13 +208,20 @@ static bool stop_requested(struct sim *s)
 	return __atomic_load_n(&s->stop_req, __ATOMIC_ACQUIRE);
 }
 
-/* BLOCK policy: sleep until a consumer releases (or a stop request). */
+/*
+ * BLOCK policy: sleep until a consumer releases (or a stop request).  Like
+ * a DMA engine refilling its descriptors, the producer asks to be woken
+ * only once refill_batch slots are free, not for every released buffer:
+ * fewer wakeups for both sides.
+ */
 static void wait_for_space(struct sim *s, struct dmakit_ring_ctrl *ctrl,
 			   uint64_t pos)
 {
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000 };
 
-	DMAKIT_STORE_RELAXED(&ctrl->producer_waiting, 1);
+	__atomic_store_n(&s->wake_tail, pos - s->nbufs + s->refill_batch,
+			 __ATOMIC_RELAXED);
+	DMAKIT_STORE_RELEASE(&ctrl->producer_waiting, 1);
 	DMAKIT_FULL_BARRIER();
 	if (!dmakit_ring_may_claim(ctrl, pos) && !stop_requested(s))
 		futex(&ctrl->producer_waiting, FUTEX_WAIT, 1, &ts);
@@ -331,6 +340,9 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 				  s->bufsize, s->nbufs);
 		goto fail;
 	}
+	s->refill_batch = s->nbufs / 8 < 32 ? s->nbufs / 8 : 32;
+	if (!s->refill_batch)
+		s->refill_batch = 1;
 	s->cardmem = calloc(1, s->cardmem_size);
 	if (!s->cardmem) {
 		ret = dmakit_errf(err, errlen, -ENOMEM, "sim: out of memory");
@@ -506,9 +518,18 @@ static int sim_wait(struct dmakit_consumer *cons, int timeout_ms)
 static void sim_released(struct dmakit_consumer *cons)
 {
 	struct dmakit_ring_ctrl *ctrl = cons->dev->ctrl;
+	struct sim *s = cons->dev->priv;
 
 	DMAKIT_FULL_BARRIER();
-	if (DMAKIT_LOAD_RELAXED(&ctrl->producer_waiting))
+	if (!DMAKIT_LOAD_ACQUIRE(&ctrl->producer_waiting))
+		return;
+	/*
+	 * wake_tail was stored before producer_waiting (release/acquire).
+	 * Wake the producer once its refill batch is free, or at once if
+	 * this consumer has taken everything and will wait for it.
+	 */
+	if (cons->tail >= __atomic_load_n(&s->wake_tail, __ATOMIC_RELAXED) ||
+	    cons->next_pos >= DMAKIT_LOAD_ACQUIRE(&ctrl->head))
 		futex(&ctrl->producer_waiting, FUTEX_WAKE, 1, NULL);
 }
 

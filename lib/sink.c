@@ -338,26 +338,32 @@ int dmakit_sink_submit(struct dmakit_sink *s, const struct dmakit_desc *desc,
 int dmakit_sink_reap(struct dmakit_sink *s, uint64_t *cookies, int max,
 		     int min_wait)
 {
-	int n = 0, ret;
+	bool harvested = false;
+	int n, ret = 0;
 
 	if (!s || !cookies || max <= 0)
 		return -EINVAL;
 	if (min_wait > max)
 		min_wait = max;
-	for (;;) {
-		ret = s->eng->wait(s, 0);
+	/* completions harvested earlier first: no system call for them */
+	n = retire(s, cookies, max);
+	while (n < max && s->count) {
+		bool block = n < min_wait;
+
+		if (!block && harvested)
+			break;
+		/* one call: start queued writes, wait for one, take all done */
+		ret = s->eng->wait(s, block ? 1 : 0);
+		harvested = true;
 		check_bg_error(s);
 		n += retire(s, cookies + n, max - n);
-		promote(s);
-		if (n >= min_wait || n >= max || s->count == 0 || ret)
+		if (ret || !block)
 			break;
-		ret = s->eng->wait(s, 1);
-		if (ret == -EINTR && n == 0) {
-			maybe_flush_index(s);
-			return -EINTR;
-		}
 	}
+	promote(s);
 	maybe_flush_index(s);
+	if (ret == -EINTR && n == 0)
+		return -EINTR;
 	return n;
 }
 

@@ -179,6 +179,12 @@ static void flush_index(struct dmakit_sink *s)
 				 dmakit_strerror(ret));
 		cut_at(s, s->ibuf[0].offset);
 		s->st.not_recorded += s->ibuf_n;
+		/* part of the batch may have landed: the index ends where the
+		 * counts do (shrinking needs no space) */
+		if (ftruncate(s->idx_fd, (off_t)(sizeof(struct dmakit_idx_header) +
+				s->st.buffers * sizeof(struct dmakit_idx_entry)))) {
+			/* the metadata then disagrees: verify reports it */
+		}
 	} else {
 		for (i = 0; i < s->ibuf_n; i++)
 			account_entry(s, &s->ibuf[i]);
@@ -202,12 +208,12 @@ static void promote(struct dmakit_sink *s)
 		__atomic_load_n(&s->persisted, __ATOMIC_ACQUIRE) :
 		s->completed_end;
 
-	if (limit > s->fail_offset)
-		limit = s->fail_offset;
 	while (s->npending) {
 		struct dmakit_idx_entry *e = &s->pending[s->pending_first];
 
-		if (e->offset + s->bufsize > limit)
+		/* fail_offset may move down when an index write fails */
+		if (e->offset + s->bufsize > limit ||
+		    e->offset >= s->fail_offset)
 			break;
 		s->ibuf[s->ibuf_n++] = *e;
 		s->pending_first = (s->pending_first + 1) % s->pending_cap;

@@ -85,38 +85,29 @@ static long dmakit_ioc_info(struct dmakit_card *card, void __user *arg)
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long dmakit_ioc_attach(struct dmakit_file *f, void __user *arg)
+/* Called with card->lock held; @a is already copied in and checked. */
+static long dmakit_ioc_attach(struct dmakit_file *f, struct dmakit_attach *a)
 {
 	struct dmakit_card *card = f->card;
-	struct dmakit_attach a;
 	long ret;
 
-	if (copy_from_user(&a, arg, sizeof(a)))
-		return -EFAULT;
-	if (a.reserved[0] || a.reserved[1])
-		return -EINVAL;
-	if (a.mode != DMAKIT_CONSUMER_RELIABLE &&
-	    a.mode != DMAKIT_CONSUMER_LOSSY)
-		return -EINVAL;
 	if (!card->ring)
 		return -EOPNOTSUPP;
 	/* one consumer per open file: open the device again for another */
 	if (f->slot >= 0)
 		return -EBUSY;
-	ret = dmakit_ring_attach(card, a.mode, &a.slot, &a.start_pos);
-	if (ret)
-		return ret;
-	if (copy_to_user(arg, &a, sizeof(a))) {
-		dmakit_ring_detach(card, a.slot);
-		return -EFAULT;
-	}
-	f->slot = a.slot;
-	return 0;
+	ret = dmakit_ring_attach(card, a->mode, &a->slot, &a->start_pos);
+	if (!ret)
+		f->slot = a->slot;
+	return ret;
 }
 
-/* Commands serialised by card->lock (transactions take it themselves). */
+/*
+ * Commands serialised by card->lock.  User memory is copied outside it:
+ * a fault takes mmap_lock, which mmap() holds when it takes card->lock.
+ */
 static long dmakit_ioctl_locked(struct dmakit_file *f, unsigned int cmd,
-				void __user *arg)
+				struct dmakit_attach *a)
 {
 	struct dmakit_card *card = f->card;
 	long ret;
@@ -125,7 +116,7 @@ static long dmakit_ioctl_locked(struct dmakit_file *f, unsigned int cmd,
 		return -ENODEV;
 	switch (cmd) {
 	case DMAKIT_IOC_ATTACH:
-		return dmakit_ioc_attach(f, arg);
+		return dmakit_ioc_attach(f, a);
 	case DMAKIT_IOC_START:
 		if (!card->ring)
 			return -EOPNOTSUPP;
@@ -153,6 +144,7 @@ static long dmakit_ioctl(struct file *file, unsigned int cmd,
 	struct dmakit_file *f = file->private_data;
 	struct dmakit_card *card = f->card;
 	void __user *uarg = (void __user *)arg;
+	struct dmakit_attach a;
 	long ret;
 
 	switch (cmd) {
@@ -165,13 +157,31 @@ static long dmakit_ioctl(struct file *file, unsigned int cmd,
 	case DMAKIT_IOC_XFER_WAIT:
 		return dmakit_xfer_wait(f, uarg);
 	case DMAKIT_IOC_ATTACH:
+		if (copy_from_user(&a, uarg, sizeof(a)))
+			return -EFAULT;
+		if (a.reserved[0] || a.reserved[1])
+			return -EINVAL;
+		if (a.mode != DMAKIT_CONSUMER_RELIABLE &&
+		    a.mode != DMAKIT_CONSUMER_LOSSY)
+			return -EINVAL;
+		fallthrough;
 	case DMAKIT_IOC_START:
 	case DMAKIT_IOC_STOP:
 	case DMAKIT_IOC_KICK:
 		mutex_lock(&card->lock);
-		ret = dmakit_ioctl_locked(f, cmd, uarg);
+		ret = dmakit_ioctl_locked(f, cmd, &a);
 		mutex_unlock(&card->lock);
-		return ret;
+		if (ret || cmd != DMAKIT_IOC_ATTACH)
+			return ret;
+		if (copy_to_user(uarg, &a, sizeof(a))) {
+			mutex_lock(&card->lock);
+			if (!card->dead)
+				dmakit_ring_detach(card, f->slot);
+			f->slot = -1;
+			mutex_unlock(&card->lock);
+			return -EFAULT;
+		}
+		return 0;
 	}
 	return -ENOTTY;
 }

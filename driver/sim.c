@@ -69,7 +69,11 @@ MODULE_PARM_DESC(sim_dma_bits, "addressing limit of simulated cards (default 64)
 #define SIM_NAME		"dmakit-sim"
 #define SIM_VEC_STREAM		0
 #define SIM_VEC_XFER		1
-/* buffers the streaming engine handles before it yields its worker */
+/*
+ * Buffers the streaming engine handles before it yields its worker; also
+ * its interrupt moderation: one interrupt covers up to this many
+ * completions (sooner when it runs out of posted buffers or goes idle).
+ */
 #define SIM_BUDGET		8
 
 struct sim_post {
@@ -246,10 +250,18 @@ static void sim_arm(struct dmakit_sim *s, u64 when_ns)
 	hrtimer_start(&s->timer, ns_to_ktime(when_ns), HRTIMER_MODE_ABS);
 }
 
+/* The engine's interrupt: the driver's completion path runs now. */
+static void sim_stream_raise(struct dmakit_sim *s)
+{
+	dmakit_card_irq(s->card, SIM_VEC_STREAM);
+	dmakit_ring_irq(s->card);
+}
+
 static void sim_stream_work(struct work_struct *work)
 {
 	struct dmakit_sim *s = container_of(work, struct dmakit_sim, work);
-	unsigned int budget = SIM_BUDGET;
+	unsigned int budget = SIM_BUDGET, unreported = 0;
+	bool empty;
 
 	while (budget--) {
 		struct sim_post post;
@@ -287,7 +299,7 @@ static void sim_stream_work(struct work_struct *work)
 		}
 		post = s->fifo[s->fifo_head];
 		s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
-		s->fifo_count--;
+		empty = --s->fifo_count == 0;
 		seq = s->seq++;
 		lost = s->lost;
 		s->lost = 0;
@@ -298,16 +310,25 @@ static void sim_stream_work(struct work_struct *work)
 		sim_produce(s, &post, seq, lost,
 			    (s->buf_ns ? due : now) - s->t0_ns);
 		s->gen_ns = (s->gen_ns * 7 + (ktime_get_ns() - t)) / 8;
-		dmakit_card_irq(s->card, SIM_VEC_STREAM);
-		dmakit_ring_irq(s->card);
+		unreported++;
+		/* out of buffers: interrupt now, the driver posts more */
+		if (empty) {
+			sim_stream_raise(s);
+			unreported = 0;
+		}
 		cond_resched();
 	}
-	/* used up the budget: let other work run, then continue */
+	/* used up the budget: report, let other work run, then continue */
+	if (unreported)
+		sim_stream_raise(s);
 	queue_work(sim_wq, &s->work);
 	return;
 
 out_unlock:
 	spin_unlock(&s->lock);
+	/* idle (paced, starved or stopped): report what was done */
+	if (unreported)
+		sim_stream_raise(s);
 }
 
 static enum hrtimer_restart sim_timer_fn(struct hrtimer *t)

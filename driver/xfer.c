@@ -383,6 +383,14 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	if (ret)
 		goto err_free;
 
+	/* user memory is never touched under card->lock (mmap takes it) */
+	spin_lock_irq(&card->xfer_lock);
+	x->id = ++card->xfer_next_id;
+	spin_unlock_irq(&card->xfer_lock);
+	ret = -EFAULT;
+	if (put_user(x->id, &arg->id))
+		goto err_unpin;
+
 	mutex_lock(&card->lock);
 	ret = -ENODEV;
 	if (card->dead)
@@ -402,13 +410,6 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	x->first_bus = sg_dma_address(x->sgt.sgl);
 
 	spin_lock_irq(&card->xfer_lock);
-	x->id = ++card->xfer_next_id;
-	spin_unlock_irq(&card->xfer_lock);
-	ret = -EFAULT;
-	if (put_user(x->id, &arg->id))
-		goto err_unlock;
-
-	spin_lock_irq(&card->xfer_lock);
 	list_add_tail(&x->node, &card->xfers);
 	list_add_tail(&x->qnode, &card->xfer_queue);
 	xfer_start_next_locked(card);
@@ -419,6 +420,9 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 err_unlock:
 	xfer_release_memory(card, x);
 	mutex_unlock(&card->lock);
+	goto err_free;
+err_unpin:
+	xfer_release_memory(card, x);
 err_free:
 	kfree(x);
 err_unreserve:

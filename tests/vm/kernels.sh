@@ -3,15 +3,18 @@
 # kernel_setup NAME sets, for kernel NAME:
 #   KERNEL_IMAGE  the bzImage QEMU boots
 #   KDIR          the matching module build directory (headers + Kbuild)
-#   MODDIR        its module tree (lib/modules/VERSION): virtio, crc32c
+#   MODDIR        its module tree (lib/modules/VERSION) for virtio and
+#                 crc32c, or empty when the kernel has them built in
 #   KVER          its release string
 # and returns 1 with a reason in KERNEL_MISSING if the kernel is not there.
 #
 #   stock  Debian's kernel: /boot/vmlinuz-V, /usr/src/linux-headers-V,
 #          /lib/modules/V (V: the newest version with all three, or $VM_KVER)
-#   debug  a KASAN/lockdep/DMA_API_DEBUG build of linux-source, cached in
-#          $DMAKIT_DEBUG_KERNEL (default ~/.cache/dmakit/kernel-debug) as
-#          bzImage, build/ (KDIR) and modules/lib/modules/V/
+#   debug  Debian's linux-source-6.1 with KASAN, lockdep, DMA_API_DEBUG...
+#          as built by scripts/debug-kernel/build.sh (its directory holds
+#          bzImage and the built tree, the KDIR; what the suite needs is
+#          built in, so MODDIR is empty).  Not built here: building takes
+#          ~25 minutes; run that script once per machine.
 
 kernel_setup() {
 	KERNEL_MISSING=
@@ -29,11 +32,16 @@ kernel_setup() {
 		MODDIR=/lib/modules/$KVER
 		;;
 	debug)
-		local d=${DMAKIT_DEBUG_KERNEL:-${XDG_CACHE_HOME:-$HOME/.cache}/dmakit/kernel-debug}
+		local d
+		d=$("$TOP/scripts/debug-kernel/build.sh" --dir)
 		KERNEL_IMAGE=$d/bzImage
-		KDIR=$d/build
-		KVER=$(cat "$d/release" 2>/dev/null || true)
-		MODDIR=$d/modules/lib/modules/$KVER
+		KDIR=$d/src
+		KVER=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null || true)
+		MODDIR=
+		if [ ! -f "$d/ready" ]; then
+			KERNEL_MISSING="debug kernel not built (scripts/debug-kernel/build.sh builds it into $d, ~25 min)"
+			return 1
+		fi
 		;;
 	*)
 		KERNEL_MISSING="unknown kernel '$1' (stock, debug)"
@@ -41,7 +49,7 @@ kernel_setup() {
 		;;
 	esac
 	if [ -z "$KVER" ] || [ ! -r "$KERNEL_IMAGE" ] || [ ! -d "$KDIR" ] ||
-	   [ ! -d "$MODDIR" ]; then
+	   { [ -n "$MODDIR" ] && [ ! -d "$MODDIR" ]; }; then
 		KERNEL_MISSING="kernel '$1' not available (image '$KERNEL_IMAGE', KDIR '$KDIR', modules '$MODDIR')"
 		return 1
 	fi

@@ -48,13 +48,22 @@ card_sys() {
 	echo "/sys/class/dmakit/${1##*/}"
 }
 
-# Load dmakit.ko with the suite's standard parameters (plus "$@").
+# dmakit.ko with the suite's standard parameters (plus "$@").  A module
+# already loaded with the same parameters is kept: loading is slow on the
+# debug kernel (KASAN, lockdep), and a fresh card is not needed.
 load_dmakit() {
-	[ -d /sys/module/dmakit ] && rmmod dmakit
-	insmod "$MOD" sim=1 sim_xfer_seg=4096 "$@"
+	# a 32-buffer ring: 8 MiB of the 16 MiB bounce pool under swiotlb
+	local want="sim=1 sim_xfer_seg=4096 ring_nbufs=32 $*"
+	if [ -d /sys/module/dmakit ]; then
+		[ "$(cat /tmp/dmakit.params 2>/dev/null)" = "$want" ] && return 0
+		rmmod dmakit || return 1
+	fi
+	insmod "$MOD" $want || return 1
+	echo "$want" >/tmp/dmakit.params
 }
 
 unload_dmakit() {
+	rm -f /tmp/dmakit.params
 	rmmod dmakit
 }
 
@@ -79,4 +88,9 @@ host_cmd() {
 # Interrupts of the IRQ named $1 in /proc/interrupts, summed over CPUs.
 irq_count() {
 	awk -v n="$1" '$NF == n { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s; f = 1 } END { if (!f) print 0 }' /proc/interrupts
+}
+
+# A top-level member of the one-line JSON object in file $1: json_get F KEY
+json_get() {
+	sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\)\"\{0,1\}[,}].*/\1/p" "$1" | head -n1
 }

@@ -39,5 +39,4 @@ t_eq "sysfs interrupt count matches /proc/interrupts" $((cnt1 - cnt0)) $((msi1 -
 t_eq "edu errors" "$(cat "$s/counters/errors")" 0
 t_check "edu bytes counted" test "$(cat "$s/counters/bytes")" -gt 0
 t_check "timeouts counted" test "$(cat "$s/counters/timeouts")" -ge 1
-unload_dmakit
 t_done

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Recording through the kernel driver against the userspace simulator and
+# fio, inside one QEMU guest (Debian's kernel, TCG), in one invocation
+# (results: docs/driver.md).
+#
+#   bench/vm-record.sh [--size 512M] [--runs 3] [--keep]
+#
+# The guest (q35, 2 vCPUs, 1 GiB, no edu device) gets a raw 2 GiB virtio
+# disk and a disk with fio and its libraries.  Each run, in turn, writes
+# SIZE sequentially to the raw disk with:
+#   fio         io_uring, O_DIRECT, 256 KiB blocks, iodepth 8 (the reference)
+#   user-sim    dmakit record -d sim:bufsize=256K,nbufs=64,policy=block,rate=max
+#   kernel-sim  dmakit record -d /dev/dmakit0 (the driver's sim card, same
+#               ring, policy block, as fast as it can)
+# then one kernel-sim run with policy drop (what a card at that speed would
+# lose).  Reported: the median throughput of each and its ratio to fio's and
+# to user-sim's; guest CPU seconds per GiB (whole guest: producers count
+# wherever they run); the driver's interrupts per GiB; drops.
+#
+# Target (issue 3): kernel-sim throughput >= user-sim's (ratio >= 0.95 to
+# allow for noise).  Exit 1 if it is missed or a recording fails to verify.
+# TCG numbers are for ratios only: the emulator, not the disk, is the limit.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+VM=$TOP/tests/vm
+OUT=$VM/out/bench
+STATIC=$VM/out/static
+size=512M
+runs=3
+keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--size) size=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	*) echo "bench/vm-record.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+for tool in qemu-system-x86_64 fio mke2fs cpio socat; do
+	command -v $tool >/dev/null ||
+		{ echo "bench/vm-record.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
+done
+. "$VM/kernels.sh"
+. "$VM/vmlib.sh"
+kernel_setup stock || { echo "bench/vm-record.sh: $KERNEL_MISSING" >&2; exit 1; }
+
+echo "host: $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+make -s -C "$VM" userspace >/dev/null
+mkdir -p "$OUT"
+build_module "$OUT" || { echo "bench/vm-record.sh: module build failed" >&2; exit 1; }
+pack_initramfs "$OUT" "$TOP/bench/vm/record-guest.sh"
+
+# fio and the libraries it links, on an ext2 image (too big for the initramfs)
+tools=$OUT/tools
+rm -rf "$tools"
+mkdir -p "$tools/lib"
+cp "$(command -v fio)" "$tools/fio"
+ldd "$(command -v fio)" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' |
+	while read -r lib; do cp -L "$lib" "$tools/lib/"; done
+mke2fs -q -F -t ext2 -d "$tools" "$OUT/tools.img" 160M
+
+truncate -s 2G "$OUT/target.img"
+truncate -s 64M "$OUT/scratch.img"
+VM_APPEND="console=ttyS0 panic=-1 loglevel=5 clocksource=tsc tsc=reliable DMAKIT_VM_CONFIG=bench DMAKIT_BENCH_SIZE=$size DMAKIT_BENCH_RUNS=$runs"
+log=$OUT/console.log
+t0=$(date +%s)
+vm_boot "$OUT/initramfs.gz" "$log" 1800 "$OUT/target.img" "$OUT/scratch.img" "$OUT/tools.img" -- \
+	-M q35 -m 1G -smp 2 -cpu max -accel tcg,thread=multi || true
+t1=$(date +%s)
+echo "host: load after: $(cut -d' ' -f1-3 /proc/loadavg); the guest ran $((t1 - t0)) s"
+[ "$keep" = 1 ] || rm -f "$OUT/target.img" "$OUT/scratch.img" "$OUT/tools.img"
+
+if ! grep -q '^@@BENCH tool=verify-drop' "$log"; then
+	echo "bench/vm-record.sh: the guest did not finish; see $log" >&2
+	grep -E '^@@|not ok' "$log" | tail -n 20 >&2
+	exit 1
+fi
+grep '^@@BENCH' "$log" | sed 's/^@@BENCH //' >"$OUT/results.txt"
+python3 - "$OUT/results.txt" <<'PY'
+import statistics, sys
+rows = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1])]
+GiB = 1 << 30
+def runs(tool):
+    return [r for r in rows if r["tool"] == tool]
+def med(values):
+    values = list(values)
+    return statistics.median(values) if values else 0.0
+def per_gib(r, key):
+    return float(r[key]) / float(r["bytes"]) * GiB
+bw = {t: med(float(r["bytes_per_s"]) for r in runs(t)) for t in ("fio", "user-sim", "kernel-sim")}
+print(f"{'tool':<12} {'MB/s':>8} {'vs fio':>7} {'vs user-sim':>12} {'guest CPU s/GiB':>16} {'irq/GiB':>8}")
+for t in ("fio", "user-sim", "kernel-sim"):
+    cpu = med(per_gib(r, "cpu_s") for r in runs(t))
+    irq = med(per_gib(r, "irqs") for r in runs(t) if "irqs" in r)
+    print(f"{t:<12} {bw[t] / 1e6:>8.1f} {bw[t] / bw['fio']:>7.2f} {bw[t] / bw['user-sim']:>12.2f} "
+          f"{cpu:>16.2f} {(f'{irq:.0f}' if irq else '-'):>8}")
+print("each run (MB/s):", ", ".join(f"{r['tool']} {float(r['bytes_per_s']) / 1e6:.0f}"
+                                    for r in rows if r["tool"] in bw))
+d = runs("kernel-sim-drop")[0]
+print(f"kernel-sim, policy drop, full speed: {float(d['bytes_per_s']) / 1e6:.1f} MB/s recorded, "
+      f"{d['drops']} buffers dropped by the card, {d['lost']} lost inside the recording "
+      f"(all accounted: verify {'ok' if runs('verify-drop')[0]['rc'] == '0' else 'FAILED'}), "
+      f"{per_gib(d, 'irqs'):.0f} interrupts/GiB")
+bad = [r for r in rows if r.get("rc", "0") != "0"]
+for r in bad:
+    print("failed:", " ".join(f"{k}={v}" for k, v in r.items()))
+met = bw["kernel-sim"] >= 0.95 * bw["user-sim"]
+print("target kernel-sim >= 0.95 x user-sim:", "met" if met else "MISSED")
+sys.exit(0 if met and not bad else 1)
+PY

@@ -1,0 +1,107 @@
+# Building blocks of the VM suite and the VM benchmark (sourced after
+# kernels.sh and kernel_setup; needs TOP, VM and STATIC set).
+#
+#   build_module DIR             dmakit.ko for $KDIR into DIR/dmakit.ko (W=1,
+#                                no warning allowed; log in DIR/build.log)
+#   pack_initramfs DIR CASE...   DIR/initramfs.gz: busybox, modules, the
+#                                static programs, guest/init, the cases
+#   vm_boot LOG DISK... -- QEMU-ARGS...
+#                                boot DIR's initramfs with $KERNEL_IMAGE and
+#                                $VM_APPEND, serial console to LOG, a monitor
+#                                on LOG.mon, one virtio disk per DISK; the
+#                                guest's "@@HOST cmd" lines go to the monitor
+
+# dmakit.ko for one kernel, built out of tree in its own directory.
+build_module() {
+	local dir=$1 log=$1/build.log
+	rm -rf "$dir/src"
+	mkdir -p "$dir/src/driver" "$dir/src/include/uapi/dmakit"
+	cp "$TOP"/driver/Kbuild "$TOP"/driver/*.[ch] "$dir/src/driver/"
+	cp "$TOP"/include/uapi/dmakit/*.h "$dir/src/include/uapi/dmakit/"
+	if ! make -C "$KDIR" M="$dir/src/driver" W=1 modules >"$log" 2>&1; then
+		tail -n 30 "$log"
+		return 1
+	fi
+	if grep -E 'warning:' "$log"; then
+		echo "(warnings in $log)"
+		return 1
+	fi
+	strip --strip-debug -o "$dir/dmakit.ko" "$dir/src/driver/dmakit.ko"
+}
+
+# The initramfs: busybox, modules in load order, programs, the given cases.
+pack_initramfs() {
+	local dir=$1 root=$1/root m f
+	shift
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,lib/modules,dmakit/bin,dmakit/cases}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$VM/guest/init" "$root/init"
+	chmod 755 "$root/init"
+	cp "$VM/guest/lib.sh" "$root/dmakit/lib.sh"
+	for f in "$@"; do
+		cp "$f" "$root/dmakit/cases/"
+	done
+	for f in "$STATIC"/bin/*; do
+		strip --strip-debug -o "$root/dmakit/bin/${f##*/}" "$f"
+	done
+	cp "$dir/dmakit.ko" "$root/lib/modules/dmakit.ko"
+	# virtio for the disks, crc32c for dmakit.ko, ext4 for the file system
+	: >"$root/modules.list"
+	local modroot=${MODDIR%/lib/modules/*}
+	[ -n "$MODDIR" ] && for m in virtio_pci virtio_blk libcrc32c ext4; do
+		modprobe -S "$KVER" -d "${modroot:-/}" --show-depends "$m" 2>/dev/null |
+			awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r f; do
+		m=$(basename "$f")
+		case $m in
+		*.ko.xz) xz -dc "$f" >"$root/lib/modules/${m%.xz}"; m=${m%.xz} ;;
+		*.ko.zst) zstd -qdc "$f" >"$root/lib/modules/${m%.zst}"; m=${m%.zst} ;;
+		*) cp "$f" "$root/lib/modules/$m" ;;
+		esac
+		echo "$m" >>"$root/modules.list"
+	done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.gz"
+}
+
+# Forward the guest's "@@HOST <monitor command>" lines to the monitor.
+vm_serve_host_requests() {
+	local log=$1 mon=$2 pid=$3 done_n=0 n line
+	while kill -0 "$pid" 2>/dev/null; do
+		n=$(grep -c '^@@HOST ' "$log" 2>/dev/null)
+		while [ "${n:-0}" -gt "$done_n" ]; do
+			done_n=$((done_n + 1))
+			line=$(grep '^@@HOST ' "$log" | sed -n "${done_n}p" | tr -d '\r')
+			echo "${line#@@HOST }" | socat - "UNIX-CONNECT:$mon" >/dev/null 2>&1 ||
+				echo "@@HOST-FAILED $line" >>"$log.host"
+		done
+		sleep 0.3
+	done
+}
+
+# vm_boot INITRAMFS LOG TIMEOUT DISK... -- QEMU-ARGS...: returns QEMU's status.
+vm_boot() {
+	local initrd=$1 log=$2 tmo=$3 drives=() qpid spid rc d
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		drives+=(-drive "file=$1,if=virtio,format=raw,cache=unsafe")
+		shift
+	done
+	[ "${1:-}" = -- ] && shift
+	rm -f "$log" "$log.mon" "$log.host"
+	timeout -k 10 "$tmo" qemu-system-x86_64 \
+		-display none -no-reboot -serial "file:$log" \
+		-monitor "unix:$log.mon,server=on,wait=off" \
+		-kernel "$KERNEL_IMAGE" -initrd "$initrd" \
+		-append "$VM_APPEND" "${drives[@]}" "$@" >"$log.qemu" 2>&1 &
+	qpid=$!
+	sleep 1
+	vm_serve_host_requests "$log" "$log.mon" "$qpid" &
+	spid=$!
+	wait "$qpid"
+	rc=$?
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
+	return $rc
+}

@@ -135,11 +135,20 @@ static int sim_bus_access(struct dmakit_sim *s, dma_addr_t bus, size_t len,
 		unsigned long pfn = PHYS_PFN(phys);
 		size_t off = offset_in_page(phys);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		struct page *page;
 		void *va;
 
-		if (!pfn_valid(pfn))
+		if (!pfn_valid(pfn) || !pfn_valid(PHYS_PFN(phys + len - 1)))
 			return -EFAULT;
-		va = kmap_local_page(pfn_to_page(pfn));
+		page = pfn_to_page(pfn);
+		if (!PageHighMem(page)) {
+			/* a bus segment is physically contiguous: so is its
+			 * direct mapping (one call per segment, not per page)
+			 */
+			fn(page_address(page) + off, len, ctx);
+			return 0;
+		}
+		va = kmap_local_page(page);
 		fn(va + off, n, ctx);
 		kunmap_local(va);
 		bus += n;

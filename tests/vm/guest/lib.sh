@@ -92,5 +92,6 @@ irq_count() {
 
 # A top-level member of the one-line JSON object in file $1: json_get F KEY
 json_get() {
-	sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\)\"\{0,1\}[,}].*/\1/p" "$1" | head -n1
+	sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}[,}].*/\1/p" "$1" | head -n1 |
+		sed 's/ *$//'
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel API differences across the kernels DKMS builds dmakit for
- * (Debian 11+/RHEL 9+: 5.10 and later).  Tested on 6.1.
+ * (Debian 11+/RHEL 9+: 5.10 and later).  Built and tested on 6.1 only: the
+ * shims for older and newer kernels follow those kernels' headers.
  */
 #ifndef DMAKIT_COMPAT_H
 #define DMAKIT_COMPAT_H
@@ -30,6 +31,31 @@ static inline void dmakit_vm_flags_set(struct vm_area_struct *vma,
 #define dmakit_class_create(name) class_create(THIS_MODULE, name)
 #else
 #define dmakit_class_create(name) class_create(name)
+#endif
+
+/* 5.11: kmap_local_page(); before it, only kernels without highmem */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
+#ifdef CONFIG_HIGHMEM
+#error "dmakit needs Linux 5.11 (kmap_local_page) on a highmem kernel"
+#endif
+#define kmap_local_page(page)	page_address(page)
+#define kunmap_local(addr)	do { } while (0)
+#endif
+
+/* 5.15: sg_alloc_table_from_pages_segment() (before: the __ variant) */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 15, 0)
+#include <linux/scatterlist.h>
+static inline int
+sg_alloc_table_from_pages_segment(struct sg_table *sgt, struct page **pages,
+				  unsigned int n_pages, unsigned int offset,
+				  unsigned long size, unsigned int max_segment,
+				  gfp_t gfp_mask)
+{
+	return PTR_ERR_OR_ZERO(__sg_alloc_table_from_pages(sgt, pages, n_pages,
+							   offset, size,
+							   max_segment, NULL,
+							   0, gfp_mask));
+}
 #endif
 
 #endif /* DMAKIT_COMPAT_H */

@@ -16,7 +16,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
-#include "compat.h"
 #include "dmakit.h"
 
 unsigned int dmakit_ring_nbufs_default = 64;

@@ -36,6 +36,8 @@
 #include <dmakit/ring.h>
 #include <dmakit/ioctl.h>
 
+#include "compat.h"
+
 #define DMAKIT_NAME		"dmakit"
 #define DMAKIT_MAX_CARDS	64
 #define DMAKIT_MAX_VECTORS	4

@@ -349,12 +349,23 @@ static void expire_channel(struct dmakit_trace_pairer *p, struct channel *c,
 	struct open_start *s;
 
 	while ((s = q_front(&c->q)) && s->ev.ts + p->opts.timeout_ns <= now) {
+		uint64_t deadline = s->ev.ts + p->opts.timeout_ns;
+
 		if (c->resync ||
 		    (p->opts.close == DMAKIT_TRACE_CLOSE_ALL && tainted(p, s->ev.ts)))
 			p->st.discarded_starts++;
 		else
 			p->st.unmatched_starts++;
 		q_pop(&c->q);
+		/*
+		 * ONE: an end that never came is a lost end somewhere before
+		 * the deadline: FIFO order is unknown from there on.
+		 */
+		if (p->opts.close == DMAKIT_TRACE_CLOSE_ONE) {
+			c->resync = true;
+			if (deadline > c->hole_end)
+				c->hole_end = deadline;
+		}
 	}
 	maybe_resynced(p, c, now);
 }

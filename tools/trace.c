@@ -450,15 +450,15 @@ int cmd_trace(int argc, char **argv)
 			   st.leftovers_removed);
 	fprintf(stderr, "dmakit trace: start: %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
 	fprintf(stderr, "dmakit trace: end:   %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
-	fprintf(stderr, "dmakit trace: pairing %s; tracing%s... Ctrl-C to end\n",
-		dmakit_trace_close_name(st.close),
-		duration > 0 ? " for the given duration" : "");
-
 	ret = dmakit_trace_session_start(s);
 	if (ret) {
 		cli_error(CMD, "cannot start tracing: %s", dmakit_strerror(ret));
 		goto out;
 	}
+	/* tests wait for this line: tracing is on once it is printed */
+	fprintf(stderr, "dmakit trace: pairing %s; tracing... %s\n",
+		dmakit_trace_close_name(st.close),
+		duration > 0 ? "" : "Ctrl-C to end");
 	dmakit_trace_session_stats(s, &st);
 	t0 = st.start_ns;
 	if (dmakit_trace_series_alloc(&r.series, t0, 10000000ULL))

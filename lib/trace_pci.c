@@ -363,7 +363,8 @@ static int read_vectors(struct dmakit_trace_pci *pci)
 		}
 		closedir(d);
 	}
-	qsort(irqs, n, sizeof(*irqs), cmp_uint);
+	if (n)
+		qsort(irqs, n, sizeof(*irqs), cmp_uint);
 	for (i = 0; !ret && i < n; i++) {
 		char name[16];
 

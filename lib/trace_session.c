@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,20 @@ out:
 
 /* --- resolving specs --- */
 
+/* Format into a temporary: the arguments often live in the same side. */
+static void set_desc(struct side *sd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_desc(struct side *sd, const char *fmt, ...)
+{
+	char buf[sizeof(sd->desc)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	memcpy(sd->desc, buf, sizeof(buf));
+}
+
 static int add_vec(struct dmakit_trace_session *s, unsigned int irq,
 		   const char *name)
 {
@@ -315,11 +330,11 @@ static int resolve_tp(struct dmakit_trace_session *s, struct side *sd,
 		return dmakit_errf(err, errlen, -ENODEV,
 				   "no tracepoint %s:%s on this kernel (see %s/available_events)",
 				   sd->spec.system, sd->spec.event, s->tracing_dir);
-	snprintf(sd->system, sizeof(sd->system), "%s", sd->spec.system);
-	snprintf(sd->events[0], sizeof(sd->events[0]), "%s", sd->spec.event);
+	dmakit_strlcpy(sd->system, sd->spec.system, sizeof(sd->system));
+	dmakit_strlcpy(sd->events[0], sd->spec.event, sizeof(sd->events[0]));
 	sd->nevents = 1;
-	snprintf(sd->filter, sizeof(sd->filter), "%s", sd->spec.filter);
-	snprintf(sd->desc, sizeof(sd->desc), "%s:%s%s%s%s", sd->spec.system,
+	dmakit_strlcpy(sd->filter, sd->spec.filter, sizeof(sd->filter));
+	set_desc(sd, "%s:%s%s%s%s", sd->spec.system,
 		 sd->spec.event, sd->spec.filter[0] ? " if (" : "",
 		 sd->spec.filter, sd->spec.filter[0] ? ")" : "");
 	return 0;
@@ -339,7 +354,7 @@ static int resolve_dmakit(struct dmakit_trace_session *s, struct side *sd,
 	snprintf(sd->system, sizeof(sd->system), "dmakit");
 	snprintf(sd->events[0], sizeof(sd->events[0]), "%s", ev);
 	sd->nevents = 1;
-	snprintf(sd->desc, sizeof(sd->desc), "dmakit:%s", ev);
+	set_desc(sd, "dmakit:%s", ev);
 	return 0;
 }
 
@@ -363,7 +378,7 @@ static int resolve_uprobe(struct dmakit_trace_session *s, struct side *sd,
 		return ret;
 	sd->probes_created[0] = true;
 	sd->nevents = 1;
-	snprintf(sd->desc, sizeof(sd->desc), "%s %s:%s (file offset 0x%llx)",
+	set_desc(sd, "%s %s:%s (file offset 0x%llx)",
 		 ret_probe ? "return of" : "entry of", sd->spec.path,
 		 sd->spec.func, (unsigned long long)off);
 	return 0;
@@ -420,7 +435,7 @@ static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
 		sd->probes_created[i] = true;
 		sd->nevents = i + 1;
 	}
-	snprintf(sd->desc, sizeof(sd->desc), "USDT %s:%s in %s (%d site%s, args: %s)",
+	set_desc(sd, "USDT %s:%s in %s (%d site%s, args: %s)",
 		 sd->spec.provider, sd->spec.name, sd->spec.path, n,
 		 n > 1 ? "s" : "", sd->usdt[0].args[0] ? sd->usdt[0].args : "none");
 	return 0;

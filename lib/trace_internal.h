@@ -120,6 +120,11 @@ int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
 
 /* --- tracefs objects of a session (trace_probe.c) --- */
 
+/*
+ * Find tracefs (/sys/kernel/tracing, or the debugfs path of old kernels)
+ * and mount it if it is not.  Return 0 with its path, or -errno of mount.
+ */
+int dmakit_tracefs_mount(char *dir, size_t len);
 /* "dmakit_<pid>_<start time>_<tag>": names a session's instance and probes. */
 int dmakit_tracefs_session_name(char *buf, size_t len);
 /* Remove instances and uprobes of dmakit sessions whose process is gone. */

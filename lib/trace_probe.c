@@ -11,12 +11,14 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <tracefs.h>
@@ -65,6 +67,28 @@ static bool is_leftover(const char *name)
 	    !n || pid <= 0)
 		return false;
 	return proc_start_time(pid) != start;
+}
+
+int dmakit_tracefs_mount(char *dir, size_t len)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char probe[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(probe, sizeof(probe), "%s/trace", dirs[i]);
+		if (!access(probe, F_OK)) {
+			snprintf(dir, len, "%s", dirs[i]);
+			return 0;
+		}
+	}
+	/* tracefs can be mounted on its own since Linux 4.1 */
+	if (mount("nodev", dirs[0], "tracefs", 0, NULL))
+		return -errno;
+	snprintf(dir, len, "%s", dirs[0]);
+	return 0;
 }
 
 bool dmakit_uprobe_has_ref_ctr(void)
@@ -130,14 +154,20 @@ static int remove_instance(const char *name)
 
 int dmakit_tracefs_cleanup_leftovers(void)
 {
-	char **names = tracefs_instances("^dmakit_");
-	char *events, *line, *save = NULL;
-	int removed = 0, i;
+	char *events, *line, *save = NULL, *dir;
+	struct dirent *de;
+	int removed = 0;
+	DIR *d;
 
-	for (i = 0; names && names[i]; i++)
-		if (is_leftover(names[i]) && !remove_instance(names[i]))
+	/* (tracefs_instances() of libtracefs 1.6 leaks its regex) */
+	dir = tracefs_get_tracing_file("instances");
+	d = dir ? opendir(dir) : NULL;
+	tracefs_put_tracing_file(dir);
+	while (d && (de = readdir(d)))
+		if (is_leftover(de->d_name) && !remove_instance(de->d_name))
 			removed++;
-	tracefs_list_free(names);
+	if (d)
+		closedir(d);
 
 	/* lines like "p:dmakit_123_4f2a_00ff/start /path:0x0000000000001139" */
 	events = tracefs_instance_file_read(NULL, "uprobe_events", NULL);

@@ -726,17 +726,18 @@ static int open_cpus(struct dmakit_trace_session *s, char *err, size_t errlen)
 static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 {
 	const char *systems[4] = { NULL };
-	const char *dir = NULL;
 	char buf[32];
 	int ret, r, nsys = 0;
 	long long sub_kb;
 
-	ret = tracefs_tracing_dir_is_mounted(true, &dir);
-	if (ret < 0 || !dir)
-		return dmakit_errf(err, errlen, geteuid() ? -EPERM : -ENODEV,
-				   geteuid() ? "tracefs is not mounted and mounting it needs root"
-					     : "cannot find or mount tracefs (is CONFIG_FTRACE enabled?)");
-	snprintf(s->tracing_dir, sizeof(s->tracing_dir), "%s", dir);
+	ret = dmakit_tracefs_mount(s->tracing_dir, sizeof(s->tracing_dir));
+	if (ret == -EPERM || ret == -EACCES)
+		return dmakit_errf(err, errlen, -EPERM,
+				   "tracefs is not mounted and mounting it needs root");
+	if (ret)
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "cannot mount tracefs at /sys/kernel/tracing: %s (is CONFIG_FTRACE enabled?)",
+				   strerror(-ret));
 	if (access(s->tracing_dir, W_OK))
 		return dmakit_errf(err, errlen, -EPERM,
 				   "tracing needs root: tracefs instances and uprobes are created by writing to %s",

@@ -200,3 +200,10 @@ usdt_bad:
 	return bad(err, errlen, text,
 		   "unknown kind (expected irq, tp:, uprobe:, uretprobe:, usdt: or dmakit)");
 }
+
+int dmakit_trace_spec_check(const char *text, char *err, size_t errlen)
+{
+	struct dmakit_spec spec;
+
+	return dmakit_spec_parse(&spec, text, err, errlen);
+}

@@ -19,7 +19,7 @@ export DMAKIT_FAST="$TOP/build/bin/dmakit"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir="$TOP/build-san/test-logs"
-mkdir -p "$logdir"
+mkdir -p "$logdir/unit" "$logdir/host"
 
 passed=0 failed=0 skipped=0
 failed_names=()

@@ -418,6 +418,10 @@ int cmd_trace(int argc, char **argv)
 		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (!o.start_spec || !o.end_spec)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))
+		return cli_usage_error(CMD, "--start: %s", err);
+	if (dmakit_trace_spec_check(o.end_spec, err, sizeof(err)))
+		return cli_usage_error(CMD, "--end: %s", err);
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 		return cli_error(CMD, "--pid %d: no such process", (int)o.pid);
 

@@ -50,6 +50,13 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
+/*
+ * Check the form of a SPEC without tracing anything (whether the event,
+ * file or symbol exists is found out by dmakit_trace_session_alloc()).
+ * Return 0 or -EINVAL with @errmsg saying what is wrong.
+ */
+int dmakit_trace_spec_check(const char *spec, char *errmsg, size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* PCI device discovery                                               */
 /* ------------------------------------------------------------------ */

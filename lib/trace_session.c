@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -658,6 +659,22 @@ static bool tid_is_ours(struct dmakit_trace_session *s, int32_t tid)
 	return s->tids[s->ntids++].ours;
 }
 
+/* The threads the process has now: known even if they exit before read. */
+static void seed_tids(struct dmakit_trace_session *s)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)s->opts.pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			tid_is_ours(s, (int32_t)atoi(de->d_name));
+	if (d)
+		closedir(d);
+}
+
 /* --- setup --- */
 
 static int enable_side(struct dmakit_trace_session *s, struct side *sd,
@@ -815,6 +832,8 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 	ret = open_cpus(s, err, errlen);
 	if (ret)
 		return ret;
+	if (s->opts.pid > 0)
+		seed_tids(s);
 	{
 		struct dmakit_trace_pair_opts po = {
 			.close = s->close,

@@ -926,14 +926,15 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 
 /* --- reading and merging --- */
 
-static int push(struct cpu_stream *c, const struct pending *p)
+/* The next free queue slot (grown if needed); push() makes it count. */
+static struct pending *reserve(struct cpu_stream *c)
 {
 	if (c->len == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 1024, i;
 		struct pending *q = malloc(cap * sizeof(*q));
 
 		if (!q)
-			return -ENOMEM;
+			return NULL;
 		for (i = 0; i < c->len; i++)
 			q[i] = c->q[(c->head + i) & (c->cap - 1)];
 		free(c->q);
@@ -941,8 +942,29 @@ static int push(struct cpu_stream *c, const struct pending *p)
 		c->cap = cap;
 		c->head = 0;
 	}
-	c->q[(c->head + c->len) & (c->cap - 1)] = *p;
+	return &c->q[(c->head + c->len) & (c->cap - 1)];
+}
+
+static void push(struct cpu_stream *c)
+{
 	c->len++;
+}
+
+/* A gap marker: events of this CPU between @from and @to were lost. */
+static int push_loss(struct cpu_stream *c, uint64_t from, uint64_t to,
+		     int missed)
+{
+	struct pending *p = reserve(c);
+
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	p->loss = true;
+	p->ev.ts = from;
+	p->ev.cpu = c->cpu;
+	p->loss_to = to;
+	p->loss_count = missed > 0 ? (uint64_t)missed : 0;
+	push(c);
 	return 0;
 }
 
@@ -1009,7 +1031,6 @@ static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
 static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
 {
 	unsigned long long ts;
-	struct pending p;
 	bool first = true;
 	int missed, ret;
 	void *data;
@@ -1019,16 +1040,10 @@ static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
 	missed = kbuffer_missed_events(c->kbuf);
 	for (data = kbuffer_read_event(c->kbuf, &ts); data;
 	     data = kbuffer_next_event(c->kbuf, &ts)) {
-		int size = kbuffer_event_size(c->kbuf);
+		struct pending *p;
 
 		if (first && missed) {
-			memset(&p, 0, sizeof(p));
-			p.loss = true;
-			p.ev.ts = c->last_ts;
-			p.ev.cpu = c->cpu;
-			p.loss_to = ts;
-			p.loss_count = missed > 0 ? (uint64_t)missed : 0;
-			ret = push(c, &p);
+			ret = push_loss(c, c->last_ts, ts, missed);
 			if (ret)
 				return ret;
 		}
@@ -1036,22 +1051,17 @@ static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
 		if (ts > c->last_ts)
 			c->last_ts = ts;
 		s->st.events++;
-		memset(&p, 0, sizeof(p));
-		if (!decode(s, c, data, size, ts, &p.ev))
-			continue;
-		ret = push(c, &p);
-		if (ret)
-			return ret;
+		p = reserve(c);
+		if (!p)
+			return -ENOMEM;
+		/* decoded in place: the queue slot is the event */
+		if (decode(s, c, data, kbuffer_event_size(c->kbuf), ts, &p->ev)) {
+			p->loss = false;
+			push(c);
+		}
 	}
-	if (first && missed) {	/* a gap, then an empty page */
-		memset(&p, 0, sizeof(p));
-		p.loss = true;
-		p.ev.ts = c->last_ts;
-		p.ev.cpu = c->cpu;
-		p.loss_to = c->last_ts;
-		p.loss_count = missed > 0 ? (uint64_t)missed : 0;
-		return push(c, &p);
-	}
+	if (first && missed)	/* a gap, then an empty page */
+		return push_loss(c, c->last_ts, c->last_ts, missed);
 	return 0;
 }
 
@@ -1115,37 +1125,49 @@ static int merge(struct dmakit_trace_session *s, uint64_t upto)
 
 	for (;;) {
 		struct cpu_stream *best = NULL;
-		struct pending *p;
+		uint64_t limit = upto;
 		int i;
 
+		/* the CPU with the oldest event, and how far it may run alone */
 		for (i = 0; i < s->ncpus; i++) {
 			struct cpu_stream *c = &s->cpus[i];
 
-			if (c->len && (!best || c->q[c->head].ev.ts <
-					       best->q[best->head].ev.ts))
+			if (!c->len)
+				continue;
+			if (!best || c->q[c->head].ev.ts < best->q[best->head].ev.ts)
 				best = c;
 		}
 		if (!best || best->q[best->head].ev.ts > upto)
 			break;
-		p = &best->q[best->head];
-		if (p->loss) {
-			dmakit_trace_pairer_loss(s->pairer, p->ev.ts, p->loss_to,
-						 p->loss_count);
-			if (s->opts.on_loss)
-				s->opts.on_loss(s->opts.ctx, p->ev.cpu, p->ev.ts,
-						p->loss_to, p->loss_count);
-		} else {
-			if (p->ev.vector >= 0)
-				count_irq(s, &p->ev);
-			if (p->ev.role == DMAKIT_TRACE_END && s->opts.on_end)
-				s->opts.on_end(s->opts.ctx, &p->ev);
-			ret = dmakit_trace_pairer_feed(s->pairer, &p->ev);
-			if (ret)
-				return ret;
-			processed++;
+		for (i = 0; i < s->ncpus; i++) {
+			struct cpu_stream *c = &s->cpus[i];
+
+			if (c != best && c->len && c->q[c->head].ev.ts < limit)
+				limit = c->q[c->head].ev.ts;
 		}
-		best->head = (best->head + 1) & (best->cap - 1);
-		best->len--;
+		while (best->len && best->q[best->head].ev.ts <= limit) {
+			struct pending *p = &best->q[best->head];
+
+			if (p->loss) {
+				dmakit_trace_pairer_loss(s->pairer, p->ev.ts,
+							 p->loss_to, p->loss_count);
+				if (s->opts.on_loss)
+					s->opts.on_loss(s->opts.ctx, p->ev.cpu,
+							p->ev.ts, p->loss_to,
+							p->loss_count);
+			} else {
+				if (p->ev.vector >= 0)
+					count_irq(s, &p->ev);
+				if (p->ev.role == DMAKIT_TRACE_END && s->opts.on_end)
+					s->opts.on_end(s->opts.ctx, &p->ev);
+				ret = dmakit_trace_pairer_feed(s->pairer, &p->ev);
+				if (ret)
+					return ret;
+				processed++;
+			}
+			best->head = (best->head + 1) & (best->cap - 1);
+			best->len--;
+		}
 	}
 	if (upto != UINT64_MAX && upto > s->processed_to) {
 		s->processed_to = upto;

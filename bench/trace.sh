@@ -34,7 +34,7 @@ cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
 bdf=$(root_disk_bdf)
 disk=$(basename "$(findmnt -n -o SOURCE /)"); disk=${disk%%[0-9]*}
 devt=$(block_devt "$disk")
-vectors=$(ls /sys/bus/pci/devices/$bdf/msi_irqs | sort -n)
+vectors=$(ls /sys/bus/pci/devices/$bdf/msi_irqs | sort -n | tr '\n' ' ')
 irqfilter=$(for v in $vectors; do printf 'irq == %s || ' "$v"; done)
 irqfilter=${irqfilter% || }
 load=$(uptime | sed 's/.*load average: //')
@@ -42,8 +42,11 @@ echo "disk $disk ($bdf) vectors $vectors; load average before: $load"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+FIOFILE=$TOP/build/bench-trace.fio
+# overwrite an allocated file: no block allocation, no journal in the way
+dd if=/dev/zero of="$FIOFILE" bs=1M count=256 oflag=direct status=none
 fio_run() {	# -> IOPS
-	fio --name=b --filename="$TOP/build/bench-trace.fio" --rw=write --bs=4k \
+	fio --name=b --filename="$FIOFILE" --rw=write --bs=4k \
 		--size=256M --direct=1 --ioengine=psync --time_based \
 		--runtime="$SECS" --output-format=json --output="$W/fio.json" >/dev/null
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' "$W/fio.json"
@@ -61,6 +64,15 @@ dmakit_start() {	# START END [ARGS] -> $TRACER
 	wait_line "$W/tr.err" 'tracing\.\.\.'
 }
 dmakit_stop() { kill -INT "$TRACER"; wait "$TRACER"; }
+# CPU seconds (user + system) used so far by PID and its children
+cpu_secs() {
+	local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" p total=0 hz
+	hz=$(getconf CLK_TCK)
+	for p in $pids; do
+		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo "$total $hz" | awk '{print $1 / $2}'
+}
 
 tc_start() {	# EVENT FILTER EVENT FILTER -> $TC
 	trace-cmd record -d -k -B tcbench -C mono -b 4096 -e "$1" -f "$2" \
@@ -85,24 +97,29 @@ tc_events() {	# events in the last trace-cmd recording
 global_before=$(global_state)
 
 # --- 1. block I/O load ---
-declare -a base dmk tcm dmk_ev tcm_ev
-for r in $(seq 1 "$REPS"); do
-	base+=("$(fio_run)")
-
+declare -a base dmk tcm dmk_ev
+run_base() { base+=("$(fio_run)"); }
+run_dmk() {
 	dmakit_start "tp:block:block_rq_issue:dev == $devt" irq --pci "$bdf"
-	t0=$(date +%s.%N); iops=$(fio_run); t1=$(date +%s.%N)
+	dmk+=("$(fio_run)")
 	dmakit_stop
-	dmk+=("$iops")
-	ev=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["start_events"]+s["end_events"], s["duration_s"], s["lost_events"])' "$W/sum.json")
-	dmk_ev+=("$ev")
-
+	dmk_ev+=("$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["start_events"]+s["end_events"], s["duration_s"], s["lost_events"])' "$W/sum.json")")
+}
+run_tc() {
 	tc_start block:block_rq_issue "dev == $devt" irq:irq_handler_entry "$irqfilter"
-	iops=$(fio_run)
+	tcm+=("$(fio_run)")
 	tc_stop
-	tcm+=("$iops")
-	tcm_ev+=("$(tc_events 'block_rq_issue|irq_handler_entry')")
+}
+fio_run >/dev/null		# warm-up
+# rotate the order so drifts in the machine's load do not favour one
+for r in $(seq 1 "$REPS"); do
+	case $((r % 3)) in
+	1) run_base; run_dmk; run_tc ;;
+	2) run_dmk; run_tc; run_base ;;
+	0) run_tc; run_base; run_dmk ;;
+	esac
 done
-rm -f "$TOP/build/bench-trace.fio"
+rm -f "$FIOFILE"
 
 b=$(printf '%s\n' "${base[@]}" | median)
 d=$(printf '%s\n' "${dmk[@]}" | median)
@@ -110,7 +127,6 @@ t=$(printf '%s\n' "${tcm[@]}" | median)
 # events per second while traced (dmakit counts them itself)
 dev_rate=$(printf '%s\n' "${dmk_ev[@]}" | awk '{print $1/$2}' | median)
 dlost=$(printf '%s\n' "${dmk_ev[@]}" | awk '{s+=$3} END {print s}')
-tev=$(printf '%s\n' "${tcm_ev[@]}" | median)
 
 # --- 2. controllable source ---
 rates=(50000 100000 200000 400000 800000 1600000)
@@ -129,6 +145,25 @@ for rate in "${rates[@]}"; do
 	if [ "$lost" = 0 ]; then best=$achieved; else break; fi
 done
 
+# tracer CPU per event at a fixed 400k events/s (200k calls/s), 3 s
+dmakit_start tp:syscalls:sys_enter_getppid tp:syscalls:sys_exit_getppid --channel tid
+c0=$(cpu_secs "$TRACER")
+"$W/evsrc" 200000 3 >/dev/null
+sleep 0.2
+dcpu=$(echo "$(cpu_secs "$TRACER") $c0" | awk '{print $1 - $2}')
+dmakit_stop
+dcpu_ev=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["start_events"]+s["end_events"])' "$W/sum.json")
+tc_start syscalls:sys_enter_getppid "common_pid > 0" syscalls:sys_exit_getppid "common_pid > 0"
+c0=$(cpu_secs "$TC")
+"$W/evsrc" 200000 3 >/dev/null
+sleep 0.2
+tcpu=$(echo "$(cpu_secs "$TC") $c0" | awk '{print $1 - $2}')
+tc_stop
+# trace-cmd defers the work: decoding the file is part of getting answers
+r0=$(date +%s.%N)
+tcpu_ev=$(tc_events getppid)
+trep=$(echo "$(date +%s.%N) $r0" | awk '{print $1 - $2}')
+
 declare -a ub ud ut
 for r in $(seq 1 "$REPS"); do
 	ub+=("$("$W/evsrc" 0 2 | awk '{print $2}')")
@@ -146,10 +181,11 @@ st=$(printf '%s\n' "${ut[@]}" | median)
 global_after=$(global_state)
 load_after=$(uptime | sed 's/.*load average: //')
 
-table=$(python3 - "$b" "$d" "$t" "$dev_rate" "$dlost" "$sb" "$sd" "$st" "$best" "$load" "$load_after" "$REPS" "$SECS" <<'PY'
+table=$(python3 - "$b" "$d" "$t" "$dev_rate" "$dlost" "$sb" "$sd" "$st" "$best" \
+	"$dcpu" "$dcpu_ev" "$tcpu" "$tcpu_ev" "$trep" "$load" "$load_after" "$REPS" "$SECS" <<'PY'
 import sys
-b, d, t, evr, dlost, sb, sd, st, best = map(float, sys.argv[1:10])
-load0, load1, reps, secs = sys.argv[10:14]
+b, d, t, evr, dlost, sb, sd, st, best, dcpu, dcev, tcpu, tcev, trep = map(float, sys.argv[1:15])
+load0, load1, reps, secs = sys.argv[15:19]
 evio = evr / d if d else 0            # traced events per I/O
 def cost(base, traced, ev_per_op):
     # extra time per operation, spread over the events it produced
@@ -167,6 +203,12 @@ print("|---|---:|---:|---:|")
 print("| untraced | %.0f | 1.000 | |" % sb)
 print("| `dmakit trace` enter -> exit, per thread | %.0f | %.3f | %.0f ns |" % (sd, sd / sb, cost(sb, sd, 2)))
 print("| `trace-cmd record` same events | %.0f | %.3f | %.0f ns |" % (st, st / sb, cost(sb, st, 2)))
+print()
+print("| tracer CPU time at 400k events/s (getppid paced) | events | CPU s | per event |")
+print("|---|---:|---:|---:|")
+print("| `dmakit trace` (reads, merges, pairs live) | %.0f | %.2f | %.0f ns |" % (dcev, dcpu, dcpu / dcev * 1e9 if dcev else 0))
+print("| `trace-cmd record` (copies pages to a file) | %.0f | %.2f | %.0f ns |" % (tcev, tcpu, tcpu / tcev * 1e9 if tcev else 0))
+print("| ... then `trace-cmd report` to read them (wall time) | %.0f | %.2f | %.0f ns |" % (tcev, trep, trep / tcev * 1e9 if tcev else 0))
 print()
 print("Highest paced event rate with zero lost events (4 MiB buffer per CPU): **%.0f events/s**" % best)
 print()

@@ -18,7 +18,7 @@
 struct dmakit_trace_hist {
 	uint64_t count;
 	uint64_t min, max;
-	long double sum;
+	uint64_t sum;			/* ns: overflows after 584 years */
 	uint64_t bucket[NBUCKETS];
 };
 
@@ -116,7 +116,7 @@ uint64_t dmakit_trace_hist_max(const struct dmakit_trace_hist *hist)
 
 double dmakit_trace_hist_mean(const struct dmakit_trace_hist *hist)
 {
-	return hist->count ? (double)(hist->sum / hist->count) : 0;
+	return hist->count ? (double)hist->sum / (double)hist->count : 0;
 }
 
 uint64_t dmakit_trace_hist_percentile(const struct dmakit_trace_hist *hist,

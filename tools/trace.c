@@ -501,9 +501,11 @@ int cmd_trace(int argc, char **argv)
 			if (next_tick <= now)
 				next_tick = now + (uint64_t)(interval * 1e9);
 		}
-		wake = next_tick < (deadline ? deadline : UINT64_MAX) ? next_tick :
-		       deadline;
-		wait_ms = wake == UINT64_MAX ? 1000 :
+		wake = next_tick;
+		if (deadline && deadline < wake)
+			wake = deadline;
+		/* at most a second, so --pid exits are noticed */
+		wait_ms = wake - now >= 1000000000ULL ? 1000 :
 			  (int)((wake - now) / 1000000ULL) + 1;
 		ret = dmakit_trace_session_poll(s, wait_ms);
 		if (ret == -EINTR)

@@ -124,6 +124,8 @@ rm -f "$FIOFILE"
 b=$(printf '%s\n' "${base[@]}" | median)
 d=$(printf '%s\n' "${dmk[@]}" | median)
 t=$(printf '%s\n' "${tcm[@]}" | median)
+span() { printf '%s\n' "$@" | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.0f-%.0f", lo, hi}'; }
+bspan=$(span "${base[@]}"); dspan=$(span "${dmk[@]}"); tspan=$(span "${tcm[@]}")
 # events per second while traced (dmakit counts them itself)
 dev_rate=$(printf '%s\n' "${dmk_ev[@]}" | awk '{print $1/$2}' | median)
 dlost=$(printf '%s\n' "${dmk_ev[@]}" | awk '{s+=$3} END {print s}')
@@ -175,6 +177,7 @@ for r in $(seq 1 "$REPS"); do
 	tc_stop
 done
 sb=$(printf '%s\n' "${ub[@]}" | median)
+sbspan=$(span "${ub[@]}"); sdspan=$(span "${ud[@]}"); stspan=$(span "${ut[@]}")
 sd=$(printf '%s\n' "${ud[@]}" | median)
 st=$(printf '%s\n' "${ut[@]}" | median)
 
@@ -182,27 +185,29 @@ global_after=$(global_state)
 load_after=$(uptime | sed 's/.*load average: //')
 
 table=$(python3 - "$b" "$d" "$t" "$dev_rate" "$dlost" "$sb" "$sd" "$st" "$best" \
-	"$dcpu" "$dcpu_ev" "$tcpu" "$tcpu_ev" "$trep" "$load" "$load_after" "$REPS" "$SECS" <<'PY'
+	"$dcpu" "$dcpu_ev" "$tcpu" "$tcpu_ev" "$trep" "$load" "$load_after" "$REPS" "$SECS" \
+	"$bspan" "$dspan" "$tspan" "$sbspan" "$sdspan" "$stspan" <<'PY'
 import sys
 b, d, t, evr, dlost, sb, sd, st, best, dcpu, dcev, tcpu, tcev, trep = map(float, sys.argv[1:15])
 load0, load1, reps, secs = sys.argv[15:19]
+bs, ds, ts, sbs, sds, sts = sys.argv[19:25]
 evio = evr / d if d else 0            # traced events per I/O
 def cost(base, traced, ev_per_op):
     # extra time per operation, spread over the events it produced
     return (1 / traced - 1 / base) * 1e9 / ev_per_op if traced and ev_per_op else 0
-print("| block I/O load (fio 4 KiB O_DIRECT writes) | IOPS | vs untraced | cost per event |")
-print("|---|---:|---:|---:|")
-print("| untraced | %.0f | 1.000 | |" % b)
-print("| `dmakit trace` block_rq_issue -> irq | %.0f | %.3f | %.0f ns |" % (d, d / b, cost(b, d, evio)))
-print("| `trace-cmd record` same events | %.0f | %.3f | %.0f ns |" % (t, t / b, cost(b, t, evio)))
+print("| block I/O load (fio 4 KiB O_DIRECT writes) | IOPS (median) | range | vs untraced | cost per event |")
+print("|---|---:|---:|---:|---:|")
+print("| untraced | %.0f | %s | 1.000 | |" % (b, bs))
+print("| `dmakit trace` block_rq_issue -> irq | %.0f | %s | %.3f | %.0f ns |" % (d, ds, d / b, cost(b, d, evio)))
+print("| `trace-cmd record` same events | %.0f | %s | %.3f | %.0f ns |" % (t, ts, t / b, cost(b, t, evio)))
 print()
 print("%.2f traced events per I/O (%.0f events/s); events lost by dmakit trace: %d" % (evio, evr, dlost))
 print()
-print("| getppid() source, unpaced | calls/s | vs untraced | cost per event |")
-print("|---|---:|---:|---:|")
-print("| untraced | %.0f | 1.000 | |" % sb)
-print("| `dmakit trace` enter -> exit, per thread | %.0f | %.3f | %.0f ns |" % (sd, sd / sb, cost(sb, sd, 2)))
-print("| `trace-cmd record` same events | %.0f | %.3f | %.0f ns |" % (st, st / sb, cost(sb, st, 2)))
+print("| getppid() source, unpaced | calls/s (median) | range | vs untraced | cost per event |")
+print("|---|---:|---:|---:|---:|")
+print("| untraced | %.0f | %s | 1.000 | |" % (sb, sbs))
+print("| `dmakit trace` enter -> exit, per thread | %.0f | %s | %.3f | %.0f ns |" % (sd, sds, sd / sb, cost(sb, sd, 2)))
+print("| `trace-cmd record` same events | %.0f | %s | %.3f | %.0f ns |" % (st, sts, st / sb, cost(sb, st, 2)))
 print()
 print("| tracer CPU time at 400k events/s (getppid paced) | events | CPU s | per event |")
 print("|---|---:|---:|---:|")

@@ -173,9 +173,13 @@ static void axes(FILE *f, double ymax, const char *ylabel)
 	for (i = 0; i <= 4; i++) {
 		int y = H - MB - (H - MB - MT) * i / 4;
 
+		double v = ymax * i / 4;
+
 		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>\n"
-			"<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>\n",
-			ML, y, W - MR, y, ML - 4, y + 4, ymax * i / 4);
+			"<text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+			ML, y, W - MR, y, ML - 4, y + 4);
+		fprintf(f, v >= 10 ? "%.0f" : "%.3g", v);
+		fputs("</text>\n", f);
 	}
 	fprintf(f, "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
 		"text-anchor=\"middle\">", (H - MB + MT) / 2, (H - MB + MT) / 2);
@@ -234,8 +238,12 @@ static void draw_series(FILE *f, const struct dmakit_trace_series *s,
 	size_t n = dmakit_trace_series_bins(s, &bin_ns), i;
 	double max = 0, secs, ymax;
 
-	svg_open(f, y, bytes_known ? "Throughput over time" :
-		 "Transaction rate over time", standalone);
+	char title[96];
+
+	snprintf(title, sizeof(title), "%s over time (%.3g ms bins)",
+		 bytes_known ? "Throughput" : "Transaction rate",
+		 (double)bin_ns / 1e6);
+	svg_open(f, y, title, standalone);
 	for (i = 0; i < n; i++) {
 		double v;
 

@@ -120,6 +120,22 @@ static void on_loss(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
 		dmakit_trace_timeline_loss(r->timeline, cpu, from_ns, to_ns, count);
 }
 
+/* The counter tracks, from the throughput series (up to 2048 samples). */
+static void timeline_counters(struct run *r, uint64_t t0)
+{
+	uint64_t bin_ns, xacts, bytes;
+	size_t n = dmakit_trace_series_bins(r->series, &bin_ns), i;
+
+	for (i = 0; i < n; i++) {
+		double per_s = 1e9 / (double)bin_ns;
+
+		dmakit_trace_series_bin(r->series, i, &xacts, &bytes);
+		dmakit_trace_timeline_counter(r->timeline, t0 + i * bin_ns,
+					      r->bytes_known ? (double)bytes * per_s : -1,
+					      (double)xacts * per_s);
+	}
+}
+
 static void fmt_lat(char *buf, size_t len, uint64_t ns)
 {
 	if (ns >= 10000000ULL)
@@ -490,10 +506,6 @@ int cmd_trace(int argc, char **argv)
 			if (!quiet)
 				interval_line(&r, (double)(now - t0) / 1e9, secs, &st, header);
 			header = false;
-			if (r.timeline)
-				dmakit_trace_timeline_counter(r.timeline, now,
-					r.bytes_known ? (double)r.interval_bytes / secs : -1,
-					(double)r.interval_xacts / secs);
 			dmakit_trace_hist_reset(r.interval);
 			r.interval_bytes = r.interval_xacts = 0;
 			last_tick = now;
@@ -551,6 +563,8 @@ int cmd_trace(int argc, char **argv)
 		if (dmakit_trace_plot_write(plot_path, &p, err, sizeof(err)))
 			rc = cli_error(CMD, "--plot %s", err);
 	}
+	if (r.timeline)
+		timeline_counters(&r, t0);
 out:
 	if (r.timeline) {
 		if (dmakit_trace_timeline_close(r.timeline) && rc == CLI_EXIT_OK)

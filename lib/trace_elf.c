@@ -130,15 +130,18 @@ static const Elf64_Shdr *find_section(const struct elf_file *ef,
 	return NULL;
 }
 
-/* Virtual address -> file offset through the PT_LOAD segments. */
+/*
+ * Virtual address -> file offset through the PT_LOAD segments; @code: the
+ * segment must be executable (a probe site, not a semaphore).
+ */
 static int vaddr_to_offset(const struct elf_file *ef, uint64_t vaddr,
-			   uint64_t *off)
+			   bool code, uint64_t *off)
 {
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)(ef->map + ef->eh->e_phoff);
 	unsigned int i;
 
 	for (i = 0; i < ef->eh->e_phnum; i++) {
-		if (ph[i].p_type != PT_LOAD)
+		if (ph[i].p_type != PT_LOAD || (code && !(ph[i].p_flags & PF_X)))
 			continue;
 		if (vaddr >= ph[i].p_vaddr &&
 		    vaddr - ph[i].p_vaddr < ph[i].p_filesz) {
@@ -228,11 +231,11 @@ int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 					   path, sym);
 		}
 	}
-	ret = vaddr_to_offset(&ef, vaddr + add, offset);
+	ret = vaddr_to_offset(&ef, vaddr + add, true, offset);
 	elf_close(&ef);
 	if (ret)
 		return dmakit_errf(err, errlen, -ENOEXEC,
-				   "%s: address 0x%llx of '%s' is in no loadable segment",
+				   "%s: address 0x%llx of '%s' is not in an executable segment",
 				   path, (unsigned long long)(vaddr + add), sym);
 	return 0;
 }
@@ -424,9 +427,9 @@ int dmakit_elf_usdt_find(const char *path, const char *provider,
 			if (p.semaphore)
 				p.semaphore += base_sec->sh_addr - addr[1];
 		}
-		if (vaddr_to_offset(&ef, p.pc, &p.pc_offset) ||
+		if (vaddr_to_offset(&ef, p.pc, true, &p.pc_offset) ||
 		    (p.semaphore &&
-		     vaddr_to_offset(&ef, p.semaphore, &p.sem_offset))) {
+		     vaddr_to_offset(&ef, p.semaphore, false, &p.sem_offset))) {
 			ret = dmakit_errf(err, errlen, -ENOEXEC,
 					  "%s: USDT %s:%s address outside loadable segments",
 					  path, provider, name);

@@ -79,6 +79,10 @@ static void func_offsets(void)
 	T_EQ(dmakit_elf_func_offset(exe, "no_such_function", 0, &off, err,
 				    sizeof(err)), -ENOENT);
 	T_ASSERT(strstr(err, "no_such_function"));
+	/* an address in the ELF header is no place for a probe */
+	T_EQ(dmakit_elf_func_offset(exe, "0x1", 0, &off, err, sizeof(err)),
+	     -ENOEXEC);
+	T_ASSERT(strstr(err, "executable"));
 }
 
 static void not_elf(void)

@@ -7,6 +7,10 @@
  *   seedapp OUT PHASES...   each phase "COUNTxGAP_US[:START_US:WAIT_US]"
  *                           or "pause:MS"; it waits for SIGUSR1 first
  *                           when SEEDAPP_WAIT is set (tracer ready).
+ *
+ * Phase "ids:COUNT" instead submits transfers with ids in threes on two
+ * channels and completes each three out of order (2nd, 1st, 3rd), writing
+ * "<id> <ns before submit> <ns after complete>".
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +22,33 @@
 void seed_set_delays(unsigned int start, unsigned int wait);
 int dma_from_host(const void *buf, unsigned long len);
 int dma_wait(int id);
+long dma_submit_id(long id, unsigned long len, unsigned long dev,
+		   unsigned int chan);
+int dma_complete_id(long id, int status, unsigned long dev, unsigned int chan);
+
+static unsigned long long now_ns(void);
+static void sleep_us(unsigned long us);
+
+static void out_of_order(FILE *out, unsigned long count)
+{
+	static const int order[3] = { 1, 0, 2 };
+	unsigned long long t0[3];
+	unsigned long base, k;
+	int j;
+
+	for (base = 1; base + 2 <= count; base += 3) {
+		for (j = 0; j < 3; j++) {
+			t0[j] = now_ns();
+			dma_submit_id((long)(base + j), 4096, 7, (base + j) % 2);
+		}
+		for (j = 0; j < 3; j++) {
+			k = base + (unsigned long)order[j];
+			sleep_us(500);
+			dma_complete_id((long)k, 0, 7, k % 2);
+			fprintf(out, "%lu %llu %llu\n", k, t0[order[j]], now_ns());
+		}
+	}
+}
 
 static unsigned long long now_ns(void)
 {
@@ -66,6 +97,10 @@ int main(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		unsigned long count = 0, gap = 0, st = 0, wt = 0, k;
 
+		if (!strncmp(argv[i], "ids:", 4)) {
+			out_of_order(out, strtoul(argv[i] + 4, NULL, 10));
+			continue;
+		}
 		if (!strncmp(argv[i], "pause:", 6)) {
 			sleep_us(strtoul(argv[i] + 6, NULL, 10) * 1000);
 			continue;

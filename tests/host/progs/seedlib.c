@@ -19,6 +19,9 @@ static void spend(unsigned int us)
 }
 
 void seed_set_delays(unsigned int start, unsigned int wait);
+long dma_submit_id(long id, unsigned long len, unsigned long dev,
+		   unsigned int chan);
+int dma_complete_id(long id, int status, unsigned long dev, unsigned int chan);
 int dma_from_host(const void *buf, unsigned long len);
 int dma_to_host(void *buf, unsigned long len);
 int dma_wait(int id);
@@ -47,4 +50,27 @@ __attribute__((noinline)) int dma_wait(int id)
 {
 	spend(wait_us);
 	return id > 0 ? 0 : -1;
+}
+
+/*
+ * Where a driver would have its dmakit:dma_submit / dma_complete
+ * tracepoints: the host test puts uprobes named like them here, with the
+ * same fields (id, bytes, dev, chan, status) taken from the arguments.
+ */
+__attribute__((noinline)) long dma_submit_id(long id, unsigned long len,
+					     unsigned long dev, unsigned int chan)
+{
+	(void)len;
+	(void)dev;
+	(void)chan;
+	return id;
+}
+
+__attribute__((noinline)) int dma_complete_id(long id, int status,
+					      unsigned long dev,
+					      unsigned int chan)
+{
+	(void)dev;
+	(void)chan;
+	return id > 0 ? status : -1;
 }

@@ -19,7 +19,7 @@ export DMAKIT_FAST="$TOP/build/bin/dmakit"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir="$TOP/build-san/test-logs"
-mkdir -p "$logdir/unit" "$logdir/host"
+mkdir -p "$logdir"
 
 passed=0 failed=0 skipped=0
 failed_names=()
@@ -30,6 +30,7 @@ run_one() {
 	local log="$logdir/$name.log"
 	local t0 t1 rc tmp
 	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && return
+	mkdir -p "$(dirname "$log")"
 	tmp=$(mktemp -d /tmp/dmakit-test.XXXXXX)
 	t0=$(date +%s.%N)
 	TMPDIR="$tmp" timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1

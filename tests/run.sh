@@ -30,6 +30,7 @@ run_one() {
 	local log="$logdir/$name.log"
 	local t0 t1 rc tmp
 	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && return
+	mkdir -p "$(dirname "$log")"
 	tmp=$(mktemp -d /tmp/dmakit-test.XXXXXX)
 	t0=$(date +%s.%N)
 	TMPDIR="$tmp" timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1

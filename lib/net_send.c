@@ -485,7 +485,11 @@ static int read_peer(struct tx *t)
 		}
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		return -errno;
+		return dmakit_errf(t->err, t->errlen, -errno,
+				   errno == ECONNRESET ?
+				   "the receiver closed the connection (reset)" :
+				   "receiving from the receiver: %s",
+				   strerror(errno));
 	}
 }
 
@@ -934,7 +938,9 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	}
 	st.result = ret == 0 ? DMAKIT_RESULT_COMPLETE : t.ending ?
 		    t.end_result : DMAKIT_RESULT_IO_ERROR;
-	update_dropped(&t);
+	/* counters stay as END reported them: later drops are no one's */
+	if (!t.end_queued)
+		update_dropped(&t);
 out:
 	/*
 	 * Close the socket before releasing buffers still in flight: the

@@ -203,7 +203,7 @@ def main(argv):
     if len(argv) >= 4 and argv[0] == "send-garbage":
         return send_garbage(argv[1], argv[2], argv[3])
     if len(argv) >= 3 and argv[0] == "mock-recv":
-        close_after = int(argv[4]) if len(argv) > 4 else None
+        close_after = int(argv[3]) if len(argv) > 3 else None
         return mock_recv(argv[1], argv[2], close_after)
     print(__doc__)
     return 2

@@ -747,9 +747,7 @@ static int run(struct tx *t)
 		if (ret)
 			return ret;
 		if (t->st->have_final && t->st->final.status)
-			return dmakit_errf(t->err, t->errlen,
-					   t->st->final.status < 0 ?
-					   t->st->final.status : -EPROTO,
+			return dmakit_errf(t->err, t->errlen, -ECONNABORTED,
 					   "the receiver failed: %s",
 					   t->st->final.message);
 		if (t->peer_closed)
@@ -923,8 +921,7 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 		ret = wait_final(&t);
 	if (ret == 0) {
 		if (st.final.status)
-			ret = dmakit_errf(err, errlen, st.final.status < 0 ?
-					  st.final.status : -EPROTO,
+			ret = dmakit_errf(err, errlen, -ECONNABORTED,
 					  "the receiver failed: %s",
 					  st.final.message);
 		else if (t.end_result == DMAKIT_RESULT_INTERRUPTED)

@@ -36,8 +36,10 @@ static const char usage_text[] =
 "  -q, --quiet           no progress line, no notices\n"
 "  -h, --help            this help\n"
 "\n"
-"Exit status: 0 the stream ended complete and everything was recorded,\n"
-"1 failure (the recording made so far is still consistent), 2 usage.\n"
+"SIGINT/SIGTERM stop cleanly: the recording is closed and the sender told.\n"
+"Exit status: 0 the stream ended (complete, stopped by a signal on either\n"
+"side, or the sender's source ended) and everything received was recorded;\n"
+"1 failure (the recording made so far is still consistent); 2 bad usage.\n"
 "\n"
 "EXAMPLES\n"
 "  dmakit recv -l 9000 -o /data/run1.dat && dmakit verify /data/run1.dat\n"
@@ -277,6 +279,12 @@ int cmd_recv(int argc, char **argv)
 		print_json(&st, ret, err);
 	else if (st.frames || st.got_end)
 		print_text(&st);
+	/* like 'dmakit record': a signal or the source's end is a clean end */
+	if (ret == -EINTR || ret == -ENODATA) {
+		if (!quiet)
+			cli_notice("recv", "%s", err);
+		return CLI_EXIT_OK;
+	}
 	if (ret)
 		return cli_error("recv", "%s%s%s", st.peer[0] ? st.peer : "",
 				 st.peer[0] ? ": " : "", err);

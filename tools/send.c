@@ -35,7 +35,10 @@ static const char usage_text[] =
 "  -q, --quiet           no progress line, no notices\n"
 "  -h, --help            this help\n"
 "\n"
-"Exit status: 0 complete and recorded by the receiver, 1 failure, 2 usage.\n"
+"SIGINT/SIGTERM end the stream cleanly (the receiver closes its recording);\n"
+"a second one stops waiting for the receiver's confirmation.\n"
+"Exit status: 0 complete, stopped by a signal or the source ended, and\n"
+"confirmed by the receiver; 1 failure; 2 bad usage.\n"
 "\n"
 "EXAMPLES\n"
 "  dmakit recv -l 9000 -o /data/run1.dat        # on the receiving host\n"
@@ -248,6 +251,12 @@ int cmd_send(int argc, char **argv)
 		cli_notice("send", "%llu of %llu zero-copy completions were copies (loopback, or a NIC without scatter-gather)",
 			   (unsigned long long)st.zc_copied,
 			   (unsigned long long)st.zc_sends);
+	/* like 'dmakit record': a signal or the source's end is a clean end */
+	if (ret == -EINTR || ret == -ENODATA) {
+		if (!quiet)
+			cli_notice("send", "%s", err);
+		return CLI_EXIT_OK;
+	}
 	if (ret)
 		return cli_error("send", "%s: %s", o.addr, err);
 	return CLI_EXIT_OK;

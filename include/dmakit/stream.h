@@ -306,10 +306,12 @@ struct dmakit_send_stats {
  * Connect to opts->addr and stream @dev's buffers until a limit, a stop
  * request, the end of the source, or an error.  Starts the device if it is
  * idle.  Return 0 if the stream ended complete and the receiver recorded
- * it (FINAL status 0), else a negative errno (-ECONNREFUSED,
- * -EHOSTUNREACH, -ETIMEDOUT, -ECONNRESET/-EPIPE for a lost peer, -EPROTO
- * for a receiver that rejected or garbled the stream, -EINTR on a stop
- * request, -ENODATA if the source ended) with @err explaining.
+ * it (FINAL status 0).  -EINTR (stop request) and -ENODATA (the source
+ * ended) mean the stream was ended early but cleanly: the receiver has
+ * closed its recording.  Failures: -ECONNREFUSED, -EHOSTUNREACH,
+ * -ETIMEDOUT, -ECONNRESET/-EPIPE (the receiver vanished), -ECONNABORTED
+ * (the receiver failed, e.g. disk full or interrupted: its FINAL says
+ * why), -EPROTO (garbled answer), -ENODEV (device error).  @err explains.
  */
 int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *opts,
 		struct dmakit_send_stats *out, char *err, size_t errlen);
@@ -361,9 +363,12 @@ struct dmakit_recv_stats {
  * Accept one sender on opts->listen_fd and record its stream through a
  * sink.  The recording is consistent and verifiable however the stream
  * ends (its metadata says how).  Return 0 if the sender ended the stream
- * with END and everything was recorded, else a negative errno with @err
- * explaining (-EPROTO for garbage or a truncated frame, -ECONNRESET for a
- * sender that vanished, -ETIMEDOUT, -EINTR, the sink's error).
+ * complete and everything was recorded.  Clean early endings: -EINTR (a
+ * stop request here, or the sender was interrupted), -ENODATA (the
+ * sender's source ended).  Failures, with @err explaining: -EPROTO
+ * (garbage, a truncated frame, a lying sequence), -ECONNRESET (the sender
+ * vanished), -ETIMEDOUT, -ENODEV (the sender's device failed), the sink's
+ * error (-ENOSPC, -EIO).
  */
 int dmakit_recv(const struct dmakit_recv_opts *opts,
 		struct dmakit_recv_stats *out, char *err, size_t errlen);

@@ -185,6 +185,10 @@ int dmakit_consumer_fd(struct dmakit_consumer *cons);
  * @held:       buffers this consumer holds right now
  * @fill:       buffers produced but not yet released by this consumer
  * @state:      DMAKIT_STATE_* of the producer
+ * @producer_cpu_ns: CPU time a software producer has used (the simulated
+ *              card's thread, CLOCK_THREAD_CPUTIME_ID, updated every few
+ *              buffers); 0 for a hardware producer.  Benchmarks subtract
+ *              it to report a consumer's CPU cost without the "card".
  */
 struct dmakit_stats {
 	uint64_t produced;
@@ -197,6 +201,7 @@ struct dmakit_stats {
 	uint32_t fill;
 	uint32_t state;
 	uint32_t reserved;
+	uint64_t producer_cpu_ns;
 };
 
 int dmakit_consumer_stats(struct dmakit_consumer *cons, struct dmakit_stats *st);

@@ -59,6 +59,8 @@ struct dmakit_consumer {
  * @dma_submit: start a transaction (dir: 1 to host, 0 from host); returns id
  * @dma_wait:  wait for a transaction
  * @card_mem_size: size of card memory for transactions
+ * @producer_cpu_ns: CPU time of a software producer (optional; NULL for
+ *             hardware)
  */
 struct dmakit_backend {
 	const char *name;
@@ -76,6 +78,7 @@ struct dmakit_backend {
 	int (*dma_wait)(struct dmakit_dev *dev, int64_t id, int timeout_ms,
 			size_t *done);
 	int (*card_mem_size)(struct dmakit_dev *dev, uint64_t *size);
+	uint64_t (*producer_cpu_ns)(struct dmakit_dev *dev);
 };
 
 extern const struct dmakit_backend dmakit_sim_backend;

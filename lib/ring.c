@@ -310,5 +310,7 @@ int dmakit_consumer_stats(struct dmakit_consumer *cons, struct dmakit_stats *st)
 	st->fill = (uint32_t)(st->produced - (cons->mode == DMAKIT_LOSSY ?
 					      cons->next_pos : cons->tail));
 	st->state = DMAKIT_LOAD_ACQUIRE(&ctrl->state);
+	if (cons->dev->ops->producer_cpu_ns)
+		st->producer_cpu_ns = cons->dev->ops->producer_cpu_ns(cons->dev);
 	return 0;
 }

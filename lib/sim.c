@@ -81,7 +81,21 @@ struct sim {
 	uint64_t engine_free_ns;	/* the engine runs one transfer at a time */
 
 	uint64_t gen_ns_per_buf;	/* measured cost of filling one buffer */
+	uint64_t cpu_ns;		/* atomic: the producer thread's CPU time */
 };
+
+#define SIM_CPU_EVERY	32		/* buffers between CPU time samples */
+
+/* Publish the producer thread's CPU time (a syscall: not every buffer). */
+static void sample_cpu(struct sim *s)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return;
+	__atomic_store_n(&s->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ULL +
+			 (uint64_t)ts.tv_nsec, __ATOMIC_RELAXED);
+}
 
 static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 		   size_t errlen)
@@ -323,6 +337,8 @@ static void *producer(void *arg)
 		if (s->count && produced >= s->count)
 			break;
 		reclaim_dead_consumers(s, ctrl);
+		if (produced % SIM_CPU_EVERY == 0)
+			sample_cpu(s);
 		/* the card produces buffer n at t0 + n * buf_ns */
 		due = t0 + (uint64_t)((double)(seq - s->seed) * buf_ns);
 		now = dmakit_now_ns();
@@ -372,6 +388,7 @@ static void *producer(void *arg)
 		produced++;
 		wake_consumers(s, ctrl, false);
 	}
+	sample_cpu(s);
 	/* buffers dropped at the very end have no successor to carry them */
 	DMAKIT_STORE_RELEASE(&ctrl->state, DMAKIT_STATE_STOPPED);
 	wake_consumers(s, ctrl, true);
@@ -826,6 +843,12 @@ static int sim_dma_wait(struct dmakit_dev *dev, int64_t id, int timeout_ms,
 	return ret;
 }
 
+static uint64_t sim_producer_cpu_ns(struct dmakit_dev *dev)
+{
+	return __atomic_load_n(&((struct sim *)dev->priv)->cpu_ns,
+			       __ATOMIC_RELAXED);
+}
+
 static int sim_card_mem_size(struct dmakit_dev *dev, uint64_t *size)
 {
 	*size = ((struct sim *)dev->priv)->cardmem_size;
@@ -845,4 +868,5 @@ const struct dmakit_backend dmakit_sim_backend = {
 	.dma_submit = sim_dma_submit,
 	.dma_wait = sim_dma_wait,
 	.card_mem_size = sim_card_mem_size,
+	.producer_cpu_ns = sim_producer_cpu_ns,
 };

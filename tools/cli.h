@@ -75,6 +75,9 @@ void cli_print_log2_hist(FILE *f, const uint64_t *slots, int nslots,
 			 const char *unit);
 int cli_log2_slot(uint64_t v);
 
+/* CLOCK_MONOTONIC in nanoseconds, for elapsed times. */
+uint64_t cli_now_ns(void);
+
 /* True if stderr is a terminal (progress lines are drawn only then). */
 bool cli_stderr_is_tty(void);
 

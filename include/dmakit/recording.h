@@ -5,12 +5,23 @@
  * metadata file.  Written by a "sink" (the record engines), checked by the
  * verifier.
  *
- *   DATA            buffer k at offset k * bufsize (entry.offset says so)
+ *   DATA            buffer k in slot k: bytes [k * bufsize, (k+1) * bufsize)
+ *                   (entry.offset says so; entry.len bytes of it are valid)
  *   SIDECAR.idx     struct dmakit_idx_header, then struct dmakit_idx_entry[]
  *   SIDECAR.json    metadata: device, geometry, engine, times, counts, result
  *
  * SIDECAR defaults to DATA for regular files; a block device target needs
  * an explicit sidecar prefix.
+ *
+ * Accounting (what "nothing is lost silently" means here):
+ *   - a buffer the source dropped while recording shows as a gap: the next
+ *     recorded entry has lost = number of buffers dropped before it, and
+ *     seq[k] == seq[k-1] + 1 + lost[k] for every k >= 1;
+ *   - buffers the source dropped after the last recorded one (no successor
+ *     carries them) are in the metadata's "dropped" count;
+ *   - a buffer handed to the sink but not written (the target failed) is
+ *     counted in "not_recorded"; the index covers exactly the buffers whose
+ *     data was written, as a prefix of the slots, whatever the result.
  */
 #ifndef DMAKIT_RECORDING_H
 #define DMAKIT_RECORDING_H
@@ -45,7 +56,7 @@ struct dmakit_idx_header {
 	char device[128];		/* the device string */
 	uint32_t header_crc32c;		/* of the bytes before this field */
 	uint32_t reserved0;
-	uint64_t reserved[9];
+	uint64_t reserved[7];
 };
 
 /*
@@ -59,12 +70,18 @@ struct dmakit_idx_entry {
 	uint64_t lost;
 	uint64_t offset;		/* byte offset of the slot in DATA */
 	uint32_t len;
-	uint32_t flags;			/* DMAKIT_DESC_F_* */
+	uint32_t flags;			/* DMAKIT_DESC_F_*, DMAKIT_IDX_F_* */
 	uint32_t crc32c;		/* of the len valid bytes (F_CRC) */
 	uint32_t reserved0;
-	uint32_t write_us;		/* data write latency, microseconds */
+	uint32_t write_us;		/* submit -> buffer reusable, microseconds */
 	uint32_t entry_crc32c;
 };
+
+/*
+ * Entry flag: crc32c was computed by the recorder from the ring buffer
+ * (the device supplied none).  DMAKIT_DESC_F_CRC is set as well.
+ */
+#define DMAKIT_IDX_F_HOST_CRC	(1U << 16)
 
 /* Record engines. */
 enum dmakit_engine {
@@ -82,28 +99,43 @@ const char *dmakit_engine_name(enum dmakit_engine e);
 enum dmakit_result {
 	DMAKIT_RESULT_COMPLETE = 0,	/* size or duration reached */
 	DMAKIT_RESULT_INTERRUPTED,	/* stopped by a signal / request */
-	DMAKIT_RESULT_DISK_FULL,	/* ENOSPC / EFBIG / end of device */
+	DMAKIT_RESULT_DISK_FULL,	/* ENOSPC / EFBIG / EDQUOT / end of device */
 	DMAKIT_RESULT_IO_ERROR,		/* EIO or another write error */
 	DMAKIT_RESULT_DEVICE_ERROR,	/* the source vanished or failed */
 	DMAKIT_RESULT_SOURCE_ENDED,	/* the source stopped producing */
 };
+/* "complete", "interrupted", "disk-full", "io-error", "device-error",
+ * "source-ended"; dmakit_result_parse() is the inverse (-EINVAL). */
 const char *dmakit_result_name(enum dmakit_result r);
+int dmakit_result_parse(const char *name, enum dmakit_result *r);
 
 /**
  * struct dmakit_sink_opts - where and how a sink writes.
  * @path:       data file or block device
  * @sidecar:    prefix for .idx and .json (NULL: @path; required for
  *              block devices)
- * @engine:     write engine
- * @queue_depth: writes in flight (uring) / writer threads (pwrite); 0: 8
- * @expected_bytes: bytes to preallocate up front (0: grow as needed)
- * @bufsize:    bytes per slot (the source's buffer size)
+ * @engine:     write engine.  A target that refuses O_DIRECT (ramfs, some
+ *              FUSE file systems) makes the uring and pwrite engines fall
+ *              back to buffered with a notice.
+ * @queue_depth: writes in flight (uring) / writer threads (pwrite); 0: 8;
+ *              at most 256
+ * @expected_bytes: bytes to preallocate up front (0: grow the file in
+ *              large chunks ahead of the writer).  If they cannot be
+ *              preallocated the sink says so in a notice and records
+ *              until the target is full.
+ * @bufsize:    bytes per slot (the source's buffer size), a multiple of
+ *              4096
  * @pool, @pool_len: memory all submitted buffers live in (the ring's data
  *              area, or a receive pool), registered with io_uring when
- *              the kernel allows it; NULL if unknown
+ *              the kernel allows it (else plain writes, with a notice);
+ *              NULL if unknown
  * @nbufs:      buffers in @pool (each @bufsize bytes), for registration
- * @source:     device string, kind, payload, stream id, clock: copied into
- *              the index header and metadata
+ * @source:     device string, kind, payload, clock: copied into the index
+ *              header and metadata; may be NULL
+ * @stream_id:  the source's stream id (index header and metadata)
+ * @no_host_crc: do not compute a CRC32C for buffers whose descriptor has
+ *              none (saves reading every byte; verify then checks only
+ *              the sim payload, if any)
  * @notice:     called with a one-line notice (fallbacks, e.g. "target has
  *              no O_DIRECT, using buffered writes"); may be NULL
  */
@@ -119,6 +151,7 @@ struct dmakit_sink_opts {
 	uint32_t nbufs;
 	const struct dmakit_geometry *source;
 	uint64_t stream_id;
+	bool no_host_crc;
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 };
@@ -126,98 +159,162 @@ struct dmakit_sink_opts {
 struct dmakit_sink;
 
 /*
- * Open the target (create / preallocate / check a block device's size),
- * create the sidecars.  Return 0 or -errno with @err explaining.
+ * Open the target (create / preallocate / check a block device's size and
+ * that nothing has it mounted), create the sidecars.  Return 0 or -errno
+ * with @err explaining (-EINVAL for bad options, e.g. a block device
+ * without a sidecar prefix).
+ *
+ * Writes past RLIMIT_FSIZE raise SIGXFSZ, which kills a process by default:
+ * a program that wants the clean "disk full" ending ignores SIGXFSZ.
  */
 int dmakit_sink_open(struct dmakit_sink **sinkp,
 		     const struct dmakit_sink_opts *opts, char *err,
 		     size_t errlen);
 
 /*
- * Queue one buffer for writing.  @data must stay untouched until the sink
- * returns @cookie from dmakit_sink_reap().  @pool_index is the buffer's
- * index in opts->pool (for registered writes), or -1.
- * Return 0; -EAGAIN if the queue is full (reap first); -ENOSPC/-EIO/...
- * once the sink has failed (it accepts nothing more after an error).
+ * Queue one buffer for writing into the next slot.  @data must point to
+ * bufsize readable bytes (the whole slot is written: O_DIRECT needs whole
+ * blocks) of which desc->len are valid, and must stay untouched until the
+ * sink returns @cookie from dmakit_sink_reap().  @pool_index is the
+ * buffer's index in opts->pool (for registered writes), or -1.
+ * The copying engines (buffered, mmap) copy the data before returning and
+ * may block while their writeback catches up (back-pressure).
+ * Return 0; -EAGAIN if the queue is full (reap first); -EINVAL for a bad
+ * descriptor (len 0 or > bufsize); the sink's error (-ENOSPC, -EIO, ...)
+ * once it has failed: it accepts nothing more, and counts the refused
+ * buffer as not recorded.
  */
 int dmakit_sink_submit(struct dmakit_sink *sink, const struct dmakit_desc *desc,
 		       const void *data, int pool_index, uint64_t cookie);
 
 /*
  * Collect finished writes: up to @max cookies of buffers whose data is
- * written (or failed) and may be reused.  @min_wait: wait until at least
- * this many are done (0: don't wait).  Return the count or -errno.
+ * written (or failed) and may be reused, in submission order.  @min_wait:
+ * wait until at least this many are done (0: don't wait; capped at the
+ * writes in flight).  Return the count, or -EINTR if a signal interrupted
+ * the wait (call again).  A write error is not returned here: it shows in
+ * dmakit_sink_error() and the next dmakit_sink_submit().
  */
 int dmakit_sink_reap(struct dmakit_sink *sink, uint64_t *cookies, int max,
 		     int min_wait);
 
-/* Writes in flight. */
+/* Writes in flight (submitted, cookie not yet reaped). */
 int dmakit_sink_inflight(struct dmakit_sink *sink);
 
-/* Bytes still available at the target (for progress and early stops). */
+/* The sink's first write error (-errno), or 0 while it is healthy. */
+int dmakit_sink_error(struct dmakit_sink *sink);
+
+/* Valid bytes recorded so far (entries in the index). */
 uint64_t dmakit_sink_bytes_written(struct dmakit_sink *sink);
 
 /**
- * struct dmakit_sink_summary - what the metadata says at the end.
+ * struct dmakit_sink_summary - what the caller knows about the ending.
  * @dropped:   buffers the source reported dropped while recording
- * @skipped:   buffers a lossy consumer skipped (0 for reliable)
- * @not_recorded: buffers received but not written (the sink failed)
- * @result:    how it ended
+ * @result:    how it ended (a write error overrides COMPLETE/INTERRUPTED
+ *             with DISK_FULL or IO_ERROR)
  * @error:     message for a failure, "" otherwise
  */
 struct dmakit_sink_summary {
 	uint64_t dropped;
-	uint64_t skipped;
-	uint64_t not_recorded;
 	enum dmakit_result result;
 	char error[256];
 };
+
+/**
+ * struct dmakit_sink_stats - counters of a sink (final after close).
+ * @buffers:   entries in the index
+ * @bytes:     valid bytes of those entries
+ * @gaps:      entries after the first with lost > 0
+ * @lost:      sum of lost over entries after the first (dropped inside
+ *             the recording)
+ * @lost_before: lost count of the first entry (dropped before the
+ *             recording started; not a gap of this recording)
+ * @dropped:   the source's drop count (from the summary, after close)
+ * @not_recorded: buffers handed to the sink whose data was not written
+ * @first_seq, @last_seq: sequence numbers of the first and last entry
+ * @seconds:   from open to the last write (close)
+ * @engine:    the engine actually used (after any fallback)
+ * @direct:    the target is written with O_DIRECT
+ * @registered: io_uring writes use registered (fixed) buffers
+ * @result:    how it ended (after close)
+ * @error:     first write error, -errno, or 0
+ * @message:   what ended the recording if not a limit ("write x: No space
+ *             left on device", "stopped by request"), "" otherwise
+ */
+struct dmakit_sink_stats {
+	uint64_t buffers;
+	uint64_t bytes;
+	uint64_t gaps;
+	uint64_t lost;
+	uint64_t lost_before;
+	uint64_t dropped;
+	uint64_t not_recorded;
+	uint64_t first_seq, last_seq;
+	double seconds;
+	enum dmakit_engine engine;
+	bool direct;
+	bool registered;
+	enum dmakit_result result;
+	int error;
+	char message[256];
+};
+int dmakit_sink_stats(struct dmakit_sink *sink, struct dmakit_sink_stats *st);
 
 /*
  * Finish: wait for writes in flight, make data, index and metadata
  * durable (fsync, directory fsync), trim preallocation, free.  The
  * recording is consistent and verifiable whatever the result.
- * @out, if not NULL, receives the final counters.
+ * @out, if not NULL, receives the final counters.  Return 0, or -errno if
+ * the sidecars could not be made durable (the data index may then be
+ * incomplete; the message is in the metadata if it could be written).
  */
-struct dmakit_sink_stats {
-	uint64_t buffers;	/* recorded */
-	uint64_t bytes;		/* valid bytes recorded */
-	uint64_t gaps;		/* entries with lost > 0 */
-	uint64_t lost;		/* sum of lost over recorded entries */
-	uint64_t first_seq, last_seq;
-	double seconds;
-	enum dmakit_result result;
-	int error;		/* first write error, -errno, or 0 */
-};
-int dmakit_sink_stats(struct dmakit_sink *sink, struct dmakit_sink_stats *st);
 int dmakit_sink_close(struct dmakit_sink *sink,
 		      const struct dmakit_sink_summary *summary,
 		      struct dmakit_sink_stats *out);
 
 /**
- * struct dmakit_record_opts - dmakit_record(): a consumer feeding a sink.
- * @sink:       sink options (pool/nbufs/source filled in by dmakit_record)
- * @max_bytes:  stop after this many bytes (0: no limit)
- * @max_seconds: stop after this long (0: no limit)
- * @mode:       consumer mode (normally DMAKIT_RELIABLE)
- * @stop:       set nonzero (e.g. from a signal handler) to stop cleanly
- * @progress:   called about every @progress_ms with current counters
+ * struct dmakit_record_progress - passed to the progress callback.
+ * @seconds:   since recording started
+ * @bytes, @buffers: recorded (indexed) so far
+ * @dropped:   buffers the source dropped since the start
+ * @lost:      of those, the ones already marked as gaps in the index
+ * @ring_fill: buffers produced, not yet released by the recorder
+ * @nbufs:     buffers in the ring
+ * @inflight:  writes in flight
+ * @producer_cpu_ns: CPU time of a software producer (see dmakit_stats)
+ * @final:     the last call, after the device stopped and every write
+ *             ended (the counters are final except for index entries of
+ *             writes still being written back)
  */
 struct dmakit_record_progress {
 	double seconds;
 	uint64_t bytes;
 	uint64_t buffers;
 	uint64_t dropped;
-	uint32_t ring_fill;	/* buffers produced, not yet released */
+	uint64_t lost;
+	uint32_t ring_fill;
 	uint32_t nbufs;
 	uint32_t inflight;
+	bool final;
+	uint64_t producer_cpu_ns;
 };
 
+/**
+ * struct dmakit_record_opts - dmakit_record(): a reliable consumer feeding
+ * a sink.
+ * @sink:       sink options (pool/nbufs/source/stream_id and, from
+ *              @max_bytes, expected_bytes are filled in by dmakit_record)
+ * @max_bytes:  stop after this many bytes, rounded up to whole buffers
+ *              (0: no limit)
+ * @max_seconds: stop after this long (0: no limit)
+ * @stop:       set nonzero (e.g. from a signal handler) to stop cleanly
+ * @progress:   called about every @progress_ms (0: 500) with counters,
+ *              and once more at the end (progress->final)
+ */
 struct dmakit_record_opts {
 	struct dmakit_sink_opts sink;
 	uint64_t max_bytes;
 	double max_seconds;
-	enum dmakit_consumer_mode mode;
 	volatile sig_atomic_t *stop;
 	void (*progress)(void *ctx, const struct dmakit_record_progress *p);
 	void *progress_ctx;
@@ -226,10 +323,13 @@ struct dmakit_record_opts {
 
 /*
  * Record from @dev until a limit, a stop request, the end of the stream
- * or an error.  Starts the device if it is idle.  Always leaves a
- * consistent recording; @out describes it.  Return 0 if the recording is
- * complete (limit reached), else a negative errno matching out->result
- * (-EINTR interrupted, -ENOSPC disk full, -EIO, -ENODEV, -ENODATA).
+ * or an error.  Starts the device if it is idle (and then stops it at the
+ * end).  A buffer goes back to the producer only once its write is
+ * complete.  Always leaves a consistent recording; @out describes it.
+ * Return 0 if the recording is complete (limit reached), else a negative
+ * errno matching out->result (-EINTR interrupted, -ENOSPC disk full,
+ * -EIO i/o error, -ENODEV device error, -ENODATA source ended), with @err
+ * explaining; or an error from dmakit_sink_open() (nothing recorded).
  */
 int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		  struct dmakit_sink_stats *out, char *err, size_t errlen);
@@ -237,16 +337,22 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 /**
  * struct dmakit_verify_report - what dmakit_verify() found.
  * @buffers, @bytes: entries checked and their valid bytes
- * @dropped:   buffers the metadata says were dropped
- * @gaps:      gap entries (lost > 0), accounted by the metadata
- * @lost:      sum of lost over entries
- * @crc_errors: data CRC mismatches
+ * @dropped:   buffers the metadata says the source dropped
+ * @gaps:      gap entries (lost > 0, after the first), accounted for
+ * @lost:      sum of lost over those entries
+ * @not_recorded: buffers the metadata says were not written
+ * @crc_errors: data CRC mismatches or unreadable data (buffers)
  * @payload_errors: sim payload mismatches (buffers)
- * @index_errors: corrupt index entries / header problems
- * @unaccounted: sequence jumps not explained by a lost count, or a
- *             metadata total that does not match the index
- * @first_bad_seq: sequence number of the first bad buffer (if any)
- * @ok:        no corruption and no unaccounted loss
+ * @index_errors: corrupt index entries / header / metadata problems
+ * @unaccounted: buffers missing without an account: sequence jumps not
+ *             explained by a lost count, or index totals that do not
+ *             match the metadata
+ * @first_bad_seq, @first_bad_entry: the first bad buffer (if any)
+ * @payload_checked: the source was sim and every payload word was checked
+ * @finished:  the metadata was finalised (the recorder ended cleanly)
+ * @ok:        no corruption, no unaccounted loss, metadata finalised
+ * @result:    the recording's result from the metadata
+ * @message:   first problem, human readable ("" if ok)
  */
 struct dmakit_verify_report {
 	uint64_t buffers;
@@ -254,21 +360,25 @@ struct dmakit_verify_report {
 	uint64_t dropped;
 	uint64_t gaps;
 	uint64_t lost;
+	uint64_t not_recorded;
 	uint64_t crc_errors;
 	uint64_t payload_errors;
 	uint64_t index_errors;
 	uint64_t unaccounted;
 	uint64_t first_bad_seq;
+	uint64_t first_bad_entry;
 	bool payload_checked;
+	bool finished;
 	bool ok;
-	char result[32];	/* the recording's result from metadata */
-	char message[256];	/* first problem, human readable */
+	char result[32];
+	char message[256];
 };
 
 /*
  * Verify a recording: @path is the data file or device, @sidecar the
- * prefix (NULL: @path).  Return 0 if it was read (see report->ok), or a
- * negative errno if it could not be read at all.
+ * prefix (NULL: @path).  Reads everything once, sequentially.  Return 0 if
+ * it was read (see report->ok), or a negative errno if it could not be
+ * read at all (no index, unreadable data), with @err explaining.
  */
 int dmakit_verify(const char *path, const char *sidecar,
 		  struct dmakit_verify_report *report, char *err,

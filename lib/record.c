@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmakit_record(): one reliable consumer feeding a sink.  Buffers are
+ * written straight from the ring and handed back to the producer only when
+ * their write completed, so with policy=block nothing is ever lost and
+ * with policy=drop every loss is the producer's, counted and marked.
+ *
+ * The loop keeps up to queue_depth writes in flight, submitting as soon as
+ * buffers arrive and sleeping only when there is nothing to do: on a write
+ * completion when the queue is full or writes are pending, on the ring
+ * otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "sink.h"
+
+#define IDLE_WAIT_MS		100
+#define DEFAULT_PROGRESS_MS	500
+
+struct recorder {
+	struct dmakit_dev *dev;
+	struct dmakit_consumer *cons;
+	struct dmakit_sink *sink;
+	const struct dmakit_record_opts *opts;
+	uint64_t max_bufs;		/* 0: no limit */
+	uint64_t submitted;
+	uint64_t dropped0;		/* the producer's count at the start */
+	uint64_t dropped_at_stop;
+	uint64_t t0, t_next_progress, deadline;
+	enum dmakit_result result;
+	bool stopping;
+	char msg[256];
+};
+
+static uint64_t producer_dropped(struct recorder *r)
+{
+	struct dmakit_stats st;
+
+	if (dmakit_consumer_stats(r->cons, &st))
+		return 0;
+	return st.dropped;
+}
+
+static void stop_with(struct recorder *r, enum dmakit_result res,
+		      const char *msg)
+{
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	r->result = res;
+	r->dropped_at_stop = producer_dropped(r);
+	if (msg)
+		snprintf(r->msg, sizeof(r->msg), "%s", msg);
+}
+
+static void release(struct recorder *r, const uint64_t *cookies, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct dmakit_buf b = { .pos = cookies[i] };
+
+		dmakit_consumer_release(r->cons, &b);
+	}
+}
+
+static void progress(struct recorder *r, uint64_t now, bool final)
+{
+	struct dmakit_record_progress p;
+	struct dmakit_sink_stats ss;
+	struct dmakit_stats cs;
+
+	if (!r->opts->progress || (now < r->t_next_progress && !final))
+		return;
+	r->t_next_progress = now + (uint64_t)(r->opts->progress_ms ?
+				r->opts->progress_ms : DEFAULT_PROGRESS_MS) *
+				1000000ULL;
+	dmakit_sink_stats(r->sink, &ss);
+	dmakit_consumer_stats(r->cons, &cs);
+	memset(&p, 0, sizeof(p));
+	p.seconds = (double)(now - r->t0) / 1e9;
+	p.bytes = ss.bytes;
+	p.buffers = ss.buffers;
+	/* drops after the stop decision belong to no recording */
+	p.dropped = (final ? r->dropped_at_stop : cs.dropped) - r->dropped0;
+	p.lost = ss.lost;
+	p.ring_fill = cs.fill;
+	p.nbufs = r->dev->geo.nbufs;
+	p.inflight = (uint32_t)dmakit_sink_inflight(r->sink);
+	p.final = final;
+	p.producer_cpu_ns = cs.producer_cpu_ns;
+	r->opts->progress(r->opts->progress_ctx, &p);
+}
+
+/* Reasons to stop that do not come from the ring or the sink. */
+static void check_limits(struct recorder *r, uint64_t now)
+{
+	if (r->opts->stop && *r->opts->stop)
+		stop_with(r, DMAKIT_RESULT_INTERRUPTED, "stopped by request");
+	else if (r->max_bufs && r->submitted >= r->max_bufs)
+		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
+	else if (r->deadline && now >= r->deadline)
+		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
+}
+
+/* Take one buffer from the ring and submit it; 1 if one was submitted. */
+static int feed_one(struct recorder *r, int timeout_ms)
+{
+	struct dmakit_buf b;
+	int ret;
+
+	ret = dmakit_consumer_next(r->cons, &b, timeout_ms);
+	if (ret == -ETIMEDOUT || ret == -EINTR)
+		return 0;
+	if (ret == -ENODATA) {
+		stop_with(r, DMAKIT_RESULT_SOURCE_ENDED,
+			  "the source stopped producing");
+		return 0;
+	}
+	if (ret) {
+		char m[256];
+
+		snprintf(m, sizeof(m), "device %s: %s", r->dev->geo.name,
+			 dmakit_strerror(ret));
+		stop_with(r, DMAKIT_RESULT_DEVICE_ERROR, m);
+		return 0;
+	}
+	ret = dmakit_sink_submit(r->sink, &b.desc, b.data, (int)b.index,
+				 b.pos);
+	if (ret) {
+		/* the sink failed (and counted the buffer): give it back */
+		dmakit_consumer_release(r->cons, &b);
+		stop_with(r, DMAKIT_RESULT_IO_ERROR, NULL);
+		return 0;
+	}
+	r->submitted++;
+	return 1;
+}
+
+static void run(struct recorder *r)
+{
+	uint64_t cookies[SINK_MAX_DEPTH];
+	unsigned int depth = r->sink->depth;
+
+	while (!r->stopping) {
+		uint64_t now = dmakit_now_ns();
+		int inflight, n, timeout;
+
+		check_limits(r, now);
+		if (r->stopping)
+			break;
+		progress(r, now, false);
+		inflight = dmakit_sink_inflight(r->sink);
+		if ((unsigned int)inflight < depth) {
+			/* wait on the ring only when no write can wake us */
+			timeout = inflight ? 0 : IDLE_WAIT_MS;
+			if (r->deadline) {
+				uint64_t left = (r->deadline - now) / 1000000;
+
+				if ((uint64_t)timeout > left)
+					timeout = (int)left;
+			}
+			if (feed_one(r, timeout))
+				continue;	/* more may be ready */
+			if (dmakit_sink_error(r->sink))
+				stop_with(r, DMAKIT_RESULT_IO_ERROR, NULL);
+			if (r->stopping || !inflight)
+				continue;
+		}
+		n = dmakit_sink_reap(r->sink, cookies, SINK_MAX_DEPTH, 1);
+		if (n > 0)
+			release(r, cookies, n);
+		if (dmakit_sink_error(r->sink))
+			stop_with(r, DMAKIT_RESULT_IO_ERROR, NULL);
+	}
+}
+
+static int result_errno(enum dmakit_result res)
+{
+	switch (res) {
+	case DMAKIT_RESULT_COMPLETE:
+		return 0;
+	case DMAKIT_RESULT_INTERRUPTED:
+		return -EINTR;
+	case DMAKIT_RESULT_DISK_FULL:
+		return -ENOSPC;
+	case DMAKIT_RESULT_IO_ERROR:
+		return -EIO;
+	case DMAKIT_RESULT_DEVICE_ERROR:
+		return -ENODEV;
+	case DMAKIT_RESULT_SOURCE_ENDED:
+		return -ENODATA;
+	}
+	return -EIO;
+}
+
+int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
+		  struct dmakit_sink_stats *out, char *err, size_t errlen)
+{
+	struct dmakit_sink_opts so;
+	struct dmakit_sink_summary sum;
+	struct dmakit_sink_stats st;
+	struct recorder r;
+	uint64_t cookies[SINK_MAX_DEPTH];
+	bool started = false;
+	int ret, n;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!dev || !opts)
+		return dmakit_errf(err, errlen, -EINVAL, "no device or options");
+	if (opts->max_seconds < 0)
+		return dmakit_errf(err, errlen, -EINVAL, "negative duration");
+	memset(&r, 0, sizeof(r));
+	r.dev = dev;
+	r.opts = opts;
+	so = opts->sink;
+	so.bufsize = dev->geo.bufsize;
+	so.pool = dev->geo.data;
+	so.pool_len = dev->geo.data_len;
+	so.nbufs = dev->geo.nbufs;
+	so.source = &dev->geo;
+	so.stream_id = dev->ctrl->stream_id;
+	if (opts->max_bytes) {
+		r.max_bufs = (opts->max_bytes + so.bufsize - 1) / so.bufsize;
+		so.expected_bytes = r.max_bufs * so.bufsize;
+	}
+
+	ret = dmakit_consumer_attach(dev, DMAKIT_RELIABLE, &r.cons);
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   "attach a consumer to %s: %s",
+				   dev->geo.name, dmakit_strerror(ret));
+	ret = dmakit_sink_open(&r.sink, &so, err, errlen);
+	if (ret) {
+		dmakit_consumer_detach(r.cons);
+		return ret;
+	}
+	r.dropped0 = producer_dropped(&r);
+	r.t0 = dmakit_now_ns();
+	if (opts->max_seconds > 0)
+		r.deadline = r.t0 + (uint64_t)(opts->max_seconds * 1e9);
+	ret = dmakit_start(dev);
+	if (ret == 0)
+		started = true;
+	else if (ret != -EALREADY)
+		stop_with(&r, DMAKIT_RESULT_DEVICE_ERROR, "cannot start the device");
+
+	run(&r);
+
+	/* finish the writes in flight; their buffers go back as they end */
+	while (dmakit_sink_inflight(r.sink)) {
+		n = dmakit_sink_reap(r.sink, cookies, SINK_MAX_DEPTH, 1);
+		if (n > 0)
+			release(&r, cookies, n);
+	}
+	if (started)
+		dmakit_stop(dev);
+	progress(&r, dmakit_now_ns(), true);
+	memset(&sum, 0, sizeof(sum));
+	sum.dropped = r.dropped_at_stop - r.dropped0;
+	sum.result = r.result;
+	snprintf(sum.error, sizeof(sum.error), "%s", r.msg);
+	dmakit_consumer_detach(r.cons);
+	ret = dmakit_sink_close(r.sink, &sum, &st);
+	if (out)
+		*out = st;
+	if (st.result != DMAKIT_RESULT_COMPLETE)
+		return dmakit_errf(err, errlen, result_errno(st.result), "%s",
+				   st.message);
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   "cannot make the recording durable: %s",
+				   dmakit_strerror(ret));
+	return 0;
+}

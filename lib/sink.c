@@ -1,0 +1,918 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sink: writes a stream of buffers into fixed-size slots of a file or
+ * block device through one of the engines, and keeps the index and the
+ * metadata consistent with what is really on the target (see lib/sink.h
+ * for the complete / persisted stages and include/dmakit/recording.h for
+ * the format).
+ *
+ * Space is reserved before it is needed so that a full file system stops
+ * the data, never the bookkeeping: the index is reserved ahead of the data
+ * (FALLOC_FL_KEEP_SIZE) and the final metadata is written into a file
+ * whose blocks were reserved at open, then renamed into place.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "json.h"
+#include "sink.h"
+
+#define IDX_FLUSH_ENTRIES	64		/* 4 KiB of index per write */
+#define IDX_FLUSH_NS		(250 * 1000000ULL)
+#define IDX_MIN_RESERVE		1024		/* entries, whatever the size */
+#define META_RESERVE		(64 * 1024)
+#define DEFAULT_DEPTH		8
+
+static const struct sink_engine *const engines[] = {
+	[DMAKIT_ENGINE_URING] = &dmakit_sink_uring,
+	[DMAKIT_ENGINE_PWRITE] = &dmakit_sink_pwrite,
+	[DMAKIT_ENGINE_BUFFERED] = &dmakit_sink_buffered,
+	[DMAKIT_ENGINE_MMAP] = &dmakit_sink_mmap,
+};
+
+void dmakit_sink_notice(struct dmakit_sink *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!s->notice)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->notice(s->notice_ctx, msg);
+}
+
+void dmakit_sink_fail(struct dmakit_sink *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->error)
+		return;
+	s->error = err;
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+/* Nothing at or after @offset can be indexed any more. */
+static void cut_at(struct dmakit_sink *s, uint64_t offset)
+{
+	if (offset < s->fail_offset)
+		s->fail_offset = offset;
+}
+
+static uint32_t usec_since(uint64_t t0)
+{
+	uint64_t us = (dmakit_now_ns() - t0) / 1000;
+
+	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+void dmakit_sink_io_done(struct dmakit_sink *s, struct sink_io *io,
+			 int result)
+{
+	io->complete = true;
+	io->result = result;
+	io->write_us = usec_since(io->t_submit);
+	if (result < 0) {
+		dmakit_sink_fail(s, result, "write %s at offset %llu: %s",
+				 s->data_path, (unsigned long long)io->offset,
+				 dmakit_strerror(result));
+		cut_at(s, io->offset);
+	}
+}
+
+void dmakit_sink_persisted(struct dmakit_sink *s, uint64_t end, int err)
+{
+	int zero = 0;
+
+	if (err) {
+		__atomic_compare_exchange_n(&s->bg_error, &zero, err, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_store_n(&s->persisted, end, __ATOMIC_RELEASE);
+}
+
+/* A copying engine's writeback failed: nothing after what it persisted. */
+static void check_bg_error(struct dmakit_sink *s)
+{
+	int err = __atomic_load_n(&s->bg_error, __ATOMIC_ACQUIRE);
+
+	if (!err)
+		return;
+	cut_at(s, __atomic_load_n(&s->persisted, __ATOMIC_ACQUIRE));
+	dmakit_sink_fail(s, err, "write back %s: %s", s->data_path,
+			 dmakit_strerror(err));
+}
+
+/* --- index --- */
+
+static int write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void account_entry(struct dmakit_sink *s,
+			  const struct dmakit_idx_entry *e)
+{
+	struct dmakit_sink_stats *st = &s->st;
+
+	if (st->buffers == 0) {
+		st->first_seq = e->seq;
+		st->lost_before = e->lost;
+	} else if (e->lost) {
+		st->gaps++;
+		st->lost += e->lost;
+	}
+	st->last_seq = e->seq;
+	st->buffers++;
+	st->bytes += e->len;
+	if (e->write_us > s->write_us_max)
+		s->write_us_max = e->write_us;
+	s->write_us_sum += e->write_us;
+}
+
+/* Write the buffered index entries; on failure they are not recorded. */
+static void flush_index(struct dmakit_sink *s)
+{
+	size_t i;
+	int ret;
+
+	if (!s->ibuf_n)
+		return;
+	for (i = 0; i < s->ibuf_n; i++)
+		s->ibuf[i].entry_crc32c = dmakit_idx_entry_crc(&s->ibuf[i]);
+	ret = write_all(s->idx_fd, s->ibuf,
+			s->ibuf_n * sizeof(struct dmakit_idx_entry),
+			sizeof(struct dmakit_idx_header) +
+			s->st.buffers * sizeof(struct dmakit_idx_entry));
+	if (ret) {
+		dmakit_sink_fail(s, ret, "write index %s: %s", s->idx_path,
+				 dmakit_strerror(ret));
+		cut_at(s, s->ibuf[0].offset);
+		s->st.not_recorded += s->ibuf_n;
+	} else {
+		for (i = 0; i < s->ibuf_n; i++)
+			account_entry(s, &s->ibuf[i]);
+	}
+	s->ibuf_n = 0;
+	s->last_idx_flush_ns = dmakit_now_ns();
+}
+
+static void maybe_flush_index(struct dmakit_sink *s)
+{
+	if (s->ibuf_n >= IDX_FLUSH_ENTRIES ||
+	    (s->ibuf_n &&
+	     dmakit_now_ns() - s->last_idx_flush_ns >= IDX_FLUSH_NS))
+		flush_index(s);
+}
+
+/* Move persisted pending entries to the index buffer. */
+static void promote(struct dmakit_sink *s)
+{
+	uint64_t limit = s->eng->copies ?
+		__atomic_load_n(&s->persisted, __ATOMIC_ACQUIRE) :
+		s->completed_end;
+
+	if (limit > s->fail_offset)
+		limit = s->fail_offset;
+	while (s->npending) {
+		struct dmakit_idx_entry *e = &s->pending[s->pending_first];
+
+		if (e->offset + s->bufsize > limit)
+			break;
+		s->ibuf[s->ibuf_n++] = *e;
+		s->pending_first = (s->pending_first + 1) % s->pending_cap;
+		s->npending--;
+		if (s->ibuf_n == IDX_FLUSH_ENTRIES)
+			flush_index(s);
+	}
+}
+
+static int push_pending(struct dmakit_sink *s, const struct sink_io *io)
+{
+	struct dmakit_idx_entry *e;
+
+	if (s->npending == s->pending_cap) {
+		size_t cap = s->pending_cap * 2, i;
+		struct dmakit_idx_entry *n = malloc(cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		for (i = 0; i < s->npending; i++)
+			n[i] = s->pending[(s->pending_first + i) %
+					  s->pending_cap];
+		free(s->pending);
+		s->pending = n;
+		s->pending_cap = cap;
+		s->pending_first = 0;
+	}
+	e = &s->pending[(s->pending_first + s->npending) % s->pending_cap];
+	memset(e, 0, sizeof(*e));
+	e->seq = io->desc.seq;
+	e->dev_ts = io->desc.dev_ts;
+	e->host_ts = io->desc.host_ts;
+	e->lost = io->desc.lost;
+	e->offset = io->offset;
+	e->len = io->desc.len;
+	e->flags = io->desc.flags;
+	e->crc32c = io->desc.crc32c;
+	e->write_us = io->write_us;
+	s->npending++;
+	return 0;
+}
+
+/* Hand back completed ios in submission order; returns how many. */
+static int retire(struct dmakit_sink *s, uint64_t *cookies, int max)
+{
+	int n = 0;
+
+	while (s->count && n < max) {
+		struct sink_io *io = &s->ios[s->head];
+
+		if (!io->complete)
+			break;
+		if (io->offset >= s->fail_offset) {
+			s->st.not_recorded++;
+		} else if (push_pending(s, io)) {
+			dmakit_sink_fail(s, -ENOMEM, "out of memory");
+			cut_at(s, io->offset);
+			s->st.not_recorded++;
+		} else {
+			s->completed_end = io->offset + s->bufsize;
+		}
+		cookies[n++] = io->cookie;
+		s->head = (s->head + 1) % s->depth;
+		s->count--;
+	}
+	return n;
+}
+
+/* --- the API: submit / reap --- */
+
+int dmakit_sink_submit(struct dmakit_sink *s, const struct dmakit_desc *desc,
+		       const void *data, int pool_index, uint64_t cookie)
+{
+	struct sink_io *io;
+	int ret;
+
+	if (!s || !desc || !data)
+		return -EINVAL;
+	check_bg_error(s);
+	if (s->error) {
+		s->st.not_recorded++;
+		return s->error;
+	}
+	if (desc->len == 0 || desc->len > s->bufsize)
+		return -EINVAL;
+	if (s->count == s->depth)
+		return -EAGAIN;
+	if (s->capacity && s->next_offset + s->bufsize > s->capacity) {
+		dmakit_sink_fail(s, -ENOSPC, "%s is full (%llu bytes)",
+				 s->data_path,
+				 (unsigned long long)s->capacity);
+		cut_at(s, s->next_offset);
+		s->st.not_recorded++;
+		return -ENOSPC;
+	}
+	io = &s->ios[(s->head + s->count) % s->depth];
+	memset(io, 0, sizeof(*io));
+	io->desc = *desc;
+	io->data = data;
+	io->cookie = cookie;
+	io->offset = s->next_offset;
+	io->len = s->bufsize;
+	io->pool_index = pool_index;
+	io->t_submit = dmakit_now_ns();
+	if (!(desc->flags & DMAKIT_DESC_F_CRC) && !s->opts.no_host_crc) {
+		io->desc.crc32c = dmakit_crc32c(0, data, desc->len);
+		io->desc.flags |= DMAKIT_DESC_F_CRC | DMAKIT_IDX_F_HOST_CRC;
+	}
+	s->count++;
+	s->next_offset += s->bufsize;
+	dmakit_sink_alloc_poke(s, s->next_offset);
+	ret = s->eng->submit(s, io);
+	if (ret) {
+		/* not started: the slot is free again */
+		s->count--;
+		s->next_offset -= s->bufsize;
+		if (ret == -EAGAIN || ret == -EINTR)
+			return ret;
+		dmakit_sink_fail(s, ret, "write %s: %s", s->data_path,
+				 dmakit_strerror(ret));
+		cut_at(s, s->next_offset);
+		s->st.not_recorded++;
+		return ret;
+	}
+	return 0;
+}
+
+int dmakit_sink_reap(struct dmakit_sink *s, uint64_t *cookies, int max,
+		     int min_wait)
+{
+	int n = 0, ret;
+
+	if (!s || !cookies || max <= 0)
+		return -EINVAL;
+	if (min_wait > max)
+		min_wait = max;
+	for (;;) {
+		ret = s->eng->wait(s, 0);
+		check_bg_error(s);
+		n += retire(s, cookies + n, max - n);
+		promote(s);
+		if (n >= min_wait || n >= max || s->count == 0 || ret)
+			break;
+		ret = s->eng->wait(s, 1);
+		if (ret == -EINTR && n == 0) {
+			maybe_flush_index(s);
+			return -EINTR;
+		}
+	}
+	maybe_flush_index(s);
+	return n;
+}
+
+int dmakit_sink_inflight(struct dmakit_sink *s)
+{
+	return s ? (int)s->count : 0;
+}
+
+int dmakit_sink_error(struct dmakit_sink *s)
+{
+	if (!s)
+		return -EINVAL;
+	check_bg_error(s);
+	return s->error;
+}
+
+uint64_t dmakit_sink_bytes_written(struct dmakit_sink *s)
+{
+	return s ? s->st.bytes : 0;
+}
+
+int dmakit_sink_stats(struct dmakit_sink *s, struct dmakit_sink_stats *st)
+{
+	if (!s || !st)
+		return -EINVAL;
+	*st = s->st;
+	if (!s->closed)
+		st->seconds = (double)(dmakit_now_ns() - s->t_open_ns) / 1e9;
+	st->engine = s->engine_used;
+	st->direct = s->direct;
+	st->registered = s->registered;
+	st->error = s->error;
+	if (!s->closed)
+		snprintf(st->message, sizeof(st->message), "%s", s->errmsg);
+	return 0;
+}
+
+/* --- metadata --- */
+
+static void iso_time(char *buf, size_t len, uint64_t realtime_ns)
+{
+	time_t t = (time_t)(realtime_ns / 1000000000ULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec,
+		 (unsigned int)(realtime_ns % 1000000000ULL / 1000000));
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The metadata document; @final: the recording has ended. */
+static char *metadata_text(struct dmakit_sink *s, bool final,
+			   const char *result, const char *error,
+			   size_t *lenp)
+{
+	const struct dmakit_geometry *g = s->opts.source;
+	const struct dmakit_sink_stats *st = &s->st;
+	struct dmakit_json j;
+	char tbuf[80], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	dmakit_json_init(&j, f, true);
+	dmakit_json_obj_begin(&j, NULL);
+	dmakit_json_str(&j, "format", "dmakit-recording");
+	dmakit_json_u64(&j, "version", DMAKIT_IDX_VERSION);
+	dmakit_json_str(&j, "data", s->data_path);
+	dmakit_json_str(&j, "index", s->idx_path);
+	dmakit_json_str(&j, "target", s->is_blkdev ? "block-device" : "file");
+	dmakit_json_str(&j, "device", g ? g->name : s->hdr.device);
+	dmakit_json_str(&j, "device_kind", g ? g->kind : "");
+	dmakit_json_u64(&j, "bufsize", s->bufsize);
+	dmakit_json_u64(&j, "nbufs", g ? g->nbufs : s->opts.nbufs);
+	dmakit_json_str(&j, "policy", !g ? "" :
+			g->policy == DMAKIT_POLICY_BLOCK ? "block" : "drop");
+	dmakit_json_str(&j, "payload",
+			s->hdr.payload == DMAKIT_PAYLOAD_SIM ? "sim" : "none");
+	dmakit_json_u64(&j, "source_rate", g ? g->rate : 0);
+	dmakit_json_u64(&j, "dev_clock_hz", s->hdr.dev_clock_hz);
+	dmakit_json_u64(&j, "stream_id", s->hdr.stream_id);
+	dmakit_json_str(&j, "engine", dmakit_engine_name(s->engine_used));
+	dmakit_json_str(&j, "engine_requested",
+			dmakit_engine_name(s->opts.engine));
+	dmakit_json_bool(&j, "direct", s->direct);
+	dmakit_json_bool(&j, "registered", s->registered);
+	dmakit_json_u64(&j, "queue_depth", s->depth);
+	dmakit_json_u64(&j, "preallocated", s->preallocated);
+	iso_time(tbuf, sizeof(tbuf), s->start_realtime_ns);
+	dmakit_json_str(&j, "start_time", tbuf);
+	dmakit_json_u64(&j, "start_realtime_ns", s->start_realtime_ns);
+	dmakit_json_u64(&j, "start_mono_ns", s->t_open_ns);
+	if (final) {
+		iso_time(tbuf, sizeof(tbuf), realtime_ns());
+		dmakit_json_str(&j, "end_time", tbuf);
+	}
+	dmakit_json_double(&j, "seconds", st->seconds);
+	dmakit_json_bool(&j, "finished", final);
+	dmakit_json_u64(&j, "buffers", st->buffers);
+	dmakit_json_u64(&j, "bytes", st->bytes);
+	dmakit_json_u64(&j, "first_seq", st->first_seq);
+	dmakit_json_u64(&j, "last_seq", st->last_seq);
+	dmakit_json_u64(&j, "gaps", st->gaps);
+	dmakit_json_u64(&j, "lost", st->lost);
+	dmakit_json_u64(&j, "lost_before", st->lost_before);
+	dmakit_json_u64(&j, "dropped", st->dropped);
+	dmakit_json_u64(&j, "not_recorded", st->not_recorded);
+	dmakit_json_double(&j, "bytes_per_s", st->seconds > 0 ?
+			   (double)st->bytes / st->seconds : 0);
+	dmakit_json_u64(&j, "write_us_max", s->write_us_max);
+	dmakit_json_u64(&j, "write_us_mean", st->buffers ?
+			s->write_us_sum / st->buffers : 0);
+	dmakit_json_str(&j, "result", result);
+	dmakit_json_str(&j, "error", error);
+	dmakit_json_obj_end(&j);
+	dmakit_json_end(&j);
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	*lenp = len;
+	return text;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) && errno != EINVAL)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Write the metadata through the reserved temporary file and rename it
+ * into place, so the old version stays until the new one is durable.
+ */
+static int write_metadata(struct dmakit_sink *s, bool final,
+			  const char *result, const char *error)
+{
+	size_t len;
+	char *text = metadata_text(s, final, result, error, &len);
+	int ret;
+
+	if (!text)
+		return -ENOMEM;
+	ret = write_all(s->meta_tmp_fd, text, len, 0);
+	free(text);
+	if (!ret && ftruncate(s->meta_tmp_fd, (off_t)len))
+		ret = -errno;
+	if (!ret && fsync(s->meta_tmp_fd))
+		ret = -errno;
+	if (!ret && rename(s->meta_tmp_path, s->meta_path))
+		ret = -errno;
+	close(s->meta_tmp_fd);
+	s->meta_tmp_fd = -1;
+	return ret;
+}
+
+/* Create the temporary metadata file and reserve its blocks. */
+static int reserve_metadata(struct dmakit_sink *s)
+{
+	s->meta_tmp_fd = open(s->meta_tmp_path,
+			      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (s->meta_tmp_fd < 0)
+		return -errno;
+	if (fallocate(s->meta_tmp_fd, FALLOC_FL_KEEP_SIZE, 0, META_RESERVE) &&
+	    errno != EOPNOTSUPP)
+		return -errno;
+	return 0;
+}
+
+static int write_metadata_initial(struct dmakit_sink *s)
+{
+	int ret = reserve_metadata(s);
+
+	if (!ret)
+		ret = write_metadata(s, false, "recording", "");
+	if (!ret)
+		ret = reserve_metadata(s);	/* for the final version */
+	return ret;
+}
+
+/* --- open --- */
+
+static int open_target(struct dmakit_sink *s, char *err, size_t errlen)
+{
+	const struct sink_engine *eng = s->eng;
+	int flags = O_CLOEXEC | (eng == &dmakit_sink_mmap ? O_RDWR : O_WRONLY);
+	int fd;
+
+	/* O_EXCL on a block device: refuse one that is mounted or in use */
+	flags |= s->is_blkdev ? O_EXCL : O_CREAT | O_TRUNC;
+	if (eng->direct)
+		flags |= O_DIRECT;
+	fd = open(s->data_path, flags, 0644);
+	if (fd < 0 && errno == EINVAL && (flags & O_DIRECT)) {
+		fd = open(s->data_path, flags & ~O_DIRECT, 0644);
+		if (fd >= 0) {
+			dmakit_sink_notice(s, "%s does not support O_DIRECT: using the buffered engine instead of %s",
+					   s->data_path, eng->name);
+			s->eng = &dmakit_sink_buffered;
+			s->engine_used = DMAKIT_ENGINE_BUFFERED;
+			flags &= ~O_DIRECT;
+		}
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		return dmakit_errf(err, errlen, -e, "open %s: %s%s",
+				   s->data_path, strerror(e),
+				   e == EBUSY && s->is_blkdev ?
+				   " (mounted or in use?)" : "");
+	}
+	s->fd = fd;
+	s->direct = flags & O_DIRECT;
+	if (s->is_blkdev) {
+		uint64_t size = 0;
+		int lbs = 512;
+
+		if (ioctl(fd, BLKGETSIZE64, &size) || ioctl(fd, BLKSSZGET, &lbs))
+			return dmakit_errf(err, errlen, -errno,
+					   "%s: cannot read the device size: %s",
+					   s->data_path, strerror(errno));
+		if (lbs <= 0 || s->bufsize % (uint32_t)lbs)
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "%s: buffer size %u is not a multiple of the device's %d-byte blocks",
+					   s->data_path, s->bufsize, lbs);
+		if (size < s->bufsize)
+			return dmakit_errf(err, errlen, -ENOSPC,
+					   "%s: %llu bytes is smaller than one buffer",
+					   s->data_path,
+					   (unsigned long long)size);
+		s->capacity = size - size % s->bufsize;
+	}
+	return 0;
+}
+
+/* Reserve the index for @entries entries beyond the header. */
+static int reserve_index(struct dmakit_sink *s, uint64_t entries)
+{
+	uint64_t len = sizeof(struct dmakit_idx_header) +
+		       entries * sizeof(struct dmakit_idx_entry);
+
+	if (fallocate(s->idx_fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len))
+		return errno == EOPNOTSUPP ? 0 : -errno;
+	return 0;
+}
+
+static int open_index(struct dmakit_sink *s, char *err, size_t errlen)
+{
+	const struct dmakit_geometry *g = s->opts.source;
+	struct dmakit_idx_header *h = &s->hdr;
+	uint64_t entries = IDX_MIN_RESERVE;
+	int ret;
+
+	s->idx_fd = open(s->idx_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			 0644);
+	if (s->idx_fd < 0)
+		return dmakit_errf(err, errlen, -errno, "open %s: %s",
+				   s->idx_path, strerror(errno));
+	if (s->opts.expected_bytes)
+		entries += s->opts.expected_bytes / s->bufsize + 1;
+	ret = reserve_index(s, entries);
+	if (ret && entries > IDX_MIN_RESERVE)
+		ret = reserve_index(s, IDX_MIN_RESERVE);
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   "no room for the index %s: %s",
+				   s->idx_path, dmakit_strerror(ret));
+	s->alloc.idx_end = sizeof(*h) + entries * sizeof(struct dmakit_idx_entry);
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, DMAKIT_IDX_MAGIC, sizeof(h->magic));
+	h->version = DMAKIT_IDX_VERSION;
+	h->header_size = sizeof(*h);
+	h->entry_size = sizeof(struct dmakit_idx_entry);
+	h->bufsize = s->bufsize;
+	h->payload = g ? g->payload : DMAKIT_PAYLOAD_NONE;
+	h->stream_id = s->opts.stream_id;
+	h->dev_clock_hz = g ? g->dev_clock_hz : 0;
+	h->start_realtime_ns = s->start_realtime_ns;
+	h->start_mono_ns = s->t_open_ns;
+	snprintf(h->device, sizeof(h->device), "%s", g ? g->name : "");
+	h->header_crc32c = dmakit_idx_header_crc(h);
+	ret = write_all(s->idx_fd, h, sizeof(*h), 0);
+	if (ret)
+		return dmakit_errf(err, errlen, ret, "write %s: %s",
+				   s->idx_path, dmakit_strerror(ret));
+	return 0;
+}
+
+/* Preallocate the data up front, or start growing it ahead of the writer. */
+static void preallocate(struct dmakit_sink *s)
+{
+	uint64_t want = s->opts.expected_bytes;
+	char b1[32];
+
+	if (want % s->bufsize)
+		want += s->bufsize - want % s->bufsize;
+	snprintf(b1, sizeof(b1), "%llu", (unsigned long long)want);
+	if (s->is_blkdev) {
+		if (want > s->capacity)
+			dmakit_sink_notice(s, "%s holds %llu bytes, less than the %s requested: recording until it is full",
+					   s->data_path,
+					   (unsigned long long)s->capacity, b1);
+		return;
+	}
+	s->can_fallocate = true;
+	if (want) {
+		if (!fallocate(s->fd, 0, 0, (off_t)want)) {
+			s->alloc.data_end = want;
+			s->preallocated = want;
+			return;
+		}
+		if (errno == EOPNOTSUPP) {
+			s->can_fallocate = false;
+			dmakit_sink_notice(s, "%s cannot be preallocated (no fallocate on this file system)",
+					   s->data_path);
+			return;
+		}
+		dmakit_sink_notice(s, "cannot preallocate %s bytes for %s (%s): recording until the file system is full",
+				   b1, s->data_path, strerror(errno));
+	}
+	if (dmakit_sink_alloc_start(s))
+		dmakit_sink_notice(s, "no preallocation thread: %s grows as it is written",
+				   s->data_path);
+}
+
+static int check_opts(const struct dmakit_sink_opts *o, char *err,
+		      size_t errlen)
+{
+	if (!o->path || !*o->path)
+		return dmakit_errf(err, errlen, -EINVAL, "no target path");
+	if (o->sidecar && !*o->sidecar)
+		return dmakit_errf(err, errlen, -EINVAL, "empty sidecar prefix");
+	if ((unsigned int)o->engine >= sizeof(engines) / sizeof(engines[0]))
+		return dmakit_errf(err, errlen, -EINVAL, "unknown engine %d",
+				   (int)o->engine);
+	if (o->bufsize < DMAKIT_RING_MIN_BUFSIZE ||
+	    o->bufsize > DMAKIT_RING_MAX_BUFSIZE ||
+	    o->bufsize % DMAKIT_RING_MIN_BUFSIZE)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "buffer size %u is not a multiple of 4096 in 4K..64M",
+				   o->bufsize);
+	if (o->queue_depth > SINK_MAX_DEPTH)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "queue depth %u is out of range 1..%d",
+				   o->queue_depth, SINK_MAX_DEPTH);
+	return 0;
+}
+
+static int classify_target(struct dmakit_sink *s, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (stat(s->data_path, &sb)) {
+		if (errno == ENOENT)
+			return 0;	/* a new file */
+		return dmakit_errf(err, errlen, -errno, "%s: %s", s->data_path,
+				   strerror(errno));
+	}
+	if (S_ISDIR(sb.st_mode))
+		return dmakit_errf(err, errlen, -EISDIR, "%s is a directory",
+				   s->data_path);
+	if (S_ISBLK(sb.st_mode)) {
+		s->is_blkdev = true;
+		if (!s->opts.sidecar)
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "%s is a block device: give a sidecar prefix for the index and metadata (--sidecar)",
+					   s->data_path);
+		return 0;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s is not a regular file or a block device",
+				   s->data_path);
+	return 0;
+}
+
+static void free_sink(struct dmakit_sink *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->idx_fd >= 0)
+		close(s->idx_fd);
+	if (s->meta_tmp_fd >= 0)
+		close(s->meta_tmp_fd);
+	free(s->data_path);
+	free(s->idx_path);
+	free(s->meta_path);
+	free(s->meta_tmp_path);
+	free(s->pending);
+	free(s->ibuf);
+	free(s);
+}
+
+int dmakit_sink_open(struct dmakit_sink **sinkp,
+		     const struct dmakit_sink_opts *o, char *err,
+		     size_t errlen)
+{
+	struct dmakit_sink *s;
+	const char *prefix;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!sinkp || !o)
+		return dmakit_errf(err, errlen, -EINVAL, "no options");
+	ret = check_opts(o, err, errlen);
+	if (ret)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	s->fd = s->idx_fd = s->meta_tmp_fd = -1;
+	s->opts = *o;
+	s->eng = engines[o->engine];
+	s->engine_used = o->engine;
+	s->bufsize = o->bufsize;
+	s->depth = o->queue_depth ? o->queue_depth : DEFAULT_DEPTH;
+	s->notice = o->notice;
+	s->notice_ctx = o->notice_ctx;
+	s->fail_offset = UINT64_MAX;
+	s->t_open_ns = dmakit_now_ns();
+	s->start_realtime_ns = realtime_ns();
+	s->last_idx_flush_ns = s->t_open_ns;
+	prefix = o->sidecar ? o->sidecar : o->path;
+	s->data_path = strdup(o->path);
+	s->idx_path = dmakit_sidecar_name(prefix, ".idx");
+	s->meta_path = dmakit_sidecar_name(prefix, ".json");
+	s->meta_tmp_path = dmakit_sidecar_name(prefix, ".json.tmp");
+	s->pending_cap = 1024;
+	s->pending = malloc(s->pending_cap * sizeof(*s->pending));
+	s->ibuf = malloc(IDX_FLUSH_ENTRIES * sizeof(*s->ibuf));
+	if (!s->data_path || !s->idx_path || !s->meta_path ||
+	    !s->meta_tmp_path || !s->pending || !s->ibuf) {
+		free_sink(s);
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	ret = classify_target(s, err, errlen);
+	s->opts.path = s->data_path;
+	s->opts.sidecar = NULL;		/* the caller's string may go away */
+	if (!ret)
+		ret = open_target(s, err, errlen);
+	/* bookkeeping space first: the data may take all that is left */
+	if (!ret)
+		ret = open_index(s, err, errlen);
+	if (!ret) {
+		ret = write_metadata_initial(s);
+		if (ret)
+			dmakit_errf(err, errlen, ret, "write %s: %s",
+				    s->meta_path, dmakit_strerror(ret));
+	}
+	if (!ret) {
+		preallocate(s);
+		ret = s->eng->open(s, err, errlen);
+		if (ret)
+			dmakit_sink_alloc_stop(s);
+	}
+	if (ret) {
+		free_sink(s);
+		return ret;
+	}
+	*sinkp = s;
+	return 0;
+}
+
+/* --- close --- */
+
+static enum dmakit_result final_result(struct dmakit_sink *s,
+				       const struct dmakit_sink_summary *sum)
+{
+	enum dmakit_result r = sum ? sum->result : DMAKIT_RESULT_COMPLETE;
+
+	if (s->error && r != DMAKIT_RESULT_DEVICE_ERROR)
+		r = dmakit_err_is_full(s->error) ? DMAKIT_RESULT_DISK_FULL :
+						   DMAKIT_RESULT_IO_ERROR;
+	return r;
+}
+
+int dmakit_sink_close(struct dmakit_sink *s,
+		      const struct dmakit_sink_summary *sum,
+		      struct dmakit_sink_stats *out)
+{
+	uint64_t cookies[SINK_MAX_DEPTH];
+	const char *msg;
+	int ret = 0, r;
+
+	if (!s)
+		return -EINVAL;
+	/* every write in flight ends, signals or not */
+	while (s->count)
+		dmakit_sink_reap(s, cookies, SINK_MAX_DEPTH, (int)s->count);
+	s->eng->drain(s);
+	check_bg_error(s);
+	promote(s);
+	/* completed but never persisted (writeback failed) */
+	s->st.not_recorded += s->npending;
+	s->npending = 0;
+	flush_index(s);
+	dmakit_sink_alloc_stop(s);
+	s->eng->close(s);
+
+	s->st.seconds = (double)(dmakit_now_ns() - s->t_open_ns) / 1e9;
+	s->st.dropped = sum ? sum->dropped : 0;
+	s->st.result = final_result(s, sum);
+	s->closed = true;
+
+	/* data first, then the index that describes it, then metadata */
+	if (!s->is_blkdev &&
+	    ftruncate(s->fd, (off_t)(s->st.buffers * s->bufsize)) && !ret)
+		ret = -errno;
+	if (fsync(s->fd)) {
+		r = -errno;
+		dmakit_sink_fail(s, r, "fsync %s: %s", s->data_path,
+				 dmakit_strerror(r));
+		s->st.result = final_result(s, sum);
+		ret = ret ? ret : r;
+	}
+	if (fsync(s->idx_fd) && !ret)
+		ret = -errno;
+	msg = s->error || !sum ? s->errmsg : sum->error;
+	snprintf(s->st.message, sizeof(s->st.message), "%s", msg);
+	r = write_metadata(s, true, dmakit_result_name(s->st.result), msg);
+	if (r && !ret)
+		ret = r;
+	r = fsync_dir_of(s->meta_path);
+	if (r && !ret)
+		ret = r;
+	if (!s->is_blkdev) {
+		r = fsync_dir_of(s->data_path);
+		if (r && !ret)
+			ret = r;
+	}
+	if (out)
+		dmakit_sink_stats(s, out);
+	free_sink(s);
+	return ret;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sink internals: the common part (lib/sink.c: target, slots, ordering,
+ * index, metadata, durable finish; lib/sink_alloc.c: preallocation ahead
+ * of the writer) and the engine interface each lib/sink_<engine>.c
+ * implements.
+ *
+ * Threading: every field of struct dmakit_sink is owned by the thread that
+ * calls the dmakit_sink_* API, except those marked "atomic", which engine
+ * and allocator threads share through __atomic builtins.
+ *
+ * A write goes through two stages:
+ *   complete  - the engine is done with the caller's buffer (written with
+ *               O_DIRECT, or copied into the page cache / a mapping); the
+ *               cookie goes back to the caller in submission order;
+ *   persisted - the data reached the target (for the direct engines the
+ *               same moment; for the copying engines after writeback).
+ * Only persisted slots get index entries, in slot order, so the index is
+ * always a prefix of what is really on the target.
+ */
+#ifndef DMAKIT_SINK_H
+#define DMAKIT_SINK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "internal.h"
+#include "dmakit/recording.h"
+
+#define SINK_MAX_DEPTH		256
+
+/* One submitted buffer, from submit until its cookie is reaped. */
+struct sink_io {
+	struct dmakit_desc desc;
+	const unsigned char *data;
+	uint64_t cookie;
+	uint64_t offset;		/* slot offset in the target */
+	uint64_t t_submit;		/* CLOCK_MONOTONIC ns */
+	uint32_t len;			/* bytes to write: the whole slot */
+	uint32_t done;			/* bytes written so far */
+	uint32_t write_us;
+	int pool_index;
+	int result;			/* 0 or -errno, valid once complete */
+	bool complete;
+};
+
+struct dmakit_sink;
+
+/**
+ * struct sink_engine - one write technique.
+ * @direct:  opens the target with O_DIRECT (falls back to buffered if the
+ *           target refuses it)
+ * @copies:  completes ios by copying; persisted progress comes from
+ *           dmakit_sink_persisted() calls of the engine's threads
+ * @open:    set up (s->fd is open); may leave a notice
+ * @submit:  start writing @io; may complete it before returning
+ *           (dmakit_sink_io_done).  Returns 0 or -errno (not started).
+ * @wait:    complete ios: wait until at least @min are complete (0: only
+ *           collect what is done).  Returns 0 or -EINTR.
+ * @drain:   after the last io completed: push everything to the target
+ *           (copying engines: write back, wait, report persisted)
+ * @close:   free the engine (threads joined)
+ */
+struct sink_engine {
+	const char *name;
+	bool direct;
+	bool copies;
+	int (*open)(struct dmakit_sink *s, char *err, size_t errlen);
+	int (*submit)(struct dmakit_sink *s, struct sink_io *io);
+	int (*wait)(struct dmakit_sink *s, unsigned int min);
+	void (*drain)(struct dmakit_sink *s);
+	void (*close)(struct dmakit_sink *s);
+};
+
+extern const struct sink_engine dmakit_sink_uring;
+extern const struct sink_engine dmakit_sink_pwrite;
+extern const struct sink_engine dmakit_sink_buffered;
+extern const struct sink_engine dmakit_sink_mmap;
+
+/* Preallocation ahead of the writer (lib/sink_alloc.c). */
+struct sink_alloc {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool running;
+	bool quit;			/* under lock */
+	uint64_t data_end;		/* atomic: data allocated up to here */
+	uint64_t want_end;		/* atomic: the writer's end offset */
+	uint64_t poked_at;		/* writer only: data_end last poked */
+	uint64_t idx_end;		/* index bytes reserved (thread only) */
+	int error;			/* atomic: first fallocate failure */
+};
+
+struct dmakit_sink {
+	const struct sink_engine *eng;
+	void *priv;			/* engine state */
+	struct dmakit_sink_opts opts;	/* path strings point into names */
+	char *data_path, *idx_path, *meta_path, *meta_tmp_path;
+	int fd;				/* data target */
+	int idx_fd, meta_tmp_fd;
+	bool is_blkdev;
+	bool direct;
+	bool registered;		/* set by the uring engine */
+	bool can_fallocate;
+	bool closed;
+	enum dmakit_engine engine_used;	/* after any fallback */
+	uint64_t preallocated;		/* bytes fallocate'd up front */
+	uint64_t capacity;		/* block device bytes; 0: no limit */
+	uint32_t bufsize;
+	unsigned int depth;
+	void (*notice)(void *ctx, const char *msg);
+	void *notice_ctx;
+
+	/* submitted ios, in submission order: ios[(head + i) % depth] */
+	struct sink_io ios[SINK_MAX_DEPTH];
+	unsigned int head, count;
+	uint64_t next_offset;		/* slot of the next submit */
+
+	/* completed, not yet persisted: index entries waiting for writeback */
+	struct dmakit_idx_entry *pending;
+	size_t npending, pending_cap, pending_first;
+	uint64_t completed_end;		/* end of the completed prefix */
+	uint64_t fail_offset;		/* nothing from here is indexed */
+	uint64_t persisted;		/* atomic (copying engines) */
+	int bg_error;			/* atomic: engine thread's failure */
+
+	/* index entries waiting to be written to SIDECAR.idx */
+	struct dmakit_idx_entry *ibuf;
+	size_t ibuf_n;
+	uint64_t idx_written;		/* entries on disk */
+	uint64_t last_idx_flush_ns;
+
+	struct sink_alloc alloc;
+
+	struct dmakit_idx_header hdr;
+	struct dmakit_sink_stats st;
+	uint64_t write_us_max, write_us_sum;
+	uint64_t t_open_ns;
+	uint64_t start_realtime_ns;
+	int error;			/* first failure, -errno */
+	char errmsg[256];
+};
+
+/* Engine -> common: @io is complete with @result (0 or -errno). */
+void dmakit_sink_io_done(struct dmakit_sink *s, struct sink_io *io,
+			 int result);
+
+/*
+ * Engine threads (copying engines): data up to @end is on the target, or
+ * writeback failed with @err (then @end is ignored).
+ */
+void dmakit_sink_persisted(struct dmakit_sink *s, uint64_t end, int err);
+
+/* Make sure data up to @end may be written/mapped (fallocate growth). */
+int dmakit_sink_alloc_until(struct dmakit_sink *s, uint64_t end);
+
+/* A notice through opts->notice (formatted). */
+void dmakit_sink_notice(struct dmakit_sink *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Record the sink's first error with a message (keeps the first). */
+void dmakit_sink_fail(struct dmakit_sink *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Allocator (lib/sink_alloc.c). */
+int dmakit_sink_alloc_start(struct dmakit_sink *s);
+void dmakit_sink_alloc_poke(struct dmakit_sink *s, uint64_t write_end);
+void dmakit_sink_alloc_stop(struct dmakit_sink *s);
+
+/* Index entry CRC and header CRC (shared with the verifier). */
+uint32_t dmakit_idx_entry_crc(const struct dmakit_idx_entry *e);
+uint32_t dmakit_idx_header_crc(const struct dmakit_idx_header *h);
+
+/* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
+char *dmakit_sidecar_name(const char *prefix, const char *suffix);
+
+/* True for errors that mean "no more space" (ENOSPC, EFBIG, EDQUOT). */
+bool dmakit_err_is_full(int err);
+
+#endif /* DMAKIT_SINK_H */

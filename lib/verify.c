@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmakit_verify(): prove a recording is what the index and metadata say.
+ *
+ * A reader thread streams the index and the data in large sequential reads
+ * (O_DIRECT where the target allows it, several megabytes at a time) while
+ * the calling thread checks the previous chunk: entry CRCs, data CRCs, the
+ * sim payload, sequence continuity (seq[k] == seq[k-1] + 1 + lost[k]) and
+ * finally the totals against the metadata.  Disk and CPU work overlap, so
+ * verifying runs at about the slower of the two.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "json.h"
+#include "sink.h"
+
+#define CHUNK_BYTES	(16U << 20)
+#define NCHUNKS		3
+#define META_MAX	(1U << 20)
+
+struct chunk {
+	struct dmakit_idx_entry *ents;
+	int32_t *got;			/* data bytes read per entry, -errno */
+	bool *ent_ok;
+	unsigned char *data;		/* entry i's slot at i * bufsize */
+	size_t n;			/* entries; 0 with last: the end */
+	bool full;			/* filled by the reader */
+	bool last;
+};
+
+struct verifier {
+	int idx_fd, data_fd;
+	const char *idx_path, *data_path;
+	uint32_t bufsize;
+	uint32_t per_chunk;		/* entries per chunk */
+	struct chunk chunks[NCHUNKS];
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int read_error;			/* reader: index unreadable */
+	bool partial_entry;		/* reader: index ends mid-entry */
+
+	/* checker state */
+	struct dmakit_verify_report *rep;
+	struct dmakit_idx_header hdr;
+	uint64_t entry_no;
+	uint64_t prev_seq;
+	bool have_prev;
+};
+
+static void problem(struct verifier *v, uint64_t entry, uint64_t seq,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Remember the first problem (the one a user looks at first). */
+static void problem(struct verifier *v, uint64_t entry, uint64_t seq,
+		    const char *fmt, ...)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	va_list ap;
+
+	if (rep->message[0])
+		return;
+	rep->first_bad_entry = entry;
+	rep->first_bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+	va_end(ap);
+}
+
+/* --- reader thread --- */
+
+static ssize_t read_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return got ? (ssize_t)got : -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Read the data of a run of entries [i, j) in consecutive slots. */
+static void read_run(struct verifier *v, struct chunk *c, size_t i, size_t j)
+{
+	size_t len = (j - i) * v->bufsize, k;
+	ssize_t n = read_full(v->data_fd, c->data + i * v->bufsize, len,
+			      c->ents[i].offset);
+
+	for (k = i; k < j; k++) {
+		ssize_t at = (ssize_t)((k - i) * v->bufsize);
+
+		if (n < 0)
+			c->got[k] = (int32_t)n;
+		else if (n <= at)
+			c->got[k] = 0;
+		else
+			c->got[k] = (int32_t)(n - at < (ssize_t)v->bufsize ?
+					      n - at : (ssize_t)v->bufsize);
+	}
+}
+
+static bool slot_ok(struct verifier *v, const struct dmakit_idx_entry *e)
+{
+	return e->offset % v->bufsize == 0 && e->len && e->len <= v->bufsize;
+}
+
+static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t *next)
+{
+	size_t want = v->per_chunk * sizeof(struct dmakit_idx_entry);
+	ssize_t n = read_full(v->idx_fd, c->ents, want,
+			      sizeof(struct dmakit_idx_header) +
+			      *next * sizeof(struct dmakit_idx_entry));
+	size_t i, run;
+
+	if (n < 0) {
+		v->read_error = (int)n;
+		c->n = 0;
+		c->last = true;
+		return;
+	}
+	c->n = (size_t)n / sizeof(struct dmakit_idx_entry);
+	if ((size_t)n % sizeof(struct dmakit_idx_entry))
+		v->partial_entry = true;
+	c->last = (size_t)n < want;
+	*next += c->n;
+	for (i = 0; i < c->n; i++) {
+		c->ent_ok[i] = dmakit_idx_entry_crc(&c->ents[i]) ==
+			       c->ents[i].entry_crc32c;
+		c->got[i] = 0;
+	}
+	/* one read per run of consecutive slots */
+	for (i = 0; i < c->n; i = run) {
+		run = i + 1;
+		if (!c->ent_ok[i] || !slot_ok(v, &c->ents[i]))
+			continue;
+		while (run < c->n && c->ent_ok[run] &&
+		       slot_ok(v, &c->ents[run]) &&
+		       c->ents[run].offset ==
+		       c->ents[run - 1].offset + v->bufsize)
+			run++;
+		read_run(v, c, i, run);
+	}
+}
+
+static void *reader(void *arg)
+{
+	struct verifier *v = arg;
+	uint64_t next = 0;
+	unsigned int slot = 0;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		struct chunk *c = &v->chunks[slot];
+		bool last;
+
+		pthread_mutex_lock(&v->lock);
+		while (c->full)
+			pthread_cond_wait(&v->cv, &v->lock);
+		pthread_mutex_unlock(&v->lock);
+		fill_chunk(v, c, &next);
+		last = c->last;
+		pthread_mutex_lock(&v->lock);
+		c->full = true;
+		pthread_cond_broadcast(&v->cv);
+		pthread_mutex_unlock(&v->lock);
+		if (last)
+			break;
+		slot = (slot + 1) % NCHUNKS;
+	}
+	return NULL;
+}
+
+/* --- checks --- */
+
+/* Index of the first word that differs from the sim payload, or -1. */
+static long payload_mismatch(const unsigned char *data, uint32_t len,
+			     uint64_t seq)
+{
+	const uint64_t *w = (const uint64_t *)data;
+	uint64_t base = seq * DMAKIT_PAYLOAD_K1, k = DMAKIT_PAYLOAD_K2;
+	size_t n = len / 8, i;
+	uint64_t diff = 0;
+
+	/* branch-free over the buffer, then find the word if any differ */
+	for (i = 0; i < n; i++) {
+		diff |= w[i] ^ (base ^ k);
+		k += DMAKIT_PAYLOAD_K2;
+	}
+	if (!diff)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (w[i] != dmakit_payload_word(seq, i))
+			return (long)i;
+	return -1;
+}
+
+static void check_sequence(struct verifier *v,
+			   const struct dmakit_idx_entry *e)
+{
+	struct dmakit_verify_report *rep = v->rep;
+
+	if (!v->have_prev) {
+		v->have_prev = true;
+		v->prev_seq = e->seq;
+		return;
+	}
+	if (e->seq == v->prev_seq + 1 + e->lost) {
+		if (e->lost) {
+			rep->gaps++;
+			rep->lost += e->lost;
+		}
+	} else if (e->seq > v->prev_seq + 1 + e->lost) {
+		uint64_t missing = e->seq - v->prev_seq - 1 - e->lost;
+
+		rep->unaccounted += missing;
+		problem(v, v->entry_no, e->seq,
+			"entry %llu: sequence jumps from %llu to %llu with %llu marked lost: %llu buffers unaccounted for",
+			(unsigned long long)v->entry_no,
+			(unsigned long long)v->prev_seq,
+			(unsigned long long)e->seq,
+			(unsigned long long)e->lost,
+			(unsigned long long)missing);
+	} else {
+		rep->index_errors++;
+		problem(v, v->entry_no, e->seq,
+			"entry %llu: sequence %llu after %llu (lost %llu) goes backwards",
+			(unsigned long long)v->entry_no,
+			(unsigned long long)e->seq,
+			(unsigned long long)v->prev_seq,
+			(unsigned long long)e->lost);
+	}
+	v->prev_seq = e->seq;
+}
+
+static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	const struct dmakit_idx_entry *e = &c->ents[i];
+	const unsigned char *data = c->data + i * v->bufsize;
+	uint64_t k = v->entry_no;
+	long bad;
+
+	if (!c->ent_ok[i]) {
+		rep->index_errors++;
+		problem(v, k, e->seq, "index entry %llu is corrupt (entry CRC mismatch)",
+			(unsigned long long)k);
+		v->have_prev = false;	/* cannot tell what is missing */
+		return;
+	}
+	if (e->offset != k * v->bufsize || !slot_ok(v, e)) {
+		rep->index_errors++;
+		problem(v, k, e->seq,
+			"index entry %llu (seq %llu): offset %llu / length %u do not fit slot %llu",
+			(unsigned long long)k, (unsigned long long)e->seq,
+			(unsigned long long)e->offset, e->len,
+			(unsigned long long)k);
+		v->have_prev = false;
+		return;
+	}
+	check_sequence(v, e);
+	rep->bytes += e->len;
+	if (c->got[i] < (int32_t)e->len) {
+		rep->crc_errors++;
+		if (c->got[i] < 0)
+			problem(v, k, e->seq, "buffer seq %llu (entry %llu, offset %llu): read %s: %s",
+				(unsigned long long)e->seq,
+				(unsigned long long)k,
+				(unsigned long long)e->offset, v->data_path,
+				dmakit_strerror(c->got[i]));
+		else
+			problem(v, k, e->seq, "buffer seq %llu (entry %llu, offset %llu): data missing (%s ends early)",
+				(unsigned long long)e->seq,
+				(unsigned long long)k,
+				(unsigned long long)e->offset, v->data_path);
+		return;
+	}
+	if ((e->flags & DMAKIT_DESC_F_CRC) &&
+	    dmakit_crc32c(0, data, e->len) != e->crc32c) {
+		rep->crc_errors++;
+		problem(v, k, e->seq, "buffer seq %llu (entry %llu, offset %llu): data CRC mismatch",
+			(unsigned long long)e->seq, (unsigned long long)k,
+			(unsigned long long)e->offset);
+	}
+	if (v->hdr.payload == DMAKIT_PAYLOAD_SIM &&
+	    (bad = payload_mismatch(data, e->len, e->seq)) >= 0) {
+		rep->payload_errors++;
+		problem(v, k, e->seq, "buffer seq %llu (entry %llu): payload differs at byte %llu (file offset %llu)",
+			(unsigned long long)e->seq, (unsigned long long)k,
+			(unsigned long long)bad * 8,
+			(unsigned long long)(e->offset + (uint64_t)bad * 8));
+	}
+}
+
+static void check_chunks(struct verifier *v)
+{
+	unsigned int slot = 0;
+
+	for (;;) {
+		struct chunk *c = &v->chunks[slot];
+		size_t i;
+		bool last;
+
+		pthread_mutex_lock(&v->lock);
+		while (!c->full)
+			pthread_cond_wait(&v->cv, &v->lock);
+		pthread_mutex_unlock(&v->lock);
+		for (i = 0; i < c->n; i++) {
+			check_entry(v, c, i);
+			v->rep->buffers++;
+			v->entry_no++;
+		}
+		last = c->last;
+		pthread_mutex_lock(&v->lock);
+		c->full = false;
+		pthread_cond_broadcast(&v->cv);
+		pthread_mutex_unlock(&v->lock);
+		if (last)
+			break;
+		slot = (slot + 1) % NCHUNKS;
+	}
+}
+
+/* --- metadata --- */
+
+static char *read_text(const char *path, int *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	ssize_t n;
+
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	buf = malloc(META_MAX + 1);
+	if (!buf) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	n = read_full(fd, buf, META_MAX, 0);
+	close(fd);
+	if (n < 0) {
+		*err = (int)n;
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Compare a metadata total with what the index holds. */
+static void check_total(struct verifier *v, const char *meta,
+			const char *key, uint64_t have, bool loss)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	uint64_t want;
+
+	if (dmakit_json_get_u64(meta, key, &want)) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata has no valid \"%s\"", key);
+		return;
+	}
+	if (want == have)
+		return;
+	if (loss && want > have)
+		rep->unaccounted += want - have;
+	else
+		rep->index_errors++;
+	problem(v, 0, 0, "metadata says %s=%llu, the index has %llu", key,
+		(unsigned long long)want, (unsigned long long)have);
+}
+
+static void check_metadata(struct verifier *v, const char *meta_path)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	int err = 0;
+	char *meta = read_text(meta_path, &err);
+	uint64_t bufsize;
+
+	if (!meta) {
+		rep->index_errors++;
+		problem(v, 0, 0, "cannot read the metadata %s: %s", meta_path,
+			dmakit_strerror(err));
+		return;
+	}
+	if (dmakit_json_get_str(meta, "result", rep->result,
+				sizeof(rep->result))) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata %s is not a dmakit recording's",
+			meta_path);
+		free(meta);
+		return;
+	}
+	dmakit_json_get_u64(meta, "dropped", &rep->dropped);
+	dmakit_json_get_u64(meta, "not_recorded", &rep->not_recorded);
+	if (!strcmp(rep->result, "recording")) {
+		/* the recorder never finished: no totals to compare */
+		problem(v, 0, 0, "the recording was not finished (the recorder stopped without closing it): %llu buffers indexed",
+			(unsigned long long)rep->buffers);
+		free(meta);
+		return;
+	}
+	rep->finished = true;
+	if (dmakit_json_get_u64(meta, "bufsize", &bufsize) ||
+	    bufsize != v->bufsize) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata and index disagree on the buffer size");
+	}
+	check_total(v, meta, "buffers", rep->buffers, true);
+	check_total(v, meta, "bytes", rep->bytes, false);
+	check_total(v, meta, "gaps", rep->gaps, false);
+	check_total(v, meta, "lost", rep->lost, false);
+	free(meta);
+}
+
+/* --- setup --- */
+
+static int read_header(struct verifier *v, char *err, size_t errlen)
+{
+	struct dmakit_idx_header *h = &v->hdr;
+	ssize_t n = read_full(v->idx_fd, h, sizeof(*h), 0);
+
+	if (n < 0)
+		return dmakit_errf(err, errlen, (int)n, "read %s: %s",
+				   v->idx_path, dmakit_strerror((int)n));
+	if ((size_t)n < sizeof(*h) ||
+	    memcmp(h->magic, DMAKIT_IDX_MAGIC, sizeof(h->magic)))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s is not a dmakit index", v->idx_path);
+	if (h->version != DMAKIT_IDX_VERSION ||
+	    h->header_size != sizeof(*h) ||
+	    h->entry_size != sizeof(struct dmakit_idx_entry))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s: unsupported index version %u",
+				   v->idx_path, h->version);
+	return 0;
+}
+
+static int alloc_chunks(struct verifier *v)
+{
+	unsigned int i;
+
+	v->per_chunk = CHUNK_BYTES / v->bufsize;
+	if (!v->per_chunk)
+		v->per_chunk = 1;
+	for (i = 0; i < NCHUNKS; i++) {
+		struct chunk *c = &v->chunks[i];
+
+		c->ents = calloc(v->per_chunk, sizeof(*c->ents));
+		c->got = calloc(v->per_chunk, sizeof(*c->got));
+		c->ent_ok = calloc(v->per_chunk, sizeof(*c->ent_ok));
+		if (!c->ents || !c->got || !c->ent_ok ||
+		    posix_memalign((void **)&c->data, 4096,
+				   (size_t)v->per_chunk * v->bufsize))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_chunks(struct verifier *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < NCHUNKS; i++) {
+		free(v->chunks[i].ents);
+		free(v->chunks[i].got);
+		free(v->chunks[i].ent_ok);
+		free(v->chunks[i].data);
+	}
+}
+
+static int open_data(struct verifier *v, char *err, size_t errlen)
+{
+	/* O_DIRECT: a just-written recording is not read from the cache */
+	v->data_fd = open(v->data_path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (v->data_fd < 0 && errno == EINVAL)
+		v->data_fd = open(v->data_path, O_RDONLY | O_CLOEXEC);
+	if (v->data_fd < 0)
+		return dmakit_errf(err, errlen, -errno, "open %s: %s",
+				   v->data_path, strerror(errno));
+	posix_fadvise(v->data_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return 0;
+}
+
+static void summarize(struct verifier *v)
+{
+	struct dmakit_verify_report *rep = v->rep;
+
+	if (v->read_error) {
+		rep->index_errors++;
+		problem(v, v->entry_no, 0, "read %s: %s", v->idx_path,
+			dmakit_strerror(v->read_error));
+	}
+	if (v->partial_entry) {
+		rep->index_errors++;
+		problem(v, v->entry_no, 0, "%s ends in the middle of an entry",
+			v->idx_path);
+	}
+	rep->payload_checked = v->hdr.payload == DMAKIT_PAYLOAD_SIM;
+	rep->ok = rep->finished && !rep->crc_errors && !rep->payload_errors &&
+		  !rep->index_errors && !rep->unaccounted;
+}
+
+int dmakit_verify(const char *path, const char *sidecar,
+		  struct dmakit_verify_report *rep, char *err, size_t errlen)
+{
+	struct verifier v;
+	const char *prefix = sidecar ? sidecar : path;
+	char *idx_path = NULL, *meta_path = NULL;
+	pthread_t thread;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !*path || !rep)
+		return dmakit_errf(err, errlen, -EINVAL, "no recording given");
+	memset(rep, 0, sizeof(*rep));
+	memset(&v, 0, sizeof(v));
+	v.idx_fd = v.data_fd = -1;
+	v.rep = rep;
+	v.data_path = path;
+	idx_path = dmakit_sidecar_name(prefix, ".idx");
+	meta_path = dmakit_sidecar_name(prefix, ".json");
+	if (!idx_path || !meta_path) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	v.idx_path = idx_path;
+	v.idx_fd = open(idx_path, O_RDONLY | O_CLOEXEC);
+	if (v.idx_fd < 0) {
+		ret = dmakit_errf(err, errlen, -errno, "open %s: %s",
+				  idx_path, strerror(errno));
+		goto out;
+	}
+	ret = read_header(&v, err, errlen);
+	if (ret)
+		goto out;
+	ret = open_data(&v, err, errlen);
+	if (ret)
+		goto out;
+	if (dmakit_idx_header_crc(&v.hdr) != v.hdr.header_crc32c ||
+	    v.hdr.bufsize < DMAKIT_RING_MIN_BUFSIZE ||
+	    v.hdr.bufsize > DMAKIT_RING_MAX_BUFSIZE ||
+	    v.hdr.bufsize % DMAKIT_RING_MIN_BUFSIZE) {
+		rep->index_errors++;
+		problem(&v, 0, 0, "the header of %s is corrupt", idx_path);
+		summarize(&v);
+		goto out;
+	}
+	v.bufsize = v.hdr.bufsize;
+	if (alloc_chunks(&v)) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out_chunks;
+	}
+	pthread_mutex_init(&v.lock, NULL);
+	pthread_cond_init(&v.cv, NULL);
+	ret = pthread_create(&thread, NULL, reader, &v);
+	if (ret) {
+		ret = dmakit_errf(err, errlen, -ret, "cannot start a reader: %s",
+				  strerror(ret));
+	} else {
+		check_chunks(&v);
+		pthread_join(thread, NULL);
+		check_metadata(&v, meta_path);
+		summarize(&v);
+	}
+	pthread_cond_destroy(&v.cv);
+	pthread_mutex_destroy(&v.lock);
+out_chunks:
+	free_chunks(&v);
+out:
+	if (v.idx_fd >= 0)
+		close(v.idx_fd);
+	if (v.data_fd >= 0)
+		close(v.data_fd);
+	free(idx_path);
+	free(meta_path);
+	return ret;
+}

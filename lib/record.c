@@ -112,7 +112,7 @@ static int feed_one(struct recorder *r, int timeout_ms)
 	int ret;
 
 	ret = dmakit_consumer_next(r->cons, &b, timeout_ms);
-	if (ret == -ETIMEDOUT || ret == -EINTR)
+	if (ret == -ETIMEDOUT || ret == -EINTR || ret == -ENOBUFS)
 		return 0;
 	if (ret == -ENODATA) {
 		stop_with(r, DMAKIT_RESULT_SOURCE_ENDED,
@@ -142,7 +142,9 @@ static int feed_one(struct recorder *r, int timeout_ms)
 static void run(struct recorder *r)
 {
 	uint64_t cookies[SINK_MAX_DEPTH];
-	unsigned int depth = r->sink->depth;
+	/* a ring smaller than the queue: never hold all of it */
+	unsigned int depth = r->sink->depth < r->dev->geo.nbufs ?
+			     r->sink->depth : r->dev->geo.nbufs;
 
 	while (!r->stopping) {
 		uint64_t now = dmakit_now_ns();

@@ -313,7 +313,8 @@ int cmd_record(int argc, char **argv)
 
 	/* nothing was recorded: the target could not be opened */
 	if (ret && !st.seconds) {
-		if (ret == -EINVAL)
+		/* a target of the wrong kind is a usage error */
+		if (ret == -EINVAL || ret == -EISDIR)
 			return cli_usage_error(CMD, "%s", err);
 		return cli_error(CMD, "%s", err);
 	}

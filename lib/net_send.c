@@ -736,6 +736,10 @@ static int run(struct tx *t)
 		int np = 0, tmo = NET_POLL_SLICE_MS, pulled;
 		struct pollfd p[3];
 
+		/* a second stop request does not wait for a stalled peer */
+		if (o->stop && *o->stop > 1)
+			return dmakit_errf(t->err, t->errlen, -ECANCELED,
+					   "interrupted twice: stream cut without END");
 		ret = t->method == DMAKIT_ZC_URING ? reap_uring(t) :
 						     reap_errqueue(t);
 		if (ret)
@@ -750,6 +754,15 @@ static int run(struct tx *t)
 			return dmakit_errf(t->err, t->errlen, -ECONNABORTED,
 					   "the receiver failed: %s",
 					   t->st->final.message);
+		/*
+		 * FINAL answers END: the receiver has everything, even if the
+		 * kernel has not yet told us it is done with END's memory.
+		 */
+		if (t->st->have_final && t->end_queued)
+			return 0;
+		if (t->st->have_final)
+			return dmakit_errf(t->err, t->errlen, -EPROTO,
+					   "the receiver ended the stream before END");
 		if (t->peer_closed)
 			return dmakit_errf(t->err, t->errlen, -ECONNRESET,
 					   "the receiver closed the connection");
@@ -894,16 +907,16 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	ret = setup_method(&t);
 	if (ret)
 		goto out;
-	/* attach before the handshake: the stream starts with what follows */
+	ret = handshake(&t);
+	if (ret)
+		goto out;
+	/* attached once accepted: a slow receiver's setup holds no buffers */
 	ret = dmakit_consumer_attach(dev, o->mode, &t.cons);
 	if (ret) {
 		dmakit_errf(err, errlen, ret, "attach a consumer: %s",
 			    dmakit_strerror(ret));
 		goto out;
 	}
-	ret = handshake(&t);
-	if (ret)
-		goto out;
 	dmakit_consumer_stats(t.cons, &cs);
 	t.dropped0 = cs.dropped;
 	if (cs.state == DMAKIT_STATE_IDLE) {
@@ -949,6 +962,8 @@ out:
 	if (t.ring_ok)
 		io_uring_queue_exit(&t.ring);
 	if (t.cons) {
+		if (dmakit_consumer_stats(t.cons, &cs) == 0)
+			st.producer_cpu_ns = cs.producer_cpu_ns;
 		for (; t.head < t.tail; t.head++) {
 			struct tx_item *it = item_at(&t, t.head);
 

@@ -92,6 +92,8 @@ static void print_json(const struct dmakit_send_stats *st, int ret,
 	dmakit_json_str(&j, "zerocopy", dmakit_zerocopy_name(st->zerocopy));
 	dmakit_json_u64(&j, "zc_sends", st->zc_sends);
 	dmakit_json_u64(&j, "zc_copied", st->zc_copied);
+	dmakit_json_double(&j, "producer_cpu_s",
+			   (double)st->producer_cpu_ns / 1e9);
 	if (st->have_final) {
 		dmakit_json_obj_begin(&j, "receiver");
 		dmakit_json_i64(&j, "status", st->final.status);

@@ -290,11 +290,14 @@ struct dmakit_send_opts {
  * @discarded:  buffers found overwritten after sending (DISCARD frames)
  * @result:     why the stream ended
  * @final:      the receiver's FINAL frame, if @have_final
+ * @producer_cpu_ns: CPU time of a software producer (the simulated card's
+ *              thread) in this process; benchmarks subtract it
  */
 struct dmakit_send_stats {
 	uint64_t buffers, bytes;
 	uint64_t dropped, skipped, discarded;
 	uint64_t zc_sends, zc_copied;
+	uint64_t producer_cpu_ns;
 	double seconds;
 	enum dmakit_zerocopy zerocopy;
 	enum dmakit_result result;
@@ -311,7 +314,8 @@ struct dmakit_send_stats {
  * closed its recording.  Failures: -ECONNREFUSED, -EHOSTUNREACH,
  * -ETIMEDOUT, -ECONNRESET/-EPIPE (the receiver vanished), -ECONNABORTED
  * (the receiver failed, e.g. disk full or interrupted: its FINAL says
- * why), -EPROTO (garbled answer), -ENODEV (device error).  @err explains.
+ * why), -EPROTO (garbled answer), -ENODEV (device error), -ECANCELED
+ * (a second stop request cut the stream without END).  @err explains.
  */
 int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *opts,
 		struct dmakit_send_stats *out, char *err, size_t errlen);

@@ -124,6 +124,27 @@ t_eq "SIGINT receiver: result interrupted" "$(meta int-recv result)" interrupted
 t_eq "SIGINT receiver: send exits 1" "$rc" 1
 t_grep "SIGINT receiver: sender told why" "receiver failed: .*interrupted" "$TMPDIR/int-recv.send.err"
 
+# a stalled receiver blocks the END frame: a second SIGINT cuts the stream
+start_recv int2 || exit 1
+$DMAKIT send -d "sim:bufsize=64K,nbufs=16,rate=50M" 127.0.0.1:$PORT \
+	--duration 30s >/dev/null 2>"$TMPDIR/int2.send.err" &
+SEND_PID=$!
+sleep 0.5
+kill -STOP $RECV_PID
+sleep 1			# the socket buffers fill up
+kill -INT $SEND_PID
+sleep 0.5
+kill -INT $SEND_PID
+t0=$SECONDS
+wait $SEND_PID; rc=$?
+t_eq "SIGINT twice: send exits 1" "$rc" 1
+t_check "SIGINT twice: at once" test $((SECONDS - t0)) -le 2
+t_grep "SIGINT twice: says so" "interrupted twice" "$TMPDIR/int2.send.err"
+kill -CONT $RECV_PID
+wait_recv
+t_eq "SIGINT twice: recv fails (no END)" "$RECV_RC" 1
+t_check "SIGINT twice: recording so far verifies" verify_ok int2
+
 # --- addresses ------------------------------------------------------------
 start_recv inuse || exit 1
 $DMAKIT recv -l 127.0.0.1:$PORT -o "$TMPDIR/inuse2.dat" 2>"$TMPDIR/inuse.err"

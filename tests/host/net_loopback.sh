@@ -17,6 +17,7 @@ for zc in off msg uring auto; do
 	rc=$?
 	wait_recv
 	t_eq "$zc: send exits 0" "$rc" 0
+	[ "$rc" = 0 ] || sed 's/^/    /' "$TMPDIR/$n.send.err" "$TMPDIR/$n.recv.err"
 	t_eq "$zc: recv exits 0" "$RECV_RC" 0
 	t_check "$zc: recording verifies" verify_ok $n
 	t_eq "$zc: 256 buffers recorded" "$(meta $n buffers)" 256

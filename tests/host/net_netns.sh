@@ -36,6 +36,7 @@ for zc in msg uring off; do
 	rc=$?
 	wait_recv
 	t_eq "veth $zc: send exits 0" "$rc" 0
+	[ "$rc" = 0 ] || sed 's/^/    /' "$TMPDIR/$n.send.err" "$TMPDIR/$n.recv.err"
 	t_eq "veth $zc: recv exits 0" "$RECV_RC" 0
 	t_check "veth $zc: recording verifies" verify_ok $n
 	t_eq "veth $zc: 256 buffers" "$(meta $n buffers)" 256

@@ -74,8 +74,11 @@ static int reap(struct rx *r, int min_wait)
 	do {
 		n = dmakit_sink_reap(r->sink, cookies, 64, min_wait);
 	} while (n == -EINTR && !net_stopped(r->o->stop));
+	if (n == -EINTR)
+		return dmakit_errf(r->err, r->errlen, n, "interrupted");
 	if (n < 0)
-		return n;
+		return dmakit_errf(r->err, r->errlen, n, "writing: %s",
+				   dmakit_strerror(n));
 	for (i = 0; i < n; i++)
 		r->free_slots[r->nfree++] = (uint32_t)cookies[i];
 	return n;
@@ -127,8 +130,7 @@ static int on_buf(struct rx *r, const struct dmakit_frame *f)
 	while (!r->nfree) {
 		ret = reap(r, 1);
 		if (ret < 0)
-			return dmakit_errf(r->err, r->errlen, ret,
-					   "writing: %s", dmakit_strerror(ret));
+			return ret;
 	}
 	idx = r->free_slots[--r->nfree];
 	slot = r->pool + (size_t)idx * r->bufsize;
@@ -182,12 +184,11 @@ static int on_buf(struct rx *r, const struct dmakit_frame *f)
 			break;
 		ret = reap(r, 1);
 		if (ret < 0)
-			break;
+			return ret;
 	}
-	if (ret) {
+	if (ret)
 		return dmakit_errf(r->err, r->errlen, ret, "writing: %s",
 				   dmakit_strerror(ret));
-	}
 	r->pending_lost = 0;
 	return 0;
 }
@@ -201,8 +202,7 @@ static int receive(struct rx *r)
 	for (;;) {
 		ret = reap(r, 0);
 		if (ret < 0)
-			return dmakit_errf(r->err, r->errlen, ret, "writing: %s",
-					   dmakit_strerror(ret));
+			return ret;
 		ret = dmakit_sink_error(r->sink);
 		if (ret)
 			return dmakit_errf(r->err, r->errlen, ret, "writing: %s",
@@ -381,9 +381,10 @@ int dmakit_recv(const struct dmakit_recv_opts *o,
 		goto out;
 	ret = receive(&r);
 
-	/* finish the recording whatever happened, then tell the sender */
-	while (dmakit_sink_inflight(r.sink) > 0 && reap(&r, 1) >= 0)
-		;
+	/*
+	 * Finish the recording whatever happened (close waits for the writes
+	 * in flight; the pool outlives it), then tell the sender.
+	 */
 	sum.dropped = st.sender.dropped + st.sender.skipped + st.discarded;
 	sum.result = result_of(&r, ret);
 	if (ret)

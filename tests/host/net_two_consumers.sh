@@ -3,6 +3,8 @@
 # and `dmakit send` on the same shared simulated card (sim:name=NAME), each
 # way round (either may own the producer).  Both recordings verify, come
 # from the same stream, and the shared ring disappears with its owner.
+# policy=block: the card waits for the slower consumer, so neither loses
+# a buffer however loaded the machine is.
 # timeout: 180
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/net_lib.bash"
@@ -13,7 +15,7 @@ rm -f "$SHM"*
 
 # 1. record owns the card; send attaches while it runs
 start_recv net1 || exit 1
-$DMAKIT record -d "sim:name=$NAME,bufsize=128K,nbufs=64,rate=50M" \
+$DMAKIT record -d "sim:name=$NAME,bufsize=128K,nbufs=64,rate=50M,policy=block" \
 	-o "$TMPDIR/rec1.dat" --duration 3s --json >"$TMPDIR/rec1.json" 2>"$TMPDIR/rec1.err" &
 REC=$!
 wait_file "$SHM" || { echo "record did not create $SHM"; cat "$TMPDIR/rec1.err"; exit 1; }
@@ -39,7 +41,7 @@ t_check "record+send: the owner removed the shared ring" test ! -e "$SHM"
 
 # 2. send owns the card; record attaches while it streams
 start_recv net2 || exit 1
-$DMAKIT send -d "sim:name=$NAME,bufsize=128K,nbufs=64,rate=50M" 127.0.0.1:$PORT \
+$DMAKIT send -d "sim:name=$NAME,bufsize=128K,nbufs=64,rate=50M,policy=block" 127.0.0.1:$PORT \
 	--duration 3s --json >"$TMPDIR/net2.send.json" 2>"$TMPDIR/net2.send.err" &
 SND=$!
 wait_file "$SHM" || { echo "send did not create $SHM"; cat "$TMPDIR/net2.send.err"; exit 1; }

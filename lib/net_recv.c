@@ -27,6 +27,8 @@
 #include "net.h"
 
 #define RECV_DEFAULT_POOL	32
+/* a sender's geometry must not make us pin unbounded memory */
+#define RECV_POOL_MAX_BYTES	(256ULL << 20)
 #define RECV_DEFAULT_IDLE_MS	30000
 #define RECV_LINGER_MS		3000
 
@@ -268,6 +270,10 @@ static int start_stream(struct rx *r)
 	r->lossy = h->flags & DMAKIT_STREAM_F_LOSSY;
 	r->bufsize = h->bufsize;
 	r->nslots = r->o->pool_bufs ? r->o->pool_bufs : RECV_DEFAULT_POOL;
+	if ((uint64_t)r->nslots * r->bufsize > RECV_POOL_MAX_BYTES)
+		r->nslots = (uint32_t)(RECV_POOL_MAX_BYTES / r->bufsize);
+	if (r->nslots < 2)
+		r->nslots = 2;
 	r->pool_len = (size_t)r->nslots * r->bufsize;
 	r->pool = mmap(NULL, r->pool_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -296,7 +302,6 @@ static int start_stream(struct rx *r)
 	so.nbufs = r->nslots;
 	so.source = &r->src;
 	so.stream_id = h->stream_id;
-	so.expected_bytes = so.expected_bytes ? so.expected_bytes : 0;
 	ret = dmakit_sink_open(&r->sink, &so, serr, sizeof(serr));
 	if (ret)
 		goto reject;

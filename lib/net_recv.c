@@ -255,17 +255,20 @@ static int start_stream(struct rx *r)
 	uint32_t i;
 	int ret;
 
-	ret = net_read_frame(r->fd, &f, r->idle_ms, r->o->stop, NULL, r->err,
-			     r->errlen);
-	if (ret)
-		return ret == -ECONNRESET ?
-		       dmakit_errf(r->err, r->errlen, -EPROTO,
-				   "the peer closed the connection before HELLO") :
-		       ret;
-	if (f.type != DMAKIT_FRAME_HELLO)
+	ret = net_read_frame(r->fd, &f, r->idle_ms, r->o->stop, NULL, serr,
+			     sizeof(serr));
+	if (ret == -ECONNRESET)
 		return dmakit_errf(r->err, r->errlen, -EPROTO,
-				   "expected HELLO, got %s",
-				   dmakit_frame_type_name(f.type));
+				   "the peer closed the connection before HELLO");
+	if (ret == -EINTR || ret == -ETIMEDOUT)
+		return dmakit_errf(r->err, r->errlen, ret, "%s", serr);
+	if (!ret && f.type != DMAKIT_FRAME_HELLO)
+		ret = dmakit_errf(serr, sizeof(serr), -EPROTO,
+				  "expected HELLO, got %s",
+				  dmakit_frame_type_name(f.type));
+	/* say why, so a sender of another version can tell its user */
+	if (ret)
+		goto reject;
 	*h = f.u.hello;
 	r->lossy = h->flags & DMAKIT_STREAM_F_LOSSY;
 	r->bufsize = h->bufsize;

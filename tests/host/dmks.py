@@ -104,6 +104,11 @@ def send_garbage(host, port, case):
         s.sendall(b"GET / HTTP/1.0\r\n\r\n" + b"x" * 200)
     elif case == "bad-version":
         s.sendall(frame(HELLO, b"", version=9))
+        # a receiver answers a bad HELLO with a rejecting ACCEPT
+        ftype, body, _ = read_frame(s)
+        status = struct.unpack("<i", body[:4])[0]
+        print("ACCEPT status %d: %s" % (
+            status, body[8:].rstrip(b"\0").decode()))
     else:
         s.sendall(hello(bufsize, nbufs))
         ftype, body, _ = read_frame(s)

@@ -52,6 +52,7 @@ check_bad() {	# CASE PATTERN GOOD-BUFFERS
 }
 check_bad not-dmakit "not a dmakit stream" none
 check_bad bad-version "stream version 9" none
+t_grep "bad-version: the sender is told why" "ACCEPT status -71: stream version 9, this dmakit speaks 1" "$TMPDIR/g-bad-version.py"
 check_bad garbage-after-3 "not a dmakit stream" 3
 check_bad truncated-header "truncated BUF frame" 3
 check_bad truncated-data "truncated BUF seq 3: connection closed after 1000 of 4096" 3

@@ -48,6 +48,29 @@ done
 t_eq "device string travels" "$(meta rel-msg device)" "$DEV"
 t_eq "payload kind travels" "$(meta rel-msg payload)" "sim"
 
+# IPv6, and a receiver listening on every address (dual-stack) reached
+# over IPv4
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	RECV_ADDR="[::1]" start_recv v6 || exit 1
+	$DMAKIT send -d "$DEV" "[::1]:$PORT" --size 4M >/dev/null 2>&1
+	t_eq "IPv6: send exits 0" "$?" 0
+	wait_recv
+	t_check "IPv6: recording verifies" verify_ok v6
+	t_grep "IPv6: the peer is [::1]" '"peer": "\[::1\]:' "$TMPDIR/v6.recv.json"
+else
+	echo "# no IPv6 loopback on this machine: IPv6 case not run"
+fi
+rm -f "$TMPDIR/any.port"
+$DMAKIT recv -l 0 -o "$TMPDIR/any.dat" --port-file "$TMPDIR/any.port" --json -q \
+	>"$TMPDIR/any.recv.json" 2>&1 &
+RECV_PID=$!
+wait_file "$TMPDIR/any.port"
+$DMAKIT send -d "$DEV" 127.0.0.1:$(cat "$TMPDIR/any.port") --size 4M >/dev/null 2>&1
+t_eq "any address: send exits 0" "$?" 0
+wait_recv
+t_check "any address: recording verifies" verify_ok any
+t_grep "any address: an IPv4 peer reads as IPv4" '"peer": "127.0.0.1:' "$TMPDIR/any.recv.json"
+
 # Lossy sender at full speed: the producer overwrites slots while the kernel
 # is still sending them.  Nothing corrupt may be recorded: the receiver's
 # CRC check drops such buffers, the gaps are accounted, verify passes.

@@ -26,7 +26,6 @@
 #include "internal.h"
 #include "net.h"
 
-#define RECV_DEFAULT_POOL	32
 /* a sender's geometry must not make us pin unbounded memory */
 #define RECV_POOL_MAX_BYTES	(256ULL << 20)
 #define RECV_DEFAULT_IDLE_MS	30000
@@ -272,7 +271,12 @@ static int start_stream(struct rx *r)
 	*h = f.u.hello;
 	r->lossy = h->flags & DMAKIT_STREAM_F_LOSSY;
 	r->bufsize = h->bufsize;
-	r->nslots = r->o->pool_bufs ? r->o->pool_bufs : RECV_DEFAULT_POOL;
+	/*
+	 * The sink takes at most queue_depth writes; one more slot is being
+	 * received into, one spare.  More would never be used.
+	 */
+	r->nslots = r->o->pool_bufs ? r->o->pool_bufs :
+		    (so.queue_depth ? so.queue_depth : 8) + 2;
 	if ((uint64_t)r->nslots * r->bufsize > RECV_POOL_MAX_BYTES)
 		r->nslots = (uint32_t)(RECV_POOL_MAX_BYTES / r->bufsize);
 	if (r->nslots < 2)

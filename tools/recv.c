@@ -28,7 +28,7 @@ static const char usage_text[] =
 "      --sidecar PREFIX  index/metadata prefix (required for block devices)\n"
 "  -e, --engine NAME     uring (default), pwrite, buffered, mmap\n"
 "      --queue-depth N   writes in flight (default 8)\n"
-"      --buffers N       receive buffers (default 32)\n"
+"      --buffers N       receive buffers (default: queue depth + 2)\n"
 "      --timeout TIME    give up if no sender connects within TIME\n"
 "      --idle-timeout TIME  drop a sender silent for TIME (default 30s)\n"
 "      --port-file FILE  write the listening port to FILE once listening\n"

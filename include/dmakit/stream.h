@@ -325,8 +325,9 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *opts,
  * @listen_fd:  a listening TCP socket (dmakit_net_listen())
  * @sink:       where to record; bufsize/pool/nbufs/source/stream_id are
  *              filled in from the stream's HELLO
- * @pool_bufs:  receive buffers (0: 32; fewer if they would take more than
- *              256 MiB, at least 2); the sink writes from them directly
+ * @pool_bufs:  receive buffers (0: the sink's queue depth + 2; fewer if
+ *              they would take more than 256 MiB, at least 2); the sink
+ *              writes from them directly
  * @accept_timeout_ms: wait this long for a sender (-1: forever)
  * @idle_timeout_ms: a connected sender silent this long is dropped (0: 30 s)
  * @stop:       set nonzero to stop (the recording is closed consistently)

@@ -105,7 +105,7 @@ int net_connect(const char *addr, int timeout_ms,
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM,
-	}, *res, *ai;
+	}, *res, *ai, *last = NULL;
 	char host[256], port[8];
 	int ret, fd = -EHOSTUNREACH;
 
@@ -122,6 +122,7 @@ int net_connect(const char *addr, int timeout_ms,
 				   "cannot resolve '%s': %s", host,
 				   gai_strerror(ret));
 	for (ai = res; ai; ai = ai->ai_next) {
+		last = ai;
 		fd = connect_one(ai, timeout_ms, stop);
 		if (fd >= 0 || fd == -EINTR)
 			break;
@@ -129,10 +130,14 @@ int net_connect(const char *addr, int timeout_ms,
 	if (fd >= 0) {
 		net_fmt_sockaddr(ai->ai_addr, peer, peerlen);
 	} else if (fd != -EINTR) {
-		char a[64];
+		char a[72] = "";
 
-		net_fmt_sockaddr(res->ai_addr, a, sizeof(a));
-		dmakit_errf(err, errlen, fd, "connect %s: %s", a,
+		/* name the address only if the caller's string did not */
+		net_fmt_sockaddr(last->ai_addr, a + 1, sizeof(a) - 1);
+		a[0] = ' ';
+		if (!strcmp(a + 1, addr))
+			a[0] = '\0';
+		dmakit_errf(err, errlen, fd, "connect%s: %s", a,
 			    fd == -ETIMEDOUT ? "no answer (host unreachable or filtered)"
 					     : dmakit_strerror(fd));
 	} else {

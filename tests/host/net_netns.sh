@@ -54,9 +54,9 @@ done
 # no route to that network from namespace A
 ip netns exec $NA $DMAKIT send -d sim 10.99.0.1:9 --size 1M 2>"$TMPDIR/noroute.err"
 t_eq "no route: exit 1" "$?" 1
-t_grep "no route: says so" "connect 10.99.0.1:9: Network is unreachable" "$TMPDIR/noroute.err"
+t_grep "no route: says so" "10.99.0.1:9: connect: Network is unreachable" "$TMPDIR/noroute.err"
 # on the link, but nobody has that address: no answer
 ip netns exec $NA $DMAKIT send -d sim 10.77.0.9:9 --size 1M --timeout 1s 2>"$TMPDIR/nohost.err"
 t_eq "no such host: exit 1" "$?" 1
-t_grep "no such host: says so" "connect 10.77.0.9:9: (no answer|No route to host)" "$TMPDIR/nohost.err"
+t_grep "no such host: says so" "10.77.0.9:9: connect: (no answer|No route to host)" "$TMPDIR/nohost.err"
 t_done

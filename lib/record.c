@@ -242,6 +242,8 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 	}
 	r.dropped0 = producer_dropped(&r);
 	r.t0 = dmakit_now_ns();
+	r.t_next_progress = r.t0 + (uint64_t)(opts->progress_ms ?
+			    opts->progress_ms : DEFAULT_PROGRESS_MS) * 1000000ULL;
 	if (opts->max_seconds > 0)
 		r.deadline = r.t0 + (uint64_t)(opts->max_seconds * 1e9);
 	ret = dmakit_start(dev);

@@ -203,7 +203,12 @@ int dmakit_consumer_next(struct dmakit_consumer *cons, struct dmakit_buf *buf,
 		int left;
 
 		if (take(cons, buf, head) == 0) {
-			if (armed)
+			/*
+			 * Awake and busy: stop the producer's wakeups, also
+			 * when an earlier call left the flag set on timeout.
+			 */
+			if (armed ||
+			    DMAKIT_LOAD_RELAXED(&cons->slot->need_wakeup))
 				DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 0);
 			return 0;
 		}

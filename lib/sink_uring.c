@@ -26,7 +26,7 @@ struct uring {
 	uint32_t per_chunk;		/* pool buffers per fixed buffer */
 	const unsigned char *pool;
 	size_t pool_len;
-	unsigned int unsubmitted;	/* SQEs queued, io_uring_submit failed */
+	bool unsubmitted;		/* SQEs queued, not yet submitted */
 };
 
 static int setup_ring(struct uring *u, unsigned int entries)
@@ -158,6 +158,11 @@ static int push(struct uring *u)
 	return 0;
 }
 
+/*
+ * With few writes in flight, start this one now: the disk may be idle.
+ * With many, leave it queued: dmakit_sink_reap() starts it in the same
+ * io_uring_enter that waits for a completion, one system call per buffer.
+ */
 static int uring_submit(struct dmakit_sink *s, struct sink_io *io)
 {
 	struct uring *u = s->priv;
@@ -165,7 +170,10 @@ static int uring_submit(struct dmakit_sink *s, struct sink_io *io)
 
 	if (ret)
 		return ret;
-	return push(u);
+	if (s->count <= (s->depth + 1) / 2)
+		return push(u);
+	u->unsubmitted = true;
+	return 0;
 }
 
 static void handle_cqe(struct dmakit_sink *s, struct uring *u,
@@ -198,26 +206,30 @@ static int uring_wait(struct dmakit_sink *s, unsigned int min)
 	struct uring *u = s->priv;
 	struct io_uring_cqe *cqe;
 	unsigned int head, n = 0;
-	int ret;
+	int ret = 0;
 
-	if (u->unsubmitted)
-		push(u);
-	if (min) {
-		ret = io_uring_wait_cqe(&u->ring, &cqe);
-		if (ret == -EINTR || ret == -ETIME)
-			return -EINTR;
-		if (ret)
-			return ret;
+	if (min && io_uring_cq_ready(&u->ring) >= min)
+		min = 0;	/* already there */
+	if (u->unsubmitted) {
+		ret = min ? io_uring_submit_and_wait(&u->ring, min) :
+			    io_uring_submit_and_get_events(&u->ring);
+		u->unsubmitted = ret < 0 && ret != -EINTR && ret != -ETIME;
+		if (ret >= 0)
+			ret = 0;
+	} else if (min) {
+		ret = io_uring_wait_cqe_nr(&u->ring, &cqe, min);
 	} else if (u->defer_taskrun) {
 		/* completions are only posted when this thread asks */
 		io_uring_get_events(&u->ring);
 	}
+	if (ret == -ETIME)
+		ret = -EINTR;
 	io_uring_for_each_cqe(&u->ring, head, cqe) {
 		handle_cqe(s, u, cqe);
 		n++;
 	}
 	io_uring_cq_advance(&u->ring, n);
-	return 0;
+	return ret == -EINTR ? -EINTR : 0;
 }
 
 static void uring_drain(struct dmakit_sink *s)

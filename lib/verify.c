@@ -2,9 +2,10 @@
 /*
  * dmakit_verify(): prove a recording is what the index and metadata say.
  *
- * A reader thread streams the index and the data in large sequential reads
- * (O_DIRECT where the target allows it, several megabytes at a time) while
- * the calling thread checks the previous chunk: entry CRCs, data CRCs, the
+ * Reader threads stream the index and the data in large reads (O_DIRECT
+ * where the target allows it, 16 MiB at a time, two in flight: chunk c is
+ * entries [c * per_chunk, (c + 1) * per_chunk), so readers need no
+ * coordination) while the calling thread checks the chunks in order: entry CRCs, data CRCs, the
  * sim payload, sequence continuity (seq[k] == seq[k-1] + 1 + lost[k]) and
  * finally the totals against the metadata.  Disk and CPU work overlap, so
  * verifying runs at about the slower of the two.
@@ -25,7 +26,8 @@
 #include "sink.h"
 
 #define CHUNK_BYTES	(16U << 20)
-#define NCHUNKS		3
+#define NREADERS	2		/* reads in flight: disks like several */
+#define NCHUNKS		(2 * NREADERS)	/* each reader double-buffers */
 #define META_MAX	(1U << 20)
 
 struct chunk {
@@ -33,8 +35,9 @@ struct chunk {
 	int32_t *got;			/* data bytes read per entry, -errno */
 	bool *ent_ok;
 	unsigned char *data;		/* entry i's slot at i * bufsize */
+	uint64_t no;			/* chunk number */
 	size_t n;			/* entries; 0 with last: the end */
-	bool full;			/* filled by the reader */
+	bool full;			/* filled by a reader */
 	bool last;
 };
 
@@ -46,8 +49,9 @@ struct verifier {
 	struct chunk chunks[NCHUNKS];
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
-	int read_error;			/* reader: index unreadable */
-	bool partial_entry;		/* reader: index ends mid-entry */
+	bool quit;			/* under lock: the checker is done */
+	int read_error;			/* under lock: index unreadable */
+	bool partial_entry;		/* under lock: index ends mid-entry */
 
 	/* checker state */
 	struct dmakit_verify_report *rep;
@@ -123,25 +127,26 @@ static bool slot_ok(struct verifier *v, const struct dmakit_idx_entry *e)
 	return e->offset % v->bufsize == 0 && e->len && e->len <= v->bufsize;
 }
 
-static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t *next)
+/* Read chunk @no: its index entries, then their data. */
+static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t no,
+		       int *read_error, bool *partial)
 {
 	size_t want = v->per_chunk * sizeof(struct dmakit_idx_entry);
 	ssize_t n = read_full(v->idx_fd, c->ents, want,
 			      sizeof(struct dmakit_idx_header) +
-			      *next * sizeof(struct dmakit_idx_entry));
+			      no * want);
 	size_t i, run;
 
+	c->no = no;
 	if (n < 0) {
-		v->read_error = (int)n;
+		*read_error = (int)n;
 		c->n = 0;
 		c->last = true;
 		return;
 	}
 	c->n = (size_t)n / sizeof(struct dmakit_idx_entry);
-	if ((size_t)n % sizeof(struct dmakit_idx_entry))
-		v->partial_entry = true;
+	*partial = (size_t)n % sizeof(struct dmakit_idx_entry);
 	c->last = (size_t)n < want;
-	*next += c->n;
 	for (i = 0; i < c->n; i++) {
 		c->ent_ok[i] = dmakit_idx_entry_crc(&c->ents[i]) ==
 			       c->ents[i].entry_crc32c;
@@ -161,32 +166,46 @@ static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t *next)
 	}
 }
 
+struct reader_arg {
+	struct verifier *v;
+	unsigned int first;
+};
+
+/* Reader @first: chunks first, first + NREADERS, ... until the end. */
 static void *reader(void *arg)
 {
-	struct verifier *v = arg;
-	uint64_t next = 0;
-	unsigned int slot = 0;
+	struct reader_arg *ra = arg;
+	struct verifier *v = ra->v;
+	uint64_t no;
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	for (;;) {
-		struct chunk *c = &v->chunks[slot];
-		bool last;
+	for (no = ra->first;; no += NREADERS) {
+		struct chunk *c = &v->chunks[no % NCHUNKS];
+		int err = 0;
+		bool partial = false, last;
 
 		pthread_mutex_lock(&v->lock);
-		while (c->full)
+		while (c->full && !v->quit)
 			pthread_cond_wait(&v->cv, &v->lock);
+		if (v->quit) {
+			pthread_mutex_unlock(&v->lock);
+			break;
+		}
 		pthread_mutex_unlock(&v->lock);
-		fill_chunk(v, c, &next);
+		fill_chunk(v, c, no, &err, &partial);
 		last = c->last;
 		pthread_mutex_lock(&v->lock);
+		if (err && !v->read_error)
+			v->read_error = err;
+		if (partial)
+			v->partial_entry = true;
 		c->full = true;
 		pthread_cond_broadcast(&v->cv);
 		pthread_mutex_unlock(&v->lock);
 		if (last)
 			break;
-		slot = (slot + 1) % NCHUNKS;
 	}
 	return NULL;
 }
@@ -314,15 +333,15 @@ static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 
 static void check_chunks(struct verifier *v)
 {
-	unsigned int slot = 0;
+	uint64_t no;
 
-	for (;;) {
-		struct chunk *c = &v->chunks[slot];
+	for (no = 0;; no++) {
+		struct chunk *c = &v->chunks[no % NCHUNKS];
 		size_t i;
 		bool last;
 
 		pthread_mutex_lock(&v->lock);
-		while (!c->full)
+		while (!c->full || c->no != no)
 			pthread_cond_wait(&v->cv, &v->lock);
 		pthread_mutex_unlock(&v->lock);
 		for (i = 0; i < c->n; i++) {
@@ -333,11 +352,12 @@ static void check_chunks(struct verifier *v)
 		last = c->last;
 		pthread_mutex_lock(&v->lock);
 		c->full = false;
+		if (last)
+			v->quit = true;	/* readers ahead of the end stop */
 		pthread_cond_broadcast(&v->cv);
 		pthread_mutex_unlock(&v->lock);
 		if (last)
 			break;
-		slot = (slot + 1) % NCHUNKS;
 	}
 }
 
@@ -529,7 +549,9 @@ int dmakit_verify(const char *path, const char *sidecar,
 	struct verifier v;
 	const char *prefix = sidecar ? sidecar : path;
 	char *idx_path = NULL, *meta_path = NULL;
-	pthread_t thread;
+	pthread_t threads[NREADERS];
+	struct reader_arg ra[NREADERS];
+	unsigned int i, started = 0;
 	int ret;
 
 	if (err && errlen)
@@ -576,13 +598,27 @@ int dmakit_verify(const char *path, const char *sidecar,
 	}
 	pthread_mutex_init(&v.lock, NULL);
 	pthread_cond_init(&v.cv, NULL);
-	ret = pthread_create(&thread, NULL, reader, &v);
+	for (i = 0; i < NREADERS; i++) {
+		ra[i].v = &v;
+		ra[i].first = i;
+		ret = pthread_create(&threads[i], NULL, reader, &ra[i]);
+		if (ret)
+			break;
+		started++;
+	}
 	if (ret) {
+		pthread_mutex_lock(&v.lock);
+		v.quit = true;
+		pthread_cond_broadcast(&v.cv);
+		pthread_mutex_unlock(&v.lock);
 		ret = dmakit_errf(err, errlen, -ret, "cannot start a reader: %s",
 				  strerror(ret));
 	} else {
 		check_chunks(&v);
-		pthread_join(thread, NULL);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (!ret) {
 		check_metadata(&v, meta_path);
 		summarize(&v);
 	}

@@ -156,6 +156,10 @@ struct dmakit_sink_opts {
 	void *notice_ctx;
 };
 
+/*
+ * A sink is used from one thread (all dmakit_sink_* calls on it); its
+ * engines run their own threads internally.
+ */
 struct dmakit_sink;
 
 /*
@@ -178,7 +182,9 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
  * sink returns @cookie from dmakit_sink_reap().  @pool_index is the
  * buffer's index in opts->pool (for registered writes), or -1.
  * The copying engines (buffered, mmap) copy the data before returning and
- * may block while their writeback catches up (back-pressure).
+ * may block while their writeback catches up (back-pressure).  With many
+ * writes in flight the uring engine queues the write and starts it in the
+ * next dmakit_sink_reap() (one system call for both): reap regularly.
  * Return 0; -EAGAIN if the queue is full (reap first); -EINVAL for a bad
  * descriptor (len 0 or > bufsize); the sink's error (-ENOSPC, -EIO, ...)
  * once it has failed: it accepts nothing more, and counts the refused

@@ -6,7 +6,8 @@
 . "$TOP/tests/host/lib.bash"
 check="$TOP/tests/host/recording_check.py"
 
-for e in uring buffered; do
+# disk-bound engines: the page-cache ones can keep up with a small run
+for e in uring pwrite; do
 	out=$TMPDIR/drop-$e.dat
 	"$DMAKIT" record -d sim:bufsize=64K,nbufs=4,policy=drop,rate=max \
 		-o "$out" --size 32M --engine "$e" --json >"$TMPDIR/r.json"

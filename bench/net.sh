@@ -37,7 +37,7 @@ command -v socat >/dev/null || { echo "bench/net.sh: socat is not installed (scr
 [ -x "$DMAKIT" ] || { echo "bench/net.sh: build first (make)"; exit 1; }
 
 exec python3 - "$DMAKIT" "$SIZE" "$DIR" "${REPEAT:-3}" <<'PY'
-import json, os, re, socket, subprocess, sys, tempfile, time
+import atexit, json, os, re, shutil, socket, subprocess, sys, tempfile, time
 
 dmakit, size_s, bdir, repeat = sys.argv[1:5]
 repeat = int(repeat)
@@ -48,6 +48,7 @@ if not m:
 size = int(m.group(1)) * units[m.group(2)]
 GB = 1e9
 work = tempfile.mkdtemp(prefix="dmakit-bench-net.", dir=bdir)
+atexit.register(shutil.rmtree, work, True)	# also on failures
 
 
 def load():
@@ -240,6 +241,5 @@ if own["dropped"]:
 if any(r["verify"] == "FAILED" for r in allr + [nodrop, own]):
     print("A RECORDING FAILED VERIFICATION")
     fail = True
-os.rmdir(work)
 sys.exit(1 if fail else 0)
 PY

@@ -53,6 +53,8 @@
 /* Outstanding MSG_ZEROCOPY ids we can map back to items. */
 #define ZC_MAP_SIZE	8192
 #define STATS_EVERY_NS	1000000000ULL
+/* Busy loop passes between looks at what poll() did not report. */
+#define LOOK_EVERY	8
 #define CTRL_SLOTS	16
 
 struct tx_item {
@@ -263,6 +265,9 @@ static int uring_submit(struct tx *t, struct tx_item *it, uint64_t pos)
 
 static int transmit(struct tx *t)
 {
+	/* out of notification space: completions (POLLERR) come first */
+	if (t->zc_blocked)
+		return 0;
 	t->want_out = false;
 	while (t->sent < t->tail) {
 		struct tx_item *it = item_at(t, t->sent);
@@ -729,27 +734,42 @@ static int run(struct tx *t)
 	uint64_t t0 = dmakit_now_ns(), next_stats = t0 + STATS_EVERY_NS;
 	uint64_t next_progress = t0 + (uint64_t)o->progress_ms * 1000000ULL;
 	int cfd = dmakit_consumer_fd(t->cons);
+	/* what the socket is known to have to say; at first: look at all */
+	short revents = POLLIN | POLLOUT | POLLERR;
+	unsigned int pass = 0;
 	int ret;
 
 	for (;;) {
 		uint64_t head0 = t->head, sent0 = t->sent, now;
 		int np = 0, tmo = NET_POLL_SLICE_MS, pulled;
+		bool look = ++pass % LOOK_EVERY == 0;
 		struct pollfd p[3];
 
 		/* a second stop request does not wait for a stalled peer */
 		if (o->stop && *o->stop > 1)
 			return dmakit_errf(t->err, t->errlen, -ECANCELED,
 					   "interrupted twice: stream cut without END");
-		ret = t->method == DMAKIT_ZC_URING ? reap_uring(t) :
-						     reap_errqueue(t);
+		/*
+		 * Syscalls only where poll() said there is something (an
+		 * error-queue read or a recv that would say EAGAIN costs as
+		 * much as a useful one), and every few busy passes anyway.
+		 */
+		if (t->method == DMAKIT_ZC_URING)
+			ret = reap_uring(t);	/* no syscall: the CQ ring */
+		else if ((revents & POLLERR) || look)
+			ret = reap_errqueue(t);
+		else
+			ret = 0;
 		if (ret)
 			return dmakit_errf(t->err, t->errlen, ret,
 					   "send: %s", dmakit_strerror(ret));
 		auto_decide(t);
 		retire(t);
-		ret = read_peer(t);
-		if (ret)
-			return ret;
+		if ((revents & (POLLIN | POLLHUP | POLLERR)) || look) {
+			ret = read_peer(t);
+			if (ret)
+				return ret;
+		}
 		if (t->st->have_final && t->st->final.status)
 			return dmakit_errf(t->err, t->errlen, -ECONNABORTED,
 					   "the receiver failed: %s",
@@ -804,7 +824,9 @@ static int run(struct tx *t)
 			queue_ctrl(t, &f);
 			t->end_queued = true;
 		}
-		ret = transmit(t);
+		/* after EAGAIN, only POLLOUT (or an error) makes room */
+		ret = t->want_out && !(revents & (POLLOUT | POLLHUP | POLLERR)) &&
+		      !look ? 0 : transmit(t);
 		if (ret)
 			return dmakit_errf(t->err, t->errlen, ret, "send: %s",
 					   ret == -EPIPE || ret == -ECONNRESET ?
@@ -813,8 +835,10 @@ static int run(struct tx *t)
 		retire(t);
 		if (t->end_queued && t->head == t->tail)
 			return 0;
-		if (pulled || t->head != head0 || t->sent != sent0)
+		if (pulled || t->head != head0 || t->sent != sent0) {
+			revents = 0;
 			continue;
+		}
 
 		p[np++] = (struct pollfd){
 			.fd = t->fd,
@@ -832,9 +856,11 @@ static int run(struct tx *t)
 			if (left * 1000 < tmo)
 				tmo = left > 0 ? (int)(left * 1000) + 1 : 0;
 		}
-		if (poll(p, (nfds_t)np, tmo) < 0 && errno != EINTR)
+		ret = poll(p, (nfds_t)np, tmo);
+		if (ret < 0 && errno != EINTR)
 			return dmakit_errf(t->err, t->errlen, -errno, "poll: %s",
 					   strerror(errno));
+		revents = ret > 0 ? p[0].revents : 0;
 	}
 }
 

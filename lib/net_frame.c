@@ -350,7 +350,7 @@ reserved:
 int dmakit_net_split_addr(const char *s, char *host, size_t hostlen,
 			  char *port, size_t portlen, char *err, size_t errlen)
 {
-	const char *colon, *h = NULL, *pt;
+	const char *colon = strrchr(s ? s : "", ':'), *h = NULL, *pt;
 	size_t hl = 0;
 	char *end;
 	unsigned long v;
@@ -367,7 +367,7 @@ int dmakit_net_split_addr(const char *s, char *host, size_t hostlen,
 		h = s + 1;
 		hl = (size_t)(close - h);
 		pt = close + 2;
-	} else if ((colon = strrchr(s, ':'))) {
+	} else if (colon) {
 		if (strchr(s, ':') != colon)
 			return dmakit_errf(err, errlen, -EINVAL,
 					   "bad address '%s' (write IPv6 as [ADDR]:PORT)",

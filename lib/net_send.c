@@ -663,8 +663,10 @@ static int setup_method(struct tx *t)
 	if (t->method == DMAKIT_ZC_URING) {
 		struct io_uring_probe *probe;
 
-		/* io_uring waits for socket space itself; a blocking socket
-		 * keeps it from failing sends with EAGAIN */
+		/*
+		 * io_uring waits for socket space itself; a blocking socket
+		 * keeps it from failing sends with EAGAIN
+		 */
 		fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) & ~O_NONBLOCK);
 		ret = io_uring_queue_init(64, &t->ring, 0);
 		if (ret < 0)

@@ -829,8 +829,13 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	ret = classify_target(s, err, errlen);
+	/* the caller's strings and geometry may go away before close */
 	s->opts.path = s->data_path;
-	s->opts.sidecar = NULL;		/* the caller's string may go away */
+	s->opts.sidecar = NULL;
+	if (o->source) {
+		s->source = *o->source;
+		s->opts.source = &s->source;
+	}
 	if (!ret)
 		ret = open_target(s, err, errlen);
 	/* bookkeeping space first: the data may take all that is left */

@@ -94,7 +94,8 @@ struct sink_alloc {
 struct dmakit_sink {
 	const struct sink_engine *eng;
 	void *priv;			/* engine state */
-	struct dmakit_sink_opts opts;	/* path strings point into names */
+	struct dmakit_sink_opts opts;	/* pointers into this struct only */
+	struct dmakit_geometry source;	/* copy of *opts.source */
 	char *data_path, *idx_path, *meta_path, *meta_tmp_path;
 	int fd;				/* data target */
 	int idx_fd, meta_tmp_fd;

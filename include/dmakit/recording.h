@@ -131,7 +131,8 @@ int dmakit_result_parse(const char *name, enum dmakit_result *r);
  *              NULL if unknown
  * @nbufs:      buffers in @pool (each @bufsize bytes), for registration
  * @source:     device string, kind, payload, clock: copied into the index
- *              header and metadata; may be NULL
+ *              header and metadata; may be NULL.  The sink keeps copies of
+ *              @path, @sidecar and *@source, not the pointers.
  * @stream_id:  the source's stream id (index header and metadata)
  * @no_host_crc: do not compute a CRC32C for buffers whose descriptor has
  *              none (saves reading every byte; verify then checks only

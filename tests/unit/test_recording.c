@@ -38,6 +38,8 @@ static const char *tmp_path(const char *name)
 	return p;
 }
 
+static int verify(const char *path, struct dmakit_verify_report *rep);
+
 /* A pool of sim-payload buffers standing in for a ring. */
 struct pool {
 	unsigned char *mem;
@@ -299,6 +301,44 @@ static void sink_refusals(void)
 	T_EQ(dmakit_sink_inflight(s), 2);
 	T_EQ(dmakit_sink_close(s, NULL, NULL), 0);
 	free(p.mem);
+}
+
+/* The sink keeps copies: the caller may free its options after open. */
+static void sink_copies_options(void)
+{
+	struct dmakit_verify_report rep;
+	struct dmakit_sink_opts o;
+	struct dmakit_geometry *geo;
+	struct dmakit_sink *s;
+	struct pool p;
+	char *path, err[256], meta[8192];
+	int bad = 0;
+	FILE *f;
+	size_t n;
+
+	T_EQ(pool_init(&p), 0);
+	geo = malloc(sizeof(*geo));
+	path = strdup(tmp_path("copies.dat"));
+	T_ASSERT(geo && path);
+	*geo = p.geo;
+	snprintf(geo->name, sizeof(geo->name), "sim:copied");
+	sink_opts(&o, &p, path, DMAKIT_ENGINE_PWRITE);
+	o.source = geo;
+	T_EQ(dmakit_sink_open(&s, &o, err, sizeof(err)), 0);
+	memset(geo, 0xa5, sizeof(*geo));	/* ASan: freed below */
+	free(geo);
+	free(path);
+	T_EQ(write_buffers(s, &p, 4, NULL, NULL, &bad), 0);
+	T_EQ(dmakit_sink_close(s, NULL, NULL), 0);
+	free(p.mem);
+	f = fopen(tmp_path("copies.dat.json"), "r");
+	T_ASSERT(f);
+	n = fread(meta, 1, sizeof(meta) - 1, f);
+	fclose(f);
+	meta[n] = '\0';
+	T_ASSERT(strstr(meta, "\"device\": \"sim:copied\""));
+	T_EQ(verify(tmp_path("copies.dat"), &rep), 0);
+	T_ASSERT(rep.ok);
 }
 
 static int notices;
@@ -624,6 +664,7 @@ int main(void)
 	T_RUN(engine_names);
 	T_RUN(sink_every_engine);
 	T_RUN(sink_refusals);
+	T_RUN(sink_copies_options);
 	T_RUN(sink_disk_full);
 	T_RUN(verify_data_corruption);
 	T_RUN(verify_index_corruption);

@@ -2,7 +2,9 @@
 # Network streaming over loopback, in one invocation so every number is a
 # ratio against a reference measured next to it:
 #
-#   reference  plain TCP copy loop: socat /dev/zero -> TCP -> socat -> file
+#   reference  plain TCP copy loop moving the same bytes: socat reads the
+#              card's payload (recorded once by dmakit record into
+#              BENCH_DIR, so it comes from page cache) -> TCP -> socat -> file
 #   record     dmakit record -> file: the same card and sink without the
 #              network, the ceiling of the pipeline on this machine
 #   dmakit     dmakit send -> TCP -> dmakit recv -> file, with every
@@ -23,7 +25,8 @@
 # win here; its gain needs a NIC with scatter-gather (see docs/net.md).
 #
 #   bench/net.sh [SIZE]        (default 1G; BENCH_DIR, default /dev/shm;
-#                               REPEAT runs of each, default 3: medians)
+#                               REPEAT runs of each, default 5: medians,
+#                               with the range of the runs)
 #
 # Runs are interleaved (reference, each method, reference, ...) so load
 # from other processes hits all of them alike.  Prints a markdown table
@@ -36,7 +39,7 @@ DMAKIT=${DMAKIT:-$TOP/build/bin/dmakit}
 command -v socat >/dev/null || { echo "bench/net.sh: socat is not installed (scripts/setup.sh)"; exit 1; }
 [ -x "$DMAKIT" ] || { echo "bench/net.sh: build first (make)"; exit 1; }
 
-exec python3 - "$DMAKIT" "$SIZE" "$DIR" "${REPEAT:-3}" <<'PY'
+exec python3 - "$DMAKIT" "$SIZE" "$DIR" "${REPEAT:-5}" <<'PY'
 import atexit, json, os, re, shutil, socket, subprocess, sys, tempfile, time
 
 dmakit, size_s, bdir, repeat = sys.argv[1:5]
@@ -116,7 +119,7 @@ def socat_run():
          "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr" % port, "CREATE:" + out],
         ready,
         lambda: ["socat", "-u", "-b", "524288",
-                 "OPEN:/dev/zero,readbytes=%d" % size,
+                 "OPEN:" + source,
                  "TCP:127.0.0.1:%d" % port])
     got = os.path.getsize(out)
     os.unlink(out)
@@ -162,8 +165,8 @@ def dmakit_run(name, device, zc):
 print("bench/net.sh: %s over loopback, median of %d, load average before: %s, %d CPUs"
       % (size_s, repeat, load(), os.cpu_count()))
 print()
-def record_run():
-    out = os.path.join(work, "rec.dat")
+def record_run(keep=None):
+    out = keep or os.path.join(work, "rec.dat")
     t0 = time.monotonic()
     p = subprocess.Popen([dmakit, "record", "-d", "sim:policy=block", "-o",
                           out, "--size", str(size),
@@ -175,13 +178,16 @@ def record_run():
     if p.returncode:
         sys.exit("bench/net.sh: record failed: " + p.stderr.read().decode())
     st = json.loads(res)
-    for suffix in ("", ".idx", ".json"):
+    for suffix in ("", ".idx", ".json") if not keep else (".idx", ".json"):
         os.unlink(out + suffix)
     return {"name": "dmakit record (no network)", "wall": wall,
             "cpu": cpu - st.get("producer_cpu_s", 0), "bytes": size,
             "dropped": st.get("dropped", 0), "verify": "-"}
 
 
+# the reference sends the very bytes the card produces
+source = os.path.join(work, "payload.dat")
+record_run(keep=source)
 methods = ("off", "msg", "uring", "auto")
 runs = {"ref": [], "record": []}
 for zc in methods:
@@ -195,9 +201,13 @@ for i in range(repeat):
 
 
 def median_run(rs):
-    """The run with the median throughput (its CPU figure comes along)."""
+    """The run with the median throughput (its CPU figure comes along),
+    with the range of all runs of its kind."""
     rs = sorted(rs, key=lambda r: r["bytes"] / r["wall"])
-    return rs[len(rs) // 2]
+    m = dict(rs[len(rs) // 2])
+    m["range"] = "%.2f-%.2f" % (rs[0]["bytes"] / rs[0]["wall"] / GB,
+                                rs[-1]["bytes"] / rs[-1]["wall"] / GB)
+    return m
 
 
 ref = median_run(runs["ref"])
@@ -218,13 +228,14 @@ own = dmakit_run("dmakit at 0.8x its own rate, policy=drop",
 rows.append(own)
 allr = [r for zc in runs for r in runs[zc]]
 
-print("| run | GB/s | x plain TCP | CPU s/GB | dropped | copied/zc sends | verify |")
-print("|---|---|---|---|---|---|---|")
+print("| run | GB/s | range | x plain TCP | CPU s/GB | dropped | copied/zc sends | verify |")
+print("|---|---|---|---|---|---|---|---|")
 for r in rows:
     rate = r["bytes"] / r["wall"]
-    print("| %s | %.2f | %.2f | %.2f | %d | %s | %s |" % (
-        r["name"], rate / GB, rate / ref_rate, r["cpu"] * GB / r["bytes"],
-        r["dropped"], r.get("zc", "-"), r["verify"]))
+    print("| %s | %.2f | %s | %.2f | %.2f | %d | %s | %s |" % (
+        r["name"], rate / GB, r.get("range", "-"), rate / ref_rate,
+        r["cpu"] * GB / r["bytes"], r["dropped"], r.get("zc", "-"),
+        r["verify"]))
 print()
 print("load average after: %s" % load())
 fail = False

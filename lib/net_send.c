@@ -700,7 +700,9 @@ static int handshake(struct tx *t)
 	h->payload = t->geo.payload;
 	h->flags = t->lossy ? DMAKIT_STREAM_F_LOSSY : 0;
 	h->dev_clock_hz = t->geo.dev_clock_hz;
-	h->stream_id = t->dev->ctrl->stream_id;
+	/* published before the state (the driver's start, ring.h) */
+	DMAKIT_LOAD_ACQUIRE(&t->dev->ctrl->state);
+	h->stream_id = DMAKIT_LOAD_RELAXED(&t->dev->ctrl->stream_id);
 	h->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000ULL +
 			       (uint64_t)rt.tv_nsec;
 	snprintf(h->kind, sizeof(h->kind), "%s", t->geo.kind);
@@ -905,6 +907,7 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	struct tx t = { .dev = dev, .o = o, .st = &st, .err = err,
 			.errlen = errlen, .fd = -1 };
 	struct dmakit_stats cs;
+	bool started = false;
 	char peer[64];
 	uint64_t t0;
 	int ret;
@@ -935,6 +938,18 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	ret = setup_method(&t);
 	if (ret)
 		goto out;
+	/*
+	 * As dmakit_record(): start it unless running, stop what we start.
+	 * Before HELLO: a start gives the stream its id.
+	 */
+	ret = dmakit_start(dev);
+	if (ret == 0) {
+		started = true;
+	} else if (ret != -EALREADY) {
+		dmakit_errf(err, errlen, ret, "start: %s",
+			    dmakit_strerror(ret));
+		goto out;
+	}
 	ret = handshake(&t);
 	if (ret)
 		goto out;
@@ -947,14 +962,6 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	}
 	dmakit_consumer_stats(t.cons, &cs);
 	t.dropped0 = cs.dropped;
-	if (cs.state == DMAKIT_STATE_IDLE) {
-		ret = dmakit_start(dev);
-		if (ret && ret != -EALREADY) {
-			dmakit_errf(err, errlen, ret, "start: %s",
-				    dmakit_strerror(ret));
-			goto out;
-		}
-	}
 	t0 = dmakit_now_ns();
 	ret = run(&t);
 	st.seconds = (double)(dmakit_now_ns() - t0) / 1e9;
@@ -989,6 +996,8 @@ out:
 		close(t.fd);
 	if (t.ring_ok)
 		io_uring_queue_exit(&t.ring);
+	if (started)
+		dmakit_stop(dev);
 	if (t.cons) {
 		if (dmakit_consumer_stats(t.cons, &cs) == 0)
 			st.producer_cpu_ns = cs.producer_cpu_ns;

@@ -307,8 +307,8 @@ struct dmakit_send_stats {
 
 /*
  * Connect to opts->addr and stream @dev's buffers until a limit, a stop
- * request, the end of the source, or an error.  Starts the device if it is
- * idle.  Return 0 if the stream ended complete and the receiver recorded
+ * request, the end of the source, or an error.  Starts the device unless it
+ * is running (and then stops it at the end), as dmakit_record() does.  Return 0 if the stream ended complete and the receiver recorded
  * it (FINAL status 0).  -EINTR (stop request) and -ENODATA (the source
  * ended) mean the stream was ended early but cleanly: the receiver has
  * closed its recording.  Failures: -ECONNREFUSED, -EHOSTUNREACH,

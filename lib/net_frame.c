@@ -294,7 +294,7 @@ int dmakit_frame_decode(const void *in, size_t len, struct dmakit_frame *f,
 		b->flags = get32(p + 48);
 		b->crc32c = get32(p + 52);
 		b->skipped = get32(p + 56);
-		if (get32(p + 60))
+		if (get32(p + 60) || (b->flags & ~DMAKIT_FRAME_BUF_FLAGS))
 			goto reserved;
 		if (!(b->flags & DMAKIT_DESC_F_GAP) != !b->lost ||
 		    b->skipped > b->lost)

@@ -118,7 +118,9 @@ static int on_buf(struct rx *r, const struct dmakit_frame *f)
 				   "BUF seq %llu carries %u bytes, the stream's buffers are %u",
 				   (unsigned long long)b->seq, f->data_len,
 				   r->bufsize);
-	if (r->have_prev && b->seq != r->prev_seq + 1 + b->lost)
+	/* (the first test keeps a huge lost from wrapping the second) */
+	if (r->have_prev && (b->seq <= r->prev_seq ||
+			     b->seq - r->prev_seq - 1 != b->lost))
 		return dmakit_errf(r->err, r->errlen, -EPROTO,
 				   "BUF seq %llu after %llu with lost=%llu: buffers missing without account",
 				   (unsigned long long)b->seq,

@@ -57,7 +57,8 @@
  *    40   8  lost      buffers missing right before this one: dropped by
  *                      the device plus skipped or discarded by the sender.
  *                      seq == previous seq + 1 + lost, always.
- *    48   4  flags     DMAKIT_DESC_F_* (GAP iff lost > 0; CRC: crc32c valid)
+ *    48   4  flags     DMAKIT_DESC_F_* (GAP iff lost > 0; CRC: crc32c valid;
+ *                      other bits zero)
  *    52   4  crc32c    CRC32C of the data_len data bytes (if F_CRC)
  *    56   4  skipped   how many of @lost the sender skipped (lossy sender)
  *    60   4  reserved  zero
@@ -130,6 +131,10 @@ enum dmakit_frame_type {
 #define DMAKIT_FRAME_DISCARD_LEN 32
 #define DMAKIT_FRAME_STATS_LEN	 128
 #define DMAKIT_FRAME_FINAL_LEN	 128
+
+/* BUF flags: the descriptor flags of include/uapi/dmakit/ring.h */
+#define DMAKIT_FRAME_BUF_FLAGS	(DMAKIT_DESC_F_GAP | DMAKIT_DESC_F_DMA_ERR | \
+				 DMAKIT_DESC_F_TRUNC | DMAKIT_DESC_F_CRC)
 
 /* HELLO flags */
 #define DMAKIT_STREAM_F_LOSSY	(1U << 0)	/* sender is a lossy consumer */

@@ -129,6 +129,10 @@ def send_garbage(host, port, case):
             f = bytearray(buf(3, payload(3, bufsize)))
             f[20] ^= 0x40
             s.sendall(bytes(f))
+        elif case == "seq-backwards":
+            s.sendall(buf(1, payload(1, bufsize)))
+        elif case == "lost-wraps":    # 2 + 1 + (2^64 - 3) == 0 (mod 2^64)
+            s.sendall(buf(0, payload(0, bufsize), lost=(1 << 64) - 3))
         elif case == "seq-jump":
             s.sendall(buf(7, payload(7, bufsize)))   # lost=0 but 3..6 missing
         elif case == "oversized":

@@ -59,6 +59,8 @@ check_bad truncated-data "truncated BUF seq 3: connection closed after 1000 of 4
 check_bad bad-header-crc "header CRC" 3
 check_bad bad-data-crc "data CRC mismatch" 3
 check_bad seq-jump "seq 7 after 2 with lost=0" 3
+check_bad seq-backwards "seq 1 after 2" 3
+check_bad lost-wraps "seq 0 after 2 with lost=18446744073709551613" 3
 check_bad oversized "carries 8192 bytes" 3
 check_bad second-hello "unexpected HELLO" 3
 

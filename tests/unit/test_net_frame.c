@@ -198,6 +198,7 @@ static void m_reserved(unsigned char *b) { b[61] = 1; fix_crc(b); }
 static void m_nodata(unsigned char *b) { memset(b + 8, 0, 4); fix_crc(b); }
 static void m_gap(unsigned char *b) { b[48] &= (unsigned char)~DMAKIT_DESC_F_GAP; fix_crc(b); }
 static void m_skipped(unsigned char *b) { b[56] = 9; fix_crc(b); }
+static void m_flags(unsigned char *b) { b[49] = 1; fix_crc(b); }
 
 static void malformed_rejected(void)
 {
@@ -216,6 +217,7 @@ static void malformed_rejected(void)
 		{ m_nodata, "0 data bytes" },
 		{ m_gap, "disagree" },
 		{ m_skipped, "disagree" },
+		{ m_flags, "reserved" },
 	};
 	char err[256];
 	size_t i;

@@ -511,8 +511,6 @@ static int create_ring(struct sim *s, char *err, size_t errlen)
 	ctrl->payload = DMAKIT_PAYLOAD_SIM;
 	ctrl->dev_clock_hz = 1000000000ULL;
 	ctrl->state = DMAKIT_STATE_IDLE;
-	if (getrandom(&ctrl->stream_id, sizeof(ctrl->stream_id), 0) < 0)
-		ctrl->stream_id = dmakit_now_ns();
 	return 0;
 }
 
@@ -717,6 +715,9 @@ static int sim_start(struct dmakit_dev *dev)
 		return 0;
 	if (s->running || dev->ctrl->state != DMAKIT_STATE_IDLE)
 		return -EALREADY;
+	/* a new stream id per start, as the driver does; before the state */
+	if (getrandom(&dev->ctrl->stream_id, sizeof(dev->ctrl->stream_id), 0) < 0)
+		dev->ctrl->stream_id = dmakit_now_ns();
 	DMAKIT_STORE_RELEASE(&dev->ctrl->state, DMAKIT_STATE_RUNNING);
 	ret = pthread_create(&s->thread, NULL, producer, dev);
 	if (ret) {

@@ -45,20 +45,6 @@ static const char usage_text[] =
 "  dmakit recv -l 9000 -o /data/run1.dat && dmakit verify /data/run1.dat\n"
 "  dmakit recv -l 10.0.0.2:9000 -o /dev/nvme1n1 --sidecar /data/run1\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested++;
-}
-
-static void recv_notice(void *ctx, const char *msg)
-{
-	if (!*(bool *)ctx)
-		cli_notice("recv", "%s", msg);
-}
-
 static void recv_progress(void *ctx, const struct dmakit_record_progress *p)
 {
 	char b[32], r[32];
@@ -169,9 +155,9 @@ int cmd_recv(int argc, char **argv)
 	};
 	struct dmakit_recv_opts o = { .accept_timeout_ms = -1 };
 	struct dmakit_recv_stats st;
+	struct cli_notice_ctx notices = { .cmd = "recv" };
 	char err[DMAKIT_ERRMSG_MAX * 2];
 	const char *listen_addr = NULL, *port_file = NULL;
-	struct sigaction sa;
 	bool quiet = false, json = false;
 	double secs;
 	uint64_t v;
@@ -254,18 +240,14 @@ int cmd_recv(int argc, char **argv)
 		}
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: waits return */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is "disk full" */
+	cli_catch_stop_signals();
 	o.listen_fd = lfd;
-	o.stop = &stop_requested;
-	o.notice = recv_notice;
-	o.notice_ctx = &quiet;
-	o.sink.notice = recv_notice;
-	o.sink.notice_ctx = &quiet;
+	o.stop = &cli_stop_requested;
+	notices.quiet = quiet;
+	o.notice = cli_notice_cb;
+	o.notice_ctx = &notices;
+	o.sink.notice = cli_notice_cb;
+	o.sink.notice_ctx = &notices;
 	if (!quiet && cli_stderr_is_tty()) {
 		o.progress = recv_progress;
 		o.progress_ms = 500;

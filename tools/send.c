@@ -45,20 +45,6 @@ static const char usage_text[] =
 "  dmakit send -d /dev/dmakit0 rx-host:9000 --size 100G\n"
 "  dmakit send -d sim:rate=800M --lossy 10.0.0.2:9000 --duration 60s\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested++;
-}
-
-static void send_notice(void *ctx, const char *msg)
-{
-	if (!*(bool *)ctx)
-		cli_notice("send", "%s", msg);
-}
-
 static void send_progress(void *ctx, const struct dmakit_send_progress *p)
 {
 	char b[32], r[32];
@@ -150,10 +136,10 @@ int cmd_send(int argc, char **argv)
 	};
 	struct dmakit_send_opts o = { .mode = DMAKIT_RELIABLE };
 	struct dmakit_send_stats st;
+	struct cli_notice_ctx notices = { .cmd = "send" };
 	char err[DMAKIT_ERRMSG_MAX * 2];
 	const char *device = NULL;
 	struct dmakit_dev *dev;
-	struct sigaction sa;
 	bool quiet = false, json = false;
 	double secs;
 	uint64_t v;
@@ -228,14 +214,11 @@ int cmd_send(int argc, char **argv)
 		return cli_error("send", "open %s: %s", device,
 				 err[0] ? err : dmakit_strerror(ret));
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: waits return */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	o.stop = &stop_requested;
-	o.notice = send_notice;
-	o.notice_ctx = &quiet;
+	cli_catch_stop_signals();
+	o.stop = &cli_stop_requested;
+	notices.quiet = quiet;
+	o.notice = cli_notice_cb;
+	o.notice_ctx = &notices;
 	if (!quiet && cli_stderr_is_tty()) {
 		o.progress = send_progress;
 		o.progress_ms = 500;

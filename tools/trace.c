@@ -22,14 +22,6 @@
 
 #define CMD "trace"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -339,7 +331,6 @@ int cmd_trace(int argc, char **argv)
 	struct dmakit_trace_session *s = NULL;
 	struct dmakit_trace_stats st;
 	struct run r = { 0 };
-	struct sigaction sa;
 	char err[DMAKIT_ERRMSG_MAX], *end;
 	bool quiet = false, header = true;
 	uint64_t t0, next_tick, deadline = 0, last_tick;
@@ -459,10 +450,7 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: waits end at once */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop_signals();
 
 	dmakit_trace_session_stats(s, &st);
 	if (st.leftovers_removed)
@@ -488,7 +476,7 @@ int cmd_trace(int argc, char **argv)
 	if (duration > 0)
 		deadline = t0 + (uint64_t)(duration * 1e9);
 
-	while (!stop_requested) {
+	while (!cli_stop_requested) {
 		struct timespec now_ts;
 		uint64_t now, wake;
 		int wait_ms;

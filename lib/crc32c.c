@@ -3,6 +3,11 @@
  * CRC32C (Castagnoli, reflected polynomial 0x82f63b78), the checksum in ring
  * descriptors and recording indexes.  Uses the CPU's CRC32 instruction where
  * there is one (x86 SSE4.2, arm64 CRC extension), a byte table otherwise.
+ *
+ * On x86 the instruction has a latency of 3 cycles but a throughput of 1:
+ * one dependency chain runs at a third of its speed.  Large buffers are
+ * cut into blocks of three lanes computed together and joined with
+ * crc(A|B) = crc(A) * x^(8|B|) mod P  xor  crc(B)  (from a zero register).
  */
 #include <stdint.h>
 #include <string.h>
@@ -54,6 +59,29 @@ static const uint32_t crc32c_table[256] = {
 	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
 };
 
+#define CRC32C_POLY	0x82f63b78U
+#define CRC32C_LANE	8192		/* bytes per lane of a block */
+/* x^(8 * LANE) and x^(16 * LANE) mod P, reflected (tests/unit checks them) */
+#define CRC32C_X_LANE	0x28461564U
+#define CRC32C_X_2LANE	0xbf455269U
+
+/* a * b mod P in the reflected representation (x^0 is bit 31) */
+static uint32_t crc32c_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t m = 1U << 31, p = 0;
+
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if (!(a & (m - 1)))
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+	}
+	return p;
+}
+
 static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len)
 {
 	while (len--)
@@ -70,6 +98,25 @@ static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
 	while (len && ((uintptr_t)p & 7)) {
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
 		len--;
+	}
+	while (len >= 3 * CRC32C_LANE) {
+		uint64_t c1 = 0, c2 = 0;
+		size_t i;
+
+		for (i = 0; i < CRC32C_LANE; i += 8) {
+			uint64_t v0, v1, v2;
+
+			memcpy(&v0, p + i, 8);
+			memcpy(&v1, p + CRC32C_LANE + i, 8);
+			memcpy(&v2, p + 2 * CRC32C_LANE + i, 8);
+			c = __builtin_ia32_crc32di(c, v0);
+			c1 = __builtin_ia32_crc32di(c1, v1);
+			c2 = __builtin_ia32_crc32di(c2, v2);
+		}
+		c = crc32c_mulmod(CRC32C_X_2LANE, (uint32_t)c) ^
+		    crc32c_mulmod(CRC32C_X_LANE, (uint32_t)c1) ^ (uint32_t)c2;
+		p += 3 * CRC32C_LANE;
+		len -= 3 * CRC32C_LANE;
 	}
 	while (len >= 8) {
 		uint64_t v;

@@ -251,6 +251,11 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		started = true;
 	else if (ret != -EALREADY)
 		stop_with(&r, DMAKIT_RESULT_DEVICE_ERROR, "cannot start the device");
+	/* a source draws its stream id when it starts */
+	if (dmakit_sink_set_stream_id(r.sink,
+				      DMAKIT_LOAD_ACQUIRE(&dev->ctrl->stream_id)))
+		stop_with(&r, DMAKIT_RESULT_IO_ERROR,
+			  "cannot write the index header");
 
 	run(&r);
 

@@ -225,8 +225,13 @@ int dmakit_consumer_next(struct dmakit_consumer *cons, struct dmakit_buf *buf,
 			 * Sleep handshake: need_wakeup, full barrier, look at
 			 * head again.  The producer publishes head, full
 			 * barrier, reads need_wakeup.  Left set on -ETIMEDOUT
-			 * so the pollable fd fires on the next buffer.
+			 * so the pollable fd fires on the next buffer.  Stale
+			 * wakeups are drained first (before the last look at
+			 * head, so none can be lost): a caller polling the fd
+			 * and calling us with timeout 0 must not spin.
 			 */
+			if (timeout_ms == 0 && dev->ops->wait)
+				dev->ops->wait(cons, 0);
 			DMAKIT_STORE_RELAXED(&cons->slot->need_wakeup, 1);
 			DMAKIT_FULL_BARRIER();
 			armed = true;

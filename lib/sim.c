@@ -7,6 +7,9 @@
  * The ring lives in ordinary struct-page backed memory, so consumers can
  * hand its pages straight to O_DIRECT, io_uring (also as registered
  * buffers) and MSG_ZEROCOPY, exactly like the driver's ring.
+ *
+ * With name=NAME the ring is shared between processes (lib/sim_shared.c):
+ * the first opener produces, later openers only attach consumers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -26,8 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
+#include "sim_shared.h"
 
 #define SIM_MAX_XFERS 64
+/* How often a shared ring's owner looks for consumers of dead processes. */
+#define SIM_RECLAIM_NS 500000000ULL
+/* How often an attached consumer checks that the owner is alive, ms. */
+#define SIM_OWNER_CHECK_MS 500
 
 struct sim_xfer {
 	int64_t id;			/* 0: free */
@@ -46,6 +55,15 @@ struct sim {
 	uint64_t cardmem_size;
 	uint64_t xfer_rate;		/* bytes/s of the transaction engine */
 	uint64_t xfer_lat_ns;		/* fixed latency per transaction */
+	char name[SIM_SHARED_NAME_MAX + 1];	/* shared ring, "" if private */
+	bool geometry_given;		/* bufsize/nbufs/policy set explicitly */
+
+	bool attached;			/* another process owns the producer */
+	bool published;			/* we own s->name in /dev/shm */
+	pid_t pid;
+	int remote_fd[DMAKIT_RING_MAX_CONSUMERS];	/* producer: FIFOs */
+	uint32_t remote_pid[DMAKIT_RING_MAX_CONSUMERS];
+	uint64_t next_reclaim_ns;
 
 	int memfd;
 	void *map;
@@ -92,10 +110,18 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 		if (dmakit_parse_size(val, &v) || v > UINT32_MAX)
 			goto bad;
 		s->bufsize = (uint32_t)v;
+		s->geometry_given = true;
 	} else if (!strcmp(key, "nbufs")) {
 		if (dmakit_parse_size(val, &v) || v > UINT32_MAX)
 			goto bad;
 		s->nbufs = (uint32_t)v;
+		s->geometry_given = true;
+	} else if (!strcmp(key, "name")) {
+		if (!sim_shared_name_ok(val))
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "sim: bad name '%s' (1-64 of A-Z a-z 0-9 _ - .)",
+					   val);
+		snprintf(s->name, sizeof(s->name), "%s", val);
 	} else if (!strcmp(key, "rate")) {
 		if (dmakit_parse_rate(val, &v))
 			goto bad;
@@ -112,6 +138,7 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 			return dmakit_errf(err, errlen, -EINVAL,
 					   "sim: policy must be 'drop' or 'block', not '%s'",
 					   val);
+		s->geometry_given = true;
 	} else if (!strcmp(key, "count")) {
 		if (dmakit_parse_size(val, &s->count))
 			goto bad;
@@ -140,13 +167,22 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 		s->xfer_lat_ns = v * 1000;
 	} else {
 		return dmakit_errf(err, errlen, -EINVAL,
-				   "sim: unknown option '%s' (known: bufsize, nbufs, rate, policy, count, crc, seed, cardmem, xfer_rate, xfer_lat)",
+				   "sim: unknown option '%s' (known: bufsize, nbufs, rate, policy, count, crc, seed, name, cardmem, xfer_rate, xfer_lat)",
 				   key);
 	}
 	return 0;
 bad:
 	return dmakit_errf(err, errlen, -EINVAL, "sim: bad value '%s' for %s",
 			   val, key);
+}
+
+/* Consume pending wakeups of an eventfd or a wake FIFO. */
+static void drain_fd(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 }
 
 static long futex(uint32_t *uaddr, int op, uint32_t val,
@@ -231,6 +267,28 @@ static uint32_t fill_payload(struct sim *s, uint64_t *w, uint64_t seq)
 	return fill_payload_portable(w, s->bufsize, seq, s->crc);
 }
 
+/*
+ * Wake a consumer of a shared ring that lives in another process, through
+ * its slot's FIFO (opened on first use, reopened when the slot changes
+ * hands).  A full FIFO means the consumer has a wakeup pending already.
+ */
+static void wake_remote(struct sim *s, unsigned int i, uint32_t owner)
+{
+	char one = 1;
+
+	if (s->remote_fd[i] < 0 || s->remote_pid[i] != owner) {
+		if (s->remote_fd[i] >= 0)
+			close(s->remote_fd[i]);
+		s->remote_fd[i] = sim_shared_wake_fd(s->name, (int)i, false);
+		if (s->remote_fd[i] < 0)
+			return;		/* not created yet: nobody waits */
+		s->remote_pid[i] = owner;
+	}
+	if (write(s->remote_fd[i], &one, 1) < 0) {
+		/* EAGAIN: FIFO full, the consumer is being woken anyway */
+	}
+}
+
 static void wake_consumers(struct sim *s, struct dmakit_ring_ctrl *ctrl,
 			   bool all)
 {
@@ -241,14 +299,50 @@ static void wake_consumers(struct sim *s, struct dmakit_ring_ctrl *ctrl,
 		struct dmakit_ring_consumer *cs = &ctrl->consumers[i];
 		int fd = __atomic_load_n(&s->event_fd[i], __ATOMIC_ACQUIRE);
 		uint64_t one = 1;
+		uint32_t owner;
 
-		if (fd < 0)
-			continue;
 		if (!all && !DMAKIT_LOAD_RELAXED(&cs->need_wakeup))
+			continue;
+		owner = DMAKIT_LOAD_RELAXED(&cs->owner);
+		if (s->name[0] && owner != (uint32_t)s->pid &&
+		    DMAKIT_LOAD_ACQUIRE(&cs->state) != DMAKIT_CONSUMER_FREE) {
+			wake_remote(s, i, owner);
+			continue;
+		}
+		if (fd < 0)
 			continue;
 		if (write(fd, &one, sizeof(one)) < 0) {
 			/* counter saturation only: the consumer is awake */
 		}
+	}
+}
+
+/*
+ * A shared ring's consumers may belong to processes that were killed
+ * without detaching: free their slots, or a dead reliable consumer would
+ * make the producer drop (or wait) forever.
+ */
+static void reclaim_dead_consumers(struct sim *s, struct dmakit_ring_ctrl *ctrl)
+{
+	uint64_t now = dmakit_now_ns();
+	unsigned int i;
+
+	if (!s->name[0] || now < s->next_reclaim_ns)
+		return;
+	s->next_reclaim_ns = now + SIM_RECLAIM_NS;
+	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
+		struct dmakit_ring_consumer *cs = &ctrl->consumers[i];
+		uint32_t state = DMAKIT_LOAD_ACQUIRE(&cs->state);
+		uint32_t owner = DMAKIT_LOAD_RELAXED(&cs->owner);
+
+		if (state == DMAKIT_CONSUMER_FREE || owner == (uint32_t)s->pid ||
+		    owner == 0)
+			continue;
+		if (kill((pid_t)owner, 0) < 0 && errno == ESRCH)
+			__atomic_compare_exchange_n(&cs->state, &state,
+						    DMAKIT_CONSUMER_FREE, false,
+						    __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED);
 	}
 }
 
@@ -300,6 +394,7 @@ static void *producer(void *arg)
 
 		if (s->count && produced >= s->count)
 			break;
+		reclaim_dead_consumers(s, ctrl);
 		if (produced % SIM_CPU_EVERY == 0)
 			sample_cpu(s);
 		/* the card produces buffer n at t0 + n * buf_ns */
@@ -357,10 +452,165 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+/* The device fields every opener derives from the ring's ctrl page. */
+static void set_dev_fields(struct dmakit_dev *dev, struct sim *s)
+{
+	struct dmakit_ring_ctrl *ctrl = s->map;
+
+	dev->priv = s;
+	dev->ctrl = ctrl;
+	dev->descs = (struct dmakit_desc *)((char *)s->map + ctrl->desc_offset);
+	dev->data = (unsigned char *)s->map + ctrl->data_offset;
+	snprintf(dev->geo.kind, sizeof(dev->geo.kind), "sim");
+	dev->geo.bufsize = ctrl->bufsize;
+	dev->geo.nbufs = ctrl->nbufs;
+	dev->geo.policy = ctrl->policy;
+	dev->geo.payload = ctrl->payload;
+	dev->geo.dev_clock_hz = ctrl->dev_clock_hz;
+	dev->geo.data = dev->data;
+	dev->geo.data_len = (size_t)ctrl->nbufs * ctrl->bufsize;
+	dev->geo.rate = s->rate;
+}
+
+/* Create, map and initialise a new ring (private memfd or shared file). */
+static int create_ring(struct sim *s, char *err, size_t errlen)
+{
+	struct dmakit_ring_ctrl *ctrl;
+
+	s->map_size = dmakit_ring_map_size(s->nbufs, s->bufsize);
+	s->memfd = s->name[0] ? sim_shared_create_fd() :
+		   memfd_create("dmakit-sim", MFD_CLOEXEC);
+	if (s->memfd < 0)
+		return dmakit_errf(err, errlen, s->name[0] ? s->memfd : -errno,
+				   "sim: cannot create the ring: %s",
+				   dmakit_strerror(s->name[0] ? s->memfd : -errno));
+	if (ftruncate(s->memfd, (off_t)s->map_size))
+		return dmakit_errf(err, errlen, -errno,
+				   "sim: cannot size a %zu-byte ring: %s",
+				   s->map_size, strerror(errno));
+	/* populate now: the producer must not page-fault in its hot loop */
+	s->map = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_POPULATE, s->memfd, 0);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		return dmakit_errf(err, errlen, -errno,
+				   "sim: cannot map a %zu-byte ring: %s",
+				   s->map_size, strerror(errno));
+	}
+	ctrl = s->map;
+	ctrl->magic = DMAKIT_RING_MAGIC;
+	ctrl->version = DMAKIT_RING_VERSION;
+	ctrl->ctrl_size = DMAKIT_RING_CTRL_SIZE;
+	ctrl->nbufs = s->nbufs;
+	ctrl->bufsize = s->bufsize;
+	ctrl->desc_offset = DMAKIT_RING_CTRL_SIZE;
+	ctrl->data_offset = DMAKIT_RING_CTRL_SIZE +
+			    dmakit_ring_desc_bytes(s->nbufs);
+	ctrl->map_size = s->map_size;
+	ctrl->policy = s->policy;
+	ctrl->payload = DMAKIT_PAYLOAD_SIM;
+	ctrl->dev_clock_hz = 1000000000ULL;
+	ctrl->state = DMAKIT_STATE_IDLE;
+	return 0;
+}
+
+static void unmap_ring(struct sim *s)
+{
+	if (s->map)
+		munmap(s->map, s->map_size);
+	if (s->memfd >= 0)
+		close(s->memfd);
+	s->map = NULL;
+	s->memfd = -1;
+}
+
+/* Map the ring a live owner published under s->name, as open as @fd. */
+static int attach_shared(struct sim *s, int fd, char *err, size_t errlen)
+{
+	struct dmakit_ring_ctrl *c;
+	struct stat st;
+
+	s->memfd = fd;
+	if (fstat(fd, &st) < 0)
+		return dmakit_errf(err, errlen, -errno, "sim:name=%s: %s",
+				   s->name, strerror(errno));
+	if ((uint64_t)st.st_size < DMAKIT_RING_CTRL_SIZE)
+		goto bad;
+	s->map_size = (size_t)st.st_size;
+	s->map = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		return dmakit_errf(err, errlen, -errno,
+				   "sim:name=%s: cannot map the ring: %s",
+				   s->name, strerror(errno));
+	}
+	c = s->map;
+	if (c->magic != DMAKIT_RING_MAGIC || c->version != DMAKIT_RING_VERSION ||
+	    c->ctrl_size != DMAKIT_RING_CTRL_SIZE ||
+	    dmakit_ring_check_geometry(c->nbufs, c->bufsize) ||
+	    c->map_size != s->map_size ||
+	    c->map_size != dmakit_ring_map_size(c->nbufs, c->bufsize) ||
+	    c->desc_offset != DMAKIT_RING_CTRL_SIZE ||
+	    c->data_offset != DMAKIT_RING_CTRL_SIZE +
+			      dmakit_ring_desc_bytes(c->nbufs))
+		goto bad;
+	if (s->geometry_given && (c->bufsize != s->bufsize ||
+				  c->nbufs != s->nbufs || c->policy != s->policy))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "sim:name=%s is running with bufsize=%u nbufs=%u policy=%s: give matching options or only the name",
+				   s->name, c->bufsize, c->nbufs,
+				   c->policy == DMAKIT_POLICY_BLOCK ? "block" : "drop");
+	s->attached = true;
+	s->bufsize = c->bufsize;
+	s->nbufs = c->nbufs;
+	s->policy = c->policy;
+	s->rate = 0;			/* the owner's business */
+	s->cardmem_size = 0;
+	return 0;
+bad:
+	return dmakit_errf(err, errlen, -EINVAL,
+			   "sim:name=%s: /dev/shm holds no dmakit ring of this version under that name",
+			   s->name);
+}
+
+/*
+ * Open a named ring: attach to a live owner's, or create and publish a
+ * new one (retrying if another process publishes first).
+ */
+static int open_shared(struct sim *s, char *err, size_t errlen)
+{
+	int tries, ret, fd;
+
+	for (tries = 0; tries < 4; tries++) {
+		ret = sim_shared_open_existing(s->name, &fd);
+		if (ret < 0)
+			return dmakit_errf(err, errlen, ret, "sim:name=%s: %s",
+					   s->name, dmakit_strerror(ret));
+		if (ret == 1)
+			return attach_shared(s, fd, err, errlen);
+		ret = create_ring(s, err, errlen);
+		if (ret)
+			return ret;
+		ret = sim_shared_publish(s->memfd, s->name);
+		if (ret == 0) {
+			s->published = true;
+			return 0;
+		}
+		unmap_ring(s);
+		if (ret != -EEXIST)
+			return dmakit_errf(err, errlen, ret,
+					   "sim:name=%s: cannot publish the ring: %s",
+					   s->name, dmakit_strerror(ret));
+	}
+	return dmakit_errf(err, errlen, -EBUSY,
+			   "sim:name=%s: other processes keep replacing it",
+			   s->name);
+}
+
 static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 		    size_t errlen)
 {
-	struct dmakit_ring_ctrl *ctrl;
 	struct sim *s;
 	int ret, i;
 
@@ -375,8 +625,11 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 	s->xfer_rate = 1000000000ULL;
 	s->xfer_lat_ns = 20000;
 	s->memfd = -1;
-	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++)
+	s->pid = getpid();
+	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
 		s->event_fd[i] = -1;
+		s->remote_fd[i] = -1;
+	}
 	pthread_mutex_init(&s->xfer_lock, NULL);
 
 	ret = dmakit_parse_opts(args, err, errlen, sim_opt, s);
@@ -394,70 +647,24 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 	s->refill_batch = s->nbufs / 8 < 32 ? s->nbufs / 8 : 32;
 	if (!s->refill_batch)
 		s->refill_batch = 1;
-	s->cardmem = calloc(1, s->cardmem_size);
-	if (!s->cardmem) {
-		ret = dmakit_errf(err, errlen, -ENOMEM, "sim: out of memory");
+	ret = s->name[0] ? open_shared(s, err, errlen) :
+			   create_ring(s, err, errlen);
+	if (ret)
 		goto fail;
+	if (!s->attached) {
+		s->cardmem = calloc(1, s->cardmem_size);
+		if (!s->cardmem) {
+			ret = dmakit_errf(err, errlen, -ENOMEM,
+					  "sim: out of memory");
+			goto fail;
+		}
 	}
-	s->map_size = dmakit_ring_map_size(s->nbufs, s->bufsize);
-	s->memfd = memfd_create("dmakit-sim", MFD_CLOEXEC);
-	if (s->memfd < 0) {
-		ret = dmakit_errf(err, errlen, -errno, "sim: memfd_create: %s",
-				  strerror(errno));
-		goto fail;
-	}
-	if (ftruncate(s->memfd, (off_t)s->map_size)) {
-		ret = dmakit_errf(err, errlen, -errno,
-				  "sim: cannot size a %zu-byte ring: %s",
-				  s->map_size, strerror(errno));
-		goto fail;
-	}
-	/* populate now: the producer must not page-fault in its hot loop */
-	s->map = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_POPULATE, s->memfd, 0);
-	if (s->map == MAP_FAILED) {
-		s->map = NULL;
-		ret = dmakit_errf(err, errlen, -errno,
-				  "sim: cannot map a %zu-byte ring: %s",
-				  s->map_size, strerror(errno));
-		goto fail;
-	}
-	ctrl = s->map;
-	ctrl->magic = DMAKIT_RING_MAGIC;
-	ctrl->version = DMAKIT_RING_VERSION;
-	ctrl->ctrl_size = DMAKIT_RING_CTRL_SIZE;
-	ctrl->nbufs = s->nbufs;
-	ctrl->bufsize = s->bufsize;
-	ctrl->desc_offset = DMAKIT_RING_CTRL_SIZE;
-	ctrl->data_offset = DMAKIT_RING_CTRL_SIZE +
-			    dmakit_ring_desc_bytes(s->nbufs);
-	ctrl->map_size = s->map_size;
-	ctrl->policy = s->policy;
-	ctrl->payload = DMAKIT_PAYLOAD_SIM;
-	ctrl->dev_clock_hz = 1000000000ULL;
-	ctrl->state = DMAKIT_STATE_IDLE;
-	if (getrandom(&ctrl->stream_id, sizeof(ctrl->stream_id), 0) < 0)
-		ctrl->stream_id = dmakit_now_ns();
-
-	dev->priv = s;
-	dev->ctrl = ctrl;
-	dev->descs = (struct dmakit_desc *)((char *)s->map + ctrl->desc_offset);
-	dev->data = (unsigned char *)s->map + ctrl->data_offset;
-	snprintf(dev->geo.kind, sizeof(dev->geo.kind), "sim");
-	dev->geo.bufsize = s->bufsize;
-	dev->geo.nbufs = s->nbufs;
-	dev->geo.policy = s->policy;
-	dev->geo.payload = DMAKIT_PAYLOAD_SIM;
-	dev->geo.dev_clock_hz = ctrl->dev_clock_hz;
-	dev->geo.data = dev->data;
-	dev->geo.data_len = (size_t)s->nbufs * s->bufsize;
-	dev->geo.rate = s->rate;
+	set_dev_fields(dev, s);
 	return 0;
 fail:
-	if (s->map)
-		munmap(s->map, s->map_size);
-	if (s->memfd >= 0)
-		close(s->memfd);
+	if (s->published)
+		sim_shared_unlink(s->name);
+	unmap_ring(s);
 	free(s->cardmem);
 	pthread_mutex_destroy(&s->xfer_lock);
 	free(s);
@@ -480,15 +687,19 @@ static int sim_stop(struct dmakit_dev *dev)
 static void sim_close(struct dmakit_dev *dev)
 {
 	struct sim *s = dev->priv;
-
 	int i;
 
 	sim_stop(dev);
-	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++)
+	/* the producer has stopped and woken everyone: retire the name */
+	if (s->published)
+		sim_shared_unlink(s->name);
+	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
 		if (s->event_fd[i] >= 0)
 			close(s->event_fd[i]);
-	munmap(s->map, s->map_size);
-	close(s->memfd);
+		if (s->remote_fd[i] >= 0)
+			close(s->remote_fd[i]);
+	}
+	unmap_ring(s);
 	free(s->cardmem);
 	pthread_mutex_destroy(&s->xfer_lock);
 	free(s);
@@ -499,8 +710,14 @@ static int sim_start(struct dmakit_dev *dev)
 	struct sim *s = dev->priv;
 	int ret;
 
+	/* an attached process cannot start another's producer */
+	if (s->attached)
+		return 0;
 	if (s->running || dev->ctrl->state != DMAKIT_STATE_IDLE)
 		return -EALREADY;
+	/* a new stream id per start, as the driver does; before the state */
+	if (getrandom(&dev->ctrl->stream_id, sizeof(dev->ctrl->stream_id), 0) < 0)
+		dev->ctrl->stream_id = dmakit_now_ns();
 	DMAKIT_STORE_RELEASE(&dev->ctrl->state, DMAKIT_STATE_RUNNING);
 	ret = pthread_create(&s->thread, NULL, producer, dev);
 	if (ret) {
@@ -514,7 +731,7 @@ static int sim_start(struct dmakit_dev *dev)
 static int sim_consumer_attach(struct dmakit_consumer *cons)
 {
 	struct sim *s = cons->dev->priv;
-	uint64_t start, v;
+	uint64_t start;
 	int idx;
 
 	idx = dmakit_ring_attach_slot(cons->dev->ctrl, cons->mode, &start);
@@ -524,18 +741,21 @@ static int sim_consumer_attach(struct dmakit_consumer *cons)
 	 * One eventfd per slot, created on first use and kept until the
 	 * device closes: the producer thread may be signalling a slot while
 	 * its consumer detaches, and must never write to a recycled fd.
+	 * A process attached to another's shared ring uses the slot's FIFO.
 	 */
 	if (s->event_fd[idx] < 0) {
-		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		int fd = s->attached ?
+			 sim_shared_wake_fd(s->name, idx, true) :
+			 eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 		if (fd < 0) {
+			fd = s->attached ? fd : -errno;
 			dmakit_ring_detach_slot(cons->dev->ctrl, idx);
-			return -errno;
+			return fd;
 		}
 		__atomic_store_n(&s->event_fd[idx], fd, __ATOMIC_RELEASE);
 	} else {
-		while (read(s->event_fd[idx], &v, sizeof(v)) > 0)
-			;
+		drain_fd(s->event_fd[idx]);
 	}
 	cons->slot_idx = idx;
 	cons->slot = &cons->dev->ctrl->consumers[idx];
@@ -552,17 +772,29 @@ static void sim_consumer_detach(struct dmakit_consumer *cons)
 
 static int sim_wait(struct dmakit_consumer *cons, int timeout_ms)
 {
+	struct sim *s = cons->dev->priv;
 	struct pollfd pfd = { .fd = cons->wait_fd, .events = POLLIN };
-	uint64_t v;
-	int ret;
+	uint64_t deadline = dmakit_deadline(timeout_ms);
+	int ret, left;
 
-	ret = poll(&pfd, 1, timeout_ms);
-	if (ret < 0)
-		return -errno;
-	if (ret == 0)
-		return -ETIMEDOUT;
-	if (read(cons->wait_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return -errno;
+	for (;;) {
+		left = dmakit_remaining_ms(deadline);
+		/* attached: look at the owner now and then */
+		if (s->attached && (left < 0 || left > SIM_OWNER_CHECK_MS))
+			left = SIM_OWNER_CHECK_MS;
+		ret = poll(&pfd, 1, left);
+		if (ret < 0)
+			return -errno;
+		if (ret > 0)
+			break;
+		if (s->attached && !sim_shared_owner_alive(s->memfd) &&
+		    DMAKIT_LOAD_ACQUIRE(&cons->dev->ctrl->state) ==
+		    DMAKIT_STATE_RUNNING)
+			return -ENODEV;	/* the producer died mid-stream */
+		if (dmakit_remaining_ms(deadline) == 0)
+			return -ETIMEDOUT;
+	}
+	drain_fd(cons->wait_fd);
 	return 0;
 }
 
@@ -601,6 +833,8 @@ static int64_t sim_dma_submit(struct dmakit_dev *dev, int to_host, void *buf,
 	ssize_t n;
 	int i;
 
+	if (s->attached)
+		return -EOPNOTSUPP;	/* the engine is in the owner process */
 	if (card_addr >= s->cardmem_size || len > s->cardmem_size - card_addr)
 		return -EINVAL;
 	remote.iov_base = s->cardmem + card_addr;

@@ -386,6 +386,17 @@ int dmakit_sink_error(struct dmakit_sink *s)
 	return s->error;
 }
 
+int dmakit_sink_set_stream_id(struct dmakit_sink *s, uint64_t stream_id)
+{
+	if (!s)
+		return -EINVAL;
+	if (s->hdr.stream_id == stream_id)
+		return 0;
+	s->hdr.stream_id = stream_id;
+	s->hdr.header_crc32c = dmakit_idx_header_crc(&s->hdr);
+	return write_all(s->idx_fd, &s->hdr, sizeof(s->hdr), 0);
+}
+
 uint64_t dmakit_sink_bytes_written(struct dmakit_sink *s)
 {
 	return s ? s->st.bytes : 0;

@@ -8,6 +8,7 @@
 #ifndef DMAKIT_CLI_H
 #define DMAKIT_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +78,26 @@ int cli_log2_slot(uint64_t v);
 
 /* CLOCK_MONOTONIC in nanoseconds, for elapsed times. */
 uint64_t cli_now_ns(void);
+
+/*
+ * Long-running commands stop cleanly on SIGINT/SIGTERM: the handler counts
+ * requests in cli_stop_requested (a second one may mean "hurry").  Installed
+ * without SA_RESTART so blocking waits return.  SIGPIPE is ignored (a peer
+ * that vanished is an error return) and so is SIGXFSZ (a file size limit is
+ * a "disk full" ending, not a kill).
+ */
+extern volatile sig_atomic_t cli_stop_requested;
+void cli_catch_stop_signals(void);
+
+/*
+ * A library notice callback: prints "dmakit CMD: notice: MSG" unless
+ * *quiet; @ctx points to a struct cli_notice_ctx.
+ */
+struct cli_notice_ctx {
+	const char *cmd;
+	bool quiet;
+};
+void cli_notice_cb(void *ctx, const char *msg);
 
 /* True if stderr is a terminal (progress lines are drawn only then). */
 bool cli_stderr_is_tty(void);

@@ -119,14 +119,12 @@ void cli_print_log2_hist(FILE *f, const uint64_t *slots, int nslots,
 	if (last < 0)
 		return;
 	fprintf(f, "%*s%-*s : count    distribution\n", 5, "", 19, unit);
-	for (i = 0; i <= last; i++) {
+	for (i = first; i <= last; i++) {
 		uint64_t lo = i ? 1ULL << (i - 1) : 0;
 		uint64_t hi = i ? (1ULL << i) - 1 : 0;
 		int stars = max ? (int)(slots[i] * 40 / max) : 0;
 		char bar[41];
 
-		if (i < first && i != 0 && slots[i] == 0)
-			continue;
 		memset(bar, '*', (size_t)stars);
 		memset(bar + stars, ' ', (size_t)(40 - stars));
 		bar[40] = '\0';
@@ -134,6 +132,35 @@ void cli_print_log2_hist(FILE *f, const uint64_t *slots, int nslots,
 			(unsigned long long)lo, (unsigned long long)hi,
 			(unsigned long long)slots[i], bar);
 	}
+}
+
+volatile sig_atomic_t cli_stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	cli_stop_requested++;
+}
+
+void cli_catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+void cli_notice_cb(void *ctx, const char *msg)
+{
+	const struct cli_notice_ctx *n = ctx;
+
+	if (!n->quiet)
+		cli_notice(n->cmd, "%s", msg);
 }
 
 bool cli_stderr_is_tty(void)

@@ -19,14 +19,6 @@
 
 #define CMD "record"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -78,12 +70,6 @@ struct record_cli {
 	bool progress_drawn;
 	struct dmakit_record_progress last;
 };
-
-static void notice(void *ctx, const char *msg)
-{
-	(void)ctx;
-	cli_notice(CMD, "%s", msg);
-}
 
 static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 {
@@ -187,19 +173,6 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 	return 0;
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;	/* no SA_RESTART: waits return */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* past RLIMIT_FSIZE: a clean "disk full" ending, not a kill */
-	signal(SIGXFSZ, SIG_IGN);
-}
-
 static double cpu_seconds(const struct timeval *tv)
 {
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
@@ -268,6 +241,8 @@ int cmd_record(int argc, char **argv)
 	struct record_cli c;
 	struct dmakit_record_opts ro;
 	struct dmakit_sink_stats st;
+	/* fallback notices matter even with --quiet */
+	struct cli_notice_ctx notices = { .cmd = CMD };
 	struct dmakit_dev *dev = NULL;
 	char err[DMAKIT_ERRMSG_MAX], idx[4096], meta[4096];
 	const char *prefix;
@@ -283,7 +258,7 @@ int cmd_record(int argc, char **argv)
 	snprintf(meta, sizeof(meta), "%s.json", prefix);
 
 	/* before the device: a sim ring is a memfd, RLIMIT_FSIZE applies */
-	install_signals();
+	cli_catch_stop_signals();
 	ret = dmakit_open(&dev, c.device, err, sizeof(err));
 	if (ret) {
 		if (ret == -EINVAL)
@@ -298,10 +273,11 @@ int cmd_record(int argc, char **argv)
 	ro.sink.sidecar = c.sidecar;
 	ro.sink.engine = c.engine;
 	ro.sink.queue_depth = c.queue_depth;
-	ro.sink.notice = notice;
+	ro.sink.notice = cli_notice_cb;
+	ro.sink.notice_ctx = &notices;
 	ro.max_bytes = c.size;
 	ro.max_seconds = c.duration;
-	ro.stop = &stop_requested;
+	ro.stop = &cli_stop_requested;
 	ro.progress = on_progress;
 	ro.progress_ctx = &c;
 	ro.progress_ms = 500;

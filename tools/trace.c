@@ -1,10 +1,574 @@
 // SPDX-License-Identifier: MIT
-/* PLACEHOLDER: replaced by the real 'dmakit trace'. */
+/*
+ * dmakit trace: pair the start and end events of DMA transactions and
+ * report latency, rate and throughput, live and at the end.  The library
+ * (include/dmakit/trace.h) does the tracing and pairing; this file parses
+ * options, keeps the counters and writes the outputs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <dmakit.h>
+#include <dmakit/trace.h>
 #include "cli.h"
+#include "json.h"
+
+#define CMD "trace"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dmakit trace --start SPEC --end SPEC [--pci BDF] [options]\n"
+		"\n"
+		"Pairs start and end events into DMA transactions: latency, rate and\n"
+		"throughput every interval, log2 histograms at the end.  Ctrl-C ends\n"
+		"the run cleanly, with every output written.  Needs root.\n"
+		"\n"
+		"SPEC:\n"
+		"  irq[:SEL]                the --pci device's interrupt vectors (SEL:\n"
+		"                           IRQ numbers '36,37' or a name pattern '*req*';\n"
+		"                           with IRQ numbers --pci is optional)\n"
+		"  tp:SYSTEM:EVENT[:FILTER] a tracepoint, e.g. tp:block:block_rq_issue\n"
+		"  uprobe:PATH:FUNC[+OFF]   entry of a function in an executable or library\n"
+		"  uretprobe:PATH:FUNC      return of a function\n"
+		"  usdt:PATH:PROVIDER:NAME  a sys/sdt.h probe (args become arg1..argN)\n"
+		"  dmakit                   the dmakit driver's dma_submit/dma_complete\n"
+		"\n"
+		"options:\n"
+		"  --pci BDF           the device whose vectors 'irq' means\n"
+		"  --duration S        stop after S seconds (e.g. 10, 500ms, 2m)\n"
+		"  --interval S        live summary period (default 1s; 0: none)\n"
+		"  --pid PID           only u(ret)probe/usdt events of this process;\n"
+		"                      stops when it exits\n"
+		"  --timeout MS        a start with no end after MS is unmatched (1000)\n"
+		"  --buffer-kb N       trace buffer per CPU in KiB (4096)\n"
+		"  --pair-by FIELD     pair starts and ends by this field of both events\n"
+		"  --channel KEY       pair within channels: tid, none or a FIELD\n"
+		"  --close MODE        fifo (an end closes the oldest start), batch (an\n"
+		"                      end closes all open starts), id; default: id when\n"
+		"                      both events carry one, batch for irq ends, else fifo\n"
+		"  --events FILE       one JSON line per transaction\n"
+		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
+		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
+		"  --plot FILE         latency histogram + throughput: FILE.svg or .html\n"
+		"  -q, --quiet         no live summary\n"
+		"  -h, --help\n"
+		"\n"
+		"examples:\n"
+		"  dmakit trace --pci 0000:00:02.0 --start tp:block:block_rq_issue --end irq\n"
+		"  dmakit trace --start uprobe:/opt/card/libcard.so:dma_from_host \\\n"
+		"               --end uretprobe:/opt/card/libcard.so:dma_wait --pid 1234\n"
+		"  dmakit trace --start usdt:/usr/lib/libdmakit.so.0:dmakit:dma_start \\\n"
+		"               --end usdt:/usr/lib/libdmakit.so.0:dmakit:dma_done --duration 10\n"
+		"  dmakit trace --start dmakit --end dmakit --timeline t.json --plot t.html\n");
+}
+
+struct run {
+	struct dmakit_trace_hist *total, *interval;
+	struct dmakit_trace_series *series;
+	struct dmakit_trace_timeline *timeline;
+	FILE *events;
+	uint64_t bytes, interval_bytes, interval_xacts;
+	bool bytes_known;
+	int write_error;
+};
+
+static void on_xact(void *ctx, const struct dmakit_trace_xact *x)
+{
+	struct run *r = ctx;
+
+	dmakit_trace_hist_add(r->total, x->latency_ns);
+	dmakit_trace_hist_add(r->interval, x->latency_ns);
+	r->interval_xacts++;
+	if (x->flags & DMAKIT_TRACE_F_BYTES) {
+		r->bytes_known = true;
+		r->bytes += x->bytes;
+		r->interval_bytes += x->bytes;
+	}
+	dmakit_trace_series_add(r->series, x->end_ns,
+				(x->flags & DMAKIT_TRACE_F_BYTES) ? x->bytes : 0);
+	if (r->events) {
+		dmakit_trace_xact_write_json(r->events, x);
+		if (ferror(r->events))
+			r->write_error = EIO;
+	}
+	if (r->timeline)
+		dmakit_trace_timeline_xact(r->timeline, x);
+}
+
+static void on_loss(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
+		    uint64_t count)
+{
+	struct run *r = ctx;
+
+	if (r->timeline)
+		dmakit_trace_timeline_loss(r->timeline, cpu, from_ns, to_ns, count);
+}
+
+/* The counter tracks, from the throughput series (up to 2048 samples). */
+static void timeline_counters(struct run *r, uint64_t t0)
+{
+	uint64_t bin_ns, xacts, bytes;
+	size_t n = dmakit_trace_series_bins(r->series, &bin_ns), i;
+
+	for (i = 0; i < n; i++) {
+		double per_s = 1e9 / (double)bin_ns;
+
+		dmakit_trace_series_bin(r->series, i, &xacts, &bytes);
+		dmakit_trace_timeline_counter(r->timeline, t0 + i * bin_ns,
+					      r->bytes_known ? (double)bytes * per_s : -1,
+					      (double)xacts * per_s);
+	}
+}
+
+static void fmt_lat(char *buf, size_t len, uint64_t ns)
+{
+	if (ns >= 10000000ULL)
+		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+	else if (ns >= 10000ULL)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+}
+
+static void interval_line(struct run *r, double t, double secs,
+			  const struct dmakit_trace_stats *st, bool header)
+{
+	char rate[32], p50[24], p99[24], max[24];
+
+	if (header)
+		printf("%8s %10s %12s %10s %10s %10s %8s %8s\n", "TIME(s)",
+		       "XACT/s", "BYTES/s", "p50", "p99", "max", "ORPHANS",
+		       "LOST");
+	fmt_lat(p50, sizeof(p50), dmakit_trace_hist_percentile(r->interval, 50));
+	fmt_lat(p99, sizeof(p99), dmakit_trace_hist_percentile(r->interval, 99));
+	fmt_lat(max, sizeof(max), dmakit_trace_hist_max(r->interval));
+	if (r->bytes_known)
+		cli_fmt_rate(rate, sizeof(rate), (double)r->interval_bytes / secs);
+	else
+		snprintf(rate, sizeof(rate), "-");
+	printf("%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 "\n",
+	       t, (double)r->interval_xacts / secs, rate, p50, p99, max,
+	       st->pair.orphans, st->lost_events);
+	fflush(stdout);
+}
+
+static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
+			       const struct dmakit_trace_stats *st,
+			       struct run *r, const char *start_spec,
+			       const char *end_spec)
+{
+	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
+	struct dmakit_trace_vector_stats v;
+	struct dmakit_json j;
+	unsigned int i;
+
+	dmakit_json_init(&j, f, true);
+	dmakit_json_obj_begin(&j, NULL);
+	dmakit_json_str(&j, "start_spec", start_spec);
+	dmakit_json_str(&j, "end_spec", end_spec);
+	dmakit_json_str(&j, "start", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
+	dmakit_json_str(&j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
+	dmakit_json_str(&j, "pairing", dmakit_trace_close_name(st->close));
+	dmakit_json_str(&j, "instance", dmakit_trace_session_name(s));
+	dmakit_json_u64(&j, "start_ns", st->start_ns);
+	dmakit_json_u64(&j, "stop_ns", st->stop_ns);
+	dmakit_json_double(&j, "duration_s", secs);
+	dmakit_json_u64(&j, "transactions", st->pair.transactions);
+	dmakit_json_u64(&j, "start_events", st->pair.starts);
+	dmakit_json_u64(&j, "end_events", st->pair.end_events);
+	dmakit_json_u64(&j, "orphans", st->pair.orphans);
+	dmakit_json_u64(&j, "unmatched_starts", st->pair.unmatched_starts);
+	dmakit_json_u64(&j, "inflight_starts", st->pair.inflight_starts);
+	dmakit_json_u64(&j, "lost_events", st->lost_events);
+	dmakit_json_u64(&j, "loss_holes", st->pair.loss_holes);
+	dmakit_json_u64(&j, "discarded_starts", st->pair.discarded_starts);
+	dmakit_json_u64(&j, "discarded_ends", st->pair.discarded_ends);
+	dmakit_json_u64(&j, "late_events", st->pair.late_events);
+	dmakit_json_u64(&j, "events_read", st->events);
+	dmakit_json_u64(&j, "pid_filtered", st->pid_filtered);
+	dmakit_json_obj_begin(&j, "coalesced");
+	dmakit_json_u64(&j, "ends", st->pair.coalesced_ends);
+	dmakit_json_u64(&j, "transactions", st->pair.coalesced_xacts);
+	dmakit_json_u64(&j, "max_batch", st->pair.max_batch);
+	dmakit_json_obj_end(&j);
+	if (r->bytes_known) {
+		dmakit_json_u64(&j, "bytes", r->bytes);
+		dmakit_json_double(&j, "bytes_per_s", secs > 0 ? (double)r->bytes / secs : 0);
+	} else {
+		dmakit_json_str(&j, "bytes", NULL);
+		dmakit_json_str(&j, "bytes_per_s", NULL);
+	}
+	dmakit_json_double(&j, "transactions_per_s",
+			   secs > 0 ? (double)st->pair.transactions / secs : 0);
+	dmakit_json_obj_begin(&j, "latency_ns");
+	dmakit_json_u64(&j, "count", dmakit_trace_hist_count(r->total));
+	dmakit_json_u64(&j, "min", dmakit_trace_hist_min(r->total));
+	dmakit_json_double(&j, "mean", dmakit_trace_hist_mean(r->total));
+	dmakit_json_u64(&j, "p50", dmakit_trace_hist_percentile(r->total, 50));
+	dmakit_json_u64(&j, "p90", dmakit_trace_hist_percentile(r->total, 90));
+	dmakit_json_u64(&j, "p99", dmakit_trace_hist_percentile(r->total, 99));
+	dmakit_json_u64(&j, "max", dmakit_trace_hist_max(r->total));
+	dmakit_json_obj_end(&j);
+	dmakit_json_arr_begin(&j, "vectors");
+	for (i = 0; i < st->nvectors; i++) {
+		dmakit_trace_session_vector(s, i, &v);
+		dmakit_json_obj_begin(&j, NULL);
+		dmakit_json_u64(&j, "irq", v.irq);
+		dmakit_json_str(&j, "name", v.name);
+		dmakit_json_u64(&j, "interrupts", v.traced);
+		dmakit_json_u64(&j, "traced_total", v.traced_total);
+		dmakit_json_u64(&j, "proc_start", v.proc_start);
+		dmakit_json_u64(&j, "proc_end", v.proc_end);
+		dmakit_json_u64(&j, "proc_delta", v.proc_end - v.proc_start);
+		dmakit_json_u64(&j, "ambiguous", v.ambiguous);
+		dmakit_json_obj_end(&j);
+	}
+	dmakit_json_arr_end(&j);
+	dmakit_json_u64(&j, "leftovers_removed", st->leftovers_removed);
+	dmakit_json_obj_end(&j);
+	dmakit_json_end(&j);
+}
+
+static void print_final(struct dmakit_trace_session *s,
+			const struct dmakit_trace_stats *st, struct run *r)
+{
+	struct dmakit_trace_vector_stats v;
+	uint64_t slots[CLI_HIST_SLOTS];
+	char a[24], b[24], c[24], rate[32], tot[32];
+	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
+	unsigned int i;
+
+	printf("\n");
+	if (dmakit_trace_hist_count(r->total)) {
+		dmakit_trace_hist_log2(r->total, 1000, slots, CLI_HIST_SLOTS);
+		cli_print_log2_hist(stdout, slots, CLI_HIST_SLOTS, "usecs");
+		printf("\n");
+	}
+	fmt_lat(a, sizeof(a), dmakit_trace_hist_percentile(r->total, 50));
+	fmt_lat(b, sizeof(b), dmakit_trace_hist_percentile(r->total, 99));
+	fmt_lat(c, sizeof(c), dmakit_trace_hist_max(r->total));
+	printf("%" PRIu64 " transactions in %.2f s (%.1f/s), latency p50 %s, p99 %s, max %s\n",
+	       st->pair.transactions, secs,
+	       secs > 0 ? (double)st->pair.transactions / secs : 0, a, b, c);
+	if (r->bytes_known)
+		printf("%s transferred, %s\n",
+		       cli_fmt_bytes(tot, sizeof(tot), (double)r->bytes),
+		       cli_fmt_rate(rate, sizeof(rate),
+				    secs > 0 ? (double)r->bytes / secs : 0));
+	printf("pairing %s: %" PRIu64 " start events, %" PRIu64
+	       " end events, %" PRIu64 " orphan ends, %" PRIu64
+	       " unmatched starts, %" PRIu64 " in flight at stop\n",
+	       dmakit_trace_close_name(st->close), st->pair.starts,
+	       st->pair.end_events, st->pair.orphans,
+	       st->pair.unmatched_starts, st->pair.inflight_starts);
+	if (st->pair.coalesced_ends)
+		printf("coalesced: %" PRIu64 " ends closed %" PRIu64
+		       " transactions (largest batch %" PRIu64 ")\n",
+		       st->pair.coalesced_ends, st->pair.coalesced_xacts,
+		       st->pair.max_batch);
+	if (st->lost_events || st->pair.loss_holes || st->pair.late_events)
+		printf("LOST %" PRIu64 " events in %" PRIu64
+		       " gaps: %" PRIu64 " starts and %" PRIu64
+		       " ends set aside instead of pairing across them\n",
+		       st->lost_events, st->pair.loss_holes,
+		       st->pair.discarded_starts, st->pair.discarded_ends);
+	for (i = 0; i < st->nvectors; i++) {
+		dmakit_trace_session_vector(s, i, &v);
+		printf("irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
+		       "%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
+		       v.ambiguous ? " (some at the window's edges)" : "");
+	}
+}
+
+static FILE *open_out(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		cli_error(CMD, "%s %s: %s", what, path, strerror(errno));
+	return f;
+}
 
 int cmd_trace(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("trace", "not implemented yet");
+	enum {
+		O_PCI = 256, O_START, O_END, O_DURATION, O_PID, O_INTERVAL,
+		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
+		O_PAIRBY, O_CHANNEL, O_CLOSE,
+	};
+	static const struct option lopts[] = {
+		{ "pci", required_argument, NULL, O_PCI },
+		{ "start", required_argument, NULL, O_START },
+		{ "end", required_argument, NULL, O_END },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "pid", required_argument, NULL, O_PID },
+		{ "interval", required_argument, NULL, O_INTERVAL },
+		{ "events", required_argument, NULL, O_EVENTS },
+		{ "summary-json", required_argument, NULL, O_SUMMARY },
+		{ "timeline", required_argument, NULL, O_TIMELINE },
+		{ "plot", required_argument, NULL, O_PLOT },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "buffer-kb", required_argument, NULL, O_BUFKB },
+		{ "pair-by", required_argument, NULL, O_PAIRBY },
+		{ "channel", required_argument, NULL, O_CHANNEL },
+		{ "close", required_argument, NULL, O_CLOSE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dmakit_trace_opts o = { .close = -1 };
+	const char *events_path = NULL, *summary_path = NULL;
+	const char *timeline_path = NULL, *plot_path = NULL;
+	double duration = 0, interval = 1;
+	struct dmakit_trace_session *s = NULL;
+	struct dmakit_trace_stats st;
+	struct run r = { 0 };
+	char err[DMAKIT_ERRMSG_MAX], *end;
+	bool quiet = false, header = true;
+	uint64_t t0, next_tick, deadline = 0, last_tick;
+	int c, ret, rc = CLI_EXIT_FAIL;
+	unsigned long long v;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
+		switch (c) {
+		case O_PCI:
+			o.pci = optarg;
+			break;
+		case O_START:
+			o.start_spec = optarg;
+			break;
+		case O_END:
+			o.end_spec = optarg;
+			break;
+		case O_DURATION:
+			if (cli_parse_duration(optarg, &duration) || duration <= 0)
+				return cli_usage_error(CMD, "bad --duration '%s'", optarg);
+			break;
+		case O_INTERVAL:
+			if (cli_parse_duration(optarg, &interval))
+				return cli_usage_error(CMD, "bad --interval '%s'", optarg);
+			break;
+		case O_PID:
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || !v || v > INT32_MAX)
+				return cli_usage_error(CMD, "bad --pid '%s'", optarg);
+			o.pid = (pid_t)v;
+			break;
+		case O_TIMEOUT:
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || !v || v > 3600000)
+				return cli_usage_error(CMD, "bad --timeout '%s' (milliseconds, 1..3600000)",
+						       optarg);
+			o.timeout_ns = v * 1000000ULL;
+			break;
+		case O_BUFKB:
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || v < 4 || v > 4194304)
+				return cli_usage_error(CMD, "bad --buffer-kb '%s' (4..4194304)",
+						       optarg);
+			o.buffer_kb = (unsigned int)v;
+			break;
+		case O_EVENTS:
+			events_path = optarg;
+			break;
+		case O_SUMMARY:
+			summary_path = optarg;
+			break;
+		case O_TIMELINE:
+			timeline_path = optarg;
+			break;
+		case O_PLOT:
+			plot_path = optarg;
+			break;
+		case O_PAIRBY:
+			o.pair_by = optarg;
+			break;
+		case O_CHANNEL:
+			o.channel_by = optarg;
+			break;
+		case O_CLOSE:
+			if (!strcmp(optarg, "fifo"))
+				o.close = DMAKIT_TRACE_CLOSE_ONE;
+			else if (!strcmp(optarg, "batch"))
+				o.close = DMAKIT_TRACE_CLOSE_ALL;
+			else if (!strcmp(optarg, "id"))
+				o.close = DMAKIT_TRACE_CLOSE_ID;
+			else
+				return cli_usage_error(CMD, "bad --close '%s' (fifo, batch or id)",
+						       optarg);
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error(CMD, "unknown option or missing value: '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (!o.start_spec || !o.end_spec)
+		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))
+		return cli_usage_error(CMD, "--start: %s", err);
+	if (dmakit_trace_spec_check(o.end_spec, err, sizeof(err)))
+		return cli_usage_error(CMD, "--end: %s", err);
+	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
+		return cli_error(CMD, "--pid %d: no such process", (int)o.pid);
+
+	if (dmakit_trace_hist_alloc(&r.total) || dmakit_trace_hist_alloc(&r.interval))
+		goto out_nomem;
+	if (events_path && !(r.events = open_out(events_path, "--events")))
+		goto out;
+	if (timeline_path &&
+	    dmakit_trace_timeline_open(&r.timeline, timeline_path, err, sizeof(err))) {
+		cli_error(CMD, "--timeline %s", err);
+		goto out;
+	}
+	o.on_xact = on_xact;
+	o.on_loss = on_loss;
+	o.ctx = &r;
+	ret = dmakit_trace_session_alloc(&s, &o, err, sizeof(err));
+	if (ret) {
+		cli_error(CMD, "%s", err);
+		goto out;
+	}
+
+	cli_catch_stop_signals();
+
+	dmakit_trace_session_stats(s, &st);
+	if (st.leftovers_removed)
+		cli_notice(CMD, "removed %u leftover tracefs object(s) of crashed dmakit sessions",
+			   st.leftovers_removed);
+	fprintf(stderr, "dmakit trace: start: %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
+	fprintf(stderr, "dmakit trace: end:   %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
+	ret = dmakit_trace_session_start(s);
+	if (ret) {
+		cli_error(CMD, "cannot start tracing: %s", dmakit_strerror(ret));
+		goto out;
+	}
+	/* tests wait for this line: tracing is on once it is printed */
+	fprintf(stderr, "dmakit trace: pairing %s; tracing... %s\n",
+		dmakit_trace_close_name(st.close),
+		duration > 0 ? "" : "Ctrl-C to end");
+	dmakit_trace_session_stats(s, &st);
+	t0 = st.start_ns;
+	if (dmakit_trace_series_alloc(&r.series, t0, 10000000ULL))
+		goto out_nomem;
+	last_tick = t0;
+	next_tick = interval > 0 ? t0 + (uint64_t)(interval * 1e9) : UINT64_MAX;
+	if (duration > 0)
+		deadline = t0 + (uint64_t)(duration * 1e9);
+
+	while (!cli_stop_requested) {
+		struct timespec now_ts;
+		uint64_t now, wake;
+		int wait_ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &now_ts);
+		now = (uint64_t)now_ts.tv_sec * 1000000000ULL + (uint64_t)now_ts.tv_nsec;
+		if (deadline && now >= deadline)
+			break;
+		if (o.pid && kill(o.pid, 0) && errno == ESRCH)
+			break;
+		if (now >= next_tick) {
+			double secs = (double)(now - last_tick) / 1e9;
+
+			dmakit_trace_session_stats(s, &st);
+			if (!quiet)
+				interval_line(&r, (double)(now - t0) / 1e9, secs, &st, header);
+			header = false;
+			dmakit_trace_hist_reset(r.interval);
+			r.interval_bytes = r.interval_xacts = 0;
+			last_tick = now;
+			next_tick += (uint64_t)(interval * 1e9);
+			if (next_tick <= now)
+				next_tick = now + (uint64_t)(interval * 1e9);
+		}
+		wake = next_tick;
+		if (deadline && deadline < wake)
+			wake = deadline;
+		/* at most a second, so --pid exits are noticed */
+		wait_ms = wake - now >= 1000000000ULL ? 1000 :
+			  (int)((wake - now) / 1000000ULL) + 1;
+		ret = dmakit_trace_session_poll(s, wait_ms);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0) {
+			cli_error(CMD, "reading events: %s", dmakit_strerror(ret));
+			break;
+		}
+	}
+
+	ret = dmakit_trace_session_stop(s);
+	if (ret)
+		cli_notice(CMD, "reading /proc/interrupts at the end: %s",
+			   dmakit_strerror(ret));
+	dmakit_trace_session_stats(s, &st);
+	print_final(s, &st, &r);
+	rc = CLI_EXIT_OK;
+
+	if (summary_path) {
+		FILE *f = open_out(summary_path, "--summary-json");
+
+		if (!f) {
+			rc = CLI_EXIT_FAIL;
+		} else {
+			write_summary_json(f, s, &st, &r, o.start_spec, o.end_spec);
+			if (ferror(f) | fclose(f))
+				rc = cli_error(CMD, "--summary-json %s: write error",
+					       summary_path);
+		}
+	}
+	if (plot_path) {
+		char title[1100];
+		struct dmakit_trace_plot p = {
+			.title = title,
+			.latency = r.total,
+			.series = r.series,
+			.bytes_known = r.bytes_known,
+			.stats = &st,
+		};
+
+		snprintf(title, sizeof(title), "dmakit trace: %.500s -> %.500s",
+			 o.start_spec, o.end_spec);
+		if (dmakit_trace_plot_write(plot_path, &p, err, sizeof(err)))
+			rc = cli_error(CMD, "--plot %s", err);
+	}
+	if (r.timeline)
+		timeline_counters(&r, t0);
+out:
+	if (r.timeline) {
+		if (dmakit_trace_timeline_close(r.timeline) && rc == CLI_EXIT_OK)
+			rc = cli_error(CMD, "--timeline %s: write error", timeline_path);
+	}
+	if (r.events) {
+		if ((ferror(r.events) | fclose(r.events) || r.write_error) &&
+		    rc == CLI_EXIT_OK)
+			rc = cli_error(CMD, "--events %s: write error", events_path);
+	}
+	dmakit_trace_session_free(s);
+	dmakit_trace_series_free(r.series);
+	dmakit_trace_hist_free(r.total);
+	dmakit_trace_hist_free(r.interval);
+	return rc;
+out_nomem:
+	cli_error(CMD, "out of memory");
+	goto out;
 }

@@ -211,6 +211,13 @@ int dmakit_sink_inflight(struct dmakit_sink *sink);
 /* The sink's first write error (-errno), or 0 while it is healthy. */
 int dmakit_sink_error(struct dmakit_sink *sink);
 
+/*
+ * Set the source's stream id in the index header and metadata.  Sources
+ * draw a new id when they start (the driver does, on every start), which
+ * is after the sink was opened.  Return 0 or -errno (header write failed).
+ */
+int dmakit_sink_set_stream_id(struct dmakit_sink *sink, uint64_t stream_id);
+
 /* Valid bytes recorded so far (entries in the index). */
 uint64_t dmakit_sink_bytes_written(struct dmakit_sink *sink);
 

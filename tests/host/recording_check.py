@@ -109,6 +109,8 @@ def main():
                       ("finished", True)):
         if meta.get(key) != want:
             fail("metadata %s=%r, expected %r" % (key, meta.get(key), want))
+    if stream_id == 0:
+        fail("stream id 0: read before the source started")
     if meta.get("result") not in RESULTS:
         fail("metadata result %r" % meta.get("result"))
     if meta.get("engine") not in ENGINES:

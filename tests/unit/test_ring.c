@@ -273,6 +273,39 @@ static void timeout_and_pollfd(void)
 	dmakit_close(dev);
 }
 
+/*
+ * An event loop polling the consumer fd and calling next() with timeout 0
+ * must sleep between buffers: the fd may not stay readable (spin).
+ */
+static void pollfd_loop_does_not_spin(void)
+{
+	struct dmakit_dev *dev = open_sim("sim:bufsize=4K,nbufs=4,rate=80K");
+	struct dmakit_consumer *c;
+	struct dmakit_buf b;
+	struct pollfd pfd;
+	int got = 0, wakeups = 0, i;
+
+	T_ASSERT(dev);
+	T_EQ(dmakit_consumer_attach(dev, DMAKIT_RELIABLE, &c), 0);
+	T_EQ(dmakit_start(dev), 0);
+	pfd.fd = dmakit_consumer_fd(c);
+	pfd.events = POLLIN;
+	/* 20 buffers/s: 4 buffers take ~150 ms */
+	for (i = 0; i < 1000 && got < 4; i++) {
+		if (dmakit_consumer_next(c, &b, 0) == 0) {
+			got++;
+			T_EQ(dmakit_consumer_release(c, &b), 0);
+			continue;
+		}
+		if (poll(&pfd, 1, 2000) > 0)
+			wakeups++;
+	}
+	T_EQ(got, 4);
+	/* one wakeup per buffer, a few spurious at most */
+	T_ASSERT(wakeups <= 8);
+	dmakit_close(dev);
+}
+
 struct stress_arg {
 	struct dmakit_consumer *c;
 	uint64_t n, bad;
@@ -341,6 +374,7 @@ int main(void)
 	T_RUN(two_reliable);
 	T_RUN(slots_run_out);
 	T_RUN(timeout_and_pollfd);
+	T_RUN(pollfd_loop_does_not_spin);
 	T_RUN(stress_threads);
 	return t_exit();
 }

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmakit tracing: when did a DMA transaction start and when did it end,
+ * for any PCI device, with or without the dmakit driver.
+ *
+ * Four objects, each an opaque handle with an alloc/free pair:
+ *
+ *   dmakit_trace_pci      a PCI device from sysfs: driver, ids, NUMA node,
+ *                         link, DMA mask, IOMMU group, interrupt vectors
+ *   dmakit_trace_hist     a latency histogram with percentiles
+ *   dmakit_trace_pairer   the pairing engine: a time-ordered stream of
+ *                         start and end events in, transactions out (pure
+ *                         code, no kernel needed)
+ *   dmakit_trace_session  a tracing session: its own tracefs instance,
+ *                         the `mono` clock (timestamps are CLOCK_MONOTONIC
+ *                         ns), per-CPU buffers merged in time order, lost
+ *                         events accounted, uprobes created and removed
+ *
+ * Event sources are given as SPEC strings:
+ *
+ *   irq[:SEL]                 the --pci device's interrupt vectors
+ *                             (irq:irq_handler_entry filtered to them); SEL
+ *                             selects some: IRQ numbers "36,37" or a name
+ *                             pattern "*req*"
+ *   tp:SYSTEM:EVENT[:FILTER]  any tracepoint, with an optional ftrace filter
+ *   uprobe:PATH:FUNC[+OFF]    entry of a function in an ELF file
+ *   uretprobe:PATH:FUNC       return of a function
+ *   usdt:PATH:PROVIDER:NAME   a sys/sdt.h probe (arguments become fields
+ *                             arg1..argN; semaphores are handled)
+ *   dmakit                    the dmakit driver's tracepoints
+ *                             dmakit:dma_submit (start) and
+ *                             dmakit:dma_complete (end), paired by id
+ *
+ * Conventions as in dmakit.h: 0 or a count on success, a negative errno on
+ * failure, an errmsg buffer for detail where a call can fail in several
+ * ways; no global state, nothing printed.
+ */
+#ifndef DMAKIT_TRACE_H
+#define DMAKIT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/*
+ * Check the form of a SPEC without tracing anything (whether the event,
+ * file or symbol exists is found out by dmakit_trace_session_alloc()).
+ * Return 0 or -EINVAL with @errmsg saying what is wrong.
+ */
+int dmakit_trace_spec_check(const char *spec, char *errmsg, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* PCI device discovery                                               */
+/* ------------------------------------------------------------------ */
+
+struct dmakit_trace_pci;
+
+enum dmakit_trace_irq_kind {
+	DMAKIT_TRACE_IRQ_INTX = 0,
+	DMAKIT_TRACE_IRQ_MSI,
+	DMAKIT_TRACE_IRQ_MSIX,
+};
+
+/**
+ * struct dmakit_trace_pci_info - what sysfs says about a PCI function.
+ * @bdf:        domain:bus:device.function, e.g. "0000:17:00.0"
+ * @driver:     bound driver, "" if none
+ * @vendor, @device, @subsys_vendor, @subsys_device: PCI ids
+ * @class_code: 24-bit class code
+ * @numa_node:  NUMA node, -1 if unknown
+ * @link_gts, @link_width: current PCIe link (GT/s, lanes); 0 if the
+ *              device has no PCIe link attributes (conventional PCI)
+ * @max_link_gts, @max_link_width: what the device supports
+ * @link_bytes_per_s: theoretical payload bandwidth of the current link
+ *              per direction, after line encoding (8b/10b up to 5 GT/s,
+ *              128b/130b from 8 GT/s, 242B/256B FLITs at 64 GT/s)
+ * @dma_mask_bits: streaming DMA mask width, -1 if unknown
+ * @iommu_group: IOMMU group number, -1 if none
+ * @nvectors:   interrupt vectors (see dmakit_trace_pci_vector())
+ */
+struct dmakit_trace_pci_info {
+	char bdf[16];
+	char driver[64];
+	uint16_t vendor, device, subsys_vendor, subsys_device;
+	uint32_t class_code;
+	int numa_node;
+	double link_gts;
+	unsigned int link_width;
+	double max_link_gts;
+	unsigned int max_link_width;
+	double link_bytes_per_s;
+	int dma_mask_bits;
+	int iommu_group;
+	unsigned int nvectors;
+};
+
+/**
+ * struct dmakit_trace_pci_vector - one interrupt vector of a device.
+ * @irq:      Linux IRQ number (what irq:irq_handler_entry reports)
+ * @kind:     INTx, MSI or MSI-X
+ * @name:     handler name(s) as in /proc/interrupts, "" if none requested
+ * @affinity: smp_affinity_list, e.g. "0-3"
+ * @effective_affinity: effective_affinity_list ("" where not exported)
+ * @count:    interrupts so far, summed over CPUs (/proc/interrupts)
+ */
+struct dmakit_trace_pci_vector {
+	unsigned int irq;
+	enum dmakit_trace_irq_kind kind;
+	char name[64];
+	char affinity[64];
+	char effective_affinity[64];
+	uint64_t count;
+};
+
+/*
+ * Read a device from sysfs.  @bdf may omit the domain ("17:00.0").
+ * Return 0, -ENODEV (no such device, @errmsg says so), -ENOMEM.
+ */
+int dmakit_trace_pci_alloc(struct dmakit_trace_pci **pcip, const char *bdf,
+			   char *errmsg, size_t errlen);
+void dmakit_trace_pci_free(struct dmakit_trace_pci *pci);
+void dmakit_trace_pci_info(const struct dmakit_trace_pci *pci,
+			   struct dmakit_trace_pci_info *info);
+/* Vector @i (0 <= i < nvectors).  Return 0 or -ERANGE. */
+int dmakit_trace_pci_vector(const struct dmakit_trace_pci *pci, unsigned int i,
+			    struct dmakit_trace_pci_vector *vec);
+/* Re-read the vectors' counts from /proc/interrupts.  Return 0 or -errno. */
+int dmakit_trace_pci_refresh_counts(struct dmakit_trace_pci *pci);
+/* "MSI-X", "MSI", "INTx". */
+const char *dmakit_trace_irq_kind_name(enum dmakit_trace_irq_kind kind);
+/*
+ * Theoretical per-direction payload bandwidth of a PCIe link in bytes/s,
+ * from its speed in GT/s and its width; 0 if either is unknown.
+ */
+double dmakit_trace_pcie_bandwidth(double gts, unsigned int width);
+
+/*
+ * The PCI devices in sysfs, sorted by address; @with_driver: only those
+ * bound to a driver.  Free the array with dmakit_trace_pci_list_free().
+ */
+int dmakit_trace_pci_list(char ***bdfs, size_t *count, bool with_driver);
+void dmakit_trace_pci_list_free(char **bdfs, size_t count);
+
+/* ------------------------------------------------------------------ */
+/* Latency histogram                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Log-linear buckets: 64 sub-buckets per power of two, so a percentile is
+ * within 1.6% of the exact value (min, max, count and sum are exact).
+ * Memory is fixed (about 32 KiB) whatever the number of values.
+ */
+struct dmakit_trace_hist;
+
+int dmakit_trace_hist_alloc(struct dmakit_trace_hist **histp);
+void dmakit_trace_hist_free(struct dmakit_trace_hist *hist);
+void dmakit_trace_hist_reset(struct dmakit_trace_hist *hist);
+void dmakit_trace_hist_add(struct dmakit_trace_hist *hist, uint64_t value);
+/* Add every value of @src to @dst. */
+void dmakit_trace_hist_merge(struct dmakit_trace_hist *dst,
+			     const struct dmakit_trace_hist *src);
+uint64_t dmakit_trace_hist_count(const struct dmakit_trace_hist *hist);
+uint64_t dmakit_trace_hist_min(const struct dmakit_trace_hist *hist);
+uint64_t dmakit_trace_hist_max(const struct dmakit_trace_hist *hist);
+double dmakit_trace_hist_mean(const struct dmakit_trace_hist *hist);
+/*
+ * The value below which @pct percent (0..100) of the values fall (the
+ * nearest-rank definition), 0 for an empty histogram.
+ */
+uint64_t dmakit_trace_hist_percentile(const struct dmakit_trace_hist *hist,
+				      double pct);
+/*
+ * Counts per power of two, after dividing values by @divisor (e.g. 1000
+ * for microseconds): slots[i] counts v with 2^(i-1) <= v < 2^i, slots[0]
+ * v == 0; the layout cli_print_log2_hist() prints.  @nslots <= 64.
+ */
+void dmakit_trace_hist_log2(const struct dmakit_trace_hist *hist,
+			    uint64_t divisor, uint64_t *slots, int nslots);
+
+/* ------------------------------------------------------------------ */
+/* Pairing engine                                                     */
+/* ------------------------------------------------------------------ */
+
+enum dmakit_trace_role {
+	DMAKIT_TRACE_START = 0,
+	DMAKIT_TRACE_END = 1,
+};
+
+/* Which open starts an end event closes. */
+enum dmakit_trace_close {
+	DMAKIT_TRACE_CLOSE_ONE = 0,	/* the oldest open start of its channel */
+	DMAKIT_TRACE_CLOSE_ALL,		/* every open start of its channel
+					 * (an interrupt completing a batch) */
+	DMAKIT_TRACE_CLOSE_ID,		/* the open start with the same id */
+};
+
+#define DMAKIT_TRACE_F_ID	0x1	/* @id is valid */
+#define DMAKIT_TRACE_F_BYTES	0x2	/* @bytes is valid */
+#define DMAKIT_TRACE_F_STATUS	0x4	/* @status is valid */
+
+/**
+ * struct dmakit_trace_event - one start or end event.
+ * @ts:     CLOCK_MONOTONIC nanoseconds
+ * @role:   start or end
+ * @flags:  DMAKIT_TRACE_F_*
+ * @cpu, @tid: where it happened (-1 if unknown)
+ * @vector: IRQ number for interrupt events, -1 otherwise
+ * @chan:   channel key: starts pair with ends of the same channel
+ * @id, @bytes, @status: from the event's fields where it has them
+ */
+struct dmakit_trace_event {
+	uint64_t ts;
+	enum dmakit_trace_role role;
+	uint32_t flags;
+	int32_t cpu;
+	int32_t tid;
+	int32_t vector;
+	uint64_t chan;
+	uint64_t id;
+	uint64_t bytes;
+	int64_t status;
+};
+
+/**
+ * struct dmakit_trace_xact - a transaction: a start paired with an end.
+ * @start_ns, @end_ns, @latency_ns: CLOCK_MONOTONIC times and difference
+ * @start_cpu, @end_cpu, @start_tid, @end_tid: where each event happened
+ * @vector: IRQ number of the end event, -1 if it was not an interrupt
+ * @chan:   channel key
+ * @id:     transaction id (flags & DMAKIT_TRACE_F_ID)
+ * @bytes:  size, from the start event or else the end event
+ *          (flags & DMAKIT_TRACE_F_BYTES)
+ * @status: end status (flags & DMAKIT_TRACE_F_STATUS)
+ * @batch:  starts closed by the same end event (1: not coalesced)
+ */
+struct dmakit_trace_xact {
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t latency_ns;
+	int32_t start_cpu, end_cpu;
+	int32_t start_tid, end_tid;
+	int32_t vector;
+	uint32_t flags;
+	uint64_t chan;
+	uint64_t id;
+	uint64_t bytes;
+	int64_t status;
+	uint32_t batch;
+};
+
+/**
+ * struct dmakit_trace_pair_opts - how to pair.
+ * @close:      which starts an end closes
+ * @timeout_ns: a start still open this long after it began is counted as
+ *              unmatched and dropped (also the resynchronisation delay
+ *              after lost events); 0: 1 s
+ * @on_xact:    called for every transaction, in end-time order
+ * @ctx:        passed to @on_xact
+ */
+struct dmakit_trace_pair_opts {
+	enum dmakit_trace_close close;
+	uint64_t timeout_ns;
+	void (*on_xact)(void *ctx, const struct dmakit_trace_xact *x);
+	void *ctx;
+};
+
+/**
+ * struct dmakit_trace_pair_stats - what the pairing engine counted.
+ * @starts, @end_events: events fed
+ * @transactions:  transactions reported
+ * @orphans:       end events that closed nothing (no open start)
+ * @unmatched_starts: starts that timed out without an end
+ * @inflight_starts: starts still open (younger than the timeout) at the end
+ * @coalesced_ends: end events that closed more than one start
+ * @coalesced_xacts: transactions closed by such an end
+ * @max_batch:     largest number of starts one end closed
+ * @loss_holes:    gaps in the event stream reported to the engine
+ * @lost_events:   events known lost in those gaps (may be less than the
+ *                 kernel's count when a gap's size is unknown)
+ * @discarded_starts, @discarded_ends: events set aside while
+ *                 resynchronising after a gap instead of being paired
+ *                 across it
+ * @late_events:   events older than one already processed (treated as a
+ *                 gap)
+ */
+struct dmakit_trace_pair_stats {
+	uint64_t starts;
+	uint64_t end_events;
+	uint64_t transactions;
+	uint64_t orphans;
+	uint64_t unmatched_starts;
+	uint64_t inflight_starts;
+	uint64_t coalesced_ends;
+	uint64_t coalesced_xacts;
+	uint64_t max_batch;
+	uint64_t loss_holes;
+	uint64_t lost_events;
+	uint64_t discarded_starts;
+	uint64_t discarded_ends;
+	uint64_t late_events;
+};
+
+struct dmakit_trace_pairer;
+
+int dmakit_trace_pairer_alloc(struct dmakit_trace_pairer **pairerp,
+			      const struct dmakit_trace_pair_opts *opts);
+void dmakit_trace_pairer_free(struct dmakit_trace_pairer *pairer);
+/*
+ * Feed one event.  Events must come in time order; an older one is
+ * counted in late_events and handled like a gap.  Return 0 or -ENOMEM.
+ */
+int dmakit_trace_pairer_feed(struct dmakit_trace_pairer *pairer,
+			     const struct dmakit_trace_event *ev);
+/*
+ * Report a gap: events of one stream between @from_ns and @to_ns were
+ * lost (@count of them, 0 if unknown).  The engine never pairs across it:
+ * in CLOSE_ONE/CLOSE_ALL mode the open starts are discarded and each
+ * channel resynchronises (see docs/trace.md); ids need no resync.
+ */
+void dmakit_trace_pairer_loss(struct dmakit_trace_pairer *pairer,
+			      uint64_t from_ns, uint64_t to_ns, uint64_t count);
+/* Time has reached @now_ns: expire timed-out starts, end resyncs. */
+void dmakit_trace_pairer_advance(struct dmakit_trace_pairer *pairer,
+				 uint64_t now_ns);
+/* End of the stream at @now_ns: open starts become unmatched or in-flight. */
+void dmakit_trace_pairer_finish(struct dmakit_trace_pairer *pairer,
+				uint64_t now_ns);
+void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
+			       struct dmakit_trace_pair_stats *stats);
+
+/* ------------------------------------------------------------------ */
+/* Tracing session                                                    */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct dmakit_trace_opts - what to trace.
+ * @pci:        device address ("irq" specs need it), or NULL
+ * @start_spec, @end_spec: SPEC strings (see the top of this file)
+ * @pid:        only u(ret)probe/usdt events of this process (all of its
+ *              threads, also new ones); 0: every process
+ * @buffer_kb:  ring buffer per CPU in KiB; 0: 4096
+ * @timeout_ns: see struct dmakit_trace_pair_opts
+ * @close:      -1: chosen from the specs (by id when both carry one, ALL
+ *              for interrupt ends, else ONE)
+ * @pair_by:    pair by this field of both events (NULL: automatic)
+ * @channel_by: channel key: "tid", "none" or a field name of both events
+ *              (NULL: automatic)
+ * @on_xact:    called for every transaction
+ * @on_end:     called for every end event fed to the pairer (e.g. to draw
+ *              interrupts); may be NULL
+ * @on_loss:    called for every gap found; may be NULL
+ * @ctx:        passed to the callbacks
+ */
+struct dmakit_trace_opts {
+	const char *pci;
+	const char *start_spec;
+	const char *end_spec;
+	pid_t pid;
+	unsigned int buffer_kb;
+	uint64_t timeout_ns;
+	int close;
+	const char *pair_by;
+	const char *channel_by;
+	void (*on_xact)(void *ctx, const struct dmakit_trace_xact *x);
+	void (*on_end)(void *ctx, const struct dmakit_trace_event *ev);
+	void (*on_loss)(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
+			uint64_t count);
+	void *ctx;
+};
+
+/**
+ * struct dmakit_trace_vector_stats - interrupts of one traced vector.
+ * @irq, @name:    the vector
+ * @traced:        its irq_handler_entry events in the window
+ * @traced_total:  all of its events, also outside the window
+ * @proc_start, @proc_end: /proc/interrupts counts read at the window's
+ *                 start and end
+ * @ambiguous:     events within the (short) time it took to read those
+ *                 counts: they may or may not be in the difference
+ *
+ * The window runs from reading the counts after tracing started to
+ * reading them again before it stopped, so with no lost events
+ * proc_end - proc_start == traced when ambiguous is 0, and in general
+ * traced <= proc_end - proc_start <= traced + ambiguous.
+ */
+struct dmakit_trace_vector_stats {
+	unsigned int irq;
+	char name[64];
+	uint64_t traced;
+	uint64_t traced_total;
+	uint64_t proc_start;
+	uint64_t proc_end;
+	uint64_t ambiguous;
+};
+
+/**
+ * struct dmakit_trace_stats - a session's counters.
+ * @pair:         the pairing engine's counters
+ * @close:        the pairing mode in use
+ * @lost_events:  events the kernel dropped (sum of the instance's per-CPU
+ *                overrun and dropped counts)
+ * @events:       events read
+ * @start_ns, @stop_ns: CLOCK_MONOTONIC of tracing on / off
+ * @pid_filtered: events of other processes skipped because of opts.pid
+ * @nvectors:     entries of dmakit_trace_session_vector()
+ * @leftovers_removed: instances and probes of crashed dmakit sessions
+ *                removed when this one was set up
+ */
+struct dmakit_trace_stats {
+	struct dmakit_trace_pair_stats pair;
+	enum dmakit_trace_close close;
+	uint64_t lost_events;
+	uint64_t events;
+	uint64_t start_ns;
+	uint64_t stop_ns;
+	uint64_t pid_filtered;
+	unsigned int nvectors;
+	unsigned int leftovers_removed;
+};
+
+struct dmakit_trace_session;
+
+/*
+ * Prepare a session: parse and resolve the specs, mount tracefs if
+ * needed, remove what crashed dmakit sessions left behind, create the
+ * instance and probes, enable the events (tracing still off).
+ * Return 0 or -errno with @errmsg explaining: -EINVAL (bad spec),
+ * -EPERM/-EACCES (needs root), -ENODEV (no tracefs, no such device,
+ * event or symbol), -ENOENT (file), -EOPNOTSUPP (kernel lacks a feature).
+ */
+int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
+			       const struct dmakit_trace_opts *opts,
+			       char *errmsg, size_t errlen);
+/* Remove probes, instance, everything; stops tracing first if needed. */
+void dmakit_trace_session_free(struct dmakit_trace_session *session);
+/* Turn tracing on and read the interrupt counts.  Return 0 or -errno. */
+int dmakit_trace_session_start(struct dmakit_trace_session *session);
+/*
+ * Wait up to @timeout_ms for events, read them, merge the CPUs in time
+ * order and feed the pairer (callbacks run from here).  Events newer than
+ * what every CPU is known to have delivered wait for the next call.
+ * Return the number of events processed, or -errno (-EINTR: a signal).
+ */
+int dmakit_trace_session_poll(struct dmakit_trace_session *session,
+			      int timeout_ms);
+/* Read the counts, turn tracing off, process everything left. */
+int dmakit_trace_session_stop(struct dmakit_trace_session *session);
+void dmakit_trace_session_stats(const struct dmakit_trace_session *session,
+				struct dmakit_trace_stats *stats);
+int dmakit_trace_session_vector(const struct dmakit_trace_session *session,
+				unsigned int i,
+				struct dmakit_trace_vector_stats *vec);
+/* The tracefs instance's name ("dmakit_<pid>_<n>"). */
+const char *dmakit_trace_session_name(const struct dmakit_trace_session *session);
+/* A description of what is traced, for the user ("start: ...").  */
+const char *dmakit_trace_session_describe(const struct dmakit_trace_session *session,
+					  enum dmakit_trace_role role);
+const char *dmakit_trace_close_name(enum dmakit_trace_close close);
+
+/* ------------------------------------------------------------------ */
+/* Output formats                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One transaction as one JSON line: {"start_ns":..,"end_ns":..,
+ * "latency_ns":..,"cpu":..,"tid":..,"vector":..,"bytes":..,...}.
+ */
+void dmakit_trace_xact_write_json(FILE *f, const struct dmakit_trace_xact *x);
+
+/*
+ * A Chrome trace-event JSON file (opens in Perfetto UI and
+ * chrome://tracing): transactions as async slices on one track per
+ * channel, throughput and transaction rate as counter tracks, gaps as
+ * instant events.  Written as it goes; complete after _close().
+ */
+struct dmakit_trace_timeline;
+
+int dmakit_trace_timeline_open(struct dmakit_trace_timeline **tlp,
+			       const char *path, char *errmsg, size_t errlen);
+void dmakit_trace_timeline_xact(struct dmakit_trace_timeline *tl,
+				const struct dmakit_trace_xact *x);
+/* A counter sample at @ts_ns: bytes/s (negative: unknown) and xact/s. */
+void dmakit_trace_timeline_counter(struct dmakit_trace_timeline *tl,
+				   uint64_t ts_ns, double bytes_per_s,
+				   double xacts_per_s);
+void dmakit_trace_timeline_loss(struct dmakit_trace_timeline *tl, int cpu,
+				uint64_t from_ns, uint64_t to_ns,
+				uint64_t count);
+/* Finish the file; return 0 or -errno if any write failed. */
+int dmakit_trace_timeline_close(struct dmakit_trace_timeline *tl);
+
+/*
+ * A throughput series in fixed-width time bins that merge pairwise when
+ * there would be more than a few thousand of them (bounded memory for
+ * any duration).  Transactions count in the bin of their end time.
+ */
+struct dmakit_trace_series;
+
+int dmakit_trace_series_alloc(struct dmakit_trace_series **seriesp,
+			      uint64_t t0_ns, uint64_t bin_ns);
+void dmakit_trace_series_free(struct dmakit_trace_series *series);
+void dmakit_trace_series_add(struct dmakit_trace_series *series,
+			     uint64_t ts_ns, uint64_t bytes);
+/* Number of bins so far and their width. */
+size_t dmakit_trace_series_bins(const struct dmakit_trace_series *series,
+				uint64_t *bin_ns);
+/* Bin @i: transactions and bytes ending in it. */
+void dmakit_trace_series_bin(const struct dmakit_trace_series *series,
+			     size_t i, uint64_t *xacts, uint64_t *bytes);
+
+/**
+ * struct dmakit_trace_plot - what the picture shows.
+ * @title:    a heading (the specs)
+ * @latency:  latency histogram (ns)
+ * @series:   throughput over time
+ * @bytes_known: whether transactions carry sizes (else xact/s is drawn)
+ * @stats:    for the summary line
+ */
+struct dmakit_trace_plot {
+	const char *title;
+	const struct dmakit_trace_hist *latency;
+	const struct dmakit_trace_series *series;
+	bool bytes_known;
+	const struct dmakit_trace_stats *stats;
+};
+
+/*
+ * Write a self-contained picture: "FILE.svg" is one SVG, anything else an
+ * HTML page with inline SVG (no scripts, no network fetches): the latency
+ * histogram on a log2 axis and throughput over time.  Return 0 or -errno.
+ */
+int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *plot,
+			    char *errmsg, size_t errlen);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMAKIT_TRACE_H */

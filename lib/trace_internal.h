@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of dmakit tracing shared by lib/trace_*.c and their unit
+ * tests: SPEC strings, ELF symbols and USDT notes, sysfs with a
+ * replaceable root.
+ */
+#ifndef DMAKIT_TRACE_INTERNAL_H
+#define DMAKIT_TRACE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dmakit/trace.h"
+
+/* --- SPEC strings (trace_spec.c) --- */
+
+enum dmakit_spec_kind {
+	DMAKIT_SPEC_IRQ,
+	DMAKIT_SPEC_TP,
+	DMAKIT_SPEC_UPROBE,
+	DMAKIT_SPEC_URETPROBE,
+	DMAKIT_SPEC_USDT,
+	DMAKIT_SPEC_DMAKIT,
+};
+
+/**
+ * struct dmakit_spec - a parsed SPEC.
+ * @irq_sel:  irq: "" (all vectors), IRQ numbers or a name pattern
+ * @system, @event, @filter: tp: ("" filter if none)
+ * @path, @func, @func_off: uprobe/uretprobe: (func may be "0x1234": an
+ *            address in the file's virtual address space)
+ * @path, @provider, @name: usdt:
+ */
+struct dmakit_spec {
+	enum dmakit_spec_kind kind;
+	char text[512];
+	char irq_sel[128];
+	char system[64];
+	char event[64];
+	char filter[256];
+	char path[256];
+	char func[128];
+	uint64_t func_off;
+	char provider[64];
+	char name[64];
+};
+
+int dmakit_spec_parse(struct dmakit_spec *spec, const char *text, char *err,
+		      size_t errlen);
+const char *dmakit_spec_kind_name(enum dmakit_spec_kind kind);
+
+/* --- ELF files (trace_elf.c) --- */
+
+#define DMAKIT_USDT_MAX_ARGS 12
+
+/* Where a USDT argument lives, translated for a uprobe. */
+enum dmakit_usdt_arg_kind {
+	DMAKIT_USDT_ARG_FETCH,		/* a uprobe fetcharg: @fetch */
+	DMAKIT_USDT_ARG_CONST,		/* a constant: @value */
+	DMAKIT_USDT_ARG_UNSUPPORTED,	/* e.g. RIP-relative: not available */
+};
+
+struct dmakit_usdt_arg {
+	enum dmakit_usdt_arg_kind kind;
+	int size;			/* bytes: 1, 2, 4, 8 */
+	bool is_signed;
+	char fetch[48];			/* "%di", "+8(%sp)" */
+	int64_t value;
+};
+
+/**
+ * struct dmakit_usdt_probe - one site of a USDT probe.
+ * @pc, @semaphore: virtual addresses (already adjusted for prelinking)
+ * @pc_offset, @sem_offset: the same as file offsets (0: no semaphore)
+ * @args: the note's argument string; @arg: its translation
+ */
+struct dmakit_usdt_probe {
+	char provider[64];
+	char name[64];
+	uint64_t pc;
+	uint64_t pc_offset;
+	uint64_t semaphore;
+	uint64_t sem_offset;
+	char args[256];
+	unsigned int nargs;
+	struct dmakit_usdt_arg arg[DMAKIT_USDT_MAX_ARGS];
+};
+
+/*
+ * Every site of PROVIDER:NAME in @path's .note.stapsdt (a probe inlined in
+ * several places has several sites).  *@probes is malloc'ed.  Return the
+ * number of sites (> 0), -ENOENT (file or probe not found), -ENOEXEC (not
+ * a 64-bit ELF file or malformed), with @err explaining.
+ */
+int dmakit_elf_usdt_find(const char *path, const char *provider,
+			 const char *name, struct dmakit_usdt_probe **probes,
+			 char *err, size_t errlen);
+/*
+ * File offset of function @sym (+@add) in @path, from .symtab or .dynsym;
+ * "0x..." is taken as a virtual address.  Return 0, -ENOENT, -ENOEXEC.
+ */
+int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
+			   uint64_t *offset, char *err, size_t errlen);
+/* Translate one x86-64 stapsdt argument ("-4@%edi", "8@-16(%rbp)"). */
+int dmakit_usdt_parse_arg(const char *text, struct dmakit_usdt_arg *arg);
+
+/* --- sysfs/procfs with a replaceable root, for tests (trace_pci.c) --- */
+
+int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
+			      const char *bdf, char *errmsg, size_t errlen);
+int dmakit_trace_pci_list_at(const char *root, char ***bdfs, size_t *count,
+			     bool with_driver);
+/*
+ * Counts of the given IRQs from a /proc/interrupts text (summed over
+ * CPUs); IRQs not found get 0.  Return 0 or -EINVAL.
+ */
+int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
+				 unsigned int n, uint64_t *counts,
+				 char (*names)[64]);
+
+/* --- tracefs objects of a session (trace_probe.c) --- */
+
+/*
+ * Find tracefs (/sys/kernel/tracing, or the debugfs path of old kernels)
+ * and mount it if it is not.  Return 0 with its path, or -errno of mount.
+ */
+int dmakit_tracefs_mount(char *dir, size_t len);
+/* "dmakit_<pid>_<start time>_<tag>": names a session's instance and probes. */
+int dmakit_tracefs_session_name(char *buf, size_t len);
+/* Remove instances and uprobes of dmakit sessions whose process is gone. */
+int dmakit_tracefs_cleanup_leftovers(void);
+/* Whether uprobe_events takes a semaphore offset (Linux 4.20+). */
+bool dmakit_uprobe_has_ref_ctr(void);
+/* "p:GROUP/EVENT PATH:0xOFF[(0xREF)] ARGS" ('r:' for a return probe). */
+int dmakit_uprobe_add(const char *group, const char *event, bool retprobe,
+		      const char *path, uint64_t off, uint64_t ref_off,
+		      const char *args, char *err, size_t errlen);
+int dmakit_uprobe_remove(const char *group, const char *event);
+
+/* --- small helpers --- */
+
+/* Read a whole (small) file into a NUL-terminated malloc'ed buffer. */
+int dmakit_read_text(const char *path, char **text, size_t *len);
+/* Copy @src into @dst of @size bytes, cut if needed, always terminated. */
+void dmakit_strlcpy(char *dst, const char *src, size_t size);
+/* Shell-style pattern match with * and ? only. */
+bool dmakit_glob_match(const char *pattern, const char *s);
+
+#endif /* DMAKIT_TRACE_INTERNAL_H */

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PCI device discovery from sysfs and procfs: the manual steps of finding
+ * a card's vectors in /sys/bus/pci/devices/BDF/msi_irqs and matching them
+ * in /proc/interrupts, automated.  Every path is taken relative to a root
+ * ("" on a live system) so the unit tests can build a fake tree.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+#include "trace_internal.h"
+
+#define ROOT_MAX 1024
+
+struct dmakit_trace_pci {
+	char root[ROOT_MAX];
+	char dir[ROOT_MAX + 64];
+	struct dmakit_trace_pci_info info;
+	struct dmakit_trace_pci_vector *vec;
+};
+
+int dmakit_read_text(const char *path, char **text, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap), *grown;
+	ssize_t r;
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	for (;;) {
+		if (cap - n < 2) {
+			grown = realloc(buf, cap * 2);
+			if (!grown) {
+				close(fd);
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			close(fd);
+			free(buf);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*text = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+void dmakit_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+bool dmakit_glob_match(const char *pat, const char *s)
+{
+	if (!*pat)
+		return !*s;
+	if (*pat == '*')
+		return dmakit_glob_match(pat + 1, s) ||
+		       (*s && dmakit_glob_match(pat, s + 1));
+	if (*s && (*pat == '?' || *pat == *s))
+		return dmakit_glob_match(pat + 1, s + 1);
+	return false;
+}
+
+/* One line of a sysfs attribute, trailing newline removed. */
+static int read_attr(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	char *text;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ret = dmakit_read_text(path, &text, NULL);
+	if (ret)
+		return ret;
+	text[strcspn(text, "\n")] = '\0';
+	snprintf(buf, len, "%s", text);
+	free(text);
+	return 0;
+}
+
+static long long attr_num(const char *dir, const char *name, int base,
+			  long long dflt)
+{
+	char buf[64], *end;
+	long long v;
+
+	if (read_attr(dir, name, buf, sizeof(buf)))
+		return dflt;
+	errno = 0;
+	v = strtoll(buf, &end, base);
+	return (errno || end == buf) ? dflt : v;
+}
+
+/* Basename of a symlink's target, "" if it is not a link. */
+static void link_base(const char *dir, const char *name, char *buf,
+		      size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+	const char *slash;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	slash = strrchr(target, '/');
+	slash = slash ? slash + 1 : target;
+	n = (ssize_t)strnlen(slash, len - 1);
+	memcpy(buf, slash, (size_t)n);
+	buf[n] = '\0';
+}
+
+/* "8.0 GT/s PCIe", "2.5 GT/s": GT/s; 0 if unknown. */
+static double parse_gts(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	return (end != s && v > 0 && strstr(end, "GT/s")) ? v : 0;
+}
+
+double dmakit_trace_pcie_bandwidth(double gts, unsigned int width)
+{
+	double eff;
+
+	if (gts <= 0 || !width)
+		return 0;
+	if (gts < 8)
+		eff = 8.0 / 10;			/* PCIe 1.x, 2.x */
+	else if (gts < 64)
+		eff = 128.0 / 130;		/* PCIe 3.0 .. 5.0 */
+	else
+		eff = 242.0 / 256;		/* PCIe 6.0+ FLIT mode */
+	return gts * 1e9 * width * eff / 8;
+}
+
+static void normalize_bdf(const char *in, char *out, size_t len)
+{
+	unsigned int bus, dev, fn;
+	char tail;
+
+	/* "17:00.0" -> "0000:17:00.0" */
+	if (sscanf(in, "%x:%x.%x%c", &bus, &dev, &fn, &tail) == 3 &&
+	    strchr(in, ':') == strrchr(in, ':'))
+		snprintf(out, len, "0000:%s", in);
+	else
+		snprintf(out, len, "%s", in);
+}
+
+/* --- /proc/interrupts --- */
+
+/* Handler names after the "N-edge"-style trigger column (pre-4.11 kernels). */
+static void names_from_line(const char *p, char *name, size_t len)
+{
+	const char *best = NULL, *tok = p;
+
+	while (*tok) {
+		const char *end;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		end = tok + strcspn(tok, " \t\n");
+		if (end - tok > 4 &&
+		    (!strncmp(end - 5, "-edge", 5) ||
+		     (end - tok > 5 && !strncmp(end - 6, "-level", 6)) ||
+		     (end - tok > 7 && !strncmp(end - 8, "-fasteoi", 8))))
+			best = end;
+		if (!*end || *end == '\n')
+			break;
+		tok = end;
+	}
+	name[0] = '\0';
+	if (!best)
+		return;
+	while (*best == ' ' || *best == '\t')
+		best++;
+	snprintf(name, len, "%.*s", (int)strcspn(best, "\n"), best);
+}
+
+int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
+				 unsigned int n, uint64_t *counts,
+				 char (*names)[64])
+{
+	const char *line = text, *nl;
+	unsigned int ncpu = 0, i;
+
+	if (!text)
+		return -EINVAL;
+	/* the header names one column per CPU */
+	nl = strchr(line, '\n');
+	if (!nl)
+		return -EINVAL;
+	for (const char *c = line; c < nl; c++)
+		if (!strncmp(c, "CPU", 3) && (c == line || c[-1] == ' '))
+			ncpu++;
+	if (!ncpu)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		counts[i] = 0;
+		if (names)
+			names[i][0] = '\0';
+	}
+	for (line = nl + 1; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		unsigned long irq;
+		const char *p = line;
+		char *end;
+		uint64_t sum = 0;
+
+		nl = strchr(line, '\n');
+		while (*p == ' ')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			continue;
+		irq = strtoul(p, &end, 10);
+		if (*end != ':')
+			continue;
+		for (i = 0; i < n && irqs[i] != irq; i++)
+			;
+		if (i == n)
+			continue;
+		p = end + 1;
+		for (unsigned int c = 0; c < ncpu; c++) {
+			unsigned long long v = strtoull(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+			p = end;
+		}
+		counts[i] = sum;
+		if (names)
+			names_from_line(p, names[i], 64);
+	}
+	return 0;
+}
+
+int dmakit_trace_pci_refresh_counts(struct dmakit_trace_pci *pci)
+{
+	char path[PATH_MAX], (*names)[64];
+	unsigned int *irqs, i, n = pci->info.nvectors;
+	uint64_t *counts;
+	char *text;
+	int ret;
+
+	if (!n)
+		return 0;
+	snprintf(path, sizeof(path), "%s/proc/interrupts", pci->root);
+	ret = dmakit_read_text(path, &text, NULL);
+	if (ret)
+		return ret;
+	irqs = calloc(n, sizeof(*irqs));
+	counts = calloc(n, sizeof(*counts));
+	names = calloc(n, sizeof(*names));
+	if (!irqs || !counts || !names) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		irqs[i] = pci->vec[i].irq;
+	ret = dmakit_parse_proc_interrupts(text, irqs, n, counts, names);
+	for (i = 0; !ret && i < n; i++) {
+		pci->vec[i].count = counts[i];
+		/* /sys/kernel/irq/N/actions (4.11+) is exact; else the line */
+		if (!pci->vec[i].name[0])
+			snprintf(pci->vec[i].name, sizeof(pci->vec[i].name),
+				 "%s", names[i]);
+	}
+out:
+	free(text);
+	free(irqs);
+	free(counts);
+	free(names);
+	return ret;
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int add_vector(struct dmakit_trace_pci *pci, unsigned int irq,
+		      enum dmakit_trace_irq_kind kind)
+{
+	struct dmakit_trace_pci_vector *v, *grown;
+	char dir[PATH_MAX];
+
+	grown = realloc(pci->vec, (pci->info.nvectors + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pci->vec = grown;
+	v = &pci->vec[pci->info.nvectors++];
+	memset(v, 0, sizeof(*v));
+	v->irq = irq;
+	v->kind = kind;
+	snprintf(dir, sizeof(dir), "%s/sys/kernel/irq/%u", pci->root, irq);
+	read_attr(dir, "actions", v->name, sizeof(v->name));
+	snprintf(dir, sizeof(dir), "%s/proc/irq/%u", pci->root, irq);
+	read_attr(dir, "smp_affinity_list", v->affinity, sizeof(v->affinity));
+	read_attr(dir, "effective_affinity_list", v->effective_affinity,
+		  sizeof(v->effective_affinity));
+	return 0;
+}
+
+static int read_vectors(struct dmakit_trace_pci *pci)
+{
+	char dir[PATH_MAX], mode[16];
+	unsigned int *irqs = NULL, n = 0, i;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "%s/msi_irqs", pci->dir);
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			unsigned int *grown;
+
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			grown = realloc(irqs, (n + 1) * sizeof(*irqs));
+			if (!grown) {
+				ret = -ENOMEM;
+				break;
+			}
+			irqs = grown;
+			irqs[n++] = (unsigned int)strtoul(de->d_name, NULL, 10);
+		}
+		closedir(d);
+	}
+	if (n)
+		qsort(irqs, n, sizeof(*irqs), cmp_uint);
+	for (i = 0; !ret && i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%u", irqs[i]);
+		if (read_attr(dir, name, mode, sizeof(mode)))
+			mode[0] = '\0';
+		ret = add_vector(pci, irqs[i], strcmp(mode, "msi") ?
+				 DMAKIT_TRACE_IRQ_MSIX : DMAKIT_TRACE_IRQ_MSI);
+	}
+	free(irqs);
+	if (ret)
+		return ret;
+	if (!n) {
+		long long irq = attr_num(pci->dir, "irq", 10, 0);
+
+		/* the legacy line, when the driver uses it */
+		if (irq > 0)
+			ret = add_vector(pci, (unsigned int)irq,
+					 DMAKIT_TRACE_IRQ_INTX);
+	}
+	if (!ret)
+		dmakit_trace_pci_refresh_counts(pci);
+	return ret;
+}
+
+int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
+			      const char *bdf, char *errmsg, size_t errlen)
+{
+	struct dmakit_trace_pci *pci;
+	struct dmakit_trace_pci_info *in;
+	char buf[64], norm[64];
+	int ret;
+
+	if (!pcip || !bdf || !*bdf || strchr(bdf, '/') || strlen(bdf) > 12 ||
+	    strlen(root) >= ROOT_MAX)
+		return dmakit_errf(errmsg, errlen, -EINVAL,
+				   "bad PCI address '%s' (expected e.g. 0000:17:00.0)",
+				   bdf ? bdf : "");
+	pci = calloc(1, sizeof(*pci));
+	if (!pci)
+		return dmakit_errf(errmsg, errlen, -ENOMEM, "out of memory");
+	snprintf(pci->root, sizeof(pci->root), "%s", root);
+	normalize_bdf(bdf, norm, sizeof(norm));
+	if (strlen(norm) >= sizeof(pci->info.bdf)) {
+		free(pci);
+		return dmakit_errf(errmsg, errlen, -EINVAL,
+				   "bad PCI address '%s' (expected e.g. 0000:17:00.0)",
+				   bdf);
+	}
+	snprintf(pci->dir, sizeof(pci->dir), "%s/sys/bus/pci/devices/%s",
+		 root, norm);
+	if (access(pci->dir, F_OK)) {
+		free(pci);
+		return dmakit_errf(errmsg, errlen, -ENODEV,
+				   "no PCI device %s (see 'dmakit info')", norm);
+	}
+	in = &pci->info;
+	memcpy(in->bdf, norm, sizeof(in->bdf) - 1);
+	link_base(pci->dir, "driver", in->driver, sizeof(in->driver));
+	in->vendor = (uint16_t)attr_num(pci->dir, "vendor", 16, 0);
+	in->device = (uint16_t)attr_num(pci->dir, "device", 16, 0);
+	in->subsys_vendor = (uint16_t)attr_num(pci->dir, "subsystem_vendor", 16, 0);
+	in->subsys_device = (uint16_t)attr_num(pci->dir, "subsystem_device", 16, 0);
+	in->class_code = (uint32_t)attr_num(pci->dir, "class", 16, 0);
+	in->numa_node = (int)attr_num(pci->dir, "numa_node", 10, -1);
+	in->dma_mask_bits = (int)attr_num(pci->dir, "dma_mask_bits", 10, -1);
+	link_base(pci->dir, "iommu_group", buf, sizeof(buf));
+	in->iommu_group = buf[0] ? atoi(buf) : -1;
+	if (!read_attr(pci->dir, "current_link_speed", buf, sizeof(buf)))
+		in->link_gts = parse_gts(buf);
+	if (!read_attr(pci->dir, "max_link_speed", buf, sizeof(buf)))
+		in->max_link_gts = parse_gts(buf);
+	in->link_width = (unsigned int)attr_num(pci->dir, "current_link_width", 10, 0);
+	in->max_link_width = (unsigned int)attr_num(pci->dir, "max_link_width", 10, 0);
+	in->link_bytes_per_s = dmakit_trace_pcie_bandwidth(in->link_gts,
+							   in->link_width);
+	ret = read_vectors(pci);
+	if (ret) {
+		dmakit_trace_pci_free(pci);
+		return dmakit_errf(errmsg, errlen, ret, "%s: reading vectors: %s",
+				   norm, strerror(-ret));
+	}
+	*pcip = pci;
+	return 0;
+}
+
+int dmakit_trace_pci_alloc(struct dmakit_trace_pci **pcip, const char *bdf,
+			   char *errmsg, size_t errlen)
+{
+	return dmakit_trace_pci_alloc_at(pcip, "", bdf, errmsg, errlen);
+}
+
+void dmakit_trace_pci_free(struct dmakit_trace_pci *pci)
+{
+	if (!pci)
+		return;
+	free(pci->vec);
+	free(pci);
+}
+
+void dmakit_trace_pci_info(const struct dmakit_trace_pci *pci,
+			   struct dmakit_trace_pci_info *info)
+{
+	*info = pci->info;
+}
+
+int dmakit_trace_pci_vector(const struct dmakit_trace_pci *pci, unsigned int i,
+			    struct dmakit_trace_pci_vector *vec)
+{
+	if (i >= pci->info.nvectors)
+		return -ERANGE;
+	*vec = pci->vec[i];
+	return 0;
+}
+
+const char *dmakit_trace_irq_kind_name(enum dmakit_trace_irq_kind kind)
+{
+	switch (kind) {
+	case DMAKIT_TRACE_IRQ_MSI:
+		return "MSI";
+	case DMAKIT_TRACE_IRQ_MSIX:
+		return "MSI-X";
+	default:
+		return "INTx";
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dmakit_trace_pci_list_at(const char *root, char ***bdfs, size_t *count,
+			     bool with_driver)
+{
+	char dir[PATH_MAX], dev[PATH_MAX + 300], drv[64];
+	char **list = NULL, **grown;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/sys/bus/pci/devices", root);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dev, sizeof(dev), "%s/%s", dir, de->d_name);
+		link_base(dev, "driver", drv, sizeof(drv));
+		if (with_driver && !drv[0])
+			continue;
+		grown = realloc(list, (n + 1) * sizeof(*list));
+		if (!grown || !(grown[n] = strdup(de->d_name))) {
+			closedir(d);
+			dmakit_trace_pci_list_free(grown ? grown : list, n);
+			return -ENOMEM;
+		}
+		list = grown;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_str);
+	*bdfs = list;
+	*count = n;
+	return 0;
+}
+
+int dmakit_trace_pci_list(char ***bdfs, size_t *count, bool with_driver)
+{
+	return dmakit_trace_pci_list_at("", bdfs, count, with_driver);
+}
+
+void dmakit_trace_pci_list_free(char **bdfs, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(bdfs[i]);
+	free(bdfs);
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A picture of a trace: the latency histogram (log2 bins, like the
+ * terminal one) and throughput over time, drawn as inline SVG.  The HTML
+ * page has no scripts and fetches nothing, so it can be mailed or
+ * attached to a report as is.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "dmakit/trace.h"
+
+#define SERIES_MAX_BINS 2048
+
+struct bin {
+	uint64_t xacts, bytes;
+};
+
+struct dmakit_trace_series {
+	uint64_t t0, bin_ns;
+	struct bin *bins;
+	size_t n;
+};
+
+int dmakit_trace_series_alloc(struct dmakit_trace_series **seriesp,
+			      uint64_t t0_ns, uint64_t bin_ns)
+{
+	struct dmakit_trace_series *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->bins = calloc(SERIES_MAX_BINS, sizeof(*s->bins));
+	if (!s->bins) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->t0 = t0_ns;
+	s->bin_ns = bin_ns ? bin_ns : 10000000ULL;
+	*seriesp = s;
+	return 0;
+}
+
+void dmakit_trace_series_free(struct dmakit_trace_series *s)
+{
+	if (!s)
+		return;
+	free(s->bins);
+	free(s);
+}
+
+void dmakit_trace_series_add(struct dmakit_trace_series *s, uint64_t ts,
+			     uint64_t bytes)
+{
+	uint64_t idx = ts > s->t0 ? (ts - s->t0) / s->bin_ns : 0;
+
+	/* past the last bin: halve the resolution until it fits */
+	while (idx >= SERIES_MAX_BINS) {
+		size_t i;
+
+		for (i = 0; i < SERIES_MAX_BINS / 2; i++) {
+			s->bins[i].xacts = s->bins[2 * i].xacts +
+					   s->bins[2 * i + 1].xacts;
+			s->bins[i].bytes = s->bins[2 * i].bytes +
+					   s->bins[2 * i + 1].bytes;
+		}
+		memset(&s->bins[SERIES_MAX_BINS / 2], 0,
+		       SERIES_MAX_BINS / 2 * sizeof(*s->bins));
+		s->n = (s->n + 1) / 2;
+		s->bin_ns *= 2;
+		idx = (ts - s->t0) / s->bin_ns;
+	}
+	s->bins[idx].xacts++;
+	s->bins[idx].bytes += bytes;
+	if (idx + 1 > s->n)
+		s->n = (size_t)idx + 1;
+}
+
+size_t dmakit_trace_series_bins(const struct dmakit_trace_series *s,
+				uint64_t *bin_ns)
+{
+	if (bin_ns)
+		*bin_ns = s->bin_ns;
+	return s->n;
+}
+
+void dmakit_trace_series_bin(const struct dmakit_trace_series *s, size_t i,
+			     uint64_t *xacts, uint64_t *bytes)
+{
+	*xacts = i < s->n ? s->bins[i].xacts : 0;
+	*bytes = i < s->n ? s->bins[i].bytes : 0;
+}
+
+/* --- drawing --- */
+
+#define W 760
+#define H 300
+#define ML 70		/* margins: left, right, top, bottom */
+#define MR 20
+#define MT 30
+#define MB 60
+
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* A round axis maximum at or above @v: 1, 2, 5 times a power of ten. */
+static double nice_max(double v)
+{
+	double p, m;
+
+	if (v <= 0)
+		return 1;
+	p = pow(10, floor(log10(v)));
+	m = v / p;
+	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+static void fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns >= 1000000000ULL)
+		snprintf(buf, len, "%.3g s", (double)ns / 1e9);
+	else if (ns >= 1000000ULL)
+		snprintf(buf, len, "%.3g ms", (double)ns / 1e6);
+	else if (ns >= 1000ULL)
+		snprintf(buf, len, "%.3g us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+}
+
+static void svg_open(FILE *f, int y, const char *title, bool standalone)
+{
+	if (standalone)
+		fprintf(f, "<g transform=\"translate(0,%d)\">\n", y);
+	else
+		fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+			"font-family=\"sans-serif\" font-size=\"11\">\n", W, H);
+	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
+		"<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">", W, H,
+		ML);
+	esc(f, title);
+	fputs("</text>\n", f);
+}
+
+static void svg_close(FILE *f, bool standalone)
+{
+	fputs(standalone ? "</g>\n" : "</svg>\n", f);
+}
+
+static void axes(FILE *f, double ymax, const char *ylabel)
+{
+	int i;
+
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n",
+		ML, H - MB, W - MR, H - MB);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n",
+		ML, MT, ML, H - MB);
+	for (i = 0; i <= 4; i++) {
+		int y = H - MB - (H - MB - MT) * i / 4;
+
+		double v = ymax * i / 4;
+
+		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>\n"
+			"<text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+			ML, y, W - MR, y, ML - 4, y + 4);
+		fprintf(f, v >= 10 ? "%.0f" : "%.3g", v);
+		fputs("</text>\n", f);
+	}
+	fprintf(f, "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
+		"text-anchor=\"middle\">", (H - MB + MT) / 2, (H - MB + MT) / 2);
+	esc(f, ylabel);
+	fputs("</text>\n", f);
+}
+
+static void draw_hist(FILE *f, const struct dmakit_trace_hist *h, int y,
+		      bool standalone)
+{
+	uint64_t slots[64], max = 0;
+	int first = -1, last = -1, i, n;
+	double bw;
+
+	svg_open(f, y, "Latency (log2 bins)", standalone);
+	dmakit_trace_hist_log2(h, 1, slots, 64);
+	for (i = 0; i < 64; i++) {
+		if (!slots[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	axes(f, nice_max((double)max), "transactions");
+	if (first < 0) {
+		fprintf(f, "<text x=\"%d\" y=\"%d\">no transactions</text>\n",
+			W / 2, H / 2);
+		svg_close(f, standalone);
+		return;
+	}
+	n = last - first + 1;
+	bw = (double)(W - ML - MR) / n;
+	for (i = first; i <= last; i++) {
+		double x = ML + bw * (i - first);
+		double bh = (double)(H - MB - MT) * (double)slots[i] /
+			    nice_max((double)max);
+		char lo[32];
+
+		fmt_ns(lo, sizeof(lo), i ? 1ULL << (i - 1) : 0);
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+			"fill=\"#4477aa\"><title>%s and up: %" PRIu64 "</title></rect>\n",
+			x + 1, H - MB - bh, bw - 2, bh, lo, slots[i]);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" "
+			"transform=\"rotate(-45 %.1f %d)\">%s</text>\n",
+			x + bw / 2, H - MB + 12, x + bw / 2, H - MB + 12, lo);
+	}
+	svg_close(f, standalone);
+}
+
+static void draw_series(FILE *f, const struct dmakit_trace_series *s,
+			bool bytes_known, int y, bool standalone)
+{
+	uint64_t bin_ns, xa, by;
+	size_t n = dmakit_trace_series_bins(s, &bin_ns), i;
+	double max = 0, secs, ymax;
+
+	char title[96];
+
+	snprintf(title, sizeof(title), "%s over time (%.3g ms bins)",
+		 bytes_known ? "Throughput" : "Transaction rate",
+		 (double)bin_ns / 1e6);
+	svg_open(f, y, title, standalone);
+	for (i = 0; i < n; i++) {
+		double v;
+
+		dmakit_trace_series_bin(s, i, &xa, &by);
+		v = (double)(bytes_known ? by : xa) * 1e9 / (double)bin_ns;
+		if (bytes_known)
+			v /= 1e6;
+		if (v > max)
+			max = v;
+	}
+	ymax = nice_max(max);
+	axes(f, ymax, bytes_known ? "MB/s" : "transactions/s");
+	secs = (double)n * (double)bin_ns / 1e9;
+	for (i = 0; i <= 4; i++)
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.3g s</text>\n",
+			ML + (W - ML - MR) * (int)i / 4, H - MB + 16,
+			secs * (double)i / 4);
+	if (n) {
+		fprintf(f, "<polyline fill=\"none\" stroke=\"#cc6677\" stroke-width=\"1.5\" points=\"");
+		for (i = 0; i < n; i++) {
+			double v, x;
+
+			dmakit_trace_series_bin(s, i, &xa, &by);
+			v = (double)(bytes_known ? by : xa) * 1e9 / (double)bin_ns;
+			if (bytes_known)
+				v /= 1e6;
+			x = ML + (double)(W - ML - MR) * ((double)i + 0.5) / (double)n;
+			fprintf(f, "%.1f,%.1f ", x,
+				H - MB - (double)(H - MB - MT) * v / ymax);
+		}
+		fputs("\"/>\n", f);
+	}
+	svg_close(f, standalone);
+}
+
+static void summary_line(FILE *f, const struct dmakit_trace_plot *p)
+{
+	const struct dmakit_trace_hist *h = p->latency;
+	char a[32], b[32], c[32];
+
+	fmt_ns(a, sizeof(a), dmakit_trace_hist_percentile(h, 50));
+	fmt_ns(b, sizeof(b), dmakit_trace_hist_percentile(h, 99));
+	fmt_ns(c, sizeof(c), dmakit_trace_hist_max(h));
+	fprintf(f, "%" PRIu64 " transactions, latency p50 %s, p99 %s, max %s",
+		dmakit_trace_hist_count(h), a, b, c);
+	if (p->stats)
+		fprintf(f, "; %" PRIu64 " orphan ends, %" PRIu64
+			" unmatched starts, %" PRIu64 " lost events",
+			p->stats->pair.orphans, p->stats->pair.unmatched_starts,
+			p->stats->lost_events);
+}
+
+int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *p,
+			    char *errmsg, size_t errlen)
+{
+	size_t len = strlen(path);
+	bool svg = len > 4 && !strcmp(path + len - 4, ".svg");
+	FILE *f = fopen(path, "w");
+	int ret = 0;
+
+	if (!f)
+		return dmakit_errf(errmsg, errlen, -errno, "%s: %s", path,
+				   strerror(errno));
+	if (svg) {
+		fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+			"font-family=\"sans-serif\" font-size=\"11\">\n"
+			"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n"
+			"<text x=\"%d\" y=\"20\" font-size=\"15\" font-weight=\"bold\">",
+			W, 2 * H + 60, ML);
+		esc(f, p->title ? p->title : "dmakit trace");
+		fprintf(f, "</text>\n<text x=\"%d\" y=\"40\">", ML);
+		summary_line(f, p);
+		fputs("</text>\n", f);
+		draw_hist(f, p->latency, 50, true);
+		draw_series(f, p->series, p->bytes_known, 50 + H, true);
+		fputs("</svg>\n", f);
+	} else {
+		fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		      "<title>dmakit trace</title></head>\n"
+		      "<body style=\"font-family:sans-serif\">\n<h2>", f);
+		esc(f, p->title ? p->title : "dmakit trace");
+		fputs("</h2>\n<p>", f);
+		summary_line(f, p);
+		fputs("</p>\n", f);
+		draw_hist(f, p->latency, 0, false);
+		fputs("<br>\n", f);
+		draw_series(f, p->series, p->bytes_known, 0, false);
+		fputs("</body></html>\n", f);
+	}
+	if (ferror(f))
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (ret)
+		return dmakit_errf(errmsg, errlen, ret, "%s: %s", path,
+				   strerror(-ret));
+	return 0;
+}

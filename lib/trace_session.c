@@ -1,0 +1,1388 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A tracing session over tracefs (libtracefs for the files, libtraceevent
+ * for event formats and ring-buffer pages):
+ *
+ *   - its own instance (instances/dmakit_<pid>_...): the global buffer and
+ *     other users' instances are never touched;
+ *   - trace_clock "mono", so timestamps are CLOCK_MONOTONIC ns;
+ *   - overwrite mode, so a reader that falls behind loses the oldest
+ *     events and the next page it reads says so (the gap is placed in
+ *     the stream); the per-CPU "overrun" counters give the exact total;
+ *   - per-CPU trace_pipe_raw read without blocking every few tens of ms,
+ *     pages parsed with kbuffer, the CPUs merged in time order up to a
+ *     watermark every CPU is known to have passed;
+ *   - uprobes created in a group named like the instance and always
+ *     removed (free() undoes everything; a crashed session's leftovers are
+ *     removed by the next one).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <event-parse.h>
+#include <kbuffer.h>
+#include <tracefs.h>
+#include "internal.h"
+#include "trace_internal.h"
+
+#define MAX_SITES	8		/* USDT sites per probe */
+#define MAX_EVTYPES	(2 * MAX_SITES)
+#define DEFAULT_BUFFER_KB 4096
+#define POLL_PERIOD_MS	50
+/* an event is committed this soon after its timestamp was taken */
+#define COMMIT_SLACK_NS	(20 * 1000000ULL)
+/* an interrupt's count is bumped just before its handler's event */
+#define COUNT_MARGIN_NS	(200 * 1000ULL)
+#define PAGES_PER_POLL	4096
+
+struct field {
+	bool present;
+	bool is_const;
+	bool is_signed;
+	int offset;
+	int size;
+	int64_t value;
+};
+
+struct evtype {
+	int id;
+	enum dmakit_trace_role role;
+	bool user;			/* uprobe/usdt: subject to opts.pid */
+	bool irq;
+	bool chan_tid;
+	struct field f_id, f_bytes, f_status, f_chan, f_chan2, f_irq;
+	const struct dmakit_usdt_probe *usdt;
+};
+
+struct side {
+	struct dmakit_spec spec;
+	char desc[640];
+	char system[80];
+	char events[MAX_SITES][32];
+	int nevents;
+	char filter[2048];
+	bool probes_created[MAX_SITES];
+	struct dmakit_usdt_probe *usdt;
+	int nusdt;
+};
+
+struct pending {
+	struct dmakit_trace_event ev;
+	bool loss;
+	uint64_t loss_to;
+	uint64_t loss_count;
+};
+
+struct cpu_stream {
+	int cpu;
+	int fd;
+	struct kbuffer *kbuf;
+	void *page;
+	struct pending *q;
+	size_t head, len, cap;
+	uint64_t last_ts;		/* newest timestamp read */
+	bool drained;			/* last read found nothing more */
+	uint64_t drained_at;		/* CLOCK_MONOTONIC before that read */
+};
+
+struct vec {
+	unsigned int irq;
+	char name[64];
+	uint64_t traced, total, proc_start, proc_end, ambiguous;
+};
+
+struct tid_entry {
+	int32_t tid;
+	bool ours;
+};
+
+struct dmakit_trace_session {
+	struct dmakit_trace_opts opts;
+	char name[64];
+	char tracing_dir[PATH_MAX];
+	struct tracefs_instance *inst;
+	struct tep_handle *tep;
+	struct side side[2];
+	struct evtype types[MAX_EVTYPES];
+	int ntypes;
+	struct dmakit_trace_pairer *pairer;
+	enum dmakit_trace_close close;
+	struct cpu_stream *cpus;
+	int ncpus;
+	size_t subbuf_size;
+	struct vec *vecs;
+	unsigned int nvecs;
+	uint64_t t0a, t0b, t1a, t1b;
+	bool started, stopped;
+	uint64_t processed_to;		/* watermark reached so far */
+	struct dmakit_trace_stats st;
+	struct tid_entry *tids;
+	size_t ntids, tid_cap;
+};
+
+/* --- small helpers --- */
+
+static int inst_write(struct dmakit_trace_session *s, const char *file,
+		      const char *val)
+{
+	if (tracefs_instance_file_write(s->inst, file, val) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static bool tracefs_has(const struct dmakit_trace_session *s, const char *rel)
+{
+	char path[PATH_MAX + 256];
+
+	snprintf(path, sizeof(path), "%s/%.255s", s->tracing_dir, rel);
+	return access(path, F_OK) == 0;
+}
+
+static int read_counts(struct dmakit_trace_session *s, bool at_end)
+{
+	unsigned int *irqs, i;
+	uint64_t *counts;
+	char *text, (*names)[64];
+	int ret;
+
+	if (!s->nvecs)
+		return 0;
+	ret = dmakit_read_text("/proc/interrupts", &text, NULL);
+	if (ret)
+		return ret;
+	irqs = calloc(s->nvecs, sizeof(*irqs));
+	counts = calloc(s->nvecs, sizeof(*counts));
+	names = calloc(s->nvecs, sizeof(*names));
+	if (!irqs || !counts || !names) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->nvecs; i++)
+		irqs[i] = s->vecs[i].irq;
+	ret = dmakit_parse_proc_interrupts(text, irqs, s->nvecs, counts, names);
+	for (i = 0; !ret && i < s->nvecs; i++) {
+		if (at_end)
+			s->vecs[i].proc_end = counts[i];
+		else
+			s->vecs[i].proc_start = counts[i];
+		if (!s->vecs[i].name[0])
+			memcpy(s->vecs[i].name, names[i], sizeof(names[i]));
+	}
+out:
+	free(text);
+	free(irqs);
+	free(counts);
+	free(names);
+	return ret;
+}
+
+/* --- resolving specs --- */
+
+/* Format into a temporary: the arguments often live in the same side. */
+static void set_desc(struct side *sd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_desc(struct side *sd, const char *fmt, ...)
+{
+	char buf[sizeof(sd->desc)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	memcpy(sd->desc, buf, sizeof(buf));
+}
+
+static int add_vec(struct dmakit_trace_session *s, unsigned int irq,
+		   const char *name)
+{
+	struct vec *grown;
+
+	grown = realloc(s->vecs, (s->nvecs + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	s->vecs = grown;
+	memset(&s->vecs[s->nvecs], 0, sizeof(*s->vecs));
+	s->vecs[s->nvecs].irq = irq;
+	dmakit_strlcpy(s->vecs[s->nvecs].name, name, sizeof(s->vecs->name));
+	s->nvecs++;
+	return 0;
+}
+
+/* IRQ numbers "35,36" -> true and the list; anything else is a pattern. */
+static bool irq_numbers(const char *sel)
+{
+	if (!*sel)
+		return false;
+	for (; *sel; sel++)
+		if (!isdigit((unsigned char)*sel) && *sel != ',')
+			return false;
+	return true;
+}
+
+static int resolve_irq(struct dmakit_trace_session *s, struct side *sd,
+		       char *err, size_t errlen)
+{
+	const char *sel = sd->spec.irq_sel;
+	struct dmakit_trace_pci *pci = NULL;
+	size_t used = 0;
+	unsigned int i;
+	int ret = 0;
+
+	if (s->nvecs)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "only one of --start and --end can be irq");
+	if (irq_numbers(sel)) {
+		char *copy = strdup(sel), *tok, *save = NULL;
+
+		if (!copy)
+			return -ENOMEM;
+		for (tok = strtok_r(copy, ",", &save); tok && !ret;
+		     tok = strtok_r(NULL, ",", &save))
+			ret = add_vec(s, (unsigned int)strtoul(tok, NULL, 10), "");
+		free(copy);
+		if (ret)
+			return ret;
+		/* names for the report */
+		if (s->opts.pci &&
+		    !dmakit_trace_pci_alloc(&pci, s->opts.pci, NULL, 0)) {
+			struct dmakit_trace_pci_info info;
+			struct dmakit_trace_pci_vector v;
+			unsigned int k;
+
+			dmakit_trace_pci_info(pci, &info);
+			for (i = 0; i < s->nvecs; i++)
+				for (k = 0; k < info.nvectors; k++)
+					if (!dmakit_trace_pci_vector(pci, k, &v) &&
+					    v.irq == s->vecs[i].irq)
+						snprintf(s->vecs[i].name,
+							 sizeof(s->vecs[i].name),
+							 "%s", v.name);
+			dmakit_trace_pci_free(pci);
+		}
+	} else {
+		struct dmakit_trace_pci_info info;
+		struct dmakit_trace_pci_vector v;
+
+		if (!s->opts.pci)
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "'%s' needs --pci BDF (or IRQ numbers: irq:68)",
+					   sd->spec.text);
+		ret = dmakit_trace_pci_alloc(&pci, s->opts.pci, err, errlen);
+		if (ret)
+			return ret;
+		dmakit_trace_pci_info(pci, &info);
+		for (i = 0; i < info.nvectors && !ret; i++) {
+			dmakit_trace_pci_vector(pci, i, &v);
+			if (*sel && !dmakit_glob_match(sel, v.name))
+				continue;
+			ret = add_vec(s, v.irq, v.name);
+		}
+		dmakit_trace_pci_free(pci);
+		if (ret)
+			return ret;
+		if (!s->nvecs)
+			return dmakit_errf(err, errlen, -ENODEV,
+					   *sel ? "%s: no interrupt vector named like '%s'"
+						: "%s: the device has no interrupt vectors%s (is a driver bound?)",
+					   info.bdf, sel);
+	}
+	snprintf(sd->system, sizeof(sd->system), "irq");
+	snprintf(sd->events[0], sizeof(sd->events[0]), "irq_handler_entry");
+	sd->nevents = 1;
+	used = (size_t)snprintf(sd->desc, sizeof(sd->desc),
+				"irq:irq_handler_entry, irq");
+	for (i = 0; i < s->nvecs; i++) {
+		size_t flen = strlen(sd->filter);
+
+		snprintf(sd->filter + flen, sizeof(sd->filter) - flen, "%sirq == %u",
+			 i ? " || " : "", s->vecs[i].irq);
+		if (used < sizeof(sd->desc))
+			used += (size_t)snprintf(sd->desc + used,
+						 sizeof(sd->desc) - used,
+						 "%s %u%s%s%s", i ? "," : "",
+						 s->vecs[i].irq,
+						 s->vecs[i].name[0] ? " (" : "",
+						 s->vecs[i].name,
+						 s->vecs[i].name[0] ? ")" : "");
+	}
+	if (strlen(sd->filter) + 1 >= sizeof(sd->filter))
+		return dmakit_errf(err, errlen, -E2BIG, "too many vectors");
+	return 0;
+}
+
+static int resolve_tp(struct dmakit_trace_session *s, struct side *sd,
+		      char *err, size_t errlen)
+{
+	char rel[200];
+
+	snprintf(rel, sizeof(rel), "events/%s/%s/format", sd->spec.system,
+		 sd->spec.event);
+	if (!tracefs_has(s, rel))
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "no tracepoint %s:%s on this kernel (see %s/available_events)",
+				   sd->spec.system, sd->spec.event, s->tracing_dir);
+	dmakit_strlcpy(sd->system, sd->spec.system, sizeof(sd->system));
+	dmakit_strlcpy(sd->events[0], sd->spec.event, sizeof(sd->events[0]));
+	sd->nevents = 1;
+	dmakit_strlcpy(sd->filter, sd->spec.filter, sizeof(sd->filter));
+	set_desc(sd, "%s:%s%s%s%s", sd->spec.system,
+		 sd->spec.event, sd->spec.filter[0] ? " if (" : "",
+		 sd->spec.filter, sd->spec.filter[0] ? ")" : "");
+	return 0;
+}
+
+static int resolve_dmakit(struct dmakit_trace_session *s, struct side *sd,
+			  enum dmakit_trace_role role, char *err, size_t errlen)
+{
+	const char *ev = role == DMAKIT_TRACE_START ? "dma_submit" : "dma_complete";
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "events/dmakit/%s/format", ev);
+	if (!tracefs_has(s, rel))
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "no dmakit:%s tracepoint: is the dmakit driver loaded?",
+				   ev);
+	snprintf(sd->system, sizeof(sd->system), "dmakit");
+	snprintf(sd->events[0], sizeof(sd->events[0]), "%s", ev);
+	sd->nevents = 1;
+	set_desc(sd, "dmakit:%s", ev);
+	return 0;
+}
+
+static int resolve_uprobe(struct dmakit_trace_session *s, struct side *sd,
+			  enum dmakit_trace_role role, char *err, size_t errlen)
+{
+	bool ret_probe = sd->spec.kind == DMAKIT_SPEC_URETPROBE;
+	uint64_t off;
+	int ret;
+
+	ret = dmakit_elf_func_offset(sd->spec.path, sd->spec.func,
+				     sd->spec.func_off, &off, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(sd->system, sizeof(sd->system), "%s", s->name);
+	snprintf(sd->events[0], sizeof(sd->events[0]), "%s",
+		 role == DMAKIT_TRACE_START ? "start" : "end");
+	ret = dmakit_uprobe_add(sd->system, sd->events[0], ret_probe,
+				sd->spec.path, off, 0, NULL, err, errlen);
+	if (ret)
+		return ret;
+	sd->probes_created[0] = true;
+	sd->nevents = 1;
+	set_desc(sd, "%s %s:%s (file offset 0x%llx)",
+		 ret_probe ? "return of" : "entry of", sd->spec.path,
+		 sd->spec.func, (unsigned long long)off);
+	return 0;
+}
+
+static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
+			enum dmakit_trace_role role, char *err, size_t errlen)
+{
+	bool ref_ok = dmakit_uprobe_has_ref_ctr();
+	int n, i, ret;
+
+	n = dmakit_elf_usdt_find(sd->spec.path, sd->spec.provider,
+				 sd->spec.name, &sd->usdt, err, errlen);
+	if (n < 0)
+		return n;
+	sd->nusdt = n;
+	if (n > MAX_SITES)
+		return dmakit_errf(err, errlen, -E2BIG,
+				   "%s: USDT %s:%s has %d sites (at most %d)",
+				   sd->spec.path, sd->spec.provider,
+				   sd->spec.name, n, MAX_SITES);
+	snprintf(sd->system, sizeof(sd->system), "%s", s->name);
+	for (i = 0; i < n; i++) {
+		const struct dmakit_usdt_probe *p = &sd->usdt[i];
+		char args[512] = "";
+		size_t used = 0;
+		unsigned int a;
+
+		if (p->semaphore && !ref_ok)
+			return dmakit_errf(err, errlen, -EOPNOTSUPP,
+					   "USDT %s:%s has a semaphore: this kernel's uprobes cannot set it (needs Linux 4.20+)",
+					   sd->spec.provider, sd->spec.name);
+		for (a = 0; a < p->nargs; a++) {
+			const struct dmakit_usdt_arg *ar = &p->arg[a];
+
+			if (ar->kind != DMAKIT_USDT_ARG_FETCH)
+				continue;
+			used += (size_t)snprintf(args + used, sizeof(args) - used,
+						 "%sarg%u=%s:%c%d", used ? " " : "",
+						 a + 1, ar->fetch,
+						 ar->is_signed ? 's' : 'u',
+						 ar->size * 8);
+			if (used >= sizeof(args))
+				return dmakit_errf(err, errlen, -E2BIG,
+						   "USDT arguments too long");
+		}
+		snprintf(sd->events[i], sizeof(sd->events[i]), "%s_%d",
+			 role == DMAKIT_TRACE_START ? "start" : "end", i);
+		ret = dmakit_uprobe_add(sd->system, sd->events[i], false,
+					sd->spec.path, p->pc_offset,
+					p->sem_offset, args, err, errlen);
+		if (ret)
+			return ret;
+		sd->probes_created[i] = true;
+		sd->nevents = i + 1;
+	}
+	set_desc(sd, "USDT %s:%s in %s (%d site%s, args: %s)",
+		 sd->spec.provider, sd->spec.name, sd->spec.path, n,
+		 n > 1 ? "s" : "", sd->usdt[0].args[0] ? sd->usdt[0].args : "none");
+	return 0;
+}
+
+/* --- event decoding --- */
+
+static int find_field(struct tep_event *ev, const struct dmakit_usdt_probe *u,
+		      const char *name, struct field *f)
+{
+	struct tep_format_field *tf;
+
+	memset(f, 0, sizeof(*f));
+	if (!name)
+		return 0;
+	/* a USDT argument that is a constant has no field: keep its value */
+	if (u && !strncmp(name, "arg", 3) && isdigit((unsigned char)name[3])) {
+		unsigned int a = (unsigned int)atoi(name + 3);
+
+		if (a >= 1 && a <= u->nargs &&
+		    u->arg[a - 1].kind == DMAKIT_USDT_ARG_CONST) {
+			f->present = f->is_const = true;
+			f->value = u->arg[a - 1].value;
+			return 0;
+		}
+	}
+	tf = tep_find_any_field(ev, name);
+	if (!tf || (tf->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_STRING |
+				 TEP_FIELD_IS_DYNAMIC)) ||
+	    (tf->size != 1 && tf->size != 2 && tf->size != 4 && tf->size != 8))
+		return 0;
+	f->present = true;
+	f->offset = tf->offset;
+	f->size = tf->size;
+	f->is_signed = tf->flags & TEP_FIELD_IS_SIGNED;
+	return 0;
+}
+
+static bool read_field(const struct field *f, const unsigned char *data,
+		       int size, uint64_t *out)
+{
+	int64_t v;
+
+	if (!f->present)
+		return false;
+	if (f->is_const) {
+		*out = (uint64_t)f->value;
+		return true;
+	}
+	if (f->offset + f->size > size)
+		return false;
+	switch (f->size) {
+	case 1: {
+		uint8_t x;
+
+		memcpy(&x, data + f->offset, 1);
+		v = f->is_signed ? (int8_t)x : x;
+		break;
+	}
+	case 2: {
+		uint16_t x;
+
+		memcpy(&x, data + f->offset, 2);
+		v = f->is_signed ? (int16_t)x : x;
+		break;
+	}
+	case 4: {
+		uint32_t x;
+
+		memcpy(&x, data + f->offset, 4);
+		v = f->is_signed ? (int32_t)x : (int64_t)x;
+		break;
+	}
+	default: {
+		uint64_t x;
+
+		memcpy(&x, data + f->offset, 8);
+		v = (int64_t)x;
+		break;
+	}
+	}
+	*out = (uint64_t)v;
+	return true;
+}
+
+/* Field names each side gets automatically (overridable by options). */
+static void auto_fields(const struct side *sd, enum dmakit_trace_role role,
+			const char **id, const char **bytes,
+			const char **status, const char **chan,
+			const char **chan2)
+{
+	*id = *bytes = *status = *chan = *chan2 = NULL;
+	switch (sd->spec.kind) {
+	case DMAKIT_SPEC_DMAKIT:
+		*id = "id";
+		*bytes = "bytes";
+		*status = role == DMAKIT_TRACE_END ? "status" : NULL;
+		*chan = "chan";
+		*chan2 = "dev";
+		break;
+	case DMAKIT_SPEC_TP:
+		*bytes = "bytes";
+		break;
+	case DMAKIT_SPEC_USDT:
+		/* libdmakit's own probes: dma_start(dev, id, to_host, bytes,
+		 * card_addr) and dma_done(dev, id, status, bytes) */
+		if (!strcmp(sd->spec.provider, "dmakit")) {
+			*chan = "arg1";
+			*id = "arg2";
+			*bytes = "arg4";
+			if (!strcmp(sd->spec.name, "dma_done"))
+				*status = "arg3";
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int build_types(struct dmakit_trace_session *s, char *err,
+		       size_t errlen)
+{
+	bool has_id[2] = { true, true };
+	int r, i;
+
+	for (r = 0; r < 2; r++) {
+		struct side *sd = &s->side[r];
+		const char *id, *bytes, *status, *chan, *chan2;
+
+		auto_fields(sd, (enum dmakit_trace_role)r, &id, &bytes, &status,
+			    &chan, &chan2);
+		if (s->opts.pair_by)
+			id = s->opts.pair_by;
+		if (s->opts.channel_by) {
+			chan2 = NULL;
+			chan = strcmp(s->opts.channel_by, "none") &&
+			       strcmp(s->opts.channel_by, "tid") ?
+			       s->opts.channel_by : NULL;
+		}
+		for (i = 0; i < sd->nevents; i++) {
+			struct evtype *t = &s->types[s->ntypes];
+			const struct dmakit_usdt_probe *u =
+				sd->usdt ? &sd->usdt[i] : NULL;
+			struct tep_event *ev;
+
+			ev = tep_find_event_by_name(s->tep, sd->system,
+						    sd->events[i]);
+			if (!ev)
+				return dmakit_errf(err, errlen, -ENODEV,
+						   "cannot read the format of %s:%s",
+						   sd->system, sd->events[i]);
+			memset(t, 0, sizeof(*t));
+			t->id = ev->id;
+			t->role = (enum dmakit_trace_role)r;
+			t->user = sd->spec.kind == DMAKIT_SPEC_UPROBE ||
+				  sd->spec.kind == DMAKIT_SPEC_URETPROBE ||
+				  sd->spec.kind == DMAKIT_SPEC_USDT;
+			t->irq = sd->spec.kind == DMAKIT_SPEC_IRQ;
+			t->usdt = u;
+			t->chan_tid = s->opts.channel_by &&
+				      !strcmp(s->opts.channel_by, "tid");
+			find_field(ev, u, id, &t->f_id);
+			find_field(ev, u, bytes, &t->f_bytes);
+			find_field(ev, u, status, &t->f_status);
+			find_field(ev, u, chan, &t->f_chan);
+			find_field(ev, u, chan2, &t->f_chan2);
+			find_field(ev, u, t->irq ? "irq" : NULL, &t->f_irq);
+			if (!t->f_id.present)
+				has_id[r] = false;
+			if (s->opts.pair_by && !t->f_id.present)
+				return dmakit_errf(err, errlen, -EINVAL,
+						   "--pair-by %s: %s:%s has no such numeric field",
+						   s->opts.pair_by, sd->system,
+						   sd->events[i]);
+			if (chan && s->opts.channel_by && !t->f_chan.present)
+				return dmakit_errf(err, errlen, -EINVAL,
+						   "--channel %s: %s:%s has no such numeric field",
+						   chan, sd->system, sd->events[i]);
+			s->ntypes++;
+		}
+	}
+	if (s->opts.close >= 0) {
+		s->close = (enum dmakit_trace_close)s->opts.close;
+		if (s->close == DMAKIT_TRACE_CLOSE_ID && !(has_id[0] && has_id[1]))
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "pairing by id needs an id field on both events (--pair-by FIELD)");
+	} else if (has_id[0] && has_id[1]) {
+		s->close = DMAKIT_TRACE_CLOSE_ID;
+	} else if (s->side[DMAKIT_TRACE_END].spec.kind == DMAKIT_SPEC_IRQ) {
+		s->close = DMAKIT_TRACE_CLOSE_ALL;
+	} else {
+		s->close = DMAKIT_TRACE_CLOSE_ONE;
+	}
+	return 0;
+}
+
+/* --- --pid: is a thread part of the traced process? --- */
+
+static bool tid_is_ours(struct dmakit_trace_session *s, int32_t tid)
+{
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < s->ntids; i++)
+		if (s->tids[i].tid == tid)
+			return s->tids[i].ours;
+	if (s->ntids == s->tid_cap) {
+		size_t cap = s->tid_cap ? s->tid_cap * 2 : 32;
+		struct tid_entry *grown = realloc(s->tids, cap * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		s->tids = grown;
+		s->tid_cap = cap;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)s->opts.pid,
+		 (int)tid);
+	s->tids[s->ntids].tid = tid;
+	s->tids[s->ntids].ours = access(path, F_OK) == 0;
+	return s->tids[s->ntids++].ours;
+}
+
+/* The threads the process has now: known even if they exit before read. */
+static void seed_tids(struct dmakit_trace_session *s)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)s->opts.pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			tid_is_ours(s, (int32_t)atoi(de->d_name));
+	if (d)
+		closedir(d);
+}
+
+/* --- setup --- */
+
+static int enable_side(struct dmakit_trace_session *s, struct side *sd,
+		       char *err, size_t errlen)
+{
+	char file[256];
+	int i, ret;
+
+	for (i = 0; i < sd->nevents; i++) {
+		if (sd->filter[0]) {
+			snprintf(file, sizeof(file), "events/%s/%s/filter",
+				 sd->system, sd->events[i]);
+			ret = inst_write(s, file, sd->filter);
+			if (ret)
+				return dmakit_errf(err, errlen, -EINVAL,
+						   "%s:%s: the kernel rejected the filter '%s'",
+						   sd->system, sd->events[i],
+						   sd->filter);
+		}
+		snprintf(file, sizeof(file), "events/%s/%s/enable", sd->system,
+			 sd->events[i]);
+		ret = inst_write(s, file, "1");
+		if (ret)
+			return dmakit_errf(err, errlen, ret,
+					   "cannot enable %s:%s: %s", sd->system,
+					   sd->events[i], strerror(-ret));
+	}
+	return 0;
+}
+
+static int open_cpus(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	char rel[64], *path;
+	int cpu;
+
+	if (n < 1)
+		n = 1;
+	s->cpus = calloc((size_t)n, sizeof(*s->cpus));
+	if (!s->cpus)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	for (cpu = 0; cpu < n; cpu++) {
+		struct cpu_stream *c = &s->cpus[s->ncpus];
+
+		snprintf(rel, sizeof(rel), "per_cpu/cpu%d/trace_pipe_raw", cpu);
+		path = tracefs_instance_get_file(s->inst, rel);
+		if (!path)
+			return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		c->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		tracefs_put_tracing_file(path);
+		if (c->fd < 0)
+			continue;	/* a possible but absent CPU */
+		c->cpu = cpu;
+		s->ncpus++;		/* from here on free() closes it */
+		c->kbuf = tep_kbuffer(s->tep);
+		c->page = malloc(s->subbuf_size);
+		if (!c->kbuf || !c->page)
+			return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (!s->ncpus)
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "cannot open the instance's per-CPU buffers");
+	return 0;
+}
+
+/*
+ * Parse the ring buffer's page header and only the formats of our events.
+ * (tracefs_local_events_system() also parses all of /proc/kallsyms, about
+ * a tenth of a second of CPU that nothing here needs.)
+ */
+static int parse_format(struct dmakit_trace_session *s, const char *rel,
+			const char *system, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 256], *text;
+	size_t len;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%.255s", s->tracing_dir, rel);
+	ret = dmakit_read_text(path, &text, &len);
+	if (ret)
+		return dmakit_errf(err, errlen, ret, "cannot read %s: %s", path,
+				   strerror(-ret));
+	if (!system)
+		ret = tep_parse_header_page(s->tep, text, (unsigned long)len,
+					    sizeof(long)) ? -EINVAL : 0;
+	else
+		ret = tep_parse_event(s->tep, text, len, system) ? -EINVAL : 0;
+	free(text);
+	if (ret)
+		return dmakit_errf(err, errlen, ret, "cannot parse %s", path);
+	return 0;
+}
+
+static int load_formats(struct dmakit_trace_session *s, char *err,
+			size_t errlen)
+{
+	char rel[200];
+	int r, i, ret;
+
+	s->tep = tep_alloc();
+	if (!s->tep)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	ret = parse_format(s, "events/header_page", NULL, err, errlen);
+	for (r = 0; r < 2 && !ret; r++) {
+		for (i = 0; i < s->side[r].nevents && !ret; i++) {
+			snprintf(rel, sizeof(rel), "events/%s/%s/format",
+				 s->side[r].system, s->side[r].events[i]);
+			ret = parse_format(s, rel, s->side[r].system, err, errlen);
+		}
+	}
+	if (!ret)
+		tep_set_long_size(s->tep, tep_get_header_page_size(s->tep));
+	return ret;
+}
+
+static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	char buf[32];
+	int ret, r;
+	long long sub_kb;
+
+	ret = dmakit_tracefs_mount(s->tracing_dir, sizeof(s->tracing_dir));
+	if (ret == -EPERM || ret == -EACCES)
+		return dmakit_errf(err, errlen, -EPERM,
+				   "tracefs is not mounted and mounting it needs root");
+	if (ret)
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "cannot mount tracefs at /sys/kernel/tracing: %s (is CONFIG_FTRACE enabled?)",
+				   strerror(-ret));
+	if (access(s->tracing_dir, W_OK))
+		return dmakit_errf(err, errlen, -EPERM,
+				   "tracing needs root: tracefs instances and uprobes are created by writing to %s",
+				   s->tracing_dir);
+	ret = dmakit_tracefs_cleanup_leftovers();
+	if (ret > 0)
+		s->st.leftovers_removed = (unsigned int)ret;
+
+	dmakit_tracefs_session_name(s->name, sizeof(s->name));
+	s->inst = tracefs_instance_create(s->name);
+	if (!s->inst)
+		return dmakit_errf(err, errlen, errno ? -errno : -EIO,
+				   "cannot create tracefs instance %s: %s",
+				   s->name, strerror(errno ? errno : EIO));
+	ret = inst_write(s, "tracing_on", "0");
+	if (!ret)
+		ret = inst_write(s, "trace_clock", "mono");
+	if (ret)
+		return dmakit_errf(err, errlen, -EOPNOTSUPP,
+				   "cannot select the 'mono' trace clock (needs Linux 4.1+)");
+	snprintf(buf, sizeof(buf), "%u",
+		 s->opts.buffer_kb ? s->opts.buffer_kb : DEFAULT_BUFFER_KB);
+	ret = inst_write(s, "buffer_size_kb", buf);
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   "cannot size the trace buffer to %s KiB per CPU: %s",
+				   buf, strerror(-ret));
+	/* losing the oldest events is what the reader can detect in-stream */
+	inst_write(s, "options/overwrite", "1");
+	s->subbuf_size = (size_t)getpagesize();
+	if (!tracefs_instance_file_read_number(s->inst, "buffer_subbuf_size_kb",
+					       &sub_kb) && sub_kb > 0)
+		s->subbuf_size = (size_t)sub_kb * 1024;
+
+	for (r = 0; r < 2; r++) {
+		struct side *sd = &s->side[r];
+		enum dmakit_trace_role role = (enum dmakit_trace_role)r;
+
+		switch (sd->spec.kind) {
+		case DMAKIT_SPEC_IRQ:
+			ret = resolve_irq(s, sd, err, errlen);
+			break;
+		case DMAKIT_SPEC_TP:
+			ret = resolve_tp(s, sd, err, errlen);
+			break;
+		case DMAKIT_SPEC_DMAKIT:
+			ret = resolve_dmakit(s, sd, role, err, errlen);
+			break;
+		case DMAKIT_SPEC_UPROBE:
+		case DMAKIT_SPEC_URETPROBE:
+			ret = resolve_uprobe(s, sd, role, err, errlen);
+			break;
+		case DMAKIT_SPEC_USDT:
+			ret = resolve_usdt(s, sd, role, err, errlen);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	ret = load_formats(s, err, errlen);
+	if (ret)
+		return ret;
+	ret = build_types(s, err, errlen);
+	if (ret)
+		return ret;
+	for (r = 0; r < 2; r++) {
+		ret = enable_side(s, &s->side[r], err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = open_cpus(s, err, errlen);
+	if (ret)
+		return ret;
+	if (s->opts.pid > 0)
+		seed_tids(s);
+	{
+		struct dmakit_trace_pair_opts po = {
+			.close = s->close,
+			.timeout_ns = s->opts.timeout_ns,
+			.on_xact = s->opts.on_xact,
+			.ctx = s->opts.ctx,
+		};
+
+		ret = dmakit_trace_pairer_alloc(&s->pairer, &po);
+		if (ret)
+			return dmakit_errf(err, errlen, ret, "out of memory");
+	}
+	return 0;
+}
+
+int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
+			       const struct dmakit_trace_opts *opts,
+			       char *errmsg, size_t errlen)
+{
+	struct dmakit_trace_session *s;
+	int ret, r;
+
+	if (errmsg && errlen)
+		errmsg[0] = '\0';
+	if (!sessionp || !opts || !opts->start_spec || !opts->end_spec)
+		return dmakit_errf(errmsg, errlen, -EINVAL,
+				   "both a start and an end SPEC are needed");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return dmakit_errf(errmsg, errlen, -ENOMEM, "out of memory");
+	s->opts = *opts;
+	if (!s->opts.timeout_ns)
+		s->opts.timeout_ns = 1000000000ULL;
+	for (r = 0; r < 2; r++) {
+		const char *text = r ? opts->end_spec : opts->start_spec;
+
+		ret = dmakit_spec_parse(&s->side[r].spec, text, errmsg, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (opts->channel_by && !*opts->channel_by) {
+		ret = dmakit_errf(errmsg, errlen, -EINVAL, "empty --channel");
+		goto fail;
+	}
+	ret = setup(s, errmsg, errlen);
+	if (ret)
+		goto fail;
+	*sessionp = s;
+	return 0;
+fail:
+	dmakit_trace_session_free(s);
+	return ret;
+}
+
+void dmakit_trace_session_free(struct dmakit_trace_session *s)
+{
+	int r, i;
+
+	if (!s)
+		return;
+	/* an instance with open files cannot be removed: close them first */
+	for (i = 0; i < s->ncpus; i++) {
+		close(s->cpus[i].fd);
+		kbuffer_free(s->cpus[i].kbuf);
+		free(s->cpus[i].page);
+		free(s->cpus[i].q);
+	}
+	free(s->cpus);
+	if (s->inst) {
+		inst_write(s, "tracing_on", "0");
+		/* removing the instance disables its events ... */
+		tracefs_instance_destroy(s->inst);
+		tracefs_instance_free(s->inst);
+	}
+	/* ... so the probes can go */
+	for (r = 0; r < 2; r++) {
+		for (i = 0; i < MAX_SITES; i++)
+			if (s->side[r].probes_created[i])
+				dmakit_uprobe_remove(s->side[r].system,
+						     s->side[r].events[i]);
+		free(s->side[r].usdt);
+	}
+	if (s->tep)
+		tep_free(s->tep);
+	dmakit_trace_pairer_free(s->pairer);
+	free(s->vecs);
+	free(s->tids);
+	free(s);
+}
+
+/* --- reading and merging --- */
+
+/* The next free queue slot (grown if needed); push() makes it count. */
+static struct pending *reserve(struct cpu_stream *c)
+{
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024, i;
+		struct pending *q = malloc(cap * sizeof(*q));
+
+		if (!q)
+			return NULL;
+		for (i = 0; i < c->len; i++)
+			q[i] = c->q[(c->head + i) & (c->cap - 1)];
+		free(c->q);
+		c->q = q;
+		c->cap = cap;
+		c->head = 0;
+	}
+	return &c->q[(c->head + c->len) & (c->cap - 1)];
+}
+
+static void push(struct cpu_stream *c)
+{
+	c->len++;
+}
+
+/* A gap marker: events of this CPU between @from and @to were lost. */
+static int push_loss(struct cpu_stream *c, uint64_t from, uint64_t to,
+		     int missed)
+{
+	struct pending *p = reserve(c);
+
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	p->loss = true;
+	p->ev.ts = from;
+	p->ev.cpu = c->cpu;
+	p->loss_to = to;
+	p->loss_count = missed > 0 ? (uint64_t)missed : 0;
+	push(c);
+	return 0;
+}
+
+static const struct evtype *type_of(const struct dmakit_trace_session *s,
+				    int id)
+{
+	int i;
+
+	for (i = 0; i < s->ntypes; i++)
+		if (s->types[i].id == id)
+			return &s->types[i];
+	return NULL;
+}
+
+static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
+		   const unsigned char *data, int size, uint64_t ts,
+		   struct dmakit_trace_event *ev)
+{
+	const struct evtype *t;
+	uint16_t type;
+	int32_t pid;
+	uint64_t v, v2;
+
+	if (size < 8)
+		return false;
+	memcpy(&type, data, 2);
+	memcpy(&pid, data + 4, 4);	/* common_pid: the thread */
+	t = type_of(s, type);
+	if (!t)
+		return false;
+	if (t->user && s->opts.pid > 0 && !tid_is_ours(s, pid)) {
+		s->st.pid_filtered++;
+		return false;
+	}
+	memset(ev, 0, sizeof(*ev));
+	ev->ts = ts;
+	ev->role = t->role;
+	ev->cpu = c->cpu;
+	ev->tid = pid;
+	ev->vector = -1;
+	if (read_field(&t->f_irq, data, size, &v))
+		ev->vector = (int32_t)v;
+	if (read_field(&t->f_id, data, size, &v)) {
+		ev->id = v;
+		ev->flags |= DMAKIT_TRACE_F_ID;
+	}
+	if (read_field(&t->f_bytes, data, size, &v)) {
+		ev->bytes = v;
+		ev->flags |= DMAKIT_TRACE_F_BYTES;
+	}
+	if (read_field(&t->f_status, data, size, &v)) {
+		ev->status = (int64_t)v;
+		ev->flags |= DMAKIT_TRACE_F_STATUS;
+	}
+	if (t->chan_tid)
+		ev->chan = (uint64_t)(uint32_t)pid;
+	else if (read_field(&t->f_chan, data, size, &v))
+		ev->chan = read_field(&t->f_chan2, data, size, &v2) ?
+			   v ^ (v2 * 0x9e3779b97f4a7c15ULL) : v;
+	return true;
+}
+
+/* Parse one page into @c's queue; a gap before it becomes a marker. */
+static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
+{
+	unsigned long long ts;
+	bool first = true;
+	int missed, ret;
+	void *data;
+
+	if (kbuffer_load_subbuffer(c->kbuf, c->page) < 0)
+		return -EIO;
+	missed = kbuffer_missed_events(c->kbuf);
+	for (data = kbuffer_read_event(c->kbuf, &ts); data;
+	     data = kbuffer_next_event(c->kbuf, &ts)) {
+		struct pending *p;
+
+		if (first && missed) {
+			ret = push_loss(c, c->last_ts, ts, missed);
+			if (ret)
+				return ret;
+		}
+		first = false;
+		if (ts > c->last_ts)
+			c->last_ts = ts;
+		s->st.events++;
+		p = reserve(c);
+		if (!p)
+			return -ENOMEM;
+		/* decoded in place: the queue slot is the event */
+		if (decode(s, c, data, kbuffer_event_size(c->kbuf), ts, &p->ev)) {
+			p->loss = false;
+			push(c);
+		}
+	}
+	if (first && missed)	/* a gap, then an empty page */
+		return push_loss(c, c->last_ts, c->last_ts, missed);
+	return 0;
+}
+
+/* Read what @c has now; returns pages read or -errno. */
+static int read_cpu(struct dmakit_trace_session *s, struct cpu_stream *c,
+		    int budget)
+{
+	int pages = 0, ret;
+
+	c->drained = false;
+	while (pages < budget) {
+		uint64_t before = dmakit_now_ns();
+		ssize_t n = read(c->fd, c->page, s->subbuf_size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (n <= 0) {
+			c->drained = true;
+			c->drained_at = before;
+			break;
+		}
+		pages++;
+		ret = parse_page(s, c);
+		if (ret)
+			return ret;
+	}
+	return pages;
+}
+
+static void count_irq(struct dmakit_trace_session *s,
+		      const struct dmakit_trace_event *ev)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nvecs; i++) {
+		struct vec *v = &s->vecs[i];
+
+		if (v->irq != (unsigned int)ev->vector)
+			continue;
+		v->total++;
+		if (!s->t0b)
+			return;		/* before the first count was read */
+		if (ev->ts < s->t0a)
+			return;
+		if (ev->ts <= s->t0b + COUNT_MARGIN_NS ||
+		    (s->t1a && ev->ts > s->t1a &&
+		     ev->ts <= s->t1b + COUNT_MARGIN_NS))
+			v->ambiguous++;
+		else if (!s->t1a || ev->ts <= s->t1a)
+			v->traced++;
+		return;
+	}
+}
+
+/* Feed every queued event up to @upto in time order. */
+static int merge(struct dmakit_trace_session *s, uint64_t upto)
+{
+	int processed = 0, ret;
+
+	for (;;) {
+		struct cpu_stream *best = NULL;
+		uint64_t limit = upto;
+		int i;
+
+		/* the CPU with the oldest event, and how far it may run alone */
+		for (i = 0; i < s->ncpus; i++) {
+			struct cpu_stream *c = &s->cpus[i];
+
+			if (!c->len)
+				continue;
+			if (!best || c->q[c->head].ev.ts < best->q[best->head].ev.ts)
+				best = c;
+		}
+		if (!best || best->q[best->head].ev.ts > upto)
+			break;
+		for (i = 0; i < s->ncpus; i++) {
+			struct cpu_stream *c = &s->cpus[i];
+
+			if (c != best && c->len && c->q[c->head].ev.ts < limit)
+				limit = c->q[c->head].ev.ts;
+		}
+		while (best->len && best->q[best->head].ev.ts <= limit) {
+			struct pending *p = &best->q[best->head];
+
+			if (p->loss) {
+				dmakit_trace_pairer_loss(s->pairer, p->ev.ts,
+							 p->loss_to, p->loss_count);
+				if (s->opts.on_loss)
+					s->opts.on_loss(s->opts.ctx, p->ev.cpu,
+							p->ev.ts, p->loss_to,
+							p->loss_count);
+			} else {
+				if (p->ev.vector >= 0)
+					count_irq(s, &p->ev);
+				if (p->ev.role == DMAKIT_TRACE_END && s->opts.on_end)
+					s->opts.on_end(s->opts.ctx, &p->ev);
+				ret = dmakit_trace_pairer_feed(s->pairer, &p->ev);
+				if (ret)
+					return ret;
+				processed++;
+			}
+			best->head = (best->head + 1) & (best->cap - 1);
+			best->len--;
+		}
+	}
+	if (upto != UINT64_MAX && upto > s->processed_to) {
+		s->processed_to = upto;
+		dmakit_trace_pairer_advance(s->pairer, upto);
+	}
+	return processed;
+}
+
+static int read_all(struct dmakit_trace_session *s, int budget,
+		    uint64_t *watermark)
+{
+	uint64_t w = UINT64_MAX;
+	int i, ret;
+
+	for (i = 0; i < s->ncpus; i++) {
+		struct cpu_stream *c = &s->cpus[i];
+		uint64_t cw;
+
+		ret = read_cpu(s, c, budget);
+		if (ret < 0)
+			return ret;
+		/* what this CPU can still deliver is newer than cw */
+		cw = c->drained ? (c->drained_at > COMMIT_SLACK_NS ?
+				   c->drained_at - COMMIT_SLACK_NS : 0)
+				: c->last_ts;
+		if (cw < w)
+			w = cw;
+	}
+	*watermark = w;
+	return 0;
+}
+
+int dmakit_trace_session_start(struct dmakit_trace_session *s)
+{
+	int ret;
+
+	if (!s || s->started)
+		return -EINVAL;
+	ret = inst_write(s, "tracing_on", "1");
+	if (ret)
+		return ret;
+	s->started = true;
+	s->st.start_ns = dmakit_now_ns();
+	s->processed_to = s->st.start_ns;
+	/* counts read now open the window the vectors are compared in */
+	s->t0a = dmakit_now_ns();
+	ret = read_counts(s, false);
+	s->t0b = dmakit_now_ns();
+	return ret;
+}
+
+int dmakit_trace_session_poll(struct dmakit_trace_session *s, int timeout_ms)
+{
+	struct timespec ts;
+	uint64_t w;
+	int ret;
+
+	if (!s || !s->started || s->stopped)
+		return -EINVAL;
+	if (timeout_ms > 0) {
+		int ms = timeout_ms < POLL_PERIOD_MS ? timeout_ms : POLL_PERIOD_MS;
+
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		if (nanosleep(&ts, NULL) && errno == EINTR)
+			return -EINTR;
+	}
+	ret = read_all(s, PAGES_PER_POLL, &w);
+	if (ret)
+		return ret;
+	return merge(s, w);
+}
+
+int dmakit_trace_session_stop(struct dmakit_trace_session *s)
+{
+	uint64_t w;
+	int ret, i, r2;
+	long long v;
+
+	if (!s || !s->started)
+		return -EINVAL;
+	if (s->stopped)
+		return 0;
+	s->t1a = dmakit_now_ns();
+	r2 = read_counts(s, true);
+	s->t1b = dmakit_now_ns();
+	ret = inst_write(s, "tracing_on", "0");
+	s->stopped = true;
+	s->st.stop_ns = dmakit_now_ns();
+	/* everything is in the buffers now: read it all */
+	do {
+		ret = read_all(s, INT_MAX, &w);
+		if (ret)
+			return ret;
+		for (i = 0; i < s->ncpus && s->cpus[i].drained; i++)
+			;
+	} while (i < s->ncpus);
+	ret = merge(s, UINT64_MAX);
+	if (ret < 0)
+		return ret;
+	dmakit_trace_pairer_finish(s->pairer, s->st.stop_ns);
+	/* the kernel's own count of what it could not keep */
+	s->st.lost_events = 0;
+	for (i = 0; i < s->ncpus; i++) {
+		char rel[64], *stats, *p;
+
+		snprintf(rel, sizeof(rel), "per_cpu/cpu%d/stats", s->cpus[i].cpu);
+		stats = tracefs_instance_file_read(s->inst, rel, NULL);
+		if (!stats)
+			continue;
+		if ((p = strstr(stats, "\noverrun:")) &&
+		    sscanf(p + 9, "%lld", &v) == 1 && v > 0)
+			s->st.lost_events += (uint64_t)v;
+		if ((p = strstr(stats, "dropped events:")) &&
+		    sscanf(p + 15, "%lld", &v) == 1 && v > 0)
+			s->st.lost_events += (uint64_t)v;
+		free(stats);
+	}
+	return r2;
+}
+
+void dmakit_trace_session_stats(const struct dmakit_trace_session *s,
+				struct dmakit_trace_stats *st)
+{
+	*st = s->st;
+	dmakit_trace_pairer_stats(s->pairer, &st->pair);
+	st->close = s->close;
+	st->nvectors = s->nvecs;
+	/* gaps found in-stream but not yet in the kernel's total (running) */
+	if (st->pair.lost_events > st->lost_events)
+		st->lost_events = st->pair.lost_events;
+}
+
+int dmakit_trace_session_vector(const struct dmakit_trace_session *s,
+				unsigned int i,
+				struct dmakit_trace_vector_stats *v)
+{
+	if (i >= s->nvecs)
+		return -ERANGE;
+	memset(v, 0, sizeof(*v));
+	v->irq = s->vecs[i].irq;
+	snprintf(v->name, sizeof(v->name), "%s", s->vecs[i].name);
+	v->traced = s->vecs[i].traced;
+	v->traced_total = s->vecs[i].total;
+	v->proc_start = s->vecs[i].proc_start;
+	v->proc_end = s->vecs[i].proc_end;
+	v->ambiguous = s->vecs[i].ambiguous;
+	return 0;
+}
+
+const char *dmakit_trace_session_name(const struct dmakit_trace_session *s)
+{
+	return s->name;
+}
+
+const char *dmakit_trace_session_describe(const struct dmakit_trace_session *s,
+					  enum dmakit_trace_role role)
+{
+	return s->side[role == DMAKIT_TRACE_END].desc;
+}
+
+const char *dmakit_trace_close_name(enum dmakit_trace_close close)
+{
+	switch (close) {
+	case DMAKIT_TRACE_CLOSE_ONE:
+		return "fifo";
+	case DMAKIT_TRACE_CLOSE_ALL:
+		return "batch";
+	case DMAKIT_TRACE_CLOSE_ID:
+		return "id";
+	}
+	return "?";
+}

@@ -1,0 +1,40 @@
+# Helpers for the network stream tests (sourced after lib.bash).
+
+DMKS="python3 $TOP/tests/host/dmks.py"
+
+# start_recv NAME ARGS...: `dmakit recv -l 127.0.0.1:0` in the background,
+# output in $TMPDIR/NAME.*; waits until it listens.  Sets RECV_PID, PORT.
+start_recv() {
+	local name=$1; shift
+	rm -f "$TMPDIR/$name.port"
+	$DMAKIT recv -l "${RECV_ADDR:-127.0.0.1}:0" -o "$TMPDIR/$name.dat" \
+		--port-file "$TMPDIR/$name.port" --json -q "$@" \
+		>"$TMPDIR/$name.recv.json" 2>"$TMPDIR/$name.recv.err" &
+	RECV_PID=$!
+	wait_file "$TMPDIR/$name.port" || { echo "recv did not start:"; cat "$TMPDIR/$name.recv.err"; return 1; }
+	PORT=$(cat "$TMPDIR/$name.port")
+}
+
+# wait_file FILE [TENTHS]: wait until FILE exists (default 10 s).
+wait_file() {
+	local i
+	for ((i = 0; i < ${2:-100}; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_recv: wait for the background receiver; sets RECV_RC.
+wait_recv() {
+	wait "$RECV_PID"
+	RECV_RC=$?
+}
+
+# verify_ok NAME: `dmakit verify` of $TMPDIR/NAME.dat passes.
+verify_ok() {
+	$DMAKIT verify "$TMPDIR/$1.dat" >"$TMPDIR/$1.verify" 2>&1
+}
+
+# meta NAME KEY: a value from the recording's metadata.
+meta() { json_get "$TMPDIR/$1.dat.json" "$2"; }

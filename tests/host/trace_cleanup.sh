@@ -1,0 +1,75 @@
+# What a session leaves behind: nothing, also after kill -9 (the next
+# session removes the crashed one's instance and uprobes), never the
+# global buffer's settings; and clear errors for bad input and for a user
+# without the privilege.
+# timeout: 120
+. "$TOP/tests/host/lib.bash"
+. "$TOP/tests/host/trace_lib.bash"
+need_tracing
+build_progs || { t_check "test programs build" false; t_done; }
+lib=$TMPDIR/progs/libseed.so
+before=$(global_state)
+
+start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
+	--interval 0 || { t_check "tracer starts" false; t_done; }
+crashed=$TRACER
+kill -9 "$crashed"
+wait "$crashed" 2>/dev/null
+t_check "a killed tracer leaves its instance" \
+	sh -c "ls $TRACEFS/instances | grep -q '^dmakit_${crashed}_'"
+t_check "and its uprobes" grep -q ":dmakit_${crashed}_" "$TRACEFS/uprobe_events"
+
+"$DMAKIT" trace --start "uprobe:$lib:dma_from_host" \
+	--end "uretprobe:$lib:dma_wait" --duration 0.3 -q >/dev/null 2>"$TMPDIR/err"
+t_eq "next session runs" "$?" 0
+t_grep "it reports the cleanup" "removed [3-9][0-9]* leftover" "$TMPDIR/err"
+t_check "crashed session's instance and probes are gone" no_leftovers "$crashed"
+
+# SIGTERM ends cleanly too
+start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
+	--interval 0 || { t_check "tracer starts" false; t_done; }
+kill -TERM "$TRACER"
+wait "$TRACER"
+t_eq "SIGTERM: exit 0" "$?" 0
+t_check "SIGTERM: nothing left" no_leftovers "$TRACER"
+
+# bad input: a clear message, exit 1 (2 for malformed usage), nothing left
+expect_error() {	# WHAT RC PATTERN ARGS...
+	local what=$1 rc=$2 pat=$3
+	shift 3
+	"$DMAKIT" trace "$@" --duration 0.2 >/dev/null 2>"$TMPDIR/err"
+	t_eq "$what: exit $rc" "$?" "$rc"
+	t_grep "$what: message" "^dmakit trace: .*$pat" "$TMPDIR/err"
+}
+expect_error "unknown tracepoint" 1 "no tracepoint block:nosuch" \
+	--start tp:block:nosuch --end tp:block:block_rq_complete
+expect_error "bad filter" 1 "rejected the filter" \
+	--start "tp:block:block_rq_issue:nosuchfield == 1" --end tp:block:block_rq_complete
+expect_error "missing library" 1 "No such file" \
+	--start uprobe:/nonexistent/lib.so:f --end tp:block:block_rq_complete
+expect_error "missing function" 1 "no function 'nosuch'" \
+	--start "uprobe:$lib:nosuch" --end tp:block:block_rq_complete
+expect_error "irq without a device" 1 "needs --pci" \
+	--start tp:block:block_rq_issue --end irq
+expect_error "unknown device" 1 "no PCI device" \
+	--pci 0000:ff:1f.7 --start tp:block:block_rq_issue --end irq
+expect_error "missing USDT probe" 1 "no USDT probe dmakit:nosuch" \
+	--start "usdt:$(readlink -f "$TOP/build/lib/libdmakit.so"):dmakit:nosuch" \
+	--end tp:block:block_rq_complete
+expect_error "malformed SPEC" 2 "bad SPEC" --start kprobe:x --end irq
+expect_error "no end" 2 "both --start SPEC and --end SPEC" --start irq
+t_check "failed sessions left nothing" \
+	sh -c "! ls $TRACEFS/instances | grep -q '^dmakit_'"
+
+# without root
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$DMAKIT" trace \
+		--start tp:block:block_rq_issue --end tp:block:block_rq_complete \
+		--duration 0.2 >/dev/null 2>"$TMPDIR/err"
+	t_eq "unprivileged: exit 1" "$?" 1
+	t_grep "unprivileged: says root is needed" "needs root" "$TMPDIR/err"
+else
+	t_check "setpriv (util-linux) is installed" false
+fi
+t_eq "global buffer settings untouched" "$(global_state)" "$before"
+t_done

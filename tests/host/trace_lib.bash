@@ -1,0 +1,87 @@
+# Helpers for the tracing tests (sourced after lib.bash).
+
+TRACEFS=/sys/kernel/tracing
+
+# Root, tracefs and the kernel features these tests use, or skip.
+need_tracing() {
+	need_root
+	if [ ! -e "$TRACEFS/trace" ]; then
+		mount -t tracefs nodev "$TRACEFS" 2>/dev/null ||
+			t_skip "no tracefs on this kernel"
+	fi
+	[ -e "$TRACEFS/uprobe_events" ] || t_skip "kernel without uprobes"
+	[ -d "$TRACEFS/events/irq/irq_handler_entry" ] ||
+		t_skip "kernel without irq tracepoints"
+}
+
+# The global buffer's settings: must be the same before and after.
+global_state() {
+	local f
+	for f in tracing_on current_tracer trace_clock buffer_size_kb set_event \
+		 options/overwrite; do
+		printf '%s=%s\n' "$f" "$(tr '\n' ' ' < "$TRACEFS/$f")"
+	done
+}
+
+# PCI address of the block device behind the root filesystem (virtio-blk).
+root_disk_bdf() {
+	local dev dir
+	dev=$(basename "$(findmnt -n -o SOURCE /)")
+	dev=${dev%%[0-9]*}			# vda1 -> vda
+	[ -e "/sys/block/$dev/device" ] || return 1
+	dir=$(readlink -f "/sys/block/$dev/device")
+	while [ "$dir" != / ]; do
+		case $(basename "$dir") in
+		[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*:*.*) basename "$dir"; return 0 ;;
+		esac
+		dir=$(dirname "$dir")
+	done
+	return 1
+}
+
+# dev_t of a block device as the block tracepoints report it (MKDEV).
+block_devt() {
+	local majmin
+	majmin=$(cat "/sys/block/$1/dev")
+	echo $(( (${majmin%%:*} << 20) | ${majmin##*:} ))
+}
+
+# Start "dmakit trace ARGS..." in the background; wait until tracing is on.
+# Sets TRACER (its pid); its stderr goes to $TMPDIR/tracer.err.
+start_tracer() {
+	"$DMAKIT" trace "$@" >"$TMPDIR/tracer.out" 2>"$TMPDIR/tracer.err" &
+	TRACER=$!
+	local i
+	for i in $(seq 1 200); do
+		grep -q 'tracing\.\.\.' "$TMPDIR/tracer.err" 2>/dev/null && return 0
+		kill -0 "$TRACER" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "tracer did not start:"; cat "$TMPDIR/tracer.err"
+	return 1
+}
+
+# Stop the tracer with SIGINT and wait; sets TRACER_RC.
+stop_tracer() {
+	kill -INT "$TRACER"
+	wait "$TRACER"
+	TRACER_RC=$?
+}
+
+# No dmakit instance or uprobe of this test's tracers is left behind.
+no_leftovers() {
+	! ls "$TRACEFS/instances" | grep -q "^dmakit_$1_" &&
+		! grep -q ":dmakit_$1_" "$TRACEFS/uprobe_events"
+}
+
+# Build the test programs (tests/host/progs) into $TMPDIR/progs.
+build_progs() {
+	local p=$TMPDIR/progs src=$TOP/tests/host/progs
+	mkdir -p "$p"
+	cc -O2 -g -shared -fPIC -o "$p/libseed.so" "$src/seedlib.c" &&
+	cc -O2 -g -o "$p/seedapp" "$src/seedapp.c" -L"$p" -lseed \
+		-Wl,-rpath,"$p" &&
+	cc -O2 -g -I"$TOP/include" -I"$TOP/include/uapi" -o "$p/usdt_xfer" \
+		"$src/usdt_xfer.c" -L"$TOP/build/lib" -ldmakit \
+		-Wl,-rpath,"$TOP/build/lib"
+}

@@ -1,0 +1,82 @@
+# The user's question, reproduced: a library whose dma_from_host starts a
+# transfer (1 ms) and dma_wait polls until it is done (2 ms).  The entry
+# of dma_from_host as start and the return of dma_wait as end (uprobe +
+# uretprobe), only for one process (--pid) while another uses the same
+# library: every transaction must lie inside one call of the traced
+# program (ground truth written by the program), the count must match its
+# calls, and the tracer ends by itself when the process exits.
+# timeout: 120
+. "$TOP/tests/host/lib.bash"
+. "$TOP/tests/host/trace_lib.bash"
+need_tracing
+build_progs || { t_check "test programs build" false; t_done; }
+P=$TMPDIR/progs
+lib=$P/libseed.so
+probes_before=$(cat "$TRACEFS/uprobe_events")
+
+wait_ready() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q ready "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+SEEDAPP_WAIT=1 "$P/seedapp" "$TMPDIR/gt.txt" 100x0:1000:2000 >"$TMPDIR/app.out" &
+app=$!
+SEEDAPP_WAIT=1 "$P/seedapp" "$TMPDIR/noise.txt" 60x500:0:0 >"$TMPDIR/noise.out" &
+noise=$!
+wait_ready "$TMPDIR/app.out" && wait_ready "$TMPDIR/noise.out"
+t_eq "programs ready" "$?" 0
+
+start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
+	--pid "$app" --interval 0 --events "$TMPDIR/ev.jsonl" \
+	--summary-json "$TMPDIR/sum.json" ||
+	{ kill "$app" "$noise"; t_check "tracer starts" false; t_done; }
+t_grep "probes are in the session's group" "^p:dmakit_${TRACER}_[0-9a-f_]*/start $lib:0x" \
+	"$TRACEFS/uprobe_events"
+kill -USR1 "$app" "$noise"
+wait "$app"
+t_eq "traced program ran" "$?" 0
+wait "$noise"
+# the tracer notices the process is gone and ends on its own
+for i in $(seq 1 100); do
+	kill -0 "$TRACER" 2>/dev/null || break
+	sleep 0.1
+done
+t_check "tracer ended when the process exited" sh -c "! kill -0 $TRACER 2>/dev/null"
+kill -INT "$TRACER" 2>/dev/null
+wait "$TRACER"
+t_eq "tracer exit status" "$?" 0
+cat "$TMPDIR/tracer.out" "$TMPDIR/tracer.err"
+
+t_eq "transactions == calls" "$(json_get "$TMPDIR/sum.json" transactions)" 100
+t_eq "only the traced process's starts" "$(json_get "$TMPDIR/sum.json" start_events)" 100
+t_check "the other process's events were filtered" \
+	test "$(json_get "$TMPDIR/sum.json" pid_filtered)" -ge 120
+t_eq "no orphans" "$(json_get "$TMPDIR/sum.json" orphans)" 0
+t_eq "no unmatched starts" "$(json_get "$TMPDIR/sum.json" unmatched_starts)" 0
+t_eq "pairing is fifo" "$(json_get "$TMPDIR/sum.json" pairing)" fifo
+
+python3 - "$TMPDIR/gt.txt" "$TMPDIR/ev.jsonl" <<'PY'
+import json, sys
+gt = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
+ev = [json.loads(l) for l in open(sys.argv[2])]
+bad = 0
+for i, e in enumerate(ev):
+    b, a = gt[i]
+    # entry of dma_from_host after "before", return of dma_wait before "after"
+    if not (b <= e["start_ns"] < e["end_ns"] <= a):
+        print("transaction %d (%d..%d) outside call %d (%d..%d)" %
+              (i, e["start_ns"], e["end_ns"], i, b, a)); bad += 1
+    # 1 ms in dma_from_host + 2 ms in dma_wait, at least
+    if not (3000000 <= e["latency_ns"] <= a - b):
+        print("transaction %d latency %d not in [3 ms, %d]" % (i, e["latency_ns"], a - b)); bad += 1
+print("%d transactions, %d calls, %d problems" % (len(ev), len(gt), bad))
+sys.exit(1 if bad or len(ev) != len(gt) else 0)
+PY
+t_eq "every transaction is one call, latency >= 3 ms" "$?" 0
+t_eq "uprobes removed" "$(cat "$TRACEFS/uprobe_events")" "$probes_before"
+t_check "instance removed" no_leftovers "$TRACER"
+t_done

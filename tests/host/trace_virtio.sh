@@ -1,0 +1,99 @@
+# A real PCI device: the virtio-blk disk under an O_DIRECT write load.
+# Starts: block:block_rq_issue of the disk; ends: the disk's MSI-X
+# vectors.  The interrupts the tracer counts must equal the
+# /proc/interrupts delta it read at its own start and stop (exactly, when
+# no interrupt fell into the instant of reading), transactions must have
+# plausible latencies, the outputs must parse, and the global trace
+# buffer must be left as it was.
+# timeout: 180
+. "$TOP/tests/host/lib.bash"
+. "$TOP/tests/host/trace_lib.bash"
+need_tracing
+command -v fio >/dev/null || t_skip "fio is not installed (scripts/setup.sh)"
+bdf=$(root_disk_bdf) || t_skip "root filesystem is not on a PCI block device"
+disk=$(basename "$(findmnt -n -o SOURCE /)")
+disk=${disk%%[0-9]*}
+devt=$(block_devt "$disk")
+dir=$TMPDIR
+[ "$(findmnt -n -o SOURCE --target "$dir")" = "$(findmnt -n -o SOURCE /)" ] ||
+	dir=/var/tmp
+echo "disk $disk ($bdf), dev_t $devt, load in $dir"
+
+before=$(global_state)
+start_tracer --pci "$bdf" --start "tp:block:block_rq_issue:dev == $devt" \
+	--end irq --interval 1 --events "$TMPDIR/ev.jsonl" \
+	--summary-json "$TMPDIR/sum.json" --timeline "$TMPDIR/tl.json" \
+	--plot "$TMPDIR/plot.html" || { t_check "tracer starts" false; t_done; }
+inst=$(ls "$TRACEFS/instances" | grep "^dmakit_${TRACER}_")
+t_check "the tracer has its own instance" test -n "$inst"
+t_eq "its clock is mono" "$(grep -o '\[[a-z_0-9-]*\]' "$TRACEFS/instances/$inst/trace_clock")" "[mono]"
+sleep 0.5		# the window's edges fall in quiet time
+fio --name=w --filename="$dir/dmakit-trace-fio.$$" --rw=write --bs=128k \
+	--size=48M --loops=2 --direct=1 --ioengine=psync --end_fsync=1 \
+	--output="$TMPDIR/fio.out"
+t_eq "fio load ran" "$?" 0
+rm -f "$dir/dmakit-trace-fio.$$"
+sleep 0.5
+stop_tracer
+t_eq "SIGINT ends the trace with exit 0" "$TRACER_RC" 0
+cat "$TMPDIR/tracer.out"
+
+t_eq "global buffer settings untouched" "$(global_state)" "$before"
+t_check "instance and probes removed" no_leftovers "$TRACER"
+
+python3 - "$TMPDIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/sum.json"))
+ok = True
+def check(what, cond):
+    global ok
+    print(("ok - " if cond else "not ok - ") + what)
+    ok &= bool(cond)
+print("transactions %d, end events %d, lost %d" % (s["transactions"], s["end_events"], s["lost_events"]))
+check("no lost events", s["lost_events"] == 0)
+# 2 x 48 MiB in 128 KiB writes: at least 768 requests issued
+check("block_rq_issue seen for every write", s["start_events"] >= 768)
+check("transactions paired", s["transactions"] >= 768)
+check("pairing is batch (interrupt ends)", s["pairing"] == "batch")
+req = [v for v in s["vectors"] if v["traced_total"] > 0]
+check("interrupts traced on some vector", len(req) > 0)
+for v in s["vectors"]:
+    delta = v["proc_end"] - v["proc_start"]
+    print("irq %d %s: traced %d, /proc delta %d, ambiguous %d" %
+          (v["irq"], v["name"], v["interrupts"], delta, v["ambiguous"]))
+    if v["ambiguous"] == 0:
+        check("irq %d: traced == /proc/interrupts delta" % v["irq"],
+              v["interrupts"] == delta)
+    else:
+        check("irq %d: traced <= delta <= traced + ambiguous" % v["irq"],
+              v["interrupts"] <= delta <= v["interrupts"] + v["ambiguous"])
+lat = s["latency_ns"]
+check("latencies plausible (0 < p50 <= max < 1 s)", 0 < lat["p50"] <= lat["max"] < 1e9)
+check("bytes known from block_rq_issue", (s["bytes"] or 0) >= 96 * 2**20)
+n = 0
+for line in open(d + "/ev.jsonl"):
+    e = json.loads(line)
+    n += 1
+    if not (0 < e["latency_ns"] < 1e9 and e["end_ns"] - e["start_ns"] == e["latency_ns"]
+            and e["vector"] is not None and e["bytes"] is not None
+            and e["cpu"] >= 0):
+        check("event line %d sane: %r" % (n, e), False)
+        break
+check("one event line per transaction", n == s["transactions"])
+t = json.load(open(d + "/tl.json"))["traceEvents"]
+ph = {}
+for e in t:
+    ph[e["ph"]] = ph.get(e["ph"], 0) + 1
+check("timeline: b/e per transaction", ph.get("b") == ph.get("e") == s["transactions"])
+check("timeline: counter track", ph.get("C", 0) >= 1)
+html = open(d + "/plot.html").read()
+check("plot: inline svg", html.count("<svg") == 2)
+check("plot: self-contained", "<script" not in html and "src=" not in html
+      and "href=" not in html)
+sys.exit(0 if ok else 1)
+PY
+t_eq "summary, events, timeline and plot check out" "$?" 0
+t_grep "live summary printed" "XACT/s" "$TMPDIR/tracer.out"
+t_grep "histogram printed" "usecs +: count +distribution" "$TMPDIR/tracer.out"
+t_done

@@ -1,0 +1,69 @@
+# timeout: 240
+# dmakit send | dmakit recv from the kernel ring of a simulated card: TCP
+# with MSG_ZEROCOPY and io_uring SENDMSG_ZC straight from the driver's
+# pages (struct-page backed: no EFAULT), while dmakit record reads the same
+# /dev/dmakitN in another process.  Every recording verifies.
+. /dmakit/lib.sh
+
+load_dmakit
+sim=$(card_dev sim)
+
+# wait_port FILE: until the receiver wrote its port (10 s)
+wait_port() {
+	local i=0
+	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -s "$1" ]
+}
+
+# stream NAME ZC: 8 MiB over loopback, received, verified
+stream() {
+	local n=$1 zc=$2 pid
+	dmakit recv -l 127.0.0.1:0 -o /tmp/$n.dat --port-file /tmp/$n.port \
+		-q >/tmp/$n.recv.out 2>&1 &
+	pid=$!
+	t_check "recv $n listens" wait_port /tmp/$n.port
+	dmakit send -d "$sim" 127.0.0.1:$(cat /tmp/$n.port) --size 8M -z $zc \
+		--json >/tmp/$n.send.json 2>/tmp/$n.send.err
+	t_eq "send -z $zc from $sim" $? 0
+	cat /tmp/$n.send.err
+	wait $pid
+	t_eq "recv $n" $? 0
+	dmakit verify /tmp/$n.dat --quiet
+	t_eq "$n: the received recording verifies" $? 0
+}
+
+stream zc-msg msg
+t_check "msg: zero-copy sends from the kernel ring (no EFAULT)" \
+	grep -Eq '"zc_sends": [1-9]' /tmp/zc-msg.send.json
+stream zc-uring uring
+t_check "uring: zero-copy sends from the kernel ring" \
+	grep -Eq '"zc_sends": [1-9]' /tmp/zc-uring.send.json
+rm -f /tmp/zc-*
+
+# two consumers in two processes: record owns the stream (a card at
+# 16 MB/s, so the guest's RAM disk holds it), send attaches meanwhile
+t_check "rmmod" unload_dmakit
+load_dmakit sim_rate=16000000
+sim=$(card_dev sim)
+dmakit record -d "$sim" -o /tmp/rec.dat --size 24M --quiet >/tmp/rec.out 2>&1 &
+rec=$!
+sleep 0.5
+stream both auto
+wait $rec
+t_eq "record alongside send exits 0" $? 0
+cat /tmp/rec.out
+dmakit verify /tmp/rec.dat --quiet
+t_eq "the local recording verifies" $? 0
+# the same stream: the sender's buffers lie inside the recorder's (the
+# stream ids would say so too, but record stores the id from before its
+# start; reported)
+num() { sed -n "s/^  \"$2\": \([0-9]*\),*$/\1/p" "$1"; }
+t_check "both saw the same buffers" test "$(num /tmp/both.dat.json first_seq)" -ge \
+	"$(num /tmp/rec.dat.json first_seq)" -a "$(num /tmp/both.dat.json last_seq)" -le \
+	"$(num /tmp/rec.dat.json last_seq)" -a "$(num /tmp/both.dat.json buffers)" -gt 0
+rm -f /tmp/rec.* /tmp/both.*
+t_check "rmmod" unload_dmakit
+t_done

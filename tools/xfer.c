@@ -7,10 +7,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <dmakit.h>
 #include "cli.h"
@@ -37,14 +35,6 @@ struct xfer_stats {
 	uint64_t hist[CLI_HIST_SLOTS];
 	double secs;
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -172,13 +162,10 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 static int run_one(struct dmakit_dev *dev, int to_host, void *buf,
 		   const struct xfer_opts *o, uint64_t *lat_us, size_t *done)
 {
-	uint64_t t0 = 0;
-	struct timespec ts;
+	uint64_t t0 = cli_now_ns();
 	int64_t id;
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	id = to_host ? dmakit_dma_to_host(dev, buf, o->size, o->card_addr) :
 		       dmakit_dma_from_host(dev, buf, o->size, o->card_addr);
 	if (id < 0) {
@@ -186,9 +173,7 @@ static int run_one(struct dmakit_dev *dev, int to_host, void *buf,
 		return (int)id;
 	}
 	ret = dmakit_dma_wait(dev, id, o->timeout_ms, done);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	*lat_us = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec -
-		   t0) / 1000;
+	*lat_us = (cli_now_ns() - t0) / 1000;
 	return ret;
 }
 
@@ -242,9 +227,7 @@ int cmd_xfer(int argc, char **argv)
 	char err[DMAKIT_ERRMSG_MAX];
 	struct dmakit_dev *dev = NULL;
 	unsigned char *mem = NULL, *buf, *expect = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct timespec t0, t1;
-	uint64_t memsize, i;
+	uint64_t memsize, i, t0;
 	int ret, rc = CLI_EXIT_FAIL;
 
 	ret = parse_args(argc, argv, &o);
@@ -273,9 +256,8 @@ int cmd_xfer(int argc, char **argv)
 		goto out;
 	}
 	buf = mem + o.offset;
-	/* no SA_RESTART: a signal ends the wait with EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* without SA_RESTART: a signal ends the wait with EINTR */
+	cli_catch_stop_signals();
 
 	if (o.check && o.to_host) {
 		size_t done;
@@ -292,8 +274,8 @@ int cmd_xfer(int argc, char **argv)
 		}
 	}
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < o.count && !stop_requested; i++) {
+	t0 = cli_now_ns();
+	for (i = 0; i < o.count && !cli_stop_requested; i++) {
 		uint64_t lat = 0;
 		size_t done = 0;
 
@@ -304,7 +286,7 @@ int cmd_xfer(int argc, char **argv)
 		ret = run_one(dev, o.to_host, buf, &o, &lat, &done);
 		if (ret) {
 			st.failed++;
-			if (ret == -EINTR && stop_requested)
+			if (ret == -EINTR && cli_stop_requested)
 				cli_error(CMD, "transaction %llu: interrupted (%zu of %llu bytes done)",
 					  (unsigned long long)i, done,
 					  (unsigned long long)o.size);
@@ -347,14 +329,12 @@ int cmd_xfer(int argc, char **argv)
 			break;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st.secs = (double)(t1.tv_sec - t0.tv_sec) +
-		  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (stop_requested && !st.failed)
+	st.secs = (double)(cli_now_ns() - t0) / 1e9;
+	if (cli_stop_requested && !st.failed)
 		cli_notice(CMD, "interrupted after %llu transactions",
 			   (unsigned long long)st.done);
-	rc = st.failed || st.mismatches || stop_requested ? CLI_EXIT_FAIL :
-							    CLI_EXIT_OK;
+	rc = st.failed || st.mismatches || cli_stop_requested ? CLI_EXIT_FAIL :
+								CLI_EXIT_OK;
 	print_summary(&o, &st, rc == CLI_EXIT_OK);
 out:
 	free(mem);

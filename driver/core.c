@@ -38,6 +38,7 @@ static void dmakit_card_release(struct device *dev)
 
 	if (card->ring)
 		dmakit_ring_free(card->ring);
+	put_device(card->dma_dev);
 	ida_free(&dmakit_minors, MINOR(dev->devt));
 	kfree(card);
 }
@@ -63,7 +64,8 @@ struct dmakit_card *dmakit_card_alloc(struct device *parent,
 		kfree(card);
 		return ERR_PTR(minor);
 	}
-	card->dma_dev = dma_dev;
+	/* held to the end: open files may outlive the binding */
+	card->dma_dev = get_device(dma_dev);
 	card->hw = hw;
 	card->hw_priv = hw_priv;
 	strscpy(card->backend, backend, sizeof(card->backend));

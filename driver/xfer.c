@@ -56,6 +56,7 @@ struct dmakit_txn {
 	bool mapped;
 	struct page **pages;
 	unsigned int npages;
+	unsigned int offset;		/* of the buffer in its first page */
 	struct sg_table sgt;
 	dma_addr_t first_bus;
 	/* the segment in flight */
@@ -306,14 +307,12 @@ static int xfer_check_args(struct dmakit_card *card,
 	return 0;
 }
 
-/* Pin and describe the user buffer (no card lock needed). */
-static int xfer_pin(struct dmakit_card *card, struct dmakit_txn *x,
-		    u64 uaddr)
+/* Pin the user buffer (no card lock: this may fault). */
+static int xfer_pin(struct dmakit_txn *x, u64 uaddr)
 {
 	unsigned long first = uaddr & PAGE_MASK;
 	unsigned int offset = offset_in_page(uaddr);
-	unsigned int max_seg;
-	int pinned, ret;
+	int pinned;
 
 	x->npages = DIV_ROUND_UP(offset + x->len, PAGE_SIZE);
 	x->pages = kvmalloc_array(x->npages, sizeof(*x->pages), GFP_KERNEL);
@@ -330,18 +329,37 @@ static int xfer_pin(struct dmakit_card *card, struct dmakit_txn *x,
 		x->pages = NULL;
 		return pinned == -ENOMEM ? -ENOMEM : -EFAULT;
 	}
+	x->offset = offset;
+	return 0;
+}
+
+/*
+ * Describe the pinned pages within the DMA layer's segment limits and map
+ * them.  Called with card->lock held, the card alive.
+ */
+static int xfer_map(struct dmakit_card *card, struct dmakit_txn *x)
+{
+	unsigned int max_seg;
+	int ret;
+
 	max_seg = min_t(size_t, dma_get_max_seg_size(card->dma_dev),
 			dma_max_mapping_size(card->dma_dev));
 	max_seg = max_t(unsigned int, rounddown(max_seg, PAGE_SIZE), PAGE_SIZE);
 	ret = sg_alloc_table_from_pages_segment(&x->sgt, x->pages, x->npages,
-						offset, x->len, max_seg,
+						x->offset, x->len, max_seg,
 						GFP_KERNEL);
+	if (ret)
+		return ret;
+	ret = dma_map_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
 	if (ret) {
-		unpin_user_pages(x->pages, x->npages);
-		kvfree(x->pages);
-		x->pages = NULL;
+		dev_err_ratelimited(&card->dev,
+				    "cannot map a %llu-byte buffer for DMA: %d\n",
+				    x->len, ret);
+		return -EIO;
 	}
-	return ret;
+	x->mapped = true;
+	x->first_bus = sg_dma_address(x->sgt.sgl);
+	return 0;
 }
 
 int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
@@ -379,7 +397,7 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	x->len = a.len;
 	x->card_addr = a.card_addr;
 	x->state = XFER_QUEUED;
-	ret = xfer_pin(card, x, a.user_addr);
+	ret = xfer_pin(x, a.user_addr);
 	if (ret)
 		goto err_free;
 
@@ -398,16 +416,9 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	ret = card->xfer_err;
 	if (ret)
 		goto err_unlock;
-	ret = dma_map_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
-	if (ret) {
-		dev_err_ratelimited(&card->dev,
-				    "cannot map a %llu-byte buffer for DMA: %d\n",
-				    x->len, ret);
-		ret = -EIO;
+	ret = xfer_map(card, x);
+	if (ret)
 		goto err_unlock;
-	}
-	x->mapped = true;
-	x->first_bus = sg_dma_address(x->sgt.sgl);
 
 	spin_lock_irq(&card->xfer_lock);
 	list_add_tail(&x->node, &card->xfers);

@@ -480,9 +480,22 @@ static int read_header(struct verifier *v, char *err, size_t errlen)
 
 static int alloc_chunks(struct verifier *v)
 {
+	uint64_t entries = 1, spread;
+	struct stat st;
 	unsigned int i;
 
 	v->per_chunk = CHUNK_BYTES / v->bufsize;
+	/*
+	 * A small recording gets small chunks: all of them in flight hold
+	 * about the recording, not NCHUNKS * CHUNK_BYTES (small VMs).
+	 */
+	if (!fstat(v->idx_fd, &st) && (uint64_t)st.st_size > sizeof(v->hdr))
+		entries = ((uint64_t)st.st_size - sizeof(v->hdr) +
+			   sizeof(struct dmakit_idx_entry) - 1) /
+			  sizeof(struct dmakit_idx_entry);
+	spread = (entries + NCHUNKS - 1) / NCHUNKS;
+	if (v->per_chunk > spread)
+		v->per_chunk = (uint32_t)spread;
 	if (!v->per_chunk)
 		v->per_chunk = 1;
 	for (i = 0; i < NCHUNKS; i++) {

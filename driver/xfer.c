@@ -32,6 +32,7 @@
 
 #include "dmakit.h"
 #include "dmakit_trace.h"
+#include "fault.h"
 
 /* Watchdog: this many silent timeouts of a busy engine mean it hung. */
 #define XFER_HUNG_POLLS		3
@@ -74,7 +75,7 @@ static enum dma_data_direction xfer_dma_dir(const struct dmakit_txn *x)
 /* Unmap, unpin, free the pages array: called with card->lock held. */
 static void xfer_release_memory(struct dmakit_card *card, struct dmakit_txn *x)
 {
-	if (x->mapped)
+	if (x->mapped && !dmakit_fault(DMAKIT_FAULT_LEAK_UNMAP))
 		dma_unmap_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
 	x->mapped = false;
 	sg_free_table(&x->sgt);
@@ -359,6 +360,13 @@ static int xfer_map(struct dmakit_card *card, struct dmakit_txn *x)
 	}
 	x->mapped = true;
 	x->first_bus = sg_dma_address(x->sgt.sgl);
+	if (dmakit_fault(DMAKIT_FAULT_MAP_ERROR)) {
+		/* the bug: a page mapped and used without dma_mapping_error() */
+		dma_addr_t bus = dma_map_page(card->dma_dev, x->pages[0], 0,
+					      PAGE_SIZE, xfer_dma_dir(x));
+
+		dma_unmap_page(card->dma_dev, bus, PAGE_SIZE, xfer_dma_dir(x));
+	}
 	return 0;
 }
 
@@ -379,6 +387,8 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 		return ret;
 
 	spin_lock_irq(&card->xfer_lock);
+	if (dmakit_fault(DMAKIT_FAULT_ATOMIC_SLEEP))
+		kfree(kmalloc(64, GFP_KERNEL));	/* the bug: may sleep */
 	if (f->nxfers < DMAKIT_MAX_XFERS) {
 		f->nxfers++;
 		reserved = true;

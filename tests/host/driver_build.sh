@@ -21,6 +21,8 @@ ko=$src/driver/dmakit.ko
 modinfo "$ko" >"$TMPDIR/modinfo" 2>&1
 t_grep "licence GPL (it uses GPL-only DMA and PCI symbols)" '^license: +GPL$' "$TMPDIR/modinfo"
 t_grep "matches QEMU's edu device" '^alias: +pci:v00001234d000011E8' "$TMPDIR/modinfo"
+t_check "no fault switch in the production module (DMAKIT_FAULTS=1 test builds only)" \
+	sh -c "! grep -Eq '^parm: +fault:' $TMPDIR/modinfo"
 for p in sim sim_rate ring_nbufs ring_bufsize no_msi sim_xfer_us; do
 	t_grep "parameter $p documented" "^parm: +$p:[a-z]" "$TMPDIR/modinfo"
 done

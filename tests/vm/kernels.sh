@@ -13,8 +13,27 @@
 #   debug  Debian's linux-source-6.1 with KASAN, lockdep, DMA_API_DEBUG...
 #          as built by scripts/debug-kernel/build.sh (its directory holds
 #          bzImage and the built tree, the KDIR; what the suite needs is
-#          built in, so MODDIR is empty).  Not built here: building takes
-#          ~25 minutes; run that script once per machine.
+#          built in, so MODDIR is empty).
+#
+# kernel_build NAME builds kernel NAME when it can be built here and is
+# not yet (the debug kernel: once per machine, ~10-25 minutes on 2 cores),
+# saying so and how long it took.  VM_DEBUG_KERNEL_BUILD replaces
+# scripts/debug-kernel/build.sh (tests of this logic).
+
+kernel_build() {
+	local build=${VM_DEBUG_KERNEL_BUILD:-$TOP/scripts/debug-kernel/build.sh} d t0 secs
+	[ "$1" = debug ] || return 0
+	d=$("$build" --dir) || return 1
+	[ -f "$d/ready" ] && return 0
+	echo "vm: the debug kernel is not built yet: building it now, once for this machine (~10-25 minutes on 2 cores), into $d"
+	t0=$(date +%s)
+	if ! nice "$build" >/dev/null; then
+		KERNEL_MISSING="the debug kernel build failed ($build)"
+		return 1
+	fi
+	secs=$(cat "$d/build-seconds" 2>/dev/null || echo $(( $(date +%s) - t0 )))
+	echo "vm: the debug kernel was built in ${secs} s ($((secs / 60)) min); cached in $d for the next runs"
+}
 
 kernel_setup() {
 	KERNEL_MISSING=

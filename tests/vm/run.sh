@@ -23,8 +23,24 @@
 # block device, O_DIRECT from ring pages), /dev/vdb with an ext2 file
 # system made at boot, mounted on /mnt (recordings into files).
 #
-# A boot fails if it does not finish, or if its kernel log shows BUG:,
-# WARNING:, an Oops, a call trace or the OOM killer.  Ends with "N passed, N failed".
+# A boot fails if it does not finish, if dmakit.ko is still loaded at its
+# end and cannot be unloaded, or if its kernel log shows BUG:, WARNING:,
+# an Oops, a call trace, the OOM killer, or a report of the debug kernel's
+# checkers: DMA-API:, KASAN:, lockdep and sleeping-in-atomic, debug
+# objects, list corruption.  On the debug kernel also when, after the
+# final rmmod, /sys/kernel/debug/dma-api/error_count is not 0, the DMA-API
+# debugging switched itself off, or its dump still lists a mapping of one
+# of the driver's devices.  Each with its own message and the log lines.
+#
+# The debug kernel is built first if it is not cached (KERNEL=debug|all;
+# scripts/debug-kernel/build.sh, once per machine).  On it, one more boot,
+# "faults" (tests/vm/guest/faults.sh, plain machine), proves that these
+# checks fail: a test build of the driver (DMAKIT_FAULTS=1) commits one
+# bug per section of the log, and each section must be reported with the
+# expected message (a "none" section must pass).  VM_CONFIGS=faults runs it
+# alone; an explicit VM_CONFIGS without it leaves it out.
+#
+# Ends with "N passed, N failed".
 # The user-space programs are built by tests/vm/Makefile first.
 set -u
 VM=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +50,7 @@ STATIC=$OUT/static
 . "$VM/kernels.sh"
 
 which=${1:-all}
-configs=${VM_CONFIGS:-plain iommu swiotlb}
+configs=${VM_CONFIGS:-plain iommu swiotlb faults}
 boot_timeout=${VM_TIMEOUT:-300}
 passed=0
 failed=0
@@ -45,12 +61,7 @@ pass() { echo "ok - $*"; passed=$((passed + 1)); }
 
 case $which in
 all)
-	kernels=stock
-	if kernel_setup debug; then
-		kernels="stock debug"
-	else
-		say "KERNEL=all runs the stock kernel only: the debug kernel is not built ($KERNEL_MISSING)"
-	fi
+	kernels="stock debug"
 	;;
 stock | debug)
 	kernels=$which
@@ -77,7 +88,7 @@ qemu_args() {
 	# QEMU's 5-level paging)
 	QEMU_ARGS=(-m 256M -smp 2 -cpu max,la57=off -accel "tcg,thread=${VM_TCG_THREAD:-multi}")
 	case $config in
-	plain)
+	plain | faults)
 		QEMU_ARGS+=(-M pc -device edu,id=edu1)
 		;;
 	iommu)
@@ -100,6 +111,122 @@ qemu_args() {
 }
 
 KERNEL_ERRORS='BUG:|WARNING:|Oops|Call Trace|general protection fault|Kernel panic|UBSAN:|KASAN:|invoked oom-killer'
+# the debug kernel's checkers (their reports also carry BUG:/WARNING:, but
+# each class gets its own message): DMA-API reports name the driver and
+# the device ("DMA-API: pci 0000:00:04.0: device driver ..."), unlike its
+# boot messages ("DMA-API: preallocated 65536 debug entries")
+DMA_API_ERRORS='DMA-API: [^ ]+ [^ ]+: |DMA-API: debugging out of memory|cacheline tracking ENOMEM'
+KASAN_ERRORS='KASAN:'
+LOCKDEP_ERRORS='possible circular locking|possible recursive locking|inconsistent lock state|possible irq lock inversion|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|BUG: lock held|BUG: held lock freed|BUG: workqueue leaked lock|Invalid wait context|WARNING: .*lock'
+OBJECT_ERRORS='ODEBUG:|list_add corruption|list_del corruption'
+
+# log_class LABEL LOG WHAT REGEX: "not ok" with the matching lines if found
+log_class() {
+	grep -qE "$4" "$2" || return 0
+	echo "not ok - $1: kernel log: $3"
+	grep -nE -m 8 -A 6 "$4" "$2" | sed 's/^/    | /' | head -n 50
+	return 1
+}
+
+# check_log LABEL LOG: the kernel-side checks of a boot (or of one section
+# of the fault boot), as "ok - " / "not ok - " lines followed by the
+# offending log lines.  Needs KERNEL_DEBUG (1 on the debug kernel).
+check_log() {
+	local label=$1 log=$2 bad=0 line n
+	log_class "$label" "$log" "DMA-API debugging reports" "$DMA_API_ERRORS" || bad=1
+	log_class "$label" "$log" "KASAN reports" "$KASAN_ERRORS" || bad=1
+	log_class "$label" "$log" "lockdep or sleeping-in-atomic reports" "$LOCKDEP_ERRORS" || bad=1
+	log_class "$label" "$log" "debug-objects or list-corruption reports" "$OBJECT_ERRORS" || bad=1
+	if [ $bad = 0 ]; then
+		log_class "$label" "$log" "BUG/WARNING/Oops/call trace/OOM" "$KERNEL_ERRORS" || bad=1
+	fi
+	[ $bad = 0 ] && echo "ok - $label: kernel log clean (no BUG/WARNING/Oops/call trace/OOM, DMA-API, KASAN, lockdep reports)"
+
+	line=$(grep '^@@RMMOD ' "$log" | tail -n 1)
+	case $line in
+	"@@RMMOD ok" | "@@RMMOD not-loaded") echo "ok - $label: dmakit.ko unloaded at the end" ;;
+	"@@RMMOD failed") echo "not ok - $label: dmakit.ko could not be unloaded at the end (rmmod failed)" ;;
+	*) echo "not ok - $label: the guest did not unload dmakit.ko at the end (no @@RMMOD line)" ;;
+	esac
+	[ "$KERNEL_DEBUG" = 1 ] || return 0
+
+	line=$(grep '^@@DMA-API error_count=' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "not ok - $label: the guest reported no DMA-API state (no @@DMA-API line: debugfs not mounted, or no /sys/kernel/debug/dma-api)"
+		return 0
+	fi
+	local base count
+	base=$(sed -n 's/^@@DMA-API-BASE error_count=\([0-9]*\)$/\1/p' "$log" | head -n 1)
+	count=$(echo "$line" | sed -n 's/.*error_count=\([0-9]*\).*/\1/p')
+	n=$((count - ${base:-0}))
+	if [ "$n" -ne 0 ]; then
+		echo "not ok - $label: DMA-API error_count is $n after rmmod, expected 0 ($line)"
+		grep -nE -m 8 "$DMA_API_ERRORS" "$log" | sed 's/^/    | /'
+	else
+		echo "ok - $label: DMA-API error_count 0 after rmmod"
+	fi
+	case $line in
+	*disabled=N*) ;;
+	*) echo "not ok - $label: DMA-API debugging switched itself off, its checks are void ($line)" ;;
+	esac
+	n=$(grep -c '^@@DMA-API-HELD ' "$log")
+	if [ "$n" -ne 0 ]; then
+		echo "not ok - $label: the driver still holds $n DMA mappings after rmmod (dma-api/dump):"
+		grep '^@@DMA-API-HELD ' "$log" | head -n 10 | sed 's/^@@DMA-API-HELD /    | /'
+	else
+		echo "ok - $label: no DMA mapping of the driver's devices left after rmmod"
+	fi
+}
+
+# add_results TEXT: print check_log's lines and count them
+add_results() {
+	[ -n "$1" ] || return 0
+	echo "$1"
+	passed=$((passed + $(echo "$1" | grep -c '^ok - ')))
+	failed=$((failed + $(echo "$1" | grep -c '^not ok - ')))
+}
+
+# The fault boot's sections: FAULT EXPECTED-MESSAGE EXPECTED-LOG-LINE
+# (EREs; "none" must pass every check).
+FAULT_EXPECT=(
+	"none|-|-"
+	"map_error|DMA-API error_count is [1-9]|failed to check map error"
+	"atomic_sleep|lockdep or sleeping-in-atomic reports|sleeping function called from invalid context"
+	"leak_unmap|the driver still holds [0-9]+ DMA mappings after rmmod|pending DMA allocations while released"
+)
+
+# score_faults KERNEL RUN LOG: check_log on each section of the fault boot
+# must report its bug (a "not ok" with the expected message, and the
+# kernel's own words among its lines) -- or, for "none", nothing.
+score_faults() {
+	local kernel=$1 run=$2 log=$3 e fault msg words sec report
+	for e in "${FAULT_EXPECT[@]}"; do
+		IFS='|' read -r fault msg words <<<"$e"
+		sec=$run/fault-$fault.log
+		report=$run/fault-$fault.report
+		awk -v f="$fault" '$0 == "@@FAULT-BEGIN " f { p = 1 } p { print } $0 == "@@FAULT-END " f { p = 0 }' \
+			"$log" >"$sec"
+		if ! grep -qx "@@FAULT-END $fault" "$sec"; then
+			fail "$kernel/faults: section fault=$fault ran to its end (see $log)"
+			continue
+		fi
+		check_log "$kernel/faults/$fault" "$sec" >"$report"
+		if [ "$fault" = none ]; then
+			if grep -q '^not ok - ' "$report"; then
+				fail "$kernel/faults: the test build without a fault passes every check"
+				sed 's/^/    /' "$report"
+			else
+				pass "$kernel/faults: the test build without a fault passes every check ($(grep -c '^ok - ' "$report") checks)"
+			fi
+		elif grep -Eq "^not ok - .*$msg" "$report" && grep -Eq "$words" "$report"; then
+			pass "$kernel/faults: fault=$fault reported: $(grep -E -m 1 "^not ok - .*$msg" "$report" | sed 's/^not ok - //')"
+			grep -E -m 1 "$words" "$report" | sed 's/^ */    /'
+		else
+			fail "$kernel/faults: fault=$fault reported as /$msg/ with /$words/ (the runner said:)"
+			sed 's/^/    /' "$report" | head -n 30
+		fi
+	done
+}
 
 # Run a boot again once (and say so) when the emulator, not dmakit, went
 # wrong: a vCPU starved by a loaded host (the guest's RCU reports a timer
@@ -152,12 +279,10 @@ boot_once() {
 		tail -n 25 "$log" | sed 's/^/    | /'
 		[ -s "$log.qemu" ] && sed 's/^/    qemu: /' "$log.qemu" | tail -n 5
 	fi
-	if grep -qE "$KERNEL_ERRORS" "$log"; then
-		fail "$kernel/$config: kernel log clean (BUG/WARNING/Oops/call trace/OOM found)"
-		grep -nE -m 12 -A 6 "$KERNEL_ERRORS" "$log" |
-			sed 's/^/    | /' | head -n 60
+	if [ "$config" = faults ]; then
+		score_faults "$kernel" "$run" "$log"
 	else
-		pass "$kernel/$config: kernel log clean"
+		add_results "$(check_log "$kernel/$config" "$log")"
 	fi
 	grep -q '^@@HOST-FAILED' "$log.host" 2>/dev/null &&
 		fail "$kernel/$config: monitor commands failed: $(cat "$log.host")"
@@ -165,12 +290,33 @@ boot_once() {
 	return 0
 }
 
+# fault_boot KERNEL DIR: the test build and the fault boot in DIR/faults
+fault_boot() {
+	local kernel=$1 fdir=$2/faults
+	mkdir -p "$fdir"
+	if ! build_module "$fdir" DMAKIT_FAULTS=1; then
+		fail "$kernel/faults: the test build (DMAKIT_FAULTS=1) of dmakit.ko builds"
+		return
+	fi
+	mv "$fdir/dmakit.ko" "$fdir/dmakit-faults.ko"
+	cp "$2/dmakit.ko" "$fdir/dmakit.ko"
+	if modinfo -F parm "$fdir/dmakit-faults.ko" | grep -q '^fault:'; then
+		pass "$kernel/faults: the test build has the fault parameter"
+	else
+		fail "$kernel/faults: the test build has the fault parameter"
+	fi
+	pack_initramfs "$fdir" "$VM/guest/faults.sh" || { fail "$kernel/faults: initramfs"; return; }
+	boot "$kernel" faults "$fdir"
+}
+
 t_start=$(date +%s)
 for kernel in $kernels; do
-	if ! kernel_setup "$kernel"; then
+	if ! kernel_build "$kernel" || ! kernel_setup "$kernel"; then
 		fail "$kernel: $KERNEL_MISSING"
 		continue
 	fi
+	KERNEL_DEBUG=0
+	[ "$kernel" = debug ] && KERNEL_DEBUG=1
 	dir=$OUT/$kernel
 	mkdir -p "$dir"
 	say "$kernel: $KVER ($KERNEL_IMAGE)"
@@ -179,15 +325,30 @@ for kernel in $kernels; do
 		continue
 	fi
 	pass "$kernel: dmakit.ko builds against $KDIR with W=1 and no warnings"
+	if modinfo -F parm "$dir/dmakit.ko" | grep -q '^fault:'; then
+		fail "$kernel: the production dmakit.ko has no fault parameter"
+	else
+		pass "$kernel: the production dmakit.ko has no fault parameter"
+	fi
 	cases=()
 	for f in "$VM"/guest/cases/*.sh; do
 		[ -n "${VM_CASES:-}" ] && [[ $(basename "$f") != *${VM_CASES}* ]] && continue
 		cases+=("$f")
 	done
 	pack_initramfs "$dir" "${cases[@]}" || { fail "$kernel: initramfs"; continue; }
+	k_start=$(date +%s)
 	for config in $configs; do
+		if [ "$config" = faults ]; then
+			if [ "$kernel" = debug ]; then
+				fault_boot "$kernel" "$dir"
+			else
+				say "$kernel: no fault boot (it needs the debug kernel's checkers)"
+			fi
+			continue
+		fi
 		boot "$kernel" "$config" "$dir"
 	done
+	say "$kernel: all boots $(( $(date +%s) - k_start ))s"
 done
 say "total $(( $(date +%s) - t_start ))s"
 echo "$passed passed, $failed failed"

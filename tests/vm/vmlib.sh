@@ -1,10 +1,12 @@
 # Building blocks of the VM suite and the VM benchmark (sourced after
 # kernels.sh and kernel_setup; needs TOP, VM and STATIC set).
 #
-#   build_module DIR             dmakit.ko for $KDIR into DIR/dmakit.ko (W=1,
-#                                no warning allowed; log in DIR/build.log)
+#   build_module DIR [ARG...]    dmakit.ko for $KDIR into DIR/dmakit.ko (W=1,
+#                                no warning allowed; log in DIR/build.log);
+#                                ARGs go to make (DMAKIT_FAULTS=1: test build)
 #   pack_initramfs DIR CASE...   DIR/initramfs.gz: busybox, modules, the
 #                                static programs, guest/init, the cases
+#                                (and DIR/dmakit-faults.ko if there)
 #   vm_boot LOG DISK... -- QEMU-ARGS...
 #                                boot DIR's initramfs with $KERNEL_IMAGE and
 #                                $VM_APPEND, serial console to LOG, a monitor
@@ -14,11 +16,12 @@
 # dmakit.ko for one kernel, built out of tree in its own directory.
 build_module() {
 	local dir=$1 log=$1/build.log
+	shift
 	rm -rf "$dir/src"
 	mkdir -p "$dir/src/driver" "$dir/src/include/uapi/dmakit"
 	cp "$TOP"/driver/Kbuild "$TOP"/driver/*.[ch] "$dir/src/driver/"
 	cp "$TOP"/include/uapi/dmakit/*.h "$dir/src/include/uapi/dmakit/"
-	if ! make -C "$KDIR" M="$dir/src/driver" W=1 modules >"$log" 2>&1; then
+	if ! make -C "$KDIR" M="$dir/src/driver" W=1 "$@" modules >"$log" 2>&1; then
 		tail -n 30 "$log"
 		return 1
 	fi
@@ -46,6 +49,7 @@ pack_initramfs() {
 		strip --strip-debug -o "$root/dmakit/bin/${f##*/}" "$f"
 	done
 	cp "$dir/dmakit.ko" "$root/lib/modules/dmakit.ko"
+	[ -f "$dir/dmakit-faults.ko" ] && cp "$dir/dmakit-faults.ko" "$root/lib/modules/"
 	# virtio for the disks, crc32c for dmakit.ko, ext4 for the file system
 	: >"$root/modules.list"
 	local modroot=${MODDIR%/lib/modules/*}

@@ -95,3 +95,34 @@ json_get() {
 	sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}[,}].*/\1/p" "$1" | head -n1 |
 		sed 's/ *$//'
 }
+
+# The DMA-API debugging state (debug kernels; nothing elsewhere), for the
+# runner: "@@DMA-API error_count=N disabled=D entries=N" and one
+# "@@DMA-API-HELD <dump line>" per mapping still held for one of the
+# driver's devices -- the edu PCI function ($EDU_BDF, named at boot: it
+# may be gone by now), the simulated cards (dmakit-sim.N) -- whichever
+# driver name the dump shows (dmakit / dmakit-sim while bound, the bus's
+# name once unbound).  dma_api_report base: only the counter, as
+# "@@DMA-API-BASE error_count=N".
+dma_api_report() {
+	local d=/sys/kernel/debug/dma-api
+	[ -r $d/error_count ] || return 0
+	if [ "${1:-}" = base ]; then
+		echo "@@DMA-API-BASE error_count=$(cat $d/error_count)"
+		return 0
+	fi
+	echo "@@DMA-API error_count=$(cat $d/error_count) disabled=$(cat $d/disabled) entries=$(wc -l <$d/dump)"
+	awk -v bdf="${EDU_BDF:-none}" '$1 == bdf || $1 ~ /^dmakit-sim\./ ||
+		$2 == "dmakit" || $2 == "dmakit-sim" { print "@@DMA-API-HELD " $0 }' $d/dump
+}
+
+# Unload dmakit.ko if it is loaded: "@@RMMOD ok|failed|not-loaded".
+final_rmmod() {
+	if [ ! -d /sys/module/dmakit ]; then
+		echo "@@RMMOD not-loaded"
+	elif rmmod dmakit; then
+		echo "@@RMMOD ok"
+	else
+		echo "@@RMMOD failed"
+	fi
+}

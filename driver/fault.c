@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "fault" module parameter of test builds (see fault.h): a list of
+ * bug names, parsed on every use so that it can change at run time.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/string.h>
+
+#include "fault.h"
+
+static char *fault = "";
+module_param(fault, charp, 0444);
+MODULE_PARM_DESC(fault,
+		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep)");
+
+static const char *const fault_names[] = {
+	[DMAKIT_FAULT_LEAK_UNMAP] = "leak_unmap",
+	[DMAKIT_FAULT_MAP_ERROR] = "map_error",
+	[DMAKIT_FAULT_ATOMIC_SLEEP] = "atomic_sleep",
+};
+
+bool dmakit_fault(enum dmakit_fault which)
+{
+	const char *p = fault;
+	size_t n = strlen(fault_names[which]);
+
+	while (p && *p) {
+		if (!strncmp(p, fault_names[which], n) &&
+		    (p[n] == '\0' || p[n] == ','))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}

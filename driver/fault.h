@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Deliberate DMA-API, memory and locking bugs, to prove that the VM suite
+ * on the debug kernel reports them.  Compiled only into test builds
+ * (make -C driver DMAKIT_FAULTS=1, or the VM suite's fault boot): the
+ * production module has neither the code nor the "fault" parameter.
+ *
+ *   fault=leak_unmap    a transaction's buffer is never unmapped: the
+ *                       mapping outlives the driver
+ *   fault=map_error     a mapping is used without dma_mapping_error()
+ *   fault=atomic_sleep  a GFP_KERNEL allocation under a spinlock with
+ *                       interrupts off (sleeping in atomic context)
+ *
+ * Several faults: fault=leak_unmap,map_error.
+ */
+#ifndef DMAKIT_FAULT_H
+#define DMAKIT_FAULT_H
+
+#include <linux/types.h>
+
+enum dmakit_fault {
+	DMAKIT_FAULT_LEAK_UNMAP,
+	DMAKIT_FAULT_MAP_ERROR,
+	DMAKIT_FAULT_ATOMIC_SLEEP,
+};
+
+#ifdef DMAKIT_FAULT_INJECT
+bool dmakit_fault(enum dmakit_fault which);
+#else
+static inline bool dmakit_fault(enum dmakit_fault which)
+{
+	return false;
+}
+#endif
+
+#endif

@@ -1,0 +1,23 @@
+# timeout: 240
+# The fault boot (debug kernel): the test build of dmakit.ko commits one
+# deliberate bug per section, and the runner must report each one from
+# the section's log alone.  Markers and reports go straight to the
+# console so that they interleave with the kernel's own messages in time.
+# "none" first (the same work without a bug: the runner must pass it),
+# leak_unmap last (its mappings stay in the DMA-API's table for good).
+. /dmakit/lib.sh
+
+for fault in none map_error atomic_sleep leak_unmap; do
+	{
+		echo "@@FAULT-BEGIN $fault"
+		dma_api_report base
+		insmod /lib/modules/dmakit-faults.ko fault=$fault ||
+			echo "@@WARN insmod dmakit-faults.ko fault=$fault failed"
+		edu=$(card_dev edu)
+		dmakit xfer -d "$edu" --from-host --size 2048 --count 2 --check -q
+		echo "@@FAULT-XFER $fault rc=$?"
+		final_rmmod
+		dma_api_report
+		echo "@@FAULT-END $fault"
+	} >/dev/console 2>&1
+done

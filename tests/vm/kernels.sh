@@ -58,7 +58,15 @@ kernel_setup() {
 		KVER=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null || true)
 		MODDIR=
 		if [ ! -f "$d/ready" ]; then
-			KERNEL_MISSING="debug kernel not built (scripts/debug-kernel/build.sh builds it into $d, ~25 min)"
+			KERNEL_MISSING="debug kernel not built (scripts/debug-kernel/build.sh builds it into $d, ~10-25 min)"
+			return 1
+		fi
+		# modules must be built by the kernel's compiler (not in the
+		# cache key: say what to do rather than fail on Kbuild's warning)
+		local cc
+		cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$KDIR/.config")
+		if [ "$cc" != "$(gcc --version | head -n 1)" ]; then
+			KERNEL_MISSING="the debug kernel in $d was built with '$cc', the compiler now is '$(gcc --version | head -n 1)': remove $d to rebuild it"
 			return 1
 		fi
 		;;

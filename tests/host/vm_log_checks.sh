@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# timeout: 60
+# The VM suite's log checks (tests/vm/checks.sh) on canned console logs:
+# each class of kernel report, in the words the 6.1 kernel prints, fails
+# with its own message and the offending lines; the debug kernel's boot
+# messages do not; the DMA-API state lines (error_count against the
+# section's base, disabled, mappings held) and the final rmmod are scored.
+# (The fault boot of `make check-vm KERNEL=debug` proves the same checks
+# against a real kernel.)
+. "$TOP/tests/host/lib.bash"
+. "$TOP/tests/vm/checks.sh"
+
+clean_boot='[    0.468206] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar
+[    0.512000] kasan: KernelAddressSanitizer initialized
+[    0.600000] DMA-API: preallocated 65536 debug entries
+[    0.600001] DMA-API: debugging enabled by kernel config
+@@BOOT config=plain kernel=6.1.192 cpus=2
+ok - 00-probe: insmod'
+clean_end='@@RMMOD ok
+@@DMA-API error_count=0 disabled=N entries=2'
+
+# score NAME KERNEL_DEBUG [LINE...]: check_log on a clean boot plus LINEs,
+# the report in $TMPDIR/NAME.out
+score() {
+	local name=$1
+	KERNEL_DEBUG=$2
+	shift 2
+	{ echo "$clean_boot"; printf '%s\n' "$@"; echo "$clean_end"; } >"$TMPDIR/$name.log"
+	check_log "t/$name" "$TMPDIR/$name.log" >"$TMPDIR/$name.out"
+}
+
+score clean 1
+t_eq "a clean debug boot: no failure" "$(grep -c '^not ok' "$TMPDIR/clean.out")" 0
+t_eq "  four checks pass" "$(grep -c '^ok - ' "$TMPDIR/clean.out")" 4
+score clean-stock 0
+t_eq "a clean stock boot: the log and rmmod checks only" \
+	"$(grep -c '^ok - ' "$TMPDIR/clean-stock.out") $(grep -c '^not ok' "$TMPDIR/clean-stock.out")" "2 0"
+
+# expect NAME CLASS-MESSAGE LINE...: the report fails with that message
+# and quotes the line
+expect() {
+	local name=$1 msg=$2
+	shift 2
+	score "$name" 1 "$@"
+	t_grep "$name: reported as '$msg'" "^not ok - t/$name: kernel log: $msg\$" "$TMPDIR/$name.out"
+	t_grep "  with the offending line" "    \\| [0-9]+:.*$(printf '%s' "$1" | cut -c16-40 | sed 's/[][().*+?|^$\\]/./g')" "$TMPDIR/$name.out"
+}
+expect dma-api "DMA-API debugging reports" \
+	'[   17.029686] DMA-API: dmakit 0000:00:04.0: device driver failed to check map error[device address=0x000000000ce1c000] [size=4096 bytes] [mapped as single]'
+expect dma-api-oom "DMA-API debugging reports" \
+	'[   17.000000] DMA-API: debugging out of memory - disabling'
+expect kasan "KASAN reports" \
+	'[   30.100000] BUG: KASAN: use-after-free in dmakit_ring_free+0x1a/0x80 [dmakit]'
+expect circular "lockdep or sleeping-in-atomic reports" \
+	'[   40.000000] WARNING: possible circular locking dependency detected'
+expect recursive "lockdep or sleeping-in-atomic reports" \
+	'[   40.000000] WARNING: possible recursive locking detected'
+expect inconsistent "lockdep or sleeping-in-atomic reports" \
+	'[   40.000000] WARNING: inconsistent lock state'
+expect rcu "lockdep or sleeping-in-atomic reports" \
+	'[   40.000000] WARNING: suspicious RCU usage'
+expect atomic-sleep "lockdep or sleeping-in-atomic reports" \
+	'[   18.967102] BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274'
+expect lock-held "lockdep or sleeping-in-atomic reports" \
+	'[   40.000000] WARNING: lock held when returning to user space!'
+expect odebug "debug-objects or list-corruption reports" \
+	'[   50.000000] ODEBUG: free active (active state 0) object type: timer_list hint: sim_tick+0x0/0x40 [dmakit]'
+expect list "debug-objects or list-corruption reports" \
+	'[   50.000000] list_del corruption. prev->next should be ffff888003b2c1e8, but was dead000000000100'
+expect oops "BUG/WARNING/Oops/call trace/OOM" \
+	'[   60.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008'
+expect hung "BUG/WARNING/Oops/call trace/OOM" \
+	'[  250.000000] INFO: task vm_ioctl:123 blocked for more than 120 seconds.'
+
+# the DMA-API state after the final rmmod
+state() {
+	local name=$1
+	shift
+	{ echo "$clean_boot"; printf '%s\n' "$@"; } >"$TMPDIR/$name.log"
+	KERNEL_DEBUG=1 check_log "t/$name" "$TMPDIR/$name.log" >"$TMPDIR/$name.out"
+}
+state count '@@RMMOD ok' '@@DMA-API error_count=3 disabled=N entries=2'
+t_grep "error_count 3: reported" "^not ok - t/count: DMA-API error_count is 3 after rmmod, expected 0" "$TMPDIR/count.out"
+state base '@@DMA-API-BASE error_count=6' '@@RMMOD ok' '@@DMA-API error_count=6 disabled=N entries=2'
+t_grep "error_count counted from the section's base" "^ok - t/base: DMA-API error_count 0" "$TMPDIR/base.out"
+state off '@@RMMOD ok' '@@DMA-API error_count=0 disabled=Y entries=0'
+t_grep "DMA-API debugging switched off: reported" "^not ok - t/off: DMA-API debugging switched itself off" "$TMPDIR/off.out"
+state held '@@RMMOD ok' '@@DMA-API error_count=0 disabled=N entries=4' \
+	'@@DMA-API-HELD 0000:00:04.0 pci single idx 4886 P=c6e4000 N=c6e4 D=c6e4000 L=1000 DMA_TO_DEVICE check succeeded' \
+	'@@DMA-API-HELD dmakit-sim.0 platform scatter-gather idx 1 P=1000 N=1 D=1000 L=1000 DMA_FROM_DEVICE check succeeded'
+t_grep "mappings held after rmmod: reported" "^not ok - t/held: the driver still holds 2 DMA mappings after rmmod" "$TMPDIR/held.out"
+t_grep "  with the dump's lines" "^    \\| dmakit-sim.0 platform scatter-gather" "$TMPDIR/held.out"
+state nostate '@@RMMOD ok'
+t_grep "no DMA-API line on the debug kernel: reported" "^not ok - t/nostate: the guest reported no DMA-API state" "$TMPDIR/nostate.out"
+state rmfail '@@RMMOD failed' '@@DMA-API error_count=0 disabled=N entries=2'
+t_grep "rmmod failed: reported" "^not ok - t/rmfail: dmakit.ko could not be unloaded" "$TMPDIR/rmfail.out"
+state normm '@@DMA-API error_count=0 disabled=N entries=2'
+t_grep "no final rmmod: reported" "^not ok - t/normm: the guest did not unload dmakit.ko" "$TMPDIR/normm.out"
+t_done

@@ -12,12 +12,13 @@
 static char *fault = "";
 module_param(fault, charp, 0444);
 MODULE_PARM_DESC(fault,
-		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep)");
+		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep,lock_order)");
 
 static const char *const fault_names[] = {
 	[DMAKIT_FAULT_LEAK_UNMAP] = "leak_unmap",
 	[DMAKIT_FAULT_MAP_ERROR] = "map_error",
 	[DMAKIT_FAULT_ATOMIC_SLEEP] = "atomic_sleep",
+	[DMAKIT_FAULT_LOCK_ORDER] = "lock_order",
 };
 
 bool dmakit_fault(enum dmakit_fault which)

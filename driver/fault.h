@@ -10,6 +10,9 @@
  *   fault=map_error     a mapping is used without dma_mapping_error()
  *   fault=atomic_sleep  a GFP_KERNEL allocation under a spinlock with
  *                       interrupts off (sleeping in atomic context)
+ *   fault=lock_order    a transaction on a card with a ring takes
+ *                       ring->lock, then card->lock: the reverse of the
+ *                       driver's order (lockdep: circular dependency)
  *
  * Several faults: fault=leak_unmap,map_error.
  */
@@ -22,14 +25,22 @@ enum dmakit_fault {
 	DMAKIT_FAULT_LEAK_UNMAP,
 	DMAKIT_FAULT_MAP_ERROR,
 	DMAKIT_FAULT_ATOMIC_SLEEP,
+	DMAKIT_FAULT_LOCK_ORDER,
 };
+
+struct dmakit_card;
 
 #ifdef DMAKIT_FAULT_INJECT
 bool dmakit_fault(enum dmakit_fault which);
+void dmakit_ring_fault_lock_order(struct dmakit_card *card);
 #else
 static inline bool dmakit_fault(enum dmakit_fault which)
 {
 	return false;
+}
+
+static inline void dmakit_ring_fault_lock_order(struct dmakit_card *card)
+{
 }
 #endif
 

@@ -31,6 +31,7 @@
 
 #include "dmakit.h"
 #include "dmakit_trace.h"
+#include "fault.h"
 
 /* Largest chunk of physically contiguous data pages tried first. */
 #define RING_MAX_ORDER	9
@@ -376,6 +377,21 @@ void dmakit_ring_teardown(struct dmakit_card *card)
 	ring_unmap_dma(r);
 	mutex_unlock(&r->lock);
 }
+
+#ifdef DMAKIT_FAULT_INJECT
+/* fault=lock_order (fault.h): the reverse of card->lock -> ring->lock */
+void dmakit_ring_fault_lock_order(struct dmakit_card *card)
+{
+	struct dmakit_ring *r = card->ring;
+
+	if (!r)
+		return;
+	mutex_lock(&r->lock);
+	mutex_lock(&card->lock);
+	mutex_unlock(&card->lock);
+	mutex_unlock(&r->lock);
+}
+#endif
 
 /* Hand free slots to the engine, never more than @depth at once. */
 static void ring_refill_locked(struct dmakit_ring *r)

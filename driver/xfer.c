@@ -380,6 +380,8 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
+	if (dmakit_fault(DMAKIT_FAULT_LOCK_ORDER))
+		dmakit_ring_fault_lock_order(card);
 	if (!card->hw->xfer_seg_start)
 		return -EOPNOTSUPP;
 	ret = xfer_check_args(card, &a);

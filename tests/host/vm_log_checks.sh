@@ -4,7 +4,8 @@
 # each class of kernel report, in the words the 6.1 kernel prints, fails
 # with its own message and the offending lines; the debug kernel's boot
 # messages do not; the DMA-API state lines (error_count against the
-# section's base, disabled, mappings held) and the final rmmod are scored.
+# section's base, disabled, mappings held), lockdep still on, and the
+# final rmmod are scored.
 # (The fault boot of `make check-vm KERNEL=debug` proves the same checks
 # against a real kernel.)
 . "$TOP/tests/host/lib.bash"
@@ -17,7 +18,8 @@ clean_boot='[    0.468206] Lock dependency validator: Copyright (c) 2006 Red Hat
 @@BOOT config=plain kernel=6.1.192 cpus=2
 ok - 00-probe: insmod'
 clean_end='@@RMMOD ok
-@@DMA-API error_count=0 disabled=N entries=2'
+@@DMA-API error_count=0 disabled=N entries=2
+@@LOCKDEP debug_locks=1'
 
 # score NAME KERNEL_DEBUG [LINE...]: check_log on a clean boot plus LINEs,
 # the report in $TMPDIR/NAME.out
@@ -31,7 +33,7 @@ score() {
 
 score clean 1
 t_eq "a clean debug boot: no failure" "$(grep -c '^not ok' "$TMPDIR/clean.out")" 0
-t_eq "  four checks pass" "$(grep -c '^ok - ' "$TMPDIR/clean.out")" 4
+t_eq "  five checks pass" "$(grep -c '^ok - ' "$TMPDIR/clean.out")" 5
 score clean-stock 0
 t_eq "a clean stock boot: the log and rmmod checks only" \
 	"$(grep -c '^ok - ' "$TMPDIR/clean-stock.out") $(grep -c '^not ok' "$TMPDIR/clean-stock.out")" "2 0"
@@ -96,4 +98,10 @@ state rmfail '@@RMMOD failed' '@@DMA-API error_count=0 disabled=N entries=2'
 t_grep "rmmod failed: reported" "^not ok - t/rmfail: dmakit.ko could not be unloaded" "$TMPDIR/rmfail.out"
 state normm '@@DMA-API error_count=0 disabled=N entries=2'
 t_grep "no final rmmod: reported" "^not ok - t/normm: the guest did not unload dmakit.ko" "$TMPDIR/normm.out"
+state lockoff '@@RMMOD ok' '@@DMA-API error_count=0 disabled=N entries=2' '@@LOCKDEP debug_locks=0'
+t_grep "lockdep off at the end: reported" "^not ok - t/lockoff: lockdep switched itself off" "$TMPDIR/lockoff.out"
+t_grep "no lockdep line on the debug kernel: reported" "^not ok - t/normm: the guest reported no lockdep state" "$TMPDIR/normm.out"
+{ echo "$clean_boot"; echo '@@RMMOD ok'; echo '@@DMA-API error_count=0 disabled=N entries=2'; } >"$TMPDIR/section.log"
+KERNEL_DEBUG=1 CHECK_SECTION=1 check_log t/section "$TMPDIR/section.log" >"$TMPDIR/section.out"
+t_eq "a fault-boot section: no lockdep state needed" "$(grep -c '^not ok' "$TMPDIR/section.out")" 0
 t_done

@@ -3,7 +3,8 @@
 #
 #   check_log LABEL LOG   "ok - LABEL: ..." / "not ok - LABEL: ..." lines,
 #                         each failure followed by the offending log lines;
-#                         KERNEL_DEBUG=1 adds the DMA-API state checks
+#                         KERNEL_DEBUG=1 adds the DMA-API and lockdep
+#                         state checks (CHECK_SECTION=1: not lockdep's)
 #   KERNEL_ERRORS         the kernel reports every kernel's boot must not
 #                         have (also used to spot a boot to run again)
 
@@ -46,6 +47,17 @@ check_log() {
 	*) echo "not ok - $label: the guest did not unload dmakit.ko at the end (no @@RMMOD line)" ;;
 	esac
 	[ "$KERNEL_DEBUG" = 1 ] || return 0
+
+	# lockdep must still be on at the end of a boot (not checked in the
+	# fault boot's sections: its faults switch it off on purpose)
+	if [ -z "${CHECK_SECTION:-}" ]; then
+		line=$(grep '^@@LOCKDEP ' "$log" | tail -n 1)
+		case $line in
+		"@@LOCKDEP debug_locks=1") echo "ok - $label: lockdep still on at the end" ;;
+		"") echo "not ok - $label: the guest reported no lockdep state (no @@LOCKDEP line, no /proc/lockdep_stats)" ;;
+		*) echo "not ok - $label: lockdep switched itself off during the boot, its checks are void from then on ($line)" ;;
+		esac
+	fi
 
 	line=$(grep '^@@DMA-API error_count=' "$log" | tail -n 1)
 	if [ -z "$line" ]; then

@@ -30,13 +30,14 @@
 # checkers: DMA-API:, KASAN:, lockdep and sleeping-in-atomic, debug
 # objects, list corruption.  On the debug kernel also when, after the
 # final rmmod, /sys/kernel/debug/dma-api/error_count is not 0, the DMA-API
-# debugging switched itself off, or its dump still lists a mapping of one
-# of the driver's devices.  Each with its own message and the log lines.
+# debugging or lockdep switched itself off, or the DMA-API dump still
+# lists a mapping of one of the driver's devices.  Each with its own
+# message and the log lines (tests/vm/checks.sh).
 #
 # The debug kernel is built first if it is not cached (KERNEL=debug|all;
 # scripts/debug-kernel/build.sh, once per machine).  On it, one more boot,
-# "faults" (tests/vm/guest/faults.sh, q35 without an IOMMU), proves that these
-# checks fail: a test build of the driver (DMAKIT_FAULTS=1) commits one
+# "faults" (tests/vm/guest/faults.sh, q35 without an IOMMU), proves that
+# these checks fail: a test build of the driver (DMAKIT_FAULTS=1) commits one
 # bug per section of the log, and each section must be reported with the
 # expected message (a "none" section must pass).  VM_CONFIGS=faults runs it
 # alone; an explicit VM_CONFIGS without it leaves it out.
@@ -130,6 +131,7 @@ add_results() {
 FAULT_EXPECT=(
 	"none|-|-"
 	"map_error|DMA-API error_count is [1-9]|failed to check map error"
+	"lock_order|lockdep or sleeping-in-atomic reports|possible circular locking dependency detected"
 	"atomic_sleep|lockdep or sleeping-in-atomic reports|sleeping function called from invalid context"
 	"leak_unmap|the driver still holds [0-9]+ DMA mappings after rmmod|pending DMA allocations while released"
 )
@@ -149,7 +151,7 @@ score_faults() {
 			fail "$kernel/faults: section fault=$fault ran to its end (see $log)"
 			continue
 		fi
-		check_log "$kernel/faults/$fault" "$sec" >"$report"
+		CHECK_SECTION=1 check_log "$kernel/faults/$fault" "$sec" >"$report"
 		if [ "$fault" = none ]; then
 			if grep -q '^not ok - ' "$report"; then
 				fail "$kernel/faults: the test build without a fault passes every check"

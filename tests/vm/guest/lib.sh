@@ -116,6 +116,13 @@ dma_api_report() {
 		$2 == "dmakit" || $2 == "dmakit-sim" { print "@@DMA-API-HELD " $0 }' $d/dump
 }
 
+# Whether lockdep is still on (debug kernels; it switches itself off after
+# its first report): "@@LOCKDEP debug_locks=1|0".
+lockdep_report() {
+	[ -r /proc/lockdep_stats ] || return 0
+	echo "@@LOCKDEP debug_locks=$(awk '$1 == "debug_locks:" { print $2 }' /proc/lockdep_stats)"
+}
+
 # Unload dmakit.ko if it is loaded: "@@RMMOD ok|failed|not-loaded".
 final_rmmod() {
 	if [ ! -d /sys/module/dmakit ]; then

@@ -5,6 +5,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "fault.h"
@@ -12,13 +13,14 @@
 static char *fault = "";
 module_param(fault, charp, 0444);
 MODULE_PARM_DESC(fault,
-		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep,lock_order)");
+		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep,lock_order,use_after_free)");
 
 static const char *const fault_names[] = {
 	[DMAKIT_FAULT_LEAK_UNMAP] = "leak_unmap",
 	[DMAKIT_FAULT_MAP_ERROR] = "map_error",
 	[DMAKIT_FAULT_ATOMIC_SLEEP] = "atomic_sleep",
 	[DMAKIT_FAULT_LOCK_ORDER] = "lock_order",
+	[DMAKIT_FAULT_USE_AFTER_FREE] = "use_after_free",
 };
 
 bool dmakit_fault(enum dmakit_fault which)
@@ -35,4 +37,17 @@ bool dmakit_fault(enum dmakit_fault which)
 			p++;
 	}
 	return false;
+}
+
+/* kept where the compiler cannot prove the use after free */
+static u8 *fault_freed;
+static u8 fault_sink;
+
+void dmakit_fault_use_after_free(void)
+{
+	fault_freed = kmalloc(64, GFP_KERNEL);
+	if (!fault_freed)
+		return;
+	kfree(fault_freed);
+	WRITE_ONCE(fault_sink, READ_ONCE(fault_freed[8]));
 }

@@ -10,6 +10,7 @@
  *   fault=map_error     a mapping is used without dma_mapping_error()
  *   fault=atomic_sleep  a GFP_KERNEL allocation under a spinlock with
  *                       interrupts off (sleeping in atomic context)
+ *   fault=use_after_free  a transaction reads a freed allocation (KASAN)
  *   fault=lock_order    a transaction on a card with a ring takes
  *                       ring->lock, then card->lock: the reverse of the
  *                       driver's order (lockdep: circular dependency)
@@ -26,6 +27,7 @@ enum dmakit_fault {
 	DMAKIT_FAULT_MAP_ERROR,
 	DMAKIT_FAULT_ATOMIC_SLEEP,
 	DMAKIT_FAULT_LOCK_ORDER,
+	DMAKIT_FAULT_USE_AFTER_FREE,
 };
 
 struct dmakit_card;
@@ -33,6 +35,7 @@ struct dmakit_card;
 #ifdef DMAKIT_FAULT_INJECT
 bool dmakit_fault(enum dmakit_fault which);
 void dmakit_ring_fault_lock_order(struct dmakit_card *card);
+void dmakit_fault_use_after_free(void);
 #else
 static inline bool dmakit_fault(enum dmakit_fault which)
 {
@@ -40,6 +43,10 @@ static inline bool dmakit_fault(enum dmakit_fault which)
 }
 
 static inline void dmakit_ring_fault_lock_order(struct dmakit_card *card)
+{
+}
+
+static inline void dmakit_fault_use_after_free(void)
 {
 }
 #endif

@@ -382,6 +382,8 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 		return -EFAULT;
 	if (dmakit_fault(DMAKIT_FAULT_LOCK_ORDER))
 		dmakit_ring_fault_lock_order(card);
+	if (dmakit_fault(DMAKIT_FAULT_USE_AFTER_FREE))
+		dmakit_fault_use_after_free();
 	if (!card->hw->xfer_seg_start)
 		return -EOPNOTSUPP;
 	ret = xfer_check_args(card, &a);

@@ -132,6 +132,7 @@ FAULT_EXPECT=(
 	"none|-|-"
 	"map_error|DMA-API error_count is [1-9]|failed to check map error"
 	"lock_order|lockdep or sleeping-in-atomic reports|possible circular locking dependency detected"
+	"use_after_free|KASAN reports|BUG: KASAN: use-after-free in dmakit_fault_use_after_free"
 	"atomic_sleep|lockdep or sleeping-in-atomic reports|sleeping function called from invalid context"
 	"leak_unmap|the driver still holds [0-9]+ DMA mappings after rmmod|pending DMA allocations while released"
 )

@@ -4,13 +4,13 @@
 # the section's log alone.  Markers and reports go straight to the
 # console so that they interleave with the kernel's own messages in time.
 # "none" first (the same work without a bug: the runner must pass it),
-# lock_order before atomic_sleep (lockdep switches itself off after its
-# first report, and atomic_sleep makes one too: fs_reclaim under an
-# irq-safe lock),
+# lock_order before use_after_free and atomic_sleep (lockdep switches
+# itself off after its first report, and after a KASAN report; atomic_sleep
+# makes one too: fs_reclaim under an irq-safe lock),
 # leak_unmap last (its mappings stay in the DMA-API's table for good).
 . /dmakit/lib.sh
 
-for fault in none map_error lock_order atomic_sleep leak_unmap; do
+for fault in none map_error lock_order use_after_free atomic_sleep leak_unmap; do
 	{
 		echo "@@FAULT-BEGIN $fault"
 		dma_api_report base

@@ -146,7 +146,8 @@ int cmd_send(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:s:t:z:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:s:t:z:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = optarg;
@@ -196,7 +197,7 @@ int cmd_send(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error("send", "unknown option");
+			return cli_getopt_error("send", c, argv);
 		}
 	}
 	if (!device)

@@ -130,12 +130,8 @@ int cmd_verify(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error(CMD, "option %s needs a value",
-					       argv[optind - 1]);
 		default:
-			return cli_usage_error(CMD, "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_getopt_error(CMD, o, argv);
 		}
 	}
 	if (optind != argc - 1)

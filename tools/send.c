@@ -202,10 +202,11 @@ int cmd_send(int argc, char **argv)
 	}
 	if (!device)
 		return cli_usage_error("send", "no device (-d DEVICE)");
-	if (optind != argc - 1)
-		return cli_usage_error("send", optind == argc ?
-				       "no receiver address (HOST:PORT)" :
-				       "too many arguments");
+	if (optind == argc)
+		return cli_usage_error("send", "no receiver address (HOST:PORT)");
+	if (optind + 1 < argc)
+		return cli_usage_error("send", "unexpected argument '%s'",
+				       argv[optind + 1]);
 	if (!o.max_bytes && o.max_seconds <= 0)
 		return cli_usage_error("send", "say how much: --size or --duration");
 	o.addr = argv[optind];

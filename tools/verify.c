@@ -134,10 +134,11 @@ int cmd_verify(int argc, char **argv)
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error(CMD, optind >= argc ?
-				       "no recording given (dmakit verify PATH)" :
-				       "give exactly one recording");
+	if (optind >= argc)
+		return cli_usage_error(CMD, "no recording given (dmakit verify PATH)");
+	if (optind + 1 < argc)
+		return cli_usage_error(CMD, "unexpected argument '%s'",
+				       argv[optind + 1]);
 	path = argv[optind];
 
 	t0 = cli_now_ns();

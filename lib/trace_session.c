@@ -49,6 +49,8 @@ struct field {
 	bool present;
 	bool is_const;
 	bool is_signed;
+	bool is_str;			/* char array: read as a hash of it */
+	bool is_dyn;			/* __data_loc string (uprobe :string) */
 	int offset;
 	int size;
 	int64_t value;
@@ -444,8 +446,13 @@ static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
 
 /* --- event decoding --- */
 
+/*
+ * Look up a numeric field; with @str_ok also a string (a fixed char array
+ * like the driver's dev[16], or a dynamic one), which read_field() turns
+ * into a hash: channel keys only compare strings for equality.
+ */
 static int find_field(struct tep_event *ev, const struct dmakit_usdt_probe *u,
-		      const char *name, struct field *f)
+		      const char *name, bool str_ok, struct field *f)
 {
 	struct tep_format_field *tf;
 
@@ -464,15 +471,57 @@ static int find_field(struct tep_event *ev, const struct dmakit_usdt_probe *u,
 		}
 	}
 	tf = tep_find_any_field(ev, name);
-	if (!tf || (tf->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_STRING |
-				 TEP_FIELD_IS_DYNAMIC)) ||
-	    (tf->size != 1 && tf->size != 2 && tf->size != 4 && tf->size != 8))
+	if (!tf)
+		return 0;
+	if (tf->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_STRING |
+			 TEP_FIELD_IS_DYNAMIC)) {
+		if (!str_ok || !(tf->flags & TEP_FIELD_IS_STRING) ||
+		    ((tf->flags & TEP_FIELD_IS_DYNAMIC) && tf->size != 4))
+			return 0;
+		f->present = f->is_str = true;
+		f->is_dyn = tf->flags & TEP_FIELD_IS_DYNAMIC;
+		f->offset = tf->offset;
+		f->size = tf->size;
+		return 0;
+	}
+	if (tf->size != 1 && tf->size != 2 && tf->size != 4 && tf->size != 8)
 		return 0;
 	f->present = true;
 	f->offset = tf->offset;
 	f->size = tf->size;
 	f->is_signed = tf->flags & TEP_FIELD_IS_SIGNED;
 	return 0;
+}
+
+/* FNV-1a of a NUL-terminated or @len-bounded string */
+static uint64_t str_hash(const unsigned char *p, int len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int i;
+
+	for (i = 0; i < len && p[i]; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static bool read_str_field(const struct field *f, const unsigned char *data,
+			   int size, uint64_t *out)
+{
+	int off = f->offset, len = f->size;
+
+	if (f->offset + f->size > size)
+		return false;
+	if (f->is_dyn) {
+		uint32_t loc;
+
+		memcpy(&loc, data + f->offset, 4);
+		off = (int)(loc & 0xffff);
+		len = (int)(loc >> 16);
+		if (off + len > size)
+			return false;
+	}
+	*out = str_hash(data + off, len);
+	return true;
 }
 
 static bool read_field(const struct field *f, const unsigned char *data,
@@ -486,6 +535,8 @@ static bool read_field(const struct field *f, const unsigned char *data,
 		*out = (uint64_t)f->value;
 		return true;
 	}
+	if (f->is_str)
+		return read_str_field(f, data, size, out);
 	if (f->offset + f->size > size)
 		return false;
 	switch (f->size) {
@@ -531,10 +582,12 @@ static void auto_fields(const struct side *sd, enum dmakit_trace_role role,
 	*id = *bytes = *status = *chan = *chan2 = NULL;
 	switch (sd->spec.kind) {
 	case DMAKIT_SPEC_DMAKIT:
+		/* the driver's dmakit_dma event class (driver/dmakit_trace.h):
+		 * ids are per device and channel */
 		*id = "id";
 		*bytes = "bytes";
 		*status = role == DMAKIT_TRACE_END ? "status" : NULL;
-		*chan = "chan";
+		*chan = "channel";
 		*chan2 = "dev";
 		break;
 	case DMAKIT_SPEC_TP:
@@ -568,6 +621,14 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 
 		auto_fields(sd, (enum dmakit_trace_role)r, &id, &bytes, &status,
 			    &chan, &chan2);
+		/*
+		 * Automatic channels only mean the same thing when both ends
+		 * are the same kind of event (the driver's submit/complete,
+		 * libdmakit's USDT pair).  A driver start ended by an
+		 * interrupt, say, shares no channel key: one channel then.
+		 */
+		if (s->side[0].spec.kind != s->side[1].spec.kind)
+			chan = chan2 = NULL;
 		if (s->opts.pair_by)
 			id = s->opts.pair_by;
 		if (s->opts.channel_by) {
@@ -598,12 +659,12 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 			t->usdt = u;
 			t->chan_tid = s->opts.channel_by &&
 				      !strcmp(s->opts.channel_by, "tid");
-			find_field(ev, u, id, &t->f_id);
-			find_field(ev, u, bytes, &t->f_bytes);
-			find_field(ev, u, status, &t->f_status);
-			find_field(ev, u, chan, &t->f_chan);
-			find_field(ev, u, chan2, &t->f_chan2);
-			find_field(ev, u, t->irq ? "irq" : NULL, &t->f_irq);
+			find_field(ev, u, id, false, &t->f_id);
+			find_field(ev, u, bytes, false, &t->f_bytes);
+			find_field(ev, u, status, false, &t->f_status);
+			find_field(ev, u, chan, true, &t->f_chan);
+			find_field(ev, u, chan2, true, &t->f_chan2);
+			find_field(ev, u, t->irq ? "irq" : NULL, false, &t->f_irq);
 			if (!t->f_id.present)
 				has_id[r] = false;
 			if (s->opts.pair_by && !t->f_id.present)

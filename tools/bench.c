@@ -178,16 +178,12 @@ int cmd_bench(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error(CMD, "option %s needs a value",
-					       argv[optind - 1]);
 		default:
-			return cli_usage_error(CMD, "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_getopt_error(CMD, o, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_EXIT_USAGE;
 
 	ret = bench_memcpy(total, (uint32_t)bufsize, &mrate);
 	if (ret)

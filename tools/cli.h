@@ -50,6 +50,15 @@ int cli_error(const char *cmd, const char *fmt, ...)
 /* Same, for bad usage: adds "try 'dmakit CMD --help'"; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Option parsing, the same in every command: optstrings start with ':' and
+ * opterr is 0, so getopt_long() stays quiet and returns ':' (missing value)
+ * or '?' (unknown option) for cli_getopt_error() to report in one format.
+ * cli_no_operands() refuses anything left after the options.  Both return
+ * CLI_EXIT_USAGE after printing, 0 when there is nothing to report.
+ */
+int cli_getopt_error(const char *cmd, int c, char *const argv[]);
+int cli_no_operands(const char *cmd, int argc, char *const argv[]);
 /* A notice (not an error): "dmakit CMD: notice: message\n" on stderr. */
 void cli_notice(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

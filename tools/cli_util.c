@@ -37,6 +37,34 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+int cli_getopt_error(const char *cmd, int c, char *const argv[])
+{
+	/*
+	 * Which option: getopt sets optopt to the letter of a short option,
+	 * to 0 for an unknown long one and to the option's value for a long
+	 * one missing its value; a long one is still argv[optind - 1].
+	 */
+	const char *arg = argv[optind - 1];
+	char letter[3] = { '-', (char)optopt, 0 };
+	bool is_long = c == ':' ? !strncmp(arg, "--", 2) : !optopt;
+	int len = is_long ? (int)strcspn(arg, "=") : 2;
+
+	if (!is_long)
+		arg = letter;
+	if (c == ':')
+		return cli_usage_error(cmd, "option '%.*s' needs a value", len,
+				       arg);
+	return cli_usage_error(cmd, "unknown option '%.*s'", len, arg);
+}
+
+int cli_no_operands(const char *cmd, int argc, char *const argv[])
+{
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	return 0;
+}
+
 void cli_notice(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -153,17 +153,12 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return -1;
-		case ':':
-			return cli_usage_error(CMD, "option %s needs a value",
-					       argv[optind - 1]);
 		default:
-			return cli_usage_error(CMD, "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_getopt_error(CMD, o, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'",
-				       argv[optind]);
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_EXIT_USAGE;
 	if (!c->device)
 		return cli_usage_error(CMD, "no device (-d sim, -d /dev/dmakit0)");
 	if (!c->output || !*c->output)

@@ -164,7 +164,8 @@ int cmd_recv(int argc, char **argv)
 	int c, ret, lfd;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:o:e:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:o:e:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_addr = optarg;
@@ -217,12 +218,11 @@ int cmd_recv(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error("recv", "unknown option");
+			return cli_getopt_error("recv", c, argv);
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("recv", "unexpected argument '%s'",
-				       argv[optind]);
+	if (cli_no_operands("recv", argc, argv))
+		return CLI_EXIT_USAGE;
 	if (!listen_addr)
 		return cli_usage_error("recv", "no address to listen on (-l [ADDR:]PORT)");
 	if (!o.sink.path)

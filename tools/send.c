@@ -146,7 +146,8 @@ int cmd_send(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:s:t:z:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:s:t:z:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = optarg;
@@ -196,15 +197,16 @@ int cmd_send(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error("send", "unknown option");
+			return cli_getopt_error("send", c, argv);
 		}
 	}
 	if (!device)
 		return cli_usage_error("send", "no device (-d DEVICE)");
-	if (optind != argc - 1)
-		return cli_usage_error("send", optind == argc ?
-				       "no receiver address (HOST:PORT)" :
-				       "too many arguments");
+	if (optind == argc)
+		return cli_usage_error("send", "no receiver address (HOST:PORT)");
+	if (optind + 1 < argc)
+		return cli_usage_error("send", "unexpected argument '%s'",
+				       argv[optind + 1]);
 	if (!o.max_bytes && o.max_seconds <= 0)
 		return cli_usage_error("send", "say how much: --size or --duration");
 	o.addr = argv[optind];

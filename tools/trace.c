@@ -339,7 +339,7 @@ int cmd_trace(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:
 			o.pci = optarg;
@@ -417,12 +417,11 @@ int cmd_trace(int argc, char **argv)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error(CMD, "unknown option or missing value: '%s'",
-					       argv[optind - 1]);
+			return cli_getopt_error(CMD, c, argv);
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_EXIT_USAGE;
 	if (!o.start_spec || !o.end_spec)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
 	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))

@@ -130,18 +130,15 @@ int cmd_verify(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error(CMD, "option %s needs a value",
-					       argv[optind - 1]);
 		default:
-			return cli_usage_error(CMD, "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_getopt_error(CMD, o, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error(CMD, optind >= argc ?
-				       "no recording given (dmakit verify PATH)" :
-				       "give exactly one recording");
+	if (optind >= argc)
+		return cli_usage_error(CMD, "no recording given (dmakit verify PATH)");
+	if (optind + 1 < argc)
+		return cli_usage_error(CMD, "unexpected argument '%s'",
+				       argv[optind + 1]);
 	path = argv[optind];
 
 	t0 = cli_now_ns();

@@ -97,7 +97,9 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:s:a:n:o:ct:qh", longopts,
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:s:a:n:o:ct:qh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -144,11 +146,11 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 			usage(stdout);
 			exit(CLI_EXIT_OK);
 		default:
-			return cli_usage_error(CMD, "unknown option");
+			return cli_getopt_error(CMD, c, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (cli_no_operands(CMD, argc, argv))
+		return CLI_EXIT_USAGE;
 	if (!o->device)
 		return cli_usage_error(CMD, "no device (-d /dev/dmakitN or -d sim)");
 	if (o->to_host < 0)

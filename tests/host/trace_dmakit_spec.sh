@@ -1,6 +1,7 @@
 # The `dmakit` SPEC without the driver: uprobes named like the driver's
 # tracepoints (dmakit:dma_submit / dmakit:dma_complete) with its fields
-# (id, bytes, dev, chan, status) fetched from a test library's arguments.
+# (id, bytes, status, channel, and dev as a string) fetched from a test
+# library's arguments.
 # Transfers are completed out of order on two channels: pairing must be by
 # id, every transaction must match the program's record.
 # timeout: 60
@@ -38,9 +39,9 @@ cleanup() {
 	echo "-:dmakit/dma_complete" >>"$TRACEFS/uprobe_events" 2>/dev/null
 }
 trap cleanup EXIT
-echo "p:dmakit/dma_submit $lib:$sub id=%di:u64 bytes=%si:u64 dev=%dx:u64 chan=%cx:u32" \
+echo "p:dmakit/dma_submit $lib:$sub id=%di:u64 bytes=%si:u64 dev=+0(%dx):string channel=%cx:u32" \
 	>>"$TRACEFS/uprobe_events"
-echo "p:dmakit/dma_complete $lib:$com id=%di:u64 status=%si:s32 dev=%dx:u64 chan=%cx:u32" \
+echo "p:dmakit/dma_complete $lib:$com id=%di:u64 status=%si:s32 dev=+0(%dx):string channel=%cx:u32" \
 	>>"$TRACEFS/uprobe_events"
 t_check "stand-in tracepoints exist" test -e "$TRACEFS/events/dmakit/dma_complete/format"
 

@@ -22,9 +22,10 @@
 void seed_set_delays(unsigned int start, unsigned int wait);
 int dma_from_host(const void *buf, unsigned long len);
 int dma_wait(int id);
-long dma_submit_id(long id, unsigned long len, unsigned long dev,
+long dma_submit_id(long id, unsigned long len, const char *dev,
 		   unsigned int chan);
-int dma_complete_id(long id, int status, unsigned long dev, unsigned int chan);
+int dma_complete_id(long id, int status, const char *dev,
+		    unsigned int chan);
 
 static unsigned long long now_ns(void);
 static void sleep_us(unsigned long us);
@@ -39,12 +40,12 @@ static void out_of_order(FILE *out, unsigned long count)
 	for (base = 1; base + 2 <= count; base += 3) {
 		for (j = 0; j < 3; j++) {
 			t0[j] = now_ns();
-			dma_submit_id((long)(base + j), 4096, 7, (base + j) % 2);
+			dma_submit_id((long)(base + j), 4096, "dmakit0", (base + j) % 2);
 		}
 		for (j = 0; j < 3; j++) {
 			k = base + (unsigned long)order[j];
 			sleep_us(500);
-			dma_complete_id((long)k, 0, 7, k % 2);
+			dma_complete_id((long)k, 0, "dmakit0", k % 2);
 			fprintf(out, "%lu %llu %llu\n", k, t0[order[j]], now_ns());
 		}
 	}

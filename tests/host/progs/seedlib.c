@@ -19,9 +19,10 @@ static void spend(unsigned int us)
 }
 
 void seed_set_delays(unsigned int start, unsigned int wait);
-long dma_submit_id(long id, unsigned long len, unsigned long dev,
+long dma_submit_id(long id, unsigned long len, const char *dev,
 		   unsigned int chan);
-int dma_complete_id(long id, int status, unsigned long dev, unsigned int chan);
+int dma_complete_id(long id, int status, const char *dev,
+		    unsigned int chan);
 int dma_from_host(const void *buf, unsigned long len);
 int dma_to_host(void *buf, unsigned long len);
 int dma_wait(int id);
@@ -58,7 +59,7 @@ __attribute__((noinline)) int dma_wait(int id)
  * same fields (id, bytes, dev, chan, status) taken from the arguments.
  */
 __attribute__((noinline)) long dma_submit_id(long id, unsigned long len,
-					     unsigned long dev, unsigned int chan)
+					     const char *dev, unsigned int chan)
 {
 	(void)len;
 	(void)dev;
@@ -67,7 +68,7 @@ __attribute__((noinline)) long dma_submit_id(long id, unsigned long len,
 }
 
 __attribute__((noinline)) int dma_complete_id(long id, int status,
-					      unsigned long dev,
+					      const char *dev,
 					      unsigned int chan)
 {
 	(void)dev;

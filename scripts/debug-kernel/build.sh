@@ -4,7 +4,8 @@
 # dmakit-debug.config (DMA-API debugging, KASAN, lockdep, ...).
 #
 # The result is cached outside the work tree, keyed by the source package
-# version, the config fragment and this script, so a second run is instant:
+# version, the config fragment, this script and the toolchain (modules must
+# be built by the kernel's own compiler), so a second run is instant:
 #
 #   scripts/debug-kernel/build.sh          build if needed, print the directory
 #   scripts/debug-kernel/build.sh --dir    print the directory, build nothing
@@ -20,7 +21,8 @@ cache=${DMAKIT_CACHE:-/var/cache/dmakit}
 
 [ -f "$tarball" ] || { echo "build.sh: $tarball missing (scripts/setup.sh installs linux-source-6.1)" >&2; exit 1; }
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-key=$( { echo "$srcver"; cat "$here/dmakit-debug.config" "$here/build.sh"; } |
+key=$( { echo "$srcver"; gcc --version | head -n 1; ld --version | head -n 1
+	cat "$here/dmakit-debug.config" "$here/build.sh"; } |
 	sha256sum | cut -c1-16)
 dir="$cache/debug-kernel-$key"
 

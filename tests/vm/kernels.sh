@@ -61,8 +61,8 @@ kernel_setup() {
 			KERNEL_MISSING="debug kernel not built (scripts/debug-kernel/build.sh builds it into $d, ~10-25 min)"
 			return 1
 		fi
-		# modules must be built by the kernel's compiler (not in the
-		# cache key: say what to do rather than fail on Kbuild's warning)
+		# modules must be built by the kernel's compiler (it is in the
+		# cache key; this catches a tree copied in by hand)
 		local cc
 		cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$KDIR/.config")
 		if [ "$cc" != "$(gcc --version | head -n 1)" ]; then

@@ -42,7 +42,7 @@ static void usage(FILE *f)
 "                         (default: PATH; required for block devices)\n"
 "      --queue-depth N    writes in flight (uring) or writer threads\n"
 "                         (pwrite), 1..256, default 8\n"
-"      --quiet            no progress line and no summary\n"
+"  -q, --quiet            no progress line and no summary\n"
 "      --json             print the summary as one JSON object on stdout\n"
 "  -h, --help\n"
 "\n"
@@ -90,7 +90,7 @@ static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 
 static int parse_args(struct record_cli *c, int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_QD, OPT_QUIET, OPT_JSON };
+	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
@@ -99,7 +99,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "engine", required_argument, NULL, 'e' },
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 		{ "queue-depth", required_argument, NULL, OPT_QD },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -109,7 +109,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:qh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			c->device = optarg;
@@ -144,7 +144,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 						       optarg);
 			c->queue_depth = (unsigned int)v;
 			break;
-		case OPT_QUIET:
+		case 'q':
 			c->quiet = true;
 			break;
 		case OPT_JSON:

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 "      --sidecar PREFIX   index and metadata at PREFIX.idx / PREFIX.json\n"
 "                         (default: PATH)\n"
 "      --json             print the report as one JSON object on stdout\n"
-"      --quiet            print nothing on success\n"
+"  -q, --quiet            print nothing on success\n"
 "  -h, --help\n"
 "\n"
 "Exit status: 0 intact, 1 corrupt / unaccounted loss / unreadable,\n"
@@ -96,11 +96,11 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_JSON, OPT_QUIET };
+	enum { OPT_SIDECAR = 256, OPT_JSON };
 	static const struct option opts[] = {
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -114,7 +114,7 @@ int cmd_verify(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_SIDECAR:
 			if (!*optarg)
@@ -124,7 +124,7 @@ int cmd_verify(int argc, char **argv)
 		case OPT_JSON:
 			json = true;
 			break;
-		case OPT_QUIET:
+		case 'q':
 			quiet = true;
 			break;
 		case 'h':

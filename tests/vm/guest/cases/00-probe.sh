@@ -1,4 +1,4 @@
-# timeout: 90
+# timeout: 180
 # Probe and remove: dmakit.ko loads, creates one card per simulated card
 # and per edu device, exposes them in sysfs, and unloads cleanly, again
 # and again.

@@ -155,8 +155,6 @@ int cmd_bench(int argc, char **argv)
 	double mrate;
 	int o, ret;
 
-	opterr = 0;
-	optind = 1;
 	while ((o = getopt_long(argc, argv, ":s:b:d:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':

@@ -51,8 +51,8 @@ int cli_error(const char *cmd, const char *fmt, ...)
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /*
- * Option parsing, the same in every command: optstrings start with ':' and
- * opterr is 0, so getopt_long() stays quiet and returns ':' (missing value)
+ * Option parsing, the same in every command: optstrings start with ':',
+ * so getopt_long() stays quiet and returns ':' (missing value)
  * or '?' (unknown option) for cli_getopt_error() to report in one format.
  * cli_no_operands() refuses anything left after the options.  Both return
  * CLI_EXIT_USAGE after printing, 0 when there is nothing to report.

@@ -187,8 +187,6 @@ int cmd_info(int argc, char **argv)
 	bool json = false;
 	int c, ret;
 
-	optind = 1;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -107,8 +107,6 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 	uint64_t v;
 	int o;
 
-	opterr = 0;
-	optind = 1;
 	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:qh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':

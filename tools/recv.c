@@ -163,8 +163,6 @@ int cmd_recv(int argc, char **argv)
 	uint64_t v;
 	int c, ret, lfd;
 
-	optind = 1;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":l:o:e:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':

@@ -145,8 +145,6 @@ int cmd_send(int argc, char **argv)
 	uint64_t v;
 	int c, ret;
 
-	optind = 1;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:s:t:z:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

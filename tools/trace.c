@@ -337,8 +337,6 @@ int cmd_trace(int argc, char **argv)
 	int c, ret, rc = CLI_EXIT_FAIL;
 	unsigned long long v;
 
-	optind = 1;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:

@@ -112,8 +112,6 @@ int cmd_verify(int argc, char **argv)
 	double secs;
 	int o, ret;
 
-	opterr = 0;
-	optind = 1;
 	while ((o = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_SIDECAR:

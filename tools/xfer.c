@@ -97,8 +97,6 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 	uint64_t v;
 	int c;
 
-	optind = 1;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:s:a:n:o:ct:qh", longopts,
 				NULL)) != -1) {
 		switch (c) {

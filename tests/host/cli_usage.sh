@@ -13,6 +13,8 @@ usage_case() {	# DESCRIPTION EXPECTED-MESSAGE ARGS...
 	t_check "$what: exact message" grep -qxF "$msg" "$TMPDIR/err"
 	t_check "$what: --help hint" grep -qxF "try 'dmakit $1 --help'" "$TMPDIR/err"
 	t_check "$what: nothing on stdout" test ! -s "$TMPDIR/out"
+	# getopt's own message would be a third line: the error is said once
+	t_eq "$what: two lines on stderr" "$(wc -l <"$TMPDIR/err")" 2
 }
 
 # the value-taking option each command has

@@ -441,13 +441,17 @@ int cmd_trace(int argc, char **argv)
 	o.on_xact = on_xact;
 	o.on_loss = on_loss;
 	o.ctx = &r;
+	/*
+	 * Before setting up: a Ctrl-C while the session is being set up
+	 * (which can take seconds on a busy machine) then ends it cleanly
+	 * after setup, and is not lost to an inherited SIG_IGN.
+	 */
+	cli_catch_stop_signals();
 	ret = dmakit_trace_session_alloc(&s, &o, err, sizeof(err));
 	if (ret) {
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
-
-	cli_catch_stop_signals();
 
 	dmakit_trace_session_stats(s, &st);
 	if (st.leftovers_removed)

@@ -61,6 +61,21 @@ expect_error "no end" 2 "both --start SPEC and --end SPEC" --start irq
 t_check "failed sessions left nothing" \
 	sh -c "! ls $TRACEFS/instances | grep -q '^dmakit_'"
 
+# SIGINT while the session is still being set up (a script that does not
+# wait for "tracing..."; its background job inherits SIGINT ignored): the
+# tracer ends cleanly after setup instead of running on
+"$DMAKIT" trace --start tp:raw_syscalls:sys_enter --end tp:raw_syscalls:sys_exit \
+	--summary-json "$TMPDIR/early.json" >/dev/null 2>"$TMPDIR/early.err" &
+early=$!
+sleep 0.05
+kill -INT $early
+timeout 30 sh -c "while kill -0 $early 2>/dev/null; do sleep 0.1; done"
+t_eq "SIGINT during setup: the tracer ends" "$?" 0
+wait $early
+t_eq "SIGINT during setup: exit 0" "$?" 0
+t_check "SIGINT during setup: summary written" test -s "$TMPDIR/early.json"
+t_check "SIGINT during setup: nothing left" no_leftovers "$early"
+
 # without root
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$DMAKIT" trace \

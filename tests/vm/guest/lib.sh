@@ -4,6 +4,7 @@
 #   t_check "what" command...    passes if the command succeeds
 #   t_eq "what" GOT EXPECTED
 #   t_done                       exit 1 if anything failed
+#   wait_for SECONDS command...  wait until the command succeeds
 T_FAILED=0
 MOD=/lib/modules/dmakit.ko
 
@@ -29,6 +30,20 @@ t_eq() {
 t_done() {
 	[ "$T_FAILED" -eq 0 ]
 	exit $?
+}
+
+# wait_for SECONDS command...: run the command every 0.2 s until it
+# succeeds (0) or SECONDS have passed (1).  Bounds are sized for the debug
+# kernel under TCG on a loaded 2-CPU host, 5-10x slower than a quiet run.
+wait_for() {
+	local secs=$1 end
+	shift
+	end=$(($(date +%s) + secs))
+	while ! "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+	return 0
 }
 
 # The /dev node of the first card with backend $1 ("edu", "sim").

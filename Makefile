@@ -34,7 +34,7 @@ ifeq ($(SANITIZE),1)
   LDFLAGS  += $(SANFLAGS)
 endif
 
-LIB_SRCS  := $(sort $(wildcard lib/*.c))
+LIB_SRCS  := $(sort $(wildcard lib/*.c lib/*/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
 TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dmakit core: module init/exit, the lifetime of a card (/dev/dmakitN),
- * DMA mask negotiation and interrupt accounting shared by the backends.
+ * dmakit core: what the backends call -- the lifetime of a card
+ * (/dev/dmakitN), DMA mask negotiation and interrupt accounting.  It calls
+ * no backend; main.c registers them.
  *
  * Lifetime: the card lives as long as its class device is referenced.
  * The backend's binding holds one reference, every open file and every
@@ -177,7 +178,12 @@ void dmakit_card_irq(struct dmakit_card *card, unsigned int vec)
 		atomic64_inc(&card->cnt.irqs[vec]);
 }
 
-static int __init dmakit_init(void)
+/*
+ * The parts every card shares: the char device region, the class and the
+ * debugfs directory of the backends' test switches.  Called by main.c
+ * before any backend registers, undone after the last one is gone.
+ */
+int dmakit_core_init(void)
 {
 	int ret;
 
@@ -192,40 +198,16 @@ static int __init dmakit_init(void)
 		return ret;
 	dmakit_class = dmakit_class_create(DMAKIT_NAME);
 	if (IS_ERR(dmakit_class)) {
-		ret = PTR_ERR(dmakit_class);
-		goto err_chrdev;
+		unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
+		return PTR_ERR(dmakit_class);
 	}
 	dmakit_debugfs = debugfs_create_dir(DMAKIT_NAME, NULL);
-	ret = dmakit_sim_init();
-	if (ret)
-		goto err_class;
-	ret = dmakit_pci_init();
-	if (ret)
-		goto err_sim;
 	return 0;
-
-err_sim:
-	dmakit_sim_exit();
-err_class:
-	debugfs_remove_recursive(dmakit_debugfs);
-	class_destroy(dmakit_class);
-err_chrdev:
-	unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
-	return ret;
 }
 
-static void __exit dmakit_exit(void)
+void dmakit_core_exit(void)
 {
-	dmakit_pci_exit();
-	dmakit_sim_exit();
 	debugfs_remove_recursive(dmakit_debugfs);
 	class_destroy(dmakit_class);
 	unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
 }
-
-module_init(dmakit_init);
-module_exit(dmakit_exit);
-
-MODULE_DESCRIPTION("dmakit: PCIe DMA streaming ring and transactions");
-MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");

@@ -4,7 +4,8 @@
  * hardware-ops interface a backend implements, and the entry points the
  * files of the driver offer each other.
  *
- *   core.c   module init, card lifetime, DMA mask negotiation, interrupts
+ *   main.c   module init/exit: the core, then the backends' drivers
+ *   core.c   what backends call: card lifetime, DMA masks, interrupts
  *   pci.c    the PCI driver: probe/remove, IRQ vectors, per-device data
  *   edu.c    QEMU's edu device: registers, transaction engine, IRQ handler
  *   sim.c    the simulated card: a streaming and a transaction engine that
@@ -304,7 +305,11 @@ extern const struct dmakit_pci_info dmakit_edu_info;
 
 extern struct dentry *dmakit_debugfs;
 
-/* pci.c, sim.c: the backends' registration */
+/* core.c: set up before the backends register (main.c) */
+int dmakit_core_init(void);
+void dmakit_core_exit(void);
+
+/* pci.c, sim.c: the backends' registration (main.c) */
 int dmakit_pci_init(void);
 void dmakit_pci_exit(void);
 int dmakit_sim_init(void);

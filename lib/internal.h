@@ -2,8 +2,8 @@
 /*
  * libdmakit internals: the device object and the backend interface.
  *
- * A backend (sim.c: userspace simulated card, kdev.c: /dev/dmakitN) owns
- * the ring mapping and the producer; ring.c implements the consumer side
+ * A backend (source/sim.c: userspace simulated card, source/kdev.c:
+ * /dev/dmakitN) owns the ring mapping and the producer; ring.c implements the consumer side
  * of the protocol once for every backend.
  */
 #ifndef DMAKIT_INTERNAL_H

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
-#include "sink.h"		/* index CRC helpers */
+#include "record/sink.h"		/* index CRC helpers */
 #include "t.h"
 
 #define BUFSIZE		(64 * 1024)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
-#include "trace_internal.h"
+#include "trace/trace_internal.h"
 #include "t.h"
 
 /*

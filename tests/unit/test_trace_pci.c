@@ -10,7 +10,7 @@
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "trace_internal.h"
+#include "trace/trace_internal.h"
 #include "t.h"
 
 static char root[256];

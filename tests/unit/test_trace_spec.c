@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* SPEC strings: every kind parses into its parts, bad ones are explained. */
 #include <errno.h>
-#include "trace_internal.h"
+#include "trace/trace_internal.h"
 #include "t.h"
 
 static void good_specs(void)

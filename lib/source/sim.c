@@ -8,7 +8,7 @@
  * hand its pages straight to O_DIRECT, io_uring (also as registered
  * buffers) and MSG_ZEROCOPY, exactly like the driver's ring.
  *
- * With name=NAME the ring is shared between processes (lib/sim_shared.c):
+ * With name=NAME the ring is shared between processes (lib/source/sim_shared.c):
  * the first opener produces, later openers only attach consumers.
  */
 #define _GNU_SOURCE

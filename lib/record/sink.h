@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sink internals: the common part (lib/sink.c: target, slots, ordering,
- * index, metadata, durable finish; lib/sink_alloc.c: preallocation ahead
- * of the writer) and the engine interface each lib/sink_<engine>.c
- * implements.
+ * Sink internals: the common part (sink.c: target, slots, ordering, index,
+ * metadata, durable finish; sink_alloc.c: preallocation ahead of the
+ * writer) and the engine interface each sink_<engine>.c implements.
  *
  * Threading: every field of struct dmakit_sink is owned by the thread that
  * calls the dmakit_sink_* API, except those marked "atomic", which engine
@@ -77,7 +76,7 @@ extern const struct sink_engine dmakit_sink_pwrite;
 extern const struct sink_engine dmakit_sink_buffered;
 extern const struct sink_engine dmakit_sink_mmap;
 
-/* Preallocation ahead of the writer (lib/sink_alloc.c). */
+/* Preallocation ahead of the writer (sink_alloc.c). */
 struct sink_alloc {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -163,7 +162,7 @@ void dmakit_sink_notice(struct dmakit_sink *s, const char *fmt, ...)
 void dmakit_sink_fail(struct dmakit_sink *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Allocator (lib/sink_alloc.c). */
+/* Allocator (sink_alloc.c). */
 int dmakit_sink_alloc_start(struct dmakit_sink *s);
 void dmakit_sink_alloc_poke(struct dmakit_sink *s, uint64_t write_end);
 void dmakit_sink_alloc_stop(struct dmakit_sink *s);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "dmakit/trace.h"
 
-/* --- SPEC strings (trace_spec.c) --- */
+/* --- SPEC strings (spec.c) --- */
 
 enum dmakit_spec_kind {
 	DMAKIT_SPEC_IRQ,
@@ -49,7 +49,7 @@ int dmakit_spec_parse(struct dmakit_spec *spec, const char *text, char *err,
 		      size_t errlen);
 const char *dmakit_spec_kind_name(enum dmakit_spec_kind kind);
 
-/* --- ELF files (trace_elf.c) --- */
+/* --- ELF files (elf.c) --- */
 
 #define DMAKIT_USDT_MAX_ARGS 12
 
@@ -104,7 +104,7 @@ int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 /* Translate one x86-64 stapsdt argument ("-4@%edi", "8@-16(%rbp)"). */
 int dmakit_usdt_parse_arg(const char *text, struct dmakit_usdt_arg *arg);
 
-/* --- sysfs/procfs with a replaceable root, for tests (trace_pci.c) --- */
+/* --- sysfs/procfs with a replaceable root, for tests (pci.c) --- */
 
 int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 			      const char *bdf, char *errmsg, size_t errlen);
@@ -118,7 +118,7 @@ int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
 				 unsigned int n, uint64_t *counts,
 				 char (*names)[64]);
 
-/* --- tracefs objects of a session (trace_probe.c) --- */
+/* --- tracefs objects of a session (probe.c) --- */
 
 /*
  * Find tracefs (/sys/kernel/tracing, or the debugfs path of old kernels)

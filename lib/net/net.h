@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Socket helpers shared by the stream sender (net_send.c) and receiver
- * (net_recv.c).  Every wait has a timeout and honours a stop flag.
+ * Socket helpers shared by the stream sender (send.c) and receiver
+ * (recv.c).  Every wait has a timeout and honours a stop flag.
  */
 #ifndef DMAKIT_NET_H
 #define DMAKIT_NET_H

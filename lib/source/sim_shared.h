@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A simulated card shared between processes: see lib/sim_shared.c. */
+/* A simulated card shared between processes: see lib/source/sim_shared.c. */
 #ifndef DMAKIT_SIM_SHARED_H
 #define DMAKIT_SIM_SHARED_H
 

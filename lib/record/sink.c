@@ -2,7 +2,7 @@
 /*
  * The sink: writes a stream of buffers into fixed-size slots of a file or
  * block device through one of the engines, and keeps the index and the
- * metadata consistent with what is really on the target (see lib/sink.h
+ * metadata consistent with what is really on the target (see lib/record/sink.h
  * for the complete / persisted stages and include/dmakit/recording.h for
  * the format).
  *

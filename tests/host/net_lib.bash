@@ -25,6 +25,25 @@ wait_file() {
 	return 1
 }
 
+# wait_size FILE BYTES [TENTHS]: wait until FILE holds at least BYTES
+# (default bound 60 s: a busy machine is many times slower than a quiet one).
+wait_size() {
+	local i
+	for ((i = 0; i < ${3:-600}; i++)); do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_buffers NAME N: wait until the recording $TMPDIR/NAME.dat indexes at
+# least N buffers (its data file is preallocated; the index grows by a
+# 64-byte entry per buffer after a 256-byte header: docs/record.md).
+wait_buffers() { wait_size "$TMPDIR/$1.dat.idx" $((256 + $2 * 64)); }
+
+# mock_get KEY: a value from the independent receiver's report (dotted keys).
+mock_get() { json_get "$TMPDIR/mock.json" "$1"; }
+
 # wait_recv: wait for the background receiver; sets RECV_RC.
 wait_recv() {
 	wait "$RECV_PID"

@@ -68,7 +68,7 @@ extern bool t_case_failed;
 		}							\
 	} while (0)
 
-/* Prints "N passed, N failed" and returns the exit code. */
+/* Prints "N passed, N failed" and returns the exit code (1 when no case ran). */
 int t_exit(void);
 /* Exit 77 with a reason: only for a missing kernel feature or privilege. */
 void t_skip(const char *reason) __attribute__((noreturn));

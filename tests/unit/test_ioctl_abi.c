@@ -65,25 +65,45 @@ static void xfer_layout(void)
 	     sizeof(struct dmakit_xfer_wait));
 }
 
-/* Every number carries its structure's size and the right direction. */
+/*
+ * The numbers are the ABI: each is pinned to the value a built program
+ * carries (written out here from _IOC's layout: dir<<30 | size<<16 |
+ * magic<<8 | nr), so renumbering or resizing anything fails this test.
+ */
 static void ioctl_numbers(void)
 {
-	T_EQ(_IOC_TYPE(DMAKIT_IOC_INFO), DMAKIT_IOC_MAGIC);
-	T_EQ(_IOC_SIZE(DMAKIT_IOC_INFO), sizeof(struct dmakit_info));
-	T_EQ(_IOC_DIR(DMAKIT_IOC_INFO), _IOC_READ);
-	T_EQ(_IOC_SIZE(DMAKIT_IOC_ATTACH), sizeof(struct dmakit_attach));
-	T_EQ(_IOC_DIR(DMAKIT_IOC_ATTACH), _IOC_READ | _IOC_WRITE);
-	T_EQ(_IOC_SIZE(DMAKIT_IOC_XFER_SUBMIT), sizeof(struct dmakit_xfer));
-	T_EQ(_IOC_DIR(DMAKIT_IOC_XFER_SUBMIT), _IOC_READ | _IOC_WRITE);
-	T_EQ(_IOC_SIZE(DMAKIT_IOC_XFER_WAIT), sizeof(struct dmakit_xfer_wait));
-	T_EQ(_IOC_DIR(DMAKIT_IOC_XFER_WAIT), _IOC_READ | _IOC_WRITE);
-	T_EQ(_IOC_DIR(DMAKIT_IOC_START), _IOC_NONE);
-	T_EQ(_IOC_DIR(DMAKIT_IOC_STOP), _IOC_NONE);
-	T_EQ(_IOC_DIR(DMAKIT_IOC_KICK), _IOC_NONE);
-	/* all distinct */
-	T_ASSERT(DMAKIT_IOC_START != DMAKIT_IOC_STOP);
-	T_ASSERT(DMAKIT_IOC_STOP != DMAKIT_IOC_KICK);
-	T_ASSERT(_IOC_NR(DMAKIT_IOC_XFER_SUBMIT) != _IOC_NR(DMAKIT_IOC_XFER_WAIT));
+	T_EQ(DMAKIT_IOC_MAGIC, 0xD3);
+	T_EQ(DMAKIT_IOCTL_ABI_VERSION, 1);
+	T_EQ_U64(DMAKIT_IOC_INFO, 0x8080D300u);		/* R,  128 bytes, 0x00 */
+	T_EQ_U64(DMAKIT_IOC_ATTACH, 0xC020D301u);	/* RW,  32 bytes, 0x01 */
+	T_EQ_U64(DMAKIT_IOC_START, 0x0000D302u);	/* none,         0x02 */
+	T_EQ_U64(DMAKIT_IOC_STOP, 0x0000D303u);		/* none,         0x03 */
+	T_EQ_U64(DMAKIT_IOC_KICK, 0x0000D304u);		/* none,         0x04 */
+	T_EQ_U64(DMAKIT_IOC_XFER_SUBMIT, 0xC040D310u);	/* RW,  64 bytes, 0x10 */
+	T_EQ_U64(DMAKIT_IOC_XFER_WAIT, 0xC030D311u);	/* RW,  48 bytes, 0x11 */
+}
+
+/* The ring's constants as user space and the driver compile them. */
+static void ring_constants(void)
+{
+	T_EQ_U64(DMAKIT_RING_MAGIC, 0x31474e52544b4d44ULL);
+	T_ASSERT(!memcmp(&(uint64_t){ DMAKIT_RING_MAGIC }, "DMKTRNG1", 8));
+	T_EQ(DMAKIT_RING_VERSION, 1);
+	T_EQ(DMAKIT_RING_CTRL_SIZE, 4096);
+	T_EQ(DMAKIT_RING_MAX_CONSUMERS, 16);
+	T_EQ(DMAKIT_POLICY_DROP, 0);
+	T_EQ(DMAKIT_POLICY_BLOCK, 1);
+	T_EQ(DMAKIT_STATE_IDLE, 0);
+	T_EQ(DMAKIT_STATE_RUNNING, 1);
+	T_EQ(DMAKIT_STATE_STOPPED, 2);
+	T_EQ(DMAKIT_STATE_ERROR, 3);
+	T_EQ(DMAKIT_CONSUMER_FREE, 0);
+	T_EQ(DMAKIT_CONSUMER_RELIABLE, 1);
+	T_EQ(DMAKIT_CONSUMER_LOSSY, 2);
+	T_EQ(DMAKIT_DESC_F_GAP, 1);
+	T_EQ(DMAKIT_DESC_F_DMA_ERR, 2);
+	T_EQ(DMAKIT_DESC_F_TRUNC, 4);
+	T_EQ(DMAKIT_DESC_F_CRC, 8);
 }
 
 /* The driver's hardware records live in kernel headers; the ring's here. */
@@ -116,6 +136,7 @@ int main(void)
 	T_RUN(attach_layout);
 	T_RUN(xfer_layout);
 	T_RUN(ioctl_numbers);
+	T_RUN(ring_constants);
 	T_RUN(ring_abi_still_64_bytes);
 	T_RUN(open_not_a_card);
 	return t_exit();

@@ -10,6 +10,24 @@
 #include <dmakit/stream.h>
 #include "t.h"
 
+static uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* STATS and END carry the same fields: each checked by itself. */
+static bool stats_ok(const struct dmakit_frame_stats *s)
+{
+	return s->buffers == 1 && s->bytes == 2 && s->dropped == 3 &&
+	       s->skipped == 4 && s->discarded == 5 && s->zc_sends == 6 &&
+	       s->zc_copied == 7 && s->result == DMAKIT_RESULT_INTERRUPTED &&
+	       !strcmp(s->message, "interrupted");
+}
+
 static int roundtrip(const struct dmakit_frame *in, struct dmakit_frame *out)
 {
 	unsigned char buf[DMAKIT_FRAME_MAX_LEN];
@@ -133,15 +151,25 @@ static void roundtrip_all_types(void)
 	strcpy(f.u.stats.message, "interrupted");
 	T_EQ(roundtrip(&f, &g), 0);
 	T_EQ(g.type, DMAKIT_FRAME_END);
-	T_EQ_U64(g.u.stats.buffers + g.u.stats.bytes + g.u.stats.dropped +
-		 g.u.stats.skipped + g.u.stats.discarded + g.u.stats.zc_sends +
-		 g.u.stats.zc_copied, 28);
-	T_EQ_U64(g.u.stats.zc_copied, 7);
-	T_EQ(g.u.stats.result, DMAKIT_RESULT_INTERRUPTED);
-	T_STREQ(g.u.stats.message, "interrupted");
+	T_ASSERT(stats_ok(&g.u.stats));
 	f.type = DMAKIT_FRAME_STATS;
+	memset(&g, 0, sizeof(g));
 	T_EQ(roundtrip(&f, &g), 0);
 	T_EQ(g.type, DMAKIT_FRAME_STATS);
+	T_ASSERT(stats_ok(&g.u.stats));
+	/* each field at its wire offset, little-endian (as tests/host/dmks.py
+	 * decodes END independently: "<QQQQQQQI" after the 16-byte header) */
+	{
+		unsigned char b[DMAKIT_FRAME_MAX_LEN];
+		static const uint64_t want[] = { 1, 2, 3, 4, 5, 6, 7 };
+
+		T_ASSERT(dmakit_frame_encode(&f, b, sizeof(b)) > 0);
+		for (size_t i = 0; i < 7; i++)
+			T_EQ_U64(get_le64(b + 16 + 8 * i), want[i]);
+		T_EQ_U64(get_le64(b + 72) & 0xffffffffu,
+			 DMAKIT_RESULT_INTERRUPTED);
+		T_STREQ((const char *)b + 80, "interrupted");
+	}
 
 	memset(&f, 0, sizeof(f));
 	f.type = DMAKIT_FRAME_FINAL;
@@ -154,7 +182,9 @@ static void roundtrip_all_types(void)
 	T_EQ(roundtrip(&f, &g), 0);
 	T_EQ(g.u.final.status, -EIO);
 	T_EQ(g.u.final.result, DMAKIT_RESULT_IO_ERROR);
+	T_EQ_U64(g.u.final.buffers, 10);
 	T_EQ_U64(g.u.final.bytes, 20);
+	T_EQ_U64(g.u.final.discarded, 1);
 	T_STREQ(g.u.final.message, "write: Input/output error");
 }
 

@@ -8,10 +8,12 @@
 #   make check-all       both
 #   make demo            record 2 GiB from the simulated card and verify it
 #   make driver          dmakit.ko against the installed kernel headers
-#   make install PREFIX=/usr/local [DESTDIR=]
+#   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=]
+#   make uninstall       the same variables: removes what install put there
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
 BUILD     ?= build
 CC        ?= gcc
 SANITIZE  ?= 0
@@ -49,7 +51,7 @@ CLI       := $(BUILD)/bin/dmakit
 PC        := $(BUILD)/dmakit.pc
 
 .PHONY: all san static tests check check-vm check-all demo driver install \
-        clean bench format-check checkpatch
+        uninstall clean bench format-check checkpatch
 all: $(LIBSO) $(LIBA) $(CLI) $(PC)
 
 $(BUILD)/obj/%.o: %.c
@@ -83,10 +85,14 @@ $(STATIC_CLI): $(TOOL_OBJS) $(LIBA)
 	$(CC) -static $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIBA) \
 	  $(shell pkg-config --static --libs $(PKG_LIBS) 2>/dev/null) -lpthread -lm
 
-$(PC): dmakit.pc.in Makefile
+# The pkg-config file names where the library is installed: made again on
+# every build so a PREFIX or LIBDIR given to `make install` is the one in it.
+PC_SED := -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+          -e 's|@VERSION@|$(VERSION)|' -e 's|@PRIVATE@|$(PKG_LIBS)|'
+$(PC): dmakit.pc.in FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-	  -e 's|@PRIVATE@|$(PKG_LIBS)|' $< > $@
+	@sed $(PC_SED) $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -114,18 +120,30 @@ driver:
 bench: all
 	bench/run-all.sh
 
+INSTALLED_HEADERS := $(notdir $(wildcard include/uapi/dmakit/*.h include/dmakit/*.h))
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
-	  $(DESTDIR)$(PREFIX)/include/dmakit $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIBSO).$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libdmakit.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdmakit.so.0
-	ln -sf libdmakit.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdmakit.so
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/include/dmakit $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIBSO).$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdmakit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdmakit.so.0
+	ln -sf libdmakit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdmakit.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/dmakit.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/uapi/dmakit/*.h $(wildcard include/dmakit/*.h) \
 	  $(DESTDIR)$(PREFIX)/include/dmakit/
-	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libdmakit.a $(DESTDIR)$(LIBDIR)/libdmakit.so \
+	  $(DESTDIR)$(LIBDIR)/libdmakit.so.0 $(DESTDIR)$(LIBDIR)/libdmakit.so.$(VERSION) \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/dmakit.pc $(DESTDIR)$(PREFIX)/bin/dmakit \
+	  $(DESTDIR)$(PREFIX)/include/dmakit.h \
+	  $(addprefix $(DESTDIR)$(PREFIX)/include/dmakit/,$(INSTALLED_HEADERS))
+	-rmdir $(DESTDIR)$(PREFIX)/include/dmakit 2>/dev/null
+
+FORCE:
 
 clean:
 	rm -rf build build-san

@@ -36,7 +36,7 @@ run_one() {
 	TMPDIR="$tmp" timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
-	rm -rf "$tmp"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 	local secs
 	secs=$(printf '%.1f' "$(echo "$t1 - $t0" | bc)")
 	if [ $rc -eq 0 ]; then

@@ -58,6 +58,12 @@ static void recv_progress(void *ctx, const struct dmakit_record_progress *p)
 		(unsigned long long)p->dropped);
 }
 
+/* Like 'dmakit record': a signal or the source's end is a clean end. */
+static bool clean_end(int ret)
+{
+	return ret == 0 || ret == -EINTR || ret == -ENODATA;
+}
+
 static void print_json(const struct dmakit_recv_stats *st, int ret,
 		       const char *err)
 {
@@ -66,8 +72,10 @@ static void print_json(const struct dmakit_recv_stats *st, int ret,
 
 	dmakit_json_init(&j, stdout, true);
 	dmakit_json_obj_begin(&j, NULL);
-	dmakit_json_bool(&j, "ok", ret == 0);
-	dmakit_json_str(&j, "error", ret ? err : "");
+	/* "ok" is what the exit status says (see clean_end()) */
+	dmakit_json_bool(&j, "ok", clean_end(ret));
+	dmakit_json_str(&j, "error", clean_end(ret) ? "" : err);
+	dmakit_json_str(&j, "notice", ret && clean_end(ret) ? err : "");
 	dmakit_json_str(&j, "peer", st->peer);
 	dmakit_json_str(&j, "device", st->hello.device);
 	dmakit_json_bool(&j, "lossy", st->hello.flags & DMAKIT_STREAM_F_LOSSY);
@@ -259,8 +267,7 @@ int cmd_recv(int argc, char **argv)
 		print_json(&st, ret, err);
 	else if (st.frames || st.got_end)
 		print_text(&st);
-	/* like 'dmakit record': a signal or the source's end is a clean end */
-	if (ret == -EINTR || ret == -ENODATA) {
+	if (ret && clean_end(ret)) {
 		if (!quiet)
 			cli_notice("recv", "%s", err);
 		return CLI_EXIT_OK;

@@ -59,6 +59,12 @@ static void send_progress(void *ctx, const struct dmakit_send_progress *p)
 		(unsigned long long)p->skipped);
 }
 
+/* Like 'dmakit record': a signal or the source's end is a clean end. */
+static bool clean_end(int ret)
+{
+	return ret == 0 || ret == -EINTR || ret == -ENODATA;
+}
+
 static void print_json(const struct dmakit_send_stats *st, int ret,
 		       const char *err)
 {
@@ -66,8 +72,10 @@ static void print_json(const struct dmakit_send_stats *st, int ret,
 
 	dmakit_json_init(&j, stdout, true);
 	dmakit_json_obj_begin(&j, NULL);
-	dmakit_json_bool(&j, "ok", ret == 0);
-	dmakit_json_str(&j, "error", ret ? err : "");
+	/* "ok" is what the exit status says (see clean_end()) */
+	dmakit_json_bool(&j, "ok", clean_end(ret));
+	dmakit_json_str(&j, "error", clean_end(ret) ? "" : err);
+	dmakit_json_str(&j, "notice", ret && clean_end(ret) ? err : "");
 	dmakit_json_str(&j, "result", dmakit_result_name(st->result));
 	dmakit_json_u64(&j, "buffers", st->buffers);
 	dmakit_json_u64(&j, "bytes", st->bytes);
@@ -236,8 +244,7 @@ int cmd_send(int argc, char **argv)
 		cli_notice("send", "%llu of %llu zero-copy completions were copies (loopback, or a NIC without scatter-gather)",
 			   (unsigned long long)st.zc_copied,
 			   (unsigned long long)st.zc_sends);
-	/* like 'dmakit record': a signal or the source's end is a clean end */
-	if (ret == -EINTR || ret == -ENODATA) {
+	if (ret && clean_end(ret)) {
 		if (!quiet)
 			cli_notice("send", "%s", err);
 		return CLI_EXIT_OK;

@@ -885,8 +885,8 @@ static int wait_final(struct tx *t)
 					   tmo / 1000);
 		/* a second stop request does not wait for the receiver */
 		if (net_stopped(t->o->stop) && *t->o->stop > 1)
-			return dmakit_errf(t->err, t->errlen, -EINTR,
-					   "interrupted while waiting for the receiver");
+			return dmakit_errf(t->err, t->errlen, -ECANCELED,
+					   "interrupted twice: the receiver did not confirm the end of the stream");
 		if (poll(&p, 1, left > NET_POLL_SLICE_MS ? NET_POLL_SLICE_MS : left) < 0 &&
 		    errno != EINTR)
 			return -errno;
@@ -896,6 +896,29 @@ static int wait_final(struct tx *t)
 		if (t->peer_closed && !t->st->have_final)
 			return dmakit_errf(t->err, t->errlen, -ECONNRESET,
 					   "the receiver closed the connection before confirming the end");
+	}
+	return 0;
+}
+
+/*
+ * A ring shared with the process that owns its producer (sim:name=) may
+ * not be started yet: HELLO carries the stream id the start gives, so wait
+ * for it (as long as a connection may take).
+ */
+static int wait_started(struct tx *t)
+{
+	int tmo = t->o->connect_timeout_ms > 0 ? t->o->connect_timeout_ms : 10000;
+	uint64_t deadline = dmakit_deadline(tmo);
+
+	while (DMAKIT_LOAD_ACQUIRE(&t->dev->ctrl->state) == DMAKIT_STATE_IDLE) {
+		if (net_stopped(t->o->stop))
+			return dmakit_errf(t->err, t->errlen, -EINTR,
+					   "interrupted");
+		if (dmakit_remaining_ms(deadline) == 0)
+			return dmakit_errf(t->err, t->errlen, -ETIMEDOUT,
+					   "the device's owner did not start it within %d s",
+					   tmo / 1000);
+		poll(NULL, 0, 10);
 	}
 	return 0;
 }
@@ -939,21 +962,12 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	if (ret)
 		goto out;
 	/*
-	 * As dmakit_record(): start it unless running, stop what we start.
-	 * Before HELLO: a start gives the stream its id.
+	 * Attached before the start, as dmakit_record() does: every buffer
+	 * the start makes is ours to send or to count as dropped.  (Attached
+	 * after it, the buffers made during the handshake were neither sent
+	 * nor counted.)  While the receiver sets up, a pausable source
+	 * waits and a live one drops and counts.
 	 */
-	ret = dmakit_start(dev);
-	if (ret == 0) {
-		started = true;
-	} else if (ret != -EALREADY) {
-		dmakit_errf(err, errlen, ret, "start: %s",
-			    dmakit_strerror(ret));
-		goto out;
-	}
-	ret = handshake(&t);
-	if (ret)
-		goto out;
-	/* attached once accepted: a slow receiver's setup holds no buffers */
 	ret = dmakit_consumer_attach(dev, o->mode, &t.cons);
 	if (ret) {
 		dmakit_errf(err, errlen, ret, "attach a consumer: %s",
@@ -962,6 +976,22 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	}
 	dmakit_consumer_stats(t.cons, &cs);
 	t.dropped0 = cs.dropped;
+	/* start it unless running, stop what we start; before HELLO: a
+	 * start gives the stream its id */
+	ret = dmakit_start(dev);
+	if (ret == 0) {
+		started = true;
+	} else if (ret != -EALREADY) {
+		dmakit_errf(err, errlen, ret, "start: %s",
+			    dmakit_strerror(ret));
+		goto out;
+	}
+	ret = wait_started(&t);
+	if (ret)
+		goto out;
+	ret = handshake(&t);
+	if (ret)
+		goto out;
 	t0 = dmakit_now_ns();
 	ret = run(&t);
 	st.seconds = (double)(dmakit_now_ns() - t0) / 1e9;

@@ -141,6 +141,15 @@ def send_garbage(host, port, case):
             s.sendall(hello(bufsize, nbufs))
         elif case == "clean-end":
             s.sendall(end(3, 3 * bufsize))
+        elif case == "silent":
+            # say nothing more; the receiver's idle timeout must end it
+            s.settimeout(60)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+            return 0
         else:
             raise SystemExit("unknown case " + case)
     s.shutdown(socket.SHUT_WR)

@@ -45,6 +45,20 @@ for k in sys.argv[2].split("."): v=v[k]
 print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"
 }
 
+# wait_signal_delivered PID: wait (up to 60 s) until no SIGINT is pending
+# for PID (a second one sent before that merges with the first).
+wait_signal_delivered() {
+	local i pend
+	for ((i = 0; i < 600; i++)); do
+		pend=$(awk '/^(ShdPnd|SigPnd):/ { print $2 }' "/proc/$1/status" 2>/dev/null | tr -d '\n')
+		[ -z "$pend" ] && return 0		# gone: delivered
+		# SIGINT is signal 2: bit 1 of the last hex digit of each mask
+		[ $((0x${pend:15:1} & 2)) -eq 0 ] && [ $((0x${pend:31:1} & 2)) -eq 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 t_skip() { echo "SKIP: $*"; exit 77; }
 
 need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }

@@ -41,6 +41,18 @@ wait_size() {
 # 64-byte entry per buffer after a 256-byte header: docs/record.md).
 wait_buffers() { wait_size "$TMPDIR/$1.dat.idx" $((256 + $2 * 64)); }
 
+# wait_send_queue PORT BYTES: wait (up to 60 s) until the TCP connection to
+# 127.0.0.1:PORT holds at least BYTES of unsent data on the sender's side.
+wait_send_queue() {
+	local i q
+	for ((i = 0; i < 600; i++)); do
+		q=$(ss -tnH state established "( dport = :$1 )" | awk '{ print $2; exit }')
+		[ "${q:-0}" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # mock_get KEY: a value from the independent receiver's report (dotted keys).
 mock_get() { json_get "$TMPDIR/mock.json" "$1"; }
 

@@ -117,6 +117,30 @@ int dmakit_trace_pci_list_at(const char *root, char ***bdfs, size_t *count,
 int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
 				 unsigned int n, uint64_t *counts,
 				 char (*names)[64]);
+/* The same, also each IRQ's count per CPU into @per_cpu[i * ncpus + cpu]. */
+int dmakit_parse_proc_interrupts_cpus(const char *text,
+				      const unsigned int *irqs, unsigned int n,
+				      uint64_t *counts, char (*names)[64],
+				      uint64_t *per_cpu);
+/* The number of CPU columns of a /proc/interrupts text, or -EINVAL. */
+int dmakit_proc_interrupts_ncpus(const char *text);
+/*
+ * From the function's config space (sysfs "config"; beyond 64 bytes it
+ * needs root): config_read, pcie, msix_table_size, msix_enabled, and the
+ * link from the PCIe capability where sysfs had none (pci_config.c).
+ */
+void dmakit_pci_read_caps(const char *dir, struct dmakit_trace_pci_info *info);
+/* Names in a pci.ids file for the given ids (pci_ids.c): 0 or -ENOENT. */
+int dmakit_pci_ids_lookup(const char *path, uint16_t vendor, uint16_t device,
+			  uint16_t subsys_vendor, uint16_t subsys_device,
+			  uint32_t class_code,
+			  struct dmakit_trace_pci_names *names);
+/*
+ * Events a CPU's ring buffer lost (session.c), from its per_cpu/cpuN/stats:
+ * overrun + commit overrun + dropped events.  Return 0, -ENODATA (no
+ * overrun line: the count is unknown), -EINVAL (malformed).
+ */
+int dmakit_parse_ring_stats(const char *text, uint64_t *lost);
 
 /* --- tracefs objects of a session (probe.c) --- */
 

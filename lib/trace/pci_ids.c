@@ -109,6 +109,10 @@ int dmakit_pci_ids_lookup(const char *path, uint16_t vendor, uint16_t device,
 	/* lspci's class name: the subclass's, else the class's */
 	if (!n->class_name[0])
 		memcpy(n->class_name, cls_name, sizeof(cls_name));
+	/* lspci's subsystem name when its ids are the device's own */
+	if (!n->subsys_device[0] && subsys_vendor == vendor &&
+	    subsys_device == device)
+		memcpy(n->subsys_device, n->device, sizeof(n->device));
 	return 0;
 }
 

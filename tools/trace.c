@@ -338,6 +338,43 @@ static void print_final(struct dmakit_trace_session *s,
 	}
 }
 
+/*
+ * An interrupt of a disk completes whatever requests are done by then, so
+ * batch pairing ends several requests at one interrupt and the real
+ * completion of an earlier one may be missed.  The block layer says
+ * exactly which request completed: point to its tracepoint, paired by
+ * sector within the disk.
+ */
+static void block_device_hint(const char *bdf, const char *end_spec)
+{
+	struct dmakit_trace_pci *pci;
+	struct dmakit_trace_pci_info in;
+	struct dmakit_trace_pci_child ch;
+	unsigned int i;
+
+	if (!bdf || strncmp(end_spec, "irq", 3) ||
+	    (end_spec[3] && end_spec[3] != ':') ||
+	    dmakit_trace_pci_alloc(&pci, bdf, NULL, 0))
+		return;
+	dmakit_trace_pci_info(pci, &in);
+	for (i = 0; i < in.nchildren; i++) {
+		uint64_t dev;
+
+		dmakit_trace_pci_child(pci, i, &ch);
+		if (ch.kind != DMAKIT_TRACE_CHILD_BLOCK)
+			continue;
+		dev = (uint64_t)ch.major << 20 | ch.minor;
+		cli_notice(CMD, "%s is the disk %s (%u:%u): its interrupts end requests in batches "
+			   "(flagged BATCHED), so their latency may run past their own completion.  "
+			   "Per request, use the block layer's completion paired by sector:\n"
+			   "  dmakit trace --start 'tp:block:block_rq_issue:dev == %" PRIu64 "' "
+			   "--end 'tp:block:block_rq_complete:dev == %" PRIu64 "' "
+			   "--pair-by sector --channel dev",
+			   in.bdf, ch.name, ch.major, ch.minor, dev, dev);
+	}
+	dmakit_trace_pci_free(pci);
+}
+
 static FILE *open_out(const char *path, const char *what)
 {
 	FILE *f = fopen(path, "w");
@@ -510,6 +547,7 @@ int cmd_trace(int argc, char **argv)
 	if (st.leftovers_removed)
 		cli_notice(CMD, "removed %u leftover tracefs object(s) of crashed dmakit sessions",
 			   st.leftovers_removed);
+	block_device_hint(o.pci, o.end_spec);
 	fprintf(stderr, "dmakit trace: start: %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
 	fprintf(stderr, "dmakit trace: end:   %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	ret = dmakit_trace_session_start(s);

@@ -649,7 +649,10 @@ struct dmakit_trace_plot {
 /*
  * Write a self-contained picture: "FILE.svg" is one SVG, anything else an
  * HTML page with inline SVG (no scripts, no network fetches): the latency
- * histogram on a log2 axis and throughput over time.  Return 0 or -errno.
+ * histogram in the terminal's log2 microsecond slots with counts on a log
+ * scale, and throughput (transaction rate when sizes are unknown) over the
+ * whole run (stats->start_ns..stop_ns when @stats is given) in bins of
+ * about 100 transactions each.  Return 0 or -errno.
  */
 int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *plot,
 			    char *errmsg, size_t errlen);

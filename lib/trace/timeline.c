@@ -114,7 +114,43 @@ int dmakit_trace_timeline_open(struct dmakit_trace_timeline **tlp,
 	return 0;
 }
 
-/* A thread's name, read the first time it is seen ("" if it is gone). */
+/*
+ * The name of a thread gone already: tracing keeps the names of tasks
+ * that ran while events were on (the record-cmd option) in
+ * saved_cmdlines, "PID COMM" lines.
+ */
+static bool saved_comm(int32_t tid, char **comm)
+{
+	static const char *const files[] = {
+		"/sys/kernel/tracing/saved_cmdlines",
+		"/sys/kernel/debug/tracing/saved_cmdlines",
+	};
+	char *text, *line;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (dmakit_read_text(files[i], &text, NULL))
+			continue;
+		for (line = text; line && *line;
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+			char *end;
+			long pid = strtol(line, &end, 10);
+
+			if (end != line && pid == tid && *end == ' ') {
+				size_t len = strcspn(++end, "\n");
+
+				memmove(text, end, len);
+				text[len] = '\0';
+				*comm = text;
+				return true;
+			}
+		}
+		free(text);
+	}
+	return false;
+}
+
+/* A thread's name, looked up the first time it is seen ("" if unknown). */
 static const char *thread_comm(struct dmakit_trace_timeline *tl, int32_t tid)
 {
 	struct thread_name *grown, *t;
@@ -132,7 +168,7 @@ static const char *thread_comm(struct dmakit_trace_timeline *tl, int32_t tid)
 	t->tid = tid;
 	t->comm[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
-	if (!dmakit_read_text(path, &text, NULL)) {
+	if (!dmakit_read_text(path, &text, NULL) || saved_comm(tid, &text)) {
 		text[strcspn(text, "\n")] = '\0';
 		/* a JSON string: keep printable characters other than quotes */
 		for (i = 0; text[i] && i + 1 < sizeof(t->comm); i++)

@@ -2,8 +2,10 @@
 /*
  * PCI device discovery from sysfs and procfs: the manual steps of finding
  * a card's vectors in /sys/bus/pci/devices/BDF/msi_irqs and matching them
- * in /proc/interrupts, automated.  Every path is taken relative to a root
- * ("" on a live system) so the unit tests can build a fake tree.
+ * in /proc/interrupts, automated; its BARs, link and the block devices and
+ * network interfaces below it.  Every path is taken relative to a root
+ * ("" on a live system) so the unit tests can build a fake tree.  The
+ * config space is read by pci_config.c, names by pci_ids.c.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -30,72 +32,6 @@ struct dmakit_trace_pci {
 	struct dmakit_trace_pci_bar bar[6];
 	struct dmakit_trace_pci_child *child;
 };
-
-int dmakit_read_text(const char *path, char **text, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap), *grown;
-	ssize_t r;
-	int fd;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	for (;;) {
-		if (cap - n < 2) {
-			grown = realloc(buf, cap * 2);
-			if (!grown) {
-				close(fd);
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			free(buf);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*text = buf;
-	if (len)
-		*len = n;
-	return 0;
-}
-
-void dmakit_strlcpy(char *dst, const char *src, size_t size)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-bool dmakit_glob_match(const char *pat, const char *s)
-{
-	if (!*pat)
-		return !*s;
-	if (*pat == '*')
-		return dmakit_glob_match(pat + 1, s) ||
-		       (*s && dmakit_glob_match(pat, s + 1));
-	if (*s && (*pat == '?' || *pat == *s))
-		return dmakit_glob_match(pat + 1, s + 1);
-	return false;
-}
 
 /* One line of a sysfs attribute, trailing newline removed. */
 static int read_attr(const char *dir, const char *name, char *buf, size_t len)
@@ -183,114 +119,6 @@ static void normalize_bdf(const char *in, char *out, size_t len)
 		snprintf(out, len, "0000:%s", in);
 	else
 		snprintf(out, len, "%s", in);
-}
-
-/* --- /proc/interrupts --- */
-
-/* Handler names after the "N-edge"-style trigger column (pre-4.11 kernels). */
-static void names_from_line(const char *p, char *name, size_t len)
-{
-	const char *best = NULL, *tok = p;
-
-	while (*tok) {
-		const char *end;
-
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		end = tok + strcspn(tok, " \t\n");
-		if (end - tok > 4 &&
-		    (!strncmp(end - 5, "-edge", 5) ||
-		     (end - tok > 5 && !strncmp(end - 6, "-level", 6)) ||
-		     (end - tok > 7 && !strncmp(end - 8, "-fasteoi", 8))))
-			best = end;
-		if (!*end || *end == '\n')
-			break;
-		tok = end;
-	}
-	name[0] = '\0';
-	if (!best)
-		return;
-	while (*best == ' ' || *best == '\t')
-		best++;
-	snprintf(name, len, "%.*s", (int)strcspn(best, "\n"), best);
-}
-
-int dmakit_proc_interrupts_ncpus(const char *text)
-{
-	const char *nl = text ? strchr(text, '\n') : NULL;
-	int ncpu = 0;
-
-	/* the header names one column per CPU */
-	if (!nl)
-		return -EINVAL;
-	for (const char *c = text; c < nl; c++)
-		if (!strncmp(c, "CPU", 3) && (c == text || c[-1] == ' '))
-			ncpu++;
-	return ncpu ? ncpu : -EINVAL;
-}
-
-int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
-				 unsigned int n, uint64_t *counts,
-				 char (*names)[64])
-{
-	return dmakit_parse_proc_interrupts_cpus(text, irqs, n, counts, names,
-						 NULL);
-}
-
-int dmakit_parse_proc_interrupts_cpus(const char *text,
-				      const unsigned int *irqs, unsigned int n,
-				      uint64_t *counts, char (*names)[64],
-				      uint64_t *per_cpu)
-{
-	const char *line = text, *nl;
-	unsigned int ncpu, i;
-	int ret = dmakit_proc_interrupts_ncpus(text);
-
-	if (ret < 0)
-		return ret;
-	ncpu = (unsigned int)ret;
-	nl = strchr(line, '\n');
-	if (per_cpu)
-		memset(per_cpu, 0, (size_t)n * ncpu * sizeof(*per_cpu));
-	for (i = 0; i < n; i++) {
-		counts[i] = 0;
-		if (names)
-			names[i][0] = '\0';
-	}
-	for (line = nl + 1; *line; line = nl ? nl + 1 : line + strlen(line)) {
-		unsigned long irq;
-		const char *p = line;
-		char *end;
-		uint64_t sum = 0;
-
-		nl = strchr(line, '\n');
-		while (*p == ' ')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			continue;
-		irq = strtoul(p, &end, 10);
-		if (*end != ':')
-			continue;
-		for (i = 0; i < n && irqs[i] != irq; i++)
-			;
-		if (i == n)
-			continue;
-		p = end + 1;
-		for (unsigned int c = 0; c < ncpu; c++) {
-			unsigned long long v = strtoull(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum += v;
-			if (per_cpu)
-				per_cpu[(size_t)i * ncpu + c] = v;
-			p = end;
-		}
-		counts[i] = sum;
-		if (names)
-			names_from_line(p, names[i], 64);
-	}
-	return 0;
 }
 
 int dmakit_trace_pci_refresh_counts(struct dmakit_trace_pci *pci)

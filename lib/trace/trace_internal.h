@@ -104,7 +104,7 @@ int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 /* Translate one x86-64 stapsdt argument ("-4@%edi", "8@-16(%rbp)"). */
 int dmakit_usdt_parse_arg(const char *text, struct dmakit_usdt_arg *arg);
 
-/* --- sysfs/procfs with a replaceable root, for tests (pci.c) --- */
+/* --- sysfs/procfs with a replaceable root, for tests (pci.c, interrupts.c) --- */
 
 int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 			      const char *bdf, char *errmsg, size_t errlen);
@@ -161,7 +161,7 @@ int dmakit_uprobe_add(const char *group, const char *event, bool retprobe,
 		      const char *args, char *err, size_t errlen);
 int dmakit_uprobe_remove(const char *group, const char *event);
 
-/* --- small helpers --- */
+/* --- small helpers (text.c) --- */
 
 /* Read a whole (small) file into a NUL-terminated malloc'ed buffer. */
 int dmakit_read_text(const char *path, char **text, size_t *len);

@@ -49,10 +49,12 @@ eval "set -- $hint"
 	--summary-json "$TMPDIR/b.json" >"$TMPDIR/b.out" 2>"$TMPDIR/b.err" &
 B=$!
 wait_for "$TMPDIR/b.err" 'tracing\.\.\.' $B || { t_check "tracer B starts" false; t_done; }
-bpftrace -e "
+# latencies kept in a map keyed by issue time, printed at exit: a
+# per-event printf could lose events to a full perf buffer
+BPFTRACE_MAP_KEYS_MAX=262144 bpftrace -e "
 tracepoint:block:block_rq_issue /args->dev == $devt/ { @s[args->sector] = nsecs; }
 tracepoint:block:block_rq_complete /args->dev == $devt && @s[args->sector]/ {
-	printf(\"%llu\\n\", nsecs - @s[args->sector]); delete(@s[args->sector]); }
+	@lat[@s[args->sector]] = nsecs - @s[args->sector]; delete(@s[args->sector]); }
 END { clear(@s); }" >"$TMPDIR/c.out" 2>"$TMPDIR/c.err" &
 C=$!
 wait_for "$TMPDIR/c.out" 'Attaching' $C || { t_check "bpftrace starts" false; t_done; }
@@ -97,10 +99,16 @@ check("A: timeline draws the interrupts (%d; %d traced in the window)" % (len(ir
 check("A: interrupt tracks are named",
       any(e["ph"] == "M" and e["args"]["name"].startswith("irq ") for e in tl))
 
-# B against C: the same pairing, measured independently
-b = [json.loads(l)["latency_ns"] for l in open(d + "/b.jsonl")]
-c = [int(l) for l in open(d + "/c.out") if l.strip().isdigit()]
-b.sort(); c.sort()
+# B against C: the same pairing, measured independently, over the
+# requests both could see (C attached after B, both stopped together)
+import re
+bev = [json.loads(l) for l in open(d + "/b.jsonl")]
+cev = [(int(m.group(1)), int(m.group(2)))
+       for m in re.finditer(r"^@lat\[(\d+)\]: (\d+)$", open(d + "/c.out").read(), re.M)]
+lo = min(t for t, _ in cev) if cev else 0
+hi = min(max(e["end_ns"] for e in bev), max(t + l for t, l in cev)) if bev and cev else 0
+b = sorted(e["latency_ns"] for e in bev if lo <= e["start_ns"] and e["end_ns"] <= hi)
+c = sorted(l for t, l in cev if lo <= t and t + l <= hi)
 print("B: %d requests, min %d ns, p50 %d ns" % (len(b), b[0] if b else -1, b[len(b) // 2] if b else -1))
 print("C: %d requests, min %d ns, p50 %d ns" % (len(c), c[0] if c else -1, c[len(c) // 2] if c else -1))
 check("B paired the load's requests (>= 768)", len(b) >= 768)

@@ -165,8 +165,10 @@ static void fmt_count(char *buf, size_t len, uint64_t n, bool known)
 {
 	if (known)
 		snprintf(buf, len, "%" PRIu64, n);
+	else if (n)		/* at least what gaps in the stream showed */
+		snprintf(buf, len, ">=%" PRIu64 "?", n);
 	else
-		snprintf(buf, len, "%s%" PRIu64 "?", n ? ">=" : "", n);
+		snprintf(buf, len, "?");
 }
 
 static void interval_line(struct run *r, double t, double secs,

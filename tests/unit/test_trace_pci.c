@@ -337,6 +337,13 @@ static void names(void)
 	T_STREQ(n.vendor, "");
 	T_STREQ(n.device, "");
 	T_STREQ(n.class_name, "");
+	/* a subsystem with the device's own ids has the device's name */
+	snprintf(ids, sizeof(ids), "%s/pci.ids", root);
+	T_EQ(dmakit_pci_ids_lookup(ids, 0x10ee, 0x7021, 0x10ee, 0x7021,
+				   0x060401, &n), 0);
+	T_STREQ(n.subsys_device, "Other device");
+	T_STREQ(n.class_name, "PCI bridge");
+	T_STREQ(n.prog_if, "Subtractive decode");
 	snprintf(ids, sizeof(ids), "%s/no-such.ids", root);
 	T_EQ(dmakit_trace_pci_names(pci, ids, &n), -ENOENT);
 	dmakit_trace_pci_free(pci);

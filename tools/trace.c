@@ -77,6 +77,8 @@ struct run {
 	struct dmakit_trace_timeline *timeline;
 	FILE *events;
 	uint64_t bytes, interval_bytes, interval_xacts, interval_batched;
+	struct dmakit_trace_span *lost;	/* gaps, for the plot */
+	size_t nlost, lost_cap;
 	bool bytes_known;
 	int write_error;
 };
@@ -125,6 +127,34 @@ static void on_end(void *ctx, const struct dmakit_trace_event *ev)
 				  (unsigned int)ev->vector, name);
 }
 
+/*
+ * Keep a gap for the plot.  Bounded: past LOST_SPANS_MAX (or out of
+ * memory) a gap widens the last span, so the shading still covers it.
+ */
+#define LOST_SPANS_MAX 65536
+
+static void add_lost_span(struct run *r, uint64_t from_ns, uint64_t to_ns)
+{
+	struct dmakit_trace_span *grown;
+
+	if (r->nlost == r->lost_cap && r->lost_cap < LOST_SPANS_MAX &&
+	    (grown = realloc(r->lost, (r->lost_cap ? r->lost_cap * 2 : 64) *
+					   sizeof(*grown)))) {
+		r->lost = grown;
+		r->lost_cap = r->lost_cap ? r->lost_cap * 2 : 64;
+	}
+	if (r->nlost < r->lost_cap) {
+		r->lost[r->nlost++] = (struct dmakit_trace_span){ from_ns, to_ns };
+	} else if (r->nlost) {
+		struct dmakit_trace_span *last = &r->lost[r->nlost - 1];
+
+		if (from_ns < last->from_ns)
+			last->from_ns = from_ns;
+		if (to_ns > last->to_ns)
+			last->to_ns = to_ns;
+	}
+}
+
 static void on_loss(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
 		    uint64_t count)
 {
@@ -132,6 +162,7 @@ static void on_loss(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
 
 	if (r->timeline)
 		dmakit_trace_timeline_loss(r->timeline, cpu, from_ns, to_ns, count);
+	add_lost_span(r, from_ns, to_ns);
 }
 
 /* The counter tracks, from the throughput series (up to 2048 samples). */
@@ -641,6 +672,8 @@ int cmd_trace(int argc, char **argv)
 			.series = r.series,
 			.bytes_known = r.bytes_known,
 			.stats = &st,
+			.lost = r.lost,
+			.nlost = r.nlost,
 		};
 
 		snprintf(title, sizeof(title), "dmakit trace: %.500s -> %.500s",
@@ -664,6 +697,7 @@ out:
 	dmakit_trace_series_free(r.series);
 	dmakit_trace_hist_free(r.total);
 	dmakit_trace_hist_free(r.interval);
+	free(r.lost);
 	return rc;
 out_nomem:
 	cli_error(CMD, "out of memory");

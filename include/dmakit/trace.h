@@ -630,13 +630,20 @@ size_t dmakit_trace_series_bins(const struct dmakit_trace_series *series,
 void dmakit_trace_series_bin(const struct dmakit_trace_series *series,
 			     size_t i, uint64_t *xacts, uint64_t *bytes);
 
+/* A stretch of time, e.g. a gap of lost events. */
+struct dmakit_trace_span {
+	uint64_t from_ns, to_ns;
+};
+
 /**
  * struct dmakit_trace_plot - what the picture shows.
  * @title:    a heading (the specs)
  * @latency:  latency histogram (ns)
  * @series:   throughput over time
  * @bytes_known: whether transactions carry sizes (else xact/s is drawn)
- * @stats:    for the summary line
+ * @stats:    for the summary line and the run's span
+ * @lost, @nlost: gaps of lost events, shaded over the throughput (a dip
+ *            there is missing pairs, not a slower device); may be NULL
  */
 struct dmakit_trace_plot {
 	const char *title;
@@ -644,6 +651,8 @@ struct dmakit_trace_plot {
 	const struct dmakit_trace_series *series;
 	bool bytes_known;
 	const struct dmakit_trace_stats *stats;
+	const struct dmakit_trace_span *lost;
+	size_t nlost;
 };
 
 /*

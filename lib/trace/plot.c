@@ -340,6 +340,25 @@ static void draw_series(FILE *f, const struct dmakit_trace_plot *p, int y,
 	}
 	ymax = nice_max(max);
 	axes(f, ymax, bytes_known ? "MB/s" : "transactions/s");
+	/* under the line: where events were lost, what it shows is short */
+	for (k = 0; k < p->nlost; k++) {
+		uint64_t t0 = s->t0;
+		const struct dmakit_trace_span *g = &p->lost[k];
+		double x0, x1;
+
+		if (g->to_ns < t0 || g->from_ns > t0 + span)
+			continue;
+		x0 = ML + (double)(W - ML - MR) *
+			  (double)(g->from_ns > t0 ? g->from_ns - t0 : 0) / (double)span;
+		x1 = ML + (double)(W - ML - MR) *
+			  (double)(g->to_ns < t0 + span ? g->to_ns - t0 : span) / (double)span;
+		fprintf(f, "<rect class=\"lost\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+			"fill=\"#f4b6b6\"><title>events lost</title></rect>\n",
+			x0, MT, x1 - x0 < 1 ? 1 : x1 - x0, H - MB - MT);
+	}
+	if (p->nlost)
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#b33\">shaded: events were lost "
+			"there, so transactions are missing</text>\n", ML, H - MB + 34);
 	for (i = 0; i <= 4; i++)
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.3g s</text>\n",
 			ML + (W - ML - MR) * (int)i / 4, H - MB + 16,

@@ -43,7 +43,8 @@ PY
 # live lines every 0.2 s must show the loss while the run goes on
 start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
 	--buffer-kb 8 --timeout 100 --interval 0.2 --events "$TMPDIR/ev.jsonl" \
-	--summary-json "$TMPDIR/sum.json" --timeline "$TMPDIR/tl.json" ||
+	--summary-json "$TMPDIR/sum.json" --timeline "$TMPDIR/tl.json" \
+	--plot "$TMPDIR/plot.svg" ||
 	{ t_check "tracer starts" false; t_done; }
 "$P/seedapp" "$TMPDIR/gt.txt" 200x2000 40000x0 pause:500 200x2000 40000x0 \
 	pause:500 200x2000
@@ -83,6 +84,8 @@ for e in bad[:5]:
 sys.exit(1 if bad or len(gaps) != s["loss_holes"] else 0)
 PY
 t_eq "timeline: one loss slice per gap, inside the run, at the gap's time" "$?" 0
+t_eq "plot: every gap shaded" "$(grep -o 'class="lost"' "$TMPDIR/plot.svg" | wc -l)" \
+	"$(json_get "$TMPDIR/sum.json" loss_holes)"
 check_truth fifo "$TMPDIR/gt.txt" "$TMPDIR/ev.jsonl"
 t_eq "fifo: no wrong pairs, and pairing resumed" "$?" 0
 t_check "fifo: the slow phases were paired" \

@@ -3,7 +3,8 @@
  * The picture a user wants: the time axis spans the whole run (also a
  * quiet end), a steady random load draws as a steady line, the histogram
  * has the terminal's slots and a log count axis, unknown sizes draw a
- * transaction rate rather than a zero throughput.
+ * transaction rate rather than a zero throughput, gaps of lost events are
+ * shaded where they were.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -31,7 +32,8 @@ static uint64_t next_gap(uint64_t *state, double rate)
 }
 
 /* 2000 xact/s of 64 KiB for 3 s of a 4 s run; latencies 30 us..2 ms. */
-static int draw(bool bytes_known)
+static int draw(bool bytes_known, const struct dmakit_trace_span *lost,
+		size_t nlost)
 {
 	struct dmakit_trace_series *series;
 	struct dmakit_trace_hist *hist;
@@ -60,6 +62,8 @@ static int draw(bool bytes_known)
 	p.series = series;
 	p.bytes_known = bytes_known;
 	p.stats = &st;
+	p.lost = lost;
+	p.nlost = nlost;
 	snprintf(path, sizeof(path), "%s/dmakit-plot-%d.svg",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	ret = dmakit_trace_plot_write(path, &p, err, sizeof(err));
@@ -90,7 +94,7 @@ static void whole_run_and_steady(void)
 	double sum = 0, mean, dev = 0;
 	int n = 0, k, nload = 0, used;
 
-	T_EQ(draw(true), 0);
+	T_EQ(draw(true, NULL, 0), 0);
 	pts = strstr(svg, "<polyline");
 	T_ASSERT(pts && (pts = strstr(pts, "points=\"")));
 	pts += 8;
@@ -122,7 +126,7 @@ static void whole_run_and_steady(void)
 
 static void histogram_as_terminal(void)
 {
-	T_EQ(draw(true), 0);
+	T_EQ(draw(true, NULL, 0), 0);
 	T_ASSERT(strstr(svg, "usecs"));
 	T_ASSERT(strstr(svg, ">32 -> 63<"));
 	T_ASSERT(strstr(svg, ">1024 -> 2047<"));
@@ -134,9 +138,35 @@ static void histogram_as_terminal(void)
 
 static void unknown_sizes(void)
 {
-	T_EQ(draw(false), 0);
+	T_EQ(draw(false, NULL, 0), 0);
 	T_ASSERT(strstr(svg, "Transaction rate (sizes unknown)"));
 	T_ASSERT(!strstr(svg, "MB/s"));
+}
+
+/* Gaps of lost events shaded where they were, clipped to the run. */
+static void lost_shaded(void)
+{
+	static const struct dmakit_trace_span lost[] = {
+		{ T0 + SEC, T0 + SEC + SEC / 10 },	/* 1.0..1.1 s */
+		{ T0 + 2 * SEC, T0 + 2 * SEC },		/* an instant: 1 px */
+		{ T0 + 5 * SEC, T0 + 6 * SEC },		/* after the run */
+	};
+	double x, w;
+	const char *r;
+
+	T_EQ(draw(true, lost, 3), 0);
+	r = strstr(svg, "class=\"lost\"");
+	T_ASSERT(r && sscanf(r, "class=\"lost\" x=\"%lf\" y=\"%*d\" width=\"%lf\"", &x, &w) == 2);
+	/* 1 s of 4 along 670 px from x = 70 */
+	T_ASSERT(fabs(x - (70 + 670 * 0.25)) < 0.2);
+	T_ASSERT(fabs(w - 670 * 0.025) < 0.2);
+	r = strstr(r + 1, "class=\"lost\"");
+	T_ASSERT(r && sscanf(r, "class=\"lost\" x=\"%lf\" y=\"%*d\" width=\"%lf\"", &x, &w) == 2);
+	T_ASSERT(fabs(x - (70 + 670 * 0.5)) < 0.2 && w == 1);
+	T_ASSERT(!strstr(r + 1, "class=\"lost\""));
+	T_ASSERT(strstr(svg, "events were lost"));
+	T_EQ(draw(true, NULL, 0), 0);
+	T_ASSERT(!strstr(svg, "events were lost"));
 }
 
 int main(void)
@@ -144,6 +174,7 @@ int main(void)
 	T_RUN(whole_run_and_steady);
 	T_RUN(histogram_as_terminal);
 	T_RUN(unknown_sizes);
+	T_RUN(lost_shaded);
 	free(svg);
 	return t_exit();
 }

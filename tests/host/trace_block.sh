@@ -52,12 +52,13 @@ wait_for "$TMPDIR/b.err" 'tracing\.\.\.' $B || { t_check "tracer B starts" false
 # latencies kept in a map keyed by issue time, printed at exit: a
 # per-event printf could lose events to a full perf buffer
 BPFTRACE_MAP_KEYS_MAX=262144 bpftrace -e "
+BEGIN { printf(\"probes attached\\n\"); }
 tracepoint:block:block_rq_issue /args->dev == $devt/ { @s[args->sector] = nsecs; }
 tracepoint:block:block_rq_complete /args->dev == $devt && @s[args->sector]/ {
 	@lat[@s[args->sector]] = nsecs - @s[args->sector]; delete(@s[args->sector]); }
 END { clear(@s); }" >"$TMPDIR/c.out" 2>"$TMPDIR/c.err" &
 C=$!
-wait_for "$TMPDIR/c.out" 'Attaching' $C || { t_check "bpftrace starts" false; t_done; }
+wait_for "$TMPDIR/c.out" 'probes attached' $C || { t_check "bpftrace starts" false; t_done; }
 
 fio --name=w --filename="$dir/dmakit-trace-block.$$" --rw=write --bs=128k \
 	--size=48M --loops=2 --direct=1 --ioengine=psync --end_fsync=1 \

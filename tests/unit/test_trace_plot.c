@@ -169,12 +169,49 @@ static void lost_shaded(void)
 	T_ASSERT(!strstr(svg, "events were lost"));
 }
 
+/* Nothing traced, a run of no length: a picture saying so, no NaN. */
+static void empty_run(void)
+{
+	struct dmakit_trace_series *series;
+	struct dmakit_trace_hist *hist;
+	struct dmakit_trace_stats st;
+	struct dmakit_trace_plot p;
+	char err[256], out[512];
+	FILE *f;
+	char buf[16384];
+	size_t n;
+
+	T_EQ(dmakit_trace_series_alloc(&series, T0, 0), 0);
+	T_EQ(dmakit_trace_hist_alloc(&hist), 0);
+	memset(&st, 0, sizeof(st));
+	st.start_ns = st.stop_ns = T0;
+	memset(&p, 0, sizeof(p));
+	p.latency = hist;
+	p.series = series;
+	p.stats = &st;
+	snprintf(out, sizeof(out), "%s/dmakit-plot-empty-%d.html",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	T_EQ(dmakit_trace_plot_write(out, &p, err, sizeof(err)), 0);
+	dmakit_trace_series_free(series);
+	dmakit_trace_hist_free(hist);
+	f = fopen(out, "r");
+	T_ASSERT(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	unlink(out);
+	buf[n] = '\0';
+	T_ASSERT(strstr(buf, "no transactions"));
+	T_ASSERT(!strstr(buf, "nan") && !strstr(buf, "inf"));
+	T_ASSERT(strstr(buf, "lost events unknown"));	/* lost_known false */
+}
+
 int main(void)
 {
 	T_RUN(whole_run_and_steady);
 	T_RUN(histogram_as_terminal);
 	T_RUN(unknown_sizes);
 	T_RUN(lost_shaded);
+	T_RUN(empty_run);
 	free(svg);
 	return t_exit();
 }

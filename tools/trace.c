@@ -71,11 +71,14 @@ static void usage(FILE *f)
 }
 
 struct run {
+	struct dmakit_trace_session *session;
 	struct dmakit_trace_hist *total, *interval;
 	struct dmakit_trace_series *series;
 	struct dmakit_trace_timeline *timeline;
 	FILE *events;
-	uint64_t bytes, interval_bytes, interval_xacts;
+	uint64_t bytes, interval_bytes, interval_xacts, interval_batched;
+	struct dmakit_trace_span *lost;	/* gaps, for the plot */
+	size_t nlost, lost_cap;
 	bool bytes_known;
 	int write_error;
 };
@@ -87,6 +90,8 @@ static void on_xact(void *ctx, const struct dmakit_trace_xact *x)
 	dmakit_trace_hist_add(r->total, x->latency_ns);
 	dmakit_trace_hist_add(r->interval, x->latency_ns);
 	r->interval_xacts++;
+	if (x->batch > 1)
+		r->interval_batched++;
 	if (x->flags & DMAKIT_TRACE_F_BYTES) {
 		r->bytes_known = true;
 		r->bytes += x->bytes;
@@ -103,6 +108,53 @@ static void on_xact(void *ctx, const struct dmakit_trace_xact *x)
 		dmakit_trace_timeline_xact(r->timeline, x);
 }
 
+/* Interrupt ends on their vector's timeline track. */
+static void on_end(void *ctx, const struct dmakit_trace_event *ev)
+{
+	struct run *r = ctx;
+	struct dmakit_trace_vector_stats v;
+	const char *name = NULL;
+	unsigned int i;
+
+	if (!r->timeline || ev->vector < 0)
+		return;
+	for (i = 0; !dmakit_trace_session_vector(r->session, i, &v); i++)
+		if (v.irq == (unsigned int)ev->vector) {
+			name = v.name;
+			break;
+		}
+	dmakit_trace_timeline_irq(r->timeline, ev->ts, ev->cpu,
+				  (unsigned int)ev->vector, name);
+}
+
+/*
+ * Keep a gap for the plot.  Bounded: past LOST_SPANS_MAX (or out of
+ * memory) a gap widens the last span, so the shading still covers it.
+ */
+#define LOST_SPANS_MAX 65536
+
+static void add_lost_span(struct run *r, uint64_t from_ns, uint64_t to_ns)
+{
+	struct dmakit_trace_span *grown;
+
+	if (r->nlost == r->lost_cap && r->lost_cap < LOST_SPANS_MAX &&
+	    (grown = realloc(r->lost, (r->lost_cap ? r->lost_cap * 2 : 64) *
+					   sizeof(*grown)))) {
+		r->lost = grown;
+		r->lost_cap = r->lost_cap ? r->lost_cap * 2 : 64;
+	}
+	if (r->nlost < r->lost_cap) {
+		r->lost[r->nlost++] = (struct dmakit_trace_span){ from_ns, to_ns };
+	} else if (r->nlost) {
+		struct dmakit_trace_span *last = &r->lost[r->nlost - 1];
+
+		if (from_ns < last->from_ns)
+			last->from_ns = from_ns;
+		if (to_ns > last->to_ns)
+			last->to_ns = to_ns;
+	}
+}
+
 static void on_loss(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
 		    uint64_t count)
 {
@@ -110,6 +162,7 @@ static void on_loss(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
 
 	if (r->timeline)
 		dmakit_trace_timeline_loss(r->timeline, cpu, from_ns, to_ns, count);
+	add_lost_span(r, from_ns, to_ns);
 }
 
 /* The counter tracks, from the throughput series (up to 2048 samples). */
@@ -138,25 +191,43 @@ static void fmt_lat(char *buf, size_t len, uint64_t ns)
 		snprintf(buf, len, "%" PRIu64 " ns", ns);
 }
 
+/* A count the kernel may not have given: "?" rather than a made-up 0. */
+static void fmt_count(char *buf, size_t len, uint64_t n, bool known)
+{
+	if (known)
+		snprintf(buf, len, "%" PRIu64, n);
+	else if (n)		/* at least what gaps in the stream showed */
+		snprintf(buf, len, ">=%" PRIu64 "?", n);
+	else
+		snprintf(buf, len, "?");
+}
+
 static void interval_line(struct run *r, double t, double secs,
 			  const struct dmakit_trace_stats *st, bool header)
 {
-	char rate[32], p50[24], p99[24], max[24];
+	char rate[32], p50[24], p99[24], max[24], lost[24];
 
 	if (header)
-		printf("%8s %10s %12s %10s %10s %10s %8s %8s\n", "TIME(s)",
-		       "XACT/s", "BYTES/s", "p50", "p99", "max", "ORPHANS",
-		       "LOST");
-	fmt_lat(p50, sizeof(p50), dmakit_trace_hist_percentile(r->interval, 50));
-	fmt_lat(p99, sizeof(p99), dmakit_trace_hist_percentile(r->interval, 99));
-	fmt_lat(max, sizeof(max), dmakit_trace_hist_max(r->interval));
+		printf("%8s %10s %12s %10s %10s %10s %8s %8s %8s\n", "TIME(s)",
+		       "XACT/s", "BYTES/s", "p50", "p99", "max", "BATCHED",
+		       "ORPHANS", "LOST");
+	if (dmakit_trace_hist_count(r->interval)) {
+		fmt_lat(p50, sizeof(p50), dmakit_trace_hist_percentile(r->interval, 50));
+		fmt_lat(p99, sizeof(p99), dmakit_trace_hist_percentile(r->interval, 99));
+		fmt_lat(max, sizeof(max), dmakit_trace_hist_max(r->interval));
+	} else {	/* no latency this interval, not a latency of 0 */
+		snprintf(p50, sizeof(p50), "-");
+		snprintf(p99, sizeof(p99), "-");
+		snprintf(max, sizeof(max), "-");
+	}
 	if (r->bytes_known)
 		cli_fmt_rate(rate, sizeof(rate), (double)r->interval_bytes / secs);
 	else
 		snprintf(rate, sizeof(rate), "-");
-	printf("%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 "\n",
+	fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
+	printf("%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %8s\n",
 	       t, (double)r->interval_xacts / secs, rate, p50, p99, max,
-	       st->pair.orphans, st->lost_events);
+	       r->interval_batched, st->pair.orphans, lost);
 	fflush(stdout);
 }
 
@@ -187,7 +258,11 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 	dmakit_json_u64(&j, "orphans", st->pair.orphans);
 	dmakit_json_u64(&j, "unmatched_starts", st->pair.unmatched_starts);
 	dmakit_json_u64(&j, "inflight_starts", st->pair.inflight_starts);
-	dmakit_json_u64(&j, "lost_events", st->lost_events);
+	if (st->lost_known)
+		dmakit_json_u64(&j, "lost_events", st->lost_events);
+	else
+		dmakit_json_str(&j, "lost_events", NULL);
+	dmakit_json_u64(&j, "lost_events_in_stream", st->pair.lost_events);
 	dmakit_json_u64(&j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(&j, "discarded_starts", st->pair.discarded_starts);
 	dmakit_json_u64(&j, "discarded_ends", st->pair.discarded_ends);
@@ -269,23 +344,68 @@ static void print_final(struct dmakit_trace_session *s,
 	       dmakit_trace_close_name(st->close), st->pair.starts,
 	       st->pair.end_events, st->pair.orphans,
 	       st->pair.unmatched_starts, st->pair.inflight_starts);
-	if (st->pair.coalesced_ends)
-		printf("coalesced: %" PRIu64 " ends closed %" PRIu64
-		       " transactions (largest batch %" PRIu64 ")\n",
-		       st->pair.coalesced_ends, st->pair.coalesced_xacts,
-		       st->pair.max_batch);
-	if (st->lost_events || st->pair.loss_holes || st->pair.late_events)
-		printf("LOST %" PRIu64 " events in %" PRIu64
+	if (st->pair.coalesced_xacts)
+		printf("BATCHED: %" PRIu64 " of %" PRIu64 " transactions ended at an end event "
+		       "that also ended other starts (%" PRIu64 " such ends, largest batch %"
+		       PRIu64 "): their latency runs to that event, which may not be their "
+		       "own completion\n",
+		       st->pair.coalesced_xacts, st->pair.transactions,
+		       st->pair.coalesced_ends, st->pair.max_batch);
+	if (!st->lost_known)
+		printf("lost events: unknown (the kernel's per-CPU counts could not be read)\n");
+	if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
+		char lost[24];
+
+		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
+		printf("LOST %s events in %" PRIu64
 		       " gaps: %" PRIu64 " starts and %" PRIu64
 		       " ends set aside instead of pairing across them\n",
-		       st->lost_events, st->pair.loss_holes,
+		       lost, st->pair.loss_holes,
 		       st->pair.discarded_starts, st->pair.discarded_ends);
+	}
 	for (i = 0; i < st->nvectors; i++) {
 		dmakit_trace_session_vector(s, i, &v);
 		printf("irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
 		       "%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
 		       v.ambiguous ? " (some at the window's edges)" : "");
 	}
+}
+
+/*
+ * An interrupt of a disk completes whatever requests are done by then, so
+ * batch pairing ends several requests at one interrupt and the real
+ * completion of an earlier one may be missed.  The block layer says
+ * exactly which request completed: point to its tracepoint, paired by
+ * sector within the disk.
+ */
+static void block_device_hint(const char *bdf, const char *end_spec)
+{
+	struct dmakit_trace_pci *pci;
+	struct dmakit_trace_pci_info in;
+	struct dmakit_trace_pci_child ch;
+	unsigned int i;
+
+	if (!bdf || strncmp(end_spec, "irq", 3) ||
+	    (end_spec[3] && end_spec[3] != ':') ||
+	    dmakit_trace_pci_alloc(&pci, bdf, NULL, 0))
+		return;
+	dmakit_trace_pci_info(pci, &in);
+	for (i = 0; i < in.nchildren; i++) {
+		uint64_t dev;
+
+		dmakit_trace_pci_child(pci, i, &ch);
+		if (ch.kind != DMAKIT_TRACE_CHILD_BLOCK)
+			continue;
+		dev = (uint64_t)ch.major << 20 | ch.minor;
+		cli_notice(CMD, "%s is the disk %s (%u:%u): its interrupts end requests in batches "
+			   "(flagged BATCHED), so their latency may run past their own completion.  "
+			   "Per request, use the block layer's completion paired by sector:\n"
+			   "  dmakit trace --start 'tp:block:block_rq_issue:dev == %" PRIu64 "' "
+			   "--end 'tp:block:block_rq_complete:dev == %" PRIu64 "' "
+			   "--pair-by sector --channel dev",
+			   in.bdf, ch.name, ch.major, ch.minor, dev, dev);
+	}
+	dmakit_trace_pci_free(pci);
 }
 
 static FILE *open_out(const char *path, const char *what)
@@ -440,6 +560,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	o.on_xact = on_xact;
 	o.on_loss = on_loss;
+	if (r.timeline)
+		o.on_end = on_end;
 	o.ctx = &r;
 	/*
 	 * Before setting up: a Ctrl-C while the session is being set up
@@ -452,11 +574,13 @@ int cmd_trace(int argc, char **argv)
 		cli_error(CMD, "%s", err);
 		goto out;
 	}
+	r.session = s;
 
 	dmakit_trace_session_stats(s, &st);
 	if (st.leftovers_removed)
 		cli_notice(CMD, "removed %u leftover tracefs object(s) of crashed dmakit sessions",
 			   st.leftovers_removed);
+	block_device_hint(o.pci, o.end_spec);
 	fprintf(stderr, "dmakit trace: start: %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
 	fprintf(stderr, "dmakit trace: end:   %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	ret = dmakit_trace_session_start(s);
@@ -491,12 +615,15 @@ int cmd_trace(int argc, char **argv)
 		if (now >= next_tick) {
 			double secs = (double)(now - last_tick) / 1e9;
 
+			/* the kernel's count, so loss shows when it happens */
+			dmakit_trace_session_read_loss(s);
 			dmakit_trace_session_stats(s, &st);
 			if (!quiet)
 				interval_line(&r, (double)(now - t0) / 1e9, secs, &st, header);
 			header = false;
 			dmakit_trace_hist_reset(r.interval);
 			r.interval_bytes = r.interval_xacts = 0;
+			r.interval_batched = 0;
 			last_tick = now;
 			next_tick += (uint64_t)(interval * 1e9);
 			if (next_tick <= now)
@@ -545,6 +672,8 @@ int cmd_trace(int argc, char **argv)
 			.series = r.series,
 			.bytes_known = r.bytes_known,
 			.stats = &st,
+			.lost = r.lost,
+			.nlost = r.nlost,
 		};
 
 		snprintf(title, sizeof(title), "dmakit trace: %.500s -> %.500s",
@@ -568,6 +697,7 @@ out:
 	dmakit_trace_series_free(r.series);
 	dmakit_trace_hist_free(r.total);
 	dmakit_trace_hist_free(r.interval);
+	free(r.lost);
 	return rc;
 out_nomem:
 	cli_error(CMD, "out of memory");

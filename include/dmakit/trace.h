@@ -85,6 +85,16 @@ enum dmakit_trace_irq_kind {
  * @dma_mask_bits: streaming DMA mask width, -1 if unknown
  * @iommu_group: IOMMU group number, -1 if none
  * @nvectors:   interrupt vectors (see dmakit_trace_pci_vector())
+ * @nbars:      memory and I/O BARs in use (see dmakit_trace_pci_bar())
+ * @config_read: the capability list could be read (the config space
+ *              beyond its header needs root); if not, @pcie and
+ *              @msix_table_size are unknown (false, -1)
+ * @pcie:       the function has a PCI Express capability
+ * @msix_table_size: entries of its MSI-X table, 0 without MSI-X
+ * @msix_enabled: MSI-X is switched on (a driver uses it)
+ * @msix_vectors: MSI-X vectors the driver allocated (of @nvectors)
+ * @nchildren:  block devices and network interfaces it provides (see
+ *              dmakit_trace_pci_child())
  */
 struct dmakit_trace_pci_info {
 	char bdf[16];
@@ -100,6 +110,63 @@ struct dmakit_trace_pci_info {
 	int dma_mask_bits;
 	int iommu_group;
 	unsigned int nvectors;
+	unsigned int nbars;
+	bool config_read;
+	bool pcie;
+	int msix_table_size;
+	bool msix_enabled;
+	unsigned int msix_vectors;
+	unsigned int nchildren;
+};
+
+/**
+ * struct dmakit_trace_pci_bar - one base address register in use.
+ * @index:    BAR number 0..5
+ * @start, @size: the address range the kernel assigned (bytes)
+ * @io:       an I/O port range (else memory)
+ * @mem64:    a 64-bit memory BAR
+ * @prefetchable: prefetchable memory
+ */
+struct dmakit_trace_pci_bar {
+	unsigned int index;
+	uint64_t start;
+	uint64_t size;
+	bool io;
+	bool mem64;
+	bool prefetchable;
+};
+
+enum dmakit_trace_child_kind {
+	DMAKIT_TRACE_CHILD_BLOCK = 0,
+	DMAKIT_TRACE_CHILD_NET,
+};
+
+/**
+ * struct dmakit_trace_pci_child - what the function provides to the system.
+ * @kind:     a block device (disk) or a network interface
+ * @name:     "vda", "nvme0n1", "eth0"
+ * @major, @minor: a block device's numbers (block tracepoints report
+ *            them as dev == major << 20 | minor)
+ * @ifindex:  a network interface's index, -1 for block devices
+ */
+struct dmakit_trace_pci_child {
+	enum dmakit_trace_child_kind kind;
+	char name[64];
+	unsigned int major, minor;
+	int ifindex;
+};
+
+/**
+ * struct dmakit_trace_pci_names - names of a function's ids in pci.ids.
+ * Each is "" when pci.ids does not know the id (or is not installed).
+ */
+struct dmakit_trace_pci_names {
+	char vendor[128];
+	char device[128];
+	char subsys_vendor[128];
+	char subsys_device[128];
+	char class_name[96];
+	char prog_if[96];
 };
 
 /**
@@ -132,6 +199,26 @@ void dmakit_trace_pci_info(const struct dmakit_trace_pci *pci,
 /* Vector @i (0 <= i < nvectors).  Return 0 or -ERANGE. */
 int dmakit_trace_pci_vector(const struct dmakit_trace_pci *pci, unsigned int i,
 			    struct dmakit_trace_pci_vector *vec);
+/*
+ * Vector @i's count on each CPU (the columns of /proc/interrupts): fills
+ * up to @n of @counts and returns the number of CPU columns, or -ERANGE.
+ */
+int dmakit_trace_pci_vector_cpus(const struct dmakit_trace_pci *pci,
+				 unsigned int i, uint64_t *counts,
+				 unsigned int n);
+/* BAR @i (0 <= i < nbars), child @i (0 <= i < nchildren): 0 or -ERANGE. */
+int dmakit_trace_pci_bar(const struct dmakit_trace_pci *pci, unsigned int i,
+			 struct dmakit_trace_pci_bar *bar);
+int dmakit_trace_pci_child(const struct dmakit_trace_pci *pci, unsigned int i,
+			   struct dmakit_trace_pci_child *child);
+/*
+ * Vendor, device, subsystem and class names from pci.ids (Debian's
+ * /usr/share/misc/pci.ids, or /usr/share/hwdata/pci.ids); @ids_path
+ * overrides the file.  Return 0, or -ENOENT (no pci.ids: names empty).
+ */
+int dmakit_trace_pci_names(const struct dmakit_trace_pci *pci,
+			   const char *ids_path,
+			   struct dmakit_trace_pci_names *names);
 /* Re-read the vectors' counts from /proc/interrupts.  Return 0 or -errno. */
 int dmakit_trace_pci_refresh_counts(struct dmakit_trace_pci *pci);
 /* "MSI-X", "MSI", "INTx". */
@@ -340,6 +427,9 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
 /* Tracing session                                                    */
 /* ------------------------------------------------------------------ */
 
+/* A count the kernel did not report (printed as unknown, null in JSON). */
+#define DMAKIT_TRACE_COUNT_UNKNOWN UINT64_MAX
+
 /**
  * struct dmakit_trace_opts - what to trace.
  * @pci:        device address ("irq" specs need it), or NULL
@@ -356,7 +446,10 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
  * @on_xact:    called for every transaction
  * @on_end:     called for every end event fed to the pairer (e.g. to draw
  *              interrupts); may be NULL
- * @on_loss:    called for every gap found; may be NULL
+ * @on_loss:    called for every gap found, at its place in the time
+ *              order: events of @cpu between @from_ns (its last event
+ *              read, or the start of tracing) and @to_ns were lost,
+ *              @count of them or DMAKIT_TRACE_COUNT_UNKNOWN; may be NULL
  * @ctx:        passed to the callbacks
  */
 struct dmakit_trace_opts {
@@ -406,7 +499,13 @@ struct dmakit_trace_vector_stats {
  * @pair:         the pairing engine's counters
  * @close:        the pairing mode in use
  * @lost_events:  events the kernel dropped (sum of the instance's per-CPU
- *                overrun and dropped counts)
+ *                overrun, commit overrun and dropped counts), as of the
+ *                last dmakit_trace_session_read_loss() (start, stop and
+ *                whenever the caller asks), or more if gaps in the stream
+ *                already showed more
+ * @lost_known:   false if the kernel's counts could not be read: then
+ *                @lost_events is only what gaps in the stream showed and
+ *                the true number is unknown
  * @events:       events read
  * @start_ns, @stop_ns: CLOCK_MONOTONIC of tracing on / off
  * @pid_filtered: events of other processes skipped because of opts.pid
@@ -418,6 +517,7 @@ struct dmakit_trace_stats {
 	struct dmakit_trace_pair_stats pair;
 	enum dmakit_trace_close close;
 	uint64_t lost_events;
+	bool lost_known;
 	uint64_t events;
 	uint64_t start_ns;
 	uint64_t stop_ns;
@@ -451,6 +551,12 @@ int dmakit_trace_session_start(struct dmakit_trace_session *session);
  */
 int dmakit_trace_session_poll(struct dmakit_trace_session *session,
 			      int timeout_ms);
+/*
+ * Read the kernel's per-CPU loss counts now (tracefs per_cpu/cpuN/stats)
+ * into the stats: call it as often as a live display wants exact loss.
+ * Return 0, or -errno when they cannot be read (lost_known becomes false).
+ */
+int dmakit_trace_session_read_loss(struct dmakit_trace_session *session);
 /* Read the counts, turn tracing off, process everything left. */
 int dmakit_trace_session_stop(struct dmakit_trace_session *session);
 void dmakit_trace_session_stats(const struct dmakit_trace_session *session,
@@ -478,8 +584,11 @@ void dmakit_trace_xact_write_json(FILE *f, const struct dmakit_trace_xact *x);
 /*
  * A Chrome trace-event JSON file (opens in Perfetto UI and
  * chrome://tracing): transactions as async slices on one track per
- * channel, throughput and transaction rate as counter tracks, gaps as
- * instant events.  Written as it goes; complete after _close().
+ * channel (named after the thread for per-thread channels; "batch of N"
+ * when their end closed several starts), interrupts on one track per
+ * vector, throughput (sizes known) and transaction rate as counter
+ * tracks, gaps as slices on a "lost events" track.  Written as it goes;
+ * complete after _close().
  */
 struct dmakit_trace_timeline;
 
@@ -491,9 +600,14 @@ void dmakit_trace_timeline_xact(struct dmakit_trace_timeline *tl,
 void dmakit_trace_timeline_counter(struct dmakit_trace_timeline *tl,
 				   uint64_t ts_ns, double bytes_per_s,
 				   double xacts_per_s);
+/* A gap on @cpu from @from_ns to @to_ns (count: DMAKIT_TRACE_COUNT_UNKNOWN). */
 void dmakit_trace_timeline_loss(struct dmakit_trace_timeline *tl, int cpu,
 				uint64_t from_ns, uint64_t to_ns,
 				uint64_t count);
+/* An interrupt of vector @irq (named @name, may be NULL) on its own track. */
+void dmakit_trace_timeline_irq(struct dmakit_trace_timeline *tl,
+			       uint64_t ts_ns, int cpu, unsigned int irq,
+			       const char *name);
 /* Finish the file; return 0 or -errno if any write failed. */
 int dmakit_trace_timeline_close(struct dmakit_trace_timeline *tl);
 
@@ -516,13 +630,20 @@ size_t dmakit_trace_series_bins(const struct dmakit_trace_series *series,
 void dmakit_trace_series_bin(const struct dmakit_trace_series *series,
 			     size_t i, uint64_t *xacts, uint64_t *bytes);
 
+/* A stretch of time, e.g. a gap of lost events. */
+struct dmakit_trace_span {
+	uint64_t from_ns, to_ns;
+};
+
 /**
  * struct dmakit_trace_plot - what the picture shows.
  * @title:    a heading (the specs)
  * @latency:  latency histogram (ns)
  * @series:   throughput over time
  * @bytes_known: whether transactions carry sizes (else xact/s is drawn)
- * @stats:    for the summary line
+ * @stats:    for the summary line and the run's span
+ * @lost, @nlost: gaps of lost events, shaded over the throughput (a dip
+ *            there is missing pairs, not a slower device); may be NULL
  */
 struct dmakit_trace_plot {
 	const char *title;
@@ -530,12 +651,17 @@ struct dmakit_trace_plot {
 	const struct dmakit_trace_series *series;
 	bool bytes_known;
 	const struct dmakit_trace_stats *stats;
+	const struct dmakit_trace_span *lost;
+	size_t nlost;
 };
 
 /*
  * Write a self-contained picture: "FILE.svg" is one SVG, anything else an
  * HTML page with inline SVG (no scripts, no network fetches): the latency
- * histogram on a log2 axis and throughput over time.  Return 0 or -errno.
+ * histogram in the terminal's log2 microsecond slots with counts on a log
+ * scale, and throughput (transaction rate when sizes are unknown) over the
+ * whole run (stats->start_ns..stop_ns when @stats is given) in bins of
+ * about 100 transactions each.  Return 0 or -errno.
  */
 int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *plot,
 			    char *errmsg, size_t errlen);

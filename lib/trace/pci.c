@@ -2,8 +2,10 @@
 /*
  * PCI device discovery from sysfs and procfs: the manual steps of finding
  * a card's vectors in /sys/bus/pci/devices/BDF/msi_irqs and matching them
- * in /proc/interrupts, automated.  Every path is taken relative to a root
- * ("" on a live system) so the unit tests can build a fake tree.
+ * in /proc/interrupts, automated; its BARs, link and the block devices and
+ * network interfaces below it.  Every path is taken relative to a root
+ * ("" on a live system) so the unit tests can build a fake tree.  The
+ * config space is read by pci_config.c, names by pci_ids.c.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -25,73 +27,11 @@ struct dmakit_trace_pci {
 	char dir[ROOT_MAX + 64];
 	struct dmakit_trace_pci_info info;
 	struct dmakit_trace_pci_vector *vec;
+	uint64_t *cpu_counts;		/* nvectors x ncpus */
+	unsigned int ncpus;
+	struct dmakit_trace_pci_bar bar[6];
+	struct dmakit_trace_pci_child *child;
 };
-
-int dmakit_read_text(const char *path, char **text, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap), *grown;
-	ssize_t r;
-	int fd;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	for (;;) {
-		if (cap - n < 2) {
-			grown = realloc(buf, cap * 2);
-			if (!grown) {
-				close(fd);
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			free(buf);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*text = buf;
-	if (len)
-		*len = n;
-	return 0;
-}
-
-void dmakit_strlcpy(char *dst, const char *src, size_t size)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-bool dmakit_glob_match(const char *pat, const char *s)
-{
-	if (!*pat)
-		return !*s;
-	if (*pat == '*')
-		return dmakit_glob_match(pat + 1, s) ||
-		       (*s && dmakit_glob_match(pat, s + 1));
-	if (*s && (*pat == '?' || *pat == *s))
-		return dmakit_glob_match(pat + 1, s + 1);
-	return false;
-}
 
 /* One line of a sysfs attribute, trailing newline removed. */
 static int read_attr(const char *dir, const char *name, char *buf, size_t len)
@@ -181,98 +121,11 @@ static void normalize_bdf(const char *in, char *out, size_t len)
 		snprintf(out, len, "%s", in);
 }
 
-/* --- /proc/interrupts --- */
-
-/* Handler names after the "N-edge"-style trigger column (pre-4.11 kernels). */
-static void names_from_line(const char *p, char *name, size_t len)
-{
-	const char *best = NULL, *tok = p;
-
-	while (*tok) {
-		const char *end;
-
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		end = tok + strcspn(tok, " \t\n");
-		if (end - tok > 4 &&
-		    (!strncmp(end - 5, "-edge", 5) ||
-		     (end - tok > 5 && !strncmp(end - 6, "-level", 6)) ||
-		     (end - tok > 7 && !strncmp(end - 8, "-fasteoi", 8))))
-			best = end;
-		if (!*end || *end == '\n')
-			break;
-		tok = end;
-	}
-	name[0] = '\0';
-	if (!best)
-		return;
-	while (*best == ' ' || *best == '\t')
-		best++;
-	snprintf(name, len, "%.*s", (int)strcspn(best, "\n"), best);
-}
-
-int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
-				 unsigned int n, uint64_t *counts,
-				 char (*names)[64])
-{
-	const char *line = text, *nl;
-	unsigned int ncpu = 0, i;
-
-	if (!text)
-		return -EINVAL;
-	/* the header names one column per CPU */
-	nl = strchr(line, '\n');
-	if (!nl)
-		return -EINVAL;
-	for (const char *c = line; c < nl; c++)
-		if (!strncmp(c, "CPU", 3) && (c == line || c[-1] == ' '))
-			ncpu++;
-	if (!ncpu)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		counts[i] = 0;
-		if (names)
-			names[i][0] = '\0';
-	}
-	for (line = nl + 1; *line; line = nl ? nl + 1 : line + strlen(line)) {
-		unsigned long irq;
-		const char *p = line;
-		char *end;
-		uint64_t sum = 0;
-
-		nl = strchr(line, '\n');
-		while (*p == ' ')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			continue;
-		irq = strtoul(p, &end, 10);
-		if (*end != ':')
-			continue;
-		for (i = 0; i < n && irqs[i] != irq; i++)
-			;
-		if (i == n)
-			continue;
-		p = end + 1;
-		for (unsigned int c = 0; c < ncpu; c++) {
-			unsigned long long v = strtoull(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum += v;
-			p = end;
-		}
-		counts[i] = sum;
-		if (names)
-			names_from_line(p, names[i], 64);
-	}
-	return 0;
-}
-
 int dmakit_trace_pci_refresh_counts(struct dmakit_trace_pci *pci)
 {
 	char path[PATH_MAX], (*names)[64];
 	unsigned int *irqs, i, n = pci->info.nvectors;
-	uint64_t *counts;
+	uint64_t *counts, *per_cpu = NULL;
 	char *text;
 	int ret;
 
@@ -285,13 +138,23 @@ int dmakit_trace_pci_refresh_counts(struct dmakit_trace_pci *pci)
 	irqs = calloc(n, sizeof(*irqs));
 	counts = calloc(n, sizeof(*counts));
 	names = calloc(n, sizeof(*names));
-	if (!irqs || !counts || !names) {
+	ret = dmakit_proc_interrupts_ncpus(text);
+	if (ret > 0)
+		per_cpu = calloc((size_t)n * (unsigned int)ret, sizeof(*per_cpu));
+	if (ret > 0 && (!irqs || !counts || !names || !per_cpu)) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	if (ret < 0)
+		goto out;
+	free(pci->cpu_counts);
+	pci->cpu_counts = per_cpu;
+	pci->ncpus = (unsigned int)ret;
+	per_cpu = NULL;
 	for (i = 0; i < n; i++)
 		irqs[i] = pci->vec[i].irq;
-	ret = dmakit_parse_proc_interrupts(text, irqs, n, counts, names);
+	ret = dmakit_parse_proc_interrupts_cpus(text, irqs, n, counts, names,
+						pci->cpu_counts);
 	for (i = 0; !ret && i < n; i++) {
 		pci->vec[i].count = counts[i];
 		/* /sys/kernel/irq/N/actions (4.11+) is exact; else the line */
@@ -304,6 +167,7 @@ out:
 	free(irqs);
 	free(counts);
 	free(names);
+	free(per_cpu);
 	return ret;
 }
 
@@ -373,6 +237,9 @@ static int read_vectors(struct dmakit_trace_pci *pci)
 			mode[0] = '\0';
 		ret = add_vector(pci, irqs[i], strcmp(mode, "msi") ?
 				 DMAKIT_TRACE_IRQ_MSIX : DMAKIT_TRACE_IRQ_MSI);
+		if (!ret && pci->vec[pci->info.nvectors - 1].kind ==
+			    DMAKIT_TRACE_IRQ_MSIX)
+			pci->info.msix_vectors++;
 	}
 	free(irqs);
 	if (ret)
@@ -387,6 +254,161 @@ static int read_vectors(struct dmakit_trace_pci *pci)
 	}
 	if (!ret)
 		dmakit_trace_pci_refresh_counts(pci);
+	return ret;
+}
+
+/* kernel resource flags (include/linux/ioport.h), as sysfs "resource" has them */
+#define RES_IO		0x00000100
+#define RES_MEM		0x00000200
+#define RES_PREFETCH	0x00002000
+#define RES_MEM_64	0x00100000
+
+/* The six BARs from "start end flags" lines; unused ones are all zero. */
+static void read_bars(struct dmakit_trace_pci *pci)
+{
+	char path[PATH_MAX], *text, *line;
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "%s/resource", pci->dir);
+	if (dmakit_read_text(path, &text, NULL))
+		return;
+	line = text;
+	for (i = 0; i < 6 && line && *line; i++) {
+		unsigned long long start, end, flags;
+		struct dmakit_trace_pci_bar *b;
+
+		if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) == 3 &&
+		    (flags & (RES_IO | RES_MEM)) && end > start) {
+			b = &pci->bar[pci->info.nbars++];
+			b->index = i;
+			b->start = start;
+			b->size = end - start + 1;
+			b->io = flags & RES_IO;
+			b->mem64 = flags & RES_MEM_64;
+			b->prefetchable = flags & RES_PREFETCH;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	free(text);
+}
+
+static int add_child(struct dmakit_trace_pci *pci, const char *dir,
+		     enum dmakit_trace_child_kind kind, const char *name)
+{
+	struct dmakit_trace_pci_child *c, *grown;
+	char path[PATH_MAX + 300];
+
+	grown = realloc(pci->child, (pci->info.nchildren + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pci->child = grown;
+	c = &pci->child[pci->info.nchildren++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->ifindex = -1;
+	dmakit_strlcpy(c->name, name, sizeof(c->name));
+	snprintf(path, sizeof(path), "%s/%.255s", dir, name);
+	if (kind == DMAKIT_TRACE_CHILD_BLOCK) {
+		char buf[32];
+
+		if (!read_attr(path, "dev", buf, sizeof(buf)) &&
+		    sscanf(buf, "%u:%u", &c->major, &c->minor) != 2)
+			c->major = c->minor = 0;
+	} else {
+		c->ifindex = (int)attr_num(path, "ifindex", 10, -1);
+	}
+	return 0;
+}
+
+/* A path component like "0000:01:00.0": a PCI function of its own. */
+static bool is_pci_address(const char *comp, size_t len)
+{
+	unsigned int dom, bus, dev, fn;
+	char buf[32];
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, comp, len);
+	buf[len] = '\0';
+	return sscanf(buf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4;
+}
+
+/*
+ * Block devices and network interfaces whose sysfs device lies below the
+ * function's (virtio1/block/vda, nvme/nvme0/nvme0n1, host0/.../sda,
+ * virtio2/net/eth0), not below another PCI function behind it (a bridge
+ * lists none of its downstream devices' disks); disks, not partitions.
+ */
+static int find_children_in(struct dmakit_trace_pci *pci, const char *real,
+			    const char *cls, enum dmakit_trace_child_kind kind)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], target[PATH_MAX];
+	size_t rlen = strlen(real);
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/sys/class/%s", pci->root, cls);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!ret && (de = readdir(d))) {
+		const char *rest, *comp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!realpath(path, target) || strncmp(target, real, rlen) ||
+		    target[rlen] != '/')
+			continue;
+		rest = target + rlen;
+		/* a PCI function in between owns it, not this one */
+		for (comp = rest + 1; *comp;) {
+			size_t len = strcspn(comp, "/");
+
+			if (is_pci_address(comp, len))
+				break;
+			comp += len;
+			if (*comp == '/')
+				comp++;
+		}
+		if (*comp)
+			continue;
+		snprintf(path, sizeof(path), "%s/partition", target);
+		if (kind == DMAKIT_TRACE_CHILD_BLOCK && !access(path, F_OK))
+			continue;
+		*strrchr(target, '/') = '\0';
+		ret = add_child(pci, target, kind, de->d_name);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int cmp_child(const void *a, const void *b)
+{
+	const struct dmakit_trace_pci_child *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int read_children(struct dmakit_trace_pci *pci)
+{
+	char real[PATH_MAX];
+	int ret;
+
+	if (!realpath(pci->dir, real))
+		return 0;
+	ret = find_children_in(pci, real, "block", DMAKIT_TRACE_CHILD_BLOCK);
+	if (!ret)
+		ret = find_children_in(pci, real, "net", DMAKIT_TRACE_CHILD_NET);
+
+	if (!ret && pci->info.nchildren)
+		qsort(pci->child, pci->info.nchildren, sizeof(*pci->child),
+		      cmp_child);
 	return ret;
 }
 
@@ -439,9 +461,13 @@ int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 		in->max_link_gts = parse_gts(buf);
 	in->link_width = (unsigned int)attr_num(pci->dir, "current_link_width", 10, 0);
 	in->max_link_width = (unsigned int)attr_num(pci->dir, "max_link_width", 10, 0);
+	read_bars(pci);
+	dmakit_pci_read_caps(pci->dir, in);
 	in->link_bytes_per_s = dmakit_trace_pcie_bandwidth(in->link_gts,
 							   in->link_width);
 	ret = read_vectors(pci);
+	if (!ret)
+		ret = read_children(pci);
 	if (ret) {
 		dmakit_trace_pci_free(pci);
 		return dmakit_errf(errmsg, errlen, ret, "%s: reading vectors: %s",
@@ -462,6 +488,8 @@ void dmakit_trace_pci_free(struct dmakit_trace_pci *pci)
 	if (!pci)
 		return;
 	free(pci->vec);
+	free(pci->cpu_counts);
+	free(pci->child);
 	free(pci);
 }
 
@@ -477,6 +505,37 @@ int dmakit_trace_pci_vector(const struct dmakit_trace_pci *pci, unsigned int i,
 	if (i >= pci->info.nvectors)
 		return -ERANGE;
 	*vec = pci->vec[i];
+	return 0;
+}
+
+int dmakit_trace_pci_vector_cpus(const struct dmakit_trace_pci *pci,
+				 unsigned int i, uint64_t *counts,
+				 unsigned int n)
+{
+	unsigned int c;
+
+	if (i >= pci->info.nvectors)
+		return -ERANGE;
+	for (c = 0; c < n && c < pci->ncpus; c++)
+		counts[c] = pci->cpu_counts[(size_t)i * pci->ncpus + c];
+	return (int)pci->ncpus;
+}
+
+int dmakit_trace_pci_bar(const struct dmakit_trace_pci *pci, unsigned int i,
+			 struct dmakit_trace_pci_bar *bar)
+{
+	if (i >= pci->info.nbars)
+		return -ERANGE;
+	*bar = pci->bar[i];
+	return 0;
+}
+
+int dmakit_trace_pci_child(const struct dmakit_trace_pci *pci, unsigned int i,
+			   struct dmakit_trace_pci_child *child)
+{
+	if (i >= pci->info.nchildren)
+		return -ERANGE;
+	*child = pci->child[i];
 	return 0;
 }
 

@@ -97,11 +97,11 @@ void dmakit_trace_series_bin(const struct dmakit_trace_series *s, size_t i,
 /* --- drawing --- */
 
 #define W 760
-#define H 300
+#define H 330
 #define ML 70		/* margins: left, right, top, bottom */
 #define MR 20
 #define MT 30
-#define MB 60
+#define MB 90		/* room for the slanted slot labels */
 
 static void esc(FILE *f, const char *s)
 {
@@ -187,15 +187,50 @@ static void axes(FILE *f, double ymax, const char *ylabel)
 	fputs("</text>\n", f);
 }
 
+/* A log10 y axis from 0.5 (so a count of 1 still shows) to @top. */
+static double log_y(double v, double top)
+{
+	double lo = log10(0.5), hi = log10(top);
+
+	return (double)(H - MB) - (double)(H - MB - MT) * (log10(v) - lo) / (hi - lo);
+}
+
+static void log_axes(FILE *f, double top, const char *ylabel)
+{
+	double v;
+
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n",
+		ML, H - MB, W - MR, H - MB);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n",
+		ML, MT, ML, H - MB);
+	for (v = 1; v <= top; v *= 10) {
+		double y = log_y(v, top);
+
+		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
+			"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
+			ML, y, W - MR, y, ML - 4, y + 4, v);
+	}
+	fprintf(f, "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
+		"text-anchor=\"middle\">", (H - MB + MT) / 2, (H - MB + MT) / 2);
+	esc(f, ylabel);
+	fputs("</text>\n", f);
+}
+
+/*
+ * The terminal's histogram drawn: the same log2 microsecond slots and
+ * labels ("32 -> 63"), counts on a log scale so a tail of a few slow
+ * transactions is as visible as the bulk.
+ */
 static void draw_hist(FILE *f, const struct dmakit_trace_hist *h, int y,
 		      bool standalone)
 {
 	uint64_t slots[64], max = 0;
 	int first = -1, last = -1, i, n;
-	double bw;
+	double bw, top = 10;
 
-	svg_open(f, y, "Latency (log2 bins)", standalone);
-	dmakit_trace_hist_log2(h, 1, slots, 64);
+	svg_open(f, y, "Latency histogram (usecs, log2 slots as in the terminal; "
+		 "counts on a log scale)", standalone);
+	dmakit_trace_hist_log2(h, 1000, slots, 64);
 	for (i = 0; i < 64; i++) {
 		if (!slots[i])
 			continue;
@@ -205,7 +240,9 @@ static void draw_hist(FILE *f, const struct dmakit_trace_hist *h, int y,
 		if (slots[i] > max)
 			max = slots[i];
 	}
-	axes(f, nice_max((double)max), "transactions");
+	while (top < (double)max)
+		top *= 10;
+	log_axes(f, top, "transactions");
 	if (first < 0) {
 		fprintf(f, "<text x=\"%d\" y=\"%d\">no transactions</text>\n",
 			W / 2, H / 2);
@@ -216,66 +253,128 @@ static void draw_hist(FILE *f, const struct dmakit_trace_hist *h, int y,
 	bw = (double)(W - ML - MR) / n;
 	for (i = first; i <= last; i++) {
 		double x = ML + bw * (i - first);
-		double bh = (double)(H - MB - MT) * (double)slots[i] /
-			    nice_max((double)max);
-		char lo[32];
+		uint64_t lo = i ? 1ULL << (i - 1) : 0, hi = i ? (1ULL << i) - 1 : 0;
+		char label[48];
 
-		fmt_ns(lo, sizeof(lo), i ? 1ULL << (i - 1) : 0);
-		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-			"fill=\"#4477aa\"><title>%s and up: %" PRIu64 "</title></rect>\n",
-			x + 1, H - MB - bh, bw - 2, bh, lo, slots[i]);
+		snprintf(label, sizeof(label), "%" PRIu64 " -> %" PRIu64, lo, hi);
+		if (slots[i]) {
+			double yt = log_y((double)slots[i], top);
+
+			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+				"fill=\"#4477aa\"><title>%s usecs: %" PRIu64 "</title></rect>\n",
+				x + 1, yt, bw - 2, (double)(H - MB) - yt, label, slots[i]);
+		}
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" "
 			"transform=\"rotate(-45 %.1f %d)\">%s</text>\n",
-			x + bw / 2, H - MB + 12, x + bw / 2, H - MB + 12, lo);
+			x + bw / 2, H - MB + 12, x + bw / 2, H - MB + 12, label);
 	}
 	svg_close(f, standalone);
 }
 
-static void draw_series(FILE *f, const struct dmakit_trace_series *s,
-			bool bytes_known, int y, bool standalone)
+/*
+ * Bins for the picture: whole multiples of the series' bins holding about
+ * 100 transactions each on average, so counting noise is ~10 % and a
+ * steady load draws as a steady line; between 10 and 150 bins across
+ * the run.
+ */
+static uint64_t display_bin(const struct dmakit_trace_series *s,
+			    uint64_t span_ns, uint64_t xacts)
 {
-	uint64_t bin_ns, xa, by;
-	size_t n = dmakit_trace_series_bins(s, &bin_ns), i;
-	double max = 0, secs, ymax;
+	uint64_t bin_ns, want, k, target = xacts / 100;
 
-	char title[96];
+	dmakit_trace_series_bins(s, &bin_ns);
+	if (target < 10)
+		target = 10;
+	if (target > 150)
+		target = 150;
+	want = span_ns / target;
+	k = want > bin_ns ? (want + bin_ns - 1) / bin_ns : 1;
+	return k * bin_ns;
+}
 
-	snprintf(title, sizeof(title), "%s over time (%.3g ms bins)",
-		 bytes_known ? "Throughput" : "Transaction rate",
-		 (double)bin_ns / 1e6);
-	svg_open(f, y, title, standalone);
+static void draw_series(FILE *f, const struct dmakit_trace_plot *p, int y,
+			bool standalone)
+{
+	const struct dmakit_trace_series *s = p->series;
+	uint64_t bin_ns, xa, by, span, dbin, total = 0, t;
+	size_t n = dmakit_trace_series_bins(s, &bin_ns), i, k, nd;
+	double max = 0, ymax, *v;
+	bool bytes_known = p->bytes_known;
+	char title[160], w[32];
+
 	for (i = 0; i < n; i++) {
-		double v;
-
 		dmakit_trace_series_bin(s, i, &xa, &by);
-		v = (double)(bytes_known ? by : xa) * 1e9 / (double)bin_ns;
+		total += xa;
+	}
+	/* the whole run, also its quiet end, not just up to the last end */
+	span = (uint64_t)n * bin_ns;
+	if (p->stats && p->stats->stop_ns > p->stats->start_ns)
+		span = p->stats->stop_ns - p->stats->start_ns;
+	if (!span)
+		span = 1;
+	dbin = display_bin(s, span, total);
+	nd = (size_t)((span + dbin - 1) / dbin);
+	fmt_ns(w, sizeof(w), dbin);
+	snprintf(title, sizeof(title), "%s over the run (%s bins)",
+		 bytes_known ? "Throughput" : "Transaction rate (sizes unknown)", w);
+	svg_open(f, y, title, standalone);
+	v = calloc(nd ? nd : 1, sizeof(*v));
+	if (!v) {
+		svg_close(f, standalone);
+		return;
+	}
+	for (k = 0, i = 0; k < nd; k++) {
+		uint64_t from = k * dbin, to = from + dbin, sum = 0;
+
+		for (; i < n && (uint64_t)i * bin_ns < to; i++) {
+			dmakit_trace_series_bin(s, i, &xa, &by);
+			sum += bytes_known ? by : xa;
+		}
+		/* the last bin may be cut short by the end of the run */
+		t = (to < span ? to : span) - from;
+		v[k] = (double)sum * 1e9 / (double)(t ? t : 1);
 		if (bytes_known)
-			v /= 1e6;
-		if (v > max)
-			max = v;
+			v[k] /= 1e6;
+		if (v[k] > max)
+			max = v[k];
 	}
 	ymax = nice_max(max);
 	axes(f, ymax, bytes_known ? "MB/s" : "transactions/s");
-	secs = (double)n * (double)bin_ns / 1e9;
+	/* under the line: where events were lost, what it shows is short */
+	for (k = 0; k < p->nlost; k++) {
+		uint64_t t0 = s->t0;
+		const struct dmakit_trace_span *g = &p->lost[k];
+		double x0, x1;
+
+		if (g->to_ns < t0 || g->from_ns > t0 + span)
+			continue;
+		x0 = ML + (double)(W - ML - MR) *
+			  (double)(g->from_ns > t0 ? g->from_ns - t0 : 0) / (double)span;
+		x1 = ML + (double)(W - ML - MR) *
+			  (double)(g->to_ns < t0 + span ? g->to_ns - t0 : span) / (double)span;
+		fprintf(f, "<rect class=\"lost\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+			"fill=\"#f4b6b6\"><title>events lost</title></rect>\n",
+			x0, MT, x1 - x0 < 1 ? 1 : x1 - x0, H - MB - MT);
+	}
+	if (p->nlost)
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#b33\">shaded: events were lost "
+			"there, so transactions are missing</text>\n", ML, H - MB + 34);
 	for (i = 0; i <= 4; i++)
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.3g s</text>\n",
 			ML + (W - ML - MR) * (int)i / 4, H - MB + 16,
-			secs * (double)i / 4);
-	if (n) {
-		fprintf(f, "<polyline fill=\"none\" stroke=\"#cc6677\" stroke-width=\"1.5\" points=\"");
-		for (i = 0; i < n; i++) {
-			double v, x;
+			(double)span / 1e9 * (double)i / 4);
+	fprintf(f, "<polyline fill=\"none\" stroke=\"#cc6677\" stroke-width=\"1.5\" points=\"");
+	for (k = 0; k < nd; k++) {
+		/* each bin drawn over the time it covers: a step line */
+		uint64_t from = k * dbin, to = from + dbin < span ? from + dbin : span;
+		double yv = H - MB - (double)(H - MB - MT) * v[k] / ymax;
 
-			dmakit_trace_series_bin(s, i, &xa, &by);
-			v = (double)(bytes_known ? by : xa) * 1e9 / (double)bin_ns;
-			if (bytes_known)
-				v /= 1e6;
-			x = ML + (double)(W - ML - MR) * ((double)i + 0.5) / (double)n;
-			fprintf(f, "%.1f,%.1f ", x,
-				H - MB - (double)(H - MB - MT) * v / ymax);
-		}
-		fputs("\"/>\n", f);
+		fprintf(f, "%.1f,%.1f %.1f,%.1f ",
+			ML + (double)(W - ML - MR) * (double)from / (double)span, yv,
+			ML + (double)(W - ML - MR) * (double)to / (double)span, yv);
 	}
+	fputs("\"/>\n", f);
+	free(v);
 	svg_close(f, standalone);
 }
 
@@ -289,11 +388,17 @@ static void summary_line(FILE *f, const struct dmakit_trace_plot *p)
 	fmt_ns(c, sizeof(c), dmakit_trace_hist_max(h));
 	fprintf(f, "%" PRIu64 " transactions, latency p50 %s, p99 %s, max %s",
 		dmakit_trace_hist_count(h), a, b, c);
-	if (p->stats)
-		fprintf(f, "; %" PRIu64 " orphan ends, %" PRIu64
-			" unmatched starts, %" PRIu64 " lost events",
-			p->stats->pair.orphans, p->stats->pair.unmatched_starts,
-			p->stats->lost_events);
+	if (p->stats) {
+		fprintf(f, "; %" PRIu64 " orphan ends, %" PRIu64 " unmatched starts, ",
+			p->stats->pair.orphans, p->stats->pair.unmatched_starts);
+		if (p->stats->lost_known)
+			fprintf(f, "%" PRIu64 " lost events", p->stats->lost_events);
+		else
+			fputs("lost events unknown", f);
+		if (p->stats->pair.coalesced_xacts)
+			fprintf(f, "; %" PRIu64 " batched (an end that closed several starts)",
+				p->stats->pair.coalesced_xacts);
+	}
 }
 
 int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *p,
@@ -318,7 +423,7 @@ int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *p,
 		summary_line(f, p);
 		fputs("</text>\n", f);
 		draw_hist(f, p->latency, 50, true);
-		draw_series(f, p->series, p->bytes_known, 50 + H, true);
+		draw_series(f, p, 50 + H, true);
 		fputs("</svg>\n", f);
 	} else {
 		fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -330,7 +435,7 @@ int dmakit_trace_plot_write(const char *path, const struct dmakit_trace_plot *p,
 		fputs("</p>\n", f);
 		draw_hist(f, p->latency, 0, false);
 		fputs("<br>\n", f);
-		draw_series(f, p->series, p->bytes_known, 0, false);
+		draw_series(f, p, 0, false);
 		fputs("</body></html>\n", f);
 	}
 	if (ferror(f))

@@ -1056,20 +1056,26 @@ static void push(struct cpu_stream *c)
 	c->len++;
 }
 
-/* A gap marker: events of this CPU between @from and @to were lost. */
-static int push_loss(struct cpu_stream *c, uint64_t from, uint64_t to,
-		     int missed)
+/*
+ * A gap marker: events of this CPU between @from and @to were lost
+ * (@missed of them; negative: the page does not say how many).  Before
+ * the CPU's first event the gap starts with tracing, not at time 0.
+ */
+static int push_loss(struct dmakit_trace_session *s, struct cpu_stream *c,
+		     uint64_t from, uint64_t to, int missed)
 {
 	struct pending *p = reserve(c);
 
 	if (!p)
 		return -ENOMEM;
+	if (!from)
+		from = s->st.start_ns < to ? s->st.start_ns : to;
 	memset(p, 0, sizeof(*p));
 	p->loss = true;
 	p->ev.ts = from;
 	p->ev.cpu = c->cpu;
 	p->loss_to = to;
-	p->loss_count = missed > 0 ? (uint64_t)missed : 0;
+	p->loss_count = missed > 0 ? (uint64_t)missed : DMAKIT_TRACE_COUNT_UNKNOWN;
 	push(c);
 	return 0;
 }
@@ -1149,7 +1155,7 @@ static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
 		struct pending *p;
 
 		if (first && missed) {
-			ret = push_loss(c, c->last_ts, ts, missed);
+			ret = push_loss(s, c, c->last_ts, ts, missed);
 			if (ret)
 				return ret;
 		}
@@ -1167,7 +1173,7 @@ static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
 		}
 	}
 	if (first && missed)	/* a gap, then an empty page */
-		return push_loss(c, c->last_ts, c->last_ts, missed);
+		return push_loss(s, c, c->last_ts, c->last_ts, missed);
 	return 0;
 }
 
@@ -1255,8 +1261,9 @@ static int merge(struct dmakit_trace_session *s, uint64_t upto)
 			struct pending *p = &best->q[best->head];
 
 			if (p->loss) {
-				dmakit_trace_pairer_loss(s->pairer, p->ev.ts,
-							 p->loss_to, p->loss_count);
+				dmakit_trace_pairer_loss(s->pairer, p->ev.ts, p->loss_to,
+							 p->loss_count == DMAKIT_TRACE_COUNT_UNKNOWN ?
+							 0 : p->loss_count);
 				if (s->opts.on_loss)
 					s->opts.on_loss(s->opts.ctx, p->ev.cpu,
 							p->ev.ts, p->loss_to,
@@ -1317,6 +1324,7 @@ int dmakit_trace_session_start(struct dmakit_trace_session *s)
 		return ret;
 	s->started = true;
 	s->st.start_ns = dmakit_now_ns();
+	dmakit_trace_session_read_loss(s);
 	s->processed_to = s->st.start_ns;
 	/* counts read now open the window the vectors are compared in */
 	s->t0a = dmakit_now_ns();
@@ -1351,7 +1359,6 @@ int dmakit_trace_session_stop(struct dmakit_trace_session *s)
 {
 	uint64_t w;
 	int ret, i, r2;
-	long long v;
 
 	if (!s || !s->started)
 		return -EINVAL;
@@ -1375,24 +1382,67 @@ int dmakit_trace_session_stop(struct dmakit_trace_session *s)
 	if (ret < 0)
 		return ret;
 	dmakit_trace_pairer_finish(s->pairer, s->st.stop_ns);
-	/* the kernel's own count of what it could not keep */
-	s->st.lost_events = 0;
-	for (i = 0; i < s->ncpus; i++) {
-		char rel[64], *stats, *p;
+	dmakit_trace_session_read_loss(s);
+	return r2;
+}
+
+int dmakit_parse_ring_stats(const char *text, uint64_t *lost)
+{
+	static const char *const counters[] = {
+		"overrun:", "commit overrun:", "dropped events:",
+	};
+	bool have_overrun = false;
+	const char *line;
+	size_t i;
+
+	*lost = 0;
+	for (line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+			size_t n = strlen(counters[i]);
+			unsigned long long v;
+			char *end;
+
+			if (strncmp(line, counters[i], n))
+				continue;
+			errno = 0;
+			v = strtoull(line + n, &end, 10);
+			if (errno || end == line + n)
+				return -EINVAL;
+			*lost += v;
+			if (i == 0)
+				have_overrun = true;
+		}
+	}
+	/* without the overrun line nothing can be said */
+	return have_overrun ? 0 : -ENODATA;
+}
+
+/* The kernel's own count of what it could not keep, summed over CPUs. */
+int dmakit_trace_session_read_loss(struct dmakit_trace_session *s)
+{
+	uint64_t total = 0, lost;
+	int i, ret = 0;
+
+	if (!s || !s->inst)
+		return -EINVAL;
+	for (i = 0; i < s->ncpus && !ret; i++) {
+		char rel[64], *stats;
 
 		snprintf(rel, sizeof(rel), "per_cpu/cpu%d/stats", s->cpus[i].cpu);
 		stats = tracefs_instance_file_read(s->inst, rel, NULL);
-		if (!stats)
-			continue;
-		if ((p = strstr(stats, "\noverrun:")) &&
-		    sscanf(p + 9, "%lld", &v) == 1 && v > 0)
-			s->st.lost_events += (uint64_t)v;
-		if ((p = strstr(stats, "dropped events:")) &&
-		    sscanf(p + 15, "%lld", &v) == 1 && v > 0)
-			s->st.lost_events += (uint64_t)v;
+		if (!stats) {
+			ret = errno ? -errno : -EIO;
+			break;
+		}
+		ret = dmakit_parse_ring_stats(stats, &lost);
 		free(stats);
+		total += lost;
 	}
-	return r2;
+	s->st.lost_known = !ret;
+	if (!ret)
+		s->st.lost_events = total;
+	return ret;
 }
 
 void dmakit_trace_session_stats(const struct dmakit_trace_session *s,

@@ -2,11 +2,16 @@
 /*
  * Transactions as JSON lines, and as a Chrome trace-event file that opens
  * in Perfetto UI: each transaction an async slice ("b"/"e" with its own
- * id) named after its channel, so overlapping transfers stack on their
- * channel's track; throughput and rate as counters ("C"); gaps from lost
- * events as global instant events ("i").  Timestamps are microseconds
- * with nanosecond decimals, printed from integers so nothing is rounded.
+ * id) named after its channel (a thread's channel by the thread's name),
+ * so overlapping transfers stack on their channel's track; a transaction
+ * closed by an end that closed several starts is named so ("batch of N");
+ * interrupts as instant events on one track per vector; throughput (only
+ * when sizes are known) and rate as counters ("C"); gaps from lost events
+ * as slices spanning the gap on a "lost events" track.  Timestamps are
+ * microseconds with nanosecond decimals, printed from integers so nothing
+ * is rounded.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,11 +20,26 @@
 #include "internal.h"
 #include "json.h"
 #include "dmakit/trace.h"
+#include "trace_internal.h"
+
+/* Track ids (the "tid" of Chrome's format) beyond any real thread id. */
+#define TRACK_LOST	0x40000000
+#define TRACK_IRQ	0x40000001	/* + IRQ number */
+
+/* A thread seen as a channel, named once from /proc while it lives. */
+struct thread_name {
+	int32_t tid;
+	char comm[20];
+};
 
 struct dmakit_trace_timeline {
 	FILE *f;
 	uint64_t next_id;
 	bool first;
+	struct thread_name *threads;
+	size_t nthreads;
+	unsigned int *irqs;		/* vectors whose track is named */
+	size_t nirqs;
 };
 
 void dmakit_trace_xact_write_json(FILE *f, const struct dmakit_trace_xact *x)
@@ -49,6 +69,8 @@ void dmakit_trace_xact_write_json(FILE *f, const struct dmakit_trace_xact *x)
 		dmakit_json_i64(&j, "status", x->status);
 	dmakit_json_u64(&j, "chan", x->chan);
 	dmakit_json_u64(&j, "batch", x->batch);
+	/* its end closed other starts too: the end may not be its own */
+	dmakit_json_bool(&j, "batched", x->batch > 1);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }
@@ -85,8 +107,78 @@ int dmakit_trace_timeline_open(struct dmakit_trace_timeline **tlp,
 	sep(tl);
 	fputs("{\"ph\":\"M\",\"pid\":1,\"tid\":0,\"name\":\"process_name\","
 	      "\"args\":{\"name\":\"dmakit trace\"}}", tl->f);
+	sep(tl);
+	fprintf(tl->f, "{\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"name\":\"thread_name\","
+		"\"args\":{\"name\":\"lost events\"}}", TRACK_LOST);
 	*tlp = tl;
 	return 0;
+}
+
+/*
+ * The name of a thread gone already: tracing keeps the names of tasks
+ * that ran while events were on (the record-cmd option) in
+ * saved_cmdlines, "PID COMM" lines.
+ */
+static bool saved_comm(int32_t tid, char **comm)
+{
+	static const char *const files[] = {
+		"/sys/kernel/tracing/saved_cmdlines",
+		"/sys/kernel/debug/tracing/saved_cmdlines",
+	};
+	char *text, *line;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (dmakit_read_text(files[i], &text, NULL))
+			continue;
+		for (line = text; line && *line;
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+			char *end;
+			long pid = strtol(line, &end, 10);
+
+			if (end != line && pid == tid && *end == ' ') {
+				size_t len = strcspn(++end, "\n");
+
+				memmove(text, end, len);
+				text[len] = '\0';
+				*comm = text;
+				return true;
+			}
+		}
+		free(text);
+	}
+	return false;
+}
+
+/* A thread's name, looked up the first time it is seen ("" if unknown). */
+static const char *thread_comm(struct dmakit_trace_timeline *tl, int32_t tid)
+{
+	struct thread_name *grown, *t;
+	char path[64], *text;
+	size_t i;
+
+	for (i = 0; i < tl->nthreads; i++)
+		if (tl->threads[i].tid == tid)
+			return tl->threads[i].comm;
+	grown = realloc(tl->threads, (tl->nthreads + 1) * sizeof(*grown));
+	if (!grown)
+		return "";
+	tl->threads = grown;
+	t = &tl->threads[tl->nthreads++];
+	t->tid = tid;
+	t->comm[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
+	if (!dmakit_read_text(path, &text, NULL) || saved_comm(tid, &text)) {
+		text[strcspn(text, "\n")] = '\0';
+		/* a JSON string: keep printable characters other than quotes */
+		for (i = 0; text[i] && i + 1 < sizeof(t->comm); i++)
+			t->comm[i] = (text[i] >= 0x20 && text[i] < 0x7f &&
+				      text[i] != '"' && text[i] != '\\') ?
+				     text[i] : '_';
+		t->comm[i] = '\0';
+		free(text);
+	}
+	return t->comm;
 }
 
 void dmakit_trace_timeline_xact(struct dmakit_trace_timeline *tl,
@@ -96,12 +188,25 @@ void dmakit_trace_timeline_xact(struct dmakit_trace_timeline *tl,
 	uint64_t id = ++tl->next_id;
 	int k;
 
-	if (x->chan)
-		snprintf(name, sizeof(name), "channel %#" PRIx64, x->chan);
-	else if (x->vector >= 0)
+	/* per-thread pairing: the channel key is the thread id */
+	if (x->chan && x->start_tid > 0 && x->chan == (uint64_t)x->start_tid) {
+		const char *comm = thread_comm(tl, x->start_tid);
+
+		snprintf(name, sizeof(name), "thread %s%s%d%s", comm,
+			 *comm ? " (" : "", x->start_tid, *comm ? ")" : "");
+	} else if (x->chan) {
+		snprintf(name, sizeof(name), "channel %" PRIu64, x->chan);
+	} else if (x->vector >= 0) {
 		snprintf(name, sizeof(name), "DMA (irq %d)", x->vector);
-	else
+	} else {
 		snprintf(name, sizeof(name), "DMA");
+	}
+	/* its end may belong to another start: say so where it is drawn */
+	if (x->batch > 1) {
+		size_t n = strlen(name);
+
+		snprintf(name + n, sizeof(name) - n, ", batch of %u", x->batch);
+	}
 	for (k = 0; k < 2; k++) {
 		sep(tl);
 		fprintf(tl->f, "{\"ph\":\"%c\",\"cat\":\"dma\",\"name\":\"%s\","
@@ -127,13 +232,14 @@ void dmakit_trace_timeline_counter(struct dmakit_trace_timeline *tl,
 				   uint64_t ts_ns, double bytes_per_s,
 				   double xacts_per_s)
 {
-	sep(tl);
-	fputs("{\"ph\":\"C\",\"pid\":1,\"name\":\"throughput\",\"ts\":", tl->f);
-	put_us(tl->f, ts_ns);
-	if (bytes_per_s >= 0)
+	/* unknown sizes draw no throughput at all, not a false zero */
+	if (bytes_per_s >= 0) {
+		sep(tl);
+		fputs("{\"ph\":\"C\",\"pid\":1,\"name\":\"throughput\",\"ts\":",
+		      tl->f);
+		put_us(tl->f, ts_ns);
 		fprintf(tl->f, ",\"args\":{\"MB/s\":%.3f}}", bytes_per_s / 1e6);
-	else
-		fprintf(tl->f, ",\"args\":{\"MB/s\":0}}");
+	}
 	sep(tl);
 	fputs("{\"ph\":\"C\",\"pid\":1,\"name\":\"transactions/s\",\"ts\":",
 	      tl->f);
@@ -146,11 +252,49 @@ void dmakit_trace_timeline_loss(struct dmakit_trace_timeline *tl, int cpu,
 				uint64_t count)
 {
 	sep(tl);
-	fputs("{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,"
-	      "\"name\":\"lost events\",\"ts\":", tl->f);
+	fprintf(tl->f, "{\"ph\":\"X\",\"pid\":1,\"tid\":%d,"
+		"\"name\":\"lost events (cpu %d)\",\"ts\":", TRACK_LOST, cpu);
 	put_us(tl->f, from_ns);
-	fprintf(tl->f, ",\"args\":{\"cpu\":%d,\"until_ns\":%" PRIu64
-		",\"count\":%" PRIu64 "}}", cpu, to_ns, count);
+	fputs(",\"dur\":", tl->f);
+	put_us(tl->f, to_ns > from_ns ? to_ns - from_ns : 0);
+	fprintf(tl->f, ",\"args\":{\"cpu\":%d,\"from_ns\":%" PRIu64
+		",\"until_ns\":%" PRIu64 ",\"count\":", cpu, from_ns, to_ns);
+	if (count == DMAKIT_TRACE_COUNT_UNKNOWN)
+		fputs("null}}", tl->f);
+	else
+		fprintf(tl->f, "%" PRIu64 "}}", count);
+}
+
+void dmakit_trace_timeline_irq(struct dmakit_trace_timeline *tl,
+			       uint64_t ts_ns, int cpu, unsigned int irq,
+			       const char *name)
+{
+	unsigned int *grown;
+	size_t i;
+
+	for (i = 0; i < tl->nirqs && tl->irqs[i] != irq; i++)
+		;
+	if (i == tl->nirqs &&
+	    (grown = realloc(tl->irqs, (tl->nirqs + 1) * sizeof(*grown)))) {
+		tl->irqs = grown;
+		tl->irqs[tl->nirqs++] = irq;
+		sep(tl);
+		fprintf(tl->f, "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,"
+			"\"name\":\"thread_name\",\"args\":{\"name\":\"irq %u",
+			TRACK_IRQ + irq, irq);
+		if (name && *name) {
+			fputc(' ', tl->f);
+			for (; *name; name++)
+				if (*name != '"' && *name != '\\' && *name >= 0x20)
+					fputc(*name, tl->f);
+		}
+		fputs("\"}}", tl->f);
+	}
+	sep(tl);
+	fprintf(tl->f, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u,"
+		"\"name\":\"irq %u\",\"ts\":", TRACK_IRQ + irq, irq);
+	put_us(tl->f, ts_ns);
+	fprintf(tl->f, ",\"args\":{\"cpu\":%d}}", cpu);
 }
 
 int dmakit_trace_timeline_close(struct dmakit_trace_timeline *tl)
@@ -164,6 +308,8 @@ int dmakit_trace_timeline_close(struct dmakit_trace_timeline *tl)
 		ret = -EIO;
 	if (fclose(tl->f) && !ret)
 		ret = -errno;
+	free(tl->threads);
+	free(tl->irqs);
 	free(tl);
 	return ret;
 }

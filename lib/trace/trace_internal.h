@@ -104,7 +104,7 @@ int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 /* Translate one x86-64 stapsdt argument ("-4@%edi", "8@-16(%rbp)"). */
 int dmakit_usdt_parse_arg(const char *text, struct dmakit_usdt_arg *arg);
 
-/* --- sysfs/procfs with a replaceable root, for tests (pci.c) --- */
+/* --- sysfs/procfs with a replaceable root, for tests (pci.c, interrupts.c) --- */
 
 int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 			      const char *bdf, char *errmsg, size_t errlen);
@@ -117,6 +117,30 @@ int dmakit_trace_pci_list_at(const char *root, char ***bdfs, size_t *count,
 int dmakit_parse_proc_interrupts(const char *text, const unsigned int *irqs,
 				 unsigned int n, uint64_t *counts,
 				 char (*names)[64]);
+/* The same, also each IRQ's count per CPU into @per_cpu[i * ncpus + cpu]. */
+int dmakit_parse_proc_interrupts_cpus(const char *text,
+				      const unsigned int *irqs, unsigned int n,
+				      uint64_t *counts, char (*names)[64],
+				      uint64_t *per_cpu);
+/* The number of CPU columns of a /proc/interrupts text, or -EINVAL. */
+int dmakit_proc_interrupts_ncpus(const char *text);
+/*
+ * From the function's config space (sysfs "config"; beyond 64 bytes it
+ * needs root): config_read, pcie, msix_table_size, msix_enabled, and the
+ * link from the PCIe capability where sysfs had none (pci_config.c).
+ */
+void dmakit_pci_read_caps(const char *dir, struct dmakit_trace_pci_info *info);
+/* Names in a pci.ids file for the given ids (pci_ids.c): 0 or -ENOENT. */
+int dmakit_pci_ids_lookup(const char *path, uint16_t vendor, uint16_t device,
+			  uint16_t subsys_vendor, uint16_t subsys_device,
+			  uint32_t class_code,
+			  struct dmakit_trace_pci_names *names);
+/*
+ * Events a CPU's ring buffer lost (session.c), from its per_cpu/cpuN/stats:
+ * overrun + commit overrun + dropped events.  Return 0, -ENODATA (no
+ * overrun line: the count is unknown), -EINVAL (malformed).
+ */
+int dmakit_parse_ring_stats(const char *text, uint64_t *lost);
 
 /* --- tracefs objects of a session (probe.c) --- */
 
@@ -137,7 +161,7 @@ int dmakit_uprobe_add(const char *group, const char *event, bool retprobe,
 		      const char *args, char *err, size_t errlen);
 int dmakit_uprobe_remove(const char *group, const char *event);
 
-/* --- small helpers --- */
+/* --- small helpers (text.c) --- */
 
 /* Read a whole (small) file into a NUL-terminated malloc'ed buffer. */
 int dmakit_read_text(const char *path, char **text, size_t *len);

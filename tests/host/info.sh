@@ -55,6 +55,35 @@ t_eq "names and counts match /proc/interrupts" "$?" 0
 t_grep "text shows vectors" "MSI" "$TMPDIR/text"
 t_grep "text shows the driver" "driver +$driver" "$TMPDIR/text"
 
+# every PCI function of the machine, against lspci, sysfs and /proc
+command -v lspci >/dev/null || t_skip "lspci is not installed (scripts/setup.sh)"
+[ -s /usr/share/misc/pci.ids ] || t_skip "pci.ids is not installed (scripts/setup.sh)"
+ndev=0
+for dev in /sys/bus/pci/devices/*; do
+	b=$(basename "$dev")
+	ndev=$((ndev + 1))
+	"$DMAKIT" info "$b" --json >"$TMPDIR/$b.json" &&
+		"$DMAKIT" info "$b" >"$TMPDIR/$b.txt"
+	t_eq "$b: info exits 0" "$?" 0
+	python3 "$TOP/tests/host/info_lspci.py" "$b" "$TMPDIR/$b.json" "$TMPDIR/$b.txt"
+	t_eq "$b: info agrees with lspci, sysfs and /proc/interrupts" "$?" 0
+done
+t_check "checked every PCI function ($ndev)" test "$ndev" -gt 0
+t_grep "the disk's function names its block device and dev number" \
+	"block device +[a-z0-9]+ \([0-9]+:[0-9]+; block tracepoints: dev == [0-9]+\)" \
+	"$TMPDIR/$bdf.txt"
+
+# without root the capability list is unreadable: unknown, not "none"
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$DMAKIT" info "$bdf" --json >"$TMPDIR/user.json" 2>"$TMPDIR/user.err"
+	t_eq "info as an unprivileged user exits 0" "$?" 0
+	t_eq "its MSI-X is unknown (null)" "$(json_get "$TMPDIR/user.json" msix)" None
+	t_eq "its PCIe capability is unknown (null)" "$(json_get "$TMPDIR/user.json" pcie)" None
+	t_eq "its BARs are still listed" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["bars"]))' "$TMPDIR/user.json")" \
+		"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["bars"]))' "$TMPDIR/info.json")"
+fi
+
 "$DMAKIT" info 0000:ff:1f.7 2>"$TMPDIR/err"
 t_eq "unknown device exits 1" "$?" 1
 t_grep "unknown device is explained" "no PCI device 0000:ff:1f.7" "$TMPDIR/err"

@@ -39,10 +39,13 @@ sys.exit(1 if bad or n == 0 else 0)
 PY
 }
 
-# FIFO: slow phases (no loss) around bursts that overflow 8 KiB per CPU
+# FIFO: slow phases (no loss) around bursts that overflow 8 KiB per CPU;
+# live lines every 0.2 s must show the loss while the run goes on
 start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
-	--buffer-kb 8 --timeout 100 --interval 0 --events "$TMPDIR/ev.jsonl" \
-	--summary-json "$TMPDIR/sum.json" || { t_check "tracer starts" false; t_done; }
+	--buffer-kb 8 --timeout 100 --interval 0.2 --events "$TMPDIR/ev.jsonl" \
+	--summary-json "$TMPDIR/sum.json" --timeline "$TMPDIR/tl.json" \
+	--plot "$TMPDIR/plot.svg" ||
+	{ t_check "tracer starts" false; t_done; }
 "$P/seedapp" "$TMPDIR/gt.txt" 200x2000 40000x0 pause:500 200x2000 40000x0 \
 	pause:500 200x2000
 t_eq "burst program ran" "$?" 0
@@ -57,6 +60,32 @@ t_check "gaps were seen in the stream" \
 t_check "events around the gaps set aside" \
 	test "$(json_get "$TMPDIR/sum.json" discarded_starts)" -gt 0
 t_grep "the loss is reported" "^LOST [0-9]+ events" "$TMPDIR/tracer.out"
+# interval lines: TIME ... LOST (the last column); the run ends with a
+# 200x2000 phase of at least 0.4 s, so lines before the end exist
+live=$(awk '/^ *[0-9]+\.[0-9] / { n++; if ($NF > 0) { print n; exit } }' "$TMPDIR/tracer.out")
+nlines=$(grep -cE '^ *[0-9]+\.[0-9] ' "$TMPDIR/tracer.out")
+t_check "an interval line showed the loss before the end (line ${live:-none} of $nlines)" \
+	test -n "$live" -a "${live:-0}" -lt "$nlines"
+t_check "the last interval line's count is the kernel's total" \
+	test "$(grep -E '^ *[0-9]+\.[0-9] ' "$TMPDIR/tracer.out" | tail -n1 | awk '{print $NF}')" \
+	-le "$lost"
+python3 - "$TMPDIR/tl.json" "$TMPDIR/sum.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["traceEvents"]
+s = json.load(open(sys.argv[2]))
+gaps = [e for e in t if e.get("name", "").startswith("lost events (cpu")]
+print("%d loss slices; run %d..%d ns" % (len(gaps), s["start_ns"], s["stop_ns"]))
+bad = [e for e in gaps
+       if not (s["start_ns"] - 1e6 <= e["args"]["from_ns"] <= e["args"]["until_ns"] <= s["stop_ns"])
+       or abs(e["ts"] * 1000 - e["args"]["from_ns"]) > 1
+       or (e["args"]["count"] is not None and e["args"]["count"] <= 0)]
+for e in bad[:5]:
+    print("misplaced:", e)
+sys.exit(1 if bad or len(gaps) != s["loss_holes"] else 0)
+PY
+t_eq "timeline: one loss slice per gap, inside the run, at the gap's time" "$?" 0
+t_eq "plot: every gap shaded" "$(grep -o 'class="lost"' "$TMPDIR/plot.svg" | wc -l)" \
+	"$(json_get "$TMPDIR/sum.json" loss_holes)"
 check_truth fifo "$TMPDIR/gt.txt" "$TMPDIR/ev.jsonl"
 t_eq "fifo: no wrong pairs, and pairing resumed" "$?" 0
 t_check "fifo: the slow phases were paired" \

@@ -3,7 +3,9 @@
  * PCI discovery on a fake sysfs/procfs tree: a PCIe card with MSI-X
  * vectors (the user's 17:00.0 from the question), a legacy INTx device,
  * a device without driver; /proc/interrupts of old and new kernels; link
- * bandwidth arithmetic.
+ * bandwidth arithmetic; BARs, the config space's capabilities, children
+ * (a disk, not its partition nor a disk behind another function; a
+ * network interface) and pci.ids names.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +51,33 @@ static void link_to(const char *rel, const char *target)
 
 #define DEV "sys/bus/pci/devices/0000:17:00.0/"
 
+/* Config space: MSI-X (table of 32, enabled) and PCIe (x16 8 GT/s capable, x4 at 5 GT/s). */
+static void put_config(const char *rel)
+{
+	unsigned char cfg[256] = { 0xee, 0x10, 0x3f, 0x90 };
+	char path[1024];
+	FILE *f;
+
+	cfg[0x06] = 0x10;			/* capability list */
+	cfg[0x34] = 0x40;
+	cfg[0x40] = 0x11;			/* MSI-X */
+	cfg[0x41] = 0x60;
+	cfg[0x42] = 31;				/* table size - 1 */
+	cfg[0x43] = 0x80;			/* enable */
+	cfg[0x60] = 0x10;			/* PCIe */
+	cfg[0x61] = 0x00;
+	cfg[0x6c] = (unsigned char)(0x03 | (16 << 4));	/* LnkCap: 8 GT/s x16 */
+	cfg[0x6d] = (unsigned char)((16 << 4) >> 8);
+	cfg[0x72] = (unsigned char)(0x02 | (4 << 4));	/* LnkSta: 5 GT/s x4 */
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	if (!f || fwrite(cfg, 1, sizeof(cfg), f) != sizeof(cfg)) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
 static void build_tree(void)
 {
 	snprintf(root, sizeof(root), "%s/dmakit-pci-XXXXXX",
@@ -71,6 +100,47 @@ static void build_tree(void)
 	put(DEV "max_link_width", "16\n");
 	link_to(DEV "driver", "../../../../bus/pci/drivers/xdma");
 	link_to(DEV "iommu_group", "../../../../kernel/iommu_groups/23");
+	/* BAR0 64-bit prefetchable, BAR2 32-bit, BAR4 I/O; line 6: ROM */
+	put(DEV "resource",
+	    "0x0000003800000000 0x00000038000fffff 0x000000000014220c\n"
+	    "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+	    "0x00000000fb000000 0x00000000fb00ffff 0x0000000000040200\n"
+	    "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+	    "0x000000000000e000 0x000000000000e01f 0x0000000000040101\n"
+	    "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+	    "0x00000000fb100000 0x00000000fb17ffff 0x0000000000046200\n");
+	put_config(DEV "config");
+	/* a disk with a partition, a disk behind another function, a NIC */
+	put(DEV "nvme/nvme0/nvme0n1/dev", "259:0\n");
+	put(DEV "nvme/nvme0/nvme0n1/nvme0n1p1/dev", "259:1\n");
+	put(DEV "nvme/nvme0/nvme0n1/nvme0n1p1/partition", "1\n");
+	put(DEV "0000:18:00.0/nvme/nvme1/nvme1n1/dev", "259:2\n");
+	put(DEV "net/eth3/ifindex", "5\n");
+	put("sys/class/block/.keep", "");
+	put("sys/class/net/.keep", "");
+	link_to("sys/class/block/nvme0n1", "../../bus/pci/devices/0000:17:00.0/nvme/nvme0/nvme0n1");
+	link_to("sys/class/block/nvme0n1p1",
+		"../../bus/pci/devices/0000:17:00.0/nvme/nvme0/nvme0n1/nvme0n1p1");
+	link_to("sys/class/block/nvme1n1",
+		"../../bus/pci/devices/0000:17:00.0/0000:18:00.0/nvme/nvme1/nvme1n1");
+	link_to("sys/class/net/eth3", "../../bus/pci/devices/0000:17:00.0/net/eth3");
+	put("pci.ids",
+	    "# comment\n"
+	    "10ec  Realtek Semiconductor Co., Ltd.\n"
+	    "\t903f  Not this one\n"
+	    "10ee  Xilinx Corporation\n"
+	    "\t7021  Other device\n"
+	    "\t903f  Alveo DMA card\n"
+	    "\t\t10ee 0007  Alveo U250\n"
+	    "\t\t10ee 0008  Alveo U280\n"
+	    "\t9041  Next device\n"
+	    "10ef  Next vendor\n"
+	    "C 05  Memory controller\n"
+	    "\t00  RAM memory\n"
+	    "\t80  Memory controller\n"
+	    "C 06  Bridge\n"
+	    "\t04  PCI bridge\n"
+	    "\t\t01  Subtractive decode\n");
 	put(DEV "msi_irqs/66", "msix\n");
 	put(DEV "msi_irqs/67", "msix\n");
 	put(DEV "msi_irqs/68", "msix\n");
@@ -137,6 +207,145 @@ static void msix_card(void)
 	T_EQ_U64(v.count, 1000033);
 	T_EQ(dmakit_trace_pci_vector(pci, 3, &v), -ERANGE);
 	T_STREQ(dmakit_trace_irq_kind_name(v.kind), "MSI-X");
+	dmakit_trace_pci_free(pci);
+}
+
+static void per_cpu_counts(void)
+{
+	struct dmakit_trace_pci *pci;
+	uint64_t c[8] = { 0 };
+	char err[256];
+
+	T_EQ(dmakit_trace_pci_alloc_at(&pci, root, "17:00.0", err, sizeof(err)), 0);
+	T_EQ(dmakit_trace_pci_vector_cpus(pci, 2, c, 8), 4);
+	T_EQ_U64(c[0], 33);
+	T_EQ_U64(c[1], 0);
+	T_EQ_U64(c[2], 1000000);
+	T_EQ_U64(c[3], 0);
+	T_EQ_U64(c[4], 0);		/* beyond the CPUs: untouched */
+	T_EQ(dmakit_trace_pci_vector_cpus(pci, 1, c, 2), 4);
+	T_EQ_U64(c[0], 1);
+	T_EQ_U64(c[1], 2);
+	T_EQ_U64(c[2], 1000000);	/* only 2 asked for */
+	T_EQ(dmakit_trace_pci_vector_cpus(pci, 3, c, 8), -ERANGE);
+	dmakit_trace_pci_free(pci);
+}
+
+static void bars_and_capabilities(void)
+{
+	struct dmakit_trace_pci *pci;
+	struct dmakit_trace_pci_info in;
+	struct dmakit_trace_pci_bar b;
+	char err[256];
+
+	T_EQ(dmakit_trace_pci_alloc_at(&pci, root, "17:00.0", err, sizeof(err)), 0);
+	dmakit_trace_pci_info(pci, &in);
+	T_EQ(in.nbars, 3);
+	T_EQ(dmakit_trace_pci_bar(pci, 0, &b), 0);
+	T_EQ(b.index, 0);
+	T_EQ_U64(b.start, 0x3800000000ULL);
+	T_EQ_U64(b.size, 1 << 20);
+	T_ASSERT(!b.io && b.mem64 && b.prefetchable);
+	T_EQ(dmakit_trace_pci_bar(pci, 1, &b), 0);
+	T_EQ(b.index, 2);
+	T_EQ_U64(b.size, 64 << 10);
+	T_ASSERT(!b.io && !b.mem64 && !b.prefetchable);
+	T_EQ(dmakit_trace_pci_bar(pci, 2, &b), 0);
+	T_EQ(b.index, 4);
+	T_EQ_U64(b.start, 0xe000);
+	T_EQ_U64(b.size, 32);
+	T_ASSERT(b.io);
+	T_EQ(dmakit_trace_pci_bar(pci, 3, &b), -ERANGE);	/* not the ROM */
+	T_ASSERT(in.config_read);
+	T_ASSERT(in.pcie);
+	T_EQ(in.msix_table_size, 32);
+	T_ASSERT(in.msix_enabled);
+	T_EQ(in.msix_vectors, 3);
+	/* sysfs's link attributes win over the capability's */
+	T_ASSERT(in.link_gts == 8.0);
+	T_EQ(in.link_width, 8);
+	dmakit_trace_pci_free(pci);
+
+	/* no config space readable: unknown, not "no MSI-X" */
+	T_EQ(dmakit_trace_pci_alloc_at(&pci, root, "00:1f.2", err, sizeof(err)), 0);
+	dmakit_trace_pci_info(pci, &in);
+	T_ASSERT(!in.config_read);
+	T_EQ(in.msix_table_size, -1);
+	T_EQ(in.nbars, 0);
+	T_EQ(in.nchildren, 0);
+	dmakit_trace_pci_free(pci);
+}
+
+static void link_from_capability(void)
+{
+	struct dmakit_trace_pci_info in;
+	char dir[400];
+
+	snprintf(dir, sizeof(dir), "%s/" DEV, root);
+	memset(&in, 0, sizeof(in));
+	dmakit_pci_read_caps(dir, &in);
+	T_ASSERT(in.pcie);
+	T_ASSERT(in.max_link_gts == 8.0);
+	T_EQ(in.max_link_width, 16);
+	T_ASSERT(in.link_gts == 5.0);
+	T_EQ(in.link_width, 4);
+}
+
+static void children(void)
+{
+	struct dmakit_trace_pci *pci;
+	struct dmakit_trace_pci_info in;
+	struct dmakit_trace_pci_child c;
+	char err[256];
+
+	T_EQ(dmakit_trace_pci_alloc_at(&pci, root, "17:00.0", err, sizeof(err)), 0);
+	dmakit_trace_pci_info(pci, &in);
+	T_EQ(in.nchildren, 2);
+	T_EQ(dmakit_trace_pci_child(pci, 0, &c), 0);
+	T_EQ(c.kind, DMAKIT_TRACE_CHILD_BLOCK);
+	T_STREQ(c.name, "nvme0n1");
+	T_EQ(c.major, 259);
+	T_EQ(c.minor, 0);
+	T_EQ(c.ifindex, -1);
+	T_EQ(dmakit_trace_pci_child(pci, 1, &c), 0);
+	T_EQ(c.kind, DMAKIT_TRACE_CHILD_NET);
+	T_STREQ(c.name, "eth3");
+	T_EQ(c.ifindex, 5);
+	T_EQ(dmakit_trace_pci_child(pci, 2, &c), -ERANGE);
+	dmakit_trace_pci_free(pci);
+}
+
+static void names(void)
+{
+	struct dmakit_trace_pci *pci;
+	struct dmakit_trace_pci_names n;
+	char err[256], ids[400];
+
+	snprintf(ids, sizeof(ids), "%s/pci.ids", root);
+	T_EQ(dmakit_trace_pci_alloc_at(&pci, root, "17:00.0", err, sizeof(err)), 0);
+	T_EQ(dmakit_trace_pci_names(pci, ids, &n), 0);
+	T_STREQ(n.vendor, "Xilinx Corporation");
+	T_STREQ(n.device, "Alveo DMA card");
+	T_STREQ(n.subsys_vendor, "Xilinx Corporation");
+	T_STREQ(n.subsys_device, "Alveo U250");
+	T_STREQ(n.class_name, "Memory controller");
+	T_STREQ(n.prog_if, "");
+	dmakit_trace_pci_free(pci);
+	/* unknown ids: empty names; no file: -ENOENT */
+	T_EQ(dmakit_trace_pci_alloc_at(&pci, root, "00:1f.2", err, sizeof(err)), 0);
+	T_EQ(dmakit_trace_pci_names(pci, ids, &n), 0);
+	T_STREQ(n.vendor, "");
+	T_STREQ(n.device, "");
+	T_STREQ(n.class_name, "");
+	/* a subsystem with the device's own ids has the device's name */
+	snprintf(ids, sizeof(ids), "%s/pci.ids", root);
+	T_EQ(dmakit_pci_ids_lookup(ids, 0x10ee, 0x7021, 0x10ee, 0x7021,
+				   0x060401, &n), 0);
+	T_STREQ(n.subsys_device, "Other device");
+	T_STREQ(n.class_name, "PCI bridge");
+	T_STREQ(n.prog_if, "Subtractive decode");
+	snprintf(ids, sizeof(ids), "%s/no-such.ids", root);
+	T_EQ(dmakit_trace_pci_names(pci, ids, &n), -ENOENT);
 	dmakit_trace_pci_free(pci);
 }
 
@@ -232,6 +441,11 @@ int main(void)
 	T_RUN(listing);
 	T_RUN(bandwidth);
 	T_RUN(proc_interrupts_parser);
+	T_RUN(per_cpu_counts);
+	T_RUN(bars_and_capabilities);
+	T_RUN(link_from_capability);
+	T_RUN(children);
+	T_RUN(names);
 	ret = t_exit();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))

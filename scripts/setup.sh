@@ -8,7 +8,10 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 	    libtraceevent-dev systemtap-sdt-dev)
+# the file-system tools make the signatures a raw target must not lose
+# (tests/host/record_blockdev.sh)
 test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
+	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin
 	   procps kmod time)
 # the driver's QEMU suite; perl runs checkpatch.pl on the driver
 vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64

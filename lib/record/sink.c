@@ -587,6 +587,21 @@ static int write_metadata_initial(struct dmakit_sink *s)
 
 /* --- open --- */
 
+/* Lock a file being written; without flock, say so and go on. */
+static int lock_or_notice(struct dmakit_sink *s, int fd, const char *path,
+			  char *err, size_t errlen)
+{
+	int ret = dmakit_sink_lock(fd, path, err, errlen);
+
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	if (err && errlen)
+		err[0] = '\0';
+	dmakit_sink_notice(s, "%s cannot be locked on this file system: a second writer would not be noticed",
+			   path);
+	return 0;
+}
+
 /* Open @path, creating it if missing but never truncating it. */
 static int open_keep(const char *path, int flags, bool *created)
 {
@@ -635,7 +650,7 @@ static int open_target(struct dmakit_sink *s, char *err, size_t errlen)
 	}
 	s->fd = fd;
 	s->direct = flags & O_DIRECT;
-	ret = dmakit_sink_lock(fd, s->data_path, err, errlen);
+	ret = lock_or_notice(s, fd, s->data_path, err, errlen);
 	if (ret) {
 		s->created_data = false;	/* another writer's now */
 		return ret;
@@ -700,7 +715,7 @@ static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 		return dmakit_errf(err, errlen, -EINVAL,
 				   "%s would be both the data and a sidecar: choose another --sidecar",
 				   s->data_path);
-	ret = dmakit_sink_lock(s->idx_fd, s->idx_path, err, errlen);
+	ret = lock_or_notice(s, s->idx_fd, s->idx_path, err, errlen);
 	if (ret) {
 		s->created_idx = false;		/* another writer's now */
 		return ret;

@@ -184,7 +184,8 @@ char *dmakit_sidecar_name(const char *prefix, const char *suffix);
  *   check_existing:  nothing is there to lose: no data, index or metadata
  *                    (a block device: blank, no signature) (-EEXIST)
  *   lock:            take @fd's exclusive flock at once, or name the
- *                    holder (-EBUSY)
+ *                    holder (-EBUSY); -EOPNOTSUPP: the file system has
+ *                    no flock (the caller goes on, with a notice)
  *   check_unlocked:  nobody holds @path's flock (a probe, nothing kept)
  * (dmakit_sink_preflight() in recording.h runs them without opening.)
  */

@@ -241,6 +241,9 @@ int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen)
 
 	if (!flock(fd, LOCK_EX | LOCK_NB))
 		return 0;
+	/* some network and FUSE file systems have no flock */
+	if (errno == ENOLCK || errno == EOPNOTSUPP || errno == ENOSYS)
+		return -EOPNOTSUPP;
 	if (errno != EWOULDBLOCK)
 		return dmakit_errf(err, errlen, -errno, "lock %s: %s", path,
 				   strerror(errno));
@@ -265,7 +268,7 @@ int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen)
 		return 0;	/* nothing there to hold */
 	ret = dmakit_sink_lock(fd, path, err, errlen);
 	close(fd);		/* drops the probe's lock */
-	return ret;
+	return ret == -EOPNOTSUPP ? 0 : ret;
 }
 
 int dmakit_sink_check_new_path(const char *path, char *err, size_t errlen)

@@ -3,8 +3,9 @@
 # an earlier recording (any of data, index, metadata) or a non-empty file
 # unless --force; a start that fails (a bad --sidecar directory) leaves the
 # earlier recording byte-identical and verifying, with --force too; a
-# second recorder on the same path fails at once naming the first; a name
-# under /dev that does not exist is not created.
+# second recorder on the same path fails at once naming the first; what a
+# SIGKILLed recorder left is kept; a name under /dev that does not exist is
+# not created.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
 check="$TOP/tests/host/recording_check.py"
@@ -102,6 +103,21 @@ t_eq "first recorder: exits 0 after SIGINT" "$?" 0
 t_eq "first recorder: interrupted" "$(json_get "$two.json" result)" interrupted
 t_check "first recorder: its recording verifies" "$DMAKIT" verify "$two" --quiet
 t_check "first recorder: index and metadata agree" python3 "$check" "$two"
+
+# a recorder killed mid-run leaves its files (for recovery): its lock died
+# with it, and a new recorder still refuses to overwrite them
+killed=$TMPDIR/killed.dat
+"$DMAKIT" record -d sim:bufsize=64K,nbufs=32,policy=block,rate=20M -o "$killed" \
+	--duration 120 --quiet 2>/dev/null &
+victim=$!
+t_check "recorder to be killed under way" wait_entries "$killed.idx" 8
+kill -KILL "$victim"
+wait "$victim"
+left=$(sums "$killed" "$killed.idx" "$killed.json")
+"$DMAKIT" record -d "$sim" -o "$killed" --size 1M 2>"$TMPDIR/err"
+t_eq "after SIGKILL: refused" "$?" 1
+t_grep "after SIGKILL: says it holds a recording" "killed.dat already holds a recording" "$TMPDIR/err"
+t_eq "after SIGKILL: what it left is untouched" "$(sums "$killed" "$killed.idx" "$killed.json")" "$left"
 
 # a mistyped device name is not created as a file under /dev
 name=/dev/dmakit-test-nodisk-$$

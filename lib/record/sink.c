@@ -631,7 +631,10 @@ static int open_target(struct dmakit_sink *s, char *err, size_t errlen)
 		flags |= O_DIRECT;
 	fd = open_data(s, flags);
 	if (fd < 0 && errno == EINVAL && (flags & O_DIRECT)) {
+		/* the refused O_DIRECT open may have created the file */
 		fd = open_data(s, flags & ~O_DIRECT);
+		if (fd >= 0 && s->data_was_missing)
+			s->created_data = true;
 		if (fd >= 0) {
 			dmakit_sink_notice(s, "%s does not support O_DIRECT: using the buffered engine instead of %s",
 					   s->data_path, eng->name);
@@ -737,10 +740,12 @@ static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
-	if ((!s->is_blkdev && ftruncate(s->fd, 0)) ||
-	    ftruncate(s->idx_fd, 0) || ftruncate(s->meta_tmp_fd, 0))
+	if (!s->is_blkdev && ftruncate(s->fd, 0))
 		return dmakit_errf(err, errlen, -errno, "truncate %s: %s",
 				   s->data_path, strerror(errno));
+	if (ftruncate(s->idx_fd, 0) || ftruncate(s->meta_tmp_fd, 0))
+		return dmakit_errf(err, errlen, -errno, "truncate %s: %s",
+				   s->idx_path, strerror(errno));
 	return 0;
 }
 
@@ -861,9 +866,11 @@ static int classify_target(struct dmakit_sink *s, char *err, size_t errlen)
 	struct stat sb;
 
 	if (stat(s->data_path, &sb)) {
-		if (errno == ENOENT)	/* a new file */
+		if (errno == ENOENT) {	/* a new file */
+			s->data_was_missing = true;
 			return dmakit_sink_check_new_path(s->data_path, err,
 							  errlen);
+		}
 		return dmakit_errf(err, errlen, -errno, "%s: %s", s->data_path,
 				   strerror(errno));
 	}

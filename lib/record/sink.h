@@ -99,6 +99,7 @@ struct dmakit_sink {
 	int fd;				/* data target */
 	int idx_fd, meta_tmp_fd;
 	bool is_blkdev;
+	bool data_was_missing;		/* before this open */
 	bool created_data, created_idx, created_meta_tmp; /* by this open */
 	bool had_meta, wrote_meta;	/* PREFIX.json before / by this open */
 	bool direct;

@@ -3,7 +3,8 @@
 # whatever the source's rate (at rate=1 the next 512 KiB buffer is six days
 # away: the producer used to sleep through the stop and pthread_join with
 # it); a ring larger than the hard cap or than the memory this process may
-# use is refused with a clear error before anything is allocated or created.
+# use is refused with a clear error before anything is allocated or created
+# (the memory this process may use: record_stop_memory.sh).
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
 
@@ -52,28 +53,4 @@ done
 "$DMAKIT" bench --size 64M --device sim:nbufs=65536,bufsize=64M 2>"$TMPDIR/err" >/dev/null
 t_eq "bench with a 4 TiB ring: usage error" "$?" 2
 
-# more than the memory this process may use: a memory cgroup of 256 MiB
-need_root
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-	grep -qw memory /sys/fs/cgroup/cgroup.subtree_control ||
-		echo +memory >/sys/fs/cgroup/cgroup.subtree_control
-	cg=/sys/fs/cgroup/dmakit-stop-$$
-	mkdir "$cg" && echo 256M >"$cg/memory.max"
-else
-	cg=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
-	cg=${cg%/}/dmakit-stop-$$
-	mkdir "$cg" && echo 256M >"$cg/memory.limit_in_bytes"
-fi
-t_check "a 256 MiB memory cgroup" test -d "$cg"
-in_cgroup() { (echo "$BASHPID" >"$cg/cgroup.procs" && exec "$@"); }
-out=$TMPDIR/cg.dat
-in_cgroup "$DMAKIT" record -d sim:nbufs=64,bufsize=8M -o "$out" --size 1M 2>"$TMPDIR/err"
-t_eq "512 MiB ring in 256 MiB: exits 1" "$?" 1
-t_grep "512 MiB ring in 256 MiB: says why" \
-	"needs more memory than is available \([0-9]+ MiB, of which the ring may take 3/4\)" "$TMPDIR/err"
-t_check "512 MiB ring in 256 MiB: nothing created" test ! -e "$out"
-in_cgroup "$DMAKIT" record -d sim:nbufs=8,bufsize=8M,policy=block,rate=max \
-	-o "$out" --size 16M --quiet
-t_eq "64 MiB ring in 256 MiB: records" "$?" 0
-rmdir "$cg"
 t_done

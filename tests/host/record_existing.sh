@@ -131,4 +131,11 @@ t_check "missing /dev name: nothing created" test ! -e "$name"
 t_eq "recv onto a recording: exits 1" "$?" 1
 t_grep "recv onto a recording: says so" "already holds a recording" "$TMPDIR/err"
 t_check "recv onto a recording: it still verifies" "$DMAKIT" verify "$run" --quiet
+before=$(sums "$run" "$run.idx" "$run.json")
+"$DMAKIT" recv -l 127.0.0.1:0 -o "$run" --force --timeout 1s 2>"$TMPDIR/err"
+t_eq "recv --force, no sender: exits 1" "$?" 1
+t_check "recv --force, no sender: it listened (not refused)" \
+	sh -c "! grep -q 'already holds' '$TMPDIR/err'"
+t_eq "recv --force, no sender: nothing touched before a stream came" \
+	"$(sums "$run" "$run.idx" "$run.json")" "$before"
 t_done

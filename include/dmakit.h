@@ -248,6 +248,15 @@ int dmakit_parse_size(const char *s, uint64_t *out);
 /* Parse a rate "800M" (powers of 1000) in bytes/s; "max" gives 0. */
 int dmakit_parse_rate(const char *s, uint64_t *out);
 
+/*
+ * The largest durations and byte counts the library's limits accept
+ * (max_seconds, max_bytes of record and send): 1e9 s (31 years) and
+ * 2^60 bytes (1 EiB), so that deadlines and whole-buffer counts never
+ * overflow.  Larger values are refused with -EINVAL.
+ */
+#define DMAKIT_MAX_SECONDS	1e9
+#define DMAKIT_MAX_BYTES	(1ULL << 60)
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -158,8 +158,8 @@ int cmd_bench(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, ":s:b:d:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
-			if (dmakit_parse_size(optarg, &total) || !total)
-				return cli_usage_error(CMD, "bad --size '%s'", optarg);
+			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES, &total))
+				return cli_usage_error(CMD, "bad --size '%s' (1 byte..1024P)", optarg);
 			break;
 		case 'b':
 			if (dmakit_parse_size(optarg, &bufsize) || !bufsize ||

@@ -75,6 +75,18 @@ const char *cli_fmt_rate(char *buf, size_t len, double bytes_per_s);
 int cli_parse_duration(const char *s, double *out);
 
 /*
+ * Range-checked numbers for options: a duration in [@min, @max] seconds,
+ * a size or count (K/M/G/T suffixes, 1024^n) in [@min, @max].  Out of
+ * range is as bad as unparsable: both return -1, so the caller reports a
+ * usage error instead of letting a huge value wrap or overflow.
+ */
+int cli_parse_seconds(const char *s, double min, double max, double *out);
+int cli_parse_count(const char *s, uint64_t min, uint64_t max,
+		    uint64_t *out);
+/* Durations: at least a millisecond; at most DMAKIT_MAX_SECONDS. */
+#define CLI_MIN_SECONDS	0.001
+
+/*
  * A log2 histogram printed like bcc's tools:
  *      usecs               : count    distribution
  *          0 -> 1          : 0        |                                        |

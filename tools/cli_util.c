@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dmakit.h>
 #include "cli.h"
 
 static void vmsg(const char *cmd, const char *kind, const char *fmt,
@@ -119,6 +120,26 @@ int cli_parse_duration(const char *s, double *out)
 	else if (!strcmp(end, "h"))
 		v *= 3600;
 	else
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_seconds(const char *s, double min, double max, double *out)
+{
+	double v;
+
+	if (cli_parse_duration(s, &v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (dmakit_parse_size(s, &v) || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: dmakit record -d DEVICE -o PATH (--size BYTES | --duration SECONDS)\n"
 "                     [--engine ENGINE] [--sidecar PREFIX] [--queue-depth N]\n"
-"                     [--quiet] [--json]\n"
+"                     [--force] [--quiet] [--json]\n"
 "\n"
 "Record a device's DMA buffers to a file or a raw block device, with an\n"
 "index (PREFIX.idx) and metadata (PREFIX.json) that 'dmakit verify' checks.\n"
@@ -32,9 +32,10 @@ static void usage(FILE *f)
 "\n"
 "  -d, --device DEVICE    sim[:options] or /dev/dmakitN\n"
 "  -o, --output PATH      data file, or a block device (then --sidecar)\n"
-"  -s, --size BYTES       stop after BYTES, whole buffers (K/M/G/T: 1024^n)\n"
-"  -t, --duration SECS    stop after this long (10, 2.5s, 500ms, 5m, 1h);\n"
-"                         with both, whichever comes first\n"
+"  -s, --size BYTES       stop after BYTES, whole buffers (K/M/G/T: 1024^n),\n"
+"                         at most 1024P\n"
+"  -t, --duration SECS    stop after this long (10, 2.5s, 500ms, 5m, 1h),\n"
+"                         1ms..1e9s; with both, whichever comes first\n"
 "  -e, --engine ENGINE    uring (default: io_uring O_DIRECT, zero copy),\n"
 "                         pwrite (O_DIRECT writer threads), buffered\n"
 "                         (page cache, flushed behind), mmap (mapped windows)\n"
@@ -42,14 +43,23 @@ static void usage(FILE *f)
 "                         (default: PATH; required for block devices)\n"
 "      --queue-depth N    writes in flight (uring) or writer threads\n"
 "                         (pwrite), 1..256, default 8\n"
+"  -f, --force            overwrite what PATH holds: an earlier recording\n"
+"                         (PATH, PATH.idx or PATH.json present), a non-empty\n"
+"                         file, a block device that is not blank (a file\n"
+"                         system, a partition table, an earlier recording)\n"
 "  -q, --quiet            no progress line and no summary\n"
 "      --json             print the summary as one JSON object on stdout\n"
 "  -h, --help\n"
 "\n"
+"Nothing already there is touched unless --force: every file is opened,\n"
+"locked and checked before any is emptied, and a second recorder on the\n"
+"same path fails at once, naming the process that holds it.\n"
 "SIGINT/SIGTERM stop the recording cleanly.  A full disk or an I/O error\n"
 "ends it with everything written before consistent and verifiable.\n"
-"Exit status: 0 complete, stopped by a signal, or the source ended;\n"
-"1 disk full, I/O or device error; 2 bad usage.\n"
+"Exit status: 0 the recording ended as asked (complete, stopped by a\n"
+"signal, or the source ended) and data, index and metadata are durable;\n"
+"1 anything could not be written or made durable (disk full, I/O or\n"
+"device error, a failed finish), or the target was refused; 2 bad usage.\n"
 "\n"
 "Examples:\n"
 "  dmakit record -d sim:rate=800M,policy=drop -o /data/run1.dat --duration 60\n"
@@ -64,6 +74,7 @@ struct record_cli {
 	double duration;
 	enum dmakit_engine engine;
 	unsigned int queue_depth;
+	bool force;
 	bool quiet;
 	bool json;
 	bool tty;
@@ -91,6 +102,8 @@ static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 static int parse_args(struct record_cli *c, int argc, char **argv)
 {
 	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON };
+	/* a queue of writes in flight: the sink's range */
+	enum { QD_MAX = 256 };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
@@ -99,6 +112,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "engine", required_argument, NULL, 'e' },
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 		{ "queue-depth", required_argument, NULL, OPT_QD },
+		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,7 +121,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 	uint64_t v;
 	int o;
 
-	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:qh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:fqh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			c->device = optarg;
@@ -116,14 +130,15 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			c->output = optarg;
 			break;
 		case 's':
-			if (dmakit_parse_size(optarg, &c->size) || !c->size)
-				return cli_usage_error(CMD, "bad --size '%s' (expected bytes > 0, e.g. 4G)",
+			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES,
+					    &c->size))
+				return cli_usage_error(CMD, "bad --size '%s' (expected 1 byte..1024P, e.g. 4G)",
 						       optarg);
 			break;
 		case 't':
-			if (cli_parse_duration(optarg, &c->duration) ||
-			    c->duration <= 0)
-				return cli_usage_error(CMD, "bad --duration '%s' (expected e.g. 10, 2.5s, 5m)",
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS, &c->duration))
+				return cli_usage_error(CMD, "bad --duration '%s' (expected 1ms..1e9s, e.g. 10, 2.5s, 5m)",
 						       optarg);
 			break;
 		case 'e':
@@ -137,10 +152,13 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			c->sidecar = optarg;
 			break;
 		case OPT_QD:
-			if (dmakit_parse_size(optarg, &v) || v < 1 || v > 256)
-				return cli_usage_error(CMD, "bad --queue-depth '%s' (1..256)",
-						       optarg);
+			if (cli_parse_count(optarg, 1, QD_MAX, &v))
+				return cli_usage_error(CMD, "bad --queue-depth '%s' (1..%d)",
+						       optarg, QD_MAX);
 			c->queue_depth = (unsigned int)v;
+			break;
+		case 'f':
+			c->force = true;
 			break;
 		case 'q':
 			c->quiet = true;
@@ -173,7 +191,7 @@ static double cpu_seconds(const struct timeval *tv)
 
 static void print_json(const struct record_cli *c,
 		       const struct dmakit_sink_stats *st,
-		       const char *idx, const char *meta)
+		       const char *idx, const char *meta, int rc)
 {
 	struct dmakit_json j;
 	struct rusage ru;
@@ -181,8 +199,11 @@ static void print_json(const struct record_cli *c,
 	getrusage(RUSAGE_SELF, &ru);
 	dmakit_json_init(&j, stdout, false);
 	dmakit_json_obj_begin(&j, NULL);
+	dmakit_json_bool(&j, "ok", rc == CLI_EXIT_OK);
 	dmakit_json_str(&j, "result", dmakit_result_name(st->result));
 	dmakit_json_str(&j, "error", st->message);
+	dmakit_json_bool(&j, "finalized", !st->close_error);
+	dmakit_json_str(&j, "finalize_error", st->close_message);
 	dmakit_json_str(&j, "device", c->device);
 	dmakit_json_str(&j, "data", c->output);
 	dmakit_json_str(&j, "index", idx);
@@ -226,7 +247,22 @@ static void print_summary(const struct record_cli *c,
 	       (unsigned long long)st->dropped, (unsigned long long)st->gaps,
 	       (unsigned long long)st->lost,
 	       (unsigned long long)st->not_recorded);
+	if (st->close_error)
+		printf("  NOT finalised: %s\n", st->close_message);
 	printf("  data %s\n  index %s\n  metadata %s\n", c->output, idx, meta);
+}
+
+/* Size or duration reached, a stop request, or the source's own end. */
+static bool ended_as_asked(enum dmakit_result r)
+{
+	return r == DMAKIT_RESULT_COMPLETE || r == DMAKIT_RESULT_INTERRUPTED ||
+	       r == DMAKIT_RESULT_SOURCE_ENDED;
+}
+
+static void verify_hint(const struct record_cli *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "dmakit verify %s%s%s", c->output,
+		 c->sidecar ? " --sidecar " : "", c->sidecar ? c->sidecar : "");
 }
 
 int cmd_record(int argc, char **argv)
@@ -237,7 +273,7 @@ int cmd_record(int argc, char **argv)
 	/* fallback notices matter even with --quiet */
 	struct cli_notice_ctx notices = { .cmd = CMD };
 	struct dmakit_dev *dev = NULL;
-	char err[DMAKIT_ERRMSG_MAX], idx[4096], meta[4096];
+	char err[DMAKIT_ERRMSG_MAX], idx[4096], meta[4096], hint[8300];
 	const char *prefix;
 	int ret, rc;
 
@@ -266,6 +302,7 @@ int cmd_record(int argc, char **argv)
 	ro.sink.sidecar = c.sidecar;
 	ro.sink.engine = c.engine;
 	ro.sink.queue_depth = c.queue_depth;
+	ro.sink.force = c.force;
 	ro.sink.notice = cli_notice_cb;
 	ro.sink.notice_ctx = &notices;
 	ro.max_bytes = c.size;
@@ -288,29 +325,28 @@ int cmd_record(int argc, char **argv)
 			return cli_usage_error(CMD, "%s", err);
 		return cli_error(CMD, "%s", err);
 	}
-	switch (st.result) {
-	case DMAKIT_RESULT_COMPLETE:
-	case DMAKIT_RESULT_INTERRUPTED:
-	case DMAKIT_RESULT_SOURCE_ENDED:
-		rc = ret && st.result == DMAKIT_RESULT_COMPLETE ?
-		     CLI_EXIT_FAIL : CLI_EXIT_OK;
-		if (rc)
-			cli_error(CMD, "%s", err);
-		else if (st.result != DMAKIT_RESULT_COMPLETE && !c.quiet)
+	verify_hint(&c, hint, sizeof(hint));
+	if (st.close_error) {
+		/* whatever the result: the files are not what they claim */
+		rc = CLI_EXIT_FAIL;
+		cli_error(CMD, "the recording ended (%s%s%s) but %s; the data and index hold %llu buffers, perhaps not durably (check: %s)",
+			  dmakit_result_name(st.result),
+			  st.message[0] ? ": " : "", st.message,
+			  st.close_message, (unsigned long long)st.buffers,
+			  hint);
+	} else if (ended_as_asked(st.result)) {
+		rc = CLI_EXIT_OK;
+		if (st.result != DMAKIT_RESULT_COMPLETE && !c.quiet)
 			cli_notice(CMD, "%s: %s", dmakit_result_name(st.result),
 				   st.message);
-		break;
-	default:
+	} else {
 		rc = CLI_EXIT_FAIL;
-		cli_error(CMD, "%s; the %llu buffers recorded before are consistent (check: dmakit verify %s%s%s)",
+		cli_error(CMD, "%s; the %llu buffers recorded before are consistent and durable (check: %s)",
 			  st.message[0] ? st.message : err,
-			  (unsigned long long)st.buffers, c.output,
-			  c.sidecar ? " --sidecar " : "",
-			  c.sidecar ? c.sidecar : "");
-		break;
+			  (unsigned long long)st.buffers, hint);
 	}
 	if (c.json)
-		print_json(&c, &st, idx, meta);
+		print_json(&c, &st, idx, meta, rc);
 	else if (!c.quiet)
 		print_summary(&c, &st, idx, meta);
 	return rc;

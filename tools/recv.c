@@ -27,19 +27,23 @@ static const char usage_text[] =
 "  -o, --output PATH     data file or block device\n"
 "      --sidecar PREFIX  index/metadata prefix (required for block devices)\n"
 "  -e, --engine NAME     uring (default), pwrite, buffered, mmap\n"
-"      --queue-depth N   writes in flight (default 8)\n"
-"      --buffers N       receive buffers (default: queue depth + 2)\n"
-"      --timeout TIME    give up if no sender connects within TIME\n"
-"      --idle-timeout TIME  drop a sender silent for TIME (default 30s)\n"
+"      --queue-depth N   writes in flight, 1..256 (default 8)\n"
+"      --buffers N       receive buffers, 2..4096 (default: queue depth + 2)\n"
+"      --timeout TIME    give up if no sender connects within TIME (1ms..1d)\n"
+"      --idle-timeout TIME  drop a sender silent for TIME, 1ms..1d (default\n"
+"                        30s)\n"
 "      --port-file FILE  write the listening port to FILE once listening\n"
+"  -f, --force           overwrite what PATH holds (an earlier recording, a\n"
+"                        non-empty file, a block device that is not blank);\n"
+"                        without it recv refuses before listening\n"
 "      --json            print the summary as JSON on stdout\n"
 "  -q, --quiet           no progress line, no notices\n"
 "  -h, --help            this help\n"
 "\n"
 "SIGINT/SIGTERM stop cleanly: the recording is closed and the sender told.\n"
 "Exit status: 0 the stream ended (complete, stopped by a signal on either\n"
-"side, or the sender's source ended) and everything received was recorded;\n"
-"1 failure (the recording made so far is still consistent); 2 bad usage.\n"
+"side, or the sender's source ended) and everything received was recorded\n"
+"durably; 1 failure (what the files hold is said); 2 bad usage.\n"
 "\n"
 "EXAMPLES\n"
 "  dmakit recv -l 9000 -o /data/run1.dat && dmakit verify /data/run1.dat\n"
@@ -58,24 +62,18 @@ static void recv_progress(void *ctx, const struct dmakit_record_progress *p)
 		(unsigned long long)p->dropped);
 }
 
-/* Like 'dmakit record': a signal or the source's end is a clean end. */
-static bool clean_end(int ret)
-{
-	return ret == 0 || ret == -EINTR || ret == -ENODATA;
-}
-
 static void print_json(const struct dmakit_recv_stats *st, int ret,
-		       const char *err)
+		       const char *err, int rc)
 {
 	const struct dmakit_sink_stats *rs = &st->recorded;
 	struct dmakit_json j;
 
 	dmakit_json_init(&j, stdout, true);
 	dmakit_json_obj_begin(&j, NULL);
-	/* "ok" is what the exit status says (see clean_end()) */
-	dmakit_json_bool(&j, "ok", clean_end(ret));
-	dmakit_json_str(&j, "error", clean_end(ret) ? "" : err);
-	dmakit_json_str(&j, "notice", ret && clean_end(ret) ? err : "");
+	/* "ok" is what the exit status says; a clean end may carry a notice */
+	dmakit_json_bool(&j, "ok", rc == CLI_EXIT_OK);
+	dmakit_json_str(&j, "error", rc == CLI_EXIT_OK ? "" : err);
+	dmakit_json_str(&j, "notice", ret && rc == CLI_EXIT_OK ? err : "");
 	dmakit_json_str(&j, "peer", st->peer);
 	dmakit_json_str(&j, "device", st->hello.device);
 	dmakit_json_bool(&j, "lossy", st->hello.flags & DMAKIT_STREAM_F_LOSSY);
@@ -95,6 +93,7 @@ static void print_json(const struct dmakit_recv_stats *st, int ret,
 	dmakit_json_obj_end(&j);
 	dmakit_json_obj_begin(&j, "recorded");
 	dmakit_json_str(&j, "result", dmakit_result_name(rs->result));
+	dmakit_json_bool(&j, "finalized", !rs->close_error);
 	dmakit_json_u64(&j, "buffers", rs->buffers);
 	dmakit_json_u64(&j, "bytes", rs->bytes);
 	dmakit_json_u64(&j, "gaps", rs->gaps);
@@ -157,6 +156,7 @@ int cmd_recv(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "port-file", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -169,9 +169,9 @@ int cmd_recv(int argc, char **argv)
 	bool quiet = false, json = false;
 	double secs;
 	uint64_t v;
-	int c, ret, lfd;
+	int c, ret, rc, lfd;
 
-	while ((c = getopt_long(argc, argv, ":l:o:e:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:o:e:fqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_addr = optarg;
@@ -189,22 +189,22 @@ int cmd_recv(int argc, char **argv)
 						       optarg);
 			break;
 		case 'Q':
-			if (dmakit_parse_size(optarg, &v) || !v || v > 256)
+			if (cli_parse_count(optarg, 1, 256, &v))
 				return cli_usage_error("recv", "bad queue depth '%s' (1..256)",
 						       optarg);
 			o.sink.queue_depth = (unsigned int)v;
 			break;
 		case 'N':
-			if (dmakit_parse_size(optarg, &v) || v < 2 || v > 4096)
+			if (cli_parse_count(optarg, 2, 4096, &v))
 				return cli_usage_error("recv", "bad buffer count '%s' (2..4096)",
 						       optarg);
 			o.pool_bufs = (unsigned int)v;
 			break;
 		case 'T':
 		case 'I':
-			if (cli_parse_duration(optarg, &secs) || secs <= 0 ||
-			    secs > 86400)
-				return cli_usage_error("recv", "bad time '%s'",
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS, 86400,
+					      &secs))
+				return cli_usage_error("recv", "bad time '%s' (1ms..1d)",
 						       optarg);
 			if (c == 'T')
 				o.accept_timeout_ms = (int)(secs * 1000);
@@ -216,6 +216,9 @@ int cmd_recv(int argc, char **argv)
 			break;
 		case 'J':
 			json = true;
+			break;
+		case 'f':
+			o.sink.force = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -263,17 +266,17 @@ int cmd_recv(int argc, char **argv)
 	close(lfd);
 	if (o.progress)
 		fputc('\n', stderr);
+	/* like 'dmakit record': a signal or the source's end is a clean end */
+	rc = !ret || ret == -EINTR || ret == -ENODATA ? CLI_EXIT_OK :
+							CLI_EXIT_FAIL;
 	if (json)
-		print_json(&st, ret, err);
+		print_json(&st, ret, err, rc);
 	else if (st.frames || st.got_end)
 		print_text(&st);
-	if (ret && clean_end(ret)) {
-		if (!quiet)
-			cli_notice("recv", "%s", err);
-		return CLI_EXIT_OK;
-	}
-	if (ret)
-		return cli_error("recv", "%s%s%s", st.peer[0] ? st.peer : "",
-				 st.peer[0] ? ": " : "", err);
-	return CLI_EXIT_OK;
+	if (ret && rc == CLI_EXIT_OK && !quiet)
+		cli_notice("recv", "%s", err);
+	if (rc != CLI_EXIT_OK)
+		cli_error("recv", "%s%s%s", st.peer[0] ? st.peer : "",
+			  st.peer[0] ? ": " : "", err);
+	return rc;
 }

@@ -159,15 +159,16 @@ int cmd_send(int argc, char **argv)
 			device = optarg;
 			break;
 		case 's':
-			if (dmakit_parse_size(optarg, &o.max_bytes) ||
-			    !o.max_bytes)
-				return cli_usage_error("send", "bad size '%s'",
+			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES,
+					    &o.max_bytes))
+				return cli_usage_error("send", "bad size '%s' (1 byte..1024P)",
 						       optarg);
 			break;
 		case 't':
-			if (cli_parse_duration(optarg, &o.max_seconds) ||
-			    o.max_seconds <= 0)
-				return cli_usage_error("send", "bad duration '%s'",
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS,
+					      &o.max_seconds))
+				return cli_usage_error("send", "bad duration '%s' (1ms..1e9s)",
 						       optarg);
 			break;
 		case 'z':
@@ -180,16 +181,15 @@ int cmd_send(int argc, char **argv)
 			o.mode = DMAKIT_LOSSY;
 			break;
 		case 'B':
-			if (dmakit_parse_size(optarg, &v) || !v ||
-			    v > (1U << 30))
-				return cli_usage_error("send", "bad sndbuf '%s'",
+			if (cli_parse_count(optarg, 1, 1U << 30, &v))
+				return cli_usage_error("send", "bad sndbuf '%s' (1..1G)",
 						       optarg);
 			o.sndbuf = (int)v;
 			break;
 		case 'T':
-			if (cli_parse_duration(optarg, &secs) || secs <= 0 ||
-			    secs > 3600)
-				return cli_usage_error("send", "bad timeout '%s'",
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS, 3600,
+					      &secs))
+				return cli_usage_error("send", "bad timeout '%s' (1ms..1h)",
 						       optarg);
 			o.connect_timeout_ms = (int)(secs * 1000);
 			break;

@@ -469,12 +469,16 @@ int cmd_trace(int argc, char **argv)
 			o.end_spec = optarg;
 			break;
 		case O_DURATION:
-			if (cli_parse_duration(optarg, &duration) || duration <= 0)
-				return cli_usage_error(CMD, "bad --duration '%s'", optarg);
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS, &duration))
+				return cli_usage_error(CMD, "bad --duration '%s' (1ms..1e9s)", optarg);
 			break;
 		case O_INTERVAL:
-			if (cli_parse_duration(optarg, &interval))
-				return cli_usage_error(CMD, "bad --interval '%s'", optarg);
+			/* 0: no live summary */
+			if (cli_parse_seconds(optarg, 0, DMAKIT_MAX_SECONDS,
+					      &interval) ||
+			    (interval > 0 && interval < CLI_MIN_SECONDS))
+				return cli_usage_error(CMD, "bad --interval '%s' (0, or 1ms..1e9s)", optarg);
 			break;
 		case O_PID:
 			errno = 0;

@@ -110,16 +110,17 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 			o->to_host = c == 'T';
 			break;
 		case 's':
-			if (dmakit_parse_size(optarg, &o->size) || !o->size)
-				return cli_usage_error(CMD, "bad --size '%s' (bytes > 0, K/M suffixes)", optarg);
+			/* the card's memory is checked once it is open */
+			if (cli_parse_count(optarg, 1, 1ULL << 30, &o->size))
+				return cli_usage_error(CMD, "bad --size '%s' (1 byte..1G, K/M suffixes)", optarg);
 			break;
 		case 'a':
-			if (dmakit_parse_size(optarg, &o->card_addr))
-				return cli_usage_error(CMD, "bad --card-addr '%s'", optarg);
+			if (cli_parse_count(optarg, 0, 1ULL << 30, &o->card_addr))
+				return cli_usage_error(CMD, "bad --card-addr '%s' (0..1G)", optarg);
 			break;
 		case 'n':
-			if (dmakit_parse_size(optarg, &o->count) || !o->count)
-				return cli_usage_error(CMD, "bad --count '%s'", optarg);
+			if (cli_parse_count(optarg, 1, UINT32_MAX, &o->count))
+				return cli_usage_error(CMD, "bad --count '%s' (1..4294967295)", optarg);
 			break;
 		case 'o':
 			if (dmakit_parse_size(optarg, &o->offset) ||
@@ -130,8 +131,8 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 			o->check = true;
 			break;
 		case 't':
-			if (dmakit_parse_size(optarg, &v) || v > 86400000)
-				return cli_usage_error(CMD, "bad --timeout '%s' (milliseconds)", optarg);
+			if (cli_parse_count(optarg, 0, 86400000, &v))
+				return cli_usage_error(CMD, "bad --timeout '%s' (milliseconds, 0..86400000)", optarg);
 			o->timeout_ms = (int)v;
 			break;
 		case 'q':

@@ -137,6 +137,11 @@ int dmakit_result_parse(const char *name, enum dmakit_result *r);
  * @no_host_crc: do not compute a CRC32C for buffers whose descriptor has
  *              none (saves reading every byte; verify then checks only
  *              the sim payload, if any)
+ * @force:      overwrite what the target holds: an earlier recording
+ *              (data, index or metadata present), a non-empty file, a
+ *              block device that is not blank (a file system, a partition
+ *              table, an earlier recording).  Without it the sink refuses
+ *              with -EEXIST and touches nothing.
  * @notice:     called with a one-line notice (fallbacks, e.g. "target has
  *              no O_DIRECT, using buffered writes"); may be NULL
  */
@@ -153,6 +158,7 @@ struct dmakit_sink_opts {
 	const struct dmakit_geometry *source;
 	uint64_t stream_id;
 	bool no_host_crc;
+	bool force;
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 };
@@ -175,6 +181,18 @@ struct dmakit_sink;
 int dmakit_sink_open(struct dmakit_sink **sinkp,
 		     const struct dmakit_sink_opts *opts, char *err,
 		     size_t errlen);
+
+/*
+ * What dmakit_sink_open() would refuse about the files already there,
+ * asked without creating, locking or changing anything (bufsize and the
+ * rest are not needed): a name under /dev that does not exist (-ENOENT),
+ * another writer holding the data or index (-EBUSY, naming it), an
+ * earlier recording or a non-blank device without @opts->force
+ * (-EEXIST).  For callers that wait before opening (dmakit_recv waits for
+ * a sender); the open checks again.  Return 0 or -errno with @err.
+ */
+int dmakit_sink_preflight(const struct dmakit_sink_opts *opts, char *err,
+			  size_t errlen);
 
 /*
  * Queue one buffer for writing into the next slot.  @data must point to
@@ -254,6 +272,10 @@ struct dmakit_sink_summary {
  * @error:     first write error, -errno, or 0
  * @message:   what ended the recording if not a limit ("write x: No space
  *             left on device", "stopped by request"), "" otherwise
+ * @close_error: 0 if close made data, index and final metadata durable;
+ *             else the first failure (-errno), whatever the result
+ * @close_message: what close could not do ("could not write the final
+ *             x.json (it still says "recording"): ..."), "" if nothing
  */
 struct dmakit_sink_stats {
 	uint64_t buffers;
@@ -271,6 +293,8 @@ struct dmakit_sink_stats {
 	enum dmakit_result result;
 	int error;
 	char message[256];
+	int close_error;
+	char close_message[320];
 };
 int dmakit_sink_stats(struct dmakit_sink *sink, struct dmakit_sink_stats *st);
 
@@ -340,10 +364,12 @@ struct dmakit_record_opts {
  * or an error.  Starts the device if it is idle (and then stops it at the
  * end).  A buffer goes back to the producer only once its write is
  * complete.  Always leaves a consistent recording; @out describes it.
- * Return 0 if the recording is complete (limit reached), else a negative
- * errno matching out->result (-EINTR interrupted, -ENOSPC disk full,
- * -EIO i/o error, -ENODEV device error, -ENODATA source ended), with @err
- * explaining; or an error from dmakit_sink_open() (nothing recorded).
+ * Return 0 if the recording is complete (limit reached) and durable;
+ * if it could not be made durable (out->close_error), that error whatever
+ * the result; else a negative errno matching out->result (-EINTR
+ * interrupted, -ENOSPC disk full, -EIO i/o error, -ENODEV device error,
+ * -ENODATA source ended), with @err explaining; or an error from
+ * dmakit_sink_open() (nothing recorded, nothing already there touched).
  */
 int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		  struct dmakit_sink_stats *out, char *err, size_t errlen);

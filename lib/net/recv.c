@@ -384,6 +384,10 @@ int dmakit_recv(const struct dmakit_recv_opts *o,
 				   "no listening socket or no output path");
 	r.idle_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms :
 		    RECV_DEFAULT_IDLE_MS;
+	/* refuse a target we would refuse at HELLO before anyone connects */
+	ret = dmakit_sink_preflight(&o->sink, err, errlen);
+	if (ret)
+		goto out;
 	ret = net_accept(o->listen_fd, o->accept_timeout_ms, o->stop, st.peer,
 			 sizeof(st.peer), err, errlen);
 	if (ret < 0)
@@ -406,10 +410,15 @@ int dmakit_recv(const struct dmakit_recv_opts *o,
 			 st.peer, err);
 	cret = dmakit_sink_close(r.sink, &sum, &st.recorded);
 	r.sink = NULL;
-	if (!ret && cret)
-		ret = dmakit_errf(err, errlen, cret,
-				  "closing the recording: %s",
-				  dmakit_strerror(cret));
+	/* not durable is a failure, however the stream ended */
+	if (cret) {
+		char before[DMAKIT_ERRMSG_MAX];
+
+		snprintf(before, sizeof(before), "%s", ret ? err : "");
+		ret = dmakit_errf(err, errlen, cret, "%s%sthe recording %s",
+				  before, before[0] ? "; " : "",
+				  st.recorded.close_message);
+	}
 	if (!ret && st.recorded.error)
 		ret = dmakit_errf(err, errlen, st.recorded.error, "writing: %s",
 				  dmakit_strerror(st.recorded.error));

@@ -213,8 +213,15 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		err[0] = '\0';
 	if (!dev || !opts)
 		return dmakit_errf(err, errlen, -EINVAL, "no device or options");
-	if (opts->max_seconds < 0)
-		return dmakit_errf(err, errlen, -EINVAL, "negative duration");
+	/* NaN fails both: !(x >= 0) */
+	if (!(opts->max_seconds >= 0 && opts->max_seconds <= DMAKIT_MAX_SECONDS))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "duration %g s is out of range 0..%g",
+				   opts->max_seconds, DMAKIT_MAX_SECONDS);
+	if (opts->max_bytes > DMAKIT_MAX_BYTES)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "size %llu is out of range (at most 2^60 bytes)",
+				   (unsigned long long)opts->max_bytes);
 	memset(&r, 0, sizeof(r));
 	r.dev = dev;
 	r.opts = opts;
@@ -276,12 +283,12 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 	ret = dmakit_sink_close(r.sink, &sum, &st);
 	if (out)
 		*out = st;
+	if (ret)
+		return dmakit_errf(err, errlen, ret, "%s%s%s", st.message,
+				   st.message[0] ? "; " : "",
+				   st.close_message);
 	if (st.result != DMAKIT_RESULT_COMPLETE)
 		return dmakit_errf(err, errlen, result_errno(st.result), "%s",
 				   st.message);
-	if (ret)
-		return dmakit_errf(err, errlen, ret,
-				   "cannot make the recording durable: %s",
-				   dmakit_strerror(ret));
 	return 0;
 }

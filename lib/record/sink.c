@@ -558,45 +558,83 @@ static int write_metadata(struct dmakit_sink *s, bool final,
 	return ret;
 }
 
-/* Create the temporary metadata file and reserve its blocks. */
+/* Reserve the blocks of the open temporary metadata file. */
 static int reserve_metadata(struct dmakit_sink *s)
 {
-	s->meta_tmp_fd = open(s->meta_tmp_path,
-			      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (s->meta_tmp_fd < 0)
-		return -errno;
 	if (fallocate(s->meta_tmp_fd, FALLOC_FL_KEEP_SIZE, 0, META_RESERVE) &&
 	    errno != EOPNOTSUPP)
 		return -errno;
 	return 0;
 }
 
+/* The first version (result "recording"), then room for the final one. */
 static int write_metadata_initial(struct dmakit_sink *s)
 {
 	int ret = reserve_metadata(s);
 
-	if (!ret)
+	if (!ret) {
 		ret = write_metadata(s, false, "recording", "");
-	if (!ret)
-		ret = reserve_metadata(s);	/* for the final version */
+		s->wrote_meta = true;
+	}
+	if (!ret) {
+		s->meta_tmp_fd = open(s->meta_tmp_path, O_RDWR | O_CREAT |
+				      O_TRUNC | O_CLOEXEC, 0644);
+		ret = s->meta_tmp_fd < 0 ? -errno : reserve_metadata(s);
+		s->created_meta_tmp = true;
+	}
 	return ret;
 }
 
 /* --- open --- */
 
+/* Lock a file being written; without flock, say so and go on. */
+static int lock_or_notice(struct dmakit_sink *s, int fd, const char *path,
+			  char *err, size_t errlen)
+{
+	int ret = dmakit_sink_lock(fd, path, err, errlen);
+
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	if (err && errlen)
+		err[0] = '\0';
+	dmakit_sink_notice(s, "%s cannot be locked on this file system: a second writer would not be noticed",
+			   path);
+	return 0;
+}
+
+/* Open @path, creating it if missing but never truncating it. */
+static int open_keep(const char *path, int flags, bool *created)
+{
+	int fd = open(path, flags | O_CREAT | O_EXCL, 0644);
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, flags);
+	return fd;
+}
+
+static int open_data(struct dmakit_sink *s, int flags)
+{
+	/* O_EXCL on a block device: refuse one that is mounted or in use */
+	if (s->is_blkdev)
+		return open(s->data_path, flags | O_EXCL);
+	return open_keep(s->data_path, flags, &s->created_data);
+}
+
 static int open_target(struct dmakit_sink *s, char *err, size_t errlen)
 {
 	const struct sink_engine *eng = s->eng;
 	int flags = O_CLOEXEC | (eng == &dmakit_sink_mmap ? O_RDWR : O_WRONLY);
-	int fd;
+	int fd, ret;
 
-	/* O_EXCL on a block device: refuse one that is mounted or in use */
-	flags |= s->is_blkdev ? O_EXCL : O_CREAT | O_TRUNC;
 	if (eng->direct)
 		flags |= O_DIRECT;
-	fd = open(s->data_path, flags, 0644);
+	fd = open_data(s, flags);
 	if (fd < 0 && errno == EINVAL && (flags & O_DIRECT)) {
-		fd = open(s->data_path, flags & ~O_DIRECT, 0644);
+		/* the refused O_DIRECT open may have created the file */
+		fd = open_data(s, flags & ~O_DIRECT);
+		if (fd >= 0 && s->data_was_missing)
+			s->created_data = true;
 		if (fd >= 0) {
 			dmakit_sink_notice(s, "%s does not support O_DIRECT: using the buffered engine instead of %s",
 					   s->data_path, eng->name);
@@ -615,6 +653,11 @@ static int open_target(struct dmakit_sink *s, char *err, size_t errlen)
 	}
 	s->fd = fd;
 	s->direct = flags & O_DIRECT;
+	ret = lock_or_notice(s, fd, s->data_path, err, errlen);
+	if (ret) {
+		s->created_data = false;	/* another writer's now */
+		return ret;
+	}
 	if (s->is_blkdev) {
 		uint64_t size = 0;
 		int lbs = 512;
@@ -648,6 +691,78 @@ static int reserve_index(struct dmakit_sink *s, uint64_t entries)
 	return 0;
 }
 
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Open (without truncating) and lock the sidecars, check that nothing
+ * would be lost, and only then empty the files: a start that fails leaves
+ * an earlier recording as it was.
+ */
+static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
+{
+	struct stat sb;
+	int ret;
+
+	s->idx_fd = open_keep(s->idx_path, O_WRONLY | O_CLOEXEC,
+			      &s->created_idx);
+	if (s->idx_fd < 0)
+		return dmakit_errf(err, errlen, -errno, "open %s: %s",
+				   s->idx_path, strerror(errno));
+	if (same_file(s->fd, s->idx_fd))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s would be both the data and a sidecar: choose another --sidecar",
+				   s->data_path);
+	ret = lock_or_notice(s, s->idx_fd, s->idx_path, err, errlen);
+	if (ret) {
+		s->created_idx = false;		/* another writer's now */
+		return ret;
+	}
+	s->had_meta = !stat(s->meta_path, &sb);
+	s->meta_tmp_fd = open_keep(s->meta_tmp_path, O_RDWR | O_CLOEXEC,
+				   &s->created_meta_tmp);
+	if (s->meta_tmp_fd < 0)
+		return dmakit_errf(err, errlen, -errno, "open %s: %s",
+				   s->meta_tmp_path, strerror(errno));
+	if (same_file(s->fd, s->meta_tmp_fd))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s would be both the data and a sidecar: choose another --sidecar",
+				   s->data_path);
+	if (!s->opts.force) {
+		ret = dmakit_sink_check_existing(s->data_path, s->idx_path,
+						 s->meta_path, s->is_blkdev,
+						 err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (!s->is_blkdev && ftruncate(s->fd, 0))
+		return dmakit_errf(err, errlen, -errno, "truncate %s: %s",
+				   s->data_path, strerror(errno));
+	if (ftruncate(s->idx_fd, 0) || ftruncate(s->meta_tmp_fd, 0))
+		return dmakit_errf(err, errlen, -errno, "truncate %s: %s",
+				   s->idx_path, strerror(errno));
+	return 0;
+}
+
+/* A failed open: remove the files it created, nothing else. */
+static void remove_new_files(struct dmakit_sink *s)
+{
+	if (s->created_data)
+		unlink(s->data_path);
+	if (s->created_idx)
+		unlink(s->idx_path);
+	if (s->created_meta_tmp)
+		unlink(s->meta_tmp_path);
+	/* the data lock kept other writers out: a new .json is ours */
+	if (s->wrote_meta && !s->had_meta)
+		unlink(s->meta_path);
+}
+
 static int open_index(struct dmakit_sink *s, char *err, size_t errlen)
 {
 	const struct dmakit_geometry *g = s->opts.source;
@@ -655,11 +770,6 @@ static int open_index(struct dmakit_sink *s, char *err, size_t errlen)
 	uint64_t entries = IDX_MIN_RESERVE;
 	int ret;
 
-	s->idx_fd = open(s->idx_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			 0644);
-	if (s->idx_fd < 0)
-		return dmakit_errf(err, errlen, -errno, "open %s: %s",
-				   s->idx_path, strerror(errno));
 	if (s->opts.expected_bytes)
 		entries += s->opts.expected_bytes / s->bufsize + 1;
 	ret = reserve_index(s, entries);
@@ -756,8 +866,11 @@ static int classify_target(struct dmakit_sink *s, char *err, size_t errlen)
 	struct stat sb;
 
 	if (stat(s->data_path, &sb)) {
-		if (errno == ENOENT)
-			return 0;	/* a new file */
+		if (errno == ENOENT) {	/* a new file */
+			s->data_was_missing = true;
+			return dmakit_sink_check_new_path(s->data_path, err,
+							  errlen);
+		}
 		return dmakit_errf(err, errlen, -errno, "%s: %s", s->data_path,
 				   strerror(errno));
 	}
@@ -849,6 +962,8 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 	}
 	if (!ret)
 		ret = open_target(s, err, errlen);
+	if (!ret)
+		ret = open_sidecars(s, err, errlen);
 	/* bookkeeping space first: the data may take all that is left */
 	if (!ret)
 		ret = open_index(s, err, errlen);
@@ -865,6 +980,7 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 			dmakit_sink_alloc_stop(s);
 	}
 	if (ret) {
+		remove_new_files(s);
 		free_sink(s);
 		return ret;
 	}
@@ -883,6 +999,24 @@ static enum dmakit_result final_result(struct dmakit_sink *s,
 		r = dmakit_err_is_full(s->error) ? DMAKIT_RESULT_DISK_FULL :
 						   DMAKIT_RESULT_IO_ERROR;
 	return r;
+}
+
+/* A step of close failed: keep the first, saying what it left undone. */
+static void unfinished(struct dmakit_sink *s, int *ret, int err,
+		       const char *fmt, ...)
+{
+	char what[192];
+	va_list ap;
+
+	if (*ret)
+		return;
+	*ret = err;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	s->st.close_error = err;
+	snprintf(s->st.close_message, sizeof(s->st.close_message),
+		 "could not %s: %s", what, dmakit_strerror(err));
 }
 
 int dmakit_sink_close(struct dmakit_sink *s,
@@ -915,29 +1049,32 @@ int dmakit_sink_close(struct dmakit_sink *s,
 
 	/* data first, then the index that describes it, then metadata */
 	if (!s->is_blkdev &&
-	    ftruncate(s->fd, (off_t)(s->st.buffers * s->bufsize)) && !ret)
-		ret = -errno;
+	    ftruncate(s->fd, (off_t)(s->st.buffers * s->bufsize)))
+		unfinished(s, &ret, -errno, "trim %s", s->data_path);
 	if (fsync(s->fd)) {
 		r = -errno;
 		dmakit_sink_fail(s, r, "fsync %s: %s", s->data_path,
 				 dmakit_strerror(r));
 		s->st.result = final_result(s, sum);
-		ret = ret ? ret : r;
+		unfinished(s, &ret, r, "fsync %s", s->data_path);
 	}
-	if (fsync(s->idx_fd) && !ret)
-		ret = -errno;
+	if (fsync(s->idx_fd))
+		unfinished(s, &ret, -errno, "fsync %s", s->idx_path);
 	msg = s->error || !sum ? s->errmsg : sum->error;
 	snprintf(s->st.message, sizeof(s->st.message), "%s", msg);
 	r = write_metadata(s, true, dmakit_result_name(s->st.result), msg);
-	if (r && !ret)
-		ret = r;
+	if (r)
+		unfinished(s, &ret, r, "write the final %s (it still says \"recording\")",
+			   s->meta_path);
 	r = fsync_dir_of(s->meta_path);
-	if (r && !ret)
-		ret = r;
+	if (r)
+		unfinished(s, &ret, r, "fsync the directory of %s",
+			   s->meta_path);
 	if (!s->is_blkdev) {
 		r = fsync_dir_of(s->data_path);
-		if (r && !ret)
-			ret = r;
+		if (r)
+			unfinished(s, &ret, r, "fsync the directory of %s",
+				   s->data_path);
 	}
 	if (out)
 		dmakit_sink_stats(s, out);

@@ -99,6 +99,9 @@ struct dmakit_sink {
 	int fd;				/* data target */
 	int idx_fd, meta_tmp_fd;
 	bool is_blkdev;
+	bool data_was_missing;		/* before this open */
+	bool created_data, created_idx, created_meta_tmp; /* by this open */
+	bool had_meta, wrote_meta;	/* PREFIX.json before / by this open */
 	bool direct;
 	bool registered;		/* set by the uring engine */
 	bool can_fallocate;
@@ -173,6 +176,33 @@ uint32_t dmakit_idx_header_crc(const struct dmakit_idx_header *h);
 
 /* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
 char *dmakit_sidecar_name(const char *prefix, const char *suffix);
+
+/*
+ * The target before writing (sink_target.c).  Each returns 0 or -errno
+ * with @err explaining.
+ *   check_new_path:  a path that does not exist may be created (not a
+ *                    mistyped device under /dev: -ENOENT)
+ *   check_existing:  nothing is there to lose: no data, index or metadata
+ *                    (a block device: blank, no signature) (-EEXIST)
+ *   lock:            take @fd's exclusive flock at once, or name the
+ *                    holder (-EBUSY); -EOPNOTSUPP: the file system has
+ *                    no flock (the caller goes on, with a notice)
+ *   check_unlocked:  nobody holds @path's flock (a probe, nothing kept)
+ * (dmakit_sink_preflight() in recording.h runs them without opening.)
+ */
+int dmakit_sink_check_new_path(const char *path, char *err, size_t errlen);
+int dmakit_sink_check_existing(const char *data, const char *idx,
+			       const char *meta, bool is_blkdev, char *err,
+			       size_t errlen);
+int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen);
+int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen);
+
+/*
+ * What a disk's first bytes hold: "an ext4 file system", "a GPT partition
+ * table", "a dmakit recording", "data (it is not blank)"; NULL if they
+ * are all zero.
+ */
+const char *dmakit_disk_signature(const unsigned char *buf, size_t len);
 
 /* True for errors that mean "no more space" (ENOSPC, EFBIG, EDQUOT). */
 bool dmakit_err_is_full(int err);

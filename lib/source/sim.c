@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -33,6 +34,8 @@
 #include "sim_shared.h"
 
 #define SIM_MAX_XFERS 64
+/* The largest ring (descriptors and data) a simulated card may have. */
+#define SIM_RING_MAX_BYTES (16ULL << 30)
 /* How often a shared ring's owner looks for consumers of dead processes. */
 #define SIM_RECLAIM_NS 500000000ULL
 /* How often an attached consumer checks that the owner is alive, ms. */
@@ -70,7 +73,7 @@ struct sim {
 	size_t map_size;
 	pthread_t thread;
 	bool running;			/* producer thread exists */
-	bool stop_req;			/* atomic: ask the thread to stop */
+	uint32_t stop_req;		/* atomic futex word: ask the thread to stop */
 	int event_fd[DMAKIT_RING_MAX_CONSUMERS];
 
 	/* transactions */
@@ -191,16 +194,24 @@ static long futex(uint32_t *uaddr, int op, uint32_t val,
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
-static void sleep_until(uint64_t t_ns)
+/*
+ * Sleep until CLOCK_MONOTONIC @t_ns or a stop request, whichever comes
+ * first: at rate=1 the next buffer may be days away, and sim_stop() must
+ * not wait for it.  The stop word is the futex (woken by sim_stop()).
+ */
+static void sleep_until_or_stop(struct sim *s, uint64_t t_ns)
 {
 	struct timespec ts = {
 		.tv_sec = (time_t)(t_ns / 1000000000ULL),
 		.tv_nsec = (long)(t_ns % 1000000000ULL),
 	};
 
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	       EINTR)
-		;
+	while (!__atomic_load_n(&s->stop_req, __ATOMIC_ACQUIRE) &&
+	       dmakit_now_ns() < t_ns)
+		/* absolute CLOCK_MONOTONIC timeout; EAGAIN if already set */
+		syscall(SYS_futex, &s->stop_req,
+			FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, &ts, NULL,
+			FUTEX_BITSET_MATCH_ANY);
 }
 
 /* Fill one buffer with the payload of @seq; returns its CRC32C if asked. */
@@ -401,7 +412,7 @@ static void *producer(void *arg)
 		due = t0 + (uint64_t)((double)(seq - s->seed) * buf_ns);
 		now = dmakit_now_ns();
 		if (buf_ns > 0 && now < due)
-			sleep_until(due);
+			sleep_until_or_stop(s, due);
 
 		if (!dmakit_ring_may_claim(ctrl, s->nbufs, pos)) {
 			if (s->policy == DMAKIT_POLICY_BLOCK) {
@@ -420,7 +431,8 @@ static void *producer(void *arg)
 			seq++;
 			produced++;
 			if (buf_ns == 0)
-				sleep_until(dmakit_now_ns() + s->gen_ns_per_buf);
+				sleep_until_or_stop(s, dmakit_now_ns() +
+						    s->gen_ns_per_buf);
 			continue;
 		}
 		dmakit_ring_claim(ctrl, pos);
@@ -472,10 +484,112 @@ static void set_dev_fields(struct dmakit_dev *dev, struct sim *s)
 	dev->geo.rate = s->rate;
 }
 
+/* A "Key:   123 kB" line of /proc/meminfo in bytes; 0 if absent. */
+static uint64_t meminfo_bytes(const char *key)
+{
+	unsigned long long kb = 0, v;
+	char line[128], name[64];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[^:]: %llu", name, &v) == 2 &&
+		    !strcmp(name, key)) {
+			kb = v;
+			break;
+		}
+	fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * One number from our memory cgroup: cgroup v2 (@v2_file under the "0::"
+ * path) or v1 (@v1_file under the "memory" hierarchy's path); UINT64_MAX
+ * if there is none or it says "max".
+ */
+static uint64_t cgroup_value(const char *v2_file, const char *v1_file)
+{
+	char path[640], line[256], v1[256] = "", v2[256] = "";
+	unsigned long long v;
+	uint64_t out = UINT64_MAX;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char *p;
+
+	if (!f)
+		return out;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "0::", 3))
+			snprintf(v2, sizeof(v2), "%s", line + 3);
+		else if ((p = strstr(line, ":memory:")))
+			snprintf(v1, sizeof(v1), "%s", p + 8);
+	}
+	fclose(f);
+	if (v1[0])
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/%s",
+			 strcmp(v1, "/") ? v1 : "", v1_file);
+	else if (v2[0])
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s",
+			 strcmp(v2, "/") ? v2 : "", v2_file);
+	else
+		return out;
+	f = fopen(path, "re");
+	if (!f)
+		return out;
+	if (fscanf(f, "%llu", &v) == 1)
+		out = v;
+	fclose(f);
+	return out;
+}
+
+/*
+ * The ring is populated up front: it must fit in the memory this process
+ * may use without pushing the machine into swap or the OOM killer (a
+ * 65536 x 64M ring is 4 TiB).  Allowed: the hard cap, and 3/4 of what is
+ * available (MemAvailable, and the room left under our cgroup's limit).
+ */
+static int check_ring_memory(struct sim *s, char *err, size_t errlen)
+{
+	uint64_t avail = meminfo_bytes("MemAvailable");
+	uint64_t limit = cgroup_value("memory.max", "memory.limit_in_bytes");
+	uint64_t used = cgroup_value("memory.current", "memory.usage_in_bytes");
+	struct statvfs vfs;
+
+	if (s->map_size > SIM_RING_MAX_BYTES)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "sim: a ring of %u x %u bytes (%zu MiB) is over the simulated card's limit of %llu MiB",
+				   s->nbufs, s->bufsize,
+				   (s->map_size + (1 << 20) - 1) >> 20,
+				   SIM_RING_MAX_BYTES >> 20);
+	if (limit != UINT64_MAX && used != UINT64_MAX) {
+		uint64_t room = limit > used ? limit - used : 0;
+
+		if (!avail || room < avail)
+			avail = room;
+	}
+	if (avail && s->map_size > avail / 4 * 3)
+		return dmakit_errf(err, errlen, -ENOMEM,
+				   "sim: a ring of %u x %u bytes (%zu MiB) needs more memory than is available (%llu MiB, of which the ring may take 3/4): use fewer or smaller buffers",
+				   s->nbufs, s->bufsize,
+				   (s->map_size + (1 << 20) - 1) >> 20,
+				   (unsigned long long)(avail >> 20));
+	/* a shared ring lives in /dev/shm, which has a size of its own */
+	if (s->name[0] && !fstatvfs(s->memfd, &vfs) &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < s->map_size)
+		return dmakit_errf(err, errlen, -ENOSPC,
+				   "sim:name=%s: a ring of %zu MiB does not fit in /dev/shm (%llu MiB free)",
+				   s->name, s->map_size >> 20,
+				   (unsigned long long)((uint64_t)vfs.f_bavail *
+							vfs.f_frsize >> 20));
+	return 0;
+}
+
 /* Create, map and initialise a new ring (private memfd or shared file). */
 static int create_ring(struct sim *s, char *err, size_t errlen)
 {
 	struct dmakit_ring_ctrl *ctrl;
+	int ret;
 
 	s->map_size = dmakit_ring_map_size(s->nbufs, s->bufsize);
 	s->memfd = s->name[0] ? sim_shared_create_fd() :
@@ -484,6 +598,9 @@ static int create_ring(struct sim *s, char *err, size_t errlen)
 		return dmakit_errf(err, errlen, s->name[0] ? s->memfd : -errno,
 				   "sim: cannot create the ring: %s",
 				   dmakit_strerror(s->name[0] ? s->memfd : -errno));
+	ret = check_ring_memory(s, err, errlen);
+	if (ret)
+		return ret;
 	if (ftruncate(s->memfd, (off_t)s->map_size))
 		return dmakit_errf(err, errlen, -errno,
 				   "sim: cannot size a %zu-byte ring: %s",
@@ -677,7 +794,9 @@ static int sim_stop(struct dmakit_dev *dev)
 
 	if (!s->running)
 		return 0;
-	__atomic_store_n(&s->stop_req, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->stop_req, 1, __ATOMIC_RELEASE);
+	/* wake the producer wherever it sleeps: for space, or for its rate */
+	futex(&s->stop_req, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL);
 	futex(&dev->ctrl->producer_waiting, FUTEX_WAKE, INT_MAX, NULL);
 	pthread_join(s->thread, NULL);
 	s->running = false;

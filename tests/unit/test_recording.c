@@ -92,6 +92,8 @@ static void sink_opts(struct dmakit_sink_opts *o, struct pool *p,
 	o->nbufs = NBUFS;
 	o->source = &p->geo;
 	o->stream_id = 42;
+	/* the cases rewrite their files (refusals: test_sink_target.c) */
+	o->force = true;
 }
 
 /*
@@ -621,6 +623,7 @@ static void record_endings(void)
 			 err, sizeof(err)), 0);
 	ro.max_bytes = 10 * BUFSIZE + 1;
 	ro.sink.engine = DMAKIT_ENGINE_MMAP;
+	ro.sink.force = true;		/* over rec1.dat */
 	T_EQ(dmakit_record(dev, &ro, &st, err, sizeof(err)), 0);
 	dmakit_close(dev);
 	T_EQ(st.buffers, 11);

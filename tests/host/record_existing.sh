@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Nothing already on disk is lost by a new command: record and recv refuse
+# an earlier recording (any of data, index, metadata) or a non-empty file
+# unless --force; a start that fails (a bad --sidecar directory) leaves the
+# earlier recording byte-identical and verifying, with --force too; a
+# second recorder on the same path fails at once naming the first; what a
+# SIGKILLed recorder left is kept; a name under /dev that does not exist is
+# not created.
+# timeout: 300
+. "$TOP/tests/host/lib.bash"
+check="$TOP/tests/host/recording_check.py"
+sim=sim:bufsize=64K,nbufs=32,policy=block,rate=max
+
+sums() { md5sum "$@" 2>&1; }
+
+# wait until $1 (an index) has at least $2 entries, up to 120 s
+wait_entries() {
+	local i size
+	for i in $(seq 1200); do
+		size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		[ "$size" -ge $((256 + 64 * $2)) ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+run=$TMPDIR/run1.dat
+"$DMAKIT" record -d "$sim" -o "$run" --size 4M --quiet
+t_eq "earlier recording made" "$?" 0
+before=$(sums "$run" "$run.idx" "$run.json")
+
+# the issue's case: a new start whose sidecar directory does not exist
+for force in "" --force; do
+	"$DMAKIT" record -d "$sim" -o "$run" --size 1M \
+		--sidecar "$TMPDIR/no/such/dir/side" $force 2>"$TMPDIR/err"
+	t_eq "bad --sidecar ${force:-without --force}: exits 1" "$?" 1
+	t_grep "bad --sidecar ${force:-without --force}: says why" \
+		"no/such/dir/side.idx: No such file or directory|already holds a recording" "$TMPDIR/err"
+	t_eq "bad --sidecar ${force:-without --force}: earlier recording byte-identical" \
+		"$(sums "$run" "$run.idx" "$run.json")" "$before"
+	t_check "bad --sidecar ${force:-without --force}: earlier recording verifies" \
+		"$DMAKIT" verify "$run" --quiet
+done
+
+# the same path again: refused, untouched; each engine's open path
+for e in uring pwrite buffered mmap; do
+	"$DMAKIT" record -d "$sim" -o "$run" --size 1M --engine "$e" 2>"$TMPDIR/err" >"$TMPDIR/out"
+	t_eq "$e: same path again: exits 1" "$?" 1
+	t_grep "$e: same path again: says so" \
+		"run1.dat already holds a recording \(.*run1.dat.idx, .*run1.dat.json\): not overwriting it without --force" "$TMPDIR/err"
+	t_eq "$e: same path again: nothing changed" "$(sums "$run" "$run.idx" "$run.json")" "$before"
+done
+"$DMAKIT" record -d "$sim" -o "$run" --size 1M --json 2>"$TMPDIR/err" >"$TMPDIR/out"
+t_eq "refused with --json: exits 1" "$?" 1
+t_check "refused with --json: no success on stdout" test ! -s "$TMPDIR/out"
+
+# any one piece is a recording worth keeping; an unrelated file's bytes too
+for piece in idx json; do
+	p=$TMPDIR/piece-$piece.dat
+	echo '{}' >"$p.$piece"
+	"$DMAKIT" record -d "$sim" -o "$p" --size 1M 2>"$TMPDIR/err"
+	t_eq "only .$piece present: refused" "$?" 1
+	t_check "only .$piece present: no data file created" test ! -e "$p"
+done
+echo "my notes" >"$TMPDIR/notes.txt"
+"$DMAKIT" record -d "$sim" -o "$TMPDIR/notes.txt" --size 1M 2>"$TMPDIR/err"
+t_eq "non-empty file: refused" "$?" 1
+t_grep "non-empty file: says so" "notes.txt is not empty \(9 bytes\)" "$TMPDIR/err"
+t_eq "non-empty file: kept" "$(cat "$TMPDIR/notes.txt")" "my notes"
+: >"$TMPDIR/empty.dat"
+"$DMAKIT" record -d "$sim" -o "$TMPDIR/empty.dat" --size 1M --quiet
+t_eq "an empty file may be used" "$?" 0
+
+# --force overwrites, and the result is a whole new recording
+"$DMAKIT" record -d "$sim" -o "$run" --size 2M --force --quiet
+t_eq "--force: exits 0" "$?" 0
+t_eq "--force: the new recording" "$(json_get "$run.json" buffers)" 32
+t_check "--force: verifies" "$DMAKIT" verify "$run" --quiet
+t_check "--force: index and metadata agree" python3 "$check" "$run"
+
+# two recorders on one path: the second fails at once, the first goes on
+two=$TMPDIR/two.dat
+"$DMAKIT" record -d sim:bufsize=64K,nbufs=32,policy=block,rate=20M -o "$two" \
+	--duration 120 --quiet 2>"$TMPDIR/first.err" &
+first=$!
+t_check "first recorder under way" wait_entries "$two.idx" 8
+for force in "" --force; do
+	t0=$(date +%s)
+	"$DMAKIT" record -d "$sim" -o "$two" --size 1M $force 2>"$TMPDIR/err"
+	rc=$?
+	t_eq "second recorder ${force:-without --force}: exits 1" "$rc" 1
+	t_check "second recorder ${force:-without --force}: at once" test $(($(date +%s) - t0)) -le 30
+	t_grep "second recorder ${force:-without --force}: names the holder" \
+		"two.dat is being written by another process \(pid $first, dmakit\)" "$TMPDIR/err"
+done
+# the index alone (another data file, the same sidecar prefix) is guarded too
+"$DMAKIT" record -d "$sim" -o "$TMPDIR/other.dat" --sidecar "$two" --size 1M --force 2>"$TMPDIR/err"
+t_eq "second recorder on the index: exits 1" "$?" 1
+t_grep "second recorder on the index: names the holder" "two.dat.idx is being written by another process \(pid $first" "$TMPDIR/err"
+kill -INT "$first"
+wait "$first"
+t_eq "first recorder: exits 0 after SIGINT" "$?" 0
+t_eq "first recorder: interrupted" "$(json_get "$two.json" result)" interrupted
+t_check "first recorder: its recording verifies" "$DMAKIT" verify "$two" --quiet
+t_check "first recorder: index and metadata agree" python3 "$check" "$two"
+
+# a recorder killed mid-run leaves its files (for recovery): its lock died
+# with it, and a new recorder still refuses to overwrite them
+killed=$TMPDIR/killed.dat
+"$DMAKIT" record -d sim:bufsize=64K,nbufs=32,policy=block,rate=20M -o "$killed" \
+	--duration 120 --quiet 2>/dev/null &
+victim=$!
+t_check "recorder to be killed under way" wait_entries "$killed.idx" 8
+kill -KILL "$victim"
+wait "$victim"
+left=$(sums "$killed" "$killed.idx" "$killed.json")
+"$DMAKIT" record -d "$sim" -o "$killed" --size 1M 2>"$TMPDIR/err"
+t_eq "after SIGKILL: refused" "$?" 1
+t_grep "after SIGKILL: says it holds a recording" "killed.dat already holds a recording" "$TMPDIR/err"
+t_eq "after SIGKILL: what it left is untouched" "$(sums "$killed" "$killed.idx" "$killed.json")" "$left"
+
+# a mistyped device name is not created as a file under /dev
+name=/dev/dmakit-test-nodisk-$$
+"$DMAKIT" record -d "$sim" -o "$name" --sidecar "$TMPDIR/nd" --size 1M 2>"$TMPDIR/err"
+t_eq "missing /dev name: exits 1" "$?" 1
+t_grep "missing /dev name: says so" "$name does not exist \(no such device" "$TMPDIR/err"
+t_check "missing /dev name: nothing created" test ! -e "$name"
+
+# recv refuses before anyone connects
+"$DMAKIT" recv -l 127.0.0.1:0 -o "$run" --timeout 60 2>"$TMPDIR/err"
+t_eq "recv onto a recording: exits 1" "$?" 1
+t_grep "recv onto a recording: says so" "already holds a recording" "$TMPDIR/err"
+t_check "recv onto a recording: it still verifies" "$DMAKIT" verify "$run" --quiet
+before=$(sums "$run" "$run.idx" "$run.json")
+"$DMAKIT" recv -l 127.0.0.1:0 -o "$run" --force --timeout 1s 2>"$TMPDIR/err"
+t_eq "recv --force, no sender: exits 1" "$?" 1
+t_check "recv --force, no sender: it listened (not refused)" \
+	sh -c "! grep -q 'already holds' '$TMPDIR/err'"
+t_eq "recv --force, no sender: nothing touched before a stream came" \
+	"$(sums "$run" "$run.idx" "$run.json")" "$before"
+t_done

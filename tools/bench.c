@@ -159,7 +159,7 @@ int cmd_bench(int argc, char **argv)
 		switch (o) {
 		case 's':
 			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES, &total))
-				return cli_usage_error(CMD, "bad --size '%s' (1 byte..1024P)", optarg);
+				return cli_usage_error(CMD, "bad --size '%s' (1 byte..2^60, i.e. 1048576T)", optarg);
 			break;
 		case 'b':
 			if (dmakit_parse_size(optarg, &bufsize) || !bufsize ||

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 "  -d, --device DEVICE    sim[:options] or /dev/dmakitN\n"
 "  -o, --output PATH      data file, or a block device (then --sidecar)\n"
 "  -s, --size BYTES       stop after BYTES, whole buffers (K/M/G/T: 1024^n),\n"
-"                         at most 1024P\n"
+"                         at most 2^60 (1048576T)\n"
 "  -t, --duration SECS    stop after this long (10, 2.5s, 500ms, 5m, 1h),\n"
 "                         1ms..1e9s; with both, whichever comes first\n"
 "  -e, --engine ENGINE    uring (default: io_uring O_DIRECT, zero copy),\n"
@@ -132,7 +132,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		case 's':
 			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES,
 					    &c->size))
-				return cli_usage_error(CMD, "bad --size '%s' (expected 1 byte..1024P, e.g. 4G)",
+				return cli_usage_error(CMD, "bad --size '%s' (expected 1 byte..2^60, i.e. 1048576T; e.g. 4G)",
 						       optarg);
 			break;
 		case 't':

@@ -161,7 +161,7 @@ int cmd_send(int argc, char **argv)
 		case 's':
 			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES,
 					    &o.max_bytes))
-				return cli_usage_error("send", "bad size '%s' (1 byte..1024P)",
+				return cli_usage_error("send", "bad size '%s' (1 byte..2^60, i.e. 1048576T)",
 						       optarg);
 			break;
 		case 't':

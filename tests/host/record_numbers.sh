@@ -25,7 +25,7 @@ usage_case "record --duration 1e-300" "bad --duration" "${rec[@]}" --duration 1e
 usage_case "record --duration 0.5ms" "bad --duration" "${rec[@]}" --duration 0.5ms
 usage_case "record --duration inf" "bad --duration" "${rec[@]}" --duration inf
 usage_case "record --duration nan" "bad --duration" "${rec[@]}" --duration nan
-usage_case "record --size 2^64-1" "bad --size '18446744073709551615' \(expected 1 byte..1024P" \
+usage_case "record --size 2^64-1" "bad --size '18446744073709551615' \(expected 1 byte..2\^60" \
 	"${rec[@]}" --size 18446744073709551615
 usage_case "record --size 2^64" "bad --size" "${rec[@]}" --size 18446744073709551616
 usage_case "record --size 16777216T (2^64)" "bad --size" "${rec[@]}" --size 16777216T
@@ -37,7 +37,7 @@ t_check "no file was created by the refused runs" test ! -e "$out"
 # the largest accepted values run and end as asked (no wrap to 0)
 "$DMAKIT" record -d sim:bufsize=64K,nbufs=32,policy=block,rate=max,count=40 -o "$out" \
 	--size 1048576T --duration 1e9 --quiet
-t_eq "record --size 1024P --duration 1e9: runs until the source ends" "$?" 0
+t_eq "record --size 1048576T (2^60) --duration 1e9: runs until the source ends" "$?" 0
 t_eq "... every buffer of the source recorded" "$(json_get "$out.json" buffers)" 40
 t_eq "... source-ended" "$(json_get "$out.json" result)" source-ended
 "$DMAKIT" record -d sim:bufsize=64K,policy=block,rate=max -o "$out" --size 1 --force --quiet

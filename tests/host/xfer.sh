@@ -40,10 +40,23 @@ $DMAKIT xfer -d /dev/null --to-host --size 4K >/dev/null 2>"$TMPDIR/err"
 t_eq "not a dmakit device: failure" $? 1
 t_grep "  says so" "/dev/null: not a dmakit device" "$TMPDIR/err"
 
+# wait until process $1 catches SIGINT (SigCgt bit 2), up to 120 s: a
+# background job starts with SIGINT ignored, and a signal sent before the
+# handler is installed is lost (the run then takes its full 200 s)
+wait_sigint_caught() {
+	local i mask
+	for i in $(seq 1200); do
+		mask=$(sed -n 's/^SigCgt:\t*//p' "/proc/$1/status" 2>/dev/null)
+		[ -n "$mask" ] && (( 0x$mask & 2 )) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # a signal ends the run with a message and status 1 (slow engine)
 $DMAKIT xfer -d sim:xfer_lat=200000 --to-host --size 4K --count 1000 -q >/dev/null 2>"$TMPDIR/err" &
 pid=$!
-sleep 0.5
+t_check "SIGINT: handler installed" wait_sigint_caught $pid
 kill -INT $pid
 wait $pid
 t_eq "SIGINT: failure status" $? 1

@@ -143,7 +143,9 @@ struct dmakit_buf {
  * release them in any order.
  *
  * Return: 0 with @buf filled; -ETIMEDOUT; -ENODATA when the producer has
- * stopped and everything was consumed; -ENODEV if the device vanished;
+ * stopped and everything was consumed; -ENODEV if the device vanished
+ * (or the source's own error, e.g. -EIO from a chardev: source that kept
+ * failing, once everything before the failure was consumed);
  * -EINTR if a signal arrived while waiting; -ENOBUFS if the consumer
  * already holds nbufs buffers.
  */

@@ -8,7 +8,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 	    libtraceevent-dev systemtap-sdt-dev)
-test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
+test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs strace python3-fuse
 	   procps kmod time)
 # the driver's QEMU suite; perl runs checkpatch.pl on the driver
 vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64

@@ -88,6 +88,7 @@ struct dmakit_backend {
 extern const struct dmakit_backend dmakit_sim_backend;
 extern const struct dmakit_backend dmakit_kdev_backend;
 extern const struct dmakit_backend dmakit_chardev_backend;
+extern const struct dmakit_backend dmakit_app_backend;
 
 /* Write a formatted message into @err (may be NULL); returns @ret. */
 int dmakit_errf(char *err, size_t errlen, int ret, const char *fmt, ...)

@@ -190,6 +190,10 @@ static int open_shared(struct ring_mem *rm, struct ring_mem_geo *geo,
 					   dmakit_strerror(ret));
 		if (ret == 1)
 			return attach_shared(rm, geo, fd, who, err, errlen);
+		if (geo->attach_only)
+			return dmakit_errf(err, errlen, -ENOENT,
+					   "%s: no producer of that name is running",
+					   who);
 		ret = create_ring(rm, geo, who, err, errlen);
 		if (ret)
 			return ret;

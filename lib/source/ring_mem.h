@@ -23,7 +23,7 @@
  *             other processes
  */
 struct ring_mem {
-	char name[SIM_SHARED_NAME_MAX + 1];
+	char name[SIM_SHARED_QNAME_MAX + 1];
 	bool attached;
 	bool published;
 	pid_t pid;
@@ -44,9 +44,10 @@ struct ring_mem_geo {
 	uint32_t nbufs, bufsize, policy, payload;
 	uint64_t dev_clock_hz;
 	bool geometry_given;	/* a shared ring must match it */
+	bool attach_only;	/* a named ring: never create one (-ENOENT) */
 };
 
-/* Empty state (no fds); @name "" for a private ring. */
+/* Empty state (no fds); @name (qualified) "" for a private ring. */
 void ring_mem_init(struct ring_mem *rm, const char *name);
 
 /*

@@ -337,7 +337,12 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 #if defined(__x86_64__)
 	s->fast_fill = __builtin_cpu_supports("sse4.2");
 #endif
-	ring_mem_init(&s->rm, s->name);
+	if (s->name[0]) {
+		char qname[SIM_SHARED_QNAME_MAX + 1];
+
+		snprintf(qname, sizeof(qname), "sim.%s", s->name);
+		ring_mem_init(&s->rm, qname);
+	}
 	memset(&geo, 0, sizeof(geo));
 	geo.nbufs = s->nbufs;
 	geo.bufsize = s->bufsize;

@@ -7,6 +7,7 @@
  *   sim[:opt=val,...]   the userspace simulated card (see dmakit_open())
  *   chardev:PATH[,...]  a vendor driver's character device, a FIFO or a
  *                       file, read into the ring (docs/porting.md)
+ *   app:NAME            a ring a program fills (dmakit/producer.h)
  *   /dev/dmakitN        a card driven by dmakit.ko
  *
  * Data arrives as a stream of fixed-size buffers in a ring shared with the

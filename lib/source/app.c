@@ -245,29 +245,6 @@ static int app_start_stop(struct dmakit_dev *dev)
 	return 0;
 }
 
-static int64_t app_dma_submit(struct dmakit_dev *dev, int to_host, void *buf,
-			      size_t len, uint64_t card_addr)
-{
-	(void)dev; (void)to_host; (void)buf; (void)len; (void)card_addr;
-	return -EOPNOTSUPP;
-}
-
-static int app_dma_wait(struct dmakit_dev *dev, int64_t id, int timeout_ms,
-			size_t *done)
-{
-	(void)dev; (void)id; (void)timeout_ms;
-	if (done)
-		*done = 0;
-	return -ENOENT;
-}
-
-static int app_card_mem_size(struct dmakit_dev *dev, uint64_t *size)
-{
-	(void)dev;
-	*size = 0;
-	return 0;
-}
-
 const struct dmakit_backend dmakit_app_backend = {
 	.name = "app",
 	.open = app_open,
@@ -278,7 +255,4 @@ const struct dmakit_backend dmakit_app_backend = {
 	.consumer_detach = ring_mem_consumer_detach,
 	.wait = ring_mem_wait,
 	.released = ring_mem_released,
-	.dma_submit = app_dma_submit,
-	.dma_wait = app_dma_wait,
-	.card_mem_size = app_card_mem_size,
 };

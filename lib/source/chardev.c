@@ -105,6 +105,8 @@ struct chardev {
 };
 
 #define SCRATCH_POS UINT64_MAX
+/* user_data of cancel requests (reads carry their queue index, < 64) */
+#define CANCEL_TAG 0xcafeULL
 
 enum chardev_outcome chardev_classify(int res, uint32_t bufsize)
 {
@@ -418,7 +420,7 @@ static void cancel_all(struct chardev *c)
 			break;
 		io_uring_prep_cancel64(sqe, (c->q_first + i) % CHARDEV_MAX_DEPTH,
 				       0);
-		io_uring_sqe_set_data64(sqe, UINT64_MAX);
+		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
 	}
 	io_uring_submit(&c->uring);
 	while (c->in_flight && dmakit_now_ns() < deadline) {
@@ -428,7 +430,7 @@ static void cancel_all(struct chardev *c)
 
 		if (io_uring_wait_cqe_timeout(&c->uring, &cqe, &ts))
 			continue;
-		if (io_uring_cqe_get_data64(cqe) != UINT64_MAX) {
+		if (io_uring_cqe_get_data64(cqe) != CANCEL_TAG) {
 			struct chardev_read *r =
 				&c->q[io_uring_cqe_get_data64(cqe) %
 				      CHARDEV_MAX_DEPTH];
@@ -618,29 +620,6 @@ static int chardev_start(struct dmakit_dev *dev)
 	return 0;
 }
 
-static int64_t chardev_dma_submit(struct dmakit_dev *dev, int to_host,
-				  void *buf, size_t len, uint64_t card_addr)
-{
-	(void)dev; (void)to_host; (void)buf; (void)len; (void)card_addr;
-	return -EOPNOTSUPP;
-}
-
-static int chardev_dma_wait(struct dmakit_dev *dev, int64_t id, int timeout_ms,
-			    size_t *done)
-{
-	(void)dev; (void)id; (void)timeout_ms;
-	if (done)
-		*done = 0;
-	return -ENOENT;
-}
-
-static int chardev_card_mem_size(struct dmakit_dev *dev, uint64_t *size)
-{
-	(void)dev;
-	*size = 0;
-	return 0;
-}
-
 static uint64_t chardev_producer_cpu_ns(struct dmakit_dev *dev)
 {
 	return __atomic_load_n(&((struct chardev *)dev->priv)->cpu_ns,
@@ -657,8 +636,5 @@ const struct dmakit_backend dmakit_chardev_backend = {
 	.consumer_detach = ring_mem_consumer_detach,
 	.wait = ring_mem_wait,
 	.released = ring_mem_released,
-	.dma_submit = chardev_dma_submit,
-	.dma_wait = chardev_dma_wait,
-	.card_mem_size = chardev_card_mem_size,
 	.producer_cpu_ns = chardev_producer_cpu_ns,
 };

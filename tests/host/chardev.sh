@@ -4,7 +4,8 @@
 # through a read()/write() system call: strace counts the bytes those
 # moved), a FIFO fed by a writer of odd sizes with pauses that then closes
 # (EOF ends the stream, exit 0, every byte recorded in order: sha256 of
-# the recorded payloads against the writer's), a FUSE stream whose reads
+# the recorded payloads against the writer's), a stop while a read waits
+# for data that never comes, a FUSE stream whose reads
 # fail with EIO once (a counted gap flagged DMA_ERR, the stream goes on)
 # or for good (the stream fails with a clear message, exit 1, what came
 # before intact), and policy=drop with a writer slower than the source
@@ -107,6 +108,21 @@ PY
 	t_check "fifo/$mode: sequence continuity" python3 "$check" "$out"
 	rm -f "$out"*
 done
+
+# --- the recording stops while a read waits for data that never comes ---
+rm -f fifo; mkfifo fifo
+python3 -c 'import sys, time
+f = open(sys.argv[1], "wb", buffering=0); f.write(b"x" * 1000000); time.sleep(300)' fifo &
+wpid=$!
+"$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K" -o stop.dat --duration 2 \
+	>r.out 2>r.err
+rc=$?
+kill "$wpid"; wait "$wpid" 2>/dev/null
+t_eq "stop during a blocked read: exit 0" "$rc" 0
+t_eq "stop during a blocked read: result complete" "$(json_get stop.dat.json result)" complete
+t_eq "stop during a blocked read: every byte written is recorded" \
+	"$(json_get stop.dat.json bytes)" 1000000
+rm -f stop.dat*
 
 # --- EIO from a stream (FUSE), once and for good ---
 if /usr/bin/python3 -c 'import fuse' 2>/dev/null && [ -c /dev/fuse ]; then

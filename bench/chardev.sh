@@ -68,6 +68,12 @@ for r in $(seq "$runs"); do
 	timed chardev "$dmakit" record -q --json -d chardev:/dev/zero,policy=block,short=fill \
 		-o "$f" --size "${mib}M"
 	"$producer" -c 1 -b 512K -n 256 "bench$$" $((mib * 2)) >/dev/null &
+	# until the producer owns its ring (its lock shows it is alive)
+	for _ in $(seq 300); do
+		[ -e /dev/shm/dmakit-app.bench$$ ] &&
+			! flock -n -s /dev/shm/dmakit-app.bench$$ true 2>/dev/null && break
+		sleep 0.1
+	done
 	timed app "$dmakit" record -q -d "app:bench$$" -o "$f" --size "${mib}M"
 	wait
 	echo "run $r/$runs done" >&2

@@ -16,7 +16,8 @@
 # CPU is user+sys seconds per GB of the writing process (GNU time); for
 # chardev also without its reader thread (the "card": /dev/zero's memset),
 # for app the producer is another process and not counted.  Reported: the
-# medians and the ratio to the fastest plain writer (target >= 0.95x).
+# medians and the ratio to the fastest plain writer (target >= 0.95x);
+# exit 1 if chardev or app misses it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dmakit=$top/build/bin/dmakit
@@ -95,7 +96,10 @@ print('%-8s %8s %10s %22s %7s' % ('writer', 'GB/s', 'CPU s/GB', 'without the rea
 for n in ('dd', 'fio', 'chardev', 'app'):
     print('%-8s %8.3f %10.3f %22s %6.2fx' % (n, med[n][0], med[n][1],
           '%.3f' % med[n][2] if n == 'chardev' else '', med[n][0] / med[best][0]))
+missed = 0
 for n in ('chardev', 'app'):
     r = med[n][0] / med[best][0]
     print('%s/%s = %.2fx (target >= 0.95x): %s' % (n, best, r, 'met' if r >= 0.95 else 'MISSED'))
+    missed += r < 0.95
+sys.exit(1 if missed else 0)
 PY

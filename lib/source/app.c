@@ -8,12 +8,20 @@
  * /dev/shm), the same machinery as sim:name=: the owner's flock tells
  * consumers whether the producer lives; the producer frees the slots of
  * consumers whose process died.
+ *
+ * USDT probes dmakit:producer_claim(p, seq, 0, bufsize) and
+ * dmakit:producer_publish(p, seq, flags, len) follow the argument order of
+ * dmakit:dma_start/dma_done (channel, id, -, bytes), so `dmakit trace`
+ * pairs them by sequence number: how long the program took to fill each
+ * buffer.  The sequence number is the one the buffer is published with
+ * (report drops with dmakit_producer_drop() before claiming).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sdt.h>
 #include <sys/stat.h>
 #include "ring_mem.h"
 #include "dmakit/producer.h"
@@ -134,6 +142,7 @@ int dmakit_producer_claim(struct dmakit_producer *p, void **data,
 	}
 	dmakit_ring_claim(ctrl, p->pos);
 	p->claimed = true;
+	DTRACE_PROBE4(dmakit, producer_claim, p, p->seq, 0, p->bufsize);
 	*data = p->data + (size_t)(p->pos % p->nbufs) * p->bufsize;
 	return 0;
 }
@@ -156,6 +165,7 @@ int dmakit_producer_publish(struct dmakit_producer *p, uint32_t len,
 		d.flags |= DMAKIT_DESC_F_TRUNC;
 	d.crc32c = crc32c;
 	dmakit_ring_publish(p->rm.map, p->descs, p->nbufs, p->pos, &d);
+	DTRACE_PROBE4(dmakit, producer_publish, p, d.seq, d.flags, len);
 	p->pos++;
 	p->lost = 0;
 	p->claimed = false;

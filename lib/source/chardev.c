@@ -264,11 +264,17 @@ static int submit_chain(struct chardev *c, struct dmakit_dev *dev)
 	if (!n)
 		return 0;
 	sqe->flags &= (uint8_t)~IOSQE_IO_LINK;	/* the chain ends here */
-	c->in_flight += n;
 	do {
 		ret = io_uring_submit(&c->uring);
 	} while (ret == -EINTR);
-	return ret < 0 ? ret : 0;
+	if (ret < 0) {
+		/* nothing is in flight: the stream fails with this error */
+		for (i = 0; i < c->q_n; i++)
+			q_at(c, i)->submitted = false;
+		return ret;
+	}
+	c->in_flight += n;
+	return 0;
 }
 
 /* Publish ring position @r->pos with @len bytes. */

@@ -8,7 +8,8 @@
 # for data that never comes, a FUSE stream whose reads
 # fail with EIO once (a counted gap flagged DMA_ERR, the stream goes on)
 # or for good (the stream fails with a clear message, exit 1, what came
-# before intact), and policy=drop with a writer slower than the source
+# before intact) or whose server is killed (a vanished device), absurd
+# options, and policy=drop with a writer slower than the source
 # (every loss counted and marked).
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
@@ -162,6 +163,29 @@ if /usr/bin/python3 -c 'import fuse' 2>/dev/null && [ -c /dev/fuse ]; then
 		t_eq "eio/$mode: verify passes" "$?" 0
 		rm -f "$out"*
 	done
+	# the device vanishes mid-stream: its server is killed
+	mkdir -p mnt
+	/usr/bin/python3 "$TOP/tests/host/progs/fuse_errfile.py" "$TMPDIR/mnt" \
+		$((1 << 40)) $((1 << 41)) once >fuse.log 2>&1 &
+	fpid=$!
+	for _ in $(seq 200); do [ -e mnt/stream ] && break; sleep 0.1; done
+	"$DMAKIT" record -d "chardev:$TMPDIR/mnt/stream,bufsize=64K" -o gone.dat \
+		--size 100G >r.out 2>r.err &
+	rpid=$!
+	for _ in $(seq 600); do
+		[ -f gone.dat.idx ] && [ "$(stat -c %s gone.dat.idx)" -ge $((256 + 64 * 10)) ] && break
+		sleep 0.1
+	done
+	kill -KILL "$fpid"; wait "$fpid" 2>/dev/null
+	wait "$rpid"; rc=$?
+	umount -l mnt 2>/dev/null
+	t_eq "vanished: the recording fails with exit 1" "$rc" 1
+	t_eq "vanished: result device-error" "$(json_get gone.dat.json result)" device-error
+	t_grep "vanished: the error says what happened (FUSE: ECONNABORTED)" "connection abort|not connected|No such device" r.err
+	"$DMAKIT" verify gone.dat >/dev/null
+	t_eq "vanished: what was recorded verifies" "$?" 0
+	t_check "vanished: something was recorded" test "$(json_get gone.dat.json buffers)" -ge 10
+	rm -f gone.dat*
 else
 	t_check "python3-fuse and /dev/fuse are available (scripts/setup.sh)" false
 fi
@@ -182,10 +206,17 @@ t_check "drop: seq continuity with lost counts (independent check)" \
 	python3 "$check" "$out"
 rm -f "$out"*
 
+# --- absurd numbers are usage errors with a reason ---
+for opt in depth=0 depth=65 bufsize=5 bufsize=0 nbufs=1 nbufs=100000 maxerr=0 \
+	   policy=maybe short=never color=blue; do
+	"$DMAKIT" record -d "chardev:/dev/zero,$opt" -o x.dat --size 1M 2>r.err
+	t_eq "$opt: usage error (exit 2)" "$?" 2
+	t_check "$opt: explained" grep -q "chardev" r.err
+done
+t_check "no output left by refused options" test ! -e x.dat
+
 # --- bad device strings are usage errors with a reason ---
 "$DMAKIT" record -d chardev:/nonexistent -o x.dat --size 1M 2>r.err
 t_eq "missing path: exit 1" "$?" 1
 t_grep "missing path: says so" "open /nonexistent: No such file" r.err
-"$DMAKIT" record -d chardev:/dev/zero,depth=0 -o x.dat --size 1M 2>r.err
-t_eq "depth=0: usage error" "$?" 2
 t_done

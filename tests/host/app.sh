@@ -121,4 +121,15 @@ t_eq "drop: no unaccounted loss" "$(json_get v.json unaccounted)" 0
 "$DMAKIT" record -d "app:$NAME-none" -o none.dat --size 1M 2>none.err
 t_eq "no producer: exit 1" "$?" 1
 t_grep "no producer: says so" "no producer of that name is running" none.err
+
+# --- absurd names and geometry are refused with a reason ---
+"$DMAKIT" record -d "app:../etc" -o none.dat --size 1M 2>none.err
+t_eq "bad name: usage error" "$?" 2
+t_grep "bad name: says so" "bad name" none.err
+"$PRODUCER" -b 3 "$NAME" 1 2>prod.err
+t_eq "bufsize 3: the producer cannot create its ring" "$?" 1
+t_grep "bufsize 3: says why" "bufsize must be a multiple of 4K" prod.err
+"$PRODUCER" -n 1 "$NAME" 1 2>prod.err
+t_eq "nbufs 1: refused" "$?" 1
+t_check "refused producers leave no ring behind" test ! -e "/dev/shm/dmakit-app.$NAME"
 t_done

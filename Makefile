@@ -1,6 +1,7 @@
 # dmakit: library, CLI, tests, kernel driver.
 #
-#   make                 build/lib/libdmakit.{so,a}, build/bin/dmakit, build/dmakit.pc
+#   make                 build/lib/libdmakit.{so,a}, build/bin/dmakit, build/dmakit.pc,
+#                        build/examples/* (examples/*.c)
 #   make static          build/bin/dmakit-static (no shared libraries: for VMs)
 #   make san             the same with ASan+UBSan into build-san/ (what tests use)
 #   make check           host test suite (sanitizer build)
@@ -39,6 +40,8 @@ endif
 LIB_SRCS  := $(sort $(wildcard lib/*.c lib/*/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -52,7 +55,7 @@ PC        := $(BUILD)/dmakit.pc
 
 .PHONY: all san static tests check check-vm check-all demo driver install \
         uninstall clean bench format-check checkpatch
-all: $(LIBSO) $(LIBA) $(CLI) $(PC)
+all: $(LIBSO) $(LIBA) $(CLI) $(PC) $(EXAMPLE_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -97,6 +100,11 @@ $(PC): dmakit.pc.in FORCE
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJS) $(LIBA) $(LDLIBS)
+
+# Examples use the public headers only, like a user's program.
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 tests: all $(TEST_BINS)
 

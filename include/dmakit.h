@@ -5,6 +5,9 @@
  * A device is opened from a string:
  *
  *   sim[:opt=val,...]   the userspace simulated card (see dmakit_open())
+ *   chardev:PATH[,...]  a vendor driver's character device, a FIFO or a
+ *                       file, read into the ring (docs/porting.md)
+ *   app:NAME            a ring a program fills (dmakit/producer.h)
  *   /dev/dmakitN        a card driven by dmakit.ko
  *
  * Data arrives as a stream of fixed-size buffers in a ring shared with the
@@ -40,7 +43,8 @@ struct dmakit_consumer;
 /**
  * dmakit_open() - open a device from a device string.
  * @devp:   on success, the new device handle
- * @spec:   "sim[:options]" or a path such as "/dev/dmakit0"
+ * @spec:   "sim[:options]", "chardev:PATH[,options]" or a path such as
+ *          "/dev/dmakit0"
  * @errmsg: optional buffer (DMAKIT_ERRMSG_MAX bytes) for a one-line
  *          explanation of a failure, e.g. "sim: unknown option 'bufsz'"
  * @errlen: size of @errmsg
@@ -54,6 +58,19 @@ struct dmakit_consumer;
  *   count=0        stop after this many buffers (0: unlimited)
  *   crc=on         compute a CRC32C for each buffer's descriptor
  *   seed=0         first sequence number
+ *
+ * Options of "chardev:PATH" (after the path, comma separated):
+ *   bufsize=512K   bytes per buffer and per read()
+ *   nbufs=256      buffers in the ring
+ *   depth=8        reads queued in the kernel (linked: issued in order)
+ *   policy=        "drop" (default for character devices: read on and
+ *                  count what no consumer could take) or "block" (default
+ *                  for FIFOs and files: stop reading)
+ *   short=flag     a short read is a buffer flagged DMAKIT_DESC_F_TRUNC;
+ *                  "fill" reads on until the buffer is full (byte streams)
+ *   maxerr=16      failed reads (EIO, timeouts) in a row before the stream
+ *                  fails; each one is counted as a lost buffer
+ * EOF ends the stream (-ENODATA after the last buffer).
  *
  * The stream does not start until dmakit_start(), so that every consumer
  * can attach first.
@@ -73,7 +90,7 @@ int dmakit_stop(struct dmakit_dev *dev);
 
 /**
  * struct dmakit_geometry - what a device's ring looks like.
- * @kind:      "sim" or "kernel"
+ * @kind:      "sim", "chardev" or "kernel"
  * @name:      the device string it was opened with
  * @bufsize:   bytes per buffer
  * @nbufs:     buffers in the ring
@@ -143,7 +160,9 @@ struct dmakit_buf {
  * release them in any order.
  *
  * Return: 0 with @buf filled; -ETIMEDOUT; -ENODATA when the producer has
- * stopped and everything was consumed; -ENODEV if the device vanished;
+ * stopped and everything was consumed; -ENODEV if the device vanished
+ * (or the source's own error, e.g. -EIO from a chardev: source that kept
+ * failing, once everything before the failure was consumed);
  * -EINTR if a signal arrived while waiting; -ENOBUFS if the consumer
  * already holds nbufs buffers.
  */

@@ -18,6 +18,14 @@ static const struct dmakit_backend *pick_backend(const char *spec,
 		*args = spec + 4;
 		return &dmakit_sim_backend;
 	}
+	if (!strncmp(spec, "app:", 4)) {
+		*args = spec + 4;
+		return &dmakit_app_backend;
+	}
+	if (!strncmp(spec, "chardev:", 8)) {
+		*args = spec + 8;
+		return &dmakit_chardev_backend;
+	}
 	if (spec[0] == '/') {
 		*args = spec;
 		return &dmakit_kdev_backend;
@@ -41,7 +49,7 @@ int dmakit_open(struct dmakit_dev **devp, const char *spec, char *errmsg,
 	ops = pick_backend(spec, &args);
 	if (!ops)
 		return dmakit_errf(errmsg, errlen, -EINVAL,
-				   "unknown device '%s' (expected 'sim[:options]' or a path like /dev/dmakit0)",
+				   "unknown device '%s' (expected 'sim[:options]', 'chardev:PATH[,options]', 'app:NAME' or a path like /dev/dmakit0)",
 				   spec);
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)

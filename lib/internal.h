@@ -15,6 +15,7 @@
 #include "dmakit.h"
 
 struct dmakit_backend;
+struct ring_mem;
 
 struct dmakit_dev {
 	const struct dmakit_backend *ops;
@@ -23,6 +24,9 @@ struct dmakit_dev {
 	struct dmakit_desc *descs;
 	unsigned char *data;
 	struct dmakit_geometry geo;
+	struct ring_mem *rmem;		/* a userspace producer's ring, or NULL */
+	int error;			/* the producer's failure (-errno) once
+					 * the ring is in DMAKIT_STATE_ERROR */
 	pthread_mutex_t lock;		/* consumer list */
 	struct dmakit_consumer *consumers;
 };
@@ -83,6 +87,8 @@ struct dmakit_backend {
 
 extern const struct dmakit_backend dmakit_sim_backend;
 extern const struct dmakit_backend dmakit_kdev_backend;
+extern const struct dmakit_backend dmakit_chardev_backend;
+extern const struct dmakit_backend dmakit_app_backend;
 
 /* Write a formatted message into @err (may be NULL); returns @ret. */
 int dmakit_errf(char *err, size_t errlen, int ret, const char *fmt, ...)

@@ -218,7 +218,9 @@ int dmakit_consumer_next(struct dmakit_consumer *cons, struct dmakit_buf *buf,
 			head = DMAKIT_LOAD_ACQUIRE(&dev->ctrl->head);
 			if (take(cons, buf, head) == 0)
 				return 0;
-			return state == DMAKIT_STATE_ERROR ? -ENODEV : -ENODATA;
+			if (state != DMAKIT_STATE_ERROR)
+				return -ENODATA;
+			return dev->error ? dev->error : -ENODEV;
 		}
 		if (!armed) {
 			/*

@@ -10,10 +10,11 @@ build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 	    libtraceevent-dev systemtap-sdt-dev)
 # pciutils/pci.ids: lspci and the names info prints are checked against;
 # bpftrace: the independent latency measure trace_block is checked against;
-# strace: net_endings sees send's socket options through it; the file-system
+# strace: net_endings and the chardev tests watch system calls through it;
+# python3-fuse: a file that fails reads (chardev EIO); the file-system
 # tools make the signatures a raw target must not lose (record_blockdev.sh)
 test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
-	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin
+	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin python3-fuse
 	   procps kmod time strace pciutils pci.ids bpftrace)
 # the driver's QEMU suite; perl runs checkpatch.pl on the driver
 vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64

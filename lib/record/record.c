@@ -242,12 +242,16 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		return dmakit_errf(err, errlen, ret,
 				   "attach a consumer to %s: %s",
 				   dev->geo.name, dmakit_strerror(ret));
+	/*
+	 * Drops count from the attach: a producer already running (app:,
+	 * a shared sim) may drop while the sink opens.
+	 */
+	r.dropped0 = producer_dropped(&r);
 	ret = dmakit_sink_open(&r.sink, &so, err, errlen);
 	if (ret) {
 		dmakit_consumer_detach(r.cons);
 		return ret;
 	}
-	r.dropped0 = producer_dropped(&r);
 	r.t0 = dmakit_now_ns();
 	r.t_next_progress = r.t0 + (uint64_t)(opts->progress_ms ?
 			    opts->progress_ms : DEFAULT_PROGRESS_MS) * 1000000ULL;

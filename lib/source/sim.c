@@ -4,42 +4,27 @@
  * payload into a ring in memfd (shmem) pages at a configured rate, plus a
  * small transaction engine over simulated card memory.
  *
- * The ring lives in ordinary struct-page backed memory, so consumers can
- * hand its pages straight to O_DIRECT, io_uring (also as registered
- * buffers) and MSG_ZEROCOPY, exactly like the driver's ring.
- *
- * With name=NAME the ring is shared between processes (lib/source/sim_shared.c):
- * the first opener produces, later openers only attach consumers.
+ * The ring and its wakeups are lib/source/ring_mem.c's (memfd pages, like
+ * the driver's ring for O_DIRECT, io_uring and MSG_ZEROCOPY).  With
+ * name=NAME the ring is shared between processes: the first opener
+ * produces, later openers only attach consumers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
-#include "sim_shared.h"
+#include "ring_mem.h"
 
 #define SIM_MAX_XFERS 64
-/* The largest ring (descriptors and data) a simulated card may have. */
-#define SIM_RING_MAX_BYTES (16ULL << 30)
-/* How often a shared ring's owner looks for consumers of dead processes. */
-#define SIM_RECLAIM_NS 500000000ULL
-/* How often an attached consumer checks that the owner is alive, ms. */
-#define SIM_OWNER_CHECK_MS 500
 
 struct sim_xfer {
 	int64_t id;			/* 0: free */
@@ -61,20 +46,10 @@ struct sim {
 	char name[SIM_SHARED_NAME_MAX + 1];	/* shared ring, "" if private */
 	bool geometry_given;		/* bufsize/nbufs/policy set explicitly */
 
-	bool attached;			/* another process owns the producer */
-	bool published;			/* we own s->name in /dev/shm */
-	pid_t pid;
-	int remote_fd[DMAKIT_RING_MAX_CONSUMERS];	/* producer: FIFOs */
-	uint32_t remote_pid[DMAKIT_RING_MAX_CONSUMERS];
-	uint64_t next_reclaim_ns;
-
-	int memfd;
-	void *map;
-	size_t map_size;
+	struct ring_mem rm;		/* the ring and its wakeups */
 	pthread_t thread;
 	bool running;			/* producer thread exists */
 	uint32_t stop_req;		/* atomic futex word: ask the thread to stop */
-	int event_fd[DMAKIT_RING_MAX_CONSUMERS];
 
 	/* transactions */
 	pthread_mutex_t xfer_lock;
@@ -85,8 +60,6 @@ struct sim {
 
 	uint64_t gen_ns_per_buf;	/* measured cost of filling one buffer */
 	uint64_t cpu_ns;		/* atomic: the producer thread's CPU time */
-	uint64_t wake_tail;		/* atomic: BLOCK producer resumes at this tail */
-	uint32_t refill_batch;		/* free slots a BLOCK producer waits for */
 	bool fast_fill;			/* the CPU has a CRC32C instruction */
 };
 
@@ -179,21 +152,6 @@ bad:
 			   val, key);
 }
 
-/* Consume pending wakeups of an eventfd or a wake FIFO. */
-static void drain_fd(int fd)
-{
-	char buf[64];
-
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-}
-
-static long futex(uint32_t *uaddr, int op, uint32_t val,
-		  const struct timespec *ts)
-{
-	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
-
 /*
  * Sleep until CLOCK_MONOTONIC @t_ns or a stop request, whichever comes
  * first: at rate=1 the next buffer may be days away, and sim_stop() must
@@ -278,108 +236,9 @@ static uint32_t fill_payload(struct sim *s, uint64_t *w, uint64_t seq)
 	return fill_payload_portable(w, s->bufsize, seq, s->crc);
 }
 
-/*
- * Wake a consumer of a shared ring that lives in another process, through
- * its slot's FIFO (opened on first use, reopened when the slot changes
- * hands).  A full FIFO means the consumer has a wakeup pending already.
- */
-static void wake_remote(struct sim *s, unsigned int i, uint32_t owner)
-{
-	char one = 1;
-
-	if (s->remote_fd[i] < 0 || s->remote_pid[i] != owner) {
-		if (s->remote_fd[i] >= 0)
-			close(s->remote_fd[i]);
-		s->remote_fd[i] = sim_shared_wake_fd(s->name, (int)i, false);
-		if (s->remote_fd[i] < 0)
-			return;		/* not created yet: nobody waits */
-		s->remote_pid[i] = owner;
-	}
-	if (write(s->remote_fd[i], &one, 1) < 0) {
-		/* EAGAIN: FIFO full, the consumer is being woken anyway */
-	}
-}
-
-static void wake_consumers(struct sim *s, struct dmakit_ring_ctrl *ctrl,
-			   bool all)
-{
-	unsigned int i;
-
-	DMAKIT_FULL_BARRIER();
-	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
-		struct dmakit_ring_consumer *cs = &ctrl->consumers[i];
-		int fd = __atomic_load_n(&s->event_fd[i], __ATOMIC_ACQUIRE);
-		uint64_t one = 1;
-		uint32_t owner;
-
-		if (!all && !DMAKIT_LOAD_RELAXED(&cs->need_wakeup))
-			continue;
-		owner = DMAKIT_LOAD_RELAXED(&cs->owner);
-		if (s->name[0] && owner != (uint32_t)s->pid &&
-		    DMAKIT_LOAD_ACQUIRE(&cs->state) != DMAKIT_CONSUMER_FREE) {
-			wake_remote(s, i, owner);
-			continue;
-		}
-		if (fd < 0)
-			continue;
-		if (write(fd, &one, sizeof(one)) < 0) {
-			/* counter saturation only: the consumer is awake */
-		}
-	}
-}
-
-/*
- * A shared ring's consumers may belong to processes that were killed
- * without detaching: free their slots, or a dead reliable consumer would
- * make the producer drop (or wait) forever.
- */
-static void reclaim_dead_consumers(struct sim *s, struct dmakit_ring_ctrl *ctrl)
-{
-	uint64_t now = dmakit_now_ns();
-	unsigned int i;
-
-	if (!s->name[0] || now < s->next_reclaim_ns)
-		return;
-	s->next_reclaim_ns = now + SIM_RECLAIM_NS;
-	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
-		struct dmakit_ring_consumer *cs = &ctrl->consumers[i];
-		uint32_t state = DMAKIT_LOAD_ACQUIRE(&cs->state);
-		uint32_t owner = DMAKIT_LOAD_RELAXED(&cs->owner);
-
-		if (state == DMAKIT_CONSUMER_FREE || owner == (uint32_t)s->pid ||
-		    owner == 0)
-			continue;
-		if (kill((pid_t)owner, 0) < 0 && errno == ESRCH)
-			__atomic_compare_exchange_n(&cs->state, &state,
-						    DMAKIT_CONSUMER_FREE, false,
-						    __ATOMIC_SEQ_CST,
-						    __ATOMIC_RELAXED);
-	}
-}
-
 static bool stop_requested(struct sim *s)
 {
 	return __atomic_load_n(&s->stop_req, __ATOMIC_ACQUIRE);
-}
-
-/*
- * BLOCK policy: sleep until a consumer releases (or a stop request).  Like
- * a DMA engine refilling its descriptors, the producer asks to be woken
- * only once refill_batch slots are free, not for every released buffer:
- * fewer wakeups for both sides.
- */
-static void wait_for_space(struct sim *s, struct dmakit_ring_ctrl *ctrl,
-			   uint64_t pos)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000 };
-
-	__atomic_store_n(&s->wake_tail, pos - s->nbufs + s->refill_batch,
-			 __ATOMIC_RELAXED);
-	DMAKIT_STORE_RELEASE(&ctrl->producer_waiting, 1);
-	DMAKIT_FULL_BARRIER();
-	if (!dmakit_ring_may_claim(ctrl, s->nbufs, pos) && !stop_requested(s))
-		futex(&ctrl->producer_waiting, FUTEX_WAIT, 1, &ts);
-	DMAKIT_STORE_RELAXED(&ctrl->producer_waiting, 0);
 }
 
 static void *producer(void *arg)
@@ -405,7 +264,7 @@ static void *producer(void *arg)
 
 		if (s->count && produced >= s->count)
 			break;
-		reclaim_dead_consumers(s, ctrl);
+		ring_mem_reclaim_dead(&s->rm);
 		if (produced % SIM_CPU_EVERY == 0)
 			sample_cpu(s);
 		/* the card produces buffer n at t0 + n * buf_ns */
@@ -416,7 +275,7 @@ static void *producer(void *arg)
 
 		if (!dmakit_ring_may_claim(ctrl, s->nbufs, pos)) {
 			if (s->policy == DMAKIT_POLICY_BLOCK) {
-				wait_for_space(s, ctrl, pos);
+				ring_mem_wait_for_space(&s->rm, pos, &s->stop_req);
 				/* a paused source resumes at its rate, no burst */
 				t0 = dmakit_now_ns() -
 				     (uint64_t)((double)(seq - s->seed) * buf_ns);
@@ -455,281 +314,21 @@ static void *producer(void *arg)
 		pos++;
 		seq++;
 		produced++;
-		wake_consumers(s, ctrl, false);
+		ring_mem_wake_consumers(&s->rm, false);
 	}
 	sample_cpu(s);
 	/* buffers dropped at the very end have no successor to carry them */
-	DMAKIT_STORE_RELEASE(&ctrl->state, DMAKIT_STATE_STOPPED);
-	wake_consumers(s, ctrl, true);
+	ring_mem_end(&s->rm, DMAKIT_STATE_STOPPED);
 	return NULL;
-}
-
-/* The device fields every opener derives from the ring's ctrl page. */
-static void set_dev_fields(struct dmakit_dev *dev, struct sim *s)
-{
-	struct dmakit_ring_ctrl *ctrl = s->map;
-
-	dev->priv = s;
-	dev->ctrl = ctrl;
-	dev->descs = (struct dmakit_desc *)((char *)s->map + ctrl->desc_offset);
-	dev->data = (unsigned char *)s->map + ctrl->data_offset;
-	snprintf(dev->geo.kind, sizeof(dev->geo.kind), "sim");
-	dev->geo.bufsize = ctrl->bufsize;
-	dev->geo.nbufs = ctrl->nbufs;
-	dev->geo.policy = ctrl->policy;
-	dev->geo.payload = ctrl->payload;
-	dev->geo.dev_clock_hz = ctrl->dev_clock_hz;
-	dev->geo.data = dev->data;
-	dev->geo.data_len = (size_t)ctrl->nbufs * ctrl->bufsize;
-	dev->geo.rate = s->rate;
-}
-
-/* A "Key:   123 kB" line of /proc/meminfo in bytes; 0 if absent. */
-static uint64_t meminfo_bytes(const char *key)
-{
-	unsigned long long kb = 0, v;
-	char line[128], name[64];
-	FILE *f = fopen("/proc/meminfo", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63[^:]: %llu", name, &v) == 2 &&
-		    !strcmp(name, key)) {
-			kb = v;
-			break;
-		}
-	fclose(f);
-	return kb * 1024;
-}
-
-/*
- * One number from our memory cgroup: cgroup v2 (@v2_file under the "0::"
- * path) or v1 (@v1_file under the "memory" hierarchy's path); UINT64_MAX
- * if there is none or it says "max".
- */
-static uint64_t cgroup_value(const char *v2_file, const char *v1_file)
-{
-	char path[640], line[256], v1[256] = "", v2[256] = "";
-	unsigned long long v;
-	uint64_t out = UINT64_MAX;
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char *p;
-
-	if (!f)
-		return out;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, "0::", 3))
-			snprintf(v2, sizeof(v2), "%s", line + 3);
-		else if ((p = strstr(line, ":memory:")))
-			snprintf(v1, sizeof(v1), "%s", p + 8);
-	}
-	fclose(f);
-	if (v1[0])
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/%s",
-			 strcmp(v1, "/") ? v1 : "", v1_file);
-	else if (v2[0])
-		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s",
-			 strcmp(v2, "/") ? v2 : "", v2_file);
-	else
-		return out;
-	f = fopen(path, "re");
-	if (!f)
-		return out;
-	if (fscanf(f, "%llu", &v) == 1)
-		out = v;
-	fclose(f);
-	return out;
-}
-
-/*
- * The ring is populated up front: it must fit in the memory this process
- * may use without pushing the machine into swap or the OOM killer (a
- * 65536 x 64M ring is 4 TiB).  Allowed: the hard cap, and 3/4 of what is
- * available (MemAvailable, and the room left under our cgroup's limit).
- */
-static int check_ring_memory(struct sim *s, char *err, size_t errlen)
-{
-	uint64_t avail = meminfo_bytes("MemAvailable");
-	uint64_t limit = cgroup_value("memory.max", "memory.limit_in_bytes");
-	uint64_t used = cgroup_value("memory.current", "memory.usage_in_bytes");
-	struct statvfs vfs;
-
-	if (s->map_size > SIM_RING_MAX_BYTES)
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "sim: a ring of %u x %u bytes (%zu MiB) is over the simulated card's limit of %llu MiB",
-				   s->nbufs, s->bufsize,
-				   (s->map_size + (1 << 20) - 1) >> 20,
-				   SIM_RING_MAX_BYTES >> 20);
-	if (limit != UINT64_MAX && used != UINT64_MAX) {
-		uint64_t room = limit > used ? limit - used : 0;
-
-		if (!avail || room < avail)
-			avail = room;
-	}
-	if (avail && s->map_size > avail / 4 * 3)
-		return dmakit_errf(err, errlen, -ENOMEM,
-				   "sim: a ring of %u x %u bytes (%zu MiB) needs more memory than is available (%llu MiB, of which the ring may take 3/4): use fewer or smaller buffers",
-				   s->nbufs, s->bufsize,
-				   (s->map_size + (1 << 20) - 1) >> 20,
-				   (unsigned long long)(avail >> 20));
-	/* a shared ring lives in /dev/shm, which has a size of its own */
-	if (s->name[0] && !fstatvfs(s->memfd, &vfs) &&
-	    (uint64_t)vfs.f_bavail * vfs.f_frsize < s->map_size)
-		return dmakit_errf(err, errlen, -ENOSPC,
-				   "sim:name=%s: a ring of %zu MiB does not fit in /dev/shm (%llu MiB free)",
-				   s->name, s->map_size >> 20,
-				   (unsigned long long)((uint64_t)vfs.f_bavail *
-							vfs.f_frsize >> 20));
-	return 0;
-}
-
-/* Create, map and initialise a new ring (private memfd or shared file). */
-static int create_ring(struct sim *s, char *err, size_t errlen)
-{
-	struct dmakit_ring_ctrl *ctrl;
-	int ret;
-
-	s->map_size = dmakit_ring_map_size(s->nbufs, s->bufsize);
-	s->memfd = s->name[0] ? sim_shared_create_fd() :
-		   memfd_create("dmakit-sim", MFD_CLOEXEC);
-	if (s->memfd < 0)
-		return dmakit_errf(err, errlen, s->name[0] ? s->memfd : -errno,
-				   "sim: cannot create the ring: %s",
-				   dmakit_strerror(s->name[0] ? s->memfd : -errno));
-	ret = check_ring_memory(s, err, errlen);
-	if (ret)
-		return ret;
-	if (ftruncate(s->memfd, (off_t)s->map_size))
-		return dmakit_errf(err, errlen, -errno,
-				   "sim: cannot size a %zu-byte ring: %s",
-				   s->map_size, strerror(errno));
-	/* populate now: the producer must not page-fault in its hot loop */
-	s->map = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_POPULATE, s->memfd, 0);
-	if (s->map == MAP_FAILED) {
-		s->map = NULL;
-		return dmakit_errf(err, errlen, -errno,
-				   "sim: cannot map a %zu-byte ring: %s",
-				   s->map_size, strerror(errno));
-	}
-	ctrl = s->map;
-	ctrl->magic = DMAKIT_RING_MAGIC;
-	ctrl->version = DMAKIT_RING_VERSION;
-	ctrl->ctrl_size = DMAKIT_RING_CTRL_SIZE;
-	ctrl->nbufs = s->nbufs;
-	ctrl->bufsize = s->bufsize;
-	ctrl->desc_offset = DMAKIT_RING_CTRL_SIZE;
-	ctrl->data_offset = DMAKIT_RING_CTRL_SIZE +
-			    dmakit_ring_desc_bytes(s->nbufs);
-	ctrl->map_size = s->map_size;
-	ctrl->policy = s->policy;
-	ctrl->payload = DMAKIT_PAYLOAD_SIM;
-	ctrl->dev_clock_hz = 1000000000ULL;
-	ctrl->state = DMAKIT_STATE_IDLE;
-	return 0;
-}
-
-static void unmap_ring(struct sim *s)
-{
-	if (s->map)
-		munmap(s->map, s->map_size);
-	if (s->memfd >= 0)
-		close(s->memfd);
-	s->map = NULL;
-	s->memfd = -1;
-}
-
-/* Map the ring a live owner published under s->name, as open as @fd. */
-static int attach_shared(struct sim *s, int fd, char *err, size_t errlen)
-{
-	struct dmakit_ring_ctrl *c;
-	struct stat st;
-
-	s->memfd = fd;
-	if (fstat(fd, &st) < 0)
-		return dmakit_errf(err, errlen, -errno, "sim:name=%s: %s",
-				   s->name, strerror(errno));
-	if ((uint64_t)st.st_size < DMAKIT_RING_CTRL_SIZE)
-		goto bad;
-	s->map_size = (size_t)st.st_size;
-	s->map = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (s->map == MAP_FAILED) {
-		s->map = NULL;
-		return dmakit_errf(err, errlen, -errno,
-				   "sim:name=%s: cannot map the ring: %s",
-				   s->name, strerror(errno));
-	}
-	c = s->map;
-	if (c->magic != DMAKIT_RING_MAGIC || c->version != DMAKIT_RING_VERSION ||
-	    c->ctrl_size != DMAKIT_RING_CTRL_SIZE ||
-	    dmakit_ring_check_geometry(c->nbufs, c->bufsize) ||
-	    c->map_size != s->map_size ||
-	    c->map_size != dmakit_ring_map_size(c->nbufs, c->bufsize) ||
-	    c->desc_offset != DMAKIT_RING_CTRL_SIZE ||
-	    c->data_offset != DMAKIT_RING_CTRL_SIZE +
-			      dmakit_ring_desc_bytes(c->nbufs))
-		goto bad;
-	if (s->geometry_given && (c->bufsize != s->bufsize ||
-				  c->nbufs != s->nbufs || c->policy != s->policy))
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "sim:name=%s is running with bufsize=%u nbufs=%u policy=%s: give matching options or only the name",
-				   s->name, c->bufsize, c->nbufs,
-				   c->policy == DMAKIT_POLICY_BLOCK ? "block" : "drop");
-	s->attached = true;
-	s->bufsize = c->bufsize;
-	s->nbufs = c->nbufs;
-	s->policy = c->policy;
-	s->rate = 0;			/* the owner's business */
-	s->cardmem_size = 0;
-	return 0;
-bad:
-	return dmakit_errf(err, errlen, -EINVAL,
-			   "sim:name=%s: /dev/shm holds no dmakit ring of this version under that name",
-			   s->name);
-}
-
-/*
- * Open a named ring: attach to a live owner's, or create and publish a
- * new one (retrying if another process publishes first).
- */
-static int open_shared(struct sim *s, char *err, size_t errlen)
-{
-	int tries, ret, fd;
-
-	for (tries = 0; tries < 4; tries++) {
-		ret = sim_shared_open_existing(s->name, &fd);
-		if (ret < 0)
-			return dmakit_errf(err, errlen, ret, "sim:name=%s: %s",
-					   s->name, dmakit_strerror(ret));
-		if (ret == 1)
-			return attach_shared(s, fd, err, errlen);
-		ret = create_ring(s, err, errlen);
-		if (ret)
-			return ret;
-		ret = sim_shared_publish(s->memfd, s->name);
-		if (ret == 0) {
-			s->published = true;
-			return 0;
-		}
-		unmap_ring(s);
-		if (ret != -EEXIST)
-			return dmakit_errf(err, errlen, ret,
-					   "sim:name=%s: cannot publish the ring: %s",
-					   s->name, dmakit_strerror(ret));
-	}
-	return dmakit_errf(err, errlen, -EBUSY,
-			   "sim:name=%s: other processes keep replacing it",
-			   s->name);
 }
 
 static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 		    size_t errlen)
 {
+	struct ring_mem_geo geo;
+	char who[16 + SIM_SHARED_NAME_MAX];
 	struct sim *s;
-	int ret, i;
+	int ret;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -741,34 +340,42 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 	s->cardmem_size = 64 * 1024;
 	s->xfer_rate = 1000000000ULL;
 	s->xfer_lat_ns = 20000;
-	s->memfd = -1;
-	s->pid = getpid();
-	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
-		s->event_fd[i] = -1;
-		s->remote_fd[i] = -1;
-	}
+	ring_mem_init(&s->rm, NULL);
 	pthread_mutex_init(&s->xfer_lock, NULL);
 
 	ret = dmakit_parse_opts(args, err, errlen, sim_opt, s);
 	if (ret)
 		goto fail;
-	if (dmakit_ring_check_geometry(s->nbufs, s->bufsize)) {
-		ret = dmakit_errf(err, errlen, -EINVAL,
-				  "sim: bufsize must be a multiple of 4K in 4K..64M and nbufs in 2..65536 (got bufsize=%u nbufs=%u)",
-				  s->bufsize, s->nbufs);
-		goto fail;
-	}
 #if defined(__x86_64__)
 	s->fast_fill = __builtin_cpu_supports("sse4.2");
 #endif
-	s->refill_batch = s->nbufs / 8 < 32 ? s->nbufs / 8 : 32;
-	if (!s->refill_batch)
-		s->refill_batch = 1;
-	ret = s->name[0] ? open_shared(s, err, errlen) :
-			   create_ring(s, err, errlen);
+	if (s->name[0]) {
+		char qname[SIM_SHARED_QNAME_MAX + 1];
+
+		snprintf(qname, sizeof(qname), "sim.%s", s->name);
+		ring_mem_init(&s->rm, qname);
+	}
+	memset(&geo, 0, sizeof(geo));
+	geo.nbufs = s->nbufs;
+	geo.bufsize = s->bufsize;
+	geo.policy = s->policy;
+	geo.payload = DMAKIT_PAYLOAD_SIM;
+	geo.dev_clock_hz = 1000000000ULL;
+	geo.geometry_given = s->geometry_given;
+	if (s->name[0])
+		snprintf(who, sizeof(who), "sim:name=%s", s->name);
+	else
+		snprintf(who, sizeof(who), "sim");
+	ret = ring_mem_open(&s->rm, &geo, who, err, errlen);
 	if (ret)
 		goto fail;
-	if (!s->attached) {
+	if (s->rm.attached) {
+		s->bufsize = geo.bufsize;
+		s->nbufs = geo.nbufs;
+		s->policy = geo.policy;
+		s->rate = 0;		/* the owner's business */
+		s->cardmem_size = 0;
+	} else {
 		s->cardmem = calloc(1, s->cardmem_size);
 		if (!s->cardmem) {
 			ret = dmakit_errf(err, errlen, -ENOMEM,
@@ -776,12 +383,12 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 			goto fail;
 		}
 	}
-	set_dev_fields(dev, s);
+	dev->priv = s;
+	ring_mem_set_dev(dev, &s->rm, "sim");
+	dev->geo.rate = s->rate;
 	return 0;
 fail:
-	if (s->published)
-		sim_shared_unlink(s->name);
-	unmap_ring(s);
+	ring_mem_destroy(&s->rm);
 	free(s->cardmem);
 	pthread_mutex_destroy(&s->xfer_lock);
 	free(s);
@@ -795,9 +402,10 @@ static int sim_stop(struct dmakit_dev *dev)
 	if (!s->running)
 		return 0;
 	__atomic_store_n(&s->stop_req, 1, __ATOMIC_RELEASE);
-	/* wake the producer wherever it sleeps: for space, or for its rate */
-	futex(&s->stop_req, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL);
-	futex(&dev->ctrl->producer_waiting, FUTEX_WAKE, INT_MAX, NULL);
+	/* wake the producer wherever it sleeps: for its rate, or for space */
+	syscall(SYS_futex, &s->stop_req, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+		INT_MAX, NULL, NULL, 0);
+	ring_mem_wake_producer(&s->rm);
 	pthread_join(s->thread, NULL);
 	s->running = false;
 	return 0;
@@ -806,19 +414,9 @@ static int sim_stop(struct dmakit_dev *dev)
 static void sim_close(struct dmakit_dev *dev)
 {
 	struct sim *s = dev->priv;
-	int i;
 
 	sim_stop(dev);
-	/* the producer has stopped and woken everyone: retire the name */
-	if (s->published)
-		sim_shared_unlink(s->name);
-	for (i = 0; i < DMAKIT_RING_MAX_CONSUMERS; i++) {
-		if (s->event_fd[i] >= 0)
-			close(s->event_fd[i]);
-		if (s->remote_fd[i] >= 0)
-			close(s->remote_fd[i]);
-	}
-	unmap_ring(s);
+	ring_mem_destroy(&s->rm);
 	free(s->cardmem);
 	pthread_mutex_destroy(&s->xfer_lock);
 	free(s);
@@ -830,14 +428,11 @@ static int sim_start(struct dmakit_dev *dev)
 	int ret;
 
 	/* an attached process cannot start another's producer */
-	if (s->attached)
+	if (s->rm.attached)
 		return 0;
 	if (s->running || dev->ctrl->state != DMAKIT_STATE_IDLE)
 		return -EALREADY;
-	/* a new stream id per start, as the driver does; before the state */
-	if (getrandom(&dev->ctrl->stream_id, sizeof(dev->ctrl->stream_id), 0) < 0)
-		dev->ctrl->stream_id = dmakit_now_ns();
-	DMAKIT_STORE_RELEASE(&dev->ctrl->state, DMAKIT_STATE_RUNNING);
+	ring_mem_start(&s->rm);
 	ret = pthread_create(&s->thread, NULL, producer, dev);
 	if (ret) {
 		DMAKIT_STORE_RELEASE(&dev->ctrl->state, DMAKIT_STATE_IDLE);
@@ -845,94 +440,6 @@ static int sim_start(struct dmakit_dev *dev)
 	}
 	s->running = true;
 	return 0;
-}
-
-static int sim_consumer_attach(struct dmakit_consumer *cons)
-{
-	struct sim *s = cons->dev->priv;
-	uint64_t start;
-	int idx;
-
-	idx = dmakit_ring_attach_slot(cons->dev->ctrl, cons->mode, &start);
-	if (idx < 0)
-		return idx;
-	/*
-	 * One eventfd per slot, created on first use and kept until the
-	 * device closes: the producer thread may be signalling a slot while
-	 * its consumer detaches, and must never write to a recycled fd.
-	 * A process attached to another's shared ring uses the slot's FIFO.
-	 */
-	if (s->event_fd[idx] < 0) {
-		int fd = s->attached ?
-			 sim_shared_wake_fd(s->name, idx, true) :
-			 eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-		if (fd < 0) {
-			fd = s->attached ? fd : -errno;
-			dmakit_ring_detach_slot(cons->dev->ctrl, idx);
-			return fd;
-		}
-		__atomic_store_n(&s->event_fd[idx], fd, __ATOMIC_RELEASE);
-	} else {
-		drain_fd(s->event_fd[idx]);
-	}
-	cons->slot_idx = idx;
-	cons->slot = &cons->dev->ctrl->consumers[idx];
-	cons->wait_fd = s->event_fd[idx];
-	return 0;
-}
-
-static void sim_consumer_detach(struct dmakit_consumer *cons)
-{
-	dmakit_ring_detach_slot(cons->dev->ctrl, cons->slot_idx);
-	/* a BLOCK producer may have been waiting for this consumer */
-	futex(&cons->dev->ctrl->producer_waiting, FUTEX_WAKE, INT_MAX, NULL);
-}
-
-static int sim_wait(struct dmakit_consumer *cons, int timeout_ms)
-{
-	struct sim *s = cons->dev->priv;
-	struct pollfd pfd = { .fd = cons->wait_fd, .events = POLLIN };
-	uint64_t deadline = dmakit_deadline(timeout_ms);
-	int ret, left;
-
-	for (;;) {
-		left = dmakit_remaining_ms(deadline);
-		/* attached: look at the owner now and then */
-		if (s->attached && (left < 0 || left > SIM_OWNER_CHECK_MS))
-			left = SIM_OWNER_CHECK_MS;
-		ret = poll(&pfd, 1, left);
-		if (ret < 0)
-			return -errno;
-		if (ret > 0)
-			break;
-		if (s->attached && !sim_shared_owner_alive(s->memfd) &&
-		    DMAKIT_LOAD_ACQUIRE(&cons->dev->ctrl->state) ==
-		    DMAKIT_STATE_RUNNING)
-			return -ENODEV;	/* the producer died mid-stream */
-		if (dmakit_remaining_ms(deadline) == 0)
-			return -ETIMEDOUT;
-	}
-	drain_fd(cons->wait_fd);
-	return 0;
-}
-
-static void sim_released(struct dmakit_consumer *cons)
-{
-	struct dmakit_ring_ctrl *ctrl = cons->dev->ctrl;
-	struct sim *s = cons->dev->priv;
-
-	DMAKIT_FULL_BARRIER();
-	if (!DMAKIT_LOAD_ACQUIRE(&ctrl->producer_waiting))
-		return;
-	/*
-	 * wake_tail was stored before producer_waiting (release/acquire).
-	 * Wake the producer once its refill batch is free, or at once if
-	 * this consumer has taken everything and will wait for it.
-	 */
-	if (cons->tail >= __atomic_load_n(&s->wake_tail, __ATOMIC_RELAXED) ||
-	    cons->next_pos >= DMAKIT_LOAD_ACQUIRE(&ctrl->head))
-		futex(&ctrl->producer_waiting, FUTEX_WAKE, 1, NULL);
 }
 
 /*
@@ -952,7 +459,7 @@ static int64_t sim_dma_submit(struct dmakit_dev *dev, int to_host, void *buf,
 	ssize_t n;
 	int i;
 
-	if (s->attached)
+	if (s->rm.attached)
 		return -EOPNOTSUPP;	/* the engine is in the owner process */
 	if (card_addr >= s->cardmem_size || len > s->cardmem_size - card_addr)
 		return -EINVAL;
@@ -1057,10 +564,10 @@ const struct dmakit_backend dmakit_sim_backend = {
 	.close = sim_close,
 	.start = sim_start,
 	.stop = sim_stop,
-	.consumer_attach = sim_consumer_attach,
-	.consumer_detach = sim_consumer_detach,
-	.wait = sim_wait,
-	.released = sim_released,
+	.consumer_attach = ring_mem_consumer_attach,
+	.consumer_detach = ring_mem_consumer_detach,
+	.wait = ring_mem_wait,
+	.released = ring_mem_released,
 	.dma_submit = sim_dma_submit,
 	.dma_wait = sim_dma_wait,
 	.card_mem_size = sim_card_mem_size,

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * A simulated card shared between processes ("sim:name=NAME").
+ * Rings shared between processes by name: a simulated card
+ * ("sim:name=NAME", qualified name "sim.NAME") and an application's
+ * producer ("app:NAME", "app.NAME"); lib/source/ring_mem.c maps them.
  *
- * The first process to open NAME creates the ring in /dev/shm and runs the
- * producer; later openers map the same file and attach consumers to it,
- * like a second process opening /dev/dmakitN.
+ * The producer's process creates the ring in /dev/shm; later openers map
+ * the same file and attach consumers to it, like a second process opening
+ * /dev/dmakitN.
  *
- *   /dev/shm/dmakit-sim.NAME          the ring (ctrl page, descs, data)
- *   /dev/shm/dmakit-sim.NAME.wake.N   FIFO waking the consumer in slot N
- *                                     when it lives in another process
+ *   /dev/shm/dmakit-KIND.NAME          the ring (ctrl page, descs, data)
+ *   /dev/shm/dmakit-KIND.NAME.wake.N   FIFO waking the consumer in slot N
+ *                                      when it lives in another process
  *
  * Publication is atomic: the owner builds the ring in an unnamed O_TMPFILE,
  * takes an exclusive flock() on it, and only then links it under its name,
@@ -59,9 +61,9 @@ bool sim_shared_name_ok(const char *name)
 void sim_shared_path(char *buf, size_t len, const char *name, int slot)
 {
 	if (slot < 0)
-		snprintf(buf, len, SHM_DIR "/dmakit-sim.%s", name);
+		snprintf(buf, len, SHM_DIR "/dmakit-%s", name);
 	else
-		snprintf(buf, len, SHM_DIR "/dmakit-sim.%s.wake.%d", name, slot);
+		snprintf(buf, len, SHM_DIR "/dmakit-%s.wake.%d", name, slot);
 }
 
 int sim_shared_open_existing(const char *name, int *fdp)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A simulated card shared between processes: see lib/source/sim_shared.c. */
+/* Rings shared between processes by name: see lib/source/sim_shared.c. */
 #ifndef DMAKIT_SIM_SHARED_H
 #define DMAKIT_SIM_SHARED_H
 
@@ -7,11 +7,16 @@
 #include <stddef.h>
 
 #define SIM_SHARED_NAME_MAX 64
+/* A qualified name: "sim." or "app." and the user's name. */
+#define SIM_SHARED_QNAME_MAX (SIM_SHARED_NAME_MAX + 4)
 
 /* [A-Za-z0-9_.-]{1,64}, not starting with '.' */
 bool sim_shared_name_ok(const char *name);
 
-/* The ring's path (@slot < 0) or the wake FIFO of consumer slot @slot. */
+/*
+ * The ring's path (@slot < 0) or the wake FIFO of consumer slot @slot;
+ * @name is qualified ("sim.NAME"), as for every function below.
+ */
 void sim_shared_path(char *buf, size_t len, const char *name, int slot);
 
 /*

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Recording from a character device, and from a producer program, against
+# plain writers, on one file system, interleaved in one invocation
+# (results: docs/benchmarks.md).
+#
+#   bench/chardev.sh [--size 2G] [--dir DIR] [--runs 3]
+#
+# Each run, in turn, writes SIZE bytes to DIR with
+#   dd      dd if=/dev/zero of=F bs=512k oflag=direct conv=fsync
+#   fio     ioengine=io_uring direct=1 bs=512k iodepth=8 end_fsync=1
+#   chardev dmakit record -d chardev:/dev/zero,policy=block,short=fill
+#           (reads into ring pages by io_uring, O_DIRECT writes from them)
+#   app     dmakit record -d app:NAME, fed by build/examples/producer at
+#           its full rate (policy block, 512 KiB buffers)
+# Throughput is SIZE over each command's wall time (all end durable);
+# CPU is user+sys seconds per GB of the writing process (GNU time); for
+# chardev also without its reader thread (the "card": /dev/zero's memset),
+# for app the producer is another process and not counted.  Reported: the
+# medians and the ratio to the fastest plain writer (target >= 0.95x);
+# exit 1 if chardev or app misses it.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dmakit=$top/build/bin/dmakit
+size=2G
+dir=/var/tmp/dmakit-bench
+runs=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--size) size=$2; shift 2 ;;
+	--dir) dir=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	*) echo "bench/chardev.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+producer=$top/build/examples/producer
+for tool in fio dd python3 /usr/bin/time; do
+	command -v "$tool" >/dev/null ||
+		{ echo "bench/chardev.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
+done
+[ -x "$dmakit" ] && [ -x "$producer" ] ||
+	{ echo "bench/chardev.sh: build first (make)" >&2; exit 1; }
+mib=$(python3 -c 'import sys
+u={"M":1,"G":1024}; s=sys.argv[1].upper(); print(int(float(s[:-1])*u[s[-1]]))' "$size")
+mkdir -p "$dir"
+f=$dir/chardev-bench.$$
+rows=$dir/chardev-rows.$$
+: >"$rows"
+trap 'rm -f "$f" "$f".idx "$f".json "$f".time "$f".out "$rows"' EXIT
+
+# timed NAME CMD...: one row "NAME wall user sys producer_cpu"
+timed() {
+	local name=$1 t pcpu=0; shift
+	rm -f "$f" "$f".idx "$f".json; sync -f "$dir"
+	t=$(/usr/bin/time -f "%e %U %S" -o "$f.time" "$@" >"$f.out" 2>/dev/null &&
+	    tail -n1 "$f.time")
+	[ -n "$t" ] || { echo "bench/chardev.sh: $name failed" >&2; exit 1; }
+	if [ "$name" = chardev ]; then
+		pcpu=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["producer_cpu_s"])' "$f.out")
+	fi
+	echo "$name $t $pcpu" >>"$rows"
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for r in $(seq "$runs"); do
+	timed dd dd if=/dev/zero of="$f" bs=512k count=$((mib * 2)) oflag=direct conv=fsync
+	timed fio fio --name=w --filename="$f" --rw=write --bs=512k --size="${mib}M" \
+		--ioengine=io_uring --direct=1 --iodepth=8 --end_fsync=1
+	timed chardev "$dmakit" record -q --json -d chardev:/dev/zero,policy=block,short=fill \
+		-o "$f" --size "${mib}M"
+	"$producer" -c 1 -b 512K -n 256 "bench$$" $((mib * 2)) >/dev/null &
+	# until the producer owns its ring (its lock shows it is alive)
+	for _ in $(seq 300); do
+		[ -e /dev/shm/dmakit-app.bench$$ ] &&
+			! flock -n -s /dev/shm/dmakit-app.bench$$ true 2>/dev/null && break
+		sleep 0.1
+	done
+	timed app "$dmakit" record -q -d "app:bench$$" -o "$f" --size "${mib}M"
+	wait
+	echo "run $r/$runs done" >&2
+done
+python3 - "$rows" "$mib" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import statistics, sys
+rows, mib = sys.argv[1], int(sys.argv[2])
+gb = mib * 1048576 / 1e9
+res = {}
+for line in open(rows):
+    name, wall, u, s, p = line.split()
+    cpu = float(u) + float(s)
+    res.setdefault(name, []).append((gb / float(wall), cpu / gb, (cpu - float(p)) / gb))
+med = {n: [statistics.median(v[k] for v in r) for k in range(3)] for n, r in res.items()}
+best = max(('dd', 'fio'), key=lambda n: med[n][0])
+print('%d MiB per run, %d runs interleaved; load %s -> %s' %
+      (mib, len(res['dd']), sys.argv[3], sys.argv[4]))
+print('%-8s %8s %10s %22s %7s' % ('writer', 'GB/s', 'CPU s/GB', 'without the reads s/GB', 'ratio'))
+for n in ('dd', 'fio', 'chardev', 'app'):
+    print('%-8s %8.3f %10.3f %22s %6.2fx' % (n, med[n][0], med[n][1],
+          '%.3f' % med[n][2] if n == 'chardev' else '', med[n][0] / med[best][0]))
+missed = 0
+for n in ('chardev', 'app'):
+    r = med[n][0] / med[best][0]
+    print('%s/%s = %.2fx (target >= 0.95x): %s' % (n, best, r, 'met' if r >= 0.95 else 'MISSED'))
+    missed += r < 0.95
+sys.exit(1 if missed else 0)
+PY

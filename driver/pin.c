@@ -21,7 +21,7 @@
 static unsigned int xfer_pin_mb = 64;
 module_param(xfer_pin_mb, uint, 0644);
 MODULE_PARM_DESC(xfer_pin_mb,
-		 "MiB of user memory all transactions of one card may hold pinned (default 64)");
+		 "user memory in MiB that all transactions of one card may hold pinned (default 64)");
 
 /* Charge @npages to the caller's locked memory and to @card's cap. */
 static int pin_charge(struct dmakit_card *card, struct dmakit_pin *pin)

@@ -5,7 +5,7 @@
 #   make static          build/bin/dmakit-static (no shared libraries: for VMs)
 #   make san             the same with ASan+UBSan into build-san/ (what tests use)
 #   make check           host test suite (sanitizer build)
-#   make check-vm        kernel driver suite in QEMU (KERNEL=stock|debug|all)
+#   make check-vm        kernel driver suite in QEMU (KERNEL=stock|stock-6.1|stock-6.12|debug|all)
 #   make check-all       both
 #   make demo            record 2 GiB from the simulated card and verify it
 #   make driver          dmakit.ko against the installed kernel headers

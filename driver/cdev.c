@@ -191,8 +191,11 @@ static __poll_t dmakit_poll(struct file *file, poll_table *wait)
 	struct dmakit_file *f = file->private_data;
 	struct dmakit_card *card = f->card;
 
-	if (!card->ring)
+	if (!card->ring) {
+		/* nothing to read: only the card's removal wakes it */
+		poll_wait(file, &card->xfer_wq, wait);
 		return READ_ONCE(card->dead) ? EPOLLERR | EPOLLHUP : 0;
+	}
 	return dmakit_ring_poll(card, f->slot, file, wait);
 }
 

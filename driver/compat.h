@@ -1,29 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel API differences across the kernels DKMS builds dmakit for
- * (Debian 11+/RHEL 9+: 5.10 and later).  Built and tested on 6.1 only: the
- * shims for older and newer kernels follow those kernels' headers.
+ * Kernel API differences between the kernels dmakit is built and booted
+ * on: Debian 12's 6.1 and 6.12 (tests/vm/kernels.sh).  The code uses the
+ * newer API; each shim gives it to the older kernel.
  */
 #ifndef DMAKIT_COMPAT_H
 #define DMAKIT_COMPAT_H
 
 #include <linux/device.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
-#error "dmakit needs Linux 5.10 or later (pin_user_pages, dma_map_sgtable)"
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
+#error "dmakit is built and tested on Linux 6.1 and 6.12"
 #endif
 
 /* 6.3: vm_flags became read-only outside the helpers */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-static inline void dmakit_vm_flags_set(struct vm_area_struct *vma,
-				       unsigned long flags)
+static inline void dmakit_vm_flags_mod(struct vm_area_struct *vma,
+				       unsigned long set, unsigned long clear)
 {
-	vma->vm_flags |= flags;
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
 }
 #else
-#define dmakit_vm_flags_set vm_flags_set
+#define dmakit_vm_flags_mod vm_flags_mod
 #endif
 
 /* 6.4: class_create() lost its owner argument */
@@ -33,28 +35,20 @@ static inline void dmakit_vm_flags_set(struct vm_area_struct *vma,
 #define dmakit_class_create(name) class_create(name)
 #endif
 
-/* 5.11: kmap_local_page(); before it, only kernels without highmem */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
-#ifdef CONFIG_HIGHMEM
-#error "dmakit needs Linux 5.11 (kmap_local_page) on a highmem kernel"
-#endif
-#define kmap_local_page(page)	page_address(page)
-#define kunmap_local(addr)	do { } while (0)
+/* 6.8: PCI_IRQ_INTX; PCI_IRQ_LEGACY, its old name, went in 6.10 */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX PCI_IRQ_LEGACY
 #endif
 
-/* 5.15: sg_alloc_table_from_pages_segment() (before: the __ variant) */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 15, 0)
-#include <linux/scatterlist.h>
-static inline int
-sg_alloc_table_from_pages_segment(struct sg_table *sgt, struct page **pages,
-				  unsigned int n_pages, unsigned int offset,
-				  unsigned long size, unsigned int max_segment,
-				  gfp_t gfp_mask)
+/* 6.13: hrtimer_setup(); hrtimer_init(), which it replaces, went in 6.15 */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+static inline void
+hrtimer_setup(struct hrtimer *timer,
+	      enum hrtimer_restart (*function)(struct hrtimer *),
+	      clockid_t clock_id, enum hrtimer_mode mode)
 {
-	return PTR_ERR_OR_ZERO(__sg_alloc_table_from_pages(sgt, pages, n_pages,
-							   offset, size,
-							   max_segment, NULL,
-							   0, gfp_mask));
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
 }
 #endif
 

@@ -11,13 +11,13 @@
  * get -ENODEV, the hardware is quiesced and every DMA mapping undone while
  * the DMA device still exists; the memory goes when the last user does.
  */
-#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 
 #include "dmakit.h"
+#include "fault.h"
 
 unsigned int dmakit_ring_nbufs_default = 64;
 module_param_named(ring_nbufs, dmakit_ring_nbufs_default, uint, 0444);
@@ -28,7 +28,6 @@ module_param_named(ring_bufsize, dmakit_ring_bufsize_default, uint, 0444);
 MODULE_PARM_DESC(ring_bufsize,
 		 "bytes per ring buffer, a multiple of 4096 (default 256K)");
 
-struct dentry *dmakit_debugfs;	/* test switches of the backends */
 static struct class *dmakit_class;
 static dev_t dmakit_devt;
 static DEFINE_IDA(dmakit_minors);
@@ -137,6 +136,8 @@ void dmakit_card_remove(struct dmakit_card *card)
 	card->dead = true;
 	spin_unlock_irqrestore(&card->xfer_lock, flags);
 	mutex_unlock(&card->lock);
+	/* poll() on a card without a ring sleeps there */
+	wake_up_all(&card->xfer_wq);
 
 	/* no new opens; waits for sysfs callbacks, which now see dead */
 	cdev_device_del(&card->cdev, &card->dev);
@@ -147,27 +148,23 @@ void dmakit_card_remove(struct dmakit_card *card)
 	dmakit_xfer_shutdown(card);
 	dmakit_ring_teardown(card);
 	mutex_unlock(&card->lock);
+	/* the module may go next: no reaper left running its code */
+	flush_work(&card->xfer_reap);
 }
 
 /*
- * Mask negotiation: the widest of 64 and 32 bits the device supports,
- * then the device's own limit.  The DMA API bounces (swiotlb) or
- * translates (IOMMU) whatever lies beyond the mask.
+ * Mask negotiation: the device's own limit in one call, 32 bits as the
+ * only fallback.  The DMA API bounces (swiotlb) or translates (IOMMU)
+ * whatever lies beyond the mask.
  */
 int dmakit_dma_set_mask(struct device *dev, unsigned int limit_bits)
 {
-	static const unsigned int tries[] = { 64, 32 };
-	unsigned int i;
+	unsigned int bits = min(limit_bits, 64U);
 
-	for (i = 0; i < ARRAY_SIZE(tries); i++) {
-		if (tries[i] > limit_bits)
-			continue;
-		if (!dma_set_mask_and_coherent(dev, DMA_BIT_MASK(tries[i])))
-			return tries[i];
-	}
-	if (limit_bits < 32 &&
-	    !dma_set_mask_and_coherent(dev, DMA_BIT_MASK(limit_bits)))
-		return limit_bits;
+	if (!dma_set_mask_and_coherent(dev, DMA_BIT_MASK(bits)))
+		return bits;
+	if (bits > 32 && !dma_set_mask_and_coherent(dev, DMA_BIT_MASK(32)))
+		return 32;
 	return -EIO;
 }
 
@@ -179,8 +176,8 @@ void dmakit_card_irq(struct dmakit_card *card, unsigned int vec)
 }
 
 /*
- * The parts every card shares: the char device region, the class and the
- * debugfs directory of the backends' test switches.  Called by main.c
+ * The parts every card shares: the char device region, the class (and
+ * in test builds the debugfs directory of the backends' test switches).  Called by main.c
  * before any backend registers, undone after the last one is gone.
  */
 int dmakit_core_init(void)
@@ -201,13 +198,13 @@ int dmakit_core_init(void)
 		unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
 		return PTR_ERR(dmakit_class);
 	}
-	dmakit_debugfs = debugfs_create_dir(DMAKIT_NAME, NULL);
+	dmakit_fault_init();
 	return 0;
 }
 
 void dmakit_core_exit(void)
 {
-	debugfs_remove_recursive(dmakit_debugfs);
+	dmakit_fault_exit();
 	class_destroy(dmakit_class);
 	unregister_chrdev_region(dmakit_devt, DMAKIT_MAX_CARDS);
 }

@@ -146,6 +146,15 @@ struct dmakit_counters {
 struct dmakit_ring;
 struct dmakit_txn;
 
+/* User pages pinned for a transaction (pin.c). */
+struct dmakit_pin {
+	struct page **pages;
+	unsigned int npages;
+	unsigned int offset;	/* of the buffer in its first page */
+	bool device_writes;
+	struct mm_struct *mm;	/* charged for them */
+};
+
 /*
  * One /dev/dmakitN.
  * @dev:       the class device; its release frees the card, so every open
@@ -190,6 +199,8 @@ struct dmakit_card {
 	int xfer_err;			/* engine hung (-EIO) or gone (-ENODEV) */
 	wait_queue_head_t xfer_wq;
 	struct delayed_work xfer_watchdog;
+	struct work_struct xfer_reap;	/* frees what closed files left */
+	atomic64_t xfer_pinned;		/* user pages pinned (pin.c) */
 	unsigned int xfer_watchdog_polls;
 
 	struct dmakit_counters cnt;
@@ -255,6 +266,11 @@ void dmakit_xfer_release_file(struct dmakit_file *f);
 void dmakit_xfer_shutdown(struct dmakit_card *card);
 void dmakit_xfer_init(struct dmakit_card *card);
 
+/* pin.c */
+int dmakit_pin_user(struct dmakit_card *card, struct dmakit_pin *pin,
+		    u64 uaddr, u64 len, bool device_writes);
+void dmakit_unpin_user(struct dmakit_card *card, struct dmakit_pin *pin);
+
 /* cdev.c */
 extern const struct file_operations dmakit_fops;
 
@@ -297,13 +313,13 @@ struct dmakit_pci {
 	struct dmakit_card *card;
 	const struct dmakit_pci_info *info;
 	struct completion irq_test;
+#ifdef DMAKIT_FAULT_INJECT
 	struct dentry *debugfs;
 	bool fake_vanished;	/* debugfs: registers read all-ones */
+#endif
 };
 
 extern const struct dmakit_pci_info dmakit_edu_info;
-
-extern struct dentry *dmakit_debugfs;
 
 /* core.c: set up before the backends register (main.c) */
 int dmakit_core_init(void);

@@ -14,6 +14,7 @@
 #include <linux/pci.h>
 
 #include "dmakit.h"
+#include "fault.h"
 
 #define EDU_REG_ID		0x00
 #define  EDU_ID_MAGIC_MASK	0xff
@@ -42,13 +43,13 @@
 
 /*
  * A removed device answers reads with all-ones.  QEMU cannot remove a
- * device by surprise (its reads of a disabled BAR return zeroes), so a
- * debugfs switch, dmakit/<pci address>/fake_vanished, makes the registers
- * read that way to test the driver's handling.
+ * device by surprise (its reads of a disabled BAR return zeroes), so in
+ * test builds a debugfs switch, dmakit/<pci address>/fake_vanished, makes
+ * the registers read that way to test the driver's handling (fault.c).
  */
 static u32 edu_readl(struct dmakit_pci *p, u32 reg)
 {
-	if (unlikely(READ_ONCE(p->fake_vanished)))
+	if (unlikely(dmakit_fault_vanished(p)))
 		return EDU_ALL_ONES;
 	return readl(p->regs + reg);
 }

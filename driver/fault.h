@@ -14,6 +14,18 @@
  *   fault=lock_order    a transaction on a card with a ring takes
  *                       ring->lock, then card->lock: the reverse of the
  *                       driver's order (lockdep: circular dependency)
+ *   fault=ring_vmap     the ring's control pages cannot be vmap()ed
+ *
+ * Not bugs but hooks that make a rare path happen, to test it:
+ *
+ *   fault=abort_window  the watchdog, having given a hung engine up,
+ *                       waits before it stops it until the hung segment
+ *                       has ended (the race of a late completion)
+ *   fault=close_nowait  closing a file does not wait for its running
+ *                       transaction (as after the 30 s bound)
+ *
+ * And a switch per PCI card, debugfs dmakit/<pci address>/fake_vanished:
+ * its registers read all-ones, as after a surprise removal.
  *
  * Several faults: fault=leak_unmap,map_error.
  */
@@ -28,14 +40,26 @@ enum dmakit_fault {
 	DMAKIT_FAULT_ATOMIC_SLEEP,
 	DMAKIT_FAULT_LOCK_ORDER,
 	DMAKIT_FAULT_USE_AFTER_FREE,
+	DMAKIT_FAULT_RING_VMAP,
+	DMAKIT_FAULT_ABORT_WINDOW,
+	DMAKIT_FAULT_CLOSE_NOWAIT,
 };
 
 struct dmakit_card;
+struct dmakit_pci;
+struct dmakit_txn;
 
 #ifdef DMAKIT_FAULT_INJECT
 bool dmakit_fault(enum dmakit_fault which);
 void dmakit_ring_fault_lock_order(struct dmakit_card *card);
 void dmakit_fault_use_after_free(void);
+void dmakit_fault_abort_window(struct dmakit_card *card,
+			       const struct dmakit_txn *x, u64 gen);
+void dmakit_fault_init(void);
+void dmakit_fault_exit(void);
+void dmakit_fault_pci_add(struct dmakit_pci *p);
+void dmakit_fault_pci_remove(struct dmakit_pci *p);
+bool dmakit_fault_vanished(struct dmakit_pci *p);
 #else
 static inline bool dmakit_fault(enum dmakit_fault which)
 {
@@ -48,6 +72,33 @@ static inline void dmakit_ring_fault_lock_order(struct dmakit_card *card)
 
 static inline void dmakit_fault_use_after_free(void)
 {
+}
+
+static inline void dmakit_fault_abort_window(struct dmakit_card *card,
+					     const struct dmakit_txn *x,
+					     u64 gen)
+{
+}
+
+static inline void dmakit_fault_init(void)
+{
+}
+
+static inline void dmakit_fault_exit(void)
+{
+}
+
+static inline void dmakit_fault_pci_add(struct dmakit_pci *p)
+{
+}
+
+static inline void dmakit_fault_pci_remove(struct dmakit_pci *p)
+{
+}
+
+static inline bool dmakit_fault_vanished(struct dmakit_pci *p)
+{
+	return false;
 }
 #endif
 

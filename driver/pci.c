@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The PCI driver: what every dmakit PCI card needs, in probe order --
- * enable, map the register BAR, negotiate the DMA mask (64 -> 32 -> the
- * device's limit), bus mastering, the device's own check, one interrupt
+ * enable, map the register BAR, negotiate the DMA mask (the device's
+ * limit, else 32 bits), bus mastering, the device's own check, one interrupt
  * vector (MSI-X, MSI, then INTx: a vector that fails its self test falls
  * back to INTx), and /dev/dmakitN last.  Remove is the reverse.  What
  * differs between cards is data: struct dmakit_pci_info in the ID table.
  */
-#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 
 #include "dmakit.h"
+#include "fault.h"
 
 static bool no_msi;
 module_param(no_msi, bool, 0444);
@@ -37,7 +37,7 @@ static int dmakit_pci_setup_irq(struct dmakit_pci *p)
 {
 	struct pci_dev *pdev = p->pdev;
 	struct dmakit_card *card = p->card;
-	unsigned int types = no_msi ? PCI_IRQ_LEGACY : PCI_IRQ_ALL_TYPES;
+	unsigned int types = no_msi ? PCI_IRQ_INTX : PCI_IRQ_ALL_TYPES;
 	int nvec, ret;
 
 	for (;;) {
@@ -50,7 +50,9 @@ static int dmakit_pci_setup_irq(struct dmakit_pci *p)
 				  card->irq_type == DMAKIT_IRQ_INTX ?
 				  IRQF_SHARED : 0, dev_name(&card->dev), p);
 		if (!ret) {
-			ret = p->info->irq_selftest(p);
+			/* a card without a self test trusts its first vector */
+			if (p->info->irq_selftest)
+				ret = p->info->irq_selftest(p);
 			if (!ret)
 				return 0;
 			free_irq(pci_irq_vector(pdev, 0), p);
@@ -60,7 +62,7 @@ static int dmakit_pci_setup_irq(struct dmakit_pci *p)
 			return ret;
 		dev_warn(&pdev->dev, "MSI/MSI-X interrupt failed (%d), using INTx\n",
 			 ret);
-		types = PCI_IRQ_LEGACY;
+		types = PCI_IRQ_INTX;
 	}
 }
 
@@ -99,8 +101,10 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 			info->dma_bits);
 		return bits;
 	}
+	/* DMA segments as long as the card takes (the default is 64 KiB) */
+	dma_set_max_seg_size(dev, UINT_MAX);
 	pci_set_master(pdev);
-	ret = info->check(p);
+	ret = info->check ? info->check(p) : 0;
 	if (ret)
 		return ret;
 
@@ -121,9 +125,7 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 	if (ret)
 		goto err_free_irq;
 	pci_set_drvdata(pdev, p);
-	p->debugfs = debugfs_create_dir(pci_name(pdev), dmakit_debugfs);
-	debugfs_create_bool("fake_vanished", 0600, p->debugfs,
-			    &p->fake_vanished);
+	dmakit_fault_pci_add(p);
 	return 0;
 
 err_free_irq:
@@ -137,7 +139,7 @@ static void dmakit_pci_remove(struct pci_dev *pdev)
 {
 	struct dmakit_pci *p = pci_get_drvdata(pdev);
 
-	debugfs_remove_recursive(p->debugfs);
+	dmakit_fault_pci_remove(p);
 	dmakit_card_remove(p->card);
 	dmakit_pci_free_irq(p);
 	dmakit_card_put(p->card);

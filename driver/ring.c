@@ -315,7 +315,9 @@ int dmakit_ring_create(struct dmakit_card *card, u32 nbufs, u32 bufsize,
 	ret = ring_alloc_data(r);
 	if (ret)
 		goto err_free;
-	r->meta = vmap(r->pages, r->nmeta, VM_MAP, PAGE_KERNEL);
+	ret = -ENOMEM;
+	if (!dmakit_fault(DMAKIT_FAULT_RING_VMAP))
+		r->meta = vmap(r->pages, r->nmeta, VM_MAP, PAGE_KERNEL);
 	if (!r->meta)
 		goto err_free;
 	r->ctrl = r->meta;
@@ -707,7 +709,10 @@ int dmakit_ring_mmap(struct dmakit_card *card, struct vm_area_struct *vma)
 	/* a private mapping would copy pages on write: not the ring */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	dmakit_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	/* data, never code: nor later through mprotect() */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	dmakit_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
 	ret = vm_map_pages(vma, r->pages, r->npages);
 	if (ret)
 		return ret;

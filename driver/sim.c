@@ -559,10 +559,10 @@ static int sim_probe(struct platform_device *pdev)
 	}
 	spin_lock_init(&s->lock);
 	spin_lock_init(&s->xlock);
-	hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
-	s->timer.function = sim_timer_fn;
-	hrtimer_init(&s->xtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	s->xtimer.function = sim_xtimer_fn;
+	hrtimer_setup(&s->timer, sim_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS);
+	hrtimer_setup(&s->xtimer, sim_xtimer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL);
 	INIT_WORK(&s->work, sim_stream_work);
 	INIT_WORK(&s->xwork, sim_xfer_work);
 	s->mem_size = sim_cardmem;

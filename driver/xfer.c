@@ -2,8 +2,8 @@
 /*
  * Transactions: a user buffer <-> card memory, asynchronously.
  *
- * Submit pins the user pages (pin_user_pages_fast, FOLL_WRITE when the
- * device writes them), builds an sg_table and maps it with
+ * Submit pins the user pages (pin.c: long-term, charged to the process's
+ * locked memory and the card's cap), builds an sg_table and maps it with
  * dma_map_sgtable() for the direction of the transfer, then queues the
  * transaction.  The card runs one transaction at a time, one hardware
  * segment at a time (a DMA segment, split to the engine's limit); each
@@ -39,12 +39,18 @@
 /* Closing a file waits at most this long for its running transaction. */
 #define XFER_CLOSE_WAIT_MS	30000
 
+static unsigned int xfer_close_wait_ms(void)
+{
+	/* test builds: a close that does not wait, to test what follows */
+	return dmakit_fault(DMAKIT_FAULT_CLOSE_NOWAIT) ? 1 : XFER_CLOSE_WAIT_MS;
+}
+
 enum { XFER_QUEUED, XFER_ACTIVE, XFER_DONE };
 
 struct dmakit_txn {
 	struct list_head node;		/* card->xfers */
 	struct list_head qnode;		/* card->xfer_queue while queued */
-	struct dmakit_file *owner;
+	struct dmakit_file *owner;	/* NULL once its file closed */
 	u64 id;
 	u32 dir;			/* DMAKIT_XFER_* */
 	u64 len;
@@ -55,9 +61,7 @@ struct dmakit_txn {
 	bool cancelled;			/* its file closed while it ran */
 	bool waiting;			/* a thread is in XFER_WAIT on it */
 	bool mapped;
-	struct page **pages;
-	unsigned int npages;
-	unsigned int offset;		/* of the buffer in its first page */
+	struct dmakit_pin pin;		/* the user buffer (pin.c) */
 	struct sg_table sgt;
 	dma_addr_t first_bus;
 	/* the segment in flight */
@@ -79,14 +83,7 @@ static void xfer_release_memory(struct dmakit_card *card, struct dmakit_txn *x)
 		dma_unmap_sgtable(card->dma_dev, &x->sgt, xfer_dma_dir(x), 0);
 	x->mapped = false;
 	sg_free_table(&x->sgt);
-	if (x->pages) {
-		if (x->dir == DMAKIT_XFER_TO_HOST)
-			unpin_user_pages_dirty_lock(x->pages, x->npages, true);
-		else
-			unpin_user_pages(x->pages, x->npages);
-		kvfree(x->pages);
-		x->pages = NULL;
-	}
+	dmakit_unpin_user(card, &x->pin);
 }
 
 /* End @x; only a transaction the hardware saw is traced and counted. */
@@ -106,6 +103,12 @@ static void xfer_finish_locked(struct dmakit_card *card, struct dmakit_txn *x,
 	x->state = XFER_DONE;
 	x->status = status;
 	wake_up_all(&card->xfer_wq);
+	/* its file closed without waiting for it: free it from a worker */
+	if (!x->owner) {
+		get_device(&card->dev);
+		if (!queue_work(system_wq, &card->xfer_reap))
+			put_device(&card->dev);
+	}
 }
 
 /* Program the next hardware segment of the active transaction. */
@@ -176,6 +179,10 @@ static void xfer_seg_done_locked(struct dmakit_card *card,
 		xfer_finish_locked(card, x, -ECANCELED);
 	} else if (card->dead) {
 		xfer_finish_locked(card, x, -ENODEV);
+	} else if (card->xfer_err) {
+		/* the watchdog gave the engine up while this segment ran */
+		xfer_finish_locked(card, x, card->xfer_err == -EIO ?
+					    -ETIMEDOUT : card->xfer_err);
 	} else {
 		ret = xfer_issue_locked(card, x);
 		if (!ret)
@@ -232,13 +239,14 @@ static void xfer_watchdog_fn(struct work_struct *work)
 						xfer_watchdog);
 	struct dmakit_txn *x;
 	unsigned long flags;
-	u64 gen;
+	u64 id, gen;
 	int busy;
 
 	spin_lock_irqsave(&card->xfer_lock, flags);
 	x = card->xfer_active;
 	if (!x || card->dead)
 		goto out;
+	gen = card->xfer_seg_gen;
 	busy = card->hw->xfer_seg_poll(card);
 	if (busy == 0) {
 		dev_warn_ratelimited(&card->dev,
@@ -258,30 +266,26 @@ static void xfer_watchdog_fn(struct work_struct *work)
 				 msecs_to_jiffies(card->hw->xfer_timeout_ms));
 		goto out;
 	}
-	gen = card->xfer_seg_gen;
+	/*
+	 * Give the engine up before the lock is dropped for the abort: a
+	 * completion that arrives meanwhile must start no segment the abort
+	 * would then kill unreported.  @x may be freed once it is dropped.
+	 */
+	card->xfer_err = -EIO;
+	id = x->id;
 	spin_unlock_irqrestore(&card->xfer_lock, flags);
 
 	dev_err(&card->dev, "transaction %llu: DMA engine hung, stopping it\n",
-		x->id);
+		id);
+	dmakit_fault_abort_window(card, x, gen);
 	card->hw->xfer_abort(card);
 
 	spin_lock_irqsave(&card->xfer_lock, flags);
-	if (card->xfer_active == x && card->xfer_seg_gen == gen && !card->dead) {
-		card->xfer_err = -EIO;
-		atomic64_inc(&card->cnt.timeouts);
+	atomic64_inc(&card->cnt.timeouts);
+	if (!card->dead)
 		xfer_fail_all_locked(card, -ETIMEDOUT);
-	}
 out:
 	spin_unlock_irqrestore(&card->xfer_lock, flags);
-}
-
-void dmakit_xfer_init(struct dmakit_card *card)
-{
-	spin_lock_init(&card->xfer_lock);
-	INIT_LIST_HEAD(&card->xfers);
-	INIT_LIST_HEAD(&card->xfer_queue);
-	init_waitqueue_head(&card->xfer_wq);
-	INIT_DELAYED_WORK(&card->xfer_watchdog, xfer_watchdog_fn);
 }
 
 static int xfer_check_args(struct dmakit_card *card,
@@ -308,32 +312,6 @@ static int xfer_check_args(struct dmakit_card *card,
 	return 0;
 }
 
-/* Pin the user buffer (no card lock: this may fault). */
-static int xfer_pin(struct dmakit_txn *x, u64 uaddr)
-{
-	unsigned long first = uaddr & PAGE_MASK;
-	unsigned int offset = offset_in_page(uaddr);
-	int pinned;
-
-	x->npages = DIV_ROUND_UP(offset + x->len, PAGE_SIZE);
-	x->pages = kvmalloc_array(x->npages, sizeof(*x->pages), GFP_KERNEL);
-	if (!x->pages)
-		return -ENOMEM;
-	pinned = pin_user_pages_fast(first, x->npages,
-				     x->dir == DMAKIT_XFER_TO_HOST ?
-				     FOLL_WRITE : 0, x->pages);
-	if (pinned != x->npages) {
-		/* unmapped, or read-only while the device would write */
-		if (pinned > 0)
-			unpin_user_pages(x->pages, pinned);
-		kvfree(x->pages);
-		x->pages = NULL;
-		return pinned == -ENOMEM ? -ENOMEM : -EFAULT;
-	}
-	x->offset = offset;
-	return 0;
-}
-
 /*
  * Describe the pinned pages within the DMA layer's segment limits and map
  * them.  Called with card->lock held, the card alive.
@@ -346,8 +324,9 @@ static int xfer_map(struct dmakit_card *card, struct dmakit_txn *x)
 	max_seg = min_t(size_t, dma_get_max_seg_size(card->dma_dev),
 			dma_max_mapping_size(card->dma_dev));
 	max_seg = max_t(unsigned int, rounddown(max_seg, PAGE_SIZE), PAGE_SIZE);
-	ret = sg_alloc_table_from_pages_segment(&x->sgt, x->pages, x->npages,
-						x->offset, x->len, max_seg,
+	ret = sg_alloc_table_from_pages_segment(&x->sgt, x->pin.pages,
+						x->pin.npages, x->pin.offset,
+						x->len, max_seg,
 						GFP_KERNEL);
 	if (ret)
 		return ret;
@@ -362,7 +341,7 @@ static int xfer_map(struct dmakit_card *card, struct dmakit_txn *x)
 	x->first_bus = sg_dma_address(x->sgt.sgl);
 	if (dmakit_fault(DMAKIT_FAULT_MAP_ERROR)) {
 		/* the bug: a page mapped and used without dma_mapping_error() */
-		dma_addr_t bus = dma_map_page(card->dma_dev, x->pages[0], 0,
+		dma_addr_t bus = dma_map_page(card->dma_dev, x->pin.pages[0], 0,
 					      PAGE_SIZE, xfer_dma_dir(x));
 
 		dma_unmap_page(card->dma_dev, bus, PAGE_SIZE, xfer_dma_dir(x));
@@ -411,11 +390,12 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	x->len = a.len;
 	x->card_addr = a.card_addr;
 	x->state = XFER_QUEUED;
-	ret = xfer_pin(x, a.user_addr);
+	/* user memory is never touched under card->lock (mmap takes it) */
+	ret = dmakit_pin_user(card, &x->pin, a.user_addr, a.len,
+			      a.dir == DMAKIT_XFER_TO_HOST);
 	if (ret)
 		goto err_free;
 
-	/* user memory is never touched under card->lock (mmap takes it) */
 	spin_lock_irq(&card->xfer_lock);
 	x->id = ++card->xfer_next_id;
 	spin_unlock_irq(&card->xfer_lock);
@@ -558,12 +538,48 @@ static bool xfer_file_running(struct dmakit_file *f)
 	return running;
 }
 
-/* The file is closing: cancel what is queued, let what runs end. */
+/*
+ * Free the ended transactions whose file has closed (card->lock held).
+ * The one a closing file could not wait for ends later, in any context:
+ * its end queues card->xfer_reap, which comes here.
+ */
+static void xfer_reap_orphans_locked(struct dmakit_card *card)
+{
+	struct dmakit_txn *x, *tmp;
+	LIST_HEAD(reap);
+
+	spin_lock_irq(&card->xfer_lock);
+	list_for_each_entry_safe(x, tmp, &card->xfers, node)
+		if (!x->owner && x->state == XFER_DONE)
+			list_move(&x->node, &reap);
+	spin_unlock_irq(&card->xfer_lock);
+	list_for_each_entry_safe(x, tmp, &reap, node) {
+		xfer_release_memory(card, x);
+		kfree(x);
+	}
+}
+
+static void xfer_reap_fn(struct work_struct *work)
+{
+	struct dmakit_card *card = container_of(work, struct dmakit_card,
+						xfer_reap);
+
+	mutex_lock(&card->lock);
+	xfer_reap_orphans_locked(card);
+	mutex_unlock(&card->lock);
+	put_device(&card->dev);	/* taken by xfer_finish_locked() */
+}
+
+/*
+ * The file is closing: cancel what is queued, let what runs end (bounded),
+ * then free its transactions.  They stop belonging to the file first, so
+ * none can be found through a later file at the same address; one still
+ * running after the bound is freed when it ends.
+ */
 void dmakit_xfer_release_file(struct dmakit_file *f)
 {
 	struct dmakit_card *card = f->card;
-	struct dmakit_txn *x, *tmp;
-	LIST_HEAD(reap);
+	struct dmakit_txn *x;
 
 	spin_lock_irq(&card->xfer_lock);
 	list_for_each_entry(x, &card->xfers, node) {
@@ -580,26 +596,21 @@ void dmakit_xfer_release_file(struct dmakit_file *f)
 	spin_unlock_irq(&card->xfer_lock);
 
 	if (!wait_event_timeout(card->xfer_wq, !xfer_file_running(f),
-				msecs_to_jiffies(XFER_CLOSE_WAIT_MS))) {
-		/* the watchdog should have ended it: keep the pages pinned */
+				msecs_to_jiffies(xfer_close_wait_ms())))
+		/* the watchdog should have ended it: its pages stay pinned */
 		dev_err(&card->dev,
-			"close: transaction still running, leaking its buffer\n");
-		return;
-	}
+			"close: transaction still running, freed when it ends\n");
 
-	mutex_lock(&card->lock);
 	spin_lock_irq(&card->xfer_lock);
-	list_for_each_entry_safe(x, tmp, &card->xfers, node) {
+	list_for_each_entry(x, &card->xfers, node) {
 		if (x->owner == f) {
-			list_move(&x->node, &reap);
+			x->owner = NULL;
 			f->nxfers--;
 		}
 	}
 	spin_unlock_irq(&card->xfer_lock);
-	list_for_each_entry_safe(x, tmp, &reap, node) {
-		xfer_release_memory(card, x);
-		kfree(x);
-	}
+	mutex_lock(&card->lock);
+	xfer_reap_orphans_locked(card);
 	mutex_unlock(&card->lock);
 }
 
@@ -637,4 +648,15 @@ void dmakit_xfer_shutdown(struct dmakit_card *card)
 	/* waiters and closers unlink only under card->lock, which we hold */
 	list_for_each_entry(x, &card->xfers, node)
 		xfer_release_memory(card, x);
+	xfer_reap_orphans_locked(card);
+}
+
+void dmakit_xfer_init(struct dmakit_card *card)
+{
+	spin_lock_init(&card->xfer_lock);
+	INIT_LIST_HEAD(&card->xfers);
+	INIT_LIST_HEAD(&card->xfer_queue);
+	init_waitqueue_head(&card->xfer_wq);
+	INIT_DELAYED_WORK(&card->xfer_watchdog, xfer_watchdog_fn);
+	INIT_WORK(&card->xfer_reap, xfer_reap_fn);
 }

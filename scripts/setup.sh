@@ -16,9 +16,12 @@ build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
 	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin python3-fuse
 	   procps kmod time strace pciutils pci.ids bpftrace)
-# the driver's QEMU suite; perl runs checkpatch.pl on the driver
+# the driver's QEMU suite on Debian 12's two kernels (6.1: linux-image-amd64,
+# 6.12: linux-image-6.12-amd64), xz-utils for 6.12's compressed modules;
+# perl runs checkpatch.pl on the driver
 vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64
-	 busybox-static cpio gzip binutils perl)
+	 linux-image-6.12-amd64 linux-headers-6.12-amd64
+	 busybox-static cpio gzip binutils xz-utils perl)
 debug_kernel_pkgs=(linux-source-6.1 bc flex bison libelf-dev libssl-dev
 		   xz-utils rsync)
 

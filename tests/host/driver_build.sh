@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# timeout: 600
-# dmakit.ko builds against the installed kernel headers with W=1 and no
-# warning at all, passes checkpatch, and describes itself (modinfo).
+# timeout: 1200
+# dmakit.ko builds against the headers of each kernel it claims (Debian
+# 12's 6.1 and 6.12, tests/vm/kernels.sh) with W=1 and no warning at all,
+# passes checkpatch, and describes itself (modinfo).  The test build
+# (DMAKIT_FAULTS=1) is built the same way by the VM suite for each kernel.
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/vm/kernels.sh"
 
-kernel_setup stock || t_skip "no kernel headers to build against: $KERNEL_MISSING"
+# scripts/setup.sh installs both kernels' headers with the VM packages;
+# without any, this machine is not set up for the driver
+have=0
+for k in $STOCK_KERNELS; do
+	kernel_setup "$k" && have=1
+done
+[ $have = 1 ] || t_skip "no kernel headers to build against (scripts/setup.sh installs them)"
 command -v perl >/dev/null || t_skip "perl missing (checkpatch.pl)"
 
-src=$TMPDIR/src
-mkdir -p "$src/driver" "$src/include/uapi/dmakit"
-cp "$TOP"/driver/Kbuild "$TOP"/driver/Makefile "$TOP"/driver/*.[ch] "$src/driver/"
-cp "$TOP"/include/uapi/dmakit/*.h "$src/include/uapi/dmakit/"
-nice make -C "$src/driver" KDIR="$KDIR" >"$TMPDIR/build.log" 2>&1
-t_eq "module builds with W=1 -Werror against $KDIR" $? 0
-t_check "no warning in the build log" sh -c "! grep -E 'warning:' $TMPDIR/build.log"
-tail -n 5 "$TMPDIR/build.log"
-
-ko=$src/driver/dmakit.ko
-modinfo "$ko" >"$TMPDIR/modinfo" 2>&1
-t_grep "licence GPL (it uses GPL-only DMA and PCI symbols)" '^license: +GPL$' "$TMPDIR/modinfo"
-t_grep "matches QEMU's edu device" '^alias: +pci:v00001234d000011E8' "$TMPDIR/modinfo"
-t_check "no fault switch in the production module (DMAKIT_FAULTS=1 test builds only)" \
-	sh -c "! grep -Eq '^parm: +fault:' $TMPDIR/modinfo"
-for p in sim sim_rate ring_nbufs ring_bufsize no_msi sim_xfer_us; do
-	t_grep "parameter $p documented" "^parm: +$p:[a-z]" "$TMPDIR/modinfo"
+for k in $STOCK_KERNELS; do
+	if ! kernel_setup "$k"; then
+		t_check "$k: headers installed ($KERNEL_MISSING)" false
+		continue
+	fi
+	src=$TMPDIR/$k
+	mkdir -p "$src/driver" "$src/include/uapi/dmakit"
+	cp "$TOP"/driver/Kbuild "$TOP"/driver/Makefile "$TOP"/driver/*.[ch] "$src/driver/"
+	cp "$TOP"/include/uapi/dmakit/*.h "$src/include/uapi/dmakit/"
+	nice make -j"$(nproc)" -C "$src/driver" KDIR="$KDIR" >"$src/build.log" 2>&1
+	t_eq "$k: the module builds with W=1 -Werror against $KDIR" $? 0
+	t_check "$k: no warning in the build's log" sh -c "! grep -E 'warning:' $src/build.log"
+	tail -n 3 "$src/build.log"
+	ko=$TMPDIR/$k/driver/dmakit.ko
+	modinfo "$ko" >"$TMPDIR/modinfo" 2>&1
+	t_grep "$k: vermagic $KVER" "^vermagic: +$(printf '%s' "$KVER" | sed 's/[.+]/\\&/g') " "$TMPDIR/modinfo"
+	t_grep "$k: licence GPL (it uses GPL-only DMA and PCI symbols)" '^license: +GPL$' "$TMPDIR/modinfo"
+	t_grep "$k: matches QEMU's edu device" '^alias: +pci:v00001234d000011E8' "$TMPDIR/modinfo"
+	t_check "$k: no fault switch in the production module (DMAKIT_FAULTS=1 test builds only)" \
+		sh -c "! grep -Eq '^parm: +fault:' $TMPDIR/modinfo"
+	for p in sim sim_rate ring_nbufs ring_bufsize no_msi sim_xfer_us xfer_pin_mb; do
+		t_grep "$k: parameter $p documented" "^parm: +$p:[a-z]" "$TMPDIR/modinfo"
+	done
 done
 
 "$TOP/scripts/checkpatch.sh" >"$TMPDIR/checkpatch.log" 2>&1

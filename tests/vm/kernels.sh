@@ -8,12 +8,17 @@
 #   KVER          its release string
 # and returns 1 with a reason in KERNEL_MISSING if the kernel is not there.
 #
-#   stock  Debian's kernel: /boot/vmlinuz-V, /usr/src/linux-headers-V,
-#          /lib/modules/V (V: the newest version with all three, or $VM_KVER)
+#   stock-6.1, stock-6.12
+#          Debian 12's two kernels (linux-image-amd64 and
+#          linux-image-6.12-amd64): /boot/vmlinuz-V,
+#          /usr/src/linux-headers-V, /lib/modules/V (V: the newest version
+#          of that series with all three)
 #   debug  Debian's linux-source-6.1 with KASAN, lockdep, DMA_API_DEBUG...
 #          as built by scripts/debug-kernel/build.sh (its directory holds
 #          bzImage and the built tree, the KDIR; what the suite needs is
 #          built in, so MODDIR is empty).
+#
+# STOCK_KERNELS: the stock kernels "stock" and "all" stand for.
 #
 # kernel_build NAME builds kernel NAME when it can be built here and is
 # not yet (the debug kernel: once per machine, ~10-25 minutes on 2 cores),
@@ -35,17 +40,18 @@ kernel_build() {
 	echo "vm: the debug kernel was built in ${secs} s ($((secs / 60)) min); cached in $d for the next runs"
 }
 
+STOCK_KERNELS="stock-6.1 stock-6.12"
+
 kernel_setup() {
 	KERNEL_MISSING=
 	case $1 in
-	stock)
-		local v
-		KVER=${VM_KVER:-}
-		if [ -z "$KVER" ]; then
-			for v in $(ls /boot | sed -n 's/^vmlinuz-//p' | sort -V); do
-				[ -d "/usr/src/linux-headers-$v" ] && [ -d "/lib/modules/$v/kernel" ] && KVER=$v
-			done
-		fi
+	stock-6.1 | stock-6.12)
+		local v series=${1#stock-}
+		KVER=
+		for v in $(ls /boot | sed -n 's/^vmlinuz-//p' | sort -V); do
+			case $v in "$series".*) ;; *) continue ;; esac
+			[ -d "/usr/src/linux-headers-$v" ] && [ -d "/lib/modules/$v/kernel" ] && KVER=$v
+		done
 		KERNEL_IMAGE=/boot/vmlinuz-$KVER
 		KDIR=/usr/src/linux-headers-$KVER
 		MODDIR=/lib/modules/$KVER
@@ -71,7 +77,7 @@ kernel_setup() {
 		fi
 		;;
 	*)
-		KERNEL_MISSING="unknown kernel '$1' (stock, debug)"
+		KERNEL_MISSING="unknown kernel '$1' ($STOCK_KERNELS, debug)"
 		return 1
 		;;
 	esac

@@ -5,10 +5,14 @@
 # QEMU (TCG) once per configuration and collect the results from the
 # serial console.
 #
-#   tests/vm/run.sh [stock|debug|all]        (make check-vm KERNEL=...)
+#   tests/vm/run.sh [stock|stock-6.1|stock-6.12|debug|all]
+#                                            (make check-vm KERNEL=...)
+#   stock: Debian 12's two kernels, 6.1 and 6.12 (tests/vm/kernels.sh);
+#   all: both and the debug kernel
 #
-# Environment: VM_CONFIGS (default "plain iommu swiotlb"), VM_CASES (a
-# pattern: run only matching case files), VM_TIMEOUT (seconds per boot,
+# Environment: VM_CONFIGS (default "plain iommu swiotlb"), VM_CASES
+# (patterns, space-separated: run only the case files whose names
+# contain one), VM_TIMEOUT (seconds per boot,
 # default 300 on the stock kernel, 900 on the debug kernel: its plain boot
 # alone takes ~290 s under TCG, KASAN and lockdep on a quiet 2-CPU host;
 # each case has its own timeout inside the guest), VM_TCG_THREAD (multi, the default: one host thread per
@@ -74,13 +78,16 @@ pass() { echo "ok - $*"; passed=$((passed + 1)); }
 
 case $which in
 all)
-	kernels="stock debug"
+	kernels="$STOCK_KERNELS debug"
 	;;
-stock | debug)
+stock)
+	kernels=$STOCK_KERNELS
+	;;
+stock-* | debug)
 	kernels=$which
 	;;
 *)
-	echo "usage: $0 [stock|debug|all]" >&2
+	echo "usage: $0 [stock|stock-6.1|stock-6.12|debug|all]" >&2
 	exit 2
 	;;
 esac
@@ -242,21 +249,11 @@ boot_once() {
 	return 0
 }
 
-# fault_boot KERNEL DIR: the test build and the fault boot in DIR/faults
+# fault_boot KERNEL DIR: the fault boot in DIR/faults, with DIR's test build
 fault_boot() {
 	local kernel=$1 fdir=$2/faults
 	mkdir -p "$fdir"
-	if ! build_module "$fdir" DMAKIT_FAULTS=1; then
-		fail "$kernel/faults: the test build (DMAKIT_FAULTS=1) of dmakit.ko builds"
-		return
-	fi
-	mv "$fdir/dmakit.ko" "$fdir/dmakit-faults.ko"
-	cp "$2/dmakit.ko" "$fdir/dmakit.ko"
-	if modinfo -F parm "$fdir/dmakit-faults.ko" | grep -q '^fault:'; then
-		pass "$kernel/faults: the test build has the fault parameter"
-	else
-		fail "$kernel/faults: the test build has the fault parameter"
-	fi
+	cp "$2/dmakit.ko" "$2/dmakit-faults.ko" "$fdir/"
 	pack_initramfs "$fdir" "$VM/guest/faults.sh" || { fail "$kernel/faults: initramfs"; return; }
 	boot "$kernel" faults "$fdir"
 }
@@ -307,6 +304,17 @@ run_boots() {
 	done
 }
 
+# case_wanted FILE: whether FILE is selected by VM_CASES (patterns,
+# space-separated; a case runs if its file name contains any)
+case_wanted() {
+	local p
+	[ -z "${VM_CASES:-}" ] && return 0
+	for p in $VM_CASES; do
+		[[ $1 == *$p* ]] && return 0
+	done
+	return 1
+}
+
 t_start=$(date +%s)
 for kernel in $kernels; do
 	if ! kernel_build "$kernel" || ! kernel_setup "$kernel"; then
@@ -328,10 +336,20 @@ for kernel in $kernels; do
 	else
 		pass "$kernel: the production dmakit.ko has no fault parameter"
 	fi
+	# the test build: the fault boot's, and the cases' hooks (fault.h)
+	if ! build_module "$dir/test-build" DMAKIT_FAULTS=1; then
+		fail "$kernel: the test build (DMAKIT_FAULTS=1) of dmakit.ko builds"
+		continue
+	fi
+	mv "$dir/test-build/dmakit.ko" "$dir/dmakit-faults.ko"
+	if modinfo -F parm "$dir/dmakit-faults.ko" | grep -q '^fault:'; then
+		pass "$kernel: the test build has the fault parameter"
+	else
+		fail "$kernel: the test build has the fault parameter"
+	fi
 	cases=()
 	for f in "$VM"/guest/cases/*.sh; do
-		[ -n "${VM_CASES:-}" ] && [[ $(basename "$f") != *${VM_CASES}* ]] && continue
-		cases+=("$f")
+		case_wanted "$(basename "$f")" && cases+=("$f")
 	done
 	pack_initramfs "$dir" "${cases[@]}" || { fail "$kernel: initramfs"; continue; }
 	k_start=$(date +%s)

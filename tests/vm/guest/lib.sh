@@ -63,17 +63,20 @@ card_sys() {
 	echo "/sys/class/dmakit/${1##*/}"
 }
 
-# dmakit.ko with the suite's standard parameters (plus "$@").  A module
-# already loaded with the same parameters is kept: loading is slow on the
-# debug kernel (KASAN, lockdep), and a fresh card is not needed.
+# dmakit.ko with the suite's standard parameters (plus "$@"); with
+# DMAKIT_KO=$TEST_MOD, the test build (DMAKIT_FAULTS=1: the fault= hooks
+# and the fake_vanished switch).  A module already loaded the same way is
+# kept: loading is slow on the debug kernel (KASAN, lockdep), and a fresh
+# card is not needed.
+TEST_MOD=/lib/modules/dmakit-faults.ko
 load_dmakit() {
 	# a 32-buffer ring: 8 MiB of the 16 MiB bounce pool under swiotlb
-	local want="sim=1 sim_xfer_seg=4096 ring_nbufs=32 $*"
+	local want="${DMAKIT_KO:-$MOD} sim=1 sim_xfer_seg=4096 ring_nbufs=32 $*"
 	if [ -d /sys/module/dmakit ]; then
 		[ "$(cat /tmp/dmakit.params 2>/dev/null)" = "$want" ] && return 0
 		rmmod dmakit || return 1
 	fi
-	insmod "$MOD" $want || return 1
+	insmod $want || return 1
 	echo "$want" >/tmp/dmakit.params
 }
 

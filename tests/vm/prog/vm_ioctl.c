@@ -3,19 +3,23 @@
  * vm_ioctl DEV edu|sim: the ioctl interface of /dev/dmakitN called raw,
  * with every kind of bad argument, plus the waits: a signal gives EINTR
  * (never 512, ERESTARTSYS), a timeout ETIMEDOUT with the device still
- * usable, closing a file with transactions queued and running is safe.
+ * usable, closing a file with transactions queued and running is safe;
+ * pinned pages are charged to RLIMIT_MEMLOCK and to the card's cap.
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <dmakit.h>
 #include <dmakit/ioctl.h>
 #include "t.h"
 #include "vmt.h"
 
 #define LATENCY_PARAM "/sys/module/dmakit/parameters/sim_xfer_us"
+#define PIN_CAP_PARAM "/sys/module/dmakit/parameters/xfer_pin_mb"
 #define MAX_XFERS 64	/* DMAKIT_MAX_XFERS of the driver, asserted below */
 
 static const char *devpath;
@@ -219,7 +223,13 @@ static void ring_commands(void)
 	/* it cannot grow */
 	T_ASSERT(mremap(m, info.ring_map_size, info.ring_map_size + 4096, 0) ==
 		 MAP_FAILED);
+	/* data, never code: not mapped executable, nor made so later */
+	T_EQ(mprotect(m, 4096, PROT_READ | PROT_EXEC), -1);
+	T_EQ(errno, EACCES);
 	munmap(m, info.ring_map_size);
+	m = mmap(NULL, info.ring_map_size, PROT_READ | PROT_EXEC, MAP_SHARED,
+		 fd, 0);
+	T_ASSERT(m == MAP_FAILED && errno == EPERM);
 	/* all 16 slots, then EBUSY */
 	{
 		int fds[DMAKIT_RING_MAX_CONSUMERS + 1], i;
@@ -345,6 +355,87 @@ static void close_in_flight(void)
 	close(f);
 }
 
+/* VmPin of this process in KiB, -1 if not found */
+static long vm_pin_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* As an unprivileged user with 64 KiB of locked memory. */
+static void pins_charged_unprivileged(void)
+{
+	struct rlimit rl = { 16 * 4096, 16 * 4096 };
+	uint8_t *buf = vmt_pages(17);
+	uint64_t ids[16], id;
+	int f = open(devpath, O_RDWR), i;
+
+	T_ASSERT(f >= 0 && buf != NULL);
+	T_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	/* no CAP_IPC_LOCK from here on */
+	T_EQ(setgid(65534), 0);
+	T_EQ(setuid(65534), 0);
+	T_EQ(submit(f, DMAKIT_XFER_TO_HOST, buf, 17 * 4096, 0, NULL), -ENOMEM);
+	for (i = 0; i < 16; i++)
+		T_EQ(submit(f, DMAKIT_XFER_TO_HOST, buf + i * 4096, 4096, 0,
+			    &ids[i]), 0);
+	T_EQ(vm_pin_kb(), 64);
+	/* held until waited for, even when done */
+	T_EQ(submit(f, DMAKIT_XFER_TO_HOST, buf + 16 * 4096, 4096, 0, &id),
+	     -ENOMEM);
+	T_EQ(submit(f, DMAKIT_XFER_FROM_HOST, buf, 1, 0, &id), -ENOMEM);
+	for (i = 0; i < 16; i++)
+		T_EQ(wait_id(f, ids[i], 10000, NULL), 0);
+	T_EQ(vm_pin_kb(), 0);
+	T_EQ(submit(f, DMAKIT_XFER_TO_HOST, buf, 16 * 4096, 0, &id), 0);
+	T_EQ(wait_id(f, id, 10000, NULL), 0);
+	/* no locked memory at all: EPERM, as mlock() says */
+	rl.rlim_cur = rl.rlim_max = 0;
+	T_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	T_EQ(submit(f, DMAKIT_XFER_TO_HOST, buf, 4096, 0, &id), -EPERM);
+	close(f);
+}
+
+/*
+ * A transaction's pages are pinned until it is waited for: locked memory,
+ * charged against RLIMIT_MEMLOCK (VmPin) and against the card's cap.
+ */
+static void pins_charged(void)
+{
+	uint8_t *buf = vmt_pages(1);
+	int status, ret;
+	pid_t pid;
+
+	if (!is_sim)	/* 68 KiB of card memory: the sim has 1 MiB */
+		return;
+	T_ASSERT(buf != NULL);
+	fflush(stderr);
+	pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		pins_charged_unprivileged();
+		_exit(t_case_failed ? 1 : 0);
+	}
+	T_EQ(waitpid(pid, &status, 0), pid);
+	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* root is not limited by RLIMIT_MEMLOCK, but by the card's cap */
+	T_EQ(vmt_write_file(PIN_CAP_PARAM, "0"), 0);
+	ret = submit(fd, DMAKIT_XFER_TO_HOST, buf, 4096, 0, NULL);
+	T_EQ(vmt_write_file(PIN_CAP_PARAM, "64"), 0);
+	T_EQ(ret, -EAGAIN);
+	munmap(buf, 4096);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -367,6 +458,7 @@ int main(int argc, char **argv)
 	T_RUN(timeout_leaves_device_usable);
 	T_RUN(outstanding_limit);
 	T_RUN(close_in_flight);
+	T_RUN(pins_charged);
 	close(fd);
 	return t_exit();
 }

@@ -37,6 +37,20 @@ for round in 1 2; do
 	t_check "devices gone after rmmod" test ! -e "$sim" -a ! -e "$edu" -a ! -e /sys/class/dmakit
 done
 
+# a device that addresses 48 bits gets a 48-bit mask (not 32)
+t_check "insmod sim_dma_bits=48" load_dmakit sim_dma_bits=48
+t_eq "sim dma_mask_bits with a 48-bit limit" "$(cat "$(card_sys "$(card_dev sim)")/dma_mask_bits")" 48
+t_check "rmmod" unload_dmakit
+
+# a ring whose control pages cannot be mapped: the card fails its probe
+# (the test build's hook), it does not come up without a ring
+DMAKIT_KO=$TEST_MOD load_dmakit fault=ring_vmap
+t_eq "insmod the test build, fault=ring_vmap" $? 0
+t_check "  no sim card" test -z "$(card_dev sim)"
+t_check "  its probe failed with ENOMEM" sh -c 'dmesg | grep -q "dmakit-sim.*failed with error -12"'
+t_check "  the edu card is there" card_dev edu
+t_check "rmmod" unload_dmakit
+
 # a bad module parameter fails the load cleanly
 t_check "insmod with a bad ring size fails" sh -c "! insmod $MOD sim=1 ring_bufsize=1000 2>/dev/null"
 t_check "and leaves nothing behind" test ! -e /sys/module/dmakit

@@ -20,16 +20,14 @@ sim_b=$(ls -d /sys/class/dmakit/dmakit* | while read -r d; do
 t_check "two sim cards and edu ($sim_a $sim_b $edu)" test -n "$sim_a" -a -n "$sim_b" -a -n "$edu"
 
 # start a tracer in the background and wait until it says it is tracing
+# (or has ended)
+tracer_up() {
+	grep -q 'tracing\.\.\.' /tmp/tr.err 2>/dev/null || ! kill -0 "$TRACER" 2>/dev/null
+}
 start_tracer() {
 	dmakit trace "$@" >/tmp/tr.out 2>/tmp/tr.err &
 	TRACER=$!
-	i=0
-	while [ $i -lt 300 ]; do
-		grep -q 'tracing\.\.\.' /tmp/tr.err 2>/dev/null && return 0
-		kill -0 "$TRACER" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for 120 tracer_up && grep -q 'tracing\.\.\.' /tmp/tr.err && return 0
 	cat /tmp/tr.err
 	return 1
 }
@@ -49,7 +47,7 @@ vm_consume "$sim_a" 12 >/dev/null
 t_eq "12 buffers from the first sim card" $? 0
 vm_consume "$sim_b" 12 >/dev/null
 t_eq "12 buffers from the second sim card" $? 0
-sleep 0.3
+# no pause: stopping reads the buffers to the end
 stop_tracer
 t_eq "tracer exits 0 on SIGINT" $? 0
 cat /tmp/tr.err | tail -n 3
@@ -88,7 +86,6 @@ before=$(irq_count "$irq_name")
 dmakit xfer -d "$edu" --to-host --size 2048 --count 6 -q >/dev/null
 t_eq "6 edu transactions" $? 0
 after=$(irq_count "$irq_name")
-sleep 0.3
 stop_tracer
 t_eq "irq tracer exits 0" $? 0
 t_eq "6 transactions ended by the vector" "$(json_get /tmp/sum2.json transactions)" 6

@@ -9,14 +9,9 @@
 load_dmakit
 sim=$(card_dev sim)
 
-# wait_port FILE: until the receiver wrote its port (10 s)
+# wait_port FILE: until the receiver wrote its port
 wait_port() {
-	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$1" ]
+	wait_for 120 test -s "$1"
 }
 
 # stream NAME ZC: 8 MiB over loopback, received, verified
@@ -51,7 +46,7 @@ rate=$(card_sys "$sim")/rate
 echo 8000000 >"$rate"
 dmakit record -d "$sim" -o /mnt/rec.dat --size 24M --quiet >/tmp/rec.out 2>&1 &
 rec=$!
-sleep 0.5
+t_check "record started the stream" wait_for 120 grep -qx running "$(card_sys "$sim")/state"
 stream both auto
 wait $rec
 t_eq "record alongside send exits 0" $? 0

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "json.h"
@@ -805,6 +806,7 @@ static int open_index(struct dmakit_sink *s, char *err, size_t errlen)
 static void preallocate(struct dmakit_sink *s)
 {
 	uint64_t want = s->opts.expected_bytes;
+	struct statvfs vfs;
 	char b1[32];
 
 	if (want % s->bufsize)
@@ -818,6 +820,15 @@ static void preallocate(struct dmakit_sink *s)
 		return;
 	}
 	s->can_fallocate = true;
+	if (want && !fstatvfs(s->fd, &vfs) &&
+	    want > (uint64_t)vfs.f_bavail * vfs.f_frsize) {
+		/* what fits is not allocated up front: a failed fallocate()
+		 * keeps what it allocated and would fill the disk at once */
+		dmakit_sink_notice(s, "%s bytes requested, %llu free on the file system of %s: recording until it is full",
+				   b1, (unsigned long long)vfs.f_bavail * vfs.f_frsize,
+				   s->data_path);
+		want = 0;
+	}
 	if (want) {
 		if (!fallocate(s->fd, 0, 0, (off_t)want)) {
 			s->alloc.data_end = want;
@@ -832,6 +843,10 @@ static void preallocate(struct dmakit_sink *s)
 		}
 		dmakit_sink_notice(s, "cannot preallocate %s bytes for %s (%s): recording until the file system is full",
 				   b1, s->data_path, strerror(errno));
+		/* give back what a failed fallocate() kept (nothing is written yet) */
+		if (ftruncate(s->fd, 0))
+			dmakit_sink_notice(s, "cannot release the partial preallocation of %s: %s",
+					   s->data_path, strerror(errno));
 	}
 	if (dmakit_sink_alloc_start(s))
 		dmakit_sink_notice(s, "no preallocation thread: %s grows as it is written",

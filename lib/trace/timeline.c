@@ -49,6 +49,8 @@ void dmakit_trace_xact_write_json(FILE *f, const struct dmakit_trace_xact *x)
 		dmakit_json_i64(&j, "status", x->status);
 	dmakit_json_u64(&j, "chan", x->chan);
 	dmakit_json_u64(&j, "batch", x->batch);
+	dmakit_json_u64(&j, "start_site", x->start_site);
+	dmakit_json_u64(&j, "end_site", x->end_site);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }

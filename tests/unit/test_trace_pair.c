@@ -229,6 +229,98 @@ static void fifo_gap_never_mispairs(void)
 	dmakit_trace_pairer_free(p);
 }
 
+static struct dmakit_trace_pairer *one_open_pairer(void)
+{
+	struct dmakit_trace_pair_opts o = {
+		.close = DMAKIT_TRACE_CLOSE_ONE, .timeout_ns = 10 * MS,
+		.one_open = true, .on_xact = collect, .ctx = &got,
+	};
+	struct dmakit_trace_pairer *p = NULL;
+
+	got.n = 0;
+	if (dmakit_trace_pairer_alloc(&p, &o))
+		return NULL;
+	return p;
+}
+
+/* a thread calling without pause: one_open resyncs at its next start */
+static void one_open_resyncs_at_next_start(void)
+{
+	struct dmakit_trace_pairer *p = one_open_pairer();
+	struct dmakit_trace_pair_stats st;
+
+	T_ASSERT(p);
+	/* truth, channel 7: S1 E1 S2 [E2 lost] S3 E3 S4 E4, 1 ms apart */
+	S(p, 1 * MS, 7, -1);
+	E(p, 2 * MS, 7, -1);
+	S(p, 3 * MS, 7, -1);
+	dmakit_trace_pairer_loss(p, 3 * MS, 4 * MS, 1);
+	S(p, 5 * MS, 7, -1);
+	E(p, 6 * MS, 7, -1);
+	S(p, 7 * MS, 7, -1);
+	E(p, 8 * MS, 7, -1);
+	dmakit_trace_pairer_finish(p, 9 * MS);
+	dmakit_trace_pairer_stats(p, &st);
+	T_EQ(got.n, 3);
+	T_EQ(got.x[0].start_ns, 1 * MS);
+	T_EQ(got.x[1].start_ns, 5 * MS);
+	T_EQ(got.x[1].end_ns, 6 * MS);
+	T_EQ(got.x[2].start_ns, 7 * MS);
+	T_EQ(got.x[2].end_ns, 8 * MS);
+	T_EQ(st.discarded_starts, 1);
+	dmakit_trace_pairer_free(p);
+}
+
+/*
+ * A gap is reported at its start time, when its CPU's stream reaches it;
+ * a start of another CPU inside the gap comes after the report and may
+ * have lost its end in the gap: it must not resynchronise the channel.
+ */
+static void one_open_start_inside_gap(void)
+{
+	struct dmakit_trace_pairer *p = one_open_pairer();
+
+	T_ASSERT(p);
+	/* truth: S1 E1 S2 [E2 lost, on another CPU] S3 E3 */
+	S(p, 1 * MS, 7, -1);
+	E(p, 2 * MS, 7, -1);
+	dmakit_trace_pairer_loss(p, 2 * MS, 6 * MS, 1);
+	S(p, 3 * MS, 7, -1);
+	S(p, 7 * MS, 7, -1);
+	E(p, 8 * MS, 7, -1);		/* E3: ends S3, never S2 */
+	T_EQ(got.n, 2);
+	T_EQ(got.x[1].start_ns, 7 * MS);
+	T_EQ(got.x[1].end_ns, 8 * MS);
+	dmakit_trace_pairer_free(p);
+}
+
+/* each transaction says which start and end SPEC its events came from */
+static void sites_carried(void)
+{
+	struct dmakit_trace_pairer *p = new_pairer(DMAKIT_TRACE_CLOSE_ONE, 0);
+	struct dmakit_trace_event e = { .ts = 1, .role = DMAKIT_TRACE_START,
+					.vector = -1, .site = 1 };
+
+	T_ASSERT(p);
+	dmakit_trace_pairer_feed(p, &e);
+	e.ts = 2;
+	e.site = 0;
+	dmakit_trace_pairer_feed(p, &e);
+	e.ts = 3;
+	e.role = DMAKIT_TRACE_END;
+	e.site = 2;
+	dmakit_trace_pairer_feed(p, &e);
+	e.ts = 4;
+	e.site = 0;
+	dmakit_trace_pairer_feed(p, &e);
+	T_EQ(got.n, 2);
+	T_EQ(got.x[0].start_site, 1);
+	T_EQ(got.x[0].end_site, 2);
+	T_EQ(got.x[1].start_site, 0);
+	T_EQ(got.x[1].end_site, 0);
+	dmakit_trace_pairer_free(p);
+}
+
 static void batch_gap_never_mispairs(void)
 {
 	struct dmakit_trace_pairer *p = new_pairer(DMAKIT_TRACE_CLOSE_ALL, 10 * MS);
@@ -451,6 +543,9 @@ int main(void)
 	T_RUN(batch_coalesced);
 	T_RUN(fifo_timeout_and_finish);
 	T_RUN(fifo_gap_never_mispairs);
+	T_RUN(one_open_resyncs_at_next_start);
+	T_RUN(one_open_start_inside_gap);
+	T_RUN(sites_carried);
 	T_RUN(batch_gap_never_mispairs);
 	T_RUN(late_event_is_a_gap);
 	T_RUN(random_losses_fifo);

@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dmakit trace --start SPEC... --end SPEC... [--pci BDF] [options]\n"
+		"       dmakit trace --cleanup\n"
 		"\n"
 		"Pairs start and end events into DMA transactions: latency, rate and\n"
 		"throughput every interval, log2 histograms at the end.  --start and\n"
@@ -65,6 +66,7 @@ static void usage(FILE *f)
 		"                      end closes all open starts), id; default: id when\n"
 		"                      both events carry one, batch for irq ends, else fifo\n"
 		"  --per-site          a latency histogram per start SPEC at the end\n"
+		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
 		"  --events FILE       one JSON line per transaction\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
@@ -400,6 +402,7 @@ int cmd_trace(int argc, char **argv)
 		O_PCI = 256, O_START, O_END, O_DURATION, O_PID, O_INTERVAL,
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
+		O_CLEANUP,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
@@ -420,13 +423,14 @@ int cmd_trace(int argc, char **argv)
 		{ "bytes", required_argument, NULL, O_BYTES },
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "per-site", no_argument, NULL, O_PERSITE },
+		{ "cleanup", no_argument, NULL, O_CLEANUP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dmakit_trace_opts o = { .close = -1 };
 	const char *starts[DMAKIT_TRACE_MAX_SPECS], *ends[DMAKIT_TRACE_MAX_SPECS];
-	bool per_site = false;
+	bool per_site = false, cleanup = false;
 	const char *events_path = NULL, *summary_path = NULL;
 	const char *timeline_path = NULL, *plot_path = NULL;
 	double duration = 0, interval = 1;
@@ -469,6 +473,9 @@ int cmd_trace(int argc, char **argv)
 			break;
 		case O_PERSITE:
 			per_site = true;
+			break;
+		case O_CLEANUP:
+			cleanup = true;
 			break;
 		case O_DURATION:
 			if (cli_parse_duration(optarg, &duration) || duration <= 0)
@@ -542,6 +549,16 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (cli_no_operands(CMD, argc, argv))
 		return CLI_EXIT_USAGE;
+	if (cleanup) {
+		if (o.nstart_specs || o.nend_specs)
+			return cli_usage_error(CMD, "--cleanup traces nothing: give no --start or --end");
+		ret = dmakit_trace_cleanup(err, sizeof(err));
+		if (ret < 0)
+			return cli_error(CMD, "%s", err);
+		printf("removed %d leftover tracefs object(s) of dmakit sessions that are gone\n",
+		       ret);
+		return CLI_EXIT_OK;
+	}
 	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
 	o.start_specs = starts;

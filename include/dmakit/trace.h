@@ -489,6 +489,12 @@ void dmakit_trace_session_stats(const struct dmakit_trace_session *session,
 int dmakit_trace_session_vector(const struct dmakit_trace_session *session,
 				unsigned int i,
 				struct dmakit_trace_vector_stats *vec);
+/*
+ * Remove the tracefs instances and uprobes of dmakit sessions whose
+ * process is gone (normally their reaper does; see docs/trace.md).
+ * Return how many objects were removed, or -errno with @errmsg.
+ */
+int dmakit_trace_cleanup(char *errmsg, size_t errlen);
 /* The tracefs instance's name ("dmakit_<pid>_<n>"). */
 const char *dmakit_trace_session_name(const struct dmakit_trace_session *session);
 /* A description of what is traced on a side (its sites joined by "; "). */

@@ -143,6 +143,7 @@ struct dmakit_trace_session {
 	struct dmakit_trace_stats st;
 	struct tid_entry *tids;
 	size_t ntids, tid_cap;
+	int reaper_fd;			/* closing it lets the reaper clean up */
 };
 
 /* --- small helpers --- */
@@ -1151,6 +1152,11 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 		s->st.leftovers_removed = (unsigned int)ret;
 
 	dmakit_tracefs_session_name(s->name, sizeof(s->name));
+	/* before anything is created: see probe.c */
+	ret = dmakit_reaper_start(s->tracing_dir, s->name, &s->reaper_fd, err,
+				  errlen);
+	if (ret)
+		return ret;
 	s->inst = tracefs_instance_create(s->name);
 	if (!s->inst)
 		return dmakit_errf(err, errlen, errno ? -errno : -EIO,
@@ -1258,6 +1264,7 @@ int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
 	if (!s)
 		return dmakit_errf(errmsg, errlen, -ENOMEM, "out of memory");
 	s->opts = *opts;
+	s->reaper_fd = -1;
 	if (!s->opts.timeout_ns)
 		s->opts.timeout_ns = 1000000000ULL;
 	for (r = 0; r < 2; r++) {
@@ -1324,6 +1331,8 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 	dmakit_trace_pairer_free(s->pairer);
 	free(s->vecs);
 	free(s->tids);
+	if (s->reaper_fd >= 0)
+		close(s->reaper_fd);	/* it finds nothing left and exits */
 	free(s);
 }
 

@@ -157,6 +157,13 @@ int dmakit_tracefs_mount(char *dir, size_t len);
 int dmakit_tracefs_session_name(char *buf, size_t len);
 /* Remove instances and uprobes of dmakit sessions whose process is gone. */
 int dmakit_tracefs_cleanup_leftovers(void);
+/*
+ * Fork the session's reaper (see probe.c): when *@fdp is closed, by the
+ * caller or by its death, instance @name and uprobe group @name are
+ * removed.  Return 0 or -errno.
+ */
+int dmakit_reaper_start(const char *tracing_dir, const char *name, int *fdp,
+			char *err, size_t errlen);
 /* Whether uprobe_events takes a semaphore offset (Linux 4.20+). */
 bool dmakit_uprobe_has_ref_ctr(void);
 /* "p:GROUP/EVENT PATH:0xOFF[(0xREF)] ARGS" ('r:' for a return probe). */

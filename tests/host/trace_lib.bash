@@ -68,6 +68,16 @@ stop_tracer() {
 	TRACER_RC=$?
 }
 
+# Wait up to $2 seconds until no_leftovers $1 holds.
+wait_no_leftovers() {
+	local i
+	for i in $(seq 1 $(($2 * 20))); do
+		no_leftovers "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # No dmakit instance or uprobe of this test's tracers is left behind.
 no_leftovers() {
 	! ls "$TRACEFS/instances" | grep -q "^dmakit_$1_" &&

@@ -128,6 +128,7 @@ struct dmakit_trace_session {
 	char side_desc[2][1024];	/* a role's sites, joined */
 	char pairing[400];		/* dmakit_trace_session_pairing() */
 	bool one_open;
+	char id_field[2][64];		/* the id's field on each side */
 	struct evtype types[MAX_EVTYPES];
 	int ntypes;
 	struct dmakit_trace_pairer *pairer;
@@ -792,7 +793,8 @@ static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
 	if (cb) {
 		chan_tid = !strcmp(cb, "tid");
 		field = chan_tid || !strcmp(cb, "none") ? NULL : cb;
-		why = "as --channel asks";
+		why = s->close == DMAKIT_TRACE_CLOSE_ID && s->opts.pair_by ?
+		      "as --pair-by and --channel ask" : "as --channel asks";
 	} else if (s->close != DMAKIT_TRACE_CLOSE_ID && all_sync) {
 		chan_tid = true;
 		why = "every event is thread-synchronous (uprobe, uretprobe, usdt, syscalls), so a thread's end belongs to its own start";
@@ -834,18 +836,26 @@ static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
 		if (!field && !chan_tid && chan && !i)
 			field = chan;
 	}
-	if (chan_tid)
-		snprintf(how, sizeof(how), " per thread (channel tid)");
-	else if (field)
-		snprintf(how, sizeof(how), ", channel %.100s", field);
+	if (s->close == DMAKIT_TRACE_CLOSE_ID)
+		snprintf(how, sizeof(how), " (%.60s = %.60s)", s->id_field[0],
+			 s->id_field[1]);
 	else
-		snprintf(how, sizeof(how), ", one channel");
+		how[0] = '\0';
+	if (chan_tid)
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			 " per thread (channel tid)");
+	else if (field)
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			 ", channel %.60s", field);
+	else
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			 ", one channel");
 	if (why == unsync)
 		snprintf(s->pairing, sizeof(s->pairing),
-			 "%s%.60s: %.90s is not thread-synchronous (pair per thread with --channel tid only if each thread's end belongs to its own start)",
+			 "%s%.150s: %.90s is not thread-synchronous (pair per thread with --channel tid only if each thread's end belongs to its own start)",
 			 dmakit_trace_close_name(s->close), how, unsync);
 	else
-		snprintf(s->pairing, sizeof(s->pairing), "%s%.100s: %s",
+		snprintf(s->pairing, sizeof(s->pairing), "%s%.150s: %s",
 			 dmakit_trace_close_name(s->close), how, why);
 	return 0;
 }
@@ -902,6 +912,9 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 			find_field(ev, sd, u, t->irq ? "irq" : NULL, false, &t->f_irq);
 			if (!t->f_id.present)
 				has_id[sd->role] = false;
+			else if (!s->id_field[sd->role][0])
+				dmakit_strlcpy(s->id_field[sd->role], id,
+					       sizeof(s->id_field[0]));
 			if (pb && !t->f_id.present)
 				return dmakit_errf(err, errlen, -EINVAL,
 						   "--pair-by: %s has no numeric field '%s'",

@@ -61,7 +61,7 @@ static void usage(FILE *f)
 		"  --status FIELD      its end status (default: a field status or ret)\n"
 		"  --channel KEY       pair within channels: tid, none or a FIELD; default:\n"
 		"                      tid when every event is thread-synchronous (uprobe,\n"
-		"                      uretprobe, usdt, syscalls), else none\n"
+		"                      uretprobe, usdt, syscalls) and no id pairs them\n"
 		"  --close MODE        fifo (an end closes the oldest start), batch (an\n"
 		"                      end closes all open starts), id; default: id when\n"
 		"                      both events carry one, batch for irq ends, else fifo\n"

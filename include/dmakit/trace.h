@@ -461,8 +461,11 @@ struct dmakit_trace_session;
 
 /*
  * Prepare a session: parse and resolve the specs, mount tracefs if
- * needed, remove what crashed dmakit sessions left behind, create the
- * instance and probes, enable the events (tracing still off).
+ * needed, remove what crashed dmakit sessions left behind, start the
+ * session's reaper (a process that removes the instance and probes if
+ * the caller dies without freeing the session: the caller sees one
+ * short-lived child, already waited for, and keeps one pipe fd), create
+ * the instance and probes, enable the events (tracing still off).
  * Return 0 or -errno with @errmsg explaining: -EINVAL (bad spec),
  * -EPERM/-EACCES (needs root), -ENODEV (no tracefs, no such device,
  * event or symbol), -ENOENT (file), -EOPNOTSUPP (kernel lacks a feature).

@@ -13,8 +13,11 @@
  *     pages parsed with kbuffer, the CPUs merged in time order up to a
  *     watermark every CPU is known to have passed;
  *   - uprobes created in a group named like the instance and always
- *     removed (free() undoes everything; a crashed session's leftovers are
- *     removed by the next one).
+ *     removed (free() undoes everything; if the process dies first, its
+ *     reaper does, see probe.c; what a killed reaper leaves, the next
+ *     session removes);
+ *   - several SPECs per side ("sites"); pairing per thread by default
+ *     when every event happens in the calling thread.
  */
 #define _GNU_SOURCE
 #include <ctype.h>

@@ -510,6 +510,74 @@ static void random_losses(enum dmakit_trace_close mode)
 	dmakit_trace_pairer_free(p);
 }
 
+/*
+ * Four threads calling without pause (per-thread channels, one call open
+ * each), events spread over two CPUs, and gaps that each lose one CPU's
+ * events over a stretch of time while the other CPU's events in that
+ * stretch are kept and fed after the gap's report (as the session's merge
+ * does).  No pair may be wrong, and pairing must keep resuming: a channel
+ * that waited for a quiet timeout would pair almost nothing here.
+ */
+static void random_losses_per_thread(void)
+{
+	struct dmakit_trace_pair_opts o = {
+		.close = DMAKIT_TRACE_CLOSE_ONE, .timeout_ns = 50 * MS,
+		.one_open = true, .on_xact = collect, .ctx = &got,
+	};
+	uint64_t t = 1000, open_ts[4] = { 0 }, gap_from = 0, gap_to = 0;
+	struct dmakit_trace_pairer *p = NULL;
+	size_t n = 0, i, bad = 0, truth = 0, reported = 0;
+	int gap_cpu = -1;
+
+	got.n = 0;
+	T_ASSERT(!dmakit_trace_pairer_alloc(&p, &o));
+	while (n < NEV - 1) {
+		uint64_t c = rnd(4);
+
+		t += 1 + rnd(MS / 10);
+		if (open_ts[c]) {
+			evs[n++] = (struct tev){ t, 1, c, 0, open_ts[c] };
+			open_ts[c] = 0;
+			truth++;
+		} else {
+			evs[n++] = (struct tev){ t, 0, c, 0, 0 };
+			open_ts[c] = t;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int cpu = (int)(evs[i].id = rnd(2));	/* id holds the CPU */
+		struct dmakit_trace_event e = {
+			.ts = evs[i].ts, .role = evs[i].role, .chan = evs[i].chan,
+			.vector = -1, .cpu = cpu,
+		};
+
+		if (gap_cpu < 0 && rnd(300) == 0) {
+			/* this CPU loses its events for the next 1..40 events' time */
+			gap_cpu = cpu;
+			gap_from = i ? evs[i - 1].ts : 0;
+			gap_to = evs[i + 1 + rnd(40) < n ? i + 1 + rnd(40) : n - 1].ts;
+			dmakit_trace_pairer_loss(p, gap_from, gap_to, 0);
+			reported++;
+		}
+		if (gap_cpu == cpu && evs[i].ts <= gap_to)
+			continue;		/* lost */
+		if (gap_cpu >= 0 && evs[i].ts > gap_to)
+			gap_cpu = -1;
+		dmakit_trace_pairer_feed(p, &e);
+	}
+	dmakit_trace_pairer_finish(p, t + 1);
+	for (i = 0; i < got.n; i++)
+		if (!true_pair(n, DMAKIT_TRACE_CLOSE_ONE, got.x[i].start_ns,
+			       got.x[i].end_ns, got.x[i].chan))
+			bad++;
+	fprintf(stderr, "  per thread: %zu events, %zu gaps, %zu of %zu transactions, %zu wrong\n",
+		n, reported, got.n, truth, bad);
+	T_EQ(bad, 0);
+	T_ASSERT(reported > 50);
+	T_ASSERT(got.n > truth / 2);
+	dmakit_trace_pairer_free(p);
+}
+
 static void random_losses_fifo(void)
 {
 	random_losses(DMAKIT_TRACE_CLOSE_ONE);
@@ -549,6 +617,7 @@ int main(void)
 	T_RUN(batch_gap_never_mispairs);
 	T_RUN(late_event_is_a_gap);
 	T_RUN(random_losses_fifo);
+	T_RUN(random_losses_per_thread);
 	T_RUN(random_losses_batch);
 	T_RUN(random_losses_id);
 	T_RUN(bad_opts);

@@ -763,6 +763,16 @@ static bool end_is_irq(const struct dmakit_trace_session *s)
 	return false;
 }
 
+/* "FIELD" or "START_FIELD,END_FIELD", no part empty */
+static bool valid_pair_by(const char *opt)
+{
+	const char *comma = strchr(opt, ',');
+
+	if (!*opt || comma == opt)
+		return false;
+	return !comma || (comma[1] && !strchr(comma + 1, ','));
+}
+
 /* --pair-by START_FIELD[,END_FIELD]: the field for @role. */
 static const char *pair_by_field(const char *opt, enum dmakit_trace_role role,
 				 char *buf, size_t len)
@@ -811,7 +821,8 @@ static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
 	} else {
 		why = unsync;
 	}
-	s->one_open = chan_tid && s->close == DMAKIT_TRACE_CLOSE_ONE;
+	/* one call open per thread: what thread-synchronous events promise */
+	s->one_open = chan_tid && all_sync && s->close == DMAKIT_TRACE_CLOSE_ONE;
 	for (i = 0; i < s->ntypes; i++) {
 		struct evtype *t = &s->types[i];
 		const char *id, *bytes, *status, *chan, *chan2;
@@ -1299,6 +1310,12 @@ int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
 				goto fail;
 			s->nsides++;
 		}
+	}
+	if (opts->pair_by && !valid_pair_by(opts->pair_by)) {
+		ret = dmakit_errf(errmsg, errlen, -EINVAL,
+				  "--pair-by '%s': expected FIELD or START_FIELD,END_FIELD",
+				  opts->pair_by);
+		goto fail;
 	}
 	if (opts->channel_by && !*opts->channel_by) {
 		ret = dmakit_errf(errmsg, errlen, -EINVAL, "empty --channel");

@@ -39,6 +39,8 @@ expect_refusal "one field for both sides" "tp:dma:$unmap has no numeric field 'd
 	--start "tp:dma:$map" --end "tp:dma:$unmap" --pair-by dma_addr
 expect_refusal "--bytes of no event" "--bytes nosuch: no traced event has such a numeric field" \
 	--start "tp:dma:$map" --end "tp:dma:$unmap" --pair-by dma_addr,addr --bytes nosuch
+expect_refusal "an empty END_FIELD" "expected FIELD or START_FIELD,END_FIELD" \
+	--start "tp:dma:$map" --end "tp:dma:$unmap" --pair-by dma_addr,
 expect_refusal "the same event twice" "is given twice" \
 	--start "tp:dma:$map" --start "tp:dma:$map:size > 4096" --end "tp:dma:$unmap"
 t_done

@@ -363,6 +363,23 @@ static void print_final(struct dmakit_trace_session *s,
 	print_sites(s, r, DMAKIT_TRACE_END);
 }
 
+/* "dmakit trace: A + B -> C", cut to fit */
+static void plot_title(char *buf, size_t len, const struct dmakit_trace_opts *o)
+{
+	size_t used = (size_t)snprintf(buf, len, "dmakit trace:");
+	unsigned int r, i;
+
+	for (r = 0; r < 2 && used < len; r++) {
+		unsigned int n = r ? o->nend_specs : o->nstart_specs;
+
+		for (i = 0; i < n && used < len; i++)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 i ? " + " : r ? " -> " : " ",
+						 r ? o->end_specs[i] :
+						     o->start_specs[i]);
+	}
+}
+
 /* What is traced and how it pairs, before tracing starts. */
 static void print_header(struct dmakit_trace_session *s)
 {
@@ -685,8 +702,7 @@ int cmd_trace(int argc, char **argv)
 			.stats = &st,
 		};
 
-		snprintf(title, sizeof(title), "dmakit trace: %.500s -> %.500s",
-			 starts[0], ends[0]);
+		plot_title(title, sizeof(title), &o);
 		if (dmakit_trace_plot_write(plot_path, &p, err, sizeof(err)))
 			rc = cli_error(CMD, "--plot %s", err);
 	}

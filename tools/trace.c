@@ -25,20 +25,27 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dmakit trace --start SPEC --end SPEC [--pci BDF] [options]\n"
+		"usage: dmakit trace --start SPEC... --end SPEC... [--pci BDF] [options]\n"
+		"       dmakit trace --cleanup\n"
 		"\n"
 		"Pairs start and end events into DMA transactions: latency, rate and\n"
-		"throughput every interval, log2 histograms at the end.  Ctrl-C ends\n"
-		"the run cleanly, with every output written.  Needs root.\n"
+		"throughput every interval, log2 histograms at the end.  --start and\n"
+		"--end may be given several times: any of a side's events starts (ends)\n"
+		"a transaction.  Ctrl-C ends the run cleanly, with every output\n"
+		"written.  Needs root.\n"
 		"\n"
 		"SPEC:\n"
 		"  irq[:SEL]                the --pci device's interrupt vectors (SEL:\n"
 		"                           IRQ numbers '36,37' or a name pattern '*req*';\n"
 		"                           with IRQ numbers --pci is optional)\n"
 		"  tp:SYSTEM:EVENT[:FILTER] a tracepoint, e.g. tp:block:block_rq_issue\n"
-		"  uprobe:PATH:FUNC[+OFF]   entry of a function in an executable or library\n"
-		"  uretprobe:PATH:FUNC      return of a function\n"
-		"  usdt:PATH:PROVIDER:NAME  a sys/sdt.h probe (args become arg1..argN)\n"
+		"  uprobe:PATH:FUNC[+OFF][(ARGS)]   entry of a function in an executable\n"
+		"                           or library\n"
+		"  uretprobe:PATH:FUNC[(ARGS)]      return of a function\n"
+		"  usdt:PATH:PROVIDER:NAME[(ARGS)]  a sys/sdt.h probe (args: arg1..argN)\n"
+		"  ARGS: NAME=argN[:TYPE],... or NAME=retval[:TYPE] (TYPE u8..u64,\n"
+		"        s8..s64; default u64); fields named id, bytes, status or ret\n"
+		"        are used as such, e.g. (chan=arg1:u32,bytes=arg3)\n"
 		"  dmakit                   the dmakit driver's dma_submit/dma_complete\n"
 		"\n"
 		"options:\n"
@@ -49,11 +56,17 @@ static void usage(FILE *f)
 		"                      stops when it exits\n"
 		"  --timeout MS        a start with no end after MS is unmatched (1000)\n"
 		"  --buffer-kb N       trace buffer per CPU in KiB (4096)\n"
-		"  --pair-by FIELD     pair starts and ends by this field of both events\n"
-		"  --channel KEY       pair within channels: tid, none or a FIELD\n"
+		"  --pair-by F[,G]     pair by id: field F of the starts, G (or F) of the ends\n"
+		"  --bytes FIELD       a transaction's size (default: a field named bytes)\n"
+		"  --status FIELD      its end status (default: a field status or ret)\n"
+		"  --channel KEY       pair within channels: tid, none or a FIELD; default:\n"
+		"                      tid when every event is thread-synchronous (uprobe,\n"
+		"                      uretprobe, usdt, syscalls) and no id pairs them\n"
 		"  --close MODE        fifo (an end closes the oldest start), batch (an\n"
 		"                      end closes all open starts), id; default: id when\n"
 		"                      both events carry one, batch for irq ends, else fifo\n"
+		"  --per-site          a latency histogram per start SPEC at the end\n"
+		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
 		"  --events FILE       one JSON line per transaction\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
@@ -63,8 +76,11 @@ static void usage(FILE *f)
 		"\n"
 		"examples:\n"
 		"  dmakit trace --pci 0000:00:02.0 --start tp:block:block_rq_issue --end irq\n"
-		"  dmakit trace --start uprobe:/opt/card/libcard.so:dma_from_host \\\n"
+		"  dmakit trace --start 'uprobe:/opt/card/libcard.so:dma_to_host(bytes=arg3)' \\\n"
+		"               --start 'uprobe:/opt/card/libcard.so:dma_from_host(bytes=arg3)' \\\n"
 		"               --end uretprobe:/opt/card/libcard.so:dma_wait --pid 1234\n"
+		"  dmakit trace --start 'tp:dma:dma_map_phys:device == \"0000:00:04.0\"' \\\n"
+		"               --end tp:dma:dma_unmap_phys --pair-by dma_addr,addr --bytes size\n"
 		"  dmakit trace --start usdt:/usr/lib/libdmakit.so.0:dmakit:dma_start \\\n"
 		"               --end usdt:/usr/lib/libdmakit.so.0:dmakit:dma_done --duration 10\n"
 		"  dmakit trace --start dmakit --end dmakit --timeline t.json --plot t.html\n");
@@ -73,6 +89,9 @@ static void usage(FILE *f)
 struct run {
 	struct dmakit_trace_session *session;
 	struct dmakit_trace_hist *total, *interval;
+	/* per start SPEC (with --per-site), transactions per site */
+	struct dmakit_trace_hist *site_hist[DMAKIT_TRACE_MAX_SPECS];
+	uint64_t site_xacts[2][DMAKIT_TRACE_MAX_SPECS];
 	struct dmakit_trace_series *series;
 	struct dmakit_trace_timeline *timeline;
 	FILE *events;
@@ -92,6 +111,14 @@ static void on_xact(void *ctx, const struct dmakit_trace_xact *x)
 	r->interval_xacts++;
 	if (x->batch > 1)
 		r->interval_batched++;
+	if (x->start_site < DMAKIT_TRACE_MAX_SPECS) {
+		r->site_xacts[0][x->start_site]++;
+		if (r->site_hist[x->start_site])
+			dmakit_trace_hist_add(r->site_hist[x->start_site],
+					      x->latency_ns);
+	}
+	if (x->end_site < DMAKIT_TRACE_MAX_SPECS)
+		r->site_xacts[1][x->end_site]++;
 	if (x->flags & DMAKIT_TRACE_F_BYTES) {
 		r->bytes_known = true;
 		r->bytes += x->bytes;
@@ -231,10 +258,29 @@ static void interval_line(struct run *r, double t, double secs,
 	fflush(stdout);
 }
 
+/* "start_sites": [{"spec", "desc", "events", "transactions"}, ...] */
+static void sites_json(struct dmakit_json *j, struct dmakit_trace_session *s,
+		       const struct run *r, enum dmakit_trace_role role)
+{
+	unsigned int i, n = dmakit_trace_session_nsites(s, role);
+	struct dmakit_trace_site site;
+
+	dmakit_json_arr_begin(j, role == DMAKIT_TRACE_START ? "start_sites" :
+			      "end_sites");
+	for (i = 0; i < n && !dmakit_trace_session_site(s, role, i, &site); i++) {
+		dmakit_json_obj_begin(j, NULL);
+		dmakit_json_str(j, "spec", site.spec);
+		dmakit_json_str(j, "desc", site.desc);
+		dmakit_json_u64(j, "events", site.events);
+		dmakit_json_u64(j, "transactions", r->site_xacts[role][i]);
+		dmakit_json_obj_end(j);
+	}
+	dmakit_json_arr_end(j);
+}
+
 static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 			       const struct dmakit_trace_stats *st,
-			       struct run *r, const char *start_spec,
-			       const char *end_spec)
+			       struct run *r)
 {
 	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
 	struct dmakit_trace_vector_stats v;
@@ -243,11 +289,12 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 
 	dmakit_json_init(&j, f, true);
 	dmakit_json_obj_begin(&j, NULL);
-	dmakit_json_str(&j, "start_spec", start_spec);
-	dmakit_json_str(&j, "end_spec", end_spec);
+	sites_json(&j, s, r, DMAKIT_TRACE_START);
+	sites_json(&j, s, r, DMAKIT_TRACE_END);
 	dmakit_json_str(&j, "start", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
 	dmakit_json_str(&j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(&j, "pairing", dmakit_trace_close_name(st->close));
+	dmakit_json_str(&j, "pairing_reason", dmakit_trace_session_pairing(s));
 	dmakit_json_str(&j, "instance", dmakit_trace_session_name(s));
 	dmakit_json_u64(&j, "start_ns", st->start_ns);
 	dmakit_json_u64(&j, "stop_ns", st->stop_ns);
@@ -312,6 +359,32 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 	dmakit_json_end(&j);
 }
 
+/* Per-site counts when a side has several SPECs (and histograms). */
+static void print_sites(struct dmakit_trace_session *s, const struct run *r,
+			enum dmakit_trace_role role)
+{
+	unsigned int i, n = dmakit_trace_session_nsites(s, role);
+	uint64_t slots[CLI_HIST_SLOTS];
+	struct dmakit_trace_site site;
+	char a[24], b[24];
+
+	if (n < 2 && !r->site_hist[0])
+		return;
+	for (i = 0; i < n && !dmakit_trace_session_site(s, role, i, &site); i++) {
+		printf("%s %u %s: %" PRIu64 " events, %" PRIu64 " transactions\n",
+		       role == DMAKIT_TRACE_START ? "start" : "end", i, site.spec,
+		       site.events, r->site_xacts[role][i]);
+		if (role != DMAKIT_TRACE_START || !r->site_hist[i] ||
+		    !dmakit_trace_hist_count(r->site_hist[i]))
+			continue;
+		fmt_lat(a, sizeof(a), dmakit_trace_hist_percentile(r->site_hist[i], 50));
+		fmt_lat(b, sizeof(b), dmakit_trace_hist_percentile(r->site_hist[i], 99));
+		printf("  latency p50 %s, p99 %s\n", a, b);
+		dmakit_trace_hist_log2(r->site_hist[i], 1000, slots, CLI_HIST_SLOTS);
+		cli_print_log2_hist(stdout, slots, CLI_HIST_SLOTS, "usecs");
+	}
+}
+
 static void print_final(struct dmakit_trace_session *s,
 			const struct dmakit_trace_stats *st, struct run *r)
 {
@@ -369,6 +442,49 @@ static void print_final(struct dmakit_trace_session *s,
 		       "%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
 		       v.ambiguous ? " (some at the window's edges)" : "");
 	}
+	print_sites(s, r, DMAKIT_TRACE_START);
+	print_sites(s, r, DMAKIT_TRACE_END);
+}
+
+/* "dmakit trace: A + B -> C", cut to fit */
+static void plot_title(char *buf, size_t len, const struct dmakit_trace_opts *o)
+{
+	size_t used = (size_t)snprintf(buf, len, "dmakit trace:");
+	unsigned int r, i;
+
+	for (r = 0; r < 2 && used < len; r++) {
+		unsigned int n = r ? o->nend_specs : o->nstart_specs;
+
+		for (i = 0; i < n && used < len; i++)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 i ? " + " : r ? " -> " : " ",
+						 r ? o->end_specs[i] :
+						     o->start_specs[i]);
+	}
+}
+
+/* What is traced and how it pairs, before tracing starts. */
+static void print_header(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_site site;
+	unsigned int r, i;
+
+	for (r = 0; r < 2; r++) {
+		unsigned int n = dmakit_trace_session_nsites(s, r);
+
+		for (i = 0; i < n && !dmakit_trace_session_site(s, r, i, &site); i++) {
+			char label[24];
+
+			if (n > 1)
+				snprintf(label, sizeof(label), "%s %u:",
+					 r ? "end" : "start", i);
+			else
+				snprintf(label, sizeof(label), "%s:",
+					 r ? "end" : "start");
+			fprintf(stderr, "dmakit trace: %-8s %s\n", label, site.desc);
+		}
+	}
+	fprintf(stderr, "dmakit trace: pairing %s\n", dmakit_trace_session_pairing(s));
 }
 
 /*
@@ -422,7 +538,8 @@ int cmd_trace(int argc, char **argv)
 	enum {
 		O_PCI = 256, O_START, O_END, O_DURATION, O_PID, O_INTERVAL,
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
-		O_PAIRBY, O_CHANNEL, O_CLOSE,
+		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
+		O_CLEANUP,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
@@ -440,11 +557,17 @@ int cmd_trace(int argc, char **argv)
 		{ "pair-by", required_argument, NULL, O_PAIRBY },
 		{ "channel", required_argument, NULL, O_CHANNEL },
 		{ "close", required_argument, NULL, O_CLOSE },
+		{ "bytes", required_argument, NULL, O_BYTES },
+		{ "status", required_argument, NULL, O_STATUS },
+		{ "per-site", no_argument, NULL, O_PERSITE },
+		{ "cleanup", no_argument, NULL, O_CLEANUP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dmakit_trace_opts o = { .close = -1 };
+	const char *starts[DMAKIT_TRACE_MAX_SPECS], *ends[DMAKIT_TRACE_MAX_SPECS];
+	bool per_site = false, cleanup = false;
 	const char *events_path = NULL, *summary_path = NULL;
 	const char *timeline_path = NULL, *plot_path = NULL;
 	double duration = 0, interval = 1;
@@ -455,6 +578,7 @@ int cmd_trace(int argc, char **argv)
 	bool quiet = false, header = true;
 	uint64_t t0, next_tick, deadline = 0, last_tick;
 	int c, ret, rc = CLI_EXIT_FAIL;
+	unsigned int i;
 	unsigned long long v;
 
 	while ((c = getopt_long(argc, argv, ":qh", lopts, NULL)) != -1) {
@@ -463,10 +587,33 @@ int cmd_trace(int argc, char **argv)
 			o.pci = optarg;
 			break;
 		case O_START:
-			o.start_spec = optarg;
+		case O_END: {
+			const char **side = c == O_START ? starts : ends;
+			unsigned int *n = c == O_START ? &o.nstart_specs :
+					  &o.nend_specs;
+
+			if (*n == DMAKIT_TRACE_MAX_SPECS)
+				return cli_usage_error(CMD, "at most %d --%s SPECs",
+						       DMAKIT_TRACE_MAX_SPECS,
+						       c == O_START ? "start" : "end");
+			if (dmakit_trace_spec_check(optarg, err, sizeof(err)))
+				return cli_usage_error(CMD, "--%s: %s",
+						       c == O_START ? "start" : "end",
+						       err);
+			side[(*n)++] = optarg;
 			break;
-		case O_END:
-			o.end_spec = optarg;
+		}
+		case O_BYTES:
+			o.bytes_by = optarg;
+			break;
+		case O_STATUS:
+			o.status_by = optarg;
+			break;
+		case O_PERSITE:
+			per_site = true;
+			break;
+		case O_CLEANUP:
+			cleanup = true;
 			break;
 		case O_DURATION:
 			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
@@ -544,17 +691,28 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (cli_no_operands(CMD, argc, argv))
 		return CLI_EXIT_USAGE;
-	if (!o.start_spec || !o.end_spec)
+	if (cleanup) {
+		if (o.nstart_specs || o.nend_specs)
+			return cli_usage_error(CMD, "--cleanup traces nothing: give no --start or --end");
+		ret = dmakit_trace_cleanup(err, sizeof(err));
+		if (ret < 0)
+			return cli_error(CMD, "%s", err);
+		printf("removed %d leftover tracefs object(s) of dmakit sessions that are gone\n",
+		       ret);
+		return CLI_EXIT_OK;
+	}
+	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
-	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))
-		return cli_usage_error(CMD, "--start: %s", err);
-	if (dmakit_trace_spec_check(o.end_spec, err, sizeof(err)))
-		return cli_usage_error(CMD, "--end: %s", err);
+	o.start_specs = starts;
+	o.end_specs = ends;
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 		return cli_error(CMD, "--pid %d: no such process", (int)o.pid);
 
 	if (dmakit_trace_hist_alloc(&r.total) || dmakit_trace_hist_alloc(&r.interval))
 		goto out_nomem;
+	for (c = 0; per_site && c < (int)o.nstart_specs; c++)
+		if (dmakit_trace_hist_alloc(&r.site_hist[c]))
+			goto out_nomem;
 	if (events_path && !(r.events = open_out(events_path, "--events")))
 		goto out;
 	if (timeline_path &&
@@ -584,17 +742,16 @@ int cmd_trace(int argc, char **argv)
 	if (st.leftovers_removed)
 		cli_notice(CMD, "removed %u leftover tracefs object(s) of crashed dmakit sessions",
 			   st.leftovers_removed);
-	block_device_hint(o.pci, o.end_spec);
-	fprintf(stderr, "dmakit trace: start: %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
-	fprintf(stderr, "dmakit trace: end:   %s\n", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
+	for (i = 0; i < o.nend_specs; i++)
+		block_device_hint(o.pci, o.end_specs[i]);
+	print_header(s);
 	ret = dmakit_trace_session_start(s);
 	if (ret) {
 		cli_error(CMD, "cannot start tracing: %s", dmakit_strerror(ret));
 		goto out;
 	}
 	/* tests wait for this line: tracing is on once it is printed */
-	fprintf(stderr, "dmakit trace: pairing %s; tracing... %s\n",
-		dmakit_trace_close_name(st.close),
+	fprintf(stderr, "dmakit trace: tracing... %s\n",
 		duration > 0 ? "" : "Ctrl-C to end");
 	dmakit_trace_session_stats(s, &st);
 	t0 = st.start_ns;
@@ -662,7 +819,7 @@ int cmd_trace(int argc, char **argv)
 		if (!f) {
 			rc = CLI_EXIT_FAIL;
 		} else {
-			write_summary_json(f, s, &st, &r, o.start_spec, o.end_spec);
+			write_summary_json(f, s, &st, &r);
 			if (ferror(f) | fclose(f))
 				rc = cli_error(CMD, "--summary-json %s: write error",
 					       summary_path);
@@ -680,8 +837,7 @@ int cmd_trace(int argc, char **argv)
 			.nlost = r.nlost,
 		};
 
-		snprintf(title, sizeof(title), "dmakit trace: %.500s -> %.500s",
-			 o.start_spec, o.end_spec);
+		plot_title(title, sizeof(title), &o);
 		if (dmakit_trace_plot_write(plot_path, &p, err, sizeof(err)))
 			rc = cli_error(CMD, "--plot %s", err);
 	}
@@ -702,6 +858,8 @@ out:
 	dmakit_trace_hist_free(r.total);
 	dmakit_trace_hist_free(r.interval);
 	free(r.lost);
+	for (c = 0; c < DMAKIT_TRACE_MAX_SPECS; c++)
+		dmakit_trace_hist_free(r.site_hist[c]);
 	return rc;
 out_nomem:
 	cli_error(CMD, "out of memory");

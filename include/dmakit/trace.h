@@ -23,10 +23,17 @@
  *                             selects some: IRQ numbers "36,37" or a name
  *                             pattern "*req*"
  *   tp:SYSTEM:EVENT[:FILTER]  any tracepoint, with an optional ftrace filter
- *   uprobe:PATH:FUNC[+OFF]    entry of a function in an ELF file
- *   uretprobe:PATH:FUNC       return of a function
- *   usdt:PATH:PROVIDER:NAME   a sys/sdt.h probe (arguments become fields
- *                             arg1..argN; semaphores are handled)
+ *   uprobe:PATH:FUNC[+OFF][(ARGS)]  entry of a function in an ELF file
+ *   uretprobe:PATH:FUNC[(ARGS)]     return of a function
+ *   usdt:PATH:PROVIDER:NAME[(ARGS)] a sys/sdt.h probe (arguments become
+ *                             fields arg1..argN; semaphores are handled)
+ *
+ * ARGS names what a probe fetches: "NAME=argN[:TYPE]" (the Nth integer
+ * argument: x86-64 and arm64 calling conventions, or the USDT probe's
+ * Nth argument) or, at a uretprobe, "NAME=retval[:TYPE]"; TYPE u8..u64
+ * or s8..s64, default u64.  Fields named id, bytes, status (or ret) are
+ * used as such automatically; any can be named by --pair-by, --channel,
+ * --bytes and --status.
  *   dmakit                    the dmakit driver's tracepoints
  *                             dmakit:dma_submit (start) and
  *                             dmakit:dma_complete (end), paired by id
@@ -302,6 +309,7 @@ enum dmakit_trace_close {
  * @vector: IRQ number for interrupt events, -1 otherwise
  * @chan:   channel key: starts pair with ends of the same channel
  * @id, @bytes, @status: from the event's fields where it has them
+ * @site:   which of its side's SPECs the event came from (0..)
  */
 struct dmakit_trace_event {
 	uint64_t ts;
@@ -314,6 +322,7 @@ struct dmakit_trace_event {
 	uint64_t id;
 	uint64_t bytes;
 	int64_t status;
+	uint32_t site;
 };
 
 /**
@@ -327,6 +336,7 @@ struct dmakit_trace_event {
  *          (flags & DMAKIT_TRACE_F_BYTES)
  * @status: end status (flags & DMAKIT_TRACE_F_STATUS)
  * @batch:  starts closed by the same end event (1: not coalesced)
+ * @start_site, @end_site: which start and end SPEC the events came from
  */
 struct dmakit_trace_xact {
 	uint64_t start_ns;
@@ -341,6 +351,7 @@ struct dmakit_trace_xact {
 	uint64_t bytes;
 	int64_t status;
 	uint32_t batch;
+	uint32_t start_site, end_site;
 };
 
 /**
@@ -349,12 +360,17 @@ struct dmakit_trace_xact {
  * @timeout_ns: a start still open this long after it began is counted as
  *              unmatched and dropped (also the resynchronisation delay
  *              after lost events); 0: 1 s
+ * @one_open:   ONE mode: a channel has at most one call open (a channel
+ *              per thread of synchronous calls), so after a gap it is in
+ *              step again at its next start instead of after a quiet
+ *              timeout
  * @on_xact:    called for every transaction, in end-time order
  * @ctx:        passed to @on_xact
  */
 struct dmakit_trace_pair_opts {
 	enum dmakit_trace_close close;
 	uint64_t timeout_ns;
+	bool one_open;
 	void (*on_xact)(void *ctx, const struct dmakit_trace_xact *x);
 	void *ctx;
 };
@@ -429,20 +445,30 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
 
 /* A count the kernel did not report (printed as unknown, null in JSON). */
 #define DMAKIT_TRACE_COUNT_UNKNOWN UINT64_MAX
+/* SPECs per side at most. */
+#define DMAKIT_TRACE_MAX_SPECS 8
 
 /**
  * struct dmakit_trace_opts - what to trace.
  * @pci:        device address ("irq" specs need it), or NULL
- * @start_spec, @end_spec: SPEC strings (see the top of this file)
+ * @start_specs, @end_specs: SPEC strings (see the top of this file): any
+ *              event of a side starts (ends) a transaction; an event's
+ *              site is its SPEC's index here
+ * @nstart_specs, @nend_specs: how many (1..DMAKIT_TRACE_MAX_SPECS)
  * @pid:        only u(ret)probe/usdt events of this process (all of its
  *              threads, also new ones); 0: every process
  * @buffer_kb:  ring buffer per CPU in KiB; 0: 4096
  * @timeout_ns: see struct dmakit_trace_pair_opts
  * @close:      -1: chosen from the specs (by id when both carry one, ALL
  *              for interrupt ends, else ONE)
- * @pair_by:    pair by this field of both events (NULL: automatic)
+ * @pair_by:    pair by id: "FIELD" of both events or "START_FIELD,END_FIELD"
+ *              (NULL: automatic: a field named id on both)
  * @channel_by: channel key: "tid", "none" or a field name of both events
- *              (NULL: automatic)
+ *              (NULL: automatic: tid when every event is thread-synchronous
+ *              (uprobe, uretprobe, usdt, syscalls), see
+ *              dmakit_trace_session_pairing())
+ * @bytes_by, @status_by: the field holding a transaction's size / end
+ *              status (NULL: automatic: bytes; status or ret)
  * @on_xact:    called for every transaction
  * @on_end:     called for every end event fed to the pairer (e.g. to draw
  *              interrupts); may be NULL
@@ -454,14 +480,18 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
  */
 struct dmakit_trace_opts {
 	const char *pci;
-	const char *start_spec;
-	const char *end_spec;
+	const char *const *start_specs;
+	unsigned int nstart_specs;
+	const char *const *end_specs;
+	unsigned int nend_specs;
 	pid_t pid;
 	unsigned int buffer_kb;
 	uint64_t timeout_ns;
 	int close;
 	const char *pair_by;
 	const char *channel_by;
+	const char *bytes_by;
+	const char *status_by;
 	void (*on_xact)(void *ctx, const struct dmakit_trace_xact *x);
 	void (*on_end)(void *ctx, const struct dmakit_trace_event *ev);
 	void (*on_loss)(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
@@ -530,8 +560,11 @@ struct dmakit_trace_session;
 
 /*
  * Prepare a session: parse and resolve the specs, mount tracefs if
- * needed, remove what crashed dmakit sessions left behind, create the
- * instance and probes, enable the events (tracing still off).
+ * needed, remove what crashed dmakit sessions left behind, start the
+ * session's reaper (a process that removes the instance and probes if
+ * the caller dies without freeing the session: the caller sees one
+ * short-lived child, already waited for, and keeps one pipe fd), create
+ * the instance and probes, enable the events (tracing still off).
  * Return 0 or -errno with @errmsg explaining: -EINVAL (bad spec),
  * -EPERM/-EACCES (needs root), -ENODEV (no tracefs, no such device,
  * event or symbol), -ENOENT (file), -EOPNOTSUPP (kernel lacks a feature).
@@ -564,11 +597,42 @@ void dmakit_trace_session_stats(const struct dmakit_trace_session *session,
 int dmakit_trace_session_vector(const struct dmakit_trace_session *session,
 				unsigned int i,
 				struct dmakit_trace_vector_stats *vec);
+/*
+ * Remove the tracefs instances and uprobes of dmakit sessions whose
+ * process is gone (normally their reaper does; see docs/trace.md).
+ * Return how many objects were removed, or -errno with @errmsg.
+ */
+int dmakit_trace_cleanup(char *errmsg, size_t errlen);
 /* The tracefs instance's name ("dmakit_<pid>_<n>"). */
 const char *dmakit_trace_session_name(const struct dmakit_trace_session *session);
-/* A description of what is traced, for the user ("start: ...").  */
+/* A description of what is traced on a side (its sites joined by "; "). */
 const char *dmakit_trace_session_describe(const struct dmakit_trace_session *session,
 					  enum dmakit_trace_role role);
+
+/**
+ * struct dmakit_trace_site - one SPEC of a side.
+ * @spec:   the SPEC as given
+ * @desc:   what it resolved to ("entry of /lib/x.so:f (file offset 0x..)")
+ * @events: its events read so far (after --pid filtering)
+ */
+struct dmakit_trace_site {
+	const char *spec;
+	const char *desc;
+	uint64_t events;
+};
+
+/* Number of SPECs on a side. */
+unsigned int dmakit_trace_session_nsites(const struct dmakit_trace_session *session,
+					 enum dmakit_trace_role role);
+/* Site @i of a side.  Return 0 or -ERANGE. */
+int dmakit_trace_session_site(const struct dmakit_trace_session *session,
+			      enum dmakit_trace_role role, unsigned int i,
+			      struct dmakit_trace_site *site);
+/*
+ * How events pair and why, one line for the user: "fifo per thread
+ * (channel tid): every event is thread-synchronous (uprobe, ...)".
+ */
+const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *session);
 const char *dmakit_trace_close_name(enum dmakit_trace_close close);
 
 /* ------------------------------------------------------------------ */

@@ -466,3 +466,47 @@ fail:
 	elf_close(&ef);
 	return ret;
 }
+
+int dmakit_elf_machine(const char *path, unsigned int *machine, char *err,
+		       size_t errlen)
+{
+	struct elf_file ef;
+	int ret;
+
+	ret = elf_open(&ef, path, err, errlen);
+	if (ret)
+		return ret;
+	*machine = ef.eh->e_machine;
+	elf_close(&ef);
+	return 0;
+}
+
+/*
+ * Integer arguments in registers: x86-64 System V (rdi, rsi, rdx, rcx,
+ * r8, r9) and AAPCS64 (x0..x7); later ones are on the stack, where their
+ * place depends on the types before them, so they are not offered.
+ */
+int dmakit_abi_arg_fetch(unsigned int machine, unsigned int argn, char *buf,
+			 size_t len)
+{
+	static const char *const x86_64[] = {
+		"%di", "%si", "%dx", "%cx", "%r8", "%r9",
+	};
+
+	if (!argn)
+		return -ERANGE;
+	switch (machine) {
+	case EM_X86_64:
+		if (argn > sizeof(x86_64) / sizeof(x86_64[0]))
+			return -ERANGE;
+		snprintf(buf, len, "%s", x86_64[argn - 1]);
+		return 0;
+	case EM_AARCH64:
+		if (argn > 8)
+			return -ERANGE;
+		snprintf(buf, len, "%%x%u", argn - 1);
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}

@@ -21,6 +21,12 @@
  *        ends within the timeout, so once no start has been seen for a
  *        timeout (and the gap is a timeout old) nothing lost can still
  *        end.  Pairs made meanwhile are discarded and counted.
+ *        With one_open (a channel per thread of synchronous calls: a
+ *        thread has at most one call open) a new start means every
+ *        earlier call of the channel has ended, lost or not: the channel
+ *        is in step again at its first start after the gap's end (a gap
+ *        is reported when its CPU's stream reaches it, at its start
+ *        time; events of other CPUs inside it may already be queued).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -296,6 +302,8 @@ static void emit(struct dmakit_trace_pairer *p, const struct open_start *s,
 	x.vector = end->vector;
 	x.chan = s->ev.chan;
 	x.batch = batch;
+	x.start_site = s->ev.site;
+	x.end_site = end->site;
 	if (s->ev.flags & DMAKIT_TRACE_F_ID) {
 		x.flags |= DMAKIT_TRACE_F_ID;
 		x.id = s->ev.id;
@@ -482,6 +490,12 @@ static int feed_fifo(struct dmakit_trace_pairer *p,
 		if (!c)
 			return -ENOMEM;
 		expire_channel(p, c, ev->ts);
+		/* a start inside a gap may follow a lost end of its own */
+		if (c->resync && p->opts.one_open && ev->ts > c->hole_end) {
+			p->st.discarded_starts += c->q.len;
+			c->q.len = 0;
+			c->resync = false;
+		}
 		c->last_start = ev->ts;
 		s.ev = *ev;
 		s.seq = ++p->seq;

@@ -5,9 +5,18 @@
  * Everything a session creates (its instance, its uprobe group) is named
  * dmakit_<pid>_<start>_<tag>: the pid and the process start time (boot
  * ticks, field 22 of /proc/PID/stat) identify the owner even after the
- * pid is reused, the random tag tells apart sessions of one process.  On
- * the next start, objects whose owner no longer runs are removed: the
- * instances first (they may have the probes enabled), then the probes.
+ * pid is reused, the random tag tells apart sessions of one process.
+ *
+ * A session's process may die by any signal, SIGKILL included, with its
+ * uprobes armed (every call of the traced function then traps into the
+ * kernel).  So each session has a reaper: a process forked before
+ * anything is created, holding the read end of a pipe whose write end
+ * only the session's process has.  When that process closes it (free())
+ * or dies, the reaper reads EOF and removes the instance and the group's
+ * uprobes, whatever is left of them.  Should the reaper itself be killed,
+ * the next session (or `dmakit trace --cleanup`) removes objects whose
+ * owner no longer runs: the instances first (they may have the probes
+ * enabled), then the probes.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -18,8 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <tracefs.h>
 #include "internal.h"
@@ -182,4 +196,198 @@ int dmakit_tracefs_cleanup_leftovers(void)
 	}
 	free(events);
 	return removed;
+}
+
+int dmakit_trace_cleanup(char *errmsg, size_t errlen)
+{
+	char dir[256];
+	int ret;
+
+	ret = dmakit_tracefs_mount(dir, sizeof(dir));
+	if (ret)
+		return dmakit_errf(errmsg, errlen, ret,
+				   "no tracefs (mounting it needs root): %s",
+				   strerror(-ret));
+	if (access(dir, W_OK))
+		return dmakit_errf(errmsg, errlen, -EPERM,
+				   "removing tracefs objects needs root (%s)", dir);
+	return dmakit_tracefs_cleanup_leftovers();
+}
+
+/* --- the reaper: only async-signal-safe calls after fork() --- */
+
+#define REAPER_BUF	(256 * 1024)	/* uprobe_events read at once */
+#define REAPER_TRIES	1000		/* 10 ms apart: 10 s */
+
+struct reaper {
+	char instance[PATH_MAX];	/* .../instances/NAME */
+	char uprobe_events[PATH_MAX];
+	char group[80];			/* ":NAME/" as in uprobe_events */
+	char *buf;
+};
+
+static void reaper_nap(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void reaper_read(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		while (len + 1 < size &&
+		       ((n = read(fd, buf + len, size - 1 - len)) > 0 ||
+			(n < 0 && errno == EINTR)))
+			if (n > 0)
+				len += (size_t)n;
+		close(fd);
+	}
+	buf[len] = '\0';
+}
+
+/* Remove the group's probes; false if one could not be (still busy). */
+static bool reaper_remove_probes(struct reaper *rp)
+{
+	bool all = true;
+	char *line, *nl;
+
+	reaper_read(rp->uprobe_events, rp->buf, REAPER_BUF);
+	for (line = rp->buf; *line; line = nl + 1) {
+		char cmd[256], *g, *sp;
+		size_t elen;
+		int fd;
+
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		g = strstr(line, rp->group);
+		if (g && g < nl) {
+			/* "p:GROUP/EVENT PATH:..." -> "-:GROUP/EVENT\n" */
+			sp = memchr(g, ' ', (size_t)(nl - g));
+			elen = (size_t)((sp ? sp : nl) - g);
+			if (elen + 3 <= sizeof(cmd)) {
+				cmd[0] = '-';
+				memcpy(cmd + 1, g, elen);
+				cmd[elen + 1] = '\n';
+				fd = open(rp->uprobe_events,
+					  O_WRONLY | O_APPEND | O_CLOEXEC);
+				if (fd < 0 || write(fd, cmd, elen + 2) < 0)
+					all = false;
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		if (!*nl)
+			break;
+	}
+	return all;
+}
+
+static void reaper_close_others(int keep)
+{
+	struct rlimit rl;
+	long fd, max = 65536;
+
+	if (dup2(keep, 0) < 0)
+		_exit(1);
+#ifdef SYS_close_range
+	if (!syscall(SYS_close_range, 1U, ~0U, 0U))
+		return;
+#endif
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)max)
+		max = (long)rl.rlim_cur;
+	for (fd = 1; fd < max; fd++)
+		close((int)fd);
+}
+
+static __attribute__((noreturn)) void reaper_run(struct reaper *rp, int rfd)
+{
+	struct sigaction sa;
+	char byte;
+	ssize_t n;
+	int i;
+
+	/* out of the tracer's session and process group: a Ctrl-C or a
+	 * kill of the group reaches the tracer, which the reaper outlives */
+	setsid();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	/* hold nothing of the tracer's: its trace files, its stdout pipe */
+	reaper_close_others(rfd);
+	while ((n = read(0, &byte, 1)) != 0)
+		if (n < 0 && errno != EINTR)
+			break;
+	/* the instance first: removing it disables the probes' events */
+	for (i = 0; i < REAPER_TRIES; i++) {
+		if (!rmdir(rp->instance) || errno == ENOENT)
+			break;
+		reaper_nap();	/* EBUSY: the dead tracer's files still close */
+	}
+	for (i = 0; i < REAPER_TRIES && !reaper_remove_probes(rp); i++)
+		reaper_nap();
+	_exit(0);
+}
+
+int dmakit_reaper_start(const char *tracing_dir, const char *name, int *fdp,
+			char *err, size_t errlen)
+{
+	struct reaper *rp;
+	int p[2], status, ret = 0;
+	pid_t pid;
+
+	rp = calloc(1, sizeof(*rp));
+	if (rp)
+		rp->buf = malloc(REAPER_BUF);
+	if (!rp || !rp->buf) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((size_t)snprintf(rp->instance, sizeof(rp->instance), "%s/instances/%s",
+			     tracing_dir, name) >= sizeof(rp->instance) ||
+	    (size_t)snprintf(rp->group, sizeof(rp->group), ":%s/", name) >=
+	    sizeof(rp->group)) {
+		ret = dmakit_errf(err, errlen, -ENAMETOOLONG, "name too long");
+		goto out;
+	}
+	snprintf(rp->uprobe_events, sizeof(rp->uprobe_events),
+		 "%s/uprobe_events", tracing_dir);
+	if (pipe2(p, O_CLOEXEC)) {
+		ret = dmakit_errf(err, errlen, -errno, "pipe: %s",
+				  strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		/* double fork: init reaps the reaper, the caller has no child
+		 * to wait for */
+		if (fork() == 0)
+			reaper_run(rp, p[0]);
+		_exit(0);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		ret = dmakit_errf(err, errlen, -errno,
+				  "cannot fork the cleanup process: %s",
+				  strerror(errno));
+		goto out;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*fdp = p[1];
+out:
+	if (rp)
+		free(rp->buf);
+	free(rp);
+	return ret;
 }

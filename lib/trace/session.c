@@ -13,8 +13,11 @@
  *     pages parsed with kbuffer, the CPUs merged in time order up to a
  *     watermark every CPU is known to have passed;
  *   - uprobes created in a group named like the instance and always
- *     removed (free() undoes everything; a crashed session's leftovers are
- *     removed by the next one).
+ *     removed (free() undoes everything; if the process dies first, its
+ *     reaper does, see probe.c; what a killed reaper leaves, the next
+ *     session removes);
+ *   - several SPECs per side ("sites"); pairing per thread by default
+ *     when every event happens in the calling thread.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -36,7 +39,8 @@
 #include "trace_internal.h"
 
 #define MAX_SITES	8		/* USDT sites per probe */
-#define MAX_EVTYPES	(2 * MAX_SITES)
+#define MAX_SIDES	(2 * DMAKIT_TRACE_MAX_SPECS)
+#define MAX_EVTYPES	(MAX_SIDES * MAX_SITES)
 #define DEFAULT_BUFFER_KB 4096
 #define POLL_PERIOD_MS	50
 /* an event is committed this soon after its timestamp was taken */
@@ -56,8 +60,12 @@ struct field {
 	int64_t value;
 };
 
+struct side;
+
 struct evtype {
 	int id;
+	struct tep_event *format;
+	struct side *side;
 	enum dmakit_trace_role role;
 	bool user;			/* uprobe/usdt: subject to opts.pid */
 	bool irq;
@@ -66,8 +74,12 @@ struct evtype {
 	const struct dmakit_usdt_probe *usdt;
 };
 
+/* One SPEC: a start or end site of the session. */
 struct side {
 	struct dmakit_spec spec;
+	enum dmakit_trace_role role;
+	unsigned int site;		/* index among its role's SPECs */
+	uint64_t seen;			/* its events read */
 	char desc[640];
 	char system[80];
 	char events[MAX_SITES][32];
@@ -114,7 +126,12 @@ struct dmakit_trace_session {
 	char tracing_dir[PATH_MAX];
 	struct tracefs_instance *inst;
 	struct tep_handle *tep;
-	struct side side[2];
+	struct side side[MAX_SIDES];
+	int nsides;
+	char side_desc[2][1024];	/* a role's sites, joined */
+	char pairing[400];		/* dmakit_trace_session_pairing() */
+	bool one_open;
+	char id_field[2][64];		/* the id's field on each side */
 	struct evtype types[MAX_EVTYPES];
 	int ntypes;
 	struct dmakit_trace_pairer *pairer;
@@ -130,6 +147,7 @@ struct dmakit_trace_session {
 	struct dmakit_trace_stats st;
 	struct tid_entry *tids;
 	size_t ntids, tid_cap;
+	int reaper_fd;			/* closing it lets the reaper clean up */
 };
 
 /* --- small helpers --- */
@@ -344,9 +362,10 @@ static int resolve_tp(struct dmakit_trace_session *s, struct side *sd,
 }
 
 static int resolve_dmakit(struct dmakit_trace_session *s, struct side *sd,
-			  enum dmakit_trace_role role, char *err, size_t errlen)
+			  char *err, size_t errlen)
 {
-	const char *ev = role == DMAKIT_TRACE_START ? "dma_submit" : "dma_complete";
+	const char *ev = sd->role == DMAKIT_TRACE_START ? "dma_submit" :
+			 "dma_complete";
 	char rel[128];
 
 	snprintf(rel, sizeof(rel), "events/dmakit/%s/format", ev);
@@ -361,34 +380,112 @@ static int resolve_dmakit(struct dmakit_trace_session *s, struct side *sd,
 	return 0;
 }
 
+/*
+ * The probe event names of a side in the session's group: start, end,
+ * start1 (the second start SPEC), start_0 / start1_0 (USDT sites).
+ */
+static void probe_event_name(const struct side *sd, int i, bool per_site,
+			     char *buf, size_t len)
+{
+	const char *base = sd->role == DMAKIT_TRACE_START ? "start" : "end";
+	char site[12] = "";
+
+	if (sd->site)
+		snprintf(site, sizeof(site), "%u", sd->site);
+	if (per_site)
+		snprintf(buf, len, "%s%s_%d", base, site, i);
+	else
+		snprintf(buf, len, "%s%s", base, site);
+}
+
+/* " NAME=%di:u64 ..." for a uprobe's named arguments; "" if none. */
+static int uprobe_fetchargs(const struct side *sd, char *args, size_t len,
+			    char *err, size_t errlen)
+{
+	unsigned int machine, a;
+	size_t used = 0;
+	int ret;
+
+	args[0] = '\0';
+	if (!sd->spec.nargs)
+		return 0;
+	ret = dmakit_elf_machine(sd->spec.path, &machine, err, errlen);
+	if (ret)
+		return ret;
+	for (a = 0; a < sd->spec.nargs; a++) {
+		const struct dmakit_spec_arg *ar = &sd->spec.arg[a];
+		char fetch[16] = "$retval";
+
+		ret = ar->argn ? dmakit_abi_arg_fetch(machine, ar->argn, fetch,
+						      sizeof(fetch)) : 0;
+		if (ret == -ERANGE)
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "%s: arg%u is not in a register (arg1..arg6 on x86-64, arg1..arg8 on arm64)",
+					   sd->spec.text, ar->argn);
+		if (ret)
+			return dmakit_errf(err, errlen, -EOPNOTSUPP,
+					   "%s: named arguments follow the x86-64 and arm64 calling conventions; %s is for ELF machine %u",
+					   sd->spec.text, sd->spec.path, machine);
+		used += (size_t)snprintf(args + used, len - used, "%s%s=%s:%s",
+					 used ? " " : "", ar->name, fetch,
+					 ar->type);
+		if (used >= len)
+			return dmakit_errf(err, errlen, -E2BIG,
+					   "uprobe arguments too long");
+	}
+	return 0;
+}
+
+/* "(chan=arg1, bytes=arg4)" for a description; "" if none. */
+static void args_desc(const struct dmakit_spec *sp, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int a;
+
+	buf[0] = '\0';
+	for (a = 0; a < sp->nargs && used < len; a++) {
+		const struct dmakit_spec_arg *ar = &sp->arg[a];
+		char src[16] = "retval";
+
+		if (ar->argn)
+			snprintf(src, sizeof(src), "arg%u", ar->argn);
+		used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s",
+					 a ? ", " : " (", ar->name, src,
+					 a + 1 == sp->nargs ? ")" : "");
+	}
+}
+
 static int resolve_uprobe(struct dmakit_trace_session *s, struct side *sd,
-			  enum dmakit_trace_role role, char *err, size_t errlen)
+			  char *err, size_t errlen)
 {
 	bool ret_probe = sd->spec.kind == DMAKIT_SPEC_URETPROBE;
+	char args[512], names[200];
 	uint64_t off;
 	int ret;
 
 	ret = dmakit_elf_func_offset(sd->spec.path, sd->spec.func,
 				     sd->spec.func_off, &off, err, errlen);
+	if (!ret)
+		ret = uprobe_fetchargs(sd, args, sizeof(args), err, errlen);
 	if (ret)
 		return ret;
 	snprintf(sd->system, sizeof(sd->system), "%s", s->name);
-	snprintf(sd->events[0], sizeof(sd->events[0]), "%s",
-		 role == DMAKIT_TRACE_START ? "start" : "end");
+	probe_event_name(sd, 0, false, sd->events[0], sizeof(sd->events[0]));
 	ret = dmakit_uprobe_add(sd->system, sd->events[0], ret_probe,
-				sd->spec.path, off, 0, NULL, err, errlen);
+				sd->spec.path, off, 0, args, err, errlen);
 	if (ret)
 		return ret;
 	sd->probes_created[0] = true;
 	sd->nevents = 1;
-	set_desc(sd, "%s %s:%s (file offset 0x%llx)",
+	args_desc(&sd->spec, names, sizeof(names));
+	set_desc(sd, "%s %s:%s%s (file offset 0x%llx)",
 		 ret_probe ? "return of" : "entry of", sd->spec.path,
-		 sd->spec.func, (unsigned long long)off);
+		 sd->spec.func, names, (unsigned long long)off);
 	return 0;
 }
 
 static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
-			enum dmakit_trace_role role, char *err, size_t errlen)
+			char *err, size_t errlen)
 {
 	bool ref_ok = dmakit_uprobe_has_ref_ctr();
 	int n, i, ret;
@@ -414,6 +511,15 @@ static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
 			return dmakit_errf(err, errlen, -EOPNOTSUPP,
 					   "USDT %s:%s has a semaphore: this kernel's uprobes cannot set it (needs Linux 4.20+)",
 					   sd->spec.provider, sd->spec.name);
+		for (a = 0; a < sd->spec.nargs; a++)
+			if (sd->spec.arg[a].argn > p->nargs ||
+			    p->arg[sd->spec.arg[a].argn - 1].kind ==
+			    DMAKIT_USDT_ARG_UNSUPPORTED)
+				return dmakit_errf(err, errlen, -EINVAL,
+						   "%s: USDT %s:%s has no usable arg%u (its arguments: %s)",
+						   sd->spec.text, sd->spec.provider,
+						   sd->spec.name, sd->spec.arg[a].argn,
+						   p->args[0] ? p->args : "none");
 		for (a = 0; a < p->nargs; a++) {
 			const struct dmakit_usdt_arg *ar = &p->arg[a];
 
@@ -428,8 +534,8 @@ static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
 				return dmakit_errf(err, errlen, -E2BIG,
 						   "USDT arguments too long");
 		}
-		snprintf(sd->events[i], sizeof(sd->events[i]), "%s_%d",
-			 role == DMAKIT_TRACE_START ? "start" : "end", i);
+		probe_event_name(sd, i, true, sd->events[i],
+				 sizeof(sd->events[i]));
 		ret = dmakit_uprobe_add(sd->system, sd->events[i], false,
 					sd->spec.path, p->pc_offset,
 					p->sem_offset, args, err, errlen);
@@ -451,14 +557,25 @@ static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
  * like the driver's dev[16], or a dynamic one), which read_field() turns
  * into a hash: channel keys only compare strings for equality.
  */
-static int find_field(struct tep_event *ev, const struct dmakit_usdt_probe *u,
-		      const char *name, bool str_ok, struct field *f)
+static int find_field(struct tep_event *ev, const struct side *sd,
+		      const struct dmakit_usdt_probe *u, const char *name,
+		      bool str_ok, struct field *f)
 {
 	struct tep_format_field *tf;
+	char alias[16];
+	unsigned int k;
 
 	memset(f, 0, sizeof(*f));
 	if (!name)
 		return 0;
+	/* a USDT argument named in the SPEC is its argN field */
+	for (k = 0; u && k < sd->spec.nargs; k++)
+		if (!strcmp(name, sd->spec.arg[k].name)) {
+			snprintf(alias, sizeof(alias), "arg%u",
+				 sd->spec.arg[k].argn);
+			name = alias;
+			break;
+		}
 	/* a USDT argument that is a constant has no field: keep its value */
 	if (u && !strncmp(name, "arg", 3) && isdigit((unsigned char)name[3])) {
 		unsigned int a = (unsigned int)atoi(name + 3);
@@ -574,10 +691,9 @@ static bool read_field(const struct field *f, const unsigned char *data,
 }
 
 /* Field names each side gets automatically (overridable by options). */
-static void auto_fields(const struct side *sd, enum dmakit_trace_role role,
-			const char **id, const char **bytes,
-			const char **status, const char **chan,
-			const char **chan2)
+static void auto_fields(const struct side *sd, const char **id,
+			const char **bytes, const char **status,
+			const char **chan, const char **chan2)
 {
 	*id = *bytes = *status = *chan = *chan2 = NULL;
 	switch (sd->spec.kind) {
@@ -586,7 +702,7 @@ static void auto_fields(const struct side *sd, enum dmakit_trace_role role,
 		 * ids are per device and channel */
 		*id = "id";
 		*bytes = "bytes";
-		*status = role == DMAKIT_TRACE_END ? "status" : NULL;
+		*status = sd->role == DMAKIT_TRACE_END ? "status" : NULL;
 		*chan = "channel";
 		*chan2 = "dev";
 		break;
@@ -596,47 +712,189 @@ static void auto_fields(const struct side *sd, enum dmakit_trace_role role,
 	case DMAKIT_SPEC_USDT:
 		/* libdmakit's own probes: dma_start(dev, id, to_host, bytes,
 		 * card_addr) and dma_done(dev, id, status, bytes) */
-		if (!strcmp(sd->spec.provider, "dmakit")) {
+		if (!strcmp(sd->spec.provider, "dmakit") && !sd->spec.nargs) {
 			*chan = "arg1";
 			*id = "arg2";
 			*bytes = "arg4";
 			if (!strcmp(sd->spec.name, "dma_done"))
 				*status = "arg3";
+			break;
 		}
+		/* named arguments: as for uprobes */
+		/* fall through */
+	case DMAKIT_SPEC_UPROBE:
+	case DMAKIT_SPEC_URETPROBE:
+		*id = "id";
+		*bytes = "bytes";
+		*status = "status";
 		break;
 	default:
 		break;
 	}
 }
 
-static int build_types(struct dmakit_trace_session *s, char *err,
-		       size_t errlen)
+/*
+ * Events that happen in the thread that makes the call: a thread's start
+ * and its end belong to the same call.
+ */
+static bool thread_synchronous(const struct dmakit_spec *sp)
 {
-	bool has_id[2] = { true, true };
-	int r, i;
+	switch (sp->kind) {
+	case DMAKIT_SPEC_UPROBE:
+	case DMAKIT_SPEC_URETPROBE:
+	case DMAKIT_SPEC_USDT:
+		return true;
+	case DMAKIT_SPEC_TP:
+		return !strcmp(sp->system, "syscalls") ||
+		       !strcmp(sp->system, "raw_syscalls");
+	default:
+		return false;
+	}
+}
 
-	for (r = 0; r < 2; r++) {
-		struct side *sd = &s->side[r];
+static bool end_is_irq(const struct dmakit_trace_session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nsides; i++)
+		if (s->side[i].role == DMAKIT_TRACE_END &&
+		    s->side[i].spec.kind == DMAKIT_SPEC_IRQ)
+			return true;
+	return false;
+}
+
+/* "FIELD" or "START_FIELD,END_FIELD", no part empty */
+static bool valid_pair_by(const char *opt)
+{
+	const char *comma = strchr(opt, ',');
+
+	if (!*opt || comma == opt)
+		return false;
+	return !comma || (comma[1] && !strchr(comma + 1, ','));
+}
+
+/* --pair-by START_FIELD[,END_FIELD]: the field for @role. */
+static const char *pair_by_field(const char *opt, enum dmakit_trace_role role,
+				 char *buf, size_t len)
+{
+	const char *comma = strchr(opt, ',');
+
+	if (!comma)
+		return opt;
+	if (role == DMAKIT_TRACE_END)
+		return comma + 1;
+	snprintf(buf, len, "%.*s", (int)(comma - opt), opt);
+	return buf;
+}
+
+/* The channel key, once the pairing mode is known; fills s->pairing. */
+static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
+			  char *err, size_t errlen)
+{
+	const char *cb = s->opts.channel_by, *why;
+	bool all_sync = true, chan_tid = false;
+	const char *field = NULL;
+	char how[200], unsync[100] = "";
+	int i;
+
+	for (i = 0; i < s->nsides; i++)
+		if (!thread_synchronous(&s->side[i].spec) && all_sync) {
+			all_sync = false;
+			snprintf(unsync, sizeof(unsync), "%.90s",
+				 s->side[i].spec.text);
+		}
+	if (cb) {
+		chan_tid = !strcmp(cb, "tid");
+		field = chan_tid || !strcmp(cb, "none") ? NULL : cb;
+		why = s->close == DMAKIT_TRACE_CLOSE_ID && s->opts.pair_by ?
+		      "as --pair-by and --channel ask" : "as --channel asks";
+	} else if (s->close != DMAKIT_TRACE_CLOSE_ID && all_sync) {
+		chan_tid = true;
+		why = "every event is thread-synchronous (uprobe, uretprobe, usdt, syscalls), so a thread's end belongs to its own start";
+	} else if (s->close == DMAKIT_TRACE_CLOSE_ID) {
+		why = s->opts.pair_by ? "ids as --pair-by asks" :
+		      "both sides carry an id, which says which start an end closes";
+	} else if (s->opts.close >= 0) {
+		why = "as --close asks";
+	} else if (end_is_irq(s)) {
+		why = "the end is an interrupt, which completes every transfer issued before it";
+	} else {
+		why = unsync;
+	}
+	/* one call open per thread: what thread-synchronous events promise */
+	s->one_open = chan_tid && all_sync && s->close == DMAKIT_TRACE_CLOSE_ONE;
+	for (i = 0; i < s->ntypes; i++) {
+		struct evtype *t = &s->types[i];
 		const char *id, *bytes, *status, *chan, *chan2;
 
-		auto_fields(sd, (enum dmakit_trace_role)r, &id, &bytes, &status,
-			    &chan, &chan2);
+		auto_fields(t->side, &id, &bytes, &status, &chan, &chan2);
 		/*
-		 * Automatic channels only mean the same thing when both ends
-		 * are the same kind of event (the driver's submit/complete,
+		 * Automatic channels only mean the same thing when every
+		 * event is the same kind (the driver's submit/complete,
 		 * libdmakit's USDT pair).  A driver start ended by an
 		 * interrupt, say, shares no channel key: one channel then.
 		 */
-		if (s->side[0].spec.kind != s->side[1].spec.kind)
+		if (!same_kind || chan_tid)
 			chan = chan2 = NULL;
-		if (s->opts.pair_by)
-			id = s->opts.pair_by;
-		if (s->opts.channel_by) {
+		if (cb) {
+			chan = field;
 			chan2 = NULL;
-			chan = strcmp(s->opts.channel_by, "none") &&
-			       strcmp(s->opts.channel_by, "tid") ?
-			       s->opts.channel_by : NULL;
 		}
+		t->chan_tid = chan_tid;
+		find_field(t->format, t->side, t->usdt, chan, true, &t->f_chan);
+		find_field(t->format, t->side, t->usdt, chan2, true, &t->f_chan2);
+		if (field && !t->f_chan.present)
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "--channel %s: %s has no such field",
+					   field, t->side->spec.text);
+		if (!field && !chan_tid && chan && !i)
+			field = chan;
+	}
+	if (s->close == DMAKIT_TRACE_CLOSE_ID)
+		snprintf(how, sizeof(how), " (%.60s = %.60s)", s->id_field[0],
+			 s->id_field[1]);
+	else
+		how[0] = '\0';
+	if (chan_tid)
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			 " per thread (channel tid)");
+	else if (field)
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			 ", channel %.60s", field);
+	else
+		snprintf(how + strlen(how), sizeof(how) - strlen(how),
+			 ", one channel");
+	if (why == unsync)
+		snprintf(s->pairing, sizeof(s->pairing),
+			 "%s%.150s: %.90s is not thread-synchronous (pair per thread with --channel tid only if each thread's end belongs to its own start)",
+			 dmakit_trace_close_name(s->close), how, unsync);
+	else
+		snprintf(s->pairing, sizeof(s->pairing), "%s%.150s: %s",
+			 dmakit_trace_close_name(s->close), how, why);
+	return 0;
+}
+
+static int build_types(struct dmakit_trace_session *s, char *err,
+		       size_t errlen)
+{
+	bool has_id[2] = { true, true }, same_kind = true, bytes_found = false;
+	char buf[64];
+	int k, i;
+
+	for (k = 0; k < s->nsides; k++) {
+		struct side *sd = &s->side[k];
+		const char *id, *bytes, *status, *chan, *chan2, *pb = NULL;
+
+		auto_fields(sd, &id, &bytes, &status, &chan, &chan2);
+		if (sd->spec.kind != s->side[0].spec.kind)
+			same_kind = false;
+		if (s->opts.pair_by)
+			id = pb = pair_by_field(s->opts.pair_by, sd->role, buf,
+						sizeof(buf));
+		if (s->opts.bytes_by)
+			bytes = s->opts.bytes_by;
+		if (s->opts.status_by)
+			status = s->opts.status_by;
 		for (i = 0; i < sd->nevents; i++) {
 			struct evtype *t = &s->types[s->ntypes];
 			const struct dmakit_usdt_probe *u =
@@ -651,34 +909,39 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 						   sd->system, sd->events[i]);
 			memset(t, 0, sizeof(*t));
 			t->id = ev->id;
-			t->role = (enum dmakit_trace_role)r;
+			t->format = ev;
+			t->side = sd;
+			t->role = sd->role;
 			t->user = sd->spec.kind == DMAKIT_SPEC_UPROBE ||
 				  sd->spec.kind == DMAKIT_SPEC_URETPROBE ||
 				  sd->spec.kind == DMAKIT_SPEC_USDT;
 			t->irq = sd->spec.kind == DMAKIT_SPEC_IRQ;
 			t->usdt = u;
-			t->chan_tid = s->opts.channel_by &&
-				      !strcmp(s->opts.channel_by, "tid");
-			find_field(ev, u, id, false, &t->f_id);
-			find_field(ev, u, bytes, false, &t->f_bytes);
-			find_field(ev, u, status, false, &t->f_status);
-			find_field(ev, u, chan, true, &t->f_chan);
-			find_field(ev, u, chan2, true, &t->f_chan2);
-			find_field(ev, u, t->irq ? "irq" : NULL, false, &t->f_irq);
+			find_field(ev, sd, u, id, false, &t->f_id);
+			find_field(ev, sd, u, bytes, false, &t->f_bytes);
+			find_field(ev, sd, u, status, false, &t->f_status);
+			if (!t->f_status.present && !s->opts.status_by &&
+			    status && !strcmp(status, "status"))
+				find_field(ev, sd, u, "ret", false, &t->f_status);
+			find_field(ev, sd, u, t->irq ? "irq" : NULL, false, &t->f_irq);
 			if (!t->f_id.present)
-				has_id[r] = false;
-			if (s->opts.pair_by && !t->f_id.present)
+				has_id[sd->role] = false;
+			else if (!s->id_field[sd->role][0])
+				dmakit_strlcpy(s->id_field[sd->role], id,
+					       sizeof(s->id_field[0]));
+			if (pb && !t->f_id.present)
 				return dmakit_errf(err, errlen, -EINVAL,
-						   "--pair-by %s: %s:%s has no such numeric field",
-						   s->opts.pair_by, sd->system,
-						   sd->events[i]);
-			if (chan && s->opts.channel_by && !t->f_chan.present)
-				return dmakit_errf(err, errlen, -EINVAL,
-						   "--channel %s: %s:%s has no such numeric field",
-						   chan, sd->system, sd->events[i]);
+						   "--pair-by: %s has no numeric field '%s'",
+						   sd->spec.text, pb);
+			if (t->f_bytes.present)
+				bytes_found = true;
 			s->ntypes++;
 		}
 	}
+	if (s->opts.bytes_by && !bytes_found)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "--bytes %s: no traced event has such a numeric field",
+				   s->opts.bytes_by);
 	if (s->opts.close >= 0) {
 		s->close = (enum dmakit_trace_close)s->opts.close;
 		if (s->close == DMAKIT_TRACE_CLOSE_ID && !(has_id[0] && has_id[1]))
@@ -686,12 +949,12 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 					   "pairing by id needs an id field on both events (--pair-by FIELD)");
 	} else if (has_id[0] && has_id[1]) {
 		s->close = DMAKIT_TRACE_CLOSE_ID;
-	} else if (s->side[DMAKIT_TRACE_END].spec.kind == DMAKIT_SPEC_IRQ) {
+	} else if (end_is_irq(s)) {
 		s->close = DMAKIT_TRACE_CLOSE_ALL;
 	} else {
 		s->close = DMAKIT_TRACE_CLOSE_ONE;
 	}
-	return 0;
+	return choose_channel(s, same_kind, err, errlen);
 }
 
 /* --- --pid: is a thread part of the traced process? --- */
@@ -839,7 +1102,7 @@ static int load_formats(struct dmakit_trace_session *s, char *err,
 	if (!s->tep)
 		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
 	ret = parse_format(s, "events/header_page", NULL, err, errlen);
-	for (r = 0; r < 2 && !ret; r++) {
+	for (r = 0; r < s->nsides && !ret; r++) {
 		for (i = 0; i < s->side[r].nevents && !ret; i++) {
 			snprintf(rel, sizeof(rel), "events/%s/%s/format",
 				 s->side[r].system, s->side[r].events[i]);
@@ -849,6 +1112,48 @@ static int load_formats(struct dmakit_trace_session *s, char *err,
 	if (!ret)
 		tep_set_long_size(s->tep, tep_get_header_page_size(s->tep));
 	return ret;
+}
+
+/*
+ * An event has one filter and one meaning: the same tracepoint twice (as
+ * two sites, or start and end) cannot be told apart.
+ */
+static int check_distinct(const struct dmakit_trace_session *s, char *err,
+			  size_t errlen)
+{
+	int a, b;
+
+	for (a = 0; a < s->nsides; a++)
+		for (b = a + 1; b < s->nsides; b++)
+			if (!strcmp(s->side[a].system, s->side[b].system) &&
+			    !strcmp(s->side[a].events[0], s->side[b].events[0]))
+				return dmakit_errf(err, errlen, -EINVAL,
+						   "%s:%s is given twice ('%s' and '%s'): an event can be one start or end site only",
+						   s->side[a].system,
+						   s->side[a].events[0],
+						   s->side[a].spec.text,
+						   s->side[b].spec.text);
+	return 0;
+}
+
+static void describe_sides(struct dmakit_trace_session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nsides; i++) {
+		char *d = s->side_desc[s->side[i].role];
+		const char *desc = s->side[i].desc;
+		size_t used = strlen(d), len = strlen(desc);
+
+		if (used && used + 2 < sizeof(s->side_desc[0])) {
+			memcpy(d + used, "; ", 3);
+			used += 2;
+		}
+		if (used + len >= sizeof(s->side_desc[0]))
+			len = sizeof(s->side_desc[0]) - used - 1;
+		memcpy(d + used, desc, len);
+		d[used + len] = '\0';
+	}
 }
 
 static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
@@ -874,6 +1179,11 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 		s->st.leftovers_removed = (unsigned int)ret;
 
 	dmakit_tracefs_session_name(s->name, sizeof(s->name));
+	/* before anything is created: see probe.c */
+	ret = dmakit_reaper_start(s->tracing_dir, s->name, &s->reaper_fd, err,
+				  errlen);
+	if (ret)
+		return ret;
 	s->inst = tracefs_instance_create(s->name);
 	if (!s->inst)
 		return dmakit_errf(err, errlen, errno ? -errno : -EIO,
@@ -899,9 +1209,8 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 					       &sub_kb) && sub_kb > 0)
 		s->subbuf_size = (size_t)sub_kb * 1024;
 
-	for (r = 0; r < 2; r++) {
+	for (r = 0; r < s->nsides; r++) {
 		struct side *sd = &s->side[r];
-		enum dmakit_trace_role role = (enum dmakit_trace_role)r;
 
 		switch (sd->spec.kind) {
 		case DMAKIT_SPEC_IRQ:
@@ -911,26 +1220,30 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 			ret = resolve_tp(s, sd, err, errlen);
 			break;
 		case DMAKIT_SPEC_DMAKIT:
-			ret = resolve_dmakit(s, sd, role, err, errlen);
+			ret = resolve_dmakit(s, sd, err, errlen);
 			break;
 		case DMAKIT_SPEC_UPROBE:
 		case DMAKIT_SPEC_URETPROBE:
-			ret = resolve_uprobe(s, sd, role, err, errlen);
+			ret = resolve_uprobe(s, sd, err, errlen);
 			break;
 		case DMAKIT_SPEC_USDT:
-			ret = resolve_usdt(s, sd, role, err, errlen);
+			ret = resolve_usdt(s, sd, err, errlen);
 			break;
 		}
 		if (ret)
 			return ret;
 	}
+	ret = check_distinct(s, err, errlen);
+	if (ret)
+		return ret;
+	describe_sides(s);
 	ret = load_formats(s, err, errlen);
 	if (ret)
 		return ret;
 	ret = build_types(s, err, errlen);
 	if (ret)
 		return ret;
-	for (r = 0; r < 2; r++) {
+	for (r = 0; r < s->nsides; r++) {
 		ret = enable_side(s, &s->side[r], err, errlen);
 		if (ret)
 			return ret;
@@ -944,6 +1257,7 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 		struct dmakit_trace_pair_opts po = {
 			.close = s->close,
 			.timeout_ns = s->opts.timeout_ns,
+			.one_open = s->one_open,
 			.on_xact = s->opts.on_xact,
 			.ctx = s->opts.ctx,
 		};
@@ -964,21 +1278,44 @@ int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
 
 	if (errmsg && errlen)
 		errmsg[0] = '\0';
-	if (!sessionp || !opts || !opts->start_spec || !opts->end_spec)
+	if (!sessionp || !opts || !opts->nstart_specs || !opts->nend_specs ||
+	    !opts->start_specs || !opts->end_specs)
 		return dmakit_errf(errmsg, errlen, -EINVAL,
 				   "both a start and an end SPEC are needed");
+	if (opts->nstart_specs > DMAKIT_TRACE_MAX_SPECS ||
+	    opts->nend_specs > DMAKIT_TRACE_MAX_SPECS)
+		return dmakit_errf(errmsg, errlen, -EINVAL,
+				   "at most %d SPECs per side",
+				   DMAKIT_TRACE_MAX_SPECS);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return dmakit_errf(errmsg, errlen, -ENOMEM, "out of memory");
 	s->opts = *opts;
+	s->reaper_fd = -1;
 	if (!s->opts.timeout_ns)
 		s->opts.timeout_ns = 1000000000ULL;
 	for (r = 0; r < 2; r++) {
-		const char *text = r ? opts->end_spec : opts->start_spec;
+		unsigned int n = r ? opts->nend_specs : opts->nstart_specs, i;
 
-		ret = dmakit_spec_parse(&s->side[r].spec, text, errmsg, errlen);
-		if (ret)
-			goto fail;
+		for (i = 0; i < n; i++) {
+			struct side *sd = &s->side[s->nsides];
+
+			sd->role = (enum dmakit_trace_role)r;
+			sd->site = i;
+			ret = dmakit_spec_parse(&sd->spec,
+						r ? opts->end_specs[i] :
+						    opts->start_specs[i],
+						errmsg, errlen);
+			if (ret)
+				goto fail;
+			s->nsides++;
+		}
+	}
+	if (opts->pair_by && !valid_pair_by(opts->pair_by)) {
+		ret = dmakit_errf(errmsg, errlen, -EINVAL,
+				  "--pair-by '%s': expected FIELD or START_FIELD,END_FIELD",
+				  opts->pair_by);
+		goto fail;
 	}
 	if (opts->channel_by && !*opts->channel_by) {
 		ret = dmakit_errf(errmsg, errlen, -EINVAL, "empty --channel");
@@ -1015,7 +1352,7 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 		tracefs_instance_free(s->inst);
 	}
 	/* ... so the probes can go */
-	for (r = 0; r < 2; r++) {
+	for (r = 0; r < s->nsides; r++) {
 		for (i = 0; i < MAX_SITES; i++)
 			if (s->side[r].probes_created[i])
 				dmakit_uprobe_remove(s->side[r].system,
@@ -1027,6 +1364,8 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 	dmakit_trace_pairer_free(s->pairer);
 	free(s->vecs);
 	free(s->tids);
+	if (s->reaper_fd >= 0)
+		close(s->reaper_fd);	/* it finds nothing left and exits */
 	free(s);
 }
 
@@ -1080,8 +1419,7 @@ static int push_loss(struct dmakit_trace_session *s, struct cpu_stream *c,
 	return 0;
 }
 
-static const struct evtype *type_of(const struct dmakit_trace_session *s,
-				    int id)
+static struct evtype *type_of(struct dmakit_trace_session *s, int id)
 {
 	int i;
 
@@ -1095,7 +1433,7 @@ static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
 		   const unsigned char *data, int size, uint64_t ts,
 		   struct dmakit_trace_event *ev)
 {
-	const struct evtype *t;
+	struct evtype *t;
 	uint16_t type;
 	int32_t pid;
 	uint64_t v, v2;
@@ -1117,6 +1455,8 @@ static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
 	ev->cpu = c->cpu;
 	ev->tid = pid;
 	ev->vector = -1;
+	ev->site = t->side->site;
+	t->side->seen++;
 	if (read_field(&t->f_irq, data, size, &v))
 		ev->vector = (int32_t)v;
 	if (read_field(&t->f_id, data, size, &v)) {
@@ -1172,8 +1512,8 @@ static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
 			push(c);
 		}
 	}
-	if (first && missed)	/* a gap, then an empty page */
-		return push_loss(s, c, c->last_ts, c->last_ts, missed);
+	if (first && missed)	/* a gap, then an empty page: lost before now */
+		return push_loss(s, c, c->last_ts, dmakit_now_ns(), missed);
 	return 0;
 }
 
@@ -1482,7 +1822,42 @@ const char *dmakit_trace_session_name(const struct dmakit_trace_session *s)
 const char *dmakit_trace_session_describe(const struct dmakit_trace_session *s,
 					  enum dmakit_trace_role role)
 {
-	return s->side[role == DMAKIT_TRACE_END].desc;
+	return s->side_desc[role == DMAKIT_TRACE_END];
+}
+
+unsigned int dmakit_trace_session_nsites(const struct dmakit_trace_session *s,
+					 enum dmakit_trace_role role)
+{
+	unsigned int n = 0;
+	int i;
+
+	for (i = 0; i < s->nsides; i++)
+		n += s->side[i].role == role;
+	return n;
+}
+
+int dmakit_trace_session_site(const struct dmakit_trace_session *s,
+			      enum dmakit_trace_role role, unsigned int i,
+			      struct dmakit_trace_site *site)
+{
+	int k;
+
+	for (k = 0; k < s->nsides; k++) {
+		const struct side *sd = &s->side[k];
+
+		if (sd->role != role || sd->site != i)
+			continue;
+		site->spec = sd->spec.text;
+		site->desc = sd->desc;
+		site->events = sd->seen;
+		return 0;
+	}
+	return -ERANGE;
+}
+
+const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *s)
+{
+	return s->pairing;
 }
 
 const char *dmakit_trace_close_name(enum dmakit_trace_close close)

@@ -71,6 +71,8 @@ void dmakit_trace_xact_write_json(FILE *f, const struct dmakit_trace_xact *x)
 	dmakit_json_u64(&j, "batch", x->batch);
 	/* its end closed other starts too: the end may not be its own */
 	dmakit_json_bool(&j, "batched", x->batch > 1);
+	dmakit_json_u64(&j, "start_site", x->start_site);
+	dmakit_json_u64(&j, "end_site", x->end_site);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }

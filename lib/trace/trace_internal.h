@@ -23,6 +23,21 @@ enum dmakit_spec_kind {
 	DMAKIT_SPEC_DMAKIT,
 };
 
+#define DMAKIT_SPEC_MAX_ARGS 8
+
+/**
+ * struct dmakit_spec_arg - "NAME=SRC[:TYPE]" of a probe SPEC's "(...)".
+ * @name:  the event field it becomes
+ * @argn:  1.. for argN (the Nth argument of the call or USDT probe), 0 for
+ *         retval (the return value)
+ * @type:  uprobe fetch type ("u64" unless given)
+ */
+struct dmakit_spec_arg {
+	char name[32];
+	unsigned int argn;
+	char type[8];
+};
+
 /**
  * struct dmakit_spec - a parsed SPEC.
  * @irq_sel:  irq: "" (all vectors), IRQ numbers or a name pattern
@@ -30,6 +45,7 @@ enum dmakit_spec_kind {
  * @path, @func, @func_off: uprobe/uretprobe: (func may be "0x1234": an
  *            address in the file's virtual address space)
  * @path, @provider, @name: usdt:
+ * @arg, @nargs: named arguments of uprobe/uretprobe/usdt
  */
 struct dmakit_spec {
 	enum dmakit_spec_kind kind;
@@ -43,6 +59,8 @@ struct dmakit_spec {
 	uint64_t func_off;
 	char provider[64];
 	char name[64];
+	struct dmakit_spec_arg arg[DMAKIT_SPEC_MAX_ARGS];
+	unsigned int nargs;
 };
 
 int dmakit_spec_parse(struct dmakit_spec *spec, const char *text, char *err,
@@ -101,6 +119,16 @@ int dmakit_elf_usdt_find(const char *path, const char *provider,
  */
 int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 			   uint64_t *offset, char *err, size_t errlen);
+/* The ELF machine (EM_X86_64, EM_AARCH64, ...) of @path. */
+int dmakit_elf_machine(const char *path, unsigned int *machine, char *err,
+		       size_t errlen);
+/*
+ * Where argument @argn (1..) of a call is at a function's entry for
+ * @machine's calling convention, as a uprobe fetcharg ("%di", "%x0").
+ * Return 0, -ERANGE (passed on the stack), -EOPNOTSUPP (other machines).
+ */
+int dmakit_abi_arg_fetch(unsigned int machine, unsigned int argn, char *buf,
+			 size_t len);
 /* Translate one x86-64 stapsdt argument ("-4@%edi", "8@-16(%rbp)"). */
 int dmakit_usdt_parse_arg(const char *text, struct dmakit_usdt_arg *arg);
 
@@ -153,6 +181,13 @@ int dmakit_tracefs_mount(char *dir, size_t len);
 int dmakit_tracefs_session_name(char *buf, size_t len);
 /* Remove instances and uprobes of dmakit sessions whose process is gone. */
 int dmakit_tracefs_cleanup_leftovers(void);
+/*
+ * Fork the session's reaper (see probe.c): when *@fdp is closed, by the
+ * caller or by its death, instance @name and uprobe group @name are
+ * removed.  Return 0 or -errno.
+ */
+int dmakit_reaper_start(const char *tracing_dir, const char *name, int *fdp,
+			char *err, size_t errlen);
 /* Whether uprobe_events takes a semaphore offset (Linux 4.20+). */
 bool dmakit_uprobe_has_ref_ctr(void);
 /* "p:GROUP/EVENT PATH:0xOFF[(0xREF)] ARGS" ('r:' for a return probe). */

@@ -68,6 +68,16 @@ stop_tracer() {
 	TRACER_RC=$?
 }
 
+# Wait up to $2 seconds until no_leftovers $1 holds.
+wait_no_leftovers() {
+	local i
+	for i in $(seq 1 $(($2 * 20))); do
+		no_leftovers "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # No dmakit instance or uprobe of this test's tracers is left behind.
 no_leftovers() {
 	! ls "$TRACEFS/instances" | grep -q "^dmakit_$1_" &&
@@ -81,6 +91,9 @@ build_progs() {
 	cc -O2 -g -shared -fPIC -o "$p/libseed.so" "$src/seedlib.c" &&
 	cc -O2 -g -o "$p/seedapp" "$src/seedapp.c" -L"$p" -lseed \
 		-Wl,-rpath,"$p" &&
+	cc -O2 -g -shared -fPIC -o "$p/libvendor.so" "$src/vendorlib.c" &&
+	cc -O2 -g -pthread -o "$p/vendorapp" "$src/vendorapp.c" -L"$p" \
+		-lvendor -Wl,-rpath,"$p" &&
 	cc -O2 -g -I"$TOP/include" -I"$TOP/include/uapi" -o "$p/usdt_xfer" \
 		"$src/usdt_xfer.c" -L"$TOP/build/lib" -ldmakit \
 		-Wl,-rpath,"$TOP/build/lib"

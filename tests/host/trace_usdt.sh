@@ -60,6 +60,14 @@ if ! grep -q ref_ctr_offset "$TRACEFS/README"; then
 fi
 SEM_WAIT=1 "$P/usdt_sem" 20 >"$TMPDIR/sem.out" &
 app=$!
+# running before the tracer registers its probes (when the tracer's
+# setup raced the program's exec on a loaded machine, the semaphore
+# stayed 0: "fired 0" in 3 of ~10 runs here; not seen since this wait)
+for i in $(seq 1 200); do
+	grep -q ready "$TMPDIR/sem.out" && break
+	sleep 0.05
+done
+t_grep "usdt_sem is ready" "^ready" "$TMPDIR/sem.out"
 start_tracer --start "usdt:$P/usdt_sem:semtest:begin" \
 	--end "usdt:$P/usdt_sem:semtest:finish" --interval 0 \
 	--summary-json "$TMPDIR/sem.json" || { kill "$app"; t_check "tracer starts" false; t_done; }

@@ -229,6 +229,98 @@ static void fifo_gap_never_mispairs(void)
 	dmakit_trace_pairer_free(p);
 }
 
+static struct dmakit_trace_pairer *one_open_pairer(void)
+{
+	struct dmakit_trace_pair_opts o = {
+		.close = DMAKIT_TRACE_CLOSE_ONE, .timeout_ns = 10 * MS,
+		.one_open = true, .on_xact = collect, .ctx = &got,
+	};
+	struct dmakit_trace_pairer *p = NULL;
+
+	got.n = 0;
+	if (dmakit_trace_pairer_alloc(&p, &o))
+		return NULL;
+	return p;
+}
+
+/* a thread calling without pause: one_open resyncs at its next start */
+static void one_open_resyncs_at_next_start(void)
+{
+	struct dmakit_trace_pairer *p = one_open_pairer();
+	struct dmakit_trace_pair_stats st;
+
+	T_ASSERT(p);
+	/* truth, channel 7: S1 E1 S2 [E2 lost] S3 E3 S4 E4, 1 ms apart */
+	S(p, 1 * MS, 7, -1);
+	E(p, 2 * MS, 7, -1);
+	S(p, 3 * MS, 7, -1);
+	dmakit_trace_pairer_loss(p, 3 * MS, 4 * MS, 1);
+	S(p, 5 * MS, 7, -1);
+	E(p, 6 * MS, 7, -1);
+	S(p, 7 * MS, 7, -1);
+	E(p, 8 * MS, 7, -1);
+	dmakit_trace_pairer_finish(p, 9 * MS);
+	dmakit_trace_pairer_stats(p, &st);
+	T_EQ(got.n, 3);
+	T_EQ(got.x[0].start_ns, 1 * MS);
+	T_EQ(got.x[1].start_ns, 5 * MS);
+	T_EQ(got.x[1].end_ns, 6 * MS);
+	T_EQ(got.x[2].start_ns, 7 * MS);
+	T_EQ(got.x[2].end_ns, 8 * MS);
+	T_EQ(st.discarded_starts, 1);
+	dmakit_trace_pairer_free(p);
+}
+
+/*
+ * A gap is reported at its start time, when its CPU's stream reaches it;
+ * a start of another CPU inside the gap comes after the report and may
+ * have lost its end in the gap: it must not resynchronise the channel.
+ */
+static void one_open_start_inside_gap(void)
+{
+	struct dmakit_trace_pairer *p = one_open_pairer();
+
+	T_ASSERT(p);
+	/* truth: S1 E1 S2 [E2 lost, on another CPU] S3 E3 */
+	S(p, 1 * MS, 7, -1);
+	E(p, 2 * MS, 7, -1);
+	dmakit_trace_pairer_loss(p, 2 * MS, 6 * MS, 1);
+	S(p, 3 * MS, 7, -1);
+	S(p, 7 * MS, 7, -1);
+	E(p, 8 * MS, 7, -1);		/* E3: ends S3, never S2 */
+	T_EQ(got.n, 2);
+	T_EQ(got.x[1].start_ns, 7 * MS);
+	T_EQ(got.x[1].end_ns, 8 * MS);
+	dmakit_trace_pairer_free(p);
+}
+
+/* each transaction says which start and end SPEC its events came from */
+static void sites_carried(void)
+{
+	struct dmakit_trace_pairer *p = new_pairer(DMAKIT_TRACE_CLOSE_ONE, 0);
+	struct dmakit_trace_event e = { .ts = 1, .role = DMAKIT_TRACE_START,
+					.vector = -1, .site = 1 };
+
+	T_ASSERT(p);
+	dmakit_trace_pairer_feed(p, &e);
+	e.ts = 2;
+	e.site = 0;
+	dmakit_trace_pairer_feed(p, &e);
+	e.ts = 3;
+	e.role = DMAKIT_TRACE_END;
+	e.site = 2;
+	dmakit_trace_pairer_feed(p, &e);
+	e.ts = 4;
+	e.site = 0;
+	dmakit_trace_pairer_feed(p, &e);
+	T_EQ(got.n, 2);
+	T_EQ(got.x[0].start_site, 1);
+	T_EQ(got.x[0].end_site, 2);
+	T_EQ(got.x[1].start_site, 0);
+	T_EQ(got.x[1].end_site, 0);
+	dmakit_trace_pairer_free(p);
+}
+
 static void batch_gap_never_mispairs(void)
 {
 	struct dmakit_trace_pairer *p = new_pairer(DMAKIT_TRACE_CLOSE_ALL, 10 * MS);
@@ -418,6 +510,74 @@ static void random_losses(enum dmakit_trace_close mode)
 	dmakit_trace_pairer_free(p);
 }
 
+/*
+ * Four threads calling without pause (per-thread channels, one call open
+ * each), events spread over two CPUs, and gaps that each lose one CPU's
+ * events over a stretch of time while the other CPU's events in that
+ * stretch are kept and fed after the gap's report (as the session's merge
+ * does).  No pair may be wrong, and pairing must keep resuming: a channel
+ * that waited for a quiet timeout would pair almost nothing here.
+ */
+static void random_losses_per_thread(void)
+{
+	struct dmakit_trace_pair_opts o = {
+		.close = DMAKIT_TRACE_CLOSE_ONE, .timeout_ns = 50 * MS,
+		.one_open = true, .on_xact = collect, .ctx = &got,
+	};
+	uint64_t t = 1000, open_ts[4] = { 0 }, gap_from = 0, gap_to = 0;
+	struct dmakit_trace_pairer *p = NULL;
+	size_t n = 0, i, bad = 0, truth = 0, reported = 0;
+	int gap_cpu = -1;
+
+	got.n = 0;
+	T_ASSERT(!dmakit_trace_pairer_alloc(&p, &o));
+	while (n < NEV - 1) {
+		uint64_t c = rnd(4);
+
+		t += 1 + rnd(MS / 10);
+		if (open_ts[c]) {
+			evs[n++] = (struct tev){ t, 1, c, 0, open_ts[c] };
+			open_ts[c] = 0;
+			truth++;
+		} else {
+			evs[n++] = (struct tev){ t, 0, c, 0, 0 };
+			open_ts[c] = t;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int cpu = (int)(evs[i].id = rnd(2));	/* id holds the CPU */
+		struct dmakit_trace_event e = {
+			.ts = evs[i].ts, .role = evs[i].role, .chan = evs[i].chan,
+			.vector = -1, .cpu = cpu,
+		};
+
+		if (gap_cpu < 0 && rnd(300) == 0) {
+			/* this CPU loses its events for the next 1..40 events' time */
+			gap_cpu = cpu;
+			gap_from = i ? evs[i - 1].ts : 0;
+			gap_to = evs[i + 1 + rnd(40) < n ? i + 1 + rnd(40) : n - 1].ts;
+			dmakit_trace_pairer_loss(p, gap_from, gap_to, 0);
+			reported++;
+		}
+		if (gap_cpu == cpu && evs[i].ts <= gap_to)
+			continue;		/* lost */
+		if (gap_cpu >= 0 && evs[i].ts > gap_to)
+			gap_cpu = -1;
+		dmakit_trace_pairer_feed(p, &e);
+	}
+	dmakit_trace_pairer_finish(p, t + 1);
+	for (i = 0; i < got.n; i++)
+		if (!true_pair(n, DMAKIT_TRACE_CLOSE_ONE, got.x[i].start_ns,
+			       got.x[i].end_ns, got.x[i].chan))
+			bad++;
+	fprintf(stderr, "  per thread: %zu events, %zu gaps, %zu of %zu transactions, %zu wrong\n",
+		n, reported, got.n, truth, bad);
+	T_EQ(bad, 0);
+	T_ASSERT(reported > 50);
+	T_ASSERT(got.n > truth / 2);
+	dmakit_trace_pairer_free(p);
+}
+
 static void random_losses_fifo(void)
 {
 	random_losses(DMAKIT_TRACE_CLOSE_ONE);
@@ -451,9 +611,13 @@ int main(void)
 	T_RUN(batch_coalesced);
 	T_RUN(fifo_timeout_and_finish);
 	T_RUN(fifo_gap_never_mispairs);
+	T_RUN(one_open_resyncs_at_next_start);
+	T_RUN(one_open_start_inside_gap);
+	T_RUN(sites_carried);
 	T_RUN(batch_gap_never_mispairs);
 	T_RUN(late_event_is_a_gap);
 	T_RUN(random_losses_fifo);
+	T_RUN(random_losses_per_thread);
 	T_RUN(random_losses_batch);
 	T_RUN(random_losses_id);
 	T_RUN(bad_opts);

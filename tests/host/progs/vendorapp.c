@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Drives vendorlib like an acquisition program: THREADS threads, thread t
+ * on channels 2t and 2t+1 in turn, dma_to_host and dma_from_host in turn,
+ * each followed by dma_wait.  Writes the ground truth, one line per call:
+ * "<tid> <func 0=to_host 1=from_host> <chan> <bytes> <phase>
+ *  <ns before the start call> <ns after dma_wait returned>"
+ * (CLOCK_MONOTONIC).
+ *
+ *   vendorapp OUT THREADS PHASE...  each PHASE "COUNTxGAP_US": COUNT calls
+ *                                   per thread, GAP_US apart
+ * With VENDORAPP_WAIT set it prints "ready" and waits for SIGUSR1 first.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int dma_to_host(int chan, void *buf, uint64_t card_addr, size_t bytes);
+int dma_from_host(int chan, const void *buf, uint64_t card_addr,
+		  size_t bytes);
+int dma_wait(int chan);
+
+struct call {
+	int func, chan, phase;
+	size_t bytes;
+	uint64_t before, after;
+};
+
+struct worker {
+	pthread_t thread;
+	int index;
+	pid_t tid;
+	struct call *calls;
+	size_t ncalls;
+};
+
+static int nphases;
+static unsigned long counts[16], gaps[16];
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	static char buf[1 << 20];
+	unsigned int seed = (unsigned int)w->index + 7;
+	int p;
+
+	w->tid = gettid();
+	for (p = 0; p < nphases; p++) {
+		unsigned long i;
+
+		for (i = 0; i < counts[p]; i++) {
+			struct call *c = &w->calls[w->ncalls++];
+			struct timespec gap = { 0, (long)gaps[p] * 1000 };
+
+			c->phase = p;
+			c->func = (int)(i % 2);
+			c->chan = 2 * w->index + (int)((i / 2) % 2);
+			c->bytes = 4096 * (1 + rand_r(&seed) % 256);
+			c->before = now_ns();
+			if (c->func == 0)
+				dma_to_host(c->chan, buf, 0x1000, c->bytes);
+			else
+				dma_from_host(c->chan, buf, 0x1000, c->bytes);
+			dma_wait(c->chan);
+			c->after = now_ns();
+			if (gaps[p])
+				nanosleep(&gap, NULL);
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct worker *w;
+	unsigned long total = 0;
+	int nthreads, i;
+	size_t k;
+	FILE *out;
+
+	if (argc < 4 || argc - 3 > 16) {
+		fprintf(stderr, "usage: vendorapp OUT THREADS COUNTxGAP_US...\n");
+		return 2;
+	}
+	nthreads = atoi(argv[2]);
+	if (nthreads < 1 || nthreads > 32)
+		return 2;
+	for (i = 3; i < argc; i++, nphases++)
+		if (sscanf(argv[i], "%lux%lu", &counts[nphases], &gaps[nphases]) != 2)
+			return 2;
+	for (i = 0; i < nphases; i++)
+		total += counts[i];
+	w = calloc((size_t)nthreads, sizeof(*w));
+	if (!w)
+		return 1;
+	if (getenv("VENDORAPP_WAIT")) {
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("ready\n");
+		fflush(stdout);
+		sigwait(&set, &sig);
+	}
+	for (i = 0; i < nthreads; i++) {
+		w[i].index = i;
+		w[i].calls = calloc(total, sizeof(struct call));
+		if (!w[i].calls ||
+		    pthread_create(&w[i].thread, NULL, run, &w[i]))
+			return 1;
+	}
+	for (i = 0; i < nthreads; i++)
+		pthread_join(w[i].thread, NULL);
+	out = fopen(argv[1], "w");
+	if (!out)
+		return 1;
+	for (i = 0; i < nthreads; i++)
+		for (k = 0; k < w[i].ncalls; k++) {
+			const struct call *c = &w[i].calls[k];
+
+			fprintf(out, "%d %d %d %zu %d %llu %llu\n", (int)w[i].tid,
+				c->func, c->chan, c->bytes, c->phase,
+				(unsigned long long)c->before,
+				(unsigned long long)c->after);
+		}
+	return fclose(out) ? 1 : 0;
+}

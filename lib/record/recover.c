@@ -264,6 +264,22 @@ static int write_final_meta(struct recovery *r, struct rec_meta *m,
 	return ret;
 }
 
+/* The recorder's temporary metadata files, left by the crash. */
+static void remove_leftovers(const char *meta_path)
+{
+	static const char *const suffixes[] = { ".tmp", ".ckpt" };
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char *p;
+
+		if (asprintf(&p, "%s%s", meta_path, suffixes[i]) < 0)
+			continue;
+		unlink(p);	/* usually absent */
+		free(p);
+	}
+}
+
 int dmakit_recover(const char *path, const char *sidecar,
 		   struct dmakit_recover_report *rep, char *err, size_t errlen)
 {
@@ -406,6 +422,7 @@ int dmakit_recover(const char *path, const char *sidecar,
 			    dmakit_strerror(ret));
 		goto out;
 	}
+	remove_leftovers(meta_path);
 	rep->buffers = r.st.buffers;
 	rep->bytes = r.st.bytes;
 	rep->first_seq = r.st.first_seq;

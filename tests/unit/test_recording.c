@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
@@ -855,6 +856,91 @@ static void verify_version1(void)
 	free(buf);
 }
 
+/*
+ * A recorder that dies without closing (a child that _exit()s mid-way):
+ * recover keeps every buffer whose entry and data check out, trims a torn
+ * entry, finishes the metadata; a second recover changes nothing.  A
+ * finished recording whose index lost its trailer is damage, not a
+ * crash: recover refuses and leaves it alone.
+ */
+static void recover_after_death(void)
+{
+	const char *path = tmp_path("dead.dat");
+	const char *idx = tmp_path("dead.dat.idx");
+	struct dmakit_recover_report rr;
+	struct dmakit_verify_report rep;
+	struct dmakit_idx_entry junk;
+	struct stat sb, sb2;
+	char err[256];
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		struct dmakit_sink_opts o;
+		struct dmakit_sink *s;
+		struct pool p;
+		int bad = 0;
+
+		if (pool_init(&p))
+			_exit(2);
+		sink_opts(&o, &p, path, DMAKIT_ENGINE_PWRITE);
+		o.expected_bytes = 64 * BUFSIZE;	/* a preallocated tail */
+		o.checkpoint_ms = -1;			/* no checkpoint at all */
+		if (dmakit_sink_open(&s, &o, err, sizeof(err)))
+			_exit(3);
+		/* 70 entries: more than one index batch reaches the file */
+		if (write_buffers(s, &p, 70, NULL, NULL, &bad) || bad)
+			_exit(4);
+		dmakit_sink_flush_index(s);
+		_exit(0);	/* dies without dmakit_sink_close() */
+	}
+	T_EQ(waitpid(pid, &status, 0), pid);
+	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_ASSERT(strstr(rep.message, "dmakit recover"));
+
+	/* a torn entry after the last whole one, as after a power cut */
+	memset(&junk, 0x5a, sizeof(junk));
+	T_EQ(patch(idx, entry_off(70), &junk, sizeof(junk)), 0);
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+	T_ASSERT(!rr.was_finished);
+	T_STREQ(rr.previous_result, "recording");
+	T_EQ(rr.buffers, 70);
+	T_EQ(rr.dropped_entries, 1);
+	T_EQ(rr.checkpoint_buffers, 0);
+	T_ASSERT(strstr(rr.message, "entry 70"));
+	T_EQ(stat(path, &sb), 0);
+	T_EQ(sb.st_size, 70 * BUFSIZE);		/* the preallocation trimmed */
+	T_EQ(verify(path, &rep), 0);
+	if (!rep.ok)
+		T_FAIL("after recover: %s", rep.message);
+	T_STREQ(rep.result, "recovered");
+	T_EQ(rep.buffers, 70);
+
+	T_EQ(stat(idx, &sb), 0);
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+	T_ASSERT(rr.was_finished);
+	T_STREQ(rr.previous_result, "recovered");
+	T_EQ(rr.buffers, 70);
+	T_EQ(stat(idx, &sb2), 0);
+	T_EQ(sb2.st_size, sb.st_size);
+	T_EQ(sb2.st_mtime, sb.st_mtime);
+
+	/* finished, trailer cut off: refused, nothing changed */
+	T_EQ(truncate(idx, entry_off(70)), 0);
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), -EINVAL);
+	T_ASSERT(strstr(err, "damaged, not interrupted"));
+	T_EQ(stat(idx, &sb2), 0);
+	T_EQ(sb2.st_size, entry_off(70));
+
+	/* nothing to recover from */
+	T_EQ(dmakit_recover(tmp_path("none.dat"), NULL, &rr, err, sizeof(err)),
+	     -ENOENT);
+}
+
 /* --- dmakit_record endings --- */
 
 struct stop_after {
@@ -957,6 +1043,7 @@ int main(void)
 	T_RUN(verify_foreign_metadata);
 	T_RUN(flagged_buffers);
 	T_RUN(verify_version1);
+	T_RUN(recover_after_death);
 	T_RUN(record_endings);
 	if (!t_failed) {
 		char cmd[512];

@@ -325,6 +325,20 @@ int dmakit_recover(const char *path, const char *sidecar,
 				  idx_path);
 		goto out;
 	}
+	text = read_meta_text(meta_path);
+	if (text && !rec_meta_parse(m, text) && strcmp(m->result, "recording") &&
+	    r.hdr.version < DMAKIT_IDX_VERSION) {
+		/* an older format's finished recording: nothing to do */
+		rep->was_finished = true;
+		snprintf(rep->previous_result, sizeof(rep->previous_result),
+			 "%s", m->result);
+		rep->buffers = m->buffers;
+		rep->bytes = m->bytes;
+		rep->first_seq = m->first_seq;
+		rep->last_seq = m->last_seq;
+		ret = 0;
+		goto out;
+	}
 	if (r.hdr.version != DMAKIT_IDX_VERSION) {
 		ret = dmakit_errf(err, errlen, -EPROTONOSUPPORT,
 				  "%s is index format %u: only format %d recordings can be recovered",
@@ -345,7 +359,6 @@ int dmakit_recover(const char *path, const char *sidecar,
 	else
 		memset(&t, 0, sizeof(t));
 
-	text = read_meta_text(meta_path);
 	if (text && !rec_meta_parse(m, text) && strcmp(m->result, "recording")) {
 		if (t.magic[0]) {
 			rep->was_finished = true;

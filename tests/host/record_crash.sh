@@ -54,6 +54,20 @@ after_crash() {
 	t_eq "$name: second recover changed nothing" "$after" "$before"
 }
 
+# usage: --checkpoint out of range, recover without a recording
+for bad in -1 1e9 0.0001 soon; do
+	"$DMAKIT" record -d sim -o "$TMPDIR/u.dat" --size 1M --checkpoint "$bad" \
+		2>"$TMPDIR/err" >/dev/null
+	t_eq "--checkpoint $bad: exit 2" "$?" 2
+	t_grep "--checkpoint $bad: says why" "bad --checkpoint" "$TMPDIR/err"
+done
+t_check "bad --checkpoint: nothing written" test ! -e "$TMPDIR/u.dat"
+"$DMAKIT" recover 2>"$TMPDIR/err"
+t_eq "recover without a path: exit 2" "$?" 2
+"$DMAKIT" recover "$TMPDIR/none.dat" 2>"$TMPDIR/err"
+t_eq "recover of nothing: exit 1" "$?" 1
+t_grep "recover of nothing: names the index" "none.dat.idx" "$TMPDIR/err"
+
 dev=sim:bufsize=256K,nbufs=64,rate=150M,policy=block
 for e in uring pwrite buffered mmap; do
 	out=$TMPDIR/crash-$e.dat

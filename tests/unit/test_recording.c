@@ -853,6 +853,15 @@ static void verify_version1(void)
 	T_EQ(rep.version, 1);
 	T_ASSERT(!rep.bound_checked);
 	T_EQ(rep.buffers, 20);
+	/* finished in the older format: recover has nothing to do */
+	{
+		struct dmakit_recover_report rr;
+		char err[256];
+
+		T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+		T_ASSERT(rr.was_finished);
+		T_EQ(rr.buffers, 20);
+	}
 	free(buf);
 }
 

@@ -4,7 +4,9 @@
 # before the final metadata is renamed into place: an LD_PRELOAD shim
 # kills it there) -> 'dmakit recover' -> 'dmakit verify' passes, with at
 # least the buffers of the last checkpoint the metadata named; recovering
-# again changes nothing (same files, "already finished").
+# again changes nothing (same files, "already finished").  Then what power
+# loss adds to a SIGKILL, simulated on the files: index entries whose data
+# never reached the disk, a torn last entry.
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
 check="$TOP/tests/host/recording_check.py"
@@ -101,6 +103,35 @@ for e in uring pwrite buffered mmap; do
 	t_eq "close/$e: every buffer kept" "$(json_get "$out.json" buffers)" 256
 	rm -f "$out" "$out".*
 done
+
+# power loss can persist index entries whose data never reached the disk:
+# entries after the checkpoint whose slots hold zeros are dropped, every
+# buffer up to the checkpoint is kept.  (The checkpoint is set to half the
+# index, as if the kill had come just before the next one: an earlier
+# checkpoint is always a state the recorder went through.)
+out=$TMPDIR/lost-data.dat
+"$DMAKIT" record -d "$dev" -o "$out" --duration 600 -q --checkpoint 0.2 &
+pid=$!
+t_check "lost data: checkpoints made" wait_for 120 checkpoints_at_least "$out.json" 2
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+n=$(( ($(stat -c %s "$out.idx") - 256) / 64 ))
+ckpt=$((n / 2))
+t_check "lost data: entries to lose ($((n - ckpt)) of $n)" test "$ckpt" -ge 1
+python3 - "$out.json" "$ckpt" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["checkpoint_buffers"] = int(sys.argv[2])
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+dd if=/dev/zero of="$out" bs=256K seek="$ckpt" count=$((n - ckpt)) \
+	conv=notrunc 2>/dev/null
+t_check "lost data: recover" recover_to "$TMPDIR/lost.json" "$out"
+t_eq "lost data: kept exactly the checkpoint" \
+	"$(json_get "$TMPDIR/lost.json" buffers)" "$ckpt"
+t_eq "lost data: the rest dropped" \
+	"$(json_get "$TMPDIR/lost.json" dropped_entries)" $((n - ckpt))
+t_check "lost data: verify passes" "$DMAKIT" verify "$out" --quiet
+rm -f "$out" "$out".*
 
 # a torn last entry (as after power loss) is trimmed, not trusted
 out=$TMPDIR/torn.dat

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "dmakit.h"
+#include "internal.h"
 
 static const uint32_t crc32c_table[256] = {
 	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4, 0xc79a971f, 0x35f1141c,
@@ -171,4 +172,27 @@ uint32_t dmakit_crc32c(uint32_t crc, const void *buf, size_t len)
 	crc = ~crc;
 	crc = have_hw() ? crc32c_hw(crc, p, len) : crc32c_sw(crc, p, len);
 	return ~crc;
+}
+
+/* x^(8 * @len) mod P (reflected), by squaring. */
+static uint32_t crc32c_x8n(uint64_t len)
+{
+	uint32_t r = 1U << 31, sq = 1U << 23;	/* x^0, x^8 */
+
+	while (len) {
+		if (len & 1)
+			r = crc32c_mulmod(r, sq);
+		len >>= 1;
+		if (len)
+			sq = crc32c_mulmod(sq, sq);
+	}
+	return r;
+}
+
+uint32_t dmakit_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+	/* the pre- and post-inversions cancel: crc(A|B) = crc(A) x^8|B| ^ crc(B) */
+	if (!crc_a)
+		return crc_b;
+	return crc32c_mulmod(crc_a, crc32c_x8n(len_b)) ^ crc_b;
 }

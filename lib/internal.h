@@ -108,6 +108,9 @@ void dmakit_ring_detach_slot(struct dmakit_ring_ctrl *ctrl, int idx);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t dmakit_now_ns(void);
 
+/* CRC32C of A followed by B, from crc(A), crc(B) and B's length. */
+uint32_t dmakit_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* Parse "key=value,key=value"; calls @fn for each pair. */
 int dmakit_parse_opts(const char *args, char *err, size_t errlen,
 		      int (*fn)(void *ctx, const char *key, const char *val,

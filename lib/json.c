@@ -260,6 +260,23 @@ int dmakit_json_get_u64(const char *text, const char *key, uint64_t *v)
 	return 0;
 }
 
+int dmakit_json_get_bool(const char *text, const char *key, bool *v)
+{
+	const char *p;
+	int err;
+
+	p = find_member(text, key, &err);
+	if (!p)
+		return err;
+	if (!strncmp(p, "true", 4))
+		*v = true;
+	else if (!strncmp(p, "false", 5))
+		*v = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int dmakit_json_get_double(const char *text, const char *key, double *v)
 {
 	const char *p;

@@ -41,6 +41,7 @@ void dmakit_json_end(struct dmakit_json *j);
  */
 int dmakit_json_get_u64(const char *text, const char *key, uint64_t *v);
 int dmakit_json_get_double(const char *text, const char *key, double *v);
+int dmakit_json_get_bool(const char *text, const char *key, bool *v);
 int dmakit_json_get_str(const char *text, const char *key, char *buf,
 			size_t len);
 

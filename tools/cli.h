@@ -27,6 +27,7 @@ struct cli_command {
 
 int cmd_record(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_send(int argc, char **argv);
@@ -37,6 +38,7 @@ int cmd_bench(int argc, char **argv);
 #define CLI_COMMANDS \
 	{ "record", "record a device's DMA buffers to a file or block device", cmd_record }, \
 	{ "verify", "check a recording: CRCs, sequence gaps, payload", cmd_verify }, \
+	{ "recover", "finish a recording its recorder could not close (crash)", cmd_recover }, \
 	{ "send",   "stream a device's buffers over TCP (zero-copy)", cmd_send }, \
 	{ "recv",   "receive a stream from 'dmakit send' into a recording", cmd_recv }, \
 	{ "xfer",   "run DMA transactions between memory and card memory", cmd_xfer }, \

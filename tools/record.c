@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: dmakit record -d DEVICE -o PATH (--size BYTES | --duration SECONDS)\n"
 "                     [--engine ENGINE] [--sidecar PREFIX] [--queue-depth N]\n"
-"                     [--force] [--quiet] [--json]\n"
+"                     [--force] [--checkpoint SECONDS] [--quiet] [--json]\n"
 "\n"
 "Record a device's DMA buffers to a file or a raw block device, with an\n"
 "index (PREFIX.idx) and metadata (PREFIX.json) that 'dmakit verify' checks.\n"
@@ -47,6 +47,10 @@ static void usage(FILE *f)
 "                         (PATH, PATH.idx or PATH.json present), a non-empty\n"
 "                         file, a block device that is not blank (a file\n"
 "                         system, a partition table, an earlier recording)\n"
+"      --checkpoint SECS  make data and index durable and note it in the\n"
+"                         metadata every SECS (default 1; 0: only at the\n"
+"                         end).  After a crash, 'dmakit recover PATH' keeps\n"
+"                         at least every buffer up to the last checkpoint\n"
 "  -q, --quiet            no progress line and no summary\n"
 "      --json             print the summary as one JSON object on stdout\n"
 "  -h, --help\n"
@@ -75,6 +79,7 @@ struct record_cli {
 	enum dmakit_engine engine;
 	unsigned int queue_depth;
 	bool force;
+	int32_t checkpoint_ms;		/* 0: the library's default; < 0: off */
 	bool quiet;
 	bool json;
 	bool tty;
@@ -101,7 +106,7 @@ static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 
 static int parse_args(struct record_cli *c, int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON };
+	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON, OPT_CHECKPOINT };
 	/* a queue of writes in flight: the sink's range */
 	enum { QD_MAX = 256 };
 	static const struct option opts[] = {
@@ -113,12 +118,14 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 		{ "queue-depth", required_argument, NULL, OPT_QD },
 		{ "force", no_argument, NULL, 'f' },
+		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
+	double secs;
 	int o;
 
 	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:fqh", opts, NULL)) != -1) {
@@ -159,6 +166,14 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			break;
 		case 'f':
 			c->force = true;
+			break;
+		case OPT_CHECKPOINT:
+			/* 0.001 s .. 1 day, or 0 */
+			if (cli_parse_duration(optarg, &secs) || secs < 0 ||
+			    secs > 86400 || (secs > 0 && secs < 0.001))
+				return cli_usage_error(CMD, "bad --checkpoint '%s' (seconds, 0.001..86400, or 0 for only at the end)",
+						       optarg);
+			c->checkpoint_ms = secs > 0 ? (int32_t)(secs * 1000 + 0.5) : -1;
 			break;
 		case 'q':
 			c->quiet = true;
@@ -220,6 +235,11 @@ static void print_json(const struct record_cli *c,
 	dmakit_json_u64(&j, "gaps", st->gaps);
 	dmakit_json_u64(&j, "lost", st->lost);
 	dmakit_json_u64(&j, "not_recorded", st->not_recorded);
+	dmakit_json_u64(&j, "empty", st->empty);
+	dmakit_json_u64(&j, "truncated", st->truncated);
+	dmakit_json_u64(&j, "dma_errors", st->dma_errors);
+	dmakit_json_u64(&j, "checkpoints", st->checkpoints);
+	dmakit_json_u64(&j, "checkpoint_buffers", st->checkpoint_buffers);
 	dmakit_json_double(&j, "cpu_user_s", cpu_seconds(&ru.ru_utime));
 	dmakit_json_double(&j, "cpu_sys_s", cpu_seconds(&ru.ru_stime));
 	dmakit_json_double(&j, "producer_cpu_s",
@@ -249,6 +269,11 @@ static void print_summary(const struct record_cli *c,
 	       (unsigned long long)st->not_recorded);
 	if (st->close_error)
 		printf("  NOT finalised: %s\n", st->close_message);
+	if (st->empty || st->truncated || st->dma_errors)
+		printf("  buffers the source published empty %llu, truncated %llu, with a DMA error %llu\n",
+		       (unsigned long long)st->empty,
+		       (unsigned long long)st->truncated,
+		       (unsigned long long)st->dma_errors);
 	printf("  data %s\n  index %s\n  metadata %s\n", c->output, idx, meta);
 }
 
@@ -303,6 +328,7 @@ int cmd_record(int argc, char **argv)
 	ro.sink.engine = c.engine;
 	ro.sink.queue_depth = c.queue_depth;
 	ro.sink.force = c.force;
+	ro.sink.checkpoint_ms = c.checkpoint_ms;
 	ro.sink.notice = cli_notice_cb;
 	ro.sink.notice_ctx = &notices;
 	ro.max_bytes = c.size;

@@ -18,15 +18,21 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: dmakit verify PATH [--sidecar PREFIX] [--json] [--quiet]\n"
+"usage: dmakit verify PATH [--sidecar PREFIX] [--allow-dma-errors] [--json]\n"
+"                     [--quiet]\n"
 "\n"
 "Check a recording made by 'dmakit record': every index entry's CRC, every\n"
-"buffer's data CRC, the simulated card's payload (sim recordings), sequence\n"
-"continuity, and the totals in the metadata.  Gaps the recording accounts\n"
-"for (buffers the device dropped) are reported, not errors.\n"
+"buffer's data CRC (bound to its sequence number and slot), the simulated\n"
+"card's payload (sim recordings), sequence continuity, the index trailer,\n"
+"and the metadata against the index: stream id, start time, device,\n"
+"engine, geometry, first and last sequence and every total.  Gaps the\n"
+"recording accounts for (buffers the device dropped) are reported, not\n"
+"errors; so are empty and truncated buffers.  A buffer the device flagged\n"
+"as a DMA error fails verification unless --allow-dma-errors.\n"
 "\n"
 "      --sidecar PREFIX   index and metadata at PREFIX.idx / PREFIX.json\n"
 "                         (default: PATH)\n"
+"      --allow-dma-errors report buffers flagged as DMA errors, do not fail\n"
 "      --json             print the report as one JSON object on stdout\n"
 "  -q, --quiet            print nothing on success\n"
 "  -h, --help\n"
@@ -53,11 +59,17 @@ static void print_json(const char *path,
 	dmakit_json_u64(&j, "gaps", r->gaps);
 	dmakit_json_u64(&j, "lost", r->lost);
 	dmakit_json_u64(&j, "not_recorded", r->not_recorded);
+	dmakit_json_u64(&j, "empty", r->empty);
+	dmakit_json_u64(&j, "truncated", r->truncated);
+	dmakit_json_u64(&j, "dma_errors", r->dma_errors);
+	dmakit_json_u64(&j, "checkpoint_buffers", r->checkpoint_buffers);
 	dmakit_json_u64(&j, "crc_errors", r->crc_errors);
 	dmakit_json_u64(&j, "payload_errors", r->payload_errors);
 	dmakit_json_u64(&j, "index_errors", r->index_errors);
 	dmakit_json_u64(&j, "unaccounted", r->unaccounted);
 	dmakit_json_bool(&j, "payload_checked", r->payload_checked);
+	dmakit_json_u64(&j, "version", r->version);
+	dmakit_json_bool(&j, "bound_checked", r->bound_checked);
 	dmakit_json_bool(&j, "finished", r->finished);
 	dmakit_json_str(&j, "result", r->result);
 	if (r->message[0]) {
@@ -86,6 +98,14 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 	       (unsigned long long)r->dropped, (unsigned long long)r->gaps,
 	       (unsigned long long)r->lost,
 	       (unsigned long long)r->not_recorded);
+	if (r->empty || r->truncated || r->dma_errors)
+		printf("  buffers the source published empty %llu, truncated %llu, with a DMA error %llu\n",
+		       (unsigned long long)r->empty,
+		       (unsigned long long)r->truncated,
+		       (unsigned long long)r->dma_errors);
+	if (!r->bound_checked)
+		printf("  older format (version %u): checksums are not bound to their slot and there is no trailer; those checks were not made\n",
+		       r->version);
 	if (!r->ok)
 		printf("  crc errors %llu, payload errors %llu, index errors %llu, unaccounted %llu\n",
 		       (unsigned long long)r->crc_errors,
@@ -96,16 +116,18 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_JSON };
+	enum { OPT_SIDECAR = 256, OPT_JSON, OPT_ALLOW_DMA };
 	static const struct option opts[] = {
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
+		{ "allow-dma-errors", no_argument, NULL, OPT_ALLOW_DMA },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dmakit_verify_report rep;
-	const char *path, *sidecar = NULL;
+	struct dmakit_verify_opts vo = { 0 };
+	const char *path;
 	char err[DMAKIT_ERRMSG_MAX];
 	bool json = false, quiet = false;
 	uint64_t t0;
@@ -117,7 +139,10 @@ int cmd_verify(int argc, char **argv)
 		case OPT_SIDECAR:
 			if (!*optarg)
 				return cli_usage_error(CMD, "empty --sidecar prefix");
-			sidecar = optarg;
+			vo.sidecar = optarg;
+			break;
+		case OPT_ALLOW_DMA:
+			vo.allow_dma_errors = true;
 			break;
 		case OPT_JSON:
 			json = true;
@@ -140,7 +165,7 @@ int cmd_verify(int argc, char **argv)
 	path = argv[optind];
 
 	t0 = cli_now_ns();
-	ret = dmakit_verify(path, sidecar, &rep, err, sizeof(err));
+	ret = dmakit_verify(path, &vo, &rep, err, sizeof(err));
 	secs = (double)(cli_now_ns() - t0) / 1e9;
 	if (ret)
 		return cli_error(CMD, "%s", err);

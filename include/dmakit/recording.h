@@ -7,8 +7,10 @@
  *
  *   DATA            buffer k in slot k: bytes [k * bufsize, (k+1) * bufsize)
  *                   (entry.offset says so; entry.len bytes of it are valid)
- *   SIDECAR.idx     struct dmakit_idx_header, then struct dmakit_idx_entry[]
- *   SIDECAR.json    metadata: device, geometry, engine, times, counts, result
+ *   SIDECAR.idx     struct dmakit_idx_header, struct dmakit_idx_entry[],
+ *                   and (once finished) struct dmakit_idx_trailer
+ *   SIDECAR.json    metadata: device, geometry, engine, times, counts,
+ *                   the last checkpoint, result
  *
  * SIDECAR defaults to DATA for regular files; a block device target needs
  * an explicit sidecar prefix.
@@ -21,7 +23,19 @@
  *     carries them) are in the metadata's "dropped" count;
  *   - a buffer handed to the sink but not written (the target failed) is
  *     counted in "not_recorded"; the index covers exactly the buffers whose
- *     data was written, as a prefix of the slots, whatever the result.
+ *     data was written, as a prefix of the slots, whatever the result;
+ *   - a buffer the source published empty (len 0), short (len < bufsize)
+ *     or flagged as a DMA error is recorded like any other, with its
+ *     flags, and counted per kind ("empty", "truncated", "dma_errors").
+ *
+ * Version 2 binds each buffer's checksum to its place: entry.crc32c is the
+ * CRC32C of (seq, offset, data) (see dmakit_idx_bound_crc), so data moved
+ * to another slot fails even with its checksum moved along; and a
+ * finished index ends with a CRC-protected trailer holding the totals and
+ * a CRC over every entry, so an index cut at an entry boundary is
+ * detected whatever the metadata says.  Version 1 recordings (plain data
+ * CRCs, no trailer) are still verified, with those two checks reported as
+ * unavailable.
  */
 #ifndef DMAKIT_RECORDING_H
 #define DMAKIT_RECORDING_H
@@ -38,7 +52,8 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 #define DMAKIT_IDX_MAGIC	"DMKIDX01"
-#define DMAKIT_IDX_VERSION	1
+#define DMAKIT_IDX_VERSION	2
+#define DMAKIT_IDX_TRAILER_MAGIC "DMKEND02"
 
 /* Index file header, 256 bytes, little-endian, no implicit padding. */
 struct dmakit_idx_header {
@@ -53,7 +68,10 @@ struct dmakit_idx_header {
 	uint64_t dev_clock_hz;
 	uint64_t start_realtime_ns;	/* CLOCK_REALTIME at start */
 	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC at start */
-	char device[128];		/* the device string */
+	char device[112];		/* the device string (truncated) */
+	uint32_t nbufs;			/* v2: buffers in the source's ring */
+	uint32_t engine;		/* v2: enum dmakit_engine used */
+	uint64_t reserved1;
 	uint32_t header_crc32c;		/* of the bytes before this field */
 	uint32_t reserved0;
 	uint64_t reserved[7];
@@ -71,7 +89,8 @@ struct dmakit_idx_entry {
 	uint64_t offset;		/* byte offset of the slot in DATA */
 	uint32_t len;
 	uint32_t flags;			/* DMAKIT_DESC_F_*, DMAKIT_IDX_F_* */
-	uint32_t crc32c;		/* of the len valid bytes (F_CRC) */
+	uint32_t crc32c;		/* F_CRC: v2 dmakit_idx_bound_crc(),
+					 * v1 CRC32C of the len valid bytes */
 	uint32_t reserved0;
 	uint32_t write_us;		/* submit -> buffer reusable, microseconds */
 	uint32_t entry_crc32c;
@@ -82,6 +101,32 @@ struct dmakit_idx_entry {
  * (the device supplied none).  DMAKIT_DESC_F_CRC is set as well.
  */
 #define DMAKIT_IDX_F_HOST_CRC	(1U << 16)
+
+/*
+ * The end of a finished index (v2), 64 bytes, after the last entry.
+ * entries_crc32c chains dmakit_crc32c() over every entry's 64 bytes in
+ * order; trailer_crc32c covers the 60 bytes before it.
+ */
+struct dmakit_idx_trailer {
+	char magic[8];			/* DMAKIT_IDX_TRAILER_MAGIC */
+	uint64_t buffers;
+	uint64_t bytes;
+	uint64_t first_seq;
+	uint64_t last_seq;
+	uint64_t stream_id;
+	uint32_t entries_crc32c;
+	uint32_t result;		/* enum dmakit_result */
+	uint32_t reserved0;
+	uint32_t trailer_crc32c;
+};
+
+/*
+ * The v2 entry checksum: CRC32C of seq and offset (8 bytes each, little
+ * endian) followed by the @len data bytes, computed from the data's plain
+ * CRC32C @data_crc without reading the data again.
+ */
+uint32_t dmakit_idx_bound_crc(uint64_t seq, uint64_t offset,
+			      uint32_t data_crc, uint32_t len);
 
 /* Record engines. */
 enum dmakit_engine {
@@ -103,9 +148,11 @@ enum dmakit_result {
 	DMAKIT_RESULT_IO_ERROR,		/* EIO or another write error */
 	DMAKIT_RESULT_DEVICE_ERROR,	/* the source vanished or failed */
 	DMAKIT_RESULT_SOURCE_ENDED,	/* the source stopped producing */
+	DMAKIT_RESULT_RECOVERED,	/* finished by dmakit_recover() */
 };
 /* "complete", "interrupted", "disk-full", "io-error", "device-error",
- * "source-ended"; dmakit_result_parse() is the inverse (-EINVAL). */
+ * "source-ended", "recovered"; dmakit_result_parse() is the inverse
+ * (-EINVAL). */
 const char *dmakit_result_name(enum dmakit_result r);
 int dmakit_result_parse(const char *name, enum dmakit_result *r);
 
@@ -142,6 +189,10 @@ int dmakit_result_parse(const char *name, enum dmakit_result *r);
  *              block device that is not blank (a file system, a partition
  *              table, an earlier recording).  Without it the sink refuses
  *              with -EEXIST and touches nothing.
+ * @checkpoint_ms: make data and index durable and record the point in
+ *              the metadata every this many milliseconds (0: 1000; < 0:
+ *              only at the end).  After a crash, dmakit_recover() keeps
+ *              at least every buffer up to the last checkpoint.
  * @notice:     called with a one-line notice (fallbacks, e.g. "target has
  *              no O_DIRECT, using buffered writes"); may be NULL
  */
@@ -159,6 +210,7 @@ struct dmakit_sink_opts {
 	uint64_t stream_id;
 	bool no_host_crc;
 	bool force;
+	int32_t checkpoint_ms;
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 };
@@ -204,8 +256,10 @@ int dmakit_sink_preflight(const struct dmakit_sink_opts *opts, char *err,
  * may block while their writeback catches up (back-pressure).  With many
  * writes in flight the uring engine queues the write and starts it in the
  * next dmakit_sink_reap() (one system call for both): reap regularly.
+ * A descriptor with len 0 (the source published an empty buffer) is
+ * recorded like any other: it takes a slot and an index entry.
  * Return 0; -EAGAIN if the queue is full (reap first); -EINVAL for a bad
- * descriptor (len 0 or > bufsize); the sink's error (-ENOSPC, -EIO, ...)
+ * descriptor (len > bufsize); the sink's error (-ENOSPC, -EIO, ...)
  * once it has failed: it accepts nothing more, and counts the refused
  * buffer as not recorded.
  */
@@ -264,6 +318,10 @@ struct dmakit_sink_summary {
  * @dropped:   the source's drop count (from the summary, after close)
  * @not_recorded: buffers handed to the sink whose data was not written
  * @first_seq, @last_seq: sequence numbers of the first and last entry
+ * @empty, @truncated, @dma_errors: entries published empty (len 0), short
+ *             (0 < len < bufsize), flagged DMAKIT_DESC_F_DMA_ERR
+ * @checkpoints: checkpoints made durable
+ * @checkpoint_buffers: entries durable at the last checkpoint
  * @seconds:   from open to the last write (close)
  * @engine:    the engine actually used (after any fallback)
  * @direct:    the target is written with O_DIRECT
@@ -286,6 +344,9 @@ struct dmakit_sink_stats {
 	uint64_t dropped;
 	uint64_t not_recorded;
 	uint64_t first_seq, last_seq;
+	uint64_t empty, truncated, dma_errors;
+	uint64_t checkpoints;
+	uint64_t checkpoint_buffers;
 	double seconds;
 	enum dmakit_engine engine;
 	bool direct;
@@ -381,6 +442,9 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
  * @gaps:      gap entries (lost > 0, after the first), accounted for
  * @lost:      sum of lost over those entries
  * @not_recorded: buffers the metadata says were not written
+ * @empty, @truncated, @dma_errors: entries published empty, short, or
+ *             flagged as a DMA error (a DMA error fails verification
+ *             unless dmakit_verify_opts.allow_dma_errors)
  * @crc_errors: data CRC mismatches or unreadable data (buffers)
  * @payload_errors: sim payload mismatches (buffers)
  * @index_errors: corrupt index entries / header / metadata problems
@@ -389,8 +453,15 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
  *             match the metadata
  * @first_bad_seq, @first_bad_entry: the first bad buffer (if any)
  * @payload_checked: the source was sim and every payload word was checked
- * @finished:  the metadata was finalised (the recorder ended cleanly)
- * @ok:        no corruption, no unaccounted loss, metadata finalised
+ * @finished:  the metadata was finalised (the recorder ended cleanly, or
+ *             dmakit_recover() finished it)
+ * @version:   the index format version (1: older format, checksums not
+ *             bound to their slot and no trailer: @bound_checked false)
+ * @bound_checked: checksums bound to sequence and slot, and the trailer,
+ *             were checked (format 2)
+ * @checkpoint_buffers: entries durable at the last checkpoint (metadata)
+ * @ok:        no corruption, no unaccounted loss, metadata finalised,
+ *             and no DMA error unless allowed
  * @result:    the recording's result from the metadata
  * @message:   first problem, human readable ("" if ok)
  */
@@ -401,28 +472,84 @@ struct dmakit_verify_report {
 	uint64_t gaps;
 	uint64_t lost;
 	uint64_t not_recorded;
+	uint64_t empty;
+	uint64_t truncated;
+	uint64_t dma_errors;
 	uint64_t crc_errors;
 	uint64_t payload_errors;
 	uint64_t index_errors;
 	uint64_t unaccounted;
 	uint64_t first_bad_seq;
 	uint64_t first_bad_entry;
+	uint64_t checkpoint_buffers;
+	uint32_t version;
 	bool payload_checked;
+	bool bound_checked;
 	bool finished;
 	bool ok;
 	char result[32];
 	char message[256];
 };
 
-/*
- * Verify a recording: @path is the data file or device, @sidecar the
- * prefix (NULL: @path).  Reads everything once, sequentially.  Return 0 if
- * it was read (see report->ok), or a negative errno if it could not be
- * read at all (no index, unreadable data), with @err explaining.
+/**
+ * struct dmakit_verify_opts - how to verify.
+ * @sidecar:   prefix of the index and metadata (NULL: the data path)
+ * @allow_dma_errors: buffers the source flagged as DMA errors are
+ *             reported but do not fail verification
  */
-int dmakit_verify(const char *path, const char *sidecar,
+struct dmakit_verify_opts {
+	const char *sidecar;
+	bool allow_dma_errors;
+};
+
+/*
+ * Verify a recording: @path is the data file or device; @opts may be NULL
+ * (defaults).  Reads everything once, sequentially.  Return 0 if it was
+ * read (see report->ok), or a negative errno if it could not be read at
+ * all (no index, unreadable data), with @err explaining.
+ */
+int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
 		  struct dmakit_verify_report *report, char *err,
 		  size_t errlen);
+
+/**
+ * struct dmakit_recover_report - what dmakit_recover() did.
+ * @was_finished: the recording was already finished: nothing changed
+ * @previous_result: the metadata's result before ("recording" after a
+ *             crash)
+ * @buffers, @bytes: entries kept (the recording now holds these)
+ * @first_seq, @last_seq: of the entries kept
+ * @checkpoint_buffers: entries the last checkpoint made durable
+ * @dropped_entries: index entries after the kept prefix that did not
+ *             check out (torn, not matching their data, or unverifiable
+ *             beyond the checkpoint) and were trimmed
+ * @trimmed_bytes: data bytes trimmed from a file target
+ * @message:   what ended the kept prefix ("" if the whole index was kept)
+ */
+struct dmakit_recover_report {
+	bool was_finished;
+	char previous_result[32];
+	uint64_t buffers, bytes;
+	uint64_t first_seq, last_seq;
+	uint64_t checkpoint_buffers;
+	uint64_t dropped_entries;
+	uint64_t trimmed_bytes;
+	char message[256];
+};
+
+/*
+ * Finish a recording its recorder never closed (killed, crashed, power
+ * lost): keep the longest prefix of index entries whose entry CRC, slot,
+ * sequence and data check out, trim the rest (index, and the data file's
+ * tail), write the trailer and the final metadata with result
+ * "recovered" and what was lost, all durably.  A finished recording is
+ * left untouched (report->was_finished), so running it twice is
+ * harmless.  Return 0, or -errno with @err explaining (no index, a
+ * corrupt index header, a version 1 index, an unwritable target).
+ */
+int dmakit_recover(const char *path, const char *sidecar,
+		   struct dmakit_recover_report *report, char *err,
+		   size_t errlen);
 
 #pragma GCC visibility pop
 

@@ -168,6 +168,8 @@ static void run(struct recorder *r)
 				continue;	/* more may be ready */
 			if (dmakit_sink_error(r->sink))
 				stop_with(r, DMAKIT_RESULT_IO_ERROR, NULL);
+			if (!inflight)
+				dmakit_sink_tick(r->sink);	/* idle source */
 			if (r->stopping || !inflight)
 				continue;
 		}
@@ -194,6 +196,8 @@ static int result_errno(enum dmakit_result res)
 		return -ENODEV;
 	case DMAKIT_RESULT_SOURCE_ENDED:
 		return -ENODATA;
+	case DMAKIT_RESULT_RECOVERED:	/* not a recorder's ending */
+		break;
 	}
 	return -EIO;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The recording format's small shared pieces: engine and result names,
- * index CRCs, sidecar names.  Used by the sink (writer) and the verifier.
+ * index CRCs (entry, header, trailer, the v2 bound checksum), sidecar
+ * names.  Used by the sink (writer), the verifier and recovery.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,12 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include "sink.h"
 
 _Static_assert(sizeof(struct dmakit_idx_header) == 256, "index header size");
 _Static_assert(sizeof(struct dmakit_idx_entry) == 64, "index entry size");
 _Static_assert(offsetof(struct dmakit_idx_entry, entry_crc32c) == 60,
 	       "entry CRC covers the 60 bytes before it");
+_Static_assert(offsetof(struct dmakit_idx_header, header_crc32c) == 192,
+	       "header CRC at the same place in every version");
+_Static_assert(sizeof(struct dmakit_idx_trailer) == 64, "trailer size");
+_Static_assert(offsetof(struct dmakit_idx_trailer, trailer_crc32c) == 60,
+	       "trailer CRC covers the 60 bytes before it");
 
 static const char *const engine_names[] = {
 	[DMAKIT_ENGINE_URING] = "uring",
@@ -30,6 +37,7 @@ static const char *const result_names[] = {
 	[DMAKIT_RESULT_IO_ERROR] = "io-error",
 	[DMAKIT_RESULT_DEVICE_ERROR] = "device-error",
 	[DMAKIT_RESULT_SOURCE_ENDED] = "source-ended",
+	[DMAKIT_RESULT_RECOVERED] = "recovered",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -84,6 +92,29 @@ uint32_t dmakit_idx_header_crc(const struct dmakit_idx_header *h)
 {
 	return dmakit_crc32c(0, h, offsetof(struct dmakit_idx_header,
 					    header_crc32c));
+}
+
+uint32_t dmakit_idx_trailer_crc(const struct dmakit_idx_trailer *t)
+{
+	return dmakit_crc32c(0, t, offsetof(struct dmakit_idx_trailer,
+					    trailer_crc32c));
+}
+
+bool dmakit_idx_is_trailer(const void *rec)
+{
+	const struct dmakit_idx_trailer *t = rec;
+
+	return !memcmp(t->magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t->magic)) &&
+	       dmakit_idx_trailer_crc(t) == t->trailer_crc32c;
+}
+
+uint32_t dmakit_idx_bound_crc(uint64_t seq, uint64_t offset,
+			      uint32_t data_crc, uint32_t len)
+{
+	uint64_t place[2] = { htole64(seq), htole64(offset) };
+
+	return dmakit_crc32c_combine(dmakit_crc32c(0, place, sizeof(place)),
+				     data_crc, len);
 }
 
 char *dmakit_sidecar_name(const char *prefix, const char *suffix)

@@ -25,7 +25,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-#include "json.h"
+#include "meta.h"
 #include "sink.h"
 
 #define IDX_FLUSH_ENTRIES	64		/* 4 KiB of index per write */
@@ -33,6 +33,7 @@
 #define IDX_MIN_RESERVE		1024		/* entries, whatever the size */
 #define META_RESERVE		(64 * 1024)
 #define DEFAULT_DEPTH		8
+#define DEFAULT_CHECKPOINT_MS	1000
 
 static const struct sink_engine *const engines[] = {
 	[DMAKIT_ENGINE_URING] = &dmakit_sink_uring,
@@ -120,27 +121,6 @@ static void check_bg_error(struct dmakit_sink *s)
 
 /* --- index --- */
 
-static int write_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ENOSPC;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static void account_entry(struct dmakit_sink *s,
 			  const struct dmakit_idx_entry *e)
 {
@@ -156,13 +136,20 @@ static void account_entry(struct dmakit_sink *s,
 	st->last_seq = e->seq;
 	st->buffers++;
 	st->bytes += e->len;
+	if (e->len == 0)
+		st->empty++;
+	else if (e->len < s->bufsize)
+		st->truncated++;
+	if (e->flags & DMAKIT_DESC_F_DMA_ERR)
+		st->dma_errors++;
+	s->entries_crc = dmakit_crc32c(s->entries_crc, e, sizeof(*e));
 	if (e->write_us > s->write_us_max)
 		s->write_us_max = e->write_us;
 	s->write_us_sum += e->write_us;
 }
 
 /* Write the buffered index entries; on failure they are not recorded. */
-static void flush_index(struct dmakit_sink *s)
+void dmakit_sink_flush_index(struct dmakit_sink *s)
 {
 	size_t i;
 	int ret;
@@ -171,7 +158,7 @@ static void flush_index(struct dmakit_sink *s)
 		return;
 	for (i = 0; i < s->ibuf_n; i++)
 		s->ibuf[i].entry_crc32c = dmakit_idx_entry_crc(&s->ibuf[i]);
-	ret = write_all(s->idx_fd, s->ibuf,
+	ret = rec_write_all(s->idx_fd, s->ibuf,
 			s->ibuf_n * sizeof(struct dmakit_idx_entry),
 			sizeof(struct dmakit_idx_header) +
 			s->st.buffers * sizeof(struct dmakit_idx_entry));
@@ -199,7 +186,7 @@ static void maybe_flush_index(struct dmakit_sink *s)
 	if (s->ibuf_n >= IDX_FLUSH_ENTRIES ||
 	    (s->ibuf_n &&
 	     dmakit_now_ns() - s->last_idx_flush_ns >= IDX_FLUSH_NS))
-		flush_index(s);
+		dmakit_sink_flush_index(s);
 }
 
 /* Move persisted pending entries to the index buffer. */
@@ -220,7 +207,7 @@ static void promote(struct dmakit_sink *s)
 		s->pending_first = (s->pending_first + 1) % s->pending_cap;
 		s->npending--;
 		if (s->ibuf_n == IDX_FLUSH_ENTRIES)
-			flush_index(s);
+			dmakit_sink_flush_index(s);
 	}
 }
 
@@ -298,7 +285,7 @@ int dmakit_sink_submit(struct dmakit_sink *s, const struct dmakit_desc *desc,
 		s->st.not_recorded++;
 		return s->error;
 	}
-	if (desc->len == 0 || desc->len > s->bufsize)
+	if (desc->len > s->bufsize)
 		return -EINVAL;
 	if (s->count == s->depth)
 		return -EAGAIN;
@@ -323,6 +310,11 @@ int dmakit_sink_submit(struct dmakit_sink *s, const struct dmakit_desc *desc,
 		io->desc.crc32c = dmakit_crc32c(0, data, desc->len);
 		io->desc.flags |= DMAKIT_DESC_F_CRC | DMAKIT_IDX_F_HOST_CRC;
 	}
+	/* bound to its place: moved data fails even with its checksum */
+	if (io->desc.flags & DMAKIT_DESC_F_CRC)
+		io->desc.crc32c = dmakit_idx_bound_crc(desc->seq, io->offset,
+						       io->desc.crc32c,
+						       desc->len);
 	s->count++;
 	s->next_offset += s->bufsize;
 	dmakit_sink_alloc_poke(s, s->next_offset);
@@ -369,6 +361,7 @@ int dmakit_sink_reap(struct dmakit_sink *s, uint64_t *cookies, int max,
 	}
 	promote(s);
 	maybe_flush_index(s);
+	dmakit_sink_checkpoint_tick(s);
 	if (ret == -EINTR && n == 0)
 		return -EINTR;
 	return n;
@@ -395,7 +388,7 @@ int dmakit_sink_set_stream_id(struct dmakit_sink *s, uint64_t stream_id)
 		return 0;
 	s->hdr.stream_id = stream_id;
 	s->hdr.header_crc32c = dmakit_idx_header_crc(&s->hdr);
-	return write_all(s->idx_fd, &s->hdr, sizeof(s->hdr), 0);
+	return rec_write_all(s->idx_fd, &s->hdr, sizeof(s->hdr), 0);
 }
 
 uint64_t dmakit_sink_bytes_written(struct dmakit_sink *s)
@@ -421,18 +414,6 @@ int dmakit_sink_stats(struct dmakit_sink *s, struct dmakit_sink_stats *st)
 
 /* --- metadata --- */
 
-static void iso_time(char *buf, size_t len, uint64_t realtime_ns)
-{
-	time_t t = (time_t)(realtime_ns / 1000000000ULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec,
-		 (unsigned int)(realtime_ns % 1000000000ULL / 1000000));
-}
-
 static uint64_t realtime_ns(void)
 {
 	struct timespec ts;
@@ -441,96 +422,62 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* The metadata document; @final: the recording has ended. */
-static char *metadata_text(struct dmakit_sink *s, bool final,
-			   const char *result, const char *error,
-			   size_t *lenp)
+#define COPY(dst, src) snprintf(dst, sizeof(dst), "%s", src)
+
+/* The metadata of this sink now; @final: the recording has ended. */
+void dmakit_sink_fill_meta(struct dmakit_sink *s, struct rec_meta *m, bool final,
+		      const char *result, const char *error)
 {
 	const struct dmakit_geometry *g = s->opts.source;
 	const struct dmakit_sink_stats *st = &s->st;
-	struct dmakit_json j;
-	char tbuf[80], *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
 
-	if (!f)
-		return NULL;
-	dmakit_json_init(&j, f, true);
-	dmakit_json_obj_begin(&j, NULL);
-	dmakit_json_str(&j, "format", "dmakit-recording");
-	dmakit_json_u64(&j, "version", DMAKIT_IDX_VERSION);
-	dmakit_json_str(&j, "data", s->data_path);
-	dmakit_json_str(&j, "index", s->idx_path);
-	dmakit_json_str(&j, "target", s->is_blkdev ? "block-device" : "file");
-	dmakit_json_str(&j, "device", g ? g->name : s->hdr.device);
-	dmakit_json_str(&j, "device_kind", g ? g->kind : "");
-	dmakit_json_u64(&j, "bufsize", s->bufsize);
-	dmakit_json_u64(&j, "nbufs", g ? g->nbufs : s->opts.nbufs);
-	dmakit_json_str(&j, "policy", !g ? "" :
-			g->policy == DMAKIT_POLICY_BLOCK ? "block" : "drop");
-	dmakit_json_str(&j, "payload",
-			s->hdr.payload == DMAKIT_PAYLOAD_SIM ? "sim" : "none");
-	dmakit_json_u64(&j, "source_rate", g ? g->rate : 0);
-	dmakit_json_u64(&j, "dev_clock_hz", s->hdr.dev_clock_hz);
-	dmakit_json_u64(&j, "stream_id", s->hdr.stream_id);
-	dmakit_json_str(&j, "engine", dmakit_engine_name(s->engine_used));
-	dmakit_json_str(&j, "engine_requested",
-			dmakit_engine_name(s->opts.engine));
-	dmakit_json_bool(&j, "direct", s->direct);
-	dmakit_json_bool(&j, "registered", s->registered);
-	dmakit_json_u64(&j, "queue_depth", s->depth);
-	dmakit_json_u64(&j, "preallocated", s->preallocated);
-	iso_time(tbuf, sizeof(tbuf), s->start_realtime_ns);
-	dmakit_json_str(&j, "start_time", tbuf);
-	dmakit_json_u64(&j, "start_realtime_ns", s->start_realtime_ns);
-	dmakit_json_u64(&j, "start_mono_ns", s->t_open_ns);
-	if (final) {
-		iso_time(tbuf, sizeof(tbuf), realtime_ns());
-		dmakit_json_str(&j, "end_time", tbuf);
-	}
-	dmakit_json_double(&j, "seconds", st->seconds);
-	dmakit_json_bool(&j, "finished", final);
-	dmakit_json_u64(&j, "buffers", st->buffers);
-	dmakit_json_u64(&j, "bytes", st->bytes);
-	dmakit_json_u64(&j, "first_seq", st->first_seq);
-	dmakit_json_u64(&j, "last_seq", st->last_seq);
-	dmakit_json_u64(&j, "gaps", st->gaps);
-	dmakit_json_u64(&j, "lost", st->lost);
-	dmakit_json_u64(&j, "lost_before", st->lost_before);
-	dmakit_json_u64(&j, "dropped", st->dropped);
-	dmakit_json_u64(&j, "not_recorded", st->not_recorded);
-	dmakit_json_double(&j, "bytes_per_s", st->seconds > 0 ?
-			   (double)st->bytes / st->seconds : 0);
-	dmakit_json_u64(&j, "write_us_max", s->write_us_max);
-	dmakit_json_u64(&j, "write_us_mean", st->buffers ?
-			s->write_us_sum / st->buffers : 0);
-	dmakit_json_str(&j, "result", result);
-	dmakit_json_str(&j, "error", error);
-	dmakit_json_obj_end(&j);
-	dmakit_json_end(&j);
-	if (fclose(f)) {
-		free(text);
-		return NULL;
-	}
-	*lenp = len;
-	return text;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, ret = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) && errno != EINVAL)
-		ret = -errno;
-	close(fd);
-	return ret;
+	memset(m, 0, sizeof(*m));
+	COPY(m->data, s->data_path);
+	COPY(m->index, s->idx_path);
+	COPY(m->target, s->is_blkdev ? "block-device" : "file");
+	COPY(m->device, g ? g->name : s->hdr.device);
+	COPY(m->device_kind, g ? g->kind : "");
+	m->bufsize = s->bufsize;
+	m->nbufs = g ? g->nbufs : s->opts.nbufs;
+	COPY(m->policy, !g ? "" :
+	     g->policy == DMAKIT_POLICY_BLOCK ? "block" : "drop");
+	COPY(m->payload, s->hdr.payload == DMAKIT_PAYLOAD_SIM ? "sim" : "none");
+	m->source_rate = g ? g->rate : 0;
+	m->dev_clock_hz = s->hdr.dev_clock_hz;
+	m->stream_id = s->hdr.stream_id;
+	COPY(m->engine, dmakit_engine_name(s->engine_used));
+	COPY(m->engine_requested, dmakit_engine_name(s->opts.engine));
+	m->direct = s->direct;
+	m->registered = s->registered;
+	m->queue_depth = s->depth;
+	m->preallocated = s->preallocated;
+	m->start_realtime_ns = s->start_realtime_ns;
+	m->start_mono_ns = s->t_open_ns;
+	m->end_realtime_ns = final ? realtime_ns() : 0;
+	m->seconds = s->closed ? st->seconds :
+		     (double)(dmakit_now_ns() - s->t_open_ns) / 1e9;
+	m->finished = final;
+	m->buffers = st->buffers;
+	m->bytes = st->bytes;
+	m->first_seq = st->first_seq;
+	m->last_seq = st->last_seq;
+	m->gaps = st->gaps;
+	m->lost = st->lost;
+	m->lost_before = st->lost_before;
+	m->empty = st->empty;
+	m->truncated = st->truncated;
+	m->dma_errors = st->dma_errors;
+	m->dropped = st->dropped;
+	m->not_recorded = st->not_recorded;
+	m->write_us_max = s->write_us_max;
+	m->write_us_mean = st->buffers ? s->write_us_sum / st->buffers : 0;
+	m->checkpoint_ms = s->ckpt_ms;
+	m->checkpoints = st->checkpoints;
+	m->checkpoint_buffers = st->checkpoint_buffers;
+	m->checkpoint_last_seq = s->ckpt_last_seq;
+	m->checkpoint_seconds = s->ckpt_seconds;
+	COPY(m->result, result);
+	COPY(m->error, error);
 }
 
 /*
@@ -540,22 +487,25 @@ static int fsync_dir_of(const char *path)
 static int write_metadata(struct dmakit_sink *s, bool final,
 			  const char *result, const char *error)
 {
+	struct rec_meta *m = malloc(sizeof(*m));
 	size_t len;
-	char *text = metadata_text(s, final, result, error, &len);
-	int ret;
+	char *text;
+	int ret, fd = s->meta_tmp_fd;
 
-	if (!text)
-		return -ENOMEM;
-	ret = write_all(s->meta_tmp_fd, text, len, 0);
-	free(text);
-	if (!ret && ftruncate(s->meta_tmp_fd, (off_t)len))
-		ret = -errno;
-	if (!ret && fsync(s->meta_tmp_fd))
-		ret = -errno;
-	if (!ret && rename(s->meta_tmp_path, s->meta_path))
-		ret = -errno;
-	close(s->meta_tmp_fd);
 	s->meta_tmp_fd = -1;
+	if (!m) {
+		close(fd);
+		return -ENOMEM;
+	}
+	dmakit_sink_fill_meta(s, m, final, result, error);
+	text = rec_meta_text(m, &len);
+	free(m);
+	if (!text) {
+		close(fd);
+		return -ENOMEM;
+	}
+	ret = rec_meta_commit(fd, s->meta_tmp_path, s->meta_path, text, len);
+	free(text);
 	return ret;
 }
 
@@ -584,6 +534,13 @@ static int write_metadata_initial(struct dmakit_sink *s)
 		s->created_meta_tmp = true;
 	}
 	return ret;
+}
+
+void dmakit_sink_tick(struct dmakit_sink *s)
+{
+	promote(s);
+	maybe_flush_index(s);
+	dmakit_sink_checkpoint_tick(s);
 }
 
 /* --- open --- */
@@ -793,9 +750,13 @@ static int open_index(struct dmakit_sink *s, char *err, size_t errlen)
 	h->dev_clock_hz = g ? g->dev_clock_hz : 0;
 	h->start_realtime_ns = s->start_realtime_ns;
 	h->start_mono_ns = s->t_open_ns;
-	snprintf(h->device, sizeof(h->device), "%s", g ? g->name : "");
+	if (g)	/* truncated to fit: the metadata has all of it */
+		memcpy(h->device, g->name, strnlen(g->name,
+						   sizeof(h->device) - 1));
+	h->nbufs = g ? g->nbufs : s->opts.nbufs;
+	h->engine = (uint32_t)s->engine_used;
 	h->header_crc32c = dmakit_idx_header_crc(h);
-	ret = write_all(s->idx_fd, h, sizeof(*h), 0);
+	ret = rec_write_all(s->idx_fd, h, sizeof(*h), 0);
 	if (ret)
 		return dmakit_errf(err, errlen, ret, "write %s: %s",
 				   s->idx_path, dmakit_strerror(ret));
@@ -951,6 +912,9 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 	s->notice = o->notice;
 	s->notice_ctx = o->notice_ctx;
 	s->fail_offset = UINT64_MAX;
+	s->ckpt_ms = o->checkpoint_ms ? o->checkpoint_ms : DEFAULT_CHECKPOINT_MS;
+	if (s->ckpt_ms < 0)
+		s->ckpt_ms = -1;
 	s->t_open_ns = dmakit_now_ns();
 	s->start_realtime_ns = realtime_ns();
 	s->last_idx_flush_ns = s->t_open_ns;
@@ -999,11 +963,40 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 		free_sink(s);
 		return ret;
 	}
+	dmakit_sink_checkpoint_start(s);
 	*sinkp = s;
 	return 0;
 }
 
 /* --- close --- */
+
+/* The index's end: totals and a CRC over every entry (format 2). */
+static int write_trailer(struct dmakit_sink *s)
+{
+	struct dmakit_idx_trailer t;
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	memcpy(t.magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t.magic));
+	t.buffers = s->st.buffers;
+	t.bytes = s->st.bytes;
+	t.first_seq = s->st.first_seq;
+	t.last_seq = s->st.last_seq;
+	t.stream_id = s->hdr.stream_id;
+	t.entries_crc32c = s->entries_crc;
+	t.result = (uint32_t)s->st.result;
+	t.trailer_crc32c = dmakit_idx_trailer_crc(&t);
+	ret = rec_write_all(s->idx_fd, &t, sizeof(t),
+			    sizeof(struct dmakit_idx_header) +
+			    s->st.buffers * sizeof(struct dmakit_idx_entry));
+	if (ret)
+		return ret;
+	/* a failed index write may have left more behind (see flush_index) */
+	if (ftruncate(s->idx_fd, (off_t)(sizeof(struct dmakit_idx_header) +
+			(s->st.buffers + 1) * sizeof(struct dmakit_idx_entry))))
+		return -errno;
+	return 0;
+}
 
 static enum dmakit_result final_result(struct dmakit_sink *s,
 				       const struct dmakit_sink_summary *sum)
@@ -1053,7 +1046,9 @@ int dmakit_sink_close(struct dmakit_sink *s,
 	/* completed but never persisted (writeback failed) */
 	s->st.not_recorded += s->npending;
 	s->npending = 0;
-	flush_index(s);
+	dmakit_sink_flush_index(s);
+	/* no checkpoint may rename its metadata over the final one */
+	dmakit_sink_checkpoint_stop(s);
 	dmakit_sink_alloc_stop(s);
 	s->eng->close(s);
 
@@ -1073,20 +1068,27 @@ int dmakit_sink_close(struct dmakit_sink *s,
 		s->st.result = final_result(s, sum);
 		unfinished(s, &ret, r, "fsync %s", s->data_path);
 	}
+	r = write_trailer(s);
+	if (r)
+		unfinished(s, &ret, r, "write the trailer of %s", s->idx_path);
 	if (fsync(s->idx_fd))
 		unfinished(s, &ret, -errno, "fsync %s", s->idx_path);
 	msg = s->error || !sum ? s->errmsg : sum->error;
 	snprintf(s->st.message, sizeof(s->st.message), "%s", msg);
+	/* everything is durable: the end is the last checkpoint */
+	if (!ret) {
+		s->st.checkpoints++;
+		s->st.checkpoint_buffers = s->st.buffers;
+		s->ckpt_last_seq = s->st.last_seq;
+		s->ckpt_seconds = s->st.seconds;
+	}
 	r = write_metadata(s, true, dmakit_result_name(s->st.result), msg);
+	/* written to a temporary file, fsynced, renamed, directory fsynced */
 	if (r)
 		unfinished(s, &ret, r, "write the final %s (it still says \"recording\")",
 			   s->meta_path);
-	r = fsync_dir_of(s->meta_path);
-	if (r)
-		unfinished(s, &ret, r, "fsync the directory of %s",
-			   s->meta_path);
 	if (!s->is_blkdev) {
-		r = fsync_dir_of(s->data_path);
+		r = rec_fsync_dir_of(s->data_path);
 		if (r)
 			unfinished(s, &ret, r, "fsync the directory of %s",
 				   s->data_path);

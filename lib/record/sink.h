@@ -90,6 +90,24 @@ struct sink_alloc {
 	int error;			/* atomic: first fallocate failure */
 };
 
+/* Checkpoints (sink.c): a thread that makes what is written durable. */
+struct sink_ckpt {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool running;			/* caller's thread only */
+	uint64_t next_ns;		/* caller's thread only */
+	bool error_told;		/* caller's thread only */
+	/* under lock */
+	bool quit;
+	char *text;			/* metadata to publish, NULL: idle */
+	size_t len;
+	uint64_t want_buffers, want_last_seq;
+	uint64_t done, done_buffers, done_last_seq;
+	double done_seconds;
+	int error;
+};
+
 struct dmakit_sink {
 	const struct sink_engine *eng;
 	void *priv;			/* engine state */
@@ -135,6 +153,12 @@ struct dmakit_sink {
 
 	struct sink_alloc alloc;
 
+	struct sink_ckpt ckpt;
+	int32_t ckpt_ms;		/* < 0: only at the end */
+	uint64_t ckpt_last_seq;
+	double ckpt_seconds;
+	uint32_t entries_crc;		/* chained over the entries written */
+
 	struct dmakit_idx_header hdr;
 	struct dmakit_sink_stats st;
 	uint64_t write_us_max, write_us_sum;
@@ -165,14 +189,38 @@ void dmakit_sink_notice(struct dmakit_sink *s, const char *fmt, ...)
 void dmakit_sink_fail(struct dmakit_sink *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+struct rec_meta;
+
+/* Fill @m with the sink's metadata now; @final: the recording ended. */
+void dmakit_sink_fill_meta(struct dmakit_sink *s, struct rec_meta *m,
+			   bool final, const char *result, const char *error);
+
+/* Write the buffered index entries (pwrite, not yet durable). */
+void dmakit_sink_flush_index(struct dmakit_sink *s);
+
+/* Checkpoints (sink_checkpoint.c): start the thread at open (unless
+ * ckpt_ms < 0), hand it a checkpoint when due, wait for it and stop. */
+void dmakit_sink_checkpoint_start(struct dmakit_sink *s);
+void dmakit_sink_checkpoint_tick(struct dmakit_sink *s);
+void dmakit_sink_checkpoint_stop(struct dmakit_sink *s);
+
+/*
+ * Housekeeping between reaps (index flushes, checkpoints): for callers
+ * that may go a while without dmakit_sink_reap() (an idle source).
+ */
+void dmakit_sink_tick(struct dmakit_sink *s);
+
 /* Allocator (sink_alloc.c). */
 int dmakit_sink_alloc_start(struct dmakit_sink *s);
 void dmakit_sink_alloc_poke(struct dmakit_sink *s, uint64_t write_end);
 void dmakit_sink_alloc_stop(struct dmakit_sink *s);
 
-/* Index entry CRC and header CRC (shared with the verifier). */
+/* Index entry, header and trailer CRCs (shared with the verifier). */
 uint32_t dmakit_idx_entry_crc(const struct dmakit_idx_entry *e);
 uint32_t dmakit_idx_header_crc(const struct dmakit_idx_header *h);
+uint32_t dmakit_idx_trailer_crc(const struct dmakit_idx_trailer *t);
+/* The 64-byte record @rec is a trailer (magic and CRC match). */
+bool dmakit_idx_is_trailer(const void *rec);
 
 /* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
 char *dmakit_sidecar_name(const char *prefix, const char *suffix);

@@ -5,10 +5,13 @@
  * Reader threads stream the index and the data in large reads (O_DIRECT
  * where the target allows it, 16 MiB at a time, two in flight: chunk c is
  * entries [c * per_chunk, (c + 1) * per_chunk), so readers need no
- * coordination) while the calling thread checks the chunks in order: entry CRCs, data CRCs, the
- * sim payload, sequence continuity (seq[k] == seq[k-1] + 1 + lost[k]) and
- * finally the totals against the metadata.  Disk and CPU work overlap, so
- * verifying runs at about the slower of the two.
+ * coordination) while the calling thread checks the chunks in order:
+ * entry CRCs, data CRCs (format 2: bound to sequence and slot), the sim
+ * payload, sequence continuity (seq[k] == seq[k-1] + 1 + lost[k]), the
+ * kinds of buffers (empty, truncated, DMA error), then the trailer (format
+ * 2) and the metadata against the index: identity (stream id, start time,
+ * device, engine, geometry) and every total.  Disk and CPU work overlap,
+ * so verifying runs at about the slower of the two.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,7 +54,11 @@ struct verifier {
 	pthread_cond_t cv;
 	bool quit;			/* under lock: the checker is done */
 	int read_error;			/* under lock: index unreadable */
-	bool partial_entry;		/* under lock: index ends mid-entry */
+	bool partial_entry;		/* the index ends mid-entry */
+	uint64_t nentries;		/* entries before the trailer/end */
+	bool have_trailer;
+	struct dmakit_idx_trailer trailer;
+	bool allow_dma_errors;
 
 	/* checker state */
 	struct dmakit_verify_report *rep;
@@ -59,6 +66,8 @@ struct verifier {
 	uint64_t entry_no;
 	uint64_t prev_seq;
 	bool have_prev;
+	uint64_t first_seq, last_seq;
+	uint32_t entries_crc;
 };
 
 static void problem(struct verifier *v, uint64_t entry, uint64_t seq,
@@ -124,17 +133,21 @@ static void read_run(struct verifier *v, struct chunk *c, size_t i, size_t j)
 
 static bool slot_ok(struct verifier *v, const struct dmakit_idx_entry *e)
 {
-	return e->offset % v->bufsize == 0 && e->len && e->len <= v->bufsize;
+	return e->offset % v->bufsize == 0 && e->len <= v->bufsize;
 }
 
 /* Read chunk @no: its index entries, then their data. */
 static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t no,
-		       int *read_error, bool *partial)
+		       int *read_error)
 {
-	size_t want = v->per_chunk * sizeof(struct dmakit_idx_entry);
-	ssize_t n = read_full(v->idx_fd, c->ents, want,
+	uint64_t first = no * v->per_chunk;
+	size_t want = first >= v->nentries ? 0 :
+		      v->nentries - first < v->per_chunk ?
+		      (size_t)(v->nentries - first) : v->per_chunk;
+	ssize_t n = read_full(v->idx_fd, c->ents,
+			      want * sizeof(struct dmakit_idx_entry),
 			      sizeof(struct dmakit_idx_header) +
-			      no * want);
+			      first * sizeof(struct dmakit_idx_entry));
 	size_t i, run;
 
 	c->no = no;
@@ -145,8 +158,7 @@ static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t no,
 		return;
 	}
 	c->n = (size_t)n / sizeof(struct dmakit_idx_entry);
-	*partial = (size_t)n % sizeof(struct dmakit_idx_entry);
-	c->last = (size_t)n < want;
+	c->last = first + want >= v->nentries || c->n < want;
 	for (i = 0; i < c->n; i++) {
 		c->ent_ok[i] = dmakit_idx_entry_crc(&c->ents[i]) ==
 			       c->ents[i].entry_crc32c;
@@ -184,7 +196,7 @@ static void *reader(void *arg)
 	for (no = ra->first;; no += NREADERS) {
 		struct chunk *c = &v->chunks[no % NCHUNKS];
 		int err = 0;
-		bool partial = false, last;
+		bool last;
 
 		pthread_mutex_lock(&v->lock);
 		while (c->full && !v->quit)
@@ -194,13 +206,11 @@ static void *reader(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&v->lock);
-		fill_chunk(v, c, no, &err, &partial);
+		fill_chunk(v, c, no, &err);
 		last = c->last;
 		pthread_mutex_lock(&v->lock);
 		if (err && !v->read_error)
 			v->read_error = err;
-		if (partial)
-			v->partial_entry = true;
 		c->full = true;
 		pthread_cond_broadcast(&v->cv);
 		pthread_mutex_unlock(&v->lock);
@@ -272,6 +282,18 @@ static void check_sequence(struct verifier *v,
 	v->prev_seq = e->seq;
 }
 
+/* Format 2 binds the data's checksum to the entry's sequence and slot. */
+static bool data_crc_ok(const struct verifier *v,
+			const struct dmakit_idx_entry *e,
+			const unsigned char *data)
+{
+	uint32_t crc = dmakit_crc32c(0, data, e->len);
+
+	if (v->hdr.version >= 2)
+		crc = dmakit_idx_bound_crc(e->seq, e->offset, crc, e->len);
+	return crc == e->crc32c;
+}
+
 static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 {
 	struct dmakit_verify_report *rep = v->rep;
@@ -298,7 +320,22 @@ static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 		return;
 	}
 	check_sequence(v, e);
+	if (rep->buffers == 0)
+		v->first_seq = e->seq;
+	v->last_seq = e->seq;
+	v->entries_crc = dmakit_crc32c(v->entries_crc, e, sizeof(*e));
 	rep->bytes += e->len;
+	if (e->len == 0)
+		rep->empty++;
+	else if (e->len < v->bufsize)
+		rep->truncated++;
+	if (e->flags & DMAKIT_DESC_F_DMA_ERR) {
+		rep->dma_errors++;
+		if (!v->allow_dma_errors)
+			problem(v, k, e->seq, "buffer seq %llu (entry %llu) is flagged as a DMA error by the source",
+				(unsigned long long)e->seq,
+				(unsigned long long)k);
+	}
 	if (c->got[i] < (int32_t)e->len) {
 		rep->crc_errors++;
 		if (c->got[i] < 0)
@@ -314,14 +351,16 @@ static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 				(unsigned long long)e->offset, v->data_path);
 		return;
 	}
-	if ((e->flags & DMAKIT_DESC_F_CRC) &&
-	    dmakit_crc32c(0, data, e->len) != e->crc32c) {
+	if ((e->flags & DMAKIT_DESC_F_CRC) && !data_crc_ok(v, e, data)) {
 		rep->crc_errors++;
-		problem(v, k, e->seq, "buffer seq %llu (entry %llu, offset %llu): data CRC mismatch",
+		problem(v, k, e->seq, "buffer seq %llu (entry %llu, offset %llu): data CRC mismatch%s",
 			(unsigned long long)e->seq, (unsigned long long)k,
-			(unsigned long long)e->offset);
+			(unsigned long long)e->offset, v->hdr.version >= 2 ?
+			" (the checksum covers sequence, slot and data)" : "");
 	}
+	/* a DMA error's data is whatever the card left: no payload to expect */
 	if (v->hdr.payload == DMAKIT_PAYLOAD_SIM &&
+	    !(e->flags & DMAKIT_DESC_F_DMA_ERR) &&
 	    (bad = payload_mismatch(data, e->len, e->seq)) >= 0) {
 		rep->payload_errors++;
 		problem(v, k, e->seq, "buffer seq %llu (entry %llu): payload differs at byte %llu (file offset %llu)",
@@ -412,9 +451,73 @@ static void check_total(struct verifier *v, const char *meta,
 		(unsigned long long)want, (unsigned long long)have);
 }
 
+/* The metadata's @key equals what the index says (identity fields). */
+static void check_same_u64(struct verifier *v, const char *meta,
+			   const char *key, uint64_t have)
+{
+	uint64_t want;
+
+	if (!dmakit_json_get_u64(meta, key, &want) && want == have)
+		return;
+	v->rep->index_errors++;
+	problem(v, 0, 0, "metadata and index disagree on %s (%llu in the index): the metadata belongs to another recording or was edited",
+		key, (unsigned long long)have);
+}
+
+static void check_same_str(struct verifier *v, const char *meta,
+			   const char *key, const char *have, size_t cmp_len)
+{
+	char want[256];
+
+	if (!dmakit_json_get_str(meta, key, want, sizeof(want)) &&
+	    !strncmp(want, have, cmp_len))
+		return;
+	v->rep->index_errors++;
+	problem(v, 0, 0, "metadata and index disagree on %s (\"%s\" in the index): the metadata belongs to another recording or was edited",
+		key, have);
+}
+
+/* The trailer (format 2) against what the entries added up to. */
+static void check_trailer(struct verifier *v)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	const struct dmakit_idx_trailer *t = &v->trailer;
+
+	if (!v->have_trailer) {
+		rep->index_errors++;
+		problem(v, v->nentries, 0, "%s has no trailer after entry %llu: the index was cut short",
+			v->idx_path, (unsigned long long)v->nentries);
+		return;
+	}
+	if (t->buffers != rep->buffers || t->bytes != rep->bytes ||
+	    (rep->buffers && (t->first_seq != v->first_seq ||
+			      t->last_seq != v->last_seq)) ||
+	    t->entries_crc32c != v->entries_crc ||
+	    t->stream_id != v->hdr.stream_id) {
+		rep->index_errors++;
+		problem(v, v->nentries, 0, "the trailer of %s (%llu buffers, %llu bytes, seq %llu..%llu) does not match its entries (%llu buffers, %llu bytes, seq %llu..%llu)",
+			v->idx_path, (unsigned long long)t->buffers,
+			(unsigned long long)t->bytes,
+			(unsigned long long)t->first_seq,
+			(unsigned long long)t->last_seq,
+			(unsigned long long)rep->buffers,
+			(unsigned long long)rep->bytes,
+			(unsigned long long)v->first_seq,
+			(unsigned long long)v->last_seq);
+	}
+	if (strcmp(dmakit_result_name((enum dmakit_result)t->result),
+		   rep->result)) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata says result %s, the index trailer %s",
+			rep->result,
+			dmakit_result_name((enum dmakit_result)t->result));
+	}
+}
+
 static void check_metadata(struct verifier *v, const char *meta_path)
 {
 	struct dmakit_verify_report *rep = v->rep;
+	const struct dmakit_idx_header *h = &v->hdr;
 	int err = 0;
 	char *meta = read_text(meta_path, &err);
 	uint64_t bufsize;
@@ -435,9 +538,11 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 	}
 	dmakit_json_get_u64(meta, "dropped", &rep->dropped);
 	dmakit_json_get_u64(meta, "not_recorded", &rep->not_recorded);
+	dmakit_json_get_u64(meta, "checkpoint_buffers",
+			    &rep->checkpoint_buffers);
 	if (!strcmp(rep->result, "recording")) {
 		/* the recorder never finished: no totals to compare */
-		problem(v, 0, 0, "the recording was not finished (the recorder stopped without closing it): %llu buffers indexed",
+		problem(v, 0, 0, "the recording was not finished (the recorder stopped without closing it): %llu buffers indexed; 'dmakit recover' finishes it",
 			(unsigned long long)rep->buffers);
 		free(meta);
 		return;
@@ -448,10 +553,30 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 		rep->index_errors++;
 		problem(v, 0, 0, "metadata and index disagree on the buffer size");
 	}
+	/* whose recording: a copied-over metadata file names another */
+	check_same_u64(v, meta, "stream_id", h->stream_id);
+	check_same_u64(v, meta, "start_realtime_ns", h->start_realtime_ns);
+	check_same_str(v, meta, "device", h->device, sizeof(h->device) - 1);
+	if (h->version >= 2) {
+		check_same_u64(v, meta, "nbufs", h->nbufs);
+		check_same_str(v, meta, "engine",
+			       dmakit_engine_name((enum dmakit_engine)h->engine),
+			       32);
+	}
 	check_total(v, meta, "buffers", rep->buffers, true);
 	check_total(v, meta, "bytes", rep->bytes, false);
 	check_total(v, meta, "gaps", rep->gaps, false);
 	check_total(v, meta, "lost", rep->lost, false);
+	if (rep->buffers) {
+		check_total(v, meta, "first_seq", v->first_seq, false);
+		check_total(v, meta, "last_seq", v->last_seq, false);
+	}
+	if (h->version >= 2) {
+		check_total(v, meta, "empty", rep->empty, false);
+		check_total(v, meta, "truncated", rep->truncated, false);
+		check_total(v, meta, "dma_errors", rep->dma_errors, false);
+		check_trailer(v);
+	}
 	free(meta);
 }
 
@@ -469,19 +594,47 @@ static int read_header(struct verifier *v, char *err, size_t errlen)
 	    memcmp(h->magic, DMAKIT_IDX_MAGIC, sizeof(h->magic)))
 		return dmakit_errf(err, errlen, -EINVAL,
 				   "%s is not a dmakit index", v->idx_path);
-	if (h->version != DMAKIT_IDX_VERSION ||
+	if (h->version < 1 || h->version > DMAKIT_IDX_VERSION ||
 	    h->header_size != sizeof(*h) ||
 	    h->entry_size != sizeof(struct dmakit_idx_entry))
 		return dmakit_errf(err, errlen, -EINVAL,
-				   "%s: unsupported index version %u",
-				   v->idx_path, h->version);
+				   "%s: unsupported index version %u (this dmakit reads 1..%d)",
+				   v->idx_path, h->version, DMAKIT_IDX_VERSION);
+	if (h->version < 2) {
+		/* older format: these fields were part of the device string */
+		h->nbufs = 0;
+		h->engine = 0;
+	}
+	return 0;
+}
+
+/* How many entries, and the trailer if the index ends with one. */
+static int find_entries(struct verifier *v)
+{
+	const uint64_t hs = sizeof(struct dmakit_idx_header);
+	const uint64_t es = sizeof(struct dmakit_idx_entry);
+	struct stat st;
+	uint64_t recs;
+
+	if (fstat(v->idx_fd, &st))
+		return -errno;
+	recs = (uint64_t)st.st_size > hs ? ((uint64_t)st.st_size - hs) / es : 0;
+	v->partial_entry = (uint64_t)st.st_size > hs &&
+			   ((uint64_t)st.st_size - hs) % es;
+	v->nentries = recs;
+	if (v->hdr.version >= 2 && recs &&
+	    read_full(v->idx_fd, &v->trailer, sizeof(v->trailer),
+		      hs + (recs - 1) * es) == (ssize_t)sizeof(v->trailer) &&
+	    dmakit_idx_is_trailer(&v->trailer)) {
+		v->have_trailer = true;
+		v->nentries = recs - 1;
+	}
 	return 0;
 }
 
 static int alloc_chunks(struct verifier *v)
 {
 	uint64_t entries = 1, spread;
-	struct stat st;
 	unsigned int i;
 
 	v->per_chunk = CHUNK_BYTES / v->bufsize;
@@ -489,10 +642,8 @@ static int alloc_chunks(struct verifier *v)
 	 * A small recording gets small chunks: all of them in flight hold
 	 * about the recording, not NCHUNKS * CHUNK_BYTES (small VMs).
 	 */
-	if (!fstat(v->idx_fd, &st) && (uint64_t)st.st_size > sizeof(v->hdr))
-		entries = ((uint64_t)st.st_size - sizeof(v->hdr) +
-			   sizeof(struct dmakit_idx_entry) - 1) /
-			  sizeof(struct dmakit_idx_entry);
+	if (v->nentries)
+		entries = v->nentries;
 	spread = (entries + NCHUNKS - 1) / NCHUNKS;
 	if (v->per_chunk > spread)
 		v->per_chunk = (uint32_t)spread;
@@ -552,15 +703,18 @@ static void summarize(struct verifier *v)
 			v->idx_path);
 	}
 	rep->payload_checked = v->hdr.payload == DMAKIT_PAYLOAD_SIM;
+	rep->version = v->hdr.version;
+	rep->bound_checked = v->hdr.version >= 2;
 	rep->ok = rep->finished && !rep->crc_errors && !rep->payload_errors &&
-		  !rep->index_errors && !rep->unaccounted;
+		  !rep->index_errors && !rep->unaccounted &&
+		  (v->allow_dma_errors || !rep->dma_errors);
 }
 
-int dmakit_verify(const char *path, const char *sidecar,
+int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
 		  struct dmakit_verify_report *rep, char *err, size_t errlen)
 {
 	struct verifier v;
-	const char *prefix = sidecar ? sidecar : path;
+	const char *prefix = opts && opts->sidecar ? opts->sidecar : path;
 	char *idx_path = NULL, *meta_path = NULL;
 	pthread_t threads[NREADERS];
 	struct reader_arg ra[NREADERS];
@@ -576,6 +730,7 @@ int dmakit_verify(const char *path, const char *sidecar,
 	v.idx_fd = v.data_fd = -1;
 	v.rep = rep;
 	v.data_path = path;
+	v.allow_dma_errors = opts && opts->allow_dma_errors;
 	idx_path = dmakit_sidecar_name(prefix, ".idx");
 	meta_path = dmakit_sidecar_name(prefix, ".json");
 	if (!idx_path || !meta_path) {
@@ -590,6 +745,11 @@ int dmakit_verify(const char *path, const char *sidecar,
 		goto out;
 	}
 	ret = read_header(&v, err, errlen);
+	if (!ret)
+		ret = find_entries(&v);
+	if (ret < 0 && !(err && err[0]))
+		ret = dmakit_errf(err, errlen, ret, "stat %s: %s", idx_path,
+				  dmakit_strerror(ret));
 	if (ret)
 		goto out;
 	ret = open_data(&v, err, errlen);

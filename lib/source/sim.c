@@ -40,6 +40,9 @@ struct sim {
 	uint64_t count;			/* buffers to produce, 0 = unlimited */
 	uint64_t seed;
 	bool crc;
+	/* test knobs: every Nth buffer published empty / short / as a DMA
+	 * error, as a real card does on a bus fault (0: never) */
+	uint64_t empty_every, trunc_every, dmaerr_every;
 	uint64_t cardmem_size;
 	uint64_t xfer_rate;		/* bytes/s of the transaction engine */
 	uint64_t xfer_lat_ns;		/* fixed latency per transaction */
@@ -74,6 +77,29 @@ static void sample_cpu(struct sim *s)
 		return;
 	__atomic_store_n(&s->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ULL +
 			 (uint64_t)ts.tv_nsec, __ATOMIC_RELAXED);
+}
+
+static bool every(uint64_t n, uint64_t seq)
+{
+	return n && seq % n == n - 1;
+}
+
+/* The test knobs: publish this buffer as a faulty card would. */
+static void flaw(const struct sim *s, struct dmakit_desc *d,
+		 const unsigned char *data)
+{
+	if (every(s->empty_every, d->seq))
+		d->len = 0;
+	else if (every(s->trunc_every, d->seq))
+		d->len = s->bufsize / 2;
+	else if (!every(s->dmaerr_every, d->seq))
+		return;
+	if (every(s->dmaerr_every, d->seq))
+		d->flags |= DMAKIT_DESC_F_DMA_ERR;
+	if (d->len < s->bufsize)
+		d->flags |= DMAKIT_DESC_F_TRUNC;
+	if (d->flags & DMAKIT_DESC_F_CRC)
+		d->crc32c = dmakit_crc32c(0, data, d->len);
 }
 
 static int sim_opt(void *ctx, const char *key, const char *val, char *err,
@@ -129,6 +155,15 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 		else
 			return dmakit_errf(err, errlen, -EINVAL,
 					   "sim: crc must be 'on' or 'off'");
+	} else if (!strcmp(key, "empty_every")) {
+		if (dmakit_parse_size(val, &s->empty_every))
+			goto bad;
+	} else if (!strcmp(key, "trunc_every")) {
+		if (dmakit_parse_size(val, &s->trunc_every))
+			goto bad;
+	} else if (!strcmp(key, "dmaerr_every")) {
+		if (dmakit_parse_size(val, &s->dmaerr_every))
+			goto bad;
 	} else if (!strcmp(key, "cardmem")) {
 		if (dmakit_parse_size(val, &v) || v == 0 || v > (1ULL << 30))
 			goto bad;
@@ -143,7 +178,7 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 		s->xfer_lat_ns = v * 1000;
 	} else {
 		return dmakit_errf(err, errlen, -EINVAL,
-				   "sim: unknown option '%s' (known: bufsize, nbufs, rate, policy, count, crc, seed, name, cardmem, xfer_rate, xfer_lat)",
+				   "sim: unknown option '%s' (known: bufsize, nbufs, rate, policy, count, crc, seed, name, cardmem, xfer_rate, xfer_lat, empty_every, trunc_every, dmaerr_every)",
 				   key);
 	}
 	return 0;
@@ -309,6 +344,7 @@ static void *producer(void *arg)
 		d.len = s->bufsize;
 		d.flags = s->crc ? DMAKIT_DESC_F_CRC : 0;
 		d.crc32c = crc;
+		flaw(s, &d, dev->data + (size_t)(pos % s->nbufs) * s->bufsize);
 		dmakit_ring_publish(ctrl, dev->descs, s->nbufs, pos, &d);
 		lost = 0;
 		pos++;

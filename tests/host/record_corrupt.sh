@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # verify catches damage: a flipped data byte (named by buffer), a corrupt
-# index entry, a truncated index, missing metadata; and passes again once
-# the damage is undone.
+# index entry, a truncated index, missing metadata, another recording's
+# metadata copied over, data and index cut at a buffer boundary with the
+# metadata's totals edited to match; and passes again once the damage is
+# undone.
 # timeout: 120
 . "$TOP/tests/host/lib.bash"
 out=$TMPDIR/c.dat
@@ -49,6 +51,37 @@ mv "$out.json" "$TMPDIR/meta.bak"
 t_eq "missing metadata: exit 1" "$?" 1
 t_grep "missing metadata: explained" "cannot read the metadata" "$TMPDIR/err"
 mv "$TMPDIR/meta.bak" "$out.json"
+
+# another recording's metadata: same device, geometry and totals
+other=$TMPDIR/other.dat
+"$DMAKIT" record -d sim:bufsize=64K,nbufs=16,policy=block -o "$other" --size 4M --quiet
+cp "$out.json" "$TMPDIR/meta.bak"
+cp "$other.json" "$out.json"
+"$DMAKIT" verify "$out" 2>"$TMPDIR/err" >/dev/null
+t_eq "foreign metadata: exit 1" "$?" 1
+t_grep "foreign metadata: explained" "belongs to another recording" "$TMPDIR/err"
+cp "$TMPDIR/meta.bak" "$out.json"
+t_check "own metadata back: verifies" "$DMAKIT" verify "$out" --quiet
+
+# cut at a buffer boundary (data and index), totals edited to match
+cp "$out" "$TMPDIR/data.bak"
+cp "$out.idx" "$TMPDIR/idx.bak"
+truncate -s $((50 * bs)) "$out"
+truncate -s $((256 + 64 * 50)) "$out.idx"
+python3 - "$out.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m.update(buffers=50, bytes=50 * 65536, last_seq=49,
+         checkpoint_buffers=50, checkpoint_last_seq=49)
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+"$DMAKIT" verify "$out" 2>"$TMPDIR/err" >/dev/null
+t_eq "cut with edited totals: exit 1" "$?" 1
+t_grep "cut with edited totals: explained" "no trailer after entry 50" "$TMPDIR/err"
+cp "$TMPDIR/data.bak" "$out"
+cp "$TMPDIR/idx.bak" "$out.idx"
+cp "$TMPDIR/meta.bak" "$out.json"
+t_check "restored recording verifies" "$DMAKIT" verify "$out" --quiet
 
 truncate -s $((40 * bs)) "$out"
 "$DMAKIT" verify "$out" 2>"$TMPDIR/err" >/dev/null

@@ -4,11 +4,13 @@
 
     recording_check.py DATA [SIDECAR_PREFIX]
 
-Checks, without libdmakit, that the index header and entries are well
-formed (CRC32C of header and entries, slot offsets, lengths, a CRC on every
-entry), that sequence numbers are continuous with the lost counts, and that
-the metadata's totals, geometry and result agree with the index.  Data CRCs
-are left to 'dmakit verify'.  Prints a JSON summary; exit 0 if consistent.
+Checks, without libdmakit, that the index header, entries and trailer
+(format 2) are well formed (CRC32C of header, entries and trailer, slot
+offsets, lengths, a CRC on every entry, the trailer's totals and its CRC
+chained over every entry), that sequence numbers are continuous with the
+lost counts, and that the metadata's totals, kinds of buffers, geometry,
+engine and result agree with the index.  Data CRCs are left to 'dmakit
+verify'.  Prints a JSON summary; exit 0 if consistent.
 """
 import json
 import os
@@ -16,13 +18,15 @@ import stat
 import struct
 import sys
 
-HEADER = struct.Struct("<8s6I4Q128sII7Q")
+HEADER = struct.Struct("<8s6I4Q112sIIQII7Q")
 ENTRY = struct.Struct("<5Q6I")
+TRAILER = struct.Struct("<8s5Q4I")
+F_DMA_ERR = 1 << 1
 F_CRC = 1 << 3
 F_HOST_CRC = 1 << 16
-RESULTS = {"complete", "interrupted", "disk-full", "io-error",
-           "device-error", "source-ended"}
-ENGINES = {"uring", "pwrite", "buffered", "mmap"}
+RESULTS = ["complete", "interrupted", "disk-full", "io-error",
+           "device-error", "source-ended", "recovered"]
+ENGINES = ["uring", "pwrite", "buffered", "mmap"]
 
 
 def crc32c_table():
@@ -38,8 +42,8 @@ def crc32c_table():
 TABLE = crc32c_table()
 
 
-def crc32c(data):
-    c = 0xFFFFFFFF
+def crc32c(data, crc=0):
+    c = crc ^ 0xFFFFFFFF
     for b in data:
         c = TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
     return c ^ 0xFFFFFFFF
@@ -55,16 +59,16 @@ def main():
         fail("usage: recording_check.py DATA [SIDECAR_PREFIX]")
     data = sys.argv[1]
     prefix = sys.argv[2] if len(sys.argv) == 3 else data
-    assert HEADER.size == 256 and ENTRY.size == 64
+    assert HEADER.size == 256 and ENTRY.size == 64 and TRAILER.size == 64
     with open(prefix + ".idx", "rb") as f:
         idx = f.read()
     with open(prefix + ".json") as f:
         meta = json.load(f)
 
     (magic, version, header_size, entry_size, bufsize, payload, flags,
-     stream_id, clock_hz, start_rt, start_mono, device, hcrc, _r0,
-     *_res) = HEADER.unpack_from(idx, 0)
-    if magic != b"DMKIDX01" or version != 1:
+     stream_id, clock_hz, start_rt, start_mono, device, nbufs, engine, _r1,
+     hcrc, _r0, *_res) = HEADER.unpack_from(idx, 0)
+    if magic != b"DMKIDX01" or version != 2:
         fail("bad magic/version %r %d" % (magic, version))
     if header_size != 256 or entry_size != 64:
         fail("header/entry size %d/%d" % (header_size, entry_size))
@@ -74,20 +78,32 @@ def main():
         fail("bad bufsize %d" % bufsize)
     if (len(idx) - 256) % 64:
         fail("index ends mid-entry")
-    n = (len(idx) - 256) // 64
+    n = (len(idx) - 256) // 64 - 1
+    if n < 0:
+        fail("no trailer")
+    traw = idx[256 + 64 * n:]
+    (tmagic, t_buffers, t_bytes, t_first, t_last, t_stream, t_chain,
+     t_result, _tr, t_crc) = TRAILER.unpack(traw)
+    if tmagic != b"DMKEND02" or crc32c(traw[:60]) != t_crc:
+        fail("no valid trailer at the end of the index")
 
-    prev = None
-    gaps = lost = nbytes = host_crcs = 0
+    prev = first = None
+    gaps = lost = nbytes = host_crcs = empty = truncated = dma_errors = 0
+    chain = 0
     for k in range(n):
         raw = idx[256 + 64 * k:256 + 64 * (k + 1)]
         (seq, dev_ts, host_ts, elost, off, ln, eflags, crc, _r, write_us,
          ecrc) = ENTRY.unpack(raw)
         if crc32c(raw[:60]) != ecrc:
             fail("entry %d: CRC mismatch" % k)
+        chain = crc32c(raw, chain)
         if off != k * bufsize:
             fail("entry %d: offset %d, expected %d" % (k, off, k * bufsize))
-        if not 0 < ln <= bufsize:
+        if not 0 <= ln <= bufsize:
             fail("entry %d: length %d" % (k, ln))
+        empty += ln == 0
+        truncated += 0 < ln < bufsize
+        dma_errors += bool(eflags & F_DMA_ERR)
         if not eflags & F_CRC:
             fail("entry %d: no CRC" % k)
         host_crcs += bool(eflags & F_HOST_CRC)
@@ -98,13 +114,27 @@ def main():
             if elost:
                 gaps += 1
                 lost += elost
+        if first is None:
+            first = seq
         prev = seq
         nbytes += ln
 
-    for key, want in (("format", "dmakit-recording"), ("version", 1),
-                      ("bufsize", bufsize), ("buffers", n),
+    if (t_buffers, t_bytes, t_stream, t_chain) != (n, nbytes, stream_id,
+                                                   chain):
+        fail("trailer totals/chain do not match the entries")
+    if n and (t_first, t_last) != (first, prev):
+        fail("trailer first/last seq do not match the entries")
+
+    for key, want in (("format", "dmakit-recording"), ("version", 2),
+                      ("bufsize", bufsize), ("nbufs", nbufs),
+                      ("buffers", n),
                       ("bytes", nbytes), ("gaps", gaps), ("lost", lost),
+                      ("empty", empty), ("truncated", truncated),
+                      ("dma_errors", dma_errors),
                       ("stream_id", stream_id),
+                      ("start_realtime_ns", start_rt),
+                      ("engine", ENGINES[engine] if engine < 4 else "?"),
+                      ("result", RESULTS[t_result] if t_result < 7 else "?"),
                       ("device", device.rstrip(b"\0").decode()),
                       ("finished", True)):
         if meta.get(key) != want:
@@ -126,6 +156,8 @@ def main():
              % (st.st_size, n))
     print(json.dumps({"entries": n, "bytes": nbytes, "gaps": gaps,
                       "lost": lost, "host_crcs": host_crcs,
+                      "empty": empty, "truncated": truncated,
+                      "dma_errors": dma_errors,
                       "result": meta["result"]}))
 
 

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <dmakit.h>
+#include "internal.h"		/* dmakit_crc32c_combine */
 #include "t.h"
 
 static uint32_t crc_ref(uint32_t crc, const unsigned char *p, size_t len)
@@ -90,10 +91,32 @@ static void incremental(void)
 	free(buf);
 }
 
+/* crc(A|B) from crc(A), crc(B), |B|: what binds a device CRC to its slot */
+static void combine(void)
+{
+	static const size_t lens[] = { 0, 1, 7, 16, 4096, 65536 + 3, 524288 };
+	size_t max = 524288 + 16, i;
+	unsigned char *buf = random_bytes(max);
+
+	T_ASSERT(buf);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint32_t a = dmakit_crc32c(0, buf, 16);
+		uint32_t b = dmakit_crc32c(0, buf + 16, lens[i]);
+
+		T_EQ(dmakit_crc32c_combine(a, b, lens[i]),
+		     crc_ref(0, buf, 16 + lens[i]));
+	}
+	/* crc(A) == 0 is a valid CRC too */
+	T_EQ(dmakit_crc32c_combine(0, dmakit_crc32c(0, buf, 100), 100),
+	     crc_ref(crc_ref(0, buf, 0), buf, 100));
+	free(buf);
+}
+
 int main(void)
 {
 	T_RUN(check_value);
 	T_RUN(lengths_and_alignments);
 	T_RUN(incremental);
+	T_RUN(combine);
 	return t_exit();
 }

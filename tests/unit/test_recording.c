@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
@@ -186,6 +187,10 @@ static void format_sizes(void)
 	T_EQ(sizeof(struct dmakit_idx_header), 256);
 	T_EQ(sizeof(struct dmakit_idx_entry), 64);
 	T_EQ(offsetof(struct dmakit_idx_header, header_crc32c), 192);
+	T_EQ(offsetof(struct dmakit_idx_header, nbufs), 176);
+	T_EQ(sizeof(struct dmakit_idx_trailer), 64);
+	T_EQ(offsetof(struct dmakit_idx_trailer, trailer_crc32c), 60);
+	T_EQ(strlen(DMAKIT_IDX_TRAILER_MAGIC), 8);
 	T_EQ(offsetof(struct dmakit_idx_entry, offset), 32);
 	T_EQ(offsetof(struct dmakit_idx_entry, entry_crc32c), 60);
 	T_EQ(strlen(DMAKIT_IDX_MAGIC), 8);
@@ -289,8 +294,6 @@ static void sink_refusals(void)
 	o.path = tmp_path("refuse.dat");
 	T_EQ(dmakit_sink_open(&s, &o, err, sizeof(err)), 0);
 	fill(&p, 0, 0, &d);
-	d.len = 0;
-	T_EQ(dmakit_sink_submit(s, &d, p.mem, 0, 0), -EINVAL);
 	d.len = BUFSIZE + 1;
 	T_EQ(dmakit_sink_submit(s, &d, p.mem, 0, 0), -EINVAL);
 	d.len = BUFSIZE;
@@ -439,6 +442,17 @@ static off_t entry_off(int k)
 		       (size_t)k * sizeof(struct dmakit_idx_entry));
 }
 
+static int verify_with(const char *path, const struct dmakit_verify_opts *o,
+		       struct dmakit_verify_report *rep)
+{
+	char err[256];
+	int ret = dmakit_verify(path, o, rep, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "verify: %s\n", err);
+	return ret;
+}
+
 static int verify(const char *path, struct dmakit_verify_report *rep)
 {
 	char err[256];
@@ -574,6 +588,370 @@ static void verify_metadata(void)
 	T_ASSERT(strstr(err, "nothing.dat.idx"));
 }
 
+/* Recompute what an editor would: entry CRCs and the trailer's chain. */
+static void reseal_index(const char *idx, int nentries)
+{
+	struct dmakit_idx_trailer t;
+	struct dmakit_idx_entry e;
+	uint32_t chain = 0;
+	int k;
+
+	for (k = 0; k < nentries; k++) {
+		T_EQ(peek(idx, entry_off(k), &e, sizeof(e)), 0);
+		e.entry_crc32c = dmakit_idx_entry_crc(&e);
+		T_EQ(patch(idx, entry_off(k), &e, sizeof(e)), 0);
+		chain = dmakit_crc32c(chain, &e, sizeof(e));
+	}
+	T_EQ(peek(idx, entry_off(nentries), &t, sizeof(t)), 0);
+	T_ASSERT(dmakit_idx_is_trailer(&t));
+	t.entries_crc32c = chain;
+	t.trailer_crc32c = dmakit_idx_trailer_crc(&t);
+	T_EQ(patch(idx, entry_off(nentries), &t, sizeof(t)), 0);
+}
+
+/*
+ * Two slots swapped together with their checksums (entry CRCs and the
+ * trailer recomputed): the checksum is bound to sequence and slot.  The
+ * payload check is taken out of the picture (header says no payload) so
+ * the binding alone must catch it.
+ */
+static void verify_swapped_slots(void)
+{
+	const char *path = tmp_path("swap.dat");
+	const char *idx = tmp_path("swap.dat.idx");
+	struct dmakit_verify_report rep;
+	struct dmakit_sink_stats st;
+	struct dmakit_idx_header h;
+	struct dmakit_idx_entry e3, e4;
+	unsigned char *a = malloc(BUFSIZE), *b = malloc(BUFSIZE);
+	uint32_t crc;
+
+	T_ASSERT(a && b);
+	T_EQ(make_recording(path, DMAKIT_ENGINE_PWRITE, &st), 0);
+	T_EQ(peek(idx, 0, &h, sizeof(h)), 0);
+	h.payload = DMAKIT_PAYLOAD_NONE;
+	h.header_crc32c = dmakit_idx_header_crc(&h);
+	T_EQ(patch(idx, 0, &h, sizeof(h)), 0);
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(rep.ok);
+	T_ASSERT(!rep.payload_checked);
+	T_ASSERT(rep.bound_checked);
+
+	T_EQ(peek(path, 3 * BUFSIZE, a, BUFSIZE), 0);
+	T_EQ(peek(path, 4 * BUFSIZE, b, BUFSIZE), 0);
+	T_EQ(patch(path, 3 * BUFSIZE, b, BUFSIZE), 0);
+	T_EQ(patch(path, 4 * BUFSIZE, a, BUFSIZE), 0);
+	T_EQ(peek(idx, entry_off(3), &e3, sizeof(e3)), 0);
+	T_EQ(peek(idx, entry_off(4), &e4, sizeof(e4)), 0);
+	crc = e3.crc32c;
+	e3.crc32c = e4.crc32c;
+	e4.crc32c = crc;
+	T_EQ(patch(idx, entry_off(3), &e3, sizeof(e3)), 0);
+	T_EQ(patch(idx, entry_off(4), &e4, sizeof(e4)), 0);
+	reseal_index(idx, 20);
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_EQ(rep.crc_errors, 2);
+	T_EQ(rep.index_errors, 0);
+	T_EQ(rep.first_bad_entry, 3);
+	T_ASSERT(strstr(rep.message, "sequence, slot and data"));
+	free(a);
+	free(b);
+}
+
+static void replace_in_file(const char *path, const char *from,
+			    const char *to)
+{
+	char text[16384], out[16384], *p;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	T_ASSERT(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	p = strstr(text, from);
+	T_ASSERT(p);
+	if (!p)
+		return;
+	*p = '\0';
+	snprintf(out, sizeof(out), "%s%s%s", text, to, p + strlen(from));
+	f = fopen(path, "w");
+	T_ASSERT(f);
+	fputs(out, f);
+	fclose(f);
+}
+
+/*
+ * Data and index cut at a buffer boundary, the metadata's totals edited
+ * to match: the trailer is gone (or, moved along, no longer matches).
+ */
+static void verify_cut_with_edited_totals(void)
+{
+	const char *path = tmp_path("cut.dat");
+	const char *idx = tmp_path("cut.dat.idx");
+	const char *meta = tmp_path("cut.dat.json");
+	struct dmakit_verify_report rep;
+	struct dmakit_sink_stats st;
+	struct dmakit_idx_trailer t;
+
+	T_EQ(make_recording(path, DMAKIT_ENGINE_URING, &st), 0);
+	T_EQ(peek(idx, entry_off(20), &t, sizeof(t)), 0);
+	T_ASSERT(dmakit_idx_is_trailer(&t));
+	/* 15 entries left: seq 0..9, 13..17 */
+	T_EQ(truncate(idx, entry_off(15)), 0);
+	T_EQ(truncate(path, 15 * BUFSIZE), 0);
+	replace_in_file(meta, "\"buffers\": 20", "\"buffers\": 15");
+	replace_in_file(meta, "\"bytes\": 1310720", "\"bytes\": 983040");
+	replace_in_file(meta, "\"last_seq\": 22", "\"last_seq\": 17");
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_EQ(rep.buffers, 15);
+	T_EQ(rep.unaccounted, 0);
+	T_ASSERT(strstr(rep.message, "no trailer"));
+
+	/* the old trailer moved to the new end: its totals and chain differ */
+	T_EQ(patch(idx, entry_off(15), &t, sizeof(t)), 0);
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_ASSERT(strstr(rep.message, "trailer"));
+}
+
+/* Another recording's metadata copied over this one's. */
+static void verify_foreign_metadata(void)
+{
+	struct dmakit_verify_report rep;
+	struct dmakit_sink_stats st;
+	char cmd[1024];
+
+	T_EQ(make_recording(tmp_path("one.dat"), DMAKIT_ENGINE_PWRITE, &st), 0);
+	T_EQ(make_recording(tmp_path("two.dat"), DMAKIT_ENGINE_PWRITE, &st), 0);
+	T_EQ(verify(tmp_path("two.dat"), &rep), 0);
+	T_ASSERT(rep.ok);
+	/* same totals, same stream id (42), same engine: only whose it is
+	 * differs */
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", tmp_path("one.dat.json"),
+		 tmp_path("two.dat.json"));
+	T_EQ(system(cmd), 0);
+	T_EQ(verify(tmp_path("two.dat"), &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_ASSERT(strstr(rep.message, "another recording"));
+}
+
+/*
+ * Empty, truncated and DMA-error buffers are recorded with their flags,
+ * counted in the metadata and by verify; a DMA error fails verify unless
+ * allowed.
+ */
+static void flagged_buffers(void)
+{
+	const char *path = tmp_path("flags.dat");
+	struct dmakit_verify_opts vo = { .allow_dma_errors = true };
+	struct dmakit_verify_report rep;
+	struct dmakit_sink_summary sum;
+	struct dmakit_sink_stats st;
+	struct dmakit_sink_opts o;
+	struct dmakit_sink *s;
+	struct pool p;
+	uint64_t cookies[SINK_MAX_DEPTH];
+	char err[256];
+	int i;
+
+	T_EQ(pool_init(&p), 0);
+	sink_opts(&o, &p, path, DMAKIT_ENGINE_URING);
+	T_EQ(dmakit_sink_open(&s, &o, err, sizeof(err)), 0);
+	for (i = 0; i < 6; i++) {
+		struct dmakit_desc d;
+
+		fill(&p, i, (uint64_t)i, &d);
+		if (i == 1)
+			d.len = 0;
+		if (i == 2 || i == 4)
+			d.len = BUFSIZE / 4;
+		if (i == 4)
+			d.flags |= DMAKIT_DESC_F_DMA_ERR;
+		if (d.flags & DMAKIT_DESC_F_CRC)
+			d.crc32c = dmakit_crc32c(0, p.mem + (size_t)i * BUFSIZE,
+						 d.len);
+		if (d.len < BUFSIZE)
+			d.flags |= DMAKIT_DESC_F_TRUNC;
+		T_EQ(dmakit_sink_submit(s, &d, p.mem + (size_t)i * BUFSIZE, i,
+					(uint64_t)i), 0);
+		while (dmakit_sink_inflight(s))
+			dmakit_sink_reap(s, cookies, SINK_MAX_DEPTH, 1);
+	}
+	memset(&sum, 0, sizeof(sum));
+	T_EQ(dmakit_sink_close(s, &sum, &st), 0);
+	free(p.mem);
+	T_EQ(st.buffers, 6);
+	T_EQ(st.empty, 1);
+	T_EQ(st.truncated, 2);
+	T_EQ(st.dma_errors, 1);
+
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_EQ(rep.buffers, 6);
+	T_EQ(rep.empty, 1);
+	T_EQ(rep.truncated, 2);
+	T_EQ(rep.dma_errors, 1);
+	T_EQ(rep.crc_errors + rep.payload_errors + rep.index_errors +
+	     rep.unaccounted, 0);
+	T_EQ(rep.first_bad_seq, 4);
+	T_ASSERT(strstr(rep.message, "DMA error"));
+	T_EQ(verify_with(path, &vo, &rep), 0);
+	T_ASSERT(rep.ok);
+
+	/* the flag and the counts are bound: clearing it in the index fails */
+	{
+		const char *idx = tmp_path("flags.dat.idx");
+		struct dmakit_idx_entry e;
+
+		T_EQ(peek(idx, entry_off(4), &e, sizeof(e)), 0);
+		e.flags &= ~DMAKIT_DESC_F_DMA_ERR;
+		T_EQ(patch(idx, entry_off(4), &e, sizeof(e)), 0);
+		reseal_index(idx, 6);
+		T_EQ(verify(path, &rep), 0);
+		T_ASSERT(!rep.ok);
+		T_EQ(rep.dma_errors, 0);
+		T_ASSERT(strstr(rep.message, "dma_errors"));
+	}
+}
+
+/*
+ * A version 1 recording (plain data CRCs, no trailer, 128-byte device
+ * string) still verifies, and says it is the older format.
+ */
+static void verify_version1(void)
+{
+	const char *path = tmp_path("v1.dat");
+	const char *idx = tmp_path("v1.dat.idx");
+	struct dmakit_verify_report rep;
+	struct dmakit_sink_stats st;
+	struct dmakit_idx_header h;
+	unsigned char *buf = malloc(BUFSIZE);
+	int k;
+
+	T_ASSERT(buf);
+	T_EQ(make_recording(path, DMAKIT_ENGINE_BUFFERED, &st), 0);
+	T_EQ(peek(idx, 0, &h, sizeof(h)), 0);
+	h.version = 1;
+	h.nbufs = 0;
+	h.engine = 0;
+	h.header_crc32c = dmakit_idx_header_crc(&h);
+	T_EQ(patch(idx, 0, &h, sizeof(h)), 0);
+	for (k = 0; k < 20; k++) {
+		struct dmakit_idx_entry e;
+
+		T_EQ(peek(idx, entry_off(k), &e, sizeof(e)), 0);
+		T_EQ(peek(path, (off_t)e.offset, buf, e.len), 0);
+		e.crc32c = dmakit_crc32c(0, buf, e.len);
+		e.entry_crc32c = dmakit_idx_entry_crc(&e);
+		T_EQ(patch(idx, entry_off(k), &e, sizeof(e)), 0);
+	}
+	T_EQ(truncate(idx, entry_off(20)), 0);
+	T_EQ(verify(path, &rep), 0);
+	if (!rep.ok)
+		T_FAIL("v1: %s", rep.message);
+	T_EQ(rep.version, 1);
+	T_ASSERT(!rep.bound_checked);
+	T_EQ(rep.buffers, 20);
+	/* finished in the older format: recover has nothing to do */
+	{
+		struct dmakit_recover_report rr;
+		char err[256];
+
+		T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+		T_ASSERT(rr.was_finished);
+		T_EQ(rr.buffers, 20);
+	}
+	free(buf);
+}
+
+/*
+ * A recorder that dies without closing (a child that _exit()s mid-way):
+ * recover keeps every buffer whose entry and data check out, trims a torn
+ * entry, finishes the metadata; a second recover changes nothing.  A
+ * finished recording whose index lost its trailer is damage, not a
+ * crash: recover refuses and leaves it alone.
+ */
+static void recover_after_death(void)
+{
+	const char *path = tmp_path("dead.dat");
+	const char *idx = tmp_path("dead.dat.idx");
+	struct dmakit_recover_report rr;
+	struct dmakit_verify_report rep;
+	struct dmakit_idx_entry junk;
+	struct stat sb, sb2;
+	char err[256];
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		struct dmakit_sink_opts o;
+		struct dmakit_sink *s;
+		struct pool p;
+		int bad = 0;
+
+		if (pool_init(&p))
+			_exit(2);
+		sink_opts(&o, &p, path, DMAKIT_ENGINE_PWRITE);
+		o.expected_bytes = 64 * BUFSIZE;	/* a preallocated tail */
+		o.checkpoint_ms = -1;			/* no checkpoint at all */
+		if (dmakit_sink_open(&s, &o, err, sizeof(err)))
+			_exit(3);
+		/* 70 entries: more than one index batch reaches the file */
+		if (write_buffers(s, &p, 70, NULL, NULL, &bad) || bad)
+			_exit(4);
+		dmakit_sink_flush_index(s);
+		_exit(0);	/* dies without dmakit_sink_close() */
+	}
+	T_EQ(waitpid(pid, &status, 0), pid);
+	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_ASSERT(strstr(rep.message, "dmakit recover"));
+
+	/* a torn entry after the last whole one, as after a power cut */
+	memset(&junk, 0x5a, sizeof(junk));
+	T_EQ(patch(idx, entry_off(70), &junk, sizeof(junk)), 0);
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+	T_ASSERT(!rr.was_finished);
+	T_STREQ(rr.previous_result, "recording");
+	T_EQ(rr.buffers, 70);
+	T_EQ(rr.dropped_entries, 1);
+	T_EQ(rr.checkpoint_buffers, 0);
+	T_ASSERT(strstr(rr.message, "entry 70"));
+	T_EQ(stat(path, &sb), 0);
+	T_EQ(sb.st_size, 70 * BUFSIZE);		/* the preallocation trimmed */
+	T_EQ(verify(path, &rep), 0);
+	if (!rep.ok)
+		T_FAIL("after recover: %s", rep.message);
+	T_STREQ(rep.result, "recovered");
+	T_EQ(rep.buffers, 70);
+
+	T_EQ(stat(idx, &sb), 0);
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+	T_ASSERT(rr.was_finished);
+	T_STREQ(rr.previous_result, "recovered");
+	T_EQ(rr.buffers, 70);
+	T_EQ(stat(idx, &sb2), 0);
+	T_EQ(sb2.st_size, sb.st_size);
+	T_EQ(sb2.st_mtime, sb.st_mtime);
+
+	/* finished, trailer cut off: refused, nothing changed */
+	T_EQ(truncate(idx, entry_off(70)), 0);
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), -EINVAL);
+	T_ASSERT(strstr(err, "damaged, not interrupted"));
+	T_EQ(stat(idx, &sb2), 0);
+	T_EQ(sb2.st_size, entry_off(70));
+
+	/* nothing to recover from */
+	T_EQ(dmakit_recover(tmp_path("none.dat"), NULL, &rr, err, sizeof(err)),
+	     -ENOENT);
+}
+
 /* --- dmakit_record endings --- */
 
 struct stop_after {
@@ -672,6 +1050,12 @@ int main(void)
 	T_RUN(verify_data_corruption);
 	T_RUN(verify_index_corruption);
 	T_RUN(verify_metadata);
+	T_RUN(verify_swapped_slots);
+	T_RUN(verify_cut_with_edited_totals);
+	T_RUN(verify_foreign_metadata);
+	T_RUN(flagged_buffers);
+	T_RUN(verify_version1);
+	T_RUN(recover_after_death);
 	T_RUN(record_endings);
 	if (!t_failed) {
 		char cmd[512];

@@ -114,10 +114,11 @@ static bool same_bytes(const unsigned char *a, size_t alen, const char *path)
 static void verifies(const char *path, const char *sidecar, uint64_t n,
 		     bool *ok)
 {
+	struct dmakit_verify_opts vo = { .sidecar = sidecar };
 	struct dmakit_verify_report rep;
 	char err[256];
 
-	*ok = !dmakit_verify(path, sidecar, &rep, err, sizeof(err)) &&
+	*ok = !dmakit_verify(path, &vo, &rep, err, sizeof(err)) &&
 	      rep.ok && rep.buffers == n;
 }
 

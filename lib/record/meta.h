@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A recording's metadata (SIDECAR.json): one description written by the
+ * sink (at open, at each checkpoint, at close) and by recovery, read back
+ * by recovery and the verifier.  Every version on disk is complete: it is
+ * written to a temporary file, made durable and renamed into place, then
+ * the directory is made durable.
+ */
+#ifndef DMAKIT_RECORD_META_H
+#define DMAKIT_RECORD_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define REC_META_PATH	4096
+#define REC_META_STR	256
+
+struct rec_meta {
+	char data[REC_META_PATH], index[REC_META_PATH];
+	char target[32];		/* "file" / "block-device" */
+	char device[REC_META_STR], device_kind[32];
+	char policy[16], payload[16];
+	char engine[16], engine_requested[16];
+	uint64_t bufsize, nbufs, source_rate, dev_clock_hz, stream_id;
+	bool direct, registered;
+	uint64_t queue_depth, preallocated;
+	uint64_t start_realtime_ns, start_mono_ns;
+	uint64_t end_realtime_ns;	/* 0: not finished */
+	double seconds;
+	bool finished;
+	/* what the index holds (at this version of the file) */
+	uint64_t buffers, bytes, first_seq, last_seq, gaps, lost, lost_before;
+	uint64_t empty, truncated, dma_errors;
+	uint64_t dropped, not_recorded;
+	uint64_t write_us_max, write_us_mean;
+	/* the last checkpoint: entries whose data and index are durable */
+	int64_t checkpoint_ms;		/* interval; < 0: only at the end */
+	uint64_t checkpoints, checkpoint_buffers, checkpoint_last_seq;
+	double checkpoint_seconds;
+	char result[32];
+	char error[REC_META_STR];
+	/* set by dmakit_recover() */
+	bool recovered;
+	char previous_result[32];
+	uint64_t recovered_dropped_entries, recovered_trimmed_bytes;
+	char recovered_note[REC_META_STR];
+};
+
+/* The JSON text (malloc'd, *@lenp bytes), or NULL (out of memory). */
+char *rec_meta_text(const struct rec_meta *m, size_t *lenp);
+
+/* Parse @text (what rec_meta_text wrote); fields it lacks stay as they
+ * were.  Return 0 or -EINVAL if it is not a recording's metadata. */
+int rec_meta_parse(struct rec_meta *m, const char *text);
+
+/*
+ * Replace @path durably with @text through @tmp_fd (a file at @tmp_path,
+ * written from offset 0, truncated to @len): fsync, rename, fsync the
+ * directory.  Closes @tmp_fd.  Return 0 or -errno.
+ */
+int rec_meta_commit(int tmp_fd, const char *tmp_path, const char *path,
+		    const char *text, size_t len);
+
+/* Same, creating @path's temporary file "<path>.<suffix>" itself. */
+int rec_meta_replace(const char *path, const char *suffix, const char *text,
+		     size_t len);
+
+/* fsync the directory holding @path. */
+int rec_fsync_dir_of(const char *path);
+
+/* pwrite all of @buf at @off; -errno, or -ENOSPC for a zero write. */
+int rec_write_all(int fd, const void *buf, size_t len, uint64_t off);
+
+#endif /* DMAKIT_RECORD_META_H */

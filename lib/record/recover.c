@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmakit_recover(): finish a recording whose recorder never closed it.
+ *
+ * What survives a crash: the index header (written at open), entries up
+ * to the last checkpoint (their data and index were made durable before
+ * the metadata named them), and whatever later entries and data happened
+ * to reach the disk, in any order.  So the entries up to the checkpoint
+ * are kept as they are (damage there is verify's to report, not a reason
+ * to throw data away), and after it the longest run of entries whose
+ * entry CRC, slot, sequence and data (bound CRC, else the sim payload)
+ * check out; the first one that does not ends the recording.  Then the
+ * index and data file are trimmed to what was kept, the trailer written
+ * and the metadata finalised with result "recovered", each step durable
+ * before the next, so an interrupted recovery can simply be run again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "meta.h"
+#include "sink.h"
+
+#define META_MAX	(1U << 20)
+
+struct recovery {
+	const char *idx_path, *data_path;
+	int idx_fd, data_fd;
+	struct dmakit_idx_header hdr;
+	struct dmakit_sink_stats st;	/* totals of the entries kept */
+	uint32_t entries_crc;
+	unsigned char *buf;		/* one slot */
+};
+
+static char *read_meta_text(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	text = malloc(META_MAX + 1);
+	n = text ? read(fd, text, META_MAX) : -1;
+	close(fd);
+	if (n < 0) {
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
+}
+
+static bool payload_ok(const unsigned char *data, uint32_t len, uint64_t seq)
+{
+	const uint64_t *w = (const uint64_t *)data;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i] != dmakit_payload_word(seq, i))
+			return false;
+	return true;
+}
+
+/* Does entry @k's data check out?  @why says what did not. */
+static bool data_ok(struct recovery *r, const struct dmakit_idx_entry *e,
+		    uint64_t k, char *why, size_t whylen)
+{
+	ssize_t n = pread(r->data_fd, r->buf, e->len, (off_t)e->offset);
+
+	if (n != (ssize_t)e->len) {
+		snprintf(why, whylen, "entry %llu (seq %llu): its data is not on the target",
+			 (unsigned long long)k, (unsigned long long)e->seq);
+		return false;
+	}
+	if (e->flags & DMAKIT_DESC_F_CRC) {
+		if (dmakit_idx_bound_crc(e->seq, e->offset,
+					 dmakit_crc32c(0, r->buf, e->len),
+					 e->len) == e->crc32c)
+			return true;
+		snprintf(why, whylen, "entry %llu (seq %llu): data CRC mismatch (not written before the crash)",
+			 (unsigned long long)k, (unsigned long long)e->seq);
+		return false;
+	}
+	if (r->hdr.payload == DMAKIT_PAYLOAD_SIM &&
+	    !(e->flags & DMAKIT_DESC_F_DMA_ERR)) {
+		if (payload_ok(r->buf, e->len, e->seq))
+			return true;
+		snprintf(why, whylen, "entry %llu (seq %llu): payload mismatch (not written before the crash)",
+			 (unsigned long long)k, (unsigned long long)e->seq);
+		return false;
+	}
+	snprintf(why, whylen, "entry %llu (seq %llu): no checksum to prove its data after the last checkpoint",
+		 (unsigned long long)k, (unsigned long long)e->seq);
+	return false;
+}
+
+/* Add a kept entry to the totals (as the sink counts them). */
+static void keep(struct recovery *r, const struct dmakit_idx_entry *e)
+{
+	struct dmakit_sink_stats *st = &r->st;
+
+	if (st->buffers == 0) {
+		st->first_seq = e->seq;
+		st->lost_before = e->lost;
+	} else if (e->lost) {
+		st->gaps++;
+		st->lost += e->lost;
+	}
+	st->last_seq = e->seq;
+	st->buffers++;
+	st->bytes += e->len;
+	if (e->len == 0)
+		st->empty++;
+	else if (e->len < r->hdr.bufsize)
+		st->truncated++;
+	if (e->flags & DMAKIT_DESC_F_DMA_ERR)
+		st->dma_errors++;
+	r->entries_crc = dmakit_crc32c(r->entries_crc, e, sizeof(*e));
+}
+
+/*
+ * Walk the index: entries below @trusted are kept as they are; after
+ * that, entries are kept while they check out.  @why: what ended it.
+ */
+static int scan(struct recovery *r, uint64_t nrecs, uint64_t trusted,
+		char *why, size_t whylen)
+{
+	const uint64_t hs = sizeof(struct dmakit_idx_header);
+	struct dmakit_idx_entry e;
+	uint64_t k, prev_seq = 0;
+
+	for (k = 0; k < nrecs; k++) {
+		ssize_t n = pread(r->idx_fd, &e, sizeof(e),
+				  (off_t)(hs + k * sizeof(e)));
+
+		if (n < 0)
+			return -errno;
+		if (n != (ssize_t)sizeof(e))
+			break;
+		if (k >= trusted) {
+			if (dmakit_idx_entry_crc(&e) != e.entry_crc32c) {
+				snprintf(why, whylen, "entry %llu is torn (entry CRC mismatch)",
+					 (unsigned long long)k);
+				break;
+			}
+			if (e.offset != k * r->hdr.bufsize ||
+			    e.len > r->hdr.bufsize) {
+				snprintf(why, whylen, "entry %llu does not fit slot %llu",
+					 (unsigned long long)k,
+					 (unsigned long long)k);
+				break;
+			}
+			if (k && e.seq != prev_seq + 1 + e.lost) {
+				snprintf(why, whylen, "entry %llu: sequence %llu does not follow %llu",
+					 (unsigned long long)k,
+					 (unsigned long long)e.seq,
+					 (unsigned long long)prev_seq);
+				break;
+			}
+			if (!data_ok(r, &e, k, why, whylen))
+				break;
+		}
+		prev_seq = e.seq;
+		keep(r, &e);
+	}
+	return 0;
+}
+
+static int finish_index(struct recovery *r)
+{
+	const uint64_t end = sizeof(struct dmakit_idx_header) +
+			     r->st.buffers * sizeof(struct dmakit_idx_entry);
+	struct dmakit_idx_trailer t;
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	memcpy(t.magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t.magic));
+	t.buffers = r->st.buffers;
+	t.bytes = r->st.bytes;
+	t.first_seq = r->st.first_seq;
+	t.last_seq = r->st.last_seq;
+	t.stream_id = r->hdr.stream_id;
+	t.entries_crc32c = r->entries_crc;
+	t.result = DMAKIT_RESULT_RECOVERED;
+	t.trailer_crc32c = dmakit_idx_trailer_crc(&t);
+	if (ftruncate(r->idx_fd, (off_t)end))
+		return -errno;
+	ret = rec_write_all(r->idx_fd, &t, sizeof(t), end);
+	if (!ret && fsync(r->idx_fd))
+		ret = -errno;
+	return ret;
+}
+
+/* Metadata from the header (authoritative) over what the JSON said. */
+static void header_into_meta(const struct recovery *r, struct rec_meta *m)
+{
+	const struct dmakit_idx_header *h = &r->hdr;
+
+	snprintf(m->data, sizeof(m->data), "%s", r->data_path);
+	snprintf(m->index, sizeof(m->index), "%s", r->idx_path);
+	if (strncmp(m->device, h->device, sizeof(h->device) - 1))
+		snprintf(m->device, sizeof(m->device), "%.*s",
+			 (int)sizeof(h->device) - 1, h->device);
+	m->bufsize = h->bufsize;
+	m->nbufs = h->nbufs;
+	m->stream_id = h->stream_id;
+	m->dev_clock_hz = h->dev_clock_hz;
+	m->start_realtime_ns = h->start_realtime_ns;
+	m->start_mono_ns = h->start_mono_ns;
+	snprintf(m->engine, sizeof(m->engine), "%s",
+		 dmakit_engine_name((enum dmakit_engine)h->engine));
+	snprintf(m->payload, sizeof(m->payload), "%s",
+		 h->payload == DMAKIT_PAYLOAD_SIM ? "sim" : "none");
+	if (!m->target[0])
+		snprintf(m->target, sizeof(m->target), "file");
+}
+
+static int write_final_meta(struct recovery *r, struct rec_meta *m,
+			    const char *meta_path, uint64_t dropped_entries,
+			    uint64_t trimmed, const char *why)
+{
+	struct timespec ts;
+	char *text;
+	size_t len;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(m->previous_result, sizeof(m->previous_result), "%s",
+		 m->result);
+	snprintf(m->result, sizeof(m->result), "recovered");
+	header_into_meta(r, m);
+	m->finished = true;
+	m->end_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+			     (uint64_t)ts.tv_nsec;
+	m->buffers = r->st.buffers;
+	m->bytes = r->st.bytes;
+	m->first_seq = r->st.first_seq;
+	m->last_seq = r->st.last_seq;
+	m->gaps = r->st.gaps;
+	m->lost = r->st.lost;
+	m->lost_before = r->st.lost_before;
+	m->empty = r->st.empty;
+	m->truncated = r->st.truncated;
+	m->dma_errors = r->st.dma_errors;
+	m->recovered = true;
+	m->recovered_dropped_entries = dropped_entries;
+	m->recovered_trimmed_bytes = trimmed;
+	snprintf(m->recovered_note, sizeof(m->recovered_note), "%s", why);
+	snprintf(m->error, sizeof(m->error),
+		 "recovered after the recorder stopped without finishing: %llu buffers kept, %llu index entries after them dropped; buffers the source produced after those are not in this recording",
+		 (unsigned long long)r->st.buffers,
+		 (unsigned long long)dropped_entries);
+	text = rec_meta_text(m, &len);
+	if (!text)
+		return -ENOMEM;
+	ret = rec_meta_replace(meta_path, "tmp", text, len);
+	free(text);
+	return ret;
+}
+
+/* The recorder's temporary metadata files, left by the crash. */
+static void remove_leftovers(const char *meta_path)
+{
+	static const char *const suffixes[] = { ".tmp", ".ckpt" };
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char *p;
+
+		if (asprintf(&p, "%s%s", meta_path, suffixes[i]) < 0)
+			continue;
+		unlink(p);	/* usually absent */
+		free(p);
+	}
+}
+
+int dmakit_recover(const char *path, const char *sidecar,
+		   struct dmakit_recover_report *rep, char *err, size_t errlen)
+{
+	const char *prefix = sidecar ? sidecar : path;
+	struct recovery r;
+	struct rec_meta *m = NULL;
+	char *idx_path = NULL, *meta_path = NULL, *text = NULL;
+	char why[256] = "";
+	struct stat ist, dst;
+	uint64_t nrecs, trusted, data_end;
+	struct dmakit_idx_trailer t;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !*path || !rep)
+		return dmakit_errf(err, errlen, -EINVAL, "no recording given");
+	memset(rep, 0, sizeof(*rep));
+	memset(&r, 0, sizeof(r));
+	r.idx_fd = r.data_fd = -1;
+	r.data_path = path;
+	idx_path = dmakit_sidecar_name(prefix, ".idx");
+	meta_path = dmakit_sidecar_name(prefix, ".json");
+	m = calloc(1, sizeof(*m));
+	if (!idx_path || !meta_path || !m) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	r.idx_path = idx_path;
+	r.idx_fd = open(idx_path, O_RDWR | O_CLOEXEC);
+	if (r.idx_fd < 0) {
+		ret = dmakit_errf(err, errlen, -errno, "open %s: %s", idx_path,
+				  strerror(errno));
+		goto out;
+	}
+	if (pread(r.idx_fd, &r.hdr, sizeof(r.hdr), 0) != sizeof(r.hdr) ||
+	    memcmp(r.hdr.magic, DMAKIT_IDX_MAGIC, sizeof(r.hdr.magic)) ||
+	    dmakit_idx_header_crc(&r.hdr) != r.hdr.header_crc32c ||
+	    r.hdr.bufsize < DMAKIT_RING_MIN_BUFSIZE ||
+	    r.hdr.bufsize > DMAKIT_RING_MAX_BUFSIZE) {
+		ret = dmakit_errf(err, errlen, -EINVAL,
+				  "%s has no valid dmakit index header: nothing to recover from",
+				  idx_path);
+		goto out;
+	}
+	text = read_meta_text(meta_path);
+	if (text && !rec_meta_parse(m, text) && strcmp(m->result, "recording") &&
+	    r.hdr.version < DMAKIT_IDX_VERSION) {
+		/* an older format's finished recording: nothing to do */
+		rep->was_finished = true;
+		snprintf(rep->previous_result, sizeof(rep->previous_result),
+			 "%s", m->result);
+		rep->buffers = m->buffers;
+		rep->bytes = m->bytes;
+		rep->first_seq = m->first_seq;
+		rep->last_seq = m->last_seq;
+		ret = 0;
+		goto out;
+	}
+	if (r.hdr.version != DMAKIT_IDX_VERSION) {
+		ret = dmakit_errf(err, errlen, -EPROTONOSUPPORT,
+				  "%s is index format %u: only format %d recordings can be recovered",
+				  idx_path, r.hdr.version, DMAKIT_IDX_VERSION);
+		goto out;
+	}
+	if (fstat(r.idx_fd, &ist)) {
+		ret = dmakit_errf(err, errlen, -errno, "stat %s: %s", idx_path,
+				  strerror(errno));
+		goto out;
+	}
+	nrecs = (uint64_t)ist.st_size > sizeof(r.hdr) ?
+		((uint64_t)ist.st_size - sizeof(r.hdr)) / sizeof(t) : 0;
+	if (nrecs && pread(r.idx_fd, &t, sizeof(t), (off_t)(sizeof(r.hdr) +
+			   (nrecs - 1) * sizeof(t))) == sizeof(t) &&
+	    dmakit_idx_is_trailer(&t))
+		nrecs--;	/* rewritten below */
+	else
+		memset(&t, 0, sizeof(t));
+
+	if (text && !rec_meta_parse(m, text) && strcmp(m->result, "recording")) {
+		if (t.magic[0]) {
+			rep->was_finished = true;
+			snprintf(rep->previous_result,
+				 sizeof(rep->previous_result), "%s", m->result);
+			rep->buffers = t.buffers;
+			rep->bytes = t.bytes;
+			rep->first_seq = t.first_seq;
+			rep->last_seq = t.last_seq;
+			rep->checkpoint_buffers = m->checkpoint_buffers;
+			ret = 0;
+			goto out;
+		}
+		ret = dmakit_errf(err, errlen, -EINVAL,
+				  "%s says the recording finished (%s) but %s has no trailer: it was damaged, not interrupted; nothing changed ('dmakit verify' tells more)",
+				  meta_path, m->result, idx_path);
+		goto out;
+	}
+	if (!text || !m->result[0])
+		snprintf(m->result, sizeof(m->result), "recording");
+	snprintf(rep->previous_result, sizeof(rep->previous_result), "%s",
+		 m->result);
+
+	r.data_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (r.data_fd < 0 || fstat(r.data_fd, &dst)) {
+		ret = dmakit_errf(err, errlen, -errno, "open %s: %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	r.buf = malloc(r.hdr.bufsize);
+	if (!r.buf) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	trusted = m->checkpoint_buffers < nrecs ? m->checkpoint_buffers : nrecs;
+	ret = scan(&r, nrecs, trusted, why, sizeof(why));
+	if (ret) {
+		dmakit_errf(err, errlen, ret, "read %s: %s", idx_path,
+			    dmakit_strerror(ret));
+		goto out;
+	}
+	if (m->checkpoint_buffers > nrecs)
+		snprintf(why, sizeof(why), "the index holds %llu entries, fewer than the %llu its last checkpoint made durable",
+			 (unsigned long long)nrecs,
+			 (unsigned long long)m->checkpoint_buffers);
+
+	/* index first: a data file longer than its index is harmless */
+	ret = finish_index(&r);
+	if (ret) {
+		dmakit_errf(err, errlen, ret, "write %s: %s", idx_path,
+			    dmakit_strerror(ret));
+		goto out;
+	}
+	data_end = r.st.buffers * r.hdr.bufsize;
+	if (S_ISREG(dst.st_mode) && (uint64_t)dst.st_size > data_end) {
+		rep->trimmed_bytes = (uint64_t)dst.st_size - data_end;
+		if (ftruncate(r.data_fd, (off_t)data_end)) {
+			ret = dmakit_errf(err, errlen, -errno,
+					  "truncate %s: %s", path,
+					  strerror(errno));
+			goto out;
+		}
+	}
+	if (fsync(r.data_fd)) {
+		ret = dmakit_errf(err, errlen, -errno, "fsync %s: %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	rep->dropped_entries = nrecs - r.st.buffers;
+	ret = write_final_meta(&r, m, meta_path, rep->dropped_entries,
+			       rep->trimmed_bytes, why);
+	if (ret) {
+		dmakit_errf(err, errlen, ret, "write %s: %s", meta_path,
+			    dmakit_strerror(ret));
+		goto out;
+	}
+	remove_leftovers(meta_path);
+	rep->buffers = r.st.buffers;
+	rep->bytes = r.st.bytes;
+	rep->first_seq = r.st.first_seq;
+	rep->last_seq = r.st.last_seq;
+	rep->checkpoint_buffers = m->checkpoint_buffers;
+	snprintf(rep->message, sizeof(rep->message), "%s", why);
+out:
+	if (r.idx_fd >= 0)
+		close(r.idx_fd);
+	if (r.data_fd >= 0)
+		close(r.data_fd);
+	free(r.buf);
+	free(text);
+	free(m);
+	free(idx_path);
+	free(meta_path);
+	return ret;
+}

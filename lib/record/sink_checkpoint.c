@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Checkpoints: every checkpoint_ms a thread makes the data and the index
+ * written so far durable (fdatasync of both) and only then publishes
+ * metadata naming them (temporary file, fsync, rename, directory fsync),
+ * so the recorder never waits for a flush and the metadata never claims
+ * more than is durable.  dmakit_recover() relies on that claim: after a
+ * crash it keeps at least checkpoint_buffers entries.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "meta.h"
+#include "sink.h"
+
+/* The thread: publishes the metadata text the caller handed it. */
+static void *checkpoint_thread(void *arg)
+{
+	struct dmakit_sink *s = arg;
+	struct sink_ckpt *c = &s->ckpt;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		char *text;
+		size_t len;
+		uint64_t buffers, last_seq;
+		int ret = 0;
+
+		while (!c->text && !c->quit)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (!c->text)
+			break;
+		text = c->text;
+		len = c->len;
+		buffers = c->want_buffers;
+		last_seq = c->want_last_seq;
+		pthread_mutex_unlock(&c->lock);
+
+		if (fdatasync(s->fd))
+			ret = -errno;
+		if (!ret && fdatasync(s->idx_fd))
+			ret = -errno;
+		if (!ret)
+			ret = rec_meta_replace(s->meta_path, "ckpt", text, len);
+		free(text);
+
+		pthread_mutex_lock(&c->lock);
+		c->text = NULL;
+		if (ret) {
+			if (!c->error)
+				c->error = ret;
+		} else {
+			c->done++;
+			c->done_buffers = buffers;
+			c->done_last_seq = last_seq;
+		}
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+void dmakit_sink_checkpoint_start(struct dmakit_sink *s)
+{
+	struct sink_ckpt *c = &s->ckpt;
+
+	if (s->ckpt_ms < 0)
+		return;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->next_ns = s->t_open_ns + (uint64_t)s->ckpt_ms * 1000000ULL;
+	if (pthread_create(&c->thread, NULL, checkpoint_thread, s)) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+		dmakit_sink_notice(s, "no checkpoint thread: %s is made durable only at the end",
+				   s->data_path);
+		return;
+	}
+	c->running = true;
+}
+
+/* Take what the thread finished into the counters (caller's thread). */
+static void checkpoint_collect(struct dmakit_sink *s)
+{
+	struct sink_ckpt *c = &s->ckpt;
+
+	if (!c->running)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->done > s->st.checkpoints) {
+		s->st.checkpoints = c->done;
+		s->st.checkpoint_buffers = c->done_buffers;
+		s->ckpt_last_seq = c->done_last_seq;
+		s->ckpt_seconds = c->done_seconds;
+	}
+	if (c->error && !c->error_told) {
+		c->error_told = true;
+		dmakit_sink_notice(s, "checkpoint of %s failed: %s (the recording goes on; recovery after a crash may keep less)",
+				   s->data_path, dmakit_strerror(c->error));
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Hand a checkpoint to the thread if one is due and it is idle. */
+void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
+{
+	struct sink_ckpt *c = &s->ckpt;
+	uint64_t now;
+	struct rec_meta *m;
+	char *text;
+	size_t len;
+	bool idle;
+
+	if (!c->running)
+		return;
+	now = dmakit_now_ns();
+	if (now < c->next_ns)
+		return;
+	checkpoint_collect(s);
+	pthread_mutex_lock(&c->lock);
+	idle = !c->text;
+	pthread_mutex_unlock(&c->lock);
+	if (!idle || s->st.buffers == s->st.checkpoint_buffers)
+		return;
+	c->next_ns = now + (uint64_t)s->ckpt_ms * 1000000ULL;
+	dmakit_sink_flush_index(s);
+	m = malloc(sizeof(*m));
+	if (!m)
+		return;
+	dmakit_sink_fill_meta(s, m, false, "recording", "");
+	/* what the metadata claims once the thread made it true */
+	m->checkpoints = s->st.checkpoints + 1;
+	m->checkpoint_buffers = s->st.buffers;
+	m->checkpoint_last_seq = s->st.last_seq;
+	m->checkpoint_seconds = (double)(now - s->t_open_ns) / 1e9;
+	text = rec_meta_text(m, &len);
+	free(m);
+	if (!text)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->text = text;
+	c->len = len;
+	c->want_buffers = s->st.buffers;
+	c->want_last_seq = s->st.last_seq;
+	c->done_seconds = (double)(now - s->t_open_ns) / 1e9;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Wait for a checkpoint in progress and end the thread. */
+void dmakit_sink_checkpoint_stop(struct dmakit_sink *s)
+{
+	struct sink_ckpt *c = &s->ckpt;
+
+	if (!c->running)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->quit = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	checkpoint_collect(s);
+	c->running = false;
+	free(c->text);
+	c->text = NULL;
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+}
+

@@ -248,8 +248,16 @@ static void app_close(struct dmakit_dev *dev)
 	free(dev->priv);
 }
 
-/* The producer runs in its own process: nothing to start or stop here. */
-static int app_start_stop(struct dmakit_dev *dev)
+/*
+ * The producer runs in its own process: a start waits until it has
+ * started its stream (it does right after publishing the name).
+ */
+static int app_start(struct dmakit_dev *dev)
+{
+	return ring_mem_wait_started(dev->priv, 10000);
+}
+
+static int app_stop(struct dmakit_dev *dev)
 {
 	(void)dev;
 	return 0;
@@ -259,8 +267,8 @@ const struct dmakit_backend dmakit_app_backend = {
 	.name = "app",
 	.open = app_open,
 	.close = app_close,
-	.start = app_start_stop,
-	.stop = app_start_stop,
+	.start = app_start,
+	.stop = app_stop,
 	.consumer_attach = ring_mem_consumer_attach,
 	.consumer_detach = ring_mem_consumer_detach,
 	.wait = ring_mem_wait,

@@ -510,6 +510,22 @@ void ring_mem_start(struct ring_mem *rm)
 	DMAKIT_STORE_RELEASE(&ctrl->state, DMAKIT_STATE_RUNNING);
 }
 
+int ring_mem_wait_started(struct ring_mem *rm, int timeout_ms)
+{
+	struct dmakit_ring_ctrl *ctrl = rm->map;
+	uint64_t deadline = dmakit_deadline(timeout_ms);
+	const struct timespec tick = { .tv_sec = 0, .tv_nsec = 5000000 };
+
+	while (DMAKIT_LOAD_ACQUIRE(&ctrl->state) == DMAKIT_STATE_IDLE) {
+		if (rm->attached && !sim_shared_owner_alive(rm->fd))
+			return -ENODEV;
+		if (dmakit_remaining_ms(deadline) == 0)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
 int ring_mem_consumer_attach(struct dmakit_consumer *cons)
 {
 	struct ring_mem *rm = cons->dev->rmem;

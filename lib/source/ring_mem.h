@@ -78,6 +78,12 @@ void ring_mem_wake_producer(struct ring_mem *rm);
 void ring_mem_end(struct ring_mem *rm, uint32_t state);
 /* Draw a stream id and mark the ring running (a producer's start). */
 void ring_mem_start(struct ring_mem *rm);
+/*
+ * An attached process's start: wait until the owner has started its
+ * stream (so its stream id is drawn), up to @timeout_ms.  0, -ENODEV if
+ * the owner died, -ETIMEDOUT.
+ */
+int ring_mem_wait_started(struct ring_mem *rm, int timeout_ms);
 
 /* Backend consumer ops for rings in ring_mem (dev->rmem). */
 int ring_mem_consumer_attach(struct dmakit_consumer *cons);

@@ -25,6 +25,8 @@
 #include "ring_mem.h"
 
 #define SIM_MAX_XFERS 64
+/* How long an attached process waits for the owner to start, ms. */
+#define SIM_OWNER_START_MS 60000
 
 struct sim_xfer {
 	int64_t id;			/* 0: free */
@@ -463,9 +465,12 @@ static int sim_start(struct dmakit_dev *dev)
 	struct sim *s = dev->priv;
 	int ret;
 
-	/* an attached process cannot start another's producer */
+	/*
+	 * An attached process cannot start another's producer: it waits
+	 * until the owner has (its consumers then see the stream id).
+	 */
 	if (s->rm.attached)
-		return 0;
+		return ring_mem_wait_started(&s->rm, SIM_OWNER_START_MS);
 	if (s->running || dev->ctrl->state != DMAKIT_STATE_IDLE)
 		return -EALREADY;
 	ring_mem_start(&s->rm);

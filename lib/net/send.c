@@ -900,29 +900,6 @@ static int wait_final(struct tx *t)
 	return 0;
 }
 
-/*
- * A ring shared with the process that owns its producer (sim:name=) may
- * not be started yet: HELLO carries the stream id the start gives, so wait
- * for it (as long as a connection may take).
- */
-static int wait_started(struct tx *t)
-{
-	int tmo = t->o->connect_timeout_ms > 0 ? t->o->connect_timeout_ms : 10000;
-	uint64_t deadline = dmakit_deadline(tmo);
-
-	while (DMAKIT_LOAD_ACQUIRE(&t->dev->ctrl->state) == DMAKIT_STATE_IDLE) {
-		if (net_stopped(t->o->stop))
-			return dmakit_errf(t->err, t->errlen, -EINTR,
-					   "interrupted");
-		if (dmakit_remaining_ms(deadline) == 0)
-			return dmakit_errf(t->err, t->errlen, -ETIMEDOUT,
-					   "the device's owner did not start it within %d s",
-					   tmo / 1000);
-		poll(NULL, 0, 10);
-	}
-	return 0;
-}
-
 int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 		struct dmakit_send_stats *out, char *err, size_t errlen)
 {
@@ -986,9 +963,6 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 			    dmakit_strerror(ret));
 		goto out;
 	}
-	ret = wait_started(&t);
-	if (ret)
-		goto out;
 	ret = handshake(&t);
 	if (ret)
 		goto out;

@@ -41,9 +41,9 @@ start_recv net || exit 1
 "$PRODUCER" -c 2 "$NAME" 1000 >prod.out 2>prod.err &
 PPID_=$!
 t_check "the producer publishes its ring" wait_ring
-"$DMAKIT" record -q -d "app:$NAME" -o rec.dat --size 10G 2>rec.err &
+"$DMAKIT" record -q -d "app:$NAME" -o rec.dat --duration 10m 2>rec.err &
 REC=$!
-"$DMAKIT" send -q -d "app:$NAME" "127.0.0.1:$PORT" --size 10G 2>send.err
+"$DMAKIT" send -q -d "app:$NAME" "127.0.0.1:$PORT" --duration 10m 2>send.err
 rc=$?
 t_eq "send ends with the stream, exit 0" "$rc" 0
 [ "$rc" = 0 ] || { cat send.err; kill "$RECV_PID"; }
@@ -63,7 +63,7 @@ t_check "the name is gone after the producer closed" test ! -e "/dev/shm/dmakit-
 "$PRODUCER" -c 1 -r 200 "$NAME" 0 >/dev/null 2>&1 &
 PPID_=$!
 wait_ring || echo "the producer did not publish its ring"
-"$DMAKIT" record -d "app:$NAME" -o killed.dat --size 10G >killed.out 2>killed.err &
+"$DMAKIT" record -d "app:$NAME" -o killed.dat --duration 10m >killed.out 2>killed.err &
 REC=$!
 t_check "producer killed: the recording is under way" wait_entries killed.dat 10
 kill -KILL "$PPID_"; wait "$PPID_" 2>/dev/null
@@ -77,7 +77,7 @@ t_eq "producer killed: what was recorded verifies" "$?" 0
 "$PRODUCER" -c 1 "$NAME" 300 >reuse.out 2>reuse.err &
 PPID_=$!
 wait_ring || echo "the producer did not publish its ring"
-"$DMAKIT" record -q -d "app:$NAME" -o reuse.dat --size 10G 2>/dev/null
+"$DMAKIT" record -q -d "app:$NAME" -o reuse.dat --duration 10m 2>/dev/null
 t_eq "name reused after a kill: record exits 0" "$?" 0
 wait "$PPID_"; t_eq "name reused: the new producer exits 0" "$?" 0
 "$DMAKIT" verify reuse.dat >v.out 2>&1
@@ -88,9 +88,9 @@ t_eq "name reused: 300 buffers" "$(json_get reuse.dat.json buffers)" 300
 "$PRODUCER" -c 2 -n 16 "$NAME" 3000 >cons.out 2>cons.err &
 PPID_=$!
 wait_ring || echo "the producer did not publish its ring"
-"$DMAKIT" record -q -d "app:$NAME" -o victim.dat --size 10G 2>/dev/null &
+"$DMAKIT" record -q -d "app:$NAME" -o victim.dat --duration 10m 2>/dev/null &
 VICTIM=$!
-"$DMAKIT" record -q -d "app:$NAME" -o survivor.dat --size 10G 2>/dev/null &
+"$DMAKIT" record -q -d "app:$NAME" -o survivor.dat --duration 10m 2>/dev/null &
 SURV=$!
 t_check "consumer killed: the victim is recording" wait_entries victim.dat 10
 kill -KILL "$VICTIM"; wait "$VICTIM" 2>/dev/null
@@ -106,7 +106,7 @@ t_eq "consumer killed: the survivor verifies" "$?" 0
 "$PRODUCER" -c 1 -p drop -n 4 "$NAME" 20000 >drop.out 2>drop.err &
 PPID_=$!
 wait_ring || echo "the producer did not publish its ring"
-"$DMAKIT" record -q -d "app:$NAME" -o drop.dat --size 10G --engine pwrite --queue-depth 1 2>/dev/null
+"$DMAKIT" record -q -d "app:$NAME" -o drop.dat --duration 10m --engine pwrite --queue-depth 1 2>/dev/null
 t_eq "drop: record exits 0" "$?" 0
 wait "$PPID_"; t_eq "drop: producer exits 0" "$?" 0
 plost=$(sed -n 's/.* published, \([0-9]*\) lost$/\1/p' drop.out)

@@ -110,6 +110,15 @@ int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 			      const char *bdf, char *errmsg, size_t errlen);
 int dmakit_trace_pci_list_at(const char *root, char ***bdfs, size_t *count,
 			     bool with_driver);
+/* Map BAR @bar of @bdf under @root (reg.c; see dmakit_reg_open()). */
+struct dmakit_reg;
+int dmakit_reg_open_at(struct dmakit_reg **regp, const char *root,
+		       const char *bdf, unsigned int bar, unsigned int flags,
+		       char *errmsg, size_t errlen);
+int dmakit_reg_check_access_at(const char *root, const char *bdf,
+			       unsigned int bar, uint64_t offset,
+			       unsigned int width, unsigned int flags,
+			       char *errmsg, size_t errlen);
 /*
  * Counts of the given IRQs from a /proc/interrupts text (summed over
  * CPUs); IRQs not found get 0.  Return 0 or -EINVAL.

@@ -17,8 +17,10 @@
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/trace.h>
+#include <dmakit/reg.h>
 #include "cli.h"
 #include "json.h"
+#include "trace_reg.h"
 
 #define CMD "trace"
 
@@ -40,6 +42,8 @@ static void usage(FILE *f)
 		"  uretprobe:PATH:FUNC      return of a function\n"
 		"  usdt:PATH:PROVIDER:NAME  a sys/sdt.h probe (args become arg1..argN)\n"
 		"  dmakit                   the dmakit driver's dma_submit/dma_complete\n"
+		"  reg:BDF:BARn:OFF[/W][:MASK][:rise|:fall]  a register polled by a\n"
+		"                           thread (both specs: one register, its two edges)\n"
 		"\n"
 		"options:\n"
 		"  --pci BDF           the device whose vectors 'irq' means\n"
@@ -58,6 +62,9 @@ static void usage(FILE *f)
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
 		"  --plot FILE         latency histogram + throughput: FILE.svg or .html\n"
+		"  --poll-period S     reg: time between reads (default 0: as fast as\n"
+		"                      reads go, a whole core)\n"
+		"  --poll-cpu N        reg: pin the polling thread to CPU N\n"
 		"  -q, --quiet         no live summary\n"
 		"  -h, --help\n"
 		"\n"
@@ -422,6 +429,7 @@ int cmd_trace(int argc, char **argv)
 	enum {
 		O_PCI = 256, O_START, O_END, O_DURATION, O_PID, O_INTERVAL,
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
+		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE,
 	};
 	static const struct option lopts[] = {
@@ -435,6 +443,8 @@ int cmd_trace(int argc, char **argv)
 		{ "summary-json", required_argument, NULL, O_SUMMARY },
 		{ "timeline", required_argument, NULL, O_TIMELINE },
 		{ "plot", required_argument, NULL, O_PLOT },
+		{ "poll-period", required_argument, NULL, O_POLL_PERIOD },
+		{ "poll-cpu", required_argument, NULL, O_POLL_CPU },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "buffer-kb", required_argument, NULL, O_BUFKB },
 		{ "pair-by", required_argument, NULL, O_PAIRBY },
@@ -447,7 +457,8 @@ int cmd_trace(int argc, char **argv)
 	struct dmakit_trace_opts o = { .close = -1 };
 	const char *events_path = NULL, *summary_path = NULL;
 	const char *timeline_path = NULL, *plot_path = NULL;
-	double duration = 0, interval = 1;
+	double duration = 0, interval = 1, poll_period = 0;
+	int poll_cpu = -1;
 	struct dmakit_trace_session *s = NULL;
 	struct dmakit_trace_stats st;
 	struct run r = { 0 };
@@ -511,6 +522,19 @@ int cmd_trace(int argc, char **argv)
 		case O_PLOT:
 			plot_path = optarg;
 			break;
+		case O_POLL_PERIOD:
+			if (cli_parse_duration(optarg, &poll_period) ||
+			    poll_period < 0 || poll_period > 60)
+				return cli_usage_error(CMD, "bad --poll-period '%s' (seconds: e.g. 0, 0.00002, 1ms)",
+						       optarg);
+			break;
+		case O_POLL_CPU:
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || v > 65535)
+				return cli_usage_error(CMD, "bad --poll-cpu '%s'", optarg);
+			poll_cpu = (int)v;
+			break;
 		case O_PAIRBY:
 			o.pair_by = optarg;
 			break;
@@ -542,6 +566,16 @@ int cmd_trace(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (!o.start_spec || !o.end_spec)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	if (dmakit_reg_spec_is(o.start_spec) || dmakit_reg_spec_is(o.end_spec)) {
+		struct trace_reg_args ra = {
+			.start_spec = o.start_spec, .end_spec = o.end_spec,
+			.duration_s = duration, .cpu = poll_cpu,
+			.period_ns = (uint64_t)(poll_period * 1e9 + 0.5),
+			.events_path = events_path, .summary_path = summary_path,
+		};
+
+		return trace_reg_run(&ra);
+	}
 	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))
 		return cli_usage_error(CMD, "--start: %s", err);
 	if (dmakit_trace_spec_check(o.end_spec, err, sizeof(err)))

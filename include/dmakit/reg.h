@@ -193,6 +193,47 @@ struct dmakit_reg_poll_bar {
 };
 uint64_t dmakit_reg_poll_read_bar(void *src);
 
+/* ------------------------------------------------------------------ */
+/* Tracing by polling: --start reg:... --end reg:...                  */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct dmakit_reg_trace_opts - a poller from two reg: SPECs.
+ * @start_spec, @end_spec: the same register (BDF, BAR, offset, width and
+ *              mask); the start's edge (rising unless ":fall") begins a
+ *              transaction, the end's (falling unless ":rise") ends it
+ * @period_ns, @cpu, @on_xact, @ctx: as in struct dmakit_reg_poll_opts
+ */
+struct dmakit_reg_trace_opts {
+	const char *start_spec;
+	const char *end_spec;
+	uint64_t period_ns;
+	int cpu;
+	void (*on_xact)(void *ctx, const struct dmakit_trace_xact *x);
+	void *ctx;
+};
+
+struct dmakit_reg_trace;
+
+/*
+ * Parse both specs, map the BAR read-only, prepare the poller (not yet
+ * polling).  Return 0, -EINVAL (bad or inconsistent specs, or a reg:
+ * spec paired with another kind), or dmakit_reg_open()'s errors.
+ */
+int dmakit_reg_trace_alloc(struct dmakit_reg_trace **tracep,
+			   const struct dmakit_reg_trace_opts *opts,
+			   char *errmsg, size_t errlen);
+void dmakit_reg_trace_free(struct dmakit_reg_trace *trace);
+int dmakit_reg_trace_start(struct dmakit_reg_trace *trace, char *errmsg,
+			   size_t errlen);
+void dmakit_reg_trace_stop(struct dmakit_reg_trace *trace);
+void dmakit_reg_trace_stats(struct dmakit_reg_trace *trace,
+			    struct dmakit_reg_poll_stats *stats);
+/* "0000:00:04.0 BAR0+0x98 (32-bit) & 0x1, rising edge starts". */
+const char *dmakit_reg_trace_describe(const struct dmakit_reg_trace *trace);
+/* Whether @spec is a reg: SPEC. */
+bool dmakit_reg_spec_is(const char *spec);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

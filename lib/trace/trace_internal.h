@@ -115,6 +115,12 @@ struct dmakit_reg;
 int dmakit_reg_open_at(struct dmakit_reg **regp, const char *root,
 		       const char *bdf, unsigned int bar, unsigned int flags,
 		       char *errmsg, size_t errlen);
+struct dmakit_reg_trace;
+struct dmakit_reg_trace_opts;
+int dmakit_reg_trace_alloc_at(struct dmakit_reg_trace **tracep,
+			      const char *root,
+			      const struct dmakit_reg_trace_opts *o,
+			      char *errmsg, size_t errlen);
 int dmakit_reg_check_access_at(const char *root, const char *bdf,
 			       unsigned int bar, uint64_t offset,
 			       unsigned int width, unsigned int flags,

@@ -92,5 +92,19 @@ else
 	t_grep "... saying the kernel offers no mapping" "does not offer BAR$bar for mapping" "$out"
 	echo "# note: $res missing: the mapped read is covered by test_trace_reg and the VM case"
 fi
+
+# dmakit trace with reg: specs: one register, two edges
+"$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end irq --pci "$bdf" >"$out" 2>&1
+t_eq "a reg: start with an irq end is bad usage" "$?" 2
+t_grep "... saying reg: pairs with reg:" "pairs only with a reg: SPEC" "$out"
+"$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end "reg:$bdf:BAR$bar:0x4:0x1" >"$out" 2>&1
+t_eq "two registers are bad usage" "$?" 2
+"$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end "reg:$bdf:BAR$bar:0x0:0x1" \
+	--poll-period 1x >"$out" 2>&1
+t_eq "a bad --poll-period is bad usage" "$?" 2
+"$DMAKIT" trace --start "reg:$bdf:BAR$bar:$size:0x1" --end "reg:$bdf:BAR$bar:$size:0x1" \
+	--duration 1 >"$out" 2>&1
+t_eq "a register beyond the BAR fails" "$?" 1
+t_grep "... as beyond the BAR" "beyond the BAR" "$out"
 rm -f "$out"
 t_done

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -447,6 +448,87 @@ static void test_poll_bad_opts(void)
 	dmakit_reg_poller_free(p);
 }
 
+/* The whole reg: trace over the fake BAR file, toggled through its own mapping. */
+static uint64_t trace_polls(struct dmakit_reg_trace *t)
+{
+	struct dmakit_reg_poll_stats s;
+
+	dmakit_reg_trace_stats(t, &s);
+	return s.polls;
+}
+
+static bool trace_hold(struct dmakit_reg_trace *t)
+{
+	uint64_t seen, deadline = now_ns() + WAIT_BOUND_NS;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	seen = trace_polls(t);
+	while (trace_polls(t) < seen + 3)
+		if (now_ns() > deadline)
+			return false;
+		else
+			sched_yield();
+	return true;
+}
+
+static void test_reg_trace(void)
+{
+	static struct toggle t;
+	struct dmakit_reg_trace_opts o = {
+		.start_spec = "reg:0000:17:00.0:BAR0:0x200:0x4",
+		.end_spec = "reg:17:00.0:bar0:0x200:4",
+		.cpu = -1, .on_xact = on_xact, .ctx = &t,
+	};
+	struct dmakit_reg_trace *tr;
+	struct dmakit_reg_poll_stats s;
+	volatile uint32_t *word;
+	char err[512], path[1024];
+	int fd, i;
+	void *map;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(path, sizeof(path), "%s/" DEV "resource0", root);
+	fd = open(path, O_RDWR);
+	T_ASSERT(fd >= 0);
+	map = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	T_ASSERT(map != MAP_FAILED);
+	word = (volatile uint32_t *)((char *)map + 0x200);
+	*word = 0x3;				/* idle: bit 2 clear */
+	T_EQ(dmakit_reg_trace_alloc_at(&tr, root, &o, err, sizeof(err)), 0);
+	T_ASSERT(strstr(dmakit_reg_trace_describe(tr), "BAR0+0x200 (32-bit) & 0x4, rising edge starts"));
+	T_EQ(dmakit_reg_trace_start(tr, err, sizeof(err)), 0);
+	for (i = 0; i < 5; i++) {
+		T_ASSERT(trace_hold(tr));
+		*word = 0x7;
+		T_ASSERT(trace_hold(tr));
+		*word = 0x3;
+	}
+	T_ASSERT(trace_hold(tr));
+	dmakit_reg_trace_stop(tr);
+	dmakit_reg_trace_stats(tr, &s);
+	dmakit_reg_trace_free(tr);
+	munmap(map, BAR_SIZE);
+	T_EQ(s.transactions, 5);
+	T_EQ(t.nxact, 5);
+	T_ASSERT(t.xact[0].start_ns < t.xact[0].end_ns);
+	T_ASSERT(t.xact[0].end_ns <= t.xact[1].start_ns);
+
+	/* specs that cannot make one register's two edges */
+	o.end_spec = "irq";
+	T_EQ(dmakit_reg_trace_alloc_at(&tr, root, &o, err, sizeof(err)), -EINVAL);
+	o.end_spec = "reg:17:00.0:BAR0:0x204:4";
+	T_EQ(dmakit_reg_trace_alloc_at(&tr, root, &o, err, sizeof(err)), -EINVAL);
+	T_ASSERT(strstr(err, "same register"));
+	o.end_spec = "reg:17:00.0:BAR0:0x200:4:rise";
+	T_EQ(dmakit_reg_trace_alloc_at(&tr, root, &o, err, sizeof(err)), -EINVAL);
+	o.end_spec = "reg:17:00.0:BAR0:0x1000:4";
+	o.start_spec = o.end_spec;
+	T_EQ(dmakit_reg_trace_alloc_at(&tr, root, &o, err, sizeof(err)), -ERANGE);
+	o.start_spec = o.end_spec = "reg:17:00.0:BAR2:0:1";
+	T_EQ(dmakit_reg_trace_alloc_at(&tr, root, &o, err, sizeof(err)), -EOPNOTSUPP);
+}
+
 int main(void)
 {
 	char cmd[512];
@@ -461,6 +543,7 @@ int main(void)
 	T_RUN(test_poll_active_low);
 	T_RUN(test_poll_active_at_start);
 	T_RUN(test_poll_bad_opts);
+	T_RUN(test_reg_trace);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))
 		fprintf(stderr, "could not remove %s\n", root);

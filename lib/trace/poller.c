@@ -99,7 +99,10 @@ static void *poll_thread(void *arg)
 	deadline = prev_t;
 	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
 		if (o->period_ns) {
+			/* after a stall, skip the missed slots: no burst of reads */
 			deadline += o->period_ns;
+			if (deadline < prev_t)
+				deadline = prev_t + o->period_ns;
 			wait_until(deadline);
 		}
 		active = level(p, o->read(o->src));

@@ -574,6 +574,10 @@ int cmd_trace(int argc, char **argv)
 			.events_path = events_path, .summary_path = summary_path,
 		};
 
+		/* what the poller does not have yet is refused, not ignored */
+		if (timeline_path || plot_path || o.pid || o.pci || o.pair_by ||
+		    o.channel_by || o.close >= 0 || o.buffer_kb || o.timeout_ns)
+			return cli_usage_error(CMD, "with reg: specs only --duration, --poll-period, --poll-cpu, --events, --summary-json and -q apply");
 		return trace_reg_run(&ra);
 	}
 	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))

@@ -43,8 +43,10 @@ struct dmakit_reg;
 /*
  * Map memory BAR @bar (0..5) of PCI function @bdf ("0000:17:00.0" or
  * "17:00.0").  Return 0, or -ENODEV (no device or BAR not in use),
- * -EOPNOTSUPP (an I/O port BAR), -EBUSY (WRITE without FORCE while a
- * driver is bound: the driver owns the registers), -EACCES/-EPERM (needs
+ * -EOPNOTSUPP (an I/O port BAR, or the kernel offers no resourceN),
+ * -EBUSY (WRITE without FORCE while a driver is bound: the driver owns
+ * the registers; or the kernel refuses to map a BAR a driver claimed,
+ * CONFIG_IO_STRICT_DEVMEM without iomem=relaxed), -EACCES/-EPERM (needs
  * root), -EINVAL, -ENOMEM.
  */
 int dmakit_reg_open(struct dmakit_reg **regp, const char *bdf,

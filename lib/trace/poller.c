@@ -108,7 +108,8 @@ static void *poll_thread(void *arg)
 		active = level(p, o->read(o->src));
 		t = dmakit_now_ns();
 		polls++;
-		p->gaps[gap_slot(t - prev_t)]++;	/* only this thread writes */
+		/* only this thread writes: a relaxed store is enough */
+		STORE(p->gaps[gap_slot(t - prev_t)], p->gaps[gap_slot(t - prev_t)] + 1);
 		if (t - prev_t > LOAD(p->max_gap_ns))
 			STORE(p->max_gap_ns, t - prev_t);
 		if (active && !prev_active) {

@@ -70,6 +70,11 @@ static int map_resource(struct dmakit_reg *reg, const char *path, char *errmsg,
 		int err = errno;
 
 		close(fd);
+		/* pci_mmap_resource() refuses a region a driver has claimed */
+		if (err == EINVAL && reg->driver[0])
+			return dmakit_errf(errmsg, errlen, -EBUSY,
+					   "the kernel refuses to map %s BAR%u while driver %s has claimed it (CONFIG_IO_STRICT_DEVMEM, the default on Debian and RHEL kernels): boot with iomem=relaxed, or unbind the driver",
+					   reg->bdf, reg->bar, reg->driver);
 		return dmakit_errf(errmsg, errlen, -err, "mmap %s: %s%s", path,
 				   strerror(err),
 				   err == EPERM ? " (needs root; kernel lockdown forbids it too)" : "");

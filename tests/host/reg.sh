@@ -104,7 +104,7 @@ else
 fi
 
 # dmakit trace with reg: specs: one register, two edges
-"$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end irq --pci "$bdf" >"$out" 2>&1
+"$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end tp:irq:irq_handler_entry >"$out" 2>&1
 t_eq "a reg: start with an irq end is bad usage" "$?" 2
 t_grep "... saying reg: pairs with reg:" "pairs only with a reg: SPEC" "$out"
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end "reg:$bdf:BAR$bar:0x4:0x1" >"$out" 2>&1
@@ -112,6 +112,9 @@ t_eq "two registers are bad usage" "$?" 2
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end "reg:$bdf:BAR$bar:0x0:0x1" \
 	--poll-period 1x >"$out" 2>&1
 t_eq "a bad --poll-period is bad usage" "$?" 2
+"$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end "reg:$bdf:BAR$bar:0x0:0x1" \
+	--timeline "$out.tl" >"$out" 2>&1
+t_eq "an option the poller does not have is refused, not ignored" "$?" 2
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:$size:0x1" --end "reg:$bdf:BAR$bar:$size:0x1" \
 	--duration 1 >"$out" 2>&1
 t_eq "a register beyond the BAR fails" "$?" 1

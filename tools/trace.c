@@ -580,6 +580,8 @@ int cmd_trace(int argc, char **argv)
 			return cli_usage_error(CMD, "with reg: specs only --duration, --poll-period, --poll-cpu, --events, --summary-json and -q apply");
 		return trace_reg_run(&ra);
 	}
+	if (poll_period > 0 || poll_cpu >= 0)
+		return cli_usage_error(CMD, "--poll-period and --poll-cpu are for reg: specs");
 	if (dmakit_trace_spec_check(o.start_spec, err, sizeof(err)))
 		return cli_usage_error(CMD, "--start: %s", err);
 	if (dmakit_trace_spec_check(o.end_spec, err, sizeof(err)))

@@ -115,6 +115,9 @@ t_eq "a bad --poll-period is bad usage" "$?" 2
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:0x0:0x1" --end "reg:$bdf:BAR$bar:0x0:0x1" \
 	--timeline "$out.tl" >"$out" 2>&1
 t_eq "an option the poller does not have is refused, not ignored" "$?" 2
+"$DMAKIT" trace --start tp:irq:irq_handler_entry --end tp:irq:irq_handler_exit \
+	--poll-cpu 0 >"$out" 2>&1
+t_eq "--poll-cpu without reg: specs is bad usage" "$?" 2
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:$size:0x1" --end "reg:$bdf:BAR$bar:$size:0x1" \
 	--duration 1 >"$out" 2>&1
 t_eq "a register beyond the BAR fails" "$?" 1

@@ -432,6 +432,54 @@ static void test_poll_active_at_start(void)
 	T_ASSERT(s.maybe_missed <= s.polls);
 }
 
+/*
+ * A source that changes with the read count, not time: a transaction of
+ * ten reads, a 5 ms stall, then one seen by a single read.
+ */
+static uint64_t scripted_reads;
+
+static uint64_t read_scripted(void *src)
+{
+	uint64_t n = ++scripted_reads;
+	struct timespec stall = { 0, 5000000 };
+
+	(void)src;
+	if (n == 40)
+		nanosleep(&stall, NULL);
+	return (n >= 10 && n < 20) || n == 60;
+}
+
+static void test_poll_short_and_missed(void)
+{
+	static struct toggle t;
+	struct dmakit_reg_poll_opts o = {
+		.read = read_scripted, .mask = 1, .cpu = -1,
+		.on_xact = on_xact, .ctx = &t,
+	};
+	struct dmakit_reg_poll_stats s;
+	uint64_t deadline = now_ns() + WAIT_BOUND_NS;
+	char err[256];
+
+	memset(&t, 0, sizeof(t));
+	scripted_reads = 0;
+	T_EQ(dmakit_reg_poller_alloc(&t.poller, &o, err, sizeof(err)), 0);
+	T_EQ(dmakit_reg_poller_start(t.poller, err, sizeof(err)), 0);
+	while (polls_of(t.poller) < 100 && now_ns() < deadline)
+		sched_yield();
+	dmakit_reg_poller_stop(t.poller);
+	dmakit_reg_poller_stats(t.poller, &s);
+	dmakit_reg_poller_free(t.poller);
+	T_EQ(s.transactions, 2);
+	T_EQ(s.short_xacts, 1);			/* the one-read transaction */
+	T_ASSERT(s.max_gap_ns >= 5000000);	/* the stall */
+	/* the 5 ms gap could hide a transaction as short as the shortest seen */
+	T_ASSERT(s.maybe_missed >= 1);
+	T_ASSERT(s.min_latency_ns > 0 && s.min_latency_ns < s.max_gap_ns);
+	T_EQ(t.nxact, 2);
+	T_EQ_U64(s.min_latency_ns, t.xact[0].latency_ns < t.xact[1].latency_ns ?
+		 t.xact[0].latency_ns : t.xact[1].latency_ns);
+}
+
 static void test_poll_bad_opts(void)
 {
 	struct dmakit_reg_poller *p = NULL;
@@ -542,6 +590,7 @@ int main(void)
 	T_RUN(test_poll_period);
 	T_RUN(test_poll_active_low);
 	T_RUN(test_poll_active_at_start);
+	T_RUN(test_poll_short_and_missed);
 	T_RUN(test_poll_bad_opts);
 	T_RUN(test_reg_trace);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);

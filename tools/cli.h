@@ -34,6 +34,8 @@ int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_xfer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_reg(int argc, char **argv);
+int cmd_pmu(int argc, char **argv);
 
 #define CLI_COMMANDS \
 	{ "record", "record a device's DMA buffers to a file or block device", cmd_record }, \
@@ -44,6 +46,8 @@ int cmd_bench(int argc, char **argv);
 	{ "xfer",   "run DMA transactions between memory and card memory", cmd_xfer }, \
 	{ "trace",  "trace the start and end of DMA transactions", cmd_trace }, \
 	{ "info",   "show PCI devices: driver, link, DMA mask, IRQ vectors", cmd_info }, \
+	{ "reg",    "read or write a register of a PCI memory BAR", cmd_reg }, \
+	{ "pmu",    "list PCIe/IO perf PMUs, count their events", cmd_pmu }, \
 	{ "bench",  "measure ring and memory bandwidth ceilings", cmd_bench },
 
 /* "dmakit CMD: message\n" on stderr; returns CLI_EXIT_FAIL. */

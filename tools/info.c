@@ -16,6 +16,7 @@
 #include <dmakit/trace.h>
 #include "cli.h"
 #include "json.h"
+#include "pmu_show.h"
 
 #define CMD "info"
 
@@ -311,6 +312,7 @@ static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 		dmakit_json_obj_end(j);
 	}
 	dmakit_json_arr_end(j);
+	pmu_show_json(j, in.bdf);
 	dmakit_json_obj_end(j);
 }
 
@@ -397,7 +399,11 @@ int cmd_info(int argc, char **argv)
 		print_json(&j, pci);
 		dmakit_json_end(&j);
 	} else {
+		struct dmakit_trace_pci_info in;
+
 		print_text(pci);
+		dmakit_trace_pci_info(pci, &in);
+		pmu_show_text(stdout, in.bdf, "  ");
 	}
 	dmakit_trace_pci_free(pci);
 	return CLI_EXIT_OK;

@@ -17,8 +17,10 @@
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/trace.h>
+#include <dmakit/reg.h>
 #include "cli.h"
 #include "json.h"
+#include "trace_reg.h"
 
 #define CMD "trace"
 
@@ -47,6 +49,8 @@ static void usage(FILE *f)
 		"        s8..s64; default u64); fields named id, bytes, status or ret\n"
 		"        are used as such, e.g. (chan=arg1:u32,bytes=arg3)\n"
 		"  dmakit                   the dmakit driver's dma_submit/dma_complete\n"
+		"  reg:BDF:BARn:OFF[/W][:MASK][:rise|:fall]  a register polled by a\n"
+		"                           thread (both specs: one register, its two edges)\n"
 		"\n"
 		"options:\n"
 		"  --pci BDF           the device whose vectors 'irq' means\n"
@@ -71,6 +75,9 @@ static void usage(FILE *f)
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
 		"  --plot FILE         latency histogram + throughput: FILE.svg or .html\n"
+		"  --poll-period S     reg: time between reads (default 0: as fast as\n"
+		"                      reads go, a whole core)\n"
+		"  --poll-cpu N        reg: pin the polling thread to CPU N\n"
 		"  -q, --quiet         no live summary\n"
 		"  -h, --help\n"
 		"\n"
@@ -538,6 +545,7 @@ int cmd_trace(int argc, char **argv)
 	enum {
 		O_PCI = 256, O_START, O_END, O_DURATION, O_PID, O_INTERVAL,
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
+		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
 		O_CLEANUP,
 	};
@@ -552,6 +560,8 @@ int cmd_trace(int argc, char **argv)
 		{ "summary-json", required_argument, NULL, O_SUMMARY },
 		{ "timeline", required_argument, NULL, O_TIMELINE },
 		{ "plot", required_argument, NULL, O_PLOT },
+		{ "poll-period", required_argument, NULL, O_POLL_PERIOD },
+		{ "poll-cpu", required_argument, NULL, O_POLL_CPU },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "buffer-kb", required_argument, NULL, O_BUFKB },
 		{ "pair-by", required_argument, NULL, O_PAIRBY },
@@ -570,7 +580,8 @@ int cmd_trace(int argc, char **argv)
 	bool per_site = false, cleanup = false;
 	const char *events_path = NULL, *summary_path = NULL;
 	const char *timeline_path = NULL, *plot_path = NULL;
-	double duration = 0, interval = 1;
+	double duration = 0, interval = 1, poll_period = 0;
+	int poll_cpu = -1;
 	struct dmakit_trace_session *s = NULL;
 	struct dmakit_trace_stats st;
 	struct run r = { 0 };
@@ -596,7 +607,9 @@ int cmd_trace(int argc, char **argv)
 				return cli_usage_error(CMD, "at most %d --%s SPECs",
 						       DMAKIT_TRACE_MAX_SPECS,
 						       c == O_START ? "start" : "end");
-			if (dmakit_trace_spec_check(optarg, err, sizeof(err)))
+			/* reg: specs are the poller's (checked when it starts) */
+			if (!dmakit_reg_spec_is(optarg) &&
+			    dmakit_trace_spec_check(optarg, err, sizeof(err)))
 				return cli_usage_error(CMD, "--%s: %s",
 						       c == O_START ? "start" : "end",
 						       err);
@@ -662,6 +675,19 @@ int cmd_trace(int argc, char **argv)
 		case O_PLOT:
 			plot_path = optarg;
 			break;
+		case O_POLL_PERIOD:
+			if (cli_parse_duration(optarg, &poll_period) ||
+			    poll_period < 0 || poll_period > 60)
+				return cli_usage_error(CMD, "bad --poll-period '%s' (seconds: e.g. 0, 0.00002, 1ms)",
+						       optarg);
+			break;
+		case O_POLL_CPU:
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || v > 65535)
+				return cli_usage_error(CMD, "bad --poll-cpu '%s'", optarg);
+			poll_cpu = (int)v;
+			break;
 		case O_PAIRBY:
 			o.pair_by = optarg;
 			break;
@@ -703,6 +729,25 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	if (dmakit_reg_spec_is(starts[0]) || dmakit_reg_spec_is(ends[0])) {
+		struct trace_reg_args ra = {
+			.start_spec = starts[0], .end_spec = ends[0],
+			.duration_s = duration, .cpu = poll_cpu,
+			.period_ns = (uint64_t)(poll_period * 1e9 + 0.5),
+			.events_path = events_path, .summary_path = summary_path,
+		};
+
+		/* what the poller does not have yet is refused, not ignored */
+		if (o.nstart_specs > 1 || o.nend_specs > 1)
+			return cli_usage_error(CMD, "reg: specs trace one register: one --start and one --end");
+		if (timeline_path || plot_path || o.pid || o.pci || o.pair_by ||
+		    o.channel_by || o.close >= 0 || o.buffer_kb || o.timeout_ns ||
+		    o.bytes_by || o.status_by || per_site)
+			return cli_usage_error(CMD, "with reg: specs only --duration, --poll-period, --poll-cpu, --events, --summary-json and -q apply");
+		return trace_reg_run(&ra);
+	}
+	if (poll_period > 0 || poll_cpu >= 0)
+		return cli_usage_error(CMD, "--poll-period and --poll-cpu are for reg: specs");
 	o.start_specs = starts;
 	o.end_specs = ends;
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)

@@ -138,6 +138,46 @@ int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 			      const char *bdf, char *errmsg, size_t errlen);
 int dmakit_trace_pci_list_at(const char *root, char ***bdfs, size_t *count,
 			     bool with_driver);
+/* Map BAR @bar of @bdf under @root (reg.c; see dmakit_reg_open()). */
+struct dmakit_reg;
+int dmakit_reg_open_at(struct dmakit_reg **regp, const char *root,
+		       const char *bdf, unsigned int bar, unsigned int flags,
+		       char *errmsg, size_t errlen);
+struct dmakit_reg_trace;
+struct dmakit_reg_trace_opts;
+int dmakit_reg_trace_alloc_at(struct dmakit_reg_trace **tracep,
+			      const char *root,
+			      const struct dmakit_reg_trace_opts *o,
+			      char *errmsg, size_t errlen);
+int dmakit_reg_check_access_at(const char *root, const char *bdf,
+			       unsigned int bar, uint64_t offset,
+			       unsigned int width, unsigned int flags,
+			       char *errmsg, size_t errlen);
+/* PMUs under @root (pmu.c; see include/dmakit/pmu.h). */
+struct dmakit_pmu_info;
+struct dmakit_pmu_counter;
+int dmakit_pmu_list_at(const char *root, const char *bdf,
+		       struct dmakit_pmu_info **pmus, size_t *count,
+		       char *errmsg, size_t errlen);
+int dmakit_pmu_counter_open_at(struct dmakit_pmu_counter **cp,
+			       const char *root, const char *events,
+			       char *errmsg, size_t errlen);
+/*
+ * One event string ready for perf_event_open(): PMU type, config words
+ * from its format/ terms, scale and unit, the PMU's cpumask ("" : every
+ * online CPU).  Return 0, -EINVAL, -ENOENT (no such PMU).
+ */
+struct dmakit_pmu_event {
+	char name[128];
+	char unit[32];
+	double scale;
+	uint32_t type;
+	uint64_t config, config1, config2;
+	char cpus[64];
+};
+int dmakit_pmu_event_parse_at(const char *root, const char *text,
+			      struct dmakit_pmu_event *ev, char *errmsg,
+			      size_t errlen);
 /*
  * Counts of the given IRQs from a /proc/interrupts text (summed over
  * CPUs); IRQs not found get 0.  Return 0 or -EINVAL.

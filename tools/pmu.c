@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmakit pmu: the perf PMUs that count PCIe/IO traffic here, which one
+ * covers a device, and their events sampled every interval.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <dmakit.h>
+#include <dmakit/pmu.h>
+#include "cli.h"
+#include "json.h"
+#include "pmu_show.h"
+
+#define CMD "pmu"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dmakit pmu [--pci BDF] [--json]\n"
+		"       dmakit pmu EVENT[,EVENT...] [--interval S] [--duration S] [--json]\n"
+		"\n"
+		"Without EVENT: the perf PMUs of this machine that count PCIe/IO\n"
+		"traffic (Intel uncore_iio_* and uncore_iio_free_running_*, AMD amd_df\n"
+		"and amd_iommu_*, Arm DesignWare dwc_rootport_*, HiSilicon hisi_pcie*),\n"
+		"what each covers where sysfs says, and with --pci which of them count\n"
+		"that device's traffic.  With EVENT: count the events system-wide and\n"
+		"print their rates every interval (bytes/s for events with a byte\n"
+		"unit, e.g. the IIO free-running bw_in_port* counters).  Needs root.\n"
+		"\n"
+		"EVENT: PMU/NAME/ (from the PMU's events/), PMU/TERM=V,.../ (its\n"
+		"format/ terms), or a software event: task-clock, cpu-clock,\n"
+		"context-switches, cpu-migrations, page-faults.\n"
+		"\n"
+		"  --pci BDF      mark the PMUs that cover this device\n"
+		"  --interval S   sampling period (default 1s)\n"
+		"  --duration S   stop after S seconds (default: Ctrl-C)\n"
+		"  --json         one JSON object per interval / the list as JSON\n"
+		"  -h, --help\n"
+		"\n"
+		"examples:\n"
+		"  dmakit pmu --pci 0000:17:00.0\n"
+		"  dmakit pmu uncore_iio_free_running_1/bw_in_port0/,uncore_iio_free_running_1/bw_out_port0/\n"
+		"  dmakit pmu context-switches --interval 500ms --duration 5\n");
+}
+
+static const char *covers_name(enum dmakit_pmu_covers c)
+{
+	return c == DMAKIT_PMU_COVERS_YES ? "yes" :
+	       c == DMAKIT_PMU_COVERS_NO ? "no" : "unknown";
+}
+
+int pmu_show_text(FILE *f, const char *bdf, const char *indent)
+{
+	struct dmakit_pmu_info *v;
+	char err[DMAKIT_ERRMSG_MAX];
+	size_t n, i;
+	int ret = dmakit_pmu_list(bdf, &v, &n, err, sizeof(err));
+
+	if (ret) {
+		fprintf(f, "%sPMUs: %s\n", indent, err);
+		return ret;
+	}
+	if (!n)
+		fprintf(f, "%sPMUs: none for PCIe/IO traffic on this machine (they come with Intel Xeon\n"
+			"%s      uncore IIO, AMD EPYC data fabric/IOMMU, DesignWare PCIe root ports,\n"
+			"%s      HiSilicon PCIe cores; see docs/trace.md)\n",
+			indent, indent, indent);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%-28s %-34s %s%s%s\n", indent, v[i].name,
+			dmakit_pmu_family_name(v[i].family),
+			v[i].scope[0] ? v[i].scope : "(sysfs says not what it covers)",
+			bdf ? "  covers: " : "",
+			bdf ? covers_name(v[i].covers) : "");
+	free(v);
+	return 0;
+}
+
+int pmu_show_json(struct dmakit_json *j, const char *bdf)
+{
+	struct dmakit_pmu_info *v;
+	char err[DMAKIT_ERRMSG_MAX];
+	size_t n, i;
+	int ret = dmakit_pmu_list(bdf, &v, &n, err, sizeof(err));
+
+	dmakit_json_arr_begin(j, "pmus");
+	for (i = 0; !ret && i < n; i++) {
+		dmakit_json_obj_begin(j, NULL);
+		dmakit_json_str(j, "name", v[i].name);
+		dmakit_json_str(j, "family", dmakit_pmu_family_name(v[i].family));
+		dmakit_json_i64(j, "type", v[i].type);
+		dmakit_json_str(j, "cpumask", v[i].cpumask);
+		dmakit_json_u64(j, "events", v[i].nevents);
+		dmakit_json_str(j, "scope", v[i].scope[0] ? v[i].scope : NULL);
+		if (bdf)
+			dmakit_json_str(j, "covers", covers_name(v[i].covers));
+		dmakit_json_obj_end(j);
+	}
+	dmakit_json_arr_end(j);
+	if (!ret)
+		free(v);
+	return ret;
+}
+
+/* Bytes per unit for units that are sizes, 0 otherwise. */
+static double unit_bytes(const char *unit)
+{
+	if (!strcmp(unit, "B") || !strcmp(unit, "Bytes") || !strcmp(unit, "bytes"))
+		return 1;
+	if (!strcmp(unit, "KiB"))
+		return 1024;
+	if (!strcmp(unit, "MiB"))
+		return 1048576;
+	if (!strcmp(unit, "GiB"))
+		return 1073741824.0;
+	return 0;
+}
+
+static int sample(const char *events, double interval, double duration,
+		  bool json)
+{
+	struct dmakit_pmu_counter *c;
+	char err[768], rate[32];
+	double *prev, *now;
+	uint64_t t0, last, deadline = 0, t;
+	unsigned int i, n;
+	int ret;
+
+	ret = dmakit_pmu_counter_open(&c, events, err, sizeof(err));
+	if (ret == -EINVAL)
+		return cli_usage_error(CMD, "%s", err);
+	if (ret)
+		return cli_error(CMD, "%s", err);
+	n = dmakit_pmu_counter_nevents(c);
+	prev = calloc(n, sizeof(*prev));
+	now = calloc(n, sizeof(*now));
+	if (!prev || !now) {
+		free(prev);
+		free(now);
+		dmakit_pmu_counter_close(c);
+		return cli_error(CMD, "out of memory");
+	}
+	cli_catch_stop_signals();
+	if (!json) {
+		printf("%-10s", "time_s");
+		for (i = 0; i < n; i++)
+			printf(" %28.28s", dmakit_pmu_counter_name(c, i));
+		printf("\n");
+	}
+	t0 = last = cli_now_ns();
+	if (duration > 0)
+		deadline = t0 + (uint64_t)(duration * 1e9);
+	ret = dmakit_pmu_counter_read(c, prev);
+	while (!ret && !cli_stop_requested) {
+		uint64_t wake = last + (uint64_t)(interval * 1e9);
+		struct timespec ts;
+		double secs;
+
+		if (deadline && deadline < wake)
+			wake = deadline;
+		t = cli_now_ns();
+		if (t < wake) {
+			/* the next sample time, or a signal, whichever first */
+			ts.tv_sec = (time_t)((wake - t) / 1000000000u);
+			ts.tv_nsec = (long)((wake - t) % 1000000000u);
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		ret = dmakit_pmu_counter_read(c, now);
+		if (ret)
+			break;
+		secs = (double)(t - last) / 1e9;
+		if (json) {
+			struct dmakit_json j;
+
+			dmakit_json_init(&j, stdout, false);
+			dmakit_json_obj_begin(&j, NULL);
+			dmakit_json_double(&j, "time_s", (double)(t - t0) / 1e9);
+			dmakit_json_arr_begin(&j, "events");
+			for (i = 0; i < n; i++) {
+				double per_s = (now[i] - prev[i]) / secs,
+				       b = unit_bytes(dmakit_pmu_counter_unit(c, i));
+
+				dmakit_json_obj_begin(&j, NULL);
+				dmakit_json_str(&j, "name", dmakit_pmu_counter_name(c, i));
+				dmakit_json_double(&j, "total", now[i]);
+				dmakit_json_str(&j, "unit", dmakit_pmu_counter_unit(c, i));
+				dmakit_json_double(&j, "per_s", per_s);
+				if (b)
+					dmakit_json_double(&j, "bytes_per_s", per_s * b);
+				dmakit_json_obj_end(&j);
+			}
+			dmakit_json_arr_end(&j);
+			dmakit_json_obj_end(&j);
+			dmakit_json_end(&j);
+		} else {
+			printf("%-10.3f", (double)(t - t0) / 1e9);
+			for (i = 0; i < n; i++) {
+				double per_s = (now[i] - prev[i]) / secs,
+				       b = unit_bytes(dmakit_pmu_counter_unit(c, i));
+
+				if (b)
+					cli_fmt_rate(rate, sizeof(rate), per_s * b);
+				else
+					snprintf(rate, sizeof(rate), "%.6g %s/s", per_s,
+						 dmakit_pmu_counter_unit(c, i));
+				printf(" %28s", rate);
+			}
+			printf("\n");
+		}
+		fflush(stdout);
+		memcpy(prev, now, n * sizeof(*now));
+		last = t;
+		if (deadline && t >= deadline)
+			break;
+	}
+	free(prev);
+	free(now);
+	dmakit_pmu_counter_close(c);
+	if (ret)
+		return cli_error(CMD, "reading counters: %s", dmakit_strerror(ret));
+	return CLI_EXIT_OK;
+}
+
+int cmd_pmu(int argc, char **argv)
+{
+	enum { O_PCI = 256, O_INTERVAL, O_DURATION, O_JSON };
+	static const struct option lopts[] = {
+		{ "pci", required_argument, NULL, O_PCI },
+		{ "interval", required_argument, NULL, O_INTERVAL },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *bdf = NULL;
+	double interval = 1, duration = 0;
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+		switch (c) {
+		case O_PCI:
+			bdf = optarg;
+			break;
+		case O_INTERVAL:
+			if (cli_parse_duration(optarg, &interval) || interval < 0.001)
+				return cli_usage_error(CMD, "bad --interval '%s'", optarg);
+			break;
+		case O_DURATION:
+			if (cli_parse_duration(optarg, &duration) || duration <= 0)
+				return cli_usage_error(CMD, "bad --duration '%s'", optarg);
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error(CMD, c, argv);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error(CMD, "one EVENT list (comma-separated)");
+	if (optind < argc) {
+		if (bdf)
+			return cli_usage_error(CMD, "--pci lists PMUs; it does not go with EVENT");
+		return sample(argv[optind], interval, duration, json);
+	}
+	if (json) {
+		struct dmakit_json j;
+		int ret;
+
+		dmakit_json_init(&j, stdout, true);
+		dmakit_json_obj_begin(&j, NULL);
+		ret = pmu_show_json(&j, bdf);
+		dmakit_json_obj_end(&j);
+		dmakit_json_end(&j);
+		return ret ? cli_error(CMD, "no PCI device %s", bdf) : CLI_EXIT_OK;
+	}
+	if (bdf) {
+		struct dmakit_pmu_info *v;
+		char err[DMAKIT_ERRMSG_MAX];
+		size_t n;
+
+		if (dmakit_pmu_list(bdf, &v, &n, err, sizeof(err)))
+			return cli_error(CMD, "%s", err);
+		free(v);
+	}
+	pmu_show_text(stdout, bdf, "");
+	return CLI_EXIT_OK;
+}

@@ -27,8 +27,15 @@ t_eq "  payload checked word by word" "$(json_get /tmp/v1.json payload_checked)"
 t_eq "  no gaps" "$(json_get /tmp/v1.json gaps)" 0
 rm -f /mnt/r1.*
 
-dmakit record -d "$sim" -o /dev/vda --sidecar /tmp/vda --size 16M --json --quiet >/tmp/r2.json
-t_eq "record 16 MiB onto the raw virtio disk" $? 0
+# 30-ring wrote ring buffers (the sim's payload) onto the disk: a device
+# that holds data is refused without --force, and nothing is written
+head -c 1048576 /dev/vda | md5sum >/tmp/vda.before
+dmakit record -d "$sim" -o /dev/vda --sidecar /tmp/vda --size 16M --quiet 2>/tmp/r2.err
+t_eq "a raw disk holding data is refused without --force" $? 1
+t_check "  it says why" grep -q "without --force" /tmp/r2.err
+t_eq "  and the disk is untouched" "$(head -c 1048576 /dev/vda | md5sum)" "$(cat /tmp/vda.before)"
+dmakit record -d "$sim" -o /dev/vda --sidecar /tmp/vda --size 16M --json --quiet --force >/tmp/r2.json
+t_eq "record 16 MiB onto the raw virtio disk (--force)" $? 0
 t_eq "  buffers" "$(json_get /tmp/r2.json buffers)" 64
 t_eq "  O_DIRECT straight from the ring pages" "$(json_get /tmp/r2.json direct)" true
 dmakit verify /dev/vda --sidecar /tmp/vda --json >/tmp/v2.json

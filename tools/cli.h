@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DMAKIT_VERSION "0.1.0"
-
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_FAIL	1
 #define CLI_EXIT_USAGE	2

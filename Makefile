@@ -10,11 +10,19 @@
 #   make demo            record 2 GiB from the simulated card and verify it
 #   make driver          dmakit.ko against the installed kernel headers
 #   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=]
+#                [MANDIR=$(PREFIX)/share/man]
+#                [BASHCOMPDIR=$(PREFIX)/share/bash-completion/completions]
 #   make uninstall       the same variables: removes what install put there
+#
+# Man pages (build/man/: dmakit.1, dmakit-COMMAND.1, libdmakit.3) and the
+# bash completion (build/man/dmakit.bash) are generated from the CLI's own
+# --help and the public headers by scripts/gen-cli-docs.py (needs python3).
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 LIBDIR    ?= $(PREFIX)/lib
+MANDIR    ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD     ?= build
 CC        ?= gcc
 SANITIZE  ?= 0
@@ -52,10 +60,12 @@ LIBSO     := $(BUILD)/lib/libdmakit.so
 LIBA      := $(BUILD)/lib/libdmakit.a
 CLI       := $(BUILD)/bin/dmakit
 PC        := $(BUILD)/dmakit.pc
+MAN_STAMP := $(BUILD)/man/.generated
+PUBLIC_HEADERS := include/dmakit.h $(sort $(wildcard include/dmakit/*.h))
 
 .PHONY: all san static tests check check-vm check-all demo driver install \
         uninstall clean bench format-check checkpatch
-all: $(LIBSO) $(LIBA) $(CLI) $(PC) $(EXAMPLE_BINS)
+all: $(LIBSO) $(LIBA) $(CLI) $(PC) $(EXAMPLE_BINS) $(MAN_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,6 +106,12 @@ $(PC): dmakit.pc.in FORCE
 	@mkdir -p $(dir $@)
 	@sed $(PC_SED) $< > $@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+# Man pages and completion from the CLI's --help: they cannot drift from it.
+$(MAN_STAMP): $(CLI) scripts/gen-cli-docs.py $(PUBLIC_HEADERS)
+	@mkdir -p $(dir $@)
+	python3 scripts/gen-cli-docs.py $(CLI) $(VERSION) $(dir $@) $(PUBLIC_HEADERS)
+	@touch $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -142,13 +158,20 @@ install: all
 	install -m 644 include/uapi/dmakit/*.h $(wildcard include/dmakit/*.h) \
 	  $(DESTDIR)$(PREFIX)/include/dmakit/
 	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	  $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 $(BUILD)/man/dmakit.bash $(DESTDIR)$(BASHCOMPDIR)/dmakit
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdmakit.a $(DESTDIR)$(LIBDIR)/libdmakit.so \
 	  $(DESTDIR)$(LIBDIR)/libdmakit.so.0 $(DESTDIR)$(LIBDIR)/libdmakit.so.$(VERSION) \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/dmakit.pc $(DESTDIR)$(PREFIX)/bin/dmakit \
 	  $(DESTDIR)$(PREFIX)/include/dmakit.h \
-	  $(addprefix $(DESTDIR)$(PREFIX)/include/dmakit/,$(INSTALLED_HEADERS))
+	  $(addprefix $(DESTDIR)$(PREFIX)/include/dmakit/,$(INSTALLED_HEADERS)) \
+	  $(DESTDIR)$(MANDIR)/man1/dmakit.1 $(DESTDIR)$(MANDIR)/man1/dmakit-*.1 \
+	  $(DESTDIR)$(MANDIR)/man3/libdmakit.3 $(DESTDIR)$(BASHCOMPDIR)/dmakit
 	-rmdir $(DESTDIR)$(PREFIX)/include/dmakit 2>/dev/null
 
 FORCE:

@@ -42,4 +42,7 @@ module_exit(dmakit_exit);
 
 MODULE_DESCRIPTION("dmakit: PCIe DMA streaming ring and transactions");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+#ifndef DMAKIT_MODULE_VERSION
+#error "DMAKIT_MODULE_VERSION unset: build with make -C driver (it passes the top Makefile's VERSION)"
+#endif
+MODULE_VERSION(DMAKIT_MODULE_VERSION);

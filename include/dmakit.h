@@ -34,6 +34,16 @@ extern "C" {
 /* the library is built with hidden visibility; this is its interface */
 #pragma GCC visibility push(default)
 
+/*
+ * The version of these headers.  The Makefile's VERSION is the one source:
+ * tests/host/version.sh fails if these, dmakit_version(), the driver or
+ * the packaging say anything else.
+ */
+#define DMAKIT_VERSION_MAJOR 0
+#define DMAKIT_VERSION_MINOR 1
+#define DMAKIT_VERSION_PATCH 0
+#define DMAKIT_VERSION "0.1.0"
+
 struct dmakit_dev;
 struct dmakit_consumer;
 
@@ -255,6 +265,14 @@ int dmakit_card_mem_size(struct dmakit_dev *dev, uint64_t *size);
 
 /* Message for a negative (or positive) errno value from this library. */
 const char *dmakit_strerror(int err);
+
+/**
+ * dmakit_version() - the version of the library loaded at run time.
+ *
+ * Return: "MAJOR.MINOR.PATCH"; compare with DMAKIT_VERSION, the version of
+ * the headers a program was built with.
+ */
+const char *dmakit_version(void);
 
 /* CRC32C (Castagnoli), as stored in descriptors; @crc is 0 to start. */
 uint32_t dmakit_crc32c(uint32_t crc, const void *buf, size_t len);

@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DMAKIT_VERSION "0.1.0"
-
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_FAIL	1
 #define CLI_EXIT_USAGE	2
@@ -128,5 +126,37 @@ void cli_notice_cb(void *ctx, const char *msg);
 
 /* True if stderr is a terminal (progress lines are drawn only then). */
 bool cli_stderr_is_tty(void);
+
+/*
+ * The status line of record, send and recv (tools/cli_status.c):
+ *   "12.0 s  1.50 GiB  812.3 MB/s  45% of 3.33 GiB  ETA 14 s  ring 12/256  drops 0"
+ * % and ETA only when a size or a duration bounds the run; ring only
+ * when there is one (@nbufs).
+ */
+struct cli_status {
+	double seconds;
+	uint64_t bytes;
+	uint64_t total_bytes;	/* 0: no size limit */
+	double total_seconds;	/* 0: no duration limit */
+	uint32_t ring_fill, nbufs;
+	uint64_t dropped;
+};
+/*
+ * Where status lines go: on a terminal one line redrawn in place (unless
+ * @quiet); otherwise a line every @interval seconds (0: none).  SIGUSR1
+ * prints one at any time, also with @quiet.  cli_status_init() blocks
+ * SIGUSR1 (call it before the library starts threads); feed
+ * cli_status_update() from the progress callback, called every
+ * cli_status_period_ms(); cli_status_end() clears a drawn line.
+ */
+struct cli_status_out {
+	bool tty, quiet, drawn;
+	double interval, next_at;
+};
+void cli_status_init(struct cli_status_out *o, bool quiet, double interval);
+unsigned int cli_status_period_ms(const struct cli_status_out *o);
+void cli_status_update(struct cli_status_out *o, const struct cli_status *s);
+void cli_status_end(struct cli_status_out *o);
+const char *cli_status_format(char *buf, size_t len, const struct cli_status *s);
 
 #endif /* DMAKIT_CLI_H */

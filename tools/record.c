@@ -25,6 +25,7 @@ static void usage(FILE *f)
 "usage: dmakit record -d DEVICE -o PATH (--size BYTES | --duration SECONDS)\n"
 "                     [--engine ENGINE] [--sidecar PREFIX] [--queue-depth N]\n"
 "                     [--force] [--checkpoint SECONDS] [--quiet] [--json]\n"
+"                     [--status-interval TIME]\n"
 "\n"
 "Record a device's DMA buffers to a file or a raw block device, with an\n"
 "index (PREFIX.idx) and metadata (PREFIX.json) that 'dmakit verify' checks.\n"
@@ -53,6 +54,9 @@ static void usage(FILE *f)
 "                         at least every buffer up to the last checkpoint\n"
 "  -q, --quiet            no progress line and no summary\n"
 "      --json             print the summary as one JSON object on stdout\n"
+"      --status-interval TIME  when stderr is not a terminal, a status\n"
+"                         line every TIME (elapsed, amount, rate, %%, ETA,\n"
+"                         ring fill, drops); SIGUSR1 prints one at any time\n"
 "  -h, --help\n"
 "\n"
 "Nothing already there is touched unless --force: every file is opened,\n"
@@ -82,31 +86,29 @@ struct record_cli {
 	int32_t checkpoint_ms;		/* 0: the library's default; < 0: off */
 	bool quiet;
 	bool json;
-	bool tty;
-	bool progress_drawn;
+	double status_interval;
+	struct cli_status_out status;
 	struct dmakit_record_progress last;
 };
 
 static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 {
 	struct record_cli *c = ctx;
-	char b1[32], b2[32];
+	struct cli_status line = {
+		.seconds = p->seconds, .bytes = p->bytes,
+		.total_bytes = c->size, .total_seconds = c->duration,
+		.ring_fill = p->ring_fill, .nbufs = p->nbufs,
+		.dropped = p->dropped,
+	};
 
 	c->last = *p;
-	if (!c->tty || c->quiet || p->final)
-		return;
-	fprintf(stderr, "\r%10s  %12s  ring %5u/%-5u  inflight %3u  drops %llu\033[K",
-		cli_fmt_bytes(b1, sizeof(b1), (double)p->bytes),
-		cli_fmt_rate(b2, sizeof(b2),
-			     p->seconds > 0 ? (double)p->bytes / p->seconds : 0),
-		p->ring_fill, p->nbufs, p->inflight,
-		(unsigned long long)p->dropped);
-	c->progress_drawn = true;
+	if (!p->final)
+		cli_status_update(&c->status, &line);
 }
 
 static int parse_args(struct record_cli *c, int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON, OPT_CHECKPOINT };
+	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON, OPT_CHECKPOINT, OPT_STATUS };
 	/* a queue of writes in flight: the sink's range */
 	enum { QD_MAX = 256 };
 	static const struct option opts[] = {
@@ -121,6 +123,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "status-interval", required_argument, NULL, OPT_STATUS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,6 +183,13 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			c->json = true;
+			break;
+		case OPT_STATUS:
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS,
+					      &c->status_interval))
+				return cli_usage_error(CMD, "bad --status-interval '%s' (expected 1ms..1e9s, e.g. 10s)",
+						       optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -306,13 +316,13 @@ int cmd_record(int argc, char **argv)
 	ret = parse_args(&c, argc, argv);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	c.tty = cli_stderr_is_tty();
 	prefix = c.sidecar ? c.sidecar : c.output;
 	snprintf(idx, sizeof(idx), "%s.idx", prefix);
 	snprintf(meta, sizeof(meta), "%s.json", prefix);
 
 	/* before the device: a sim ring is a memfd, RLIMIT_FSIZE applies */
 	cli_catch_stop_signals();
+	cli_status_init(&c.status, c.quiet, c.status_interval);
 	ret = dmakit_open(&dev, c.device, err, sizeof(err));
 	if (ret) {
 		if (ret == -EINVAL)
@@ -336,13 +346,12 @@ int cmd_record(int argc, char **argv)
 	ro.stop = &cli_stop_requested;
 	ro.progress = on_progress;
 	ro.progress_ctx = &c;
-	ro.progress_ms = 500;
+	ro.progress_ms = cli_status_period_ms(&c.status);
 
 	memset(&st, 0, sizeof(st));
 	ret = dmakit_record(dev, &ro, &st, err, sizeof(err));
 	dmakit_close(dev);
-	if (c.progress_drawn)
-		fputs("\r\033[K", stderr);
+	cli_status_end(&c.status);
 
 	/* nothing was recorded: the target could not be opened */
 	if (ret && !st.seconds) {

@@ -38,6 +38,9 @@ static const char usage_text[] =
 "                        without it recv refuses before listening\n"
 "      --json            print the summary as JSON on stdout\n"
 "  -q, --quiet           no progress line, no notices\n"
+"      --status-interval TIME  when stderr is not a terminal, a status\n"
+"                        line every TIME (elapsed, amount, rate, %, ETA,\n"
+"                        ring fill, drops); SIGUSR1 prints one at any time\n"
 "  -h, --help            this help\n"
 "\n"
 "SIGINT/SIGTERM stop cleanly: the recording is closed and the sender told.\n"
@@ -49,17 +52,17 @@ static const char usage_text[] =
 "  dmakit recv -l 9000 -o /data/run1.dat && dmakit verify /data/run1.dat\n"
 "  dmakit recv -l 10.0.0.2:9000 -o /dev/nvme1n1 --sidecar /data/run1\n";
 
+/* the sender decides how much: no total, so no % or ETA */
 static void recv_progress(void *ctx, const struct dmakit_record_progress *p)
 {
-	char b[32], r[32];
+	struct cli_status line = {
+		.seconds = p->seconds, .bytes = p->bytes,
+		.ring_fill = p->ring_fill, .nbufs = p->nbufs,
+		.dropped = p->dropped,
+	};
 
-	(void)ctx;
-	fprintf(stderr, "\r%8.1f s  %12s  %12s  %llu buffers  lost upstream %llu ",
-		p->seconds, cli_fmt_bytes(b, sizeof(b), (double)p->bytes),
-		cli_fmt_rate(r, sizeof(r), p->seconds > 0 ?
-			     (double)p->bytes / p->seconds : 0),
-		(unsigned long long)p->buffers,
-		(unsigned long long)p->dropped);
+	if (!p->final)
+		cli_status_update(ctx, &line);
 }
 
 static void print_json(const struct dmakit_recv_stats *st, int ret,
@@ -158,6 +161,7 @@ int cmd_recv(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "status-interval", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -167,7 +171,8 @@ int cmd_recv(int argc, char **argv)
 	char err[DMAKIT_ERRMSG_MAX * 2];
 	const char *listen_addr = NULL, *port_file = NULL;
 	bool quiet = false, json = false;
-	double secs;
+	struct cli_status_out status;
+	double secs, status_interval = 0;
 	uint64_t v;
 	int c, ret, rc, lfd;
 
@@ -223,6 +228,13 @@ int cmd_recv(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'U':
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS,
+					      &status_interval))
+				return cli_usage_error("recv", "bad status interval '%s' (1ms..1e9s)",
+						       optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -257,15 +269,14 @@ int cmd_recv(int argc, char **argv)
 	o.notice_ctx = &notices;
 	o.sink.notice = cli_notice_cb;
 	o.sink.notice_ctx = &notices;
-	if (!quiet && cli_stderr_is_tty()) {
-		o.progress = recv_progress;
-		o.progress_ms = 500;
-	}
+	cli_status_init(&status, quiet, status_interval);
+	o.progress = recv_progress;
+	o.progress_ctx = &status;
+	o.progress_ms = cli_status_period_ms(&status);
 
 	ret = dmakit_recv(&o, &st, err, sizeof(err));
 	close(lfd);
-	if (o.progress)
-		fputc('\n', stderr);
+	cli_status_end(&status);
 	/* like 'dmakit record': a signal or the source's end is a clean end */
 	rc = !ret || ret == -EINTR || ret == -ENODATA ? CLI_EXIT_OK :
 							CLI_EXIT_FAIL;

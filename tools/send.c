@@ -33,6 +33,9 @@ static const char usage_text[] =
 "      --timeout TIME    connect/handshake timeout (default 10s)\n"
 "      --json            print the summary as JSON on stdout\n"
 "  -q, --quiet           no progress line, no notices\n"
+"      --status-interval TIME  when stderr is not a terminal, a status\n"
+"                        line every TIME (elapsed, amount, rate, %, ETA,\n"
+"                        ring fill, drops); SIGUSR1 prints one at any time\n"
 "  -h, --help            this help\n"
 "\n"
 "SIGINT/SIGTERM end the stream cleanly (the receiver closes its recording);\n"
@@ -45,18 +48,25 @@ static const char usage_text[] =
 "  dmakit send -d /dev/dmakit0 rx-host:9000 --size 100G\n"
 "  dmakit send -d sim:rate=800M --lossy 10.0.0.2:9000 --duration 60s\n";
 
+struct send_status {
+	struct cli_status_out out;
+	uint64_t total_bytes;
+	double total_seconds;
+};
+
 static void send_progress(void *ctx, const struct dmakit_send_progress *p)
 {
-	char b[32], r[32];
+	struct send_status *ss = ctx;
+	/* a lossy sender's skipped buffers are lost like the device's drops */
+	struct cli_status line = {
+		.seconds = p->seconds, .bytes = p->bytes,
+		.total_bytes = ss->total_bytes,
+		.total_seconds = ss->total_seconds,
+		.ring_fill = p->ring_fill, .nbufs = p->nbufs,
+		.dropped = p->dropped + p->skipped,
+	};
 
-	(void)ctx;
-	fprintf(stderr, "\r%8.1f s  %12s  %12s  ring %3u%%  dropped %llu  skipped %llu ",
-		p->seconds, cli_fmt_bytes(b, sizeof(b), (double)p->bytes),
-		cli_fmt_rate(r, sizeof(r), p->seconds > 0 ?
-			     (double)p->bytes / p->seconds : 0),
-		p->nbufs ? p->ring_fill * 100 / p->nbufs : 0,
-		(unsigned long long)p->dropped,
-		(unsigned long long)p->skipped);
+	cli_status_update(&ss->out, &line);
 }
 
 /* Like 'dmakit record': a signal or the source's end is a clean end. */
@@ -139,6 +149,7 @@ int cmd_send(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "status-interval", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,7 +160,8 @@ int cmd_send(int argc, char **argv)
 	const char *device = NULL;
 	struct dmakit_dev *dev;
 	bool quiet = false, json = false;
-	double secs;
+	struct send_status status;
+	double secs, status_interval = 0;
 	uint64_t v;
 	int c, ret;
 
@@ -199,6 +211,13 @@ int cmd_send(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'U':
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS,
+					      &status_interval))
+				return cli_usage_error("send", "bad status interval '%s' (1ms..1e9s)",
+						       optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -227,14 +246,15 @@ int cmd_send(int argc, char **argv)
 	notices.quiet = quiet;
 	o.notice = cli_notice_cb;
 	o.notice_ctx = &notices;
-	if (!quiet && cli_stderr_is_tty()) {
-		o.progress = send_progress;
-		o.progress_ms = 500;
-	}
+	cli_status_init(&status.out, quiet, status_interval);
+	status.total_bytes = o.max_bytes;
+	status.total_seconds = o.max_seconds;
+	o.progress = send_progress;
+	o.progress_ctx = &status;
+	o.progress_ms = cli_status_period_ms(&status.out);
 
 	ret = dmakit_send(dev, &o, &st, err, sizeof(err));
-	if (o.progress)
-		fputc('\n', stderr);
+	cli_status_end(&status.out);
 	dmakit_close(dev);
 	if (json)
 		print_json(&st, ret, err);

@@ -25,6 +25,7 @@ for k in $STOCK_KERNELS; do
 	mkdir -p "$src/driver" "$src/include/uapi/dmakit"
 	cp "$TOP"/driver/Kbuild "$TOP"/driver/Makefile "$TOP"/driver/*.[ch] "$src/driver/"
 	cp "$TOP"/include/uapi/dmakit/*.h "$src/include/uapi/dmakit/"
+	cp "$TOP/Makefile" "$src/"	# driver/Makefile takes VERSION from it
 	nice make -j"$(nproc)" -C "$src/driver" KDIR="$KDIR" >"$src/build.log" 2>&1
 	t_eq "$k: the module builds with W=1 -Werror against $KDIR" $? 0
 	t_check "$k: no warning in the build's log" sh -c "! grep -E 'warning:' $src/build.log"
@@ -32,6 +33,8 @@ for k in $STOCK_KERNELS; do
 	ko=$TMPDIR/$k/driver/dmakit.ko
 	modinfo "$ko" >"$TMPDIR/modinfo" 2>&1
 	t_grep "$k: vermagic $KVER" "^vermagic: +$(printf '%s' "$KVER" | sed 's/[.+]/\\&/g') " "$TMPDIR/modinfo"
+	t_grep "$k: version $(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile"), the Makefile's" \
+		"^version: +$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile" | sed 's/[.]/\\./g')\$" "$TMPDIR/modinfo"
 	t_grep "$k: licence GPL (it uses GPL-only DMA and PCI symbols)" '^license: +GPL$' "$TMPDIR/modinfo"
 	t_grep "$k: matches QEMU's edu device" '^alias: +pci:v00001234d000011E8' "$TMPDIR/modinfo"
 	t_check "$k: no fault switch in the production module (DMAKIT_FAULTS=1 test builds only)" \

@@ -11,7 +11,7 @@ prefix=$TMPDIR/opt/dmakit-test
 libdir=$prefix/lib/x86_64-linux-gnu
 # a copy of the tree, so this test never races the suite's own build dirs
 mkdir -p "$TMPDIR/src"
-cp -r "$TOP"/{Makefile,dmakit.pc.in,include,lib,tools} "$TMPDIR/src/"
+cp -r "$TOP"/{Makefile,dmakit.pc.in,include,lib,tools,scripts} "$TMPDIR/src/"
 make -s -C "$TMPDIR/src" -j2 all >"$TMPDIR/build.log" 2>&1
 t_eq "the tree builds" "$?" 0
 make -s -C "$TMPDIR/src" install PREFIX="$prefix" LIBDIR="$libdir" >"$TMPDIR/install.log" 2>&1
@@ -60,6 +60,13 @@ t_grep "it links the installed shared library" "$libdir/libdmakit.so.0" \
 t_eq "it reads 16 buffers from the simulated card" \
 	"$(LD_LIBRARY_PATH=$libdir "$TMPDIR/reader")" "16 buffers, last seq 15"
 t_grep "the installed CLI runs" "^dmakit [0-9]" <("$prefix/bin/dmakit" --version)
+for page in man1/dmakit.1 man1/dmakit-record.1 man1/dmakit-trace.1 man3/libdmakit.3; do
+	t_check "$page is installed" test -s "$prefix/share/man/$page"
+done
+t_grep "man finds dmakit-record in the installed tree" "dmakit-record - " \
+	<(MANPATH=$prefix/share/man man dmakit-record 2>/dev/null | col -bx)
+t_grep "the bash completion is installed" "complete .*_dmakit dmakit" \
+	"$prefix/share/bash-completion/completions/dmakit"
 
 make -s -C "$TMPDIR/src" uninstall PREFIX="$prefix" LIBDIR="$libdir" >"$TMPDIR/uninstall.log" 2>&1
 t_eq "make uninstall exits 0" "$?" 0

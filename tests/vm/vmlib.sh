@@ -21,7 +21,10 @@ build_module() {
 	mkdir -p "$dir/src/driver" "$dir/src/include/uapi/dmakit"
 	cp "$TOP"/driver/Kbuild "$TOP"/driver/*.[ch] "$dir/src/driver/"
 	cp "$TOP"/include/uapi/dmakit/*.h "$dir/src/include/uapi/dmakit/"
-	if ! make -C "$KDIR" M="$dir/src/driver" W=1 "$@" modules >"$log" 2>&1; then
+	# the module's version is the top Makefile's (driver/Makefile does the same)
+	if ! make -C "$KDIR" M="$dir/src/driver" W=1 \
+		DMAKIT_VERSION="$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")" \
+		"$@" modules >"$log" 2>&1; then
 		tail -n 30 "$log"
 		return 1
 	fi

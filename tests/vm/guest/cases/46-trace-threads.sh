@@ -76,4 +76,58 @@ t_check "every transaction inside its own thread's call, one per call" awk '
 	END { print seen " transactions checked, " bad + 0 " problems"; exit bad || seen != FNR }
 	' /tmp/tt.calls /tmp/tt.jsonl
 t_check "no probe left behind" sh -c '! grep -q . /sys/kernel/tracing/uprobe_events'
+
+# --- 2. the CLI itself: two `dmakit xfer` processes at once, uprobes on
+# the static dmakit binary, default pairing.  xfer logs no window per
+# call: each transaction must lie inside its own process's run
+# (/proc/uptime, 10 ms resolution, is CLOCK_MONOTONIC on a guest that
+# never suspends) and come from that process alone.
+D=$(command -v dmakit)
+uptime_ns() { awk '{ printf "%.0f\n", $1 * 1e9 }' /proc/uptime; }
+dmakit trace --start "uprobe:$D:dmakit_dma_to_host(bytes=arg3)" \
+	--start "uprobe:$D:dmakit_dma_from_host(bytes=arg3)" \
+	--end "uretprobe:$D:dmakit_dma_wait(ret=retval:s32)" --interval 0 \
+	--events /tmp/tt.jsonl --summary-json /tmp/tt.json >/tmp/tt.out 2>/tmp/tt.err &
+TRACER=$!
+wait_for 120 tracer_up
+t_check "CLI tracer is tracing" grep -q 'tracing\.\.\.' /tmp/tt.err
+run_xfer() {	# OUT ARGS...: one xfer, "PID BEFORE_NS AFTER_NS RC" in OUT
+	local out=$1 b pid rc
+	shift
+	b=$(uptime_ns)
+	dmakit xfer "$@" -q >/dev/null &
+	pid=$!
+	wait "$pid"
+	rc=$?
+	echo "$pid $b $(uptime_ns) $rc" >"$out"
+}
+run_xfer /tmp/tt.x1 -d "$edu" --from-host --size 1000 --count 8 &
+X1=$!
+run_xfer /tmp/tt.x2 -d "$sim" --to-host --size 4096 --count 30 &
+X2=$!
+wait "$X1" "$X2"
+kill -INT "$TRACER"
+wait "$TRACER"
+t_eq "CLI tracer exits 0 on SIGINT" $? 0
+tail -n 4 /tmp/tt.out
+cat /tmp/tt.x1 /tmp/tt.x2 >/tmp/tt.runs
+t_eq "edu xfer exits 0" "$(cut -d' ' -f4 /tmp/tt.x1)" 0
+t_eq "sim xfer exits 0" "$(cut -d' ' -f4 /tmp/tt.x2)" 0
+t_check "the header says: fifo per thread" \
+	grep -q '^dmakit trace: pairing fifo per thread (channel tid)' /tmp/tt.err
+t_eq "summary: 8 + 30 transactions" "$(json_get /tmp/tt.json transactions)" 38
+t_eq "summary: no orphans" "$(json_get /tmp/tt.json orphans)" 0
+t_eq "summary: no unmatched starts" "$(json_get /tmp/tt.json unmatched_starts)" 0
+t_check "each xfer's transactions: its own, inside its run, right count and size" awk '
+	FNR == NR { pid[++np] = $1; b[$1] = $2 - 10000000; a[$1] = $3 + 10000000; next }
+	{ '"$(num tid); $(num end_tid); $(num start_ns); $(num end_ns); $(num bytes); $(num status)"'
+	  if (tid != end_tid) { print "across threads: " $0; bad++; next }
+	  if (!(tid in b)) { print "not an xfer process: " $0; bad++; next }
+	  if (!(b[tid] <= start_ns && start_ns < end_ns && end_ns <= a[tid])) { print "outside its run: " $0; bad++ }
+	  if (bytes != (tid == pid[1] ? 1000 : 4096) || status != 0) { print "bytes/status: " $0; bad++ }
+	  n[tid]++ }
+	END { if (n[pid[1]] != 8 || n[pid[2]] != 30) { print "counts " n[pid[1]] + 0 ", " n[pid[2]] + 0; bad++ }
+	      print bad + 0 " problems"; exit bad }
+	' /tmp/tt.runs /tmp/tt.jsonl
+t_check "no probe left behind (CLI)" sh -c '! grep -q . /sys/kernel/tracing/uprobe_events'
 t_done

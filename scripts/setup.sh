@@ -15,7 +15,7 @@ build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 # tools make the signatures a raw target must not lose (record_blockdev.sh)
 test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
 	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin python3-fuse
-	   procps kmod time strace pciutils pci.ids bpftrace)
+	   procps kmod time strace pciutils pci.ids bpftrace dkms)
 # the driver's QEMU suite on Debian 12's two kernels (6.1: linux-image-amd64,
 # 6.12: linux-image-6.12-amd64), xz-utils for 6.12's compressed modules;
 # perl runs checkpatch.pl on the driver

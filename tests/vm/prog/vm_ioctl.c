@@ -62,7 +62,8 @@ static int wait_id(int f, uint64_t id, int timeout_ms, struct dmakit_xfer_wait *
 /*
  * sim: each transfer segment takes MS milliseconds from now on (0: the
  * default 20 us), long enough to be caught in flight however late this
- * process runs.  edu: always 100 ms.
+ * process runs, and under the sim's 1 s segment watchdog (past it the
+ * transfer fails ETIMEDOUT and the card is reset).  edu: always 100 ms.
  */
 static void slow(unsigned int ms)
 {
@@ -282,8 +283,8 @@ static void signal_interrupts_wait(void)
 	for (i = 0; i < 2; i++) {
 		sa.sa_flags = flags[i];
 		sigaction(SIGALRM, &sa, NULL);
-		/* the signal 20 ms into a 3 s transfer: 150x apart */
-		slow(3000);
+		/* the signal 20 ms into a 600 ms transfer: 30x apart */
+		slow(600);
 		T_EQ(submit(fd, DMAKIT_XFER_TO_HOST, buf, 1024, 0, &id), 0);
 		signals = 0;
 		arm_alarm_ms(20);
@@ -308,8 +309,8 @@ static void timeout_leaves_device_usable(void)
 	struct dmakit_xfer_wait w;
 	uint64_t id;
 
-	/* a 5 ms timeout on a 3 s transfer: 600x apart */
-	slow(3000);
+	/* a 5 ms timeout on a 600 ms transfer: 120x apart */
+	slow(600);
 	vmt_pattern(buf, 100, 77);
 	T_EQ(submit(fd, DMAKIT_XFER_FROM_HOST, buf, 100, 10, &id), 0);
 	T_EQ(wait_id(fd, id, 5, &w), -ETIMEDOUT);

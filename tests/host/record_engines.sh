@@ -42,9 +42,16 @@ for e in uring mmap; do
 	t_eq "$e --duration: exits 0" "$?" 0
 	t_eq "$e --duration: nothing preallocated up front" \
 		"$(json_get "$out.json" preallocated)" 0
+	# time is the behaviour here: it lasts 1 s (a loaded machine may end
+	# it late, up to 10x), and records what the source paced at 100 MB/s
+	# produced meanwhile, no more (a slow writer only makes it less)
 	n=$(json_get "$out.json" buffers)
-	t_check "$e --duration: ~1 s at 100 MB/s recorded ($n buffers)" \
-		test "$n" -ge 100 -a "$n" -le 260
+	secs=$(json_get "$out.json" seconds)
+	bytes=$(json_get "$out.json" bytes)
+	t_check "$e --duration 1: lasted 1 s to 10 s ($secs s)" \
+		python3 -c "import sys; sys.exit(not 1.0 <= $secs <= 10.0)"
+	t_check "$e --duration: recorded something, at most the paced source's output ($n buffers, $bytes bytes in $secs s)" \
+		python3 -c "import sys; sys.exit(not 0 < $bytes <= 100e6 * $secs + 2 * $(json_get "$out.json" bufsize))"
 	t_check "$e --duration: verify" "$DMAKIT" verify "$out" --quiet
 	t_check "$e --duration: file trimmed, index consistent" \
 		python3 "$check" "$out"

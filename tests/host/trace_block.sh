@@ -14,8 +14,7 @@ need_tracing
 command -v fio >/dev/null || t_skip "fio is not installed (scripts/setup.sh)"
 command -v bpftrace >/dev/null || t_skip "bpftrace is not installed (scripts/setup.sh)"
 bdf=$(root_disk_bdf) || t_skip "root filesystem is not on a PCI block device"
-disk=$(basename "$(findmnt -n -o SOURCE /)")
-disk=${disk%%[0-9]*}
+disk=$(root_disk)
 devt=$(block_devt "$disk")
 dir=$TMPDIR
 [ "$(findmnt -n -o SOURCE --target "$dir")" = "$(findmnt -n -o SOURCE /)" ] ||

@@ -23,11 +23,21 @@ global_state() {
 	done
 }
 
+# The whole disk under the root filesystem, from sysfs: a partition's
+# parent (vda1 -> vda, nvme0n1p1 -> nvme0n1), a disk itself.
+root_disk() {
+	local dev
+	dev=$(basename "$(findmnt -n -o SOURCE /)")
+	[ -e "/sys/class/block/$dev" ] || return 1
+	[ -e "/sys/class/block/$dev/partition" ] &&
+		dev=$(basename "$(dirname "$(readlink -f "/sys/class/block/$dev")")")
+	echo "$dev"
+}
+
 # PCI address of the block device behind the root filesystem (virtio-blk).
 root_disk_bdf() {
 	local dev dir
-	dev=$(basename "$(findmnt -n -o SOURCE /)")
-	dev=${dev%%[0-9]*}			# vda1 -> vda
+	dev=$(root_disk) || return 1
 	[ -e "/sys/block/$dev/device" ] || return 1
 	dir=$(readlink -f "/sys/block/$dev/device")
 	while [ "$dir" != / ]; do

@@ -5,7 +5,9 @@
 # with its own message and the offending lines; the debug kernel's boot
 # messages do not; the DMA-API state lines (error_count against the
 # section's base, disabled, mappings held), lockdep still on, and the
-# final rmmod are scored.
+# final rmmod are scored; a boot the emulator stalled is scored like any
+# other (the runner may add a boot, never drop one); the fault boot scores
+# each section's module load and transfer.
 # (The fault boot of `make check-vm KERNEL=debug` proves the same checks
 # against a real kernel.)
 . "$TOP/tests/host/lib.bash"
@@ -104,4 +106,81 @@ t_grep "no lockdep line on the debug kernel: reported" "^not ok - t/normm: the g
 { echo "$clean_boot"; echo '@@RMMOD ok'; echo '@@DMA-API error_count=0 disabled=N entries=2'; } >"$TMPDIR/section.log"
 KERNEL_DEBUG=1 CHECK_SECTION=1 check_log t/section "$TMPDIR/section.log" >"$TMPDIR/section.out"
 t_eq "a fault-boot section: no lockdep state needed" "$(grep -c '^not ok' "$TMPDIR/section.out")" 0
+
+# a boot the emulator stalled: scored as it ran, its failures counted
+{
+	echo "$clean_boot"
+	echo "[  120.000000] rcu: INFO: rcu_preempt self-detected stall: kthread timer wakeup didn't happen for 2502 jiffies!"
+	echo 'not ok - 10-xfer: vm_xfer on edu'
+	echo 'skip - 10-xfer: partial_completion: edu completes a transfer whole'
+	echo '@@DONE'
+	echo "$clean_end"
+} >"$TMPDIR/stalled.log"
+t_check "a stall is spotted (one more boot is run)" emulator_stalled "$TMPDIR/stalled.log"
+KERNEL_DEBUG=0 score_boot t/stalled "$TMPDIR/stalled.log" "qemu exit 0" >"$TMPDIR/stalled.out"
+t_grep "  and the stalled boot's failure is scored" "^not ok - t/stalled: 10-xfer: vm_xfer on edu\$" "$TMPDIR/stalled.out"
+t_grep "  its guest's skip is passed on, named" "^skip - t/stalled: 10-xfer: partial_completion: " "$TMPDIR/stalled.out"
+t_grep "  its guest's pass too" "^ok - t/stalled: 00-probe: insmod\$" "$TMPDIR/stalled.out"
+{ echo "$clean_boot"; echo 'ok - 10-xfer: vm_xfer on edu'; } >"$TMPDIR/unfinished.log"
+KERNEL_DEBUG=0 score_boot t/unfinished "$TMPDIR/unfinished.log" "qemu exit 124 after 300s" >"$TMPDIR/unfinished.out"
+t_grep "a boot that did not finish: reported" "^not ok - t/unfinished: the boot did not finish \(qemu exit 124 after 300s" "$TMPDIR/unfinished.out"
+
+# fault_log FILE NONE-INSMOD-RC NONE-XFER-RC: a fault boot whose sections
+# all report their bug; the "none" section with the given results
+fault_log() {
+	local e fault msg words
+	{
+		echo "$clean_boot"
+		for e in "${FAULT_EXPECT[@]}"; do
+			IFS='|' read -r fault msg words <<<"$e"
+			echo "@@FAULT-BEGIN $fault"
+			echo "@@DMA-API-BASE error_count=0"
+			if [ "$fault" = none ]; then
+				echo "@@FAULT-INSMOD none rc=$2"
+				echo "@@FAULT-XFER none rc=$3"
+				[ "$2" = 0 ] && echo '@@RMMOD ok' || echo '@@RMMOD not-loaded'
+				echo '@@DMA-API error_count=0 disabled=N entries=0'
+			else
+				echo "@@FAULT-INSMOD $fault rc=0"
+				echo "@@FAULT-XFER $fault rc=0"
+				case $fault in
+				map_error) echo '[   17.0] DMA-API: dmakit 0000:01:00.0: device driver failed to check map error' ;;
+				lock_order) echo '[   18.0] WARNING: possible circular locking dependency detected' ;;
+				use_after_free) echo '[   19.0] BUG: KASAN: use-after-free in dmakit_fault_use_after_free+0x1/0x2' ;;
+				atomic_sleep) echo '[   20.0] BUG: sleeping function called from invalid context at mm/slab.h:1' ;;
+				esac
+				echo '@@RMMOD ok'
+				if [ "$fault" = map_error ]; then
+					echo '@@DMA-API error_count=1 disabled=N entries=0'
+				else
+					echo '@@DMA-API error_count=0 disabled=N entries=0'
+				fi
+				[ "$fault" = leak_unmap ] && {
+					echo '[   21.0] DMA-API: dmakit 0000:01:00.0: device driver has pending DMA allocations while released from device [count=1]'
+					echo '@@DMA-API-HELD 0000:01:00.0 pci single idx 1 P=1 N=1 D=1 L=800 DMA_TO_DEVICE'
+				}
+			fi
+			echo "@@FAULT-END $fault"
+		done
+		echo '@@DONE'
+	} >"$1"
+}
+mkdir -p "$TMPDIR/faults-good" "$TMPDIR/faults-noload" "$TMPDIR/faults-noxfer"
+fault_log "$TMPDIR/faults-good/console.log" 0 0
+KERNEL_DEBUG=1 score_boot t/faults "$TMPDIR/faults-good/console.log" "qemu exit 0" >"$TMPDIR/faults-good.out"
+t_eq "a fault boot that reports every fault: no failure" "$(grep -c '^not ok' "$TMPDIR/faults-good.out")" 0
+# the guest's line, 6 loads, 5 faults reported, the control's transfer
+# and its clean checks
+t_eq "  a load per section, each fault reported, the control's transfer and checks" \
+	"$(grep -c '^ok - ' "$TMPDIR/faults-good.out")" 14
+fault_log "$TMPDIR/faults-noload/console.log" 1 1
+KERNEL_DEBUG=1 score_boot t/faults "$TMPDIR/faults-noload/console.log" "qemu exit 0" >"$TMPDIR/faults-noload.out"
+t_grep "the control section with no module loaded fails" \
+	"^not ok - t/faults: fault=none: the test build did not load \(insmod rc='1'\)" "$TMPDIR/faults-noload.out"
+t_grep "  and so does its transfer" "^not ok - t/faults: the test build without a fault transfers .*rc=1" "$TMPDIR/faults-noload.out"
+fault_log "$TMPDIR/faults-noxfer/console.log" 0 1
+sed -i '/^@@FAULT-XFER map_error/d' "$TMPDIR/faults-noxfer/console.log"
+KERNEL_DEBUG=1 score_boot t/faults "$TMPDIR/faults-noxfer/console.log" "qemu exit 0" >"$TMPDIR/faults-noxfer.out"
+t_grep "a failed control transfer fails" "^not ok - t/faults: the test build without a fault transfers .*rc=1" "$TMPDIR/faults-noxfer.out"
+t_grep "a section with no transfer result fails" "^not ok - t/faults: fault=map_error: no transfer result" "$TMPDIR/faults-noxfer.out"
 t_done

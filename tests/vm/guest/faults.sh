@@ -14,8 +14,8 @@ for fault in none map_error lock_order use_after_free atomic_sleep leak_unmap; d
 	{
 		echo "@@FAULT-BEGIN $fault"
 		dma_api_report base
-		insmod /lib/modules/dmakit-faults.ko sim=1 ring_nbufs=8 fault=$fault ||
-			echo "@@WARN insmod dmakit-faults.ko fault=$fault failed"
+		insmod /lib/modules/dmakit-faults.ko sim=1 ring_nbufs=8 fault=$fault
+		echo "@@FAULT-INSMOD $fault rc=$?"
 		# lock_order needs a card with a ring: the simulated one
 		card=$(card_dev edu)
 		[ $fault = lock_order ] && card=$(card_dev sim)

@@ -59,11 +59,20 @@ static int wait_id(int f, uint64_t id, int timeout_ms, struct dmakit_xfer_wait *
 	return ret;
 }
 
-/* A transfer long enough to be caught in flight. */
-static void slow(bool on)
+/*
+ * sim: each transfer segment takes MS milliseconds from now on (0: the
+ * default 20 us), long enough to be caught in flight however late this
+ * process runs, and under the sim's 1 s segment watchdog (past it the
+ * transfer fails ETIMEDOUT and the card is reset).  edu: always 100 ms.
+ */
+static void slow(unsigned int ms)
 {
-	if (is_sim)
-		vmt_write_file(LATENCY_PARAM, on ? "300000" : "20");
+	char us[32];
+
+	if (!is_sim)
+		return;
+	snprintf(us, sizeof(us), "%u", ms ? ms * 1000 : 20);
+	vmt_write_file(LATENCY_PARAM, us);
 }
 
 static void info_ok(void)
@@ -274,7 +283,8 @@ static void signal_interrupts_wait(void)
 	for (i = 0; i < 2; i++) {
 		sa.sa_flags = flags[i];
 		sigaction(SIGALRM, &sa, NULL);
-		slow(true);
+		/* the signal 20 ms into a 600 ms transfer: 30x apart */
+		slow(600);
 		T_EQ(submit(fd, DMAKIT_XFER_TO_HOST, buf, 1024, 0, &id), 0);
 		signals = 0;
 		arm_alarm_ms(20);
@@ -284,9 +294,9 @@ static void signal_interrupts_wait(void)
 		     -1);
 		T_EQ(errno, EINTR);
 		T_EQ(signals, 1);
-		slow(false);
+		slow(0);
 		/* still pending or done: waiting again finishes it */
-		T_EQ(wait_id(fd, id, 10000, &w), 0);
+		T_EQ(wait_id(fd, id, 30000, &w), 0);
 		T_EQ(w.status, 0);
 		T_EQ(w.bytes_done, 1024);
 	}
@@ -299,14 +309,15 @@ static void timeout_leaves_device_usable(void)
 	struct dmakit_xfer_wait w;
 	uint64_t id;
 
-	slow(true);
+	/* a 5 ms timeout on a 600 ms transfer: 120x apart */
+	slow(600);
 	vmt_pattern(buf, 100, 77);
 	T_EQ(submit(fd, DMAKIT_XFER_FROM_HOST, buf, 100, 10, &id), 0);
 	T_EQ(wait_id(fd, id, 5, &w), -ETIMEDOUT);
 	T_ASSERT(w.bytes_done < 100);
 	T_EQ(wait_id(fd, id, 0, &w), -ETIMEDOUT);
-	slow(false);
-	T_EQ(wait_id(fd, id, 10000, &w), 0);
+	slow(0);
+	T_EQ(wait_id(fd, id, 30000, &w), 0);
 	T_EQ(w.bytes_done, 100);
 	T_EQ(submit(fd, DMAKIT_XFER_TO_HOST, back, 100, 10, &id), 0);
 	T_EQ(wait_id(fd, id, 10000, &w), 0);
@@ -333,7 +344,7 @@ static void close_in_flight(void)
 	uint8_t *buf = vmt_pages(4);
 	int f, i;
 
-	slow(true);
+	slow(300);
 	f = open(devpath, O_RDWR);
 	T_ASSERT(f >= 0);
 	for (i = 0; i < 6; i++)
@@ -342,7 +353,7 @@ static void close_in_flight(void)
 	close(f);
 	/* the pages stay valid and usable by us */
 	munmap(buf, 4 * 4096);
-	slow(false);
+	slow(0);
 	f = open(devpath, O_RDWR);
 	T_ASSERT(f >= 0);
 	buf = vmt_pages(1);

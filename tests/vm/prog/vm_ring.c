@@ -218,9 +218,13 @@ static void paced_rate(void)
 		T_ASSERT(buf_ok(&b));
 		T_EQ(dmakit_consumer_release(c, &b), 0);
 	}
-	/* 59 buffer times of host time, give or take the emulator */
+	/*
+	 * Paced: never faster than 59 buffer times of host time (give or
+	 * take the timer's slack); a loaded host only makes it slower, so
+	 * the upper bound only catches a pacer gone wrong: 20x (9.7 s).
+	 */
 	T_ASSERT(t1 - t0 >= 59 * buf_ns * 8 / 10);
-	T_ASSERT(t1 - t0 <= 59 * buf_ns * 3);
+	T_ASSERT(t1 - t0 <= 59 * buf_ns * 20);
 	dmakit_close(dev);
 	T_EQ(configure(16, 65536, "block", "0"), 0);
 }

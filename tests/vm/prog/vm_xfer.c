@@ -182,8 +182,6 @@ static void partial_completion(void)
 	int64_t id;
 	int ret, tries;
 
-	if (!is_sim)
-		return;
 	T_ASSERT(buf != NULL);
 	set_latency("60000");
 	id = dmakit_dma_to_host(dev, buf, len, 0);
@@ -255,7 +253,11 @@ int main(int argc, char **argv)
 	T_RUN(card_memory_end);
 	T_RUN(regions_independent);
 	T_RUN(timeout_then_usable);
-	T_RUN(partial_completion);
+	if (is_sim)
+		T_RUN(partial_completion);
+	else	/* counted by the runner as a skip, not a pass */
+		fprintf(stderr, "skip - partial_completion: edu completes a "
+			"transfer whole, on one 100 ms timer (sim has segments)\n");
 	T_RUN(many_outstanding);
 	dmakit_close(dev);
 	return t_exit();

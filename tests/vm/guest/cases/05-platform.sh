@@ -19,6 +19,8 @@ iommu)
 	;;
 swiotlb)
 	used0=$(cat /sys/kernel/debug/swiotlb/io_tlb_used)
+	# an unreadable debugfs would compare "" with "" below
+	t_check "swiotlb use readable ('$used0')" sh -c "[ -n '$used0' ] && [ '$used0' -ge 0 ]"
 	load_dmakit
 	used1=$(cat /sys/kernel/debug/swiotlb/io_tlb_used)
 	s=$(card_sys "$(card_dev sim)")

@@ -48,16 +48,33 @@ dmakit verify /mnt/r3.dat >/dev/null
 t_eq "verify it" $? 0
 rm -f /mnt/r3.*
 
-# a small ring at max rate into the buffered engine: the card drops
-t_check "ring: 4 x 64 KiB, drop, max rate" set_ring 4 65536 drop 0
+# a small ring, the recorder stopped (SIGSTOP) for a while: drops for
+# sure, then every gap must be accounted for.  2 MiB/s: the
+# recording (8 MiB) lasts ~4 s, the ring (256 KiB) fills in ~0.1 s.
+t_check "ring: 4 x 64 KiB, drop, 2 MiB/s" set_ring 4 65536 drop 2097152
 drops0=$(cat "$s/counters/drops")
-dmakit record -d "$sim" -o /mnt/r4.dat --size 8M --engine buffered --json --quiet >/tmp/r4.json
+sub0=$(cat "$s/counters/submitted")
+dmakit record -d "$sim" -o /mnt/r4.dat --size 8M --engine buffered --json --quiet >/tmp/r4.json &
+rec=$!
+t_check "the card produces for the recorder" \
+	wait_for 60 sh -c "test \$(cat $s/counters/submitted) -gt $sub0"
+# the card counts its drops when the consumer next reads (nothing to wait
+# for while it is stopped): 2 s of production for a ring that fills in
+# 0.125 s, then the drops must show
+kill -STOP $rec
+sleep 2
+kill -CONT $rec
+t_check "  the recorder stopped: the card dropped" \
+	wait_for 60 sh -c "test \$(cat $s/counters/drops) -gt $drops0"
+wait $rec
 t_eq "record while the card drops" $? 0
 dmakit verify /mnt/r4.dat --json >/tmp/v4.json
 t_eq "verify: every gap accounted for" $? 0
 t_eq "  unaccounted" "$(json_get /tmp/v4.json unaccounted)" 0
 drops1=$(cat "$s/counters/drops")
 echo "  gaps $(json_get /tmp/v4.json gaps), lost $(json_get /tmp/v4.json lost), dropped $(json_get /tmp/r4.json dropped), card drops $((drops1 - drops0))"
+t_check "  the recording has gaps" test "$(json_get /tmp/v4.json gaps)" -gt 0
+t_check "  its metadata counts the dropped buffers" test "$(json_get /tmp/r4.json dropped)" -gt 0
 t_check "  the card's drop counter covers the recording's" \
 	test $((drops1 - drops0)) -ge "$(json_get /tmp/r4.json lost)"
 rm -f /mnt/r4.* /tmp/vda.*

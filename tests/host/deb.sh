@@ -118,9 +118,12 @@ t_eq "... all 256 buffers" "$(json_get "$TMPDIR/verify.json" buffers)" 256
 
 t_grep "man finds dmakit-record(1)" "dmakit-record - " <(man dmakit-record 2>/dev/null | col -bx)
 t_grep "man finds libdmakit(3)" "dmakit_open" <(man 3 libdmakit 2>/dev/null | col -bx)
+# what it offers for "rec" are the installed dmakit's commands beginning so
+rec_cmds=$(/usr/bin/dmakit help 2>&1 | sed -n '/^commands:/,/^$/s/^  \(rec[a-z]*\) .*/\1/p' | sort | tr '\n' ' ')
+t_check "the installed dmakit lists commands beginning with 'rec'" test -n "$rec_cmds"
 t_eq "the completion is where bash-completion looks" \
-	"$(bash -c '. /usr/share/bash-completion/completions/dmakit; COMP_WORDS=(dmakit rec); COMP_CWORD=1; _dmakit; echo "${COMPREPLY[*]}"')" \
-	"record recv"
+	"$(bash -c '. /usr/share/bash-completion/completions/dmakit; COMP_WORDS=(dmakit rec); COMP_CWORD=1; _dmakit; printf "%s\n" "${COMPREPLY[@]}"' | sort | tr '\n' ' ')" \
+	"$rec_cmds"
 rules=$(ls /lib/udev/rules.d/60-dmakit.rules /usr/lib/udev/rules.d/60-dmakit.rules 2>/dev/null | head -n 1)
 t_check "the udev rule is installed" test -n "$rules"
 t_grep "it gives /dev/dmakitN to the group dmakit, mode 0660" \

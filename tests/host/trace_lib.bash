@@ -62,7 +62,8 @@ start_tracer() {
 	"$DMAKIT" trace "$@" >"$TMPDIR/tracer.out" 2>"$TMPDIR/tracer.err" &
 	TRACER=$!
 	local i
-	for i in $(seq 1 200); do
+	# up to 60 s: setting a session up takes seconds on a loaded machine
+	for i in $(seq 1 1200); do
 		grep -q 'tracing\.\.\.' "$TMPDIR/tracer.err" 2>/dev/null && return 0
 		kill -0 "$TRACER" 2>/dev/null || break
 		sleep 0.05
@@ -72,6 +73,16 @@ start_tracer() {
 }
 
 # Stop the tracer with SIGINT and wait; sets TRACER_RC.
+# wait_grep PATTERN FILE SECONDS: wait until FILE holds a line matching PATTERN.
+wait_grep() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -Eq -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 stop_tracer() {
 	kill -INT "$TRACER"
 	wait "$TRACER"

@@ -34,6 +34,8 @@ fio --name=w --filename="$dir/dmakit-trace-fio.$$" --rw=write --bs=128k \
 	--output="$TMPDIR/fio.out"
 t_eq "fio load ran" "$?" 0
 rm -f "$dir/dmakit-trace-fio.$$"
+# a live line every --interval: wait for the first one (fio may finish sooner)
+t_check "an interval line within 60 s" wait_grep "XACT/s" "$TMPDIR/tracer.out" 60
 cat /proc/interrupts >"$TMPDIR/irq.inner1"
 stop_tracer
 cat /proc/interrupts >"$TMPDIR/irq.outer1"

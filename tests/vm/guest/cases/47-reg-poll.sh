@@ -23,8 +23,11 @@ t_eq "a write while dmakit is bound is refused" $? 1
 t_check "... naming the driver" grep -q "bound to driver dmakit" /tmp/reg.out
 dmakit reg "$bdf" BAR0 0x0 >/tmp/reg.out 2>&1
 rc=$?
-if grep -q iomem=relaxed /proc/cmdline; then
-	t_eq "a read while bound (iomem=relaxed)" "$rc $(sed 's/.* = //' /tmp/reg.out)" "0 0x010000ed"
+# Debian's kernels have CONFIG_IO_STRICT_DEVMEM (a claimed BAR cannot be
+# mapped); the debug kernel (defconfig) does not: either the read works and
+# returns edu's id, or it fails saying why and what to do
+if [ $rc = 0 ]; then
+	t_eq "a read while bound (no strict devmem here)" "$(sed 's/.* = //' /tmp/reg.out)" "0x010000ed"
 else
 	t_eq "a read while bound fails on a strict kernel" $rc 1
 	t_check "... saying why and what to do" grep -q "iomem=relaxed, or unbind the driver" /tmp/reg.out

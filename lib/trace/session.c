@@ -36,6 +36,7 @@
 #include <kbuffer.h>
 #include <tracefs.h>
 #include "internal.h"
+#include "field.h"
 #include "trace_internal.h"
 
 #define MAX_SITES	8		/* USDT sites per probe */
@@ -49,17 +50,6 @@
 #define COUNT_MARGIN_NS	(200 * 1000ULL)
 #define PAGES_PER_POLL	4096
 
-struct field {
-	bool present;
-	bool is_const;
-	bool is_signed;
-	bool is_str;			/* char array: read as a hash of it */
-	bool is_dyn;			/* __data_loc string (uprobe :string) */
-	int offset;
-	int size;
-	int64_t value;
-};
-
 struct side;
 
 struct evtype {
@@ -70,7 +60,7 @@ struct evtype {
 	bool user;			/* uprobe/usdt: subject to opts.pid */
 	bool irq;
 	bool chan_tid;
-	struct field f_id, f_bytes, f_status, f_chan, f_chan2, f_irq;
+	struct trace_field f_id, f_bytes, f_status, f_chan, f_chan2, f_irq;
 	const struct dmakit_usdt_probe *usdt;
 };
 
@@ -553,22 +543,20 @@ static int resolve_usdt(struct dmakit_trace_session *s, struct side *sd,
 /* --- event decoding --- */
 
 /*
- * Look up a numeric field; with @str_ok also a string (a fixed char array
- * like the driver's dev[16], or a dynamic one), which read_field() turns
- * into a hash: channel keys only compare strings for equality.
+ * Resolve a field for a side's event: a USDT argument's name becomes its
+ * argN field (a constant argument has none: its value is kept); see
+ * trace_field_find() for the rest.  Not found leaves @f reading nothing.
  */
 static int find_field(struct tep_event *ev, const struct side *sd,
 		      const struct dmakit_usdt_probe *u, const char *name,
-		      bool str_ok, struct field *f)
+		      unsigned int allow, struct trace_field *f)
 {
-	struct tep_format_field *tf;
 	char alias[16];
 	unsigned int k;
 
 	memset(f, 0, sizeof(*f));
 	if (!name)
-		return 0;
-	/* a USDT argument named in the SPEC is its argN field */
+		return -ENOENT;
 	for (k = 0; u && k < sd->spec.nargs; k++)
 		if (!strcmp(name, sd->spec.arg[k].name)) {
 			snprintf(alias, sizeof(alias), "arg%u",
@@ -576,118 +564,28 @@ static int find_field(struct tep_event *ev, const struct side *sd,
 			name = alias;
 			break;
 		}
-	/* a USDT argument that is a constant has no field: keep its value */
 	if (u && !strncmp(name, "arg", 3) && isdigit((unsigned char)name[3])) {
 		unsigned int a = (unsigned int)atoi(name + 3);
 
 		if (a >= 1 && a <= u->nargs &&
 		    u->arg[a - 1].kind == DMAKIT_USDT_ARG_CONST) {
-			f->present = f->is_const = true;
-			f->value = u->arg[a - 1].value;
+			trace_field_const(f, u->arg[a - 1].value);
 			return 0;
 		}
 	}
-	tf = tep_find_any_field(ev, name);
-	if (!tf)
-		return 0;
-	if (tf->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_STRING |
-			 TEP_FIELD_IS_DYNAMIC)) {
-		if (!str_ok || !(tf->flags & TEP_FIELD_IS_STRING) ||
-		    ((tf->flags & TEP_FIELD_IS_DYNAMIC) && tf->size != 4))
-			return 0;
-		f->present = f->is_str = true;
-		f->is_dyn = tf->flags & TEP_FIELD_IS_DYNAMIC;
-		f->offset = tf->offset;
-		f->size = tf->size;
-		return 0;
-	}
-	if (tf->size != 1 && tf->size != 2 && tf->size != 4 && tf->size != 8)
-		return 0;
-	f->present = true;
-	f->offset = tf->offset;
-	f->size = tf->size;
-	f->is_signed = tf->flags & TEP_FIELD_IS_SIGNED;
-	return 0;
+	return trace_field_find(ev, name, allow, f);
 }
 
-/* FNV-1a of a NUL-terminated or @len-bounded string */
-static uint64_t str_hash(const unsigned char *p, int len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	int i;
-
-	for (i = 0; i < len && p[i]; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-static bool read_str_field(const struct field *f, const unsigned char *data,
-			   int size, uint64_t *out)
-{
-	int off = f->offset, len = f->size;
-
-	if (f->offset + f->size > size)
-		return false;
-	if (f->is_dyn) {
-		uint32_t loc;
-
-		memcpy(&loc, data + f->offset, 4);
-		off = (int)(loc & 0xffff);
-		len = (int)(loc >> 16);
-		if (off + len > size)
-			return false;
-	}
-	*out = str_hash(data + off, len);
-	return true;
-}
-
-static bool read_field(const struct field *f, const unsigned char *data,
+static bool read_field(const struct trace_field *f, const unsigned char *data,
 		       int size, uint64_t *out)
 {
-	int64_t v;
+	return trace_field_read(f, data, size, out);
+}
 
-	if (!f->present)
-		return false;
-	if (f->is_const) {
-		*out = (uint64_t)f->value;
-		return true;
-	}
-	if (f->is_str)
-		return read_str_field(f, data, size, out);
-	if (f->offset + f->size > size)
-		return false;
-	switch (f->size) {
-	case 1: {
-		uint8_t x;
-
-		memcpy(&x, data + f->offset, 1);
-		v = f->is_signed ? (int8_t)x : x;
-		break;
-	}
-	case 2: {
-		uint16_t x;
-
-		memcpy(&x, data + f->offset, 2);
-		v = f->is_signed ? (int16_t)x : x;
-		break;
-	}
-	case 4: {
-		uint32_t x;
-
-		memcpy(&x, data + f->offset, 4);
-		v = f->is_signed ? (int32_t)x : (int64_t)x;
-		break;
-	}
-	default: {
-		uint64_t x;
-
-		memcpy(&x, data + f->offset, 8);
-		v = (int64_t)x;
-		break;
-	}
-	}
-	*out = (uint64_t)v;
-	return true;
+/* "is an array: name an element", for refusals of a field by name */
+static const char *array_hint(int ret)
+{
+	return ret == -EISDIR ? " (it is an array: name an element, e.g. FIELD[0])" : "";
 }
 
 /* Field names each side gets automatically (overridable by options). */
@@ -795,7 +693,7 @@ static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
 	bool all_sync = true, chan_tid = false;
 	const char *field = NULL;
 	char how[200], unsync[100] = "";
-	int i;
+	int i, ret;
 
 	for (i = 0; i < s->nsides; i++)
 		if (!thread_synchronous(&s->side[i].spec) && all_sync) {
@@ -841,12 +739,15 @@ static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
 			chan2 = NULL;
 		}
 		t->chan_tid = chan_tid;
-		find_field(t->format, t->side, t->usdt, chan, true, &t->f_chan);
-		find_field(t->format, t->side, t->usdt, chan2, true, &t->f_chan2);
-		if (field && !t->f_chan.present)
+		ret = find_field(t->format, t->side, t->usdt, chan,
+				 TRACE_FIELD_ALLOW_STR, &t->f_chan);
+		find_field(t->format, t->side, t->usdt, chan2,
+			   TRACE_FIELD_ALLOW_STR, &t->f_chan2);
+		if (field && !trace_field_present(&t->f_chan))
 			return dmakit_errf(err, errlen, -EINVAL,
-					   "--channel %s: %s has no such field",
-					   field, t->side->spec.text);
+					   "--channel %s: %s has no such field%s",
+					   field, t->side->spec.text,
+					   array_hint(ret));
 		if (!field && !chan_tid && chan && !i)
 			field = chan;
 	}
@@ -879,7 +780,7 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 {
 	bool has_id[2] = { true, true }, same_kind = true, bytes_found = false;
 	char buf[64];
-	int k, i;
+	int k, i, ret, id_ret;
 
 	for (k = 0; k < s->nsides; k++) {
 		struct side *sd = &s->side[k];
@@ -917,23 +818,33 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 				  sd->spec.kind == DMAKIT_SPEC_USDT;
 			t->irq = sd->spec.kind == DMAKIT_SPEC_IRQ;
 			t->usdt = u;
-			find_field(ev, sd, u, id, false, &t->f_id);
-			find_field(ev, sd, u, bytes, false, &t->f_bytes);
-			find_field(ev, sd, u, status, false, &t->f_status);
-			if (!t->f_status.present && !s->opts.status_by &&
-			    status && !strcmp(status, "status"))
-				find_field(ev, sd, u, "ret", false, &t->f_status);
-			find_field(ev, sd, u, t->irq ? "irq" : NULL, false, &t->f_irq);
-			if (!t->f_id.present)
+			id_ret = find_field(ev, sd, u, id, 0, &t->f_id);
+			/* an amount may be a whole array: its sum (the
+			 * lengths[] of a scatterlist) */
+			ret = find_field(ev, sd, u, bytes, TRACE_FIELD_ALLOW_SUM,
+					 &t->f_bytes);
+			if (ret != -ENOENT && ret != 0 && s->opts.bytes_by)
+				return dmakit_errf(err, errlen, -EINVAL,
+						   "--bytes %s: %s's field cannot be read as a number",
+						   bytes, sd->spec.text);
+			find_field(ev, sd, u, status, 0, &t->f_status);
+			if (!trace_field_present(&t->f_status) &&
+			    !s->opts.status_by && status &&
+			    !strcmp(status, "status"))
+				find_field(ev, sd, u, "ret", 0, &t->f_status);
+			find_field(ev, sd, u, t->irq ? "irq" : NULL, 0,
+				   &t->f_irq);
+			if (!trace_field_present(&t->f_id))
 				has_id[sd->role] = false;
 			else if (!s->id_field[sd->role][0])
 				dmakit_strlcpy(s->id_field[sd->role], id,
 					       sizeof(s->id_field[0]));
-			if (pb && !t->f_id.present)
+			if (pb && !trace_field_present(&t->f_id))
 				return dmakit_errf(err, errlen, -EINVAL,
-						   "--pair-by: %s has no numeric field '%s'",
-						   sd->spec.text, pb);
-			if (t->f_bytes.present)
+						   "--pair-by: %s has no numeric field '%s'%s",
+						   sd->spec.text, pb,
+						   array_hint(id_ret));
+			if (trace_field_present(&t->f_bytes))
 				bytes_found = true;
 			s->ntypes++;
 		}

@@ -8,9 +8,11 @@
 #
 # The driver maps with dma_map_sgtable(), so the events that fire are
 # dma_map_sg / dma_unmap_sg, whose addresses and lengths are arrays
-# (dma_addrs[], addrs[], lengths[]): no numeric field to --pair-by or
-# --bytes (refused, checked below); one transaction at a time per device,
-# so fifo pairing per device is exact here.
+# (phys_addrs[], dma_addrs[], lengths[]; the unmap records physical
+# addresses, addrs[]): a mapping is paired with its unmapping by the first
+# entry's physical address, phys_addrs[0] = addrs[0], and its size is the
+# sum of lengths[] -- each pair must carry exactly the bytes of its call.
+# A whole array as the key is refused with the hint to name an element.
 . /dmakit/lib.sh
 E=/sys/kernel/tracing/events/dma
 P=/dmakit/bin/vm_xfer_threads
@@ -47,22 +49,23 @@ t_check "dma_map_sg's addresses are an array" grep -q '__data_loc u64\[\] dma_ad
 
 dmakit trace --start "tp:dma:dma_map_sg:$filter" --end "tp:dma:dma_unmap_sg:$filter" \
 	--pair-by dma_addrs,addrs --duration 1 -q >/tmp/td.out 2>/tmp/td.err
-t_eq "--pair-by an array field is refused" $? 1
-t_check "with a message naming the field" \
-	grep -q "has no numeric field 'dma_addrs'" /tmp/td.err
+t_eq "--pair-by a whole array is refused" $? 1
+t_check "with a message naming the field and how to name an element" \
+	grep -q "has no numeric field 'dma_addrs' (it is an array: name an element" /tmp/td.err
 
 tracer_up() {
 	grep -q 'tracing\.\.\.' /tmp/td.err 2>/dev/null || ! kill -0 "$TRACER" 2>/dev/null
 }
 dmakit trace --start "tp:dma:dma_map_sg:$filter" --end "tp:dma:dma_unmap_sg:$filter" \
+	--pair-by 'phys_addrs[0],addrs[0]' --bytes lengths \
 	--channel device --interval 0 --events /tmp/td.jsonl \
 	--summary-json /tmp/td.json >/tmp/td.out 2>/tmp/td.err &
 TRACER=$!
 wait_for 120 tracer_up
 t_check "tracer is tracing" grep -q 'tracing\.\.\.' /tmp/td.err
 cat /tmp/td.err
-t_check "the header says: fifo per device, not per thread" \
-	grep -q '^dmakit trace: pairing fifo, channel device: as --channel asks' /tmp/td.err
+t_check "the header says: by the first entry's address, per device" \
+	grep -q '^dmakit trace: pairing id (phys_addrs\[0\] = addrs\[0\]), channel device: as --pair-by and --channel ask' /tmp/td.err
 
 $P /tmp/td.calls "$N" 2048 "$edu"
 t_eq "$N transactions on edu" $? 0
@@ -77,6 +80,9 @@ t_eq "summary: one unmap per transaction" "$(json_get /tmp/td.json end_events)" 
 t_eq "summary: transactions = calls" "$(json_get /tmp/td.json transactions)" "$N"
 t_eq "summary: no orphans" "$(json_get /tmp/td.json orphans)" 0
 t_eq "summary: no lost events" "$(json_get /tmp/td.json lost_events)" 0
+t_check "every pair carries its call's 2048 bytes (the sum of lengths[])" awk '
+	{ if (!match($0, /"bytes":[0-9]+/) || substr($0, RSTART + 8, RLENGTH - 8) != 2048) bad++; n++ }
+	END { print n " pairs, " bad + 0 " without 2048 bytes"; exit bad || !n }' /tmp/td.jsonl
 t_check "every map -> unmap positive and inside its call, one per call" awk '
 	FNR == NR { n++; b[n] = $3; a[n] = $4; next }
 	{ s = e = -1

@@ -108,6 +108,28 @@ bool dmakit_idx_is_trailer(const void *rec)
 	       dmakit_idx_trailer_crc(t) == t->trailer_crc32c;
 }
 
+void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
+			uint64_t bufsize, const struct dmakit_idx_entry *e)
+{
+	if (st->buffers == 0) {
+		st->first_seq = e->seq;
+		st->lost_before = e->lost;
+	} else if (e->lost) {
+		st->gaps++;
+		st->lost += e->lost;
+	}
+	st->last_seq = e->seq;
+	st->buffers++;
+	st->bytes += e->len;
+	if (e->len == 0)
+		st->empty++;
+	else if (e->len < bufsize)
+		st->truncated++;
+	if (e->flags & DMAKIT_DESC_F_DMA_ERR)
+		st->dma_errors++;
+	*entries_crc = dmakit_crc32c(*entries_crc, e, sizeof(*e));
+}
+
 uint32_t dmakit_idx_bound_crc(uint64_t seq, uint64_t offset,
 			      uint32_t data_crc, uint32_t len)
 {

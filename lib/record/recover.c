@@ -100,30 +100,6 @@ static bool data_ok(struct recovery *r, const struct dmakit_idx_entry *e,
 	return false;
 }
 
-/* Add a kept entry to the totals (as the sink counts them). */
-static void keep(struct recovery *r, const struct dmakit_idx_entry *e)
-{
-	struct dmakit_sink_stats *st = &r->st;
-
-	if (st->buffers == 0) {
-		st->first_seq = e->seq;
-		st->lost_before = e->lost;
-	} else if (e->lost) {
-		st->gaps++;
-		st->lost += e->lost;
-	}
-	st->last_seq = e->seq;
-	st->buffers++;
-	st->bytes += e->len;
-	if (e->len == 0)
-		st->empty++;
-	else if (e->len < r->hdr.bufsize)
-		st->truncated++;
-	if (e->flags & DMAKIT_DESC_F_DMA_ERR)
-		st->dma_errors++;
-	r->entries_crc = dmakit_crc32c(r->entries_crc, e, sizeof(*e));
-}
-
 /*
  * Walk the index: entries below @trusted are kept as they are; after
  * that, entries are kept while they check out.  @why: what ended it.
@@ -167,7 +143,8 @@ static int scan(struct recovery *r, uint64_t nrecs, uint64_t trusted,
 				break;
 		}
 		prev_seq = e.seq;
-		keep(r, &e);
+		dmakit_idx_account(&r->st, &r->entries_crc, r->hdr.bufsize,
+				   &e);
 	}
 	return 0;
 }

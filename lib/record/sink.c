@@ -124,25 +124,7 @@ static void check_bg_error(struct dmakit_sink *s)
 static void account_entry(struct dmakit_sink *s,
 			  const struct dmakit_idx_entry *e)
 {
-	struct dmakit_sink_stats *st = &s->st;
-
-	if (st->buffers == 0) {
-		st->first_seq = e->seq;
-		st->lost_before = e->lost;
-	} else if (e->lost) {
-		st->gaps++;
-		st->lost += e->lost;
-	}
-	st->last_seq = e->seq;
-	st->buffers++;
-	st->bytes += e->len;
-	if (e->len == 0)
-		st->empty++;
-	else if (e->len < s->bufsize)
-		st->truncated++;
-	if (e->flags & DMAKIT_DESC_F_DMA_ERR)
-		st->dma_errors++;
-	s->entries_crc = dmakit_crc32c(s->entries_crc, e, sizeof(*e));
+	dmakit_idx_account(&s->st, &s->entries_crc, s->bufsize, e);
 	if (e->write_us > s->write_us_max)
 		s->write_us_max = e->write_us;
 	s->write_us_sum += e->write_us;

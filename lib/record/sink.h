@@ -222,6 +222,15 @@ uint32_t dmakit_idx_trailer_crc(const struct dmakit_idx_trailer *t);
 /* The 64-byte record @rec is a trailer (magic and CRC match). */
 bool dmakit_idx_is_trailer(const void *rec);
 
+/*
+ * Count an index entry into @st (buffers, bytes, gaps, lost, empty,
+ * truncated against @bufsize, DMA errors, first/last seq) and chain it
+ * into *@entries_crc (the trailer's checksum): one rule for the writer,
+ * which counts what it indexes, and recovery, which counts what it keeps.
+ */
+void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
+			uint64_t bufsize, const struct dmakit_idx_entry *e);
+
 /* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
 char *dmakit_sidecar_name(const char *prefix, const char *suffix);
 

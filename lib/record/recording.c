@@ -130,6 +130,23 @@ void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
 	*entries_crc = dmakit_crc32c(*entries_crc, e, sizeof(*e));
 }
 
+void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
+			     const struct dmakit_sink_stats *st,
+			     uint64_t stream_id, uint32_t entries_crc,
+			     enum dmakit_result result)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t->magic));
+	t->buffers = st->buffers;
+	t->bytes = st->bytes;
+	t->first_seq = st->first_seq;
+	t->last_seq = st->last_seq;
+	t->stream_id = stream_id;
+	t->entries_crc32c = entries_crc;
+	t->result = (uint32_t)result;
+	t->trailer_crc32c = dmakit_idx_trailer_crc(t);
+}
+
 uint32_t dmakit_idx_bound_crc(uint64_t seq, uint64_t offset,
 			      uint32_t data_crc, uint32_t len)
 {

@@ -156,16 +156,8 @@ static int finish_index(struct recovery *r)
 	struct dmakit_idx_trailer t;
 	int ret;
 
-	memset(&t, 0, sizeof(t));
-	memcpy(t.magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t.magic));
-	t.buffers = r->st.buffers;
-	t.bytes = r->st.bytes;
-	t.first_seq = r->st.first_seq;
-	t.last_seq = r->st.last_seq;
-	t.stream_id = r->hdr.stream_id;
-	t.entries_crc32c = r->entries_crc;
-	t.result = DMAKIT_RESULT_RECOVERED;
-	t.trailer_crc32c = dmakit_idx_trailer_crc(&t);
+	dmakit_idx_trailer_fill(&t, &r->st, r->hdr.stream_id, r->entries_crc,
+				DMAKIT_RESULT_RECOVERED);
 	if (ftruncate(r->idx_fd, (off_t)end))
 		return -errno;
 	ret = rec_write_all(r->idx_fd, &t, sizeof(t), end);

@@ -958,16 +958,8 @@ static int write_trailer(struct dmakit_sink *s)
 	struct dmakit_idx_trailer t;
 	int ret;
 
-	memset(&t, 0, sizeof(t));
-	memcpy(t.magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t.magic));
-	t.buffers = s->st.buffers;
-	t.bytes = s->st.bytes;
-	t.first_seq = s->st.first_seq;
-	t.last_seq = s->st.last_seq;
-	t.stream_id = s->hdr.stream_id;
-	t.entries_crc32c = s->entries_crc;
-	t.result = (uint32_t)s->st.result;
-	t.trailer_crc32c = dmakit_idx_trailer_crc(&t);
+	dmakit_idx_trailer_fill(&t, &s->st, s->hdr.stream_id, s->entries_crc,
+				s->st.result);
 	ret = rec_write_all(s->idx_fd, &t, sizeof(t),
 			    sizeof(struct dmakit_idx_header) +
 			    s->st.buffers * sizeof(struct dmakit_idx_entry));

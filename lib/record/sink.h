@@ -231,6 +231,12 @@ bool dmakit_idx_is_trailer(const void *rec);
 void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
 			uint64_t bufsize, const struct dmakit_idx_entry *e);
 
+/* The index's trailer for the entries counted in @st, its CRC set. */
+void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
+			     const struct dmakit_sink_stats *st,
+			     uint64_t stream_id, uint32_t entries_crc,
+			     enum dmakit_result result);
+
 /* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
 char *dmakit_sidecar_name(const char *prefix, const char *suffix);
 

@@ -44,6 +44,24 @@ for k in $STOCK_KERNELS; do
 	done
 done
 
+# `make driver` for a kernel without headers (the running kernel of a
+# machine that has other kernels' headers) stops and says which kernels
+# have headers; it never builds for one of them by guess
+src=$TMPDIR/noheaders
+mkdir -p "$src/driver" "$src/include/uapi/dmakit"
+cp "$TOP"/driver/Kbuild "$TOP"/driver/Makefile "$TOP"/driver/*.[ch] "$src/driver/"
+cp "$TOP"/include/uapi/dmakit/*.h "$src/include/uapi/dmakit/"
+cp "$TOP/Makefile" "$src/"
+make -C "$src/driver" KVER=0.0.0-nosuch >"$TMPDIR/noheaders.log" 2>&1
+t_eq "a kernel without headers: make fails" $? 2
+t_grep "it names the kernel and the package" \
+	"no headers for kernel 0.0.0-nosuch .*|apt-get install linux-headers-0.0.0-nosuch" "$TMPDIR/noheaders.log"
+kernel_setup "${STOCK_KERNELS%% *}" &&
+	t_grep "it lists the kernels that have headers ($KVER)" \
+		"headers found for: .*$(printf '%s' "$KVER" | sed 's/[.+]/\\&/g')" "$TMPDIR/noheaders.log"
+t_check "and builds nothing" test ! -e "$src/driver/dmakit.ko"
+sed 's/^/    /' "$TMPDIR/noheaders.log" | head -n 5
+
 "$TOP/scripts/checkpatch.sh" >"$TMPDIR/checkpatch.log" 2>&1
 t_eq "checkpatch: no error, no warning" $? 0
 sed 's/^/    /' "$TMPDIR/checkpatch.log" | head -n 20

@@ -74,15 +74,28 @@ wait "$POLLER"
 t_eq "poller exits 0" $? 0
 tail -n 8 /tmp/poll.out /tmp/poll.err
 
-t_eq "5 transactions polled" "$(json_get /tmp/poll.json transactions)" 5
-t_eq "5 event lines" "$(wc -l </tmp/poll.jsonl)" 5
+# A starved vCPU (a loaded TCG host) can leave a gap between two reads
+# longer than a whole 100 ms DMA: the poller counts such gaps as "maybe
+# missed" (seen: 4 of 5 polled, 18 gaps, the longest 1.02 s).  With no such
+# gap every DMA must be seen; with some, at most that many may be missing
+# and never one more than was started.
+got=$(json_get /tmp/poll.json transactions)
+mm=$(json_get /tmp/poll.json maybe_missed)
+echo "polled $got transactions, maybe missed $mm"
+if [ "$mm" = 0 ]; then
+	t_eq "5 transactions polled (no gap long enough to hide one)" "$got" 5
+else
+	t_check "5 transactions polled, or fewer by at most the $mm gaps that could hide one" \
+		test "$got" -ge 1 -a "$got" -le 5 -a $((got + mm)) -ge 5
+fi
+t_eq "one event line per transaction" "$(wc -l </tmp/poll.jsonl)" "$got"
 t_eq "none short (each busy for many polls)" "$(json_get /tmp/poll.json short_transactions)" 0
 t_eq "not busy at either end" "$(json_get /tmp/poll.json active_at_start) $(json_get /tmp/poll.json active_at_stop)" "false false"
 # edu finishes a DMA on a 100 ms virtual timer: each busy stretch lasts
 # about that (bounded generously for a loaded TCG host)
 long=$(awk '{ l = $0; sub(".*\"latency_ns\":", "", l); sub("[,}].*", "", l)
 	if (l + 0 >= 50000000 && l + 0 <= 20000000000) n++ } END { print n + 0 }' /tmp/poll.jsonl)
-t_eq "each lasted edu's 100 ms (50 ms .. 20 s)" "$long" 5
+t_eq "each lasted edu's 100 ms (50 ms .. 20 s)" "$long" "$got"
 
 echo "$bdf" >/sys/bus/pci/drivers/dmakit/bind
 t_check "dmakit bound again" test -e "/sys/bus/pci/devices/$bdf/driver"

@@ -6,7 +6,10 @@
 # the liveness register proves a write reached the device, and a `reg:`
 # trace of the command register's busy bit (0x98 bit 0, the seed's
 # DMA_DESC_ENABLE) sees each DMA started by hand through `dmakit reg` once,
-# each lasting edu's 100 ms.
+# each lasting edu's 100 ms.  Where the kernel lets a bound BAR be mapped
+# (no CONFIG_IO_STRICT_DEVMEM: the debug kernel), the poller also runs
+# beside the driver: its busy stretches must match the driver's own
+# dma_submit -> dma_complete transactions one to one, each inside one.
 . /dmakit/lib.sh
 
 load_dmakit
@@ -15,6 +18,56 @@ bdf=$(edu_bdf)
 t_check "edu card ($edu at $bdf)" test -n "$edu" -a -n "$bdf"
 reg() {	# the value printed by 'dmakit reg' (after " = ")
 	dmakit reg "$bdf" BAR0 "$@" | sed 's/.* = //'
+}
+
+cpus=$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l)
+pin=""
+[ "$cpus" -ge 2 ] && pin="--poll-cpu 1"
+spec="reg:$bdf:BAR0:0x98:0x1"
+
+# The poller beside the driver (kernels that let a bound BAR be mapped:
+# the debug kernel): while `dmakit xfer` runs 5 transactions, each busy
+# stretch of the command register must lie inside one of the driver's own
+# dmakit:dma_submit -> dma_complete windows, one stretch per transaction.
+poll_beside_driver() {
+	local bp bd got mm
+	dmakit trace --start "$spec" --end "$spec" $pin --interval 0 \
+		--events /tmp/bp.jsonl --summary-json /tmp/bp.json >/tmp/bp.out 2>/tmp/bp.err &
+	bp=$!
+	dmakit trace --start dmakit --end dmakit --interval 0 \
+		--events /tmp/bd.jsonl --summary-json /tmp/bd.json >/tmp/bd.out 2>/tmp/bd.err &
+	bd=$!
+	t_check "bound: the poller polls beside the driver" wait_for 60 grep -q 'tracing\.\.\.' /tmp/bp.err
+	t_check "bound: the driver's tracepoints are traced" wait_for 120 grep -q 'tracing\.\.\.' /tmp/bd.err
+	dmakit xfer -d "$edu" --from-host --size 2048 --count 5 -q
+	t_eq "bound: 5 transactions through the driver" $? 0
+	kill -INT "$bp"
+	wait "$bp"
+	t_eq "bound: poller exits 0" $? 0
+	kill -INT "$bd"
+	wait "$bd"
+	t_eq "bound: driver tracer exits 0" $? 0
+	t_eq "bound: the driver traced 5 transactions" "$(json_get /tmp/bd.json transactions)" 5
+	got=$(json_get /tmp/bp.json transactions)
+	mm=$(json_get /tmp/bp.json maybe_missed)
+	echo "bound: polled $got busy stretches, maybe missed $mm"
+	if [ "$mm" = 0 ]; then
+		t_eq "bound: 5 busy stretches polled" "$got" 5
+	else
+		t_check "bound: 5 busy stretches, or fewer by at most the $mm gaps that could hide one" \
+			test "$got" -ge 1 -a "$got" -le 5 -a $((got + mm)) -ge 5
+	fi
+	t_check "bound: each busy stretch inside its own driver transaction" awk '
+		function num(k,   v) { if (!match($0, "\"" k "\":[0-9]+")) return -1
+			v = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return v + 0 }
+		FNR == NR { n++; S[n] = num("start_ns"); E[n] = num("end_ns"); next }
+		{ s = num("start_ns"); e = num("end_ns"); hit = 0
+		  for (i = 1; i <= n; i++) if (S[i] <= s && s < e && e <= E[i]) { hit = i; break }
+		  if (!hit) { print "outside every driver transaction: " $0; bad++; next }
+		  if (used[hit]++) { print "two busy stretches in one transaction: " $0; bad++ }
+		  seen++ }
+		END { print seen " busy stretches inside the driver'"'"'s windows, " bad + 0 " problems"
+		      exit bad || !seen }' /tmp/bd.jsonl /tmp/bp.jsonl
 }
 
 # --- bound to dmakit ---
@@ -28,6 +81,7 @@ rc=$?
 # returns edu's id, or it fails saying why and what to do
 if [ $rc = 0 ]; then
 	t_eq "a read while bound (no strict devmem here)" "$(sed 's/.* = //' /tmp/reg.out)" "0x010000ed"
+	poll_beside_driver
 else
 	t_eq "a read while bound fails on a strict kernel" $rc 1
 	t_check "... saying why and what to do" grep -q "iomem=relaxed, or unbind the driver" /tmp/reg.out
@@ -44,10 +98,6 @@ t_eq "write to the liveness register (no driver: no --force needed)" $? 0
 t_eq "liveness reads back the inverted value (the device saw the write)" \
 	"$(reg 0x4)" 0xedcba987
 
-cpus=$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l)
-pin=""
-[ "$cpus" -ge 2 ] && pin="--poll-cpu 1"
-spec="reg:$bdf:BAR0:0x98:0x1"
 dmakit trace --start "$spec" --end "$spec" $pin \
 	--events /tmp/poll.jsonl --summary-json /tmp/poll.json >/tmp/poll.out 2>/tmp/poll.err &
 POLLER=$!

@@ -14,6 +14,7 @@
 #include <dmakit/pmu.h>
 #include "cli.h"
 #include "json.h"
+#include "pmu_sample.h"
 #include "pmu_show.h"
 
 #define CMD "pmu"
@@ -107,58 +108,33 @@ int pmu_show_json(struct dmakit_json *j, const char *bdf)
 }
 
 /* Bytes per unit for units that are sizes, 0 otherwise. */
-static double unit_bytes(const char *unit)
-{
-	if (!strcmp(unit, "B") || !strcmp(unit, "Bytes") || !strcmp(unit, "bytes"))
-		return 1;
-	if (!strcmp(unit, "KiB"))
-		return 1024;
-	if (!strcmp(unit, "MiB"))
-		return 1048576;
-	if (!strcmp(unit, "GiB"))
-		return 1073741824.0;
-	return 0;
-}
-
 static int sample(const char *events, double interval, double duration,
 		  bool json)
 {
-	struct dmakit_pmu_counter *c;
+	struct pmu_sample ps;
 	char err[768], rate[32];
-	double *prev, *now;
-	uint64_t t0, last, deadline = 0, t;
-	unsigned int i, n;
+	uint64_t t0, deadline = 0, t;
+	unsigned int i;
 	int ret;
 
-	ret = dmakit_pmu_counter_open(&c, events, err, sizeof(err));
+	t0 = cli_now_ns();
+	ret = pmu_sample_open(&ps, events, t0, err, sizeof(err));
 	if (ret == -EINVAL)
 		return cli_usage_error(CMD, "%s", err);
 	if (ret)
 		return cli_error(CMD, "%s", err);
-	n = dmakit_pmu_counter_nevents(c);
-	prev = calloc(n, sizeof(*prev));
-	now = calloc(n, sizeof(*now));
-	if (!prev || !now) {
-		free(prev);
-		free(now);
-		dmakit_pmu_counter_close(c);
-		return cli_error(CMD, "out of memory");
-	}
 	cli_catch_stop_signals();
 	if (!json) {
 		printf("%-10s", "time_s");
-		for (i = 0; i < n; i++)
-			printf(" %28.28s", dmakit_pmu_counter_name(c, i));
+		for (i = 0; i < ps.n; i++)
+			printf(" %28.28s", dmakit_pmu_counter_name(ps.counter, i));
 		printf("\n");
 	}
-	t0 = last = cli_now_ns();
 	if (duration > 0)
 		deadline = t0 + (uint64_t)(duration * 1e9);
-	ret = dmakit_pmu_counter_read(c, prev);
-	while (!ret && !cli_stop_requested) {
-		uint64_t wake = last + (uint64_t)(interval * 1e9);
+	while (!cli_stop_requested) {
+		uint64_t wake = ps.t_now_ns + (uint64_t)(interval * 1e9);
 		struct timespec ts;
-		double secs;
 
 		if (deadline && deadline < wake)
 			wake = deadline;
@@ -170,57 +146,30 @@ static int sample(const char *events, double interval, double duration,
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		ret = dmakit_pmu_counter_read(c, now);
+		ret = pmu_sample_read(&ps, t);
 		if (ret)
 			break;
-		secs = (double)(t - last) / 1e9;
 		if (json) {
 			struct dmakit_json j;
 
 			dmakit_json_init(&j, stdout, false);
 			dmakit_json_obj_begin(&j, NULL);
 			dmakit_json_double(&j, "time_s", (double)(t - t0) / 1e9);
-			dmakit_json_arr_begin(&j, "events");
-			for (i = 0; i < n; i++) {
-				double per_s = (now[i] - prev[i]) / secs,
-				       b = unit_bytes(dmakit_pmu_counter_unit(c, i));
-
-				dmakit_json_obj_begin(&j, NULL);
-				dmakit_json_str(&j, "name", dmakit_pmu_counter_name(c, i));
-				dmakit_json_double(&j, "total", now[i]);
-				dmakit_json_str(&j, "unit", dmakit_pmu_counter_unit(c, i));
-				dmakit_json_double(&j, "per_s", per_s);
-				if (b)
-					dmakit_json_double(&j, "bytes_per_s", per_s * b);
-				dmakit_json_obj_end(&j);
-			}
-			dmakit_json_arr_end(&j);
+			pmu_sample_json(&ps, &j, "events", false);
 			dmakit_json_obj_end(&j);
 			dmakit_json_end(&j);
 		} else {
 			printf("%-10.3f", (double)(t - t0) / 1e9);
-			for (i = 0; i < n; i++) {
-				double per_s = (now[i] - prev[i]) / secs,
-				       b = unit_bytes(dmakit_pmu_counter_unit(c, i));
-
-				if (b)
-					cli_fmt_rate(rate, sizeof(rate), per_s * b);
-				else
-					snprintf(rate, sizeof(rate), "%.6g %s/s", per_s,
-						 dmakit_pmu_counter_unit(c, i));
-				printf(" %28s", rate);
-			}
+			for (i = 0; i < ps.n; i++)
+				printf(" %28s", pmu_sample_fmt_rate(&ps, i,
+					pmu_sample_per_s(&ps, i), rate, sizeof(rate)));
 			printf("\n");
 		}
 		fflush(stdout);
-		memcpy(prev, now, n * sizeof(*now));
-		last = t;
 		if (deadline && t >= deadline)
 			break;
 	}
-	free(prev);
-	free(now);
-	dmakit_pmu_counter_close(c);
+	pmu_sample_close(&ps);
 	if (ret)
 		return cli_error(CMD, "reading counters: %s", dmakit_strerror(ret));
 	return CLI_EXIT_OK;

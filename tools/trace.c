@@ -20,6 +20,7 @@
 #include <dmakit/reg.h>
 #include "cli.h"
 #include "json.h"
+#include "pmu_sample.h"
 #include "trace_reg.h"
 
 #define CMD "trace"
@@ -72,6 +73,9 @@ static void usage(FILE *f)
 		"                      end closes all open starts), id; default: id when\n"
 		"                      both events carry one, batch for irq ends, else fifo\n"
 		"  --per-site          a latency histogram per start SPEC at the end\n"
+		"  --pmu EVENTS        perf counters (as 'dmakit pmu' takes them, e.g. a PCIe\n"
+		"                      PMU's bandwidth) as columns of each interval, totals\n"
+		"                      at the end, counter tracks in --timeline\n"
 		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
 		"  --events FILE       one JSON line per transaction\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
@@ -111,6 +115,9 @@ struct run {
 	size_t nlost, lost_cap;
 	bool bytes_known;
 	int write_error;
+	/* --pmu: counters sampled at each interval, totals over the run */
+	struct pmu_sample pmu;
+	bool have_pmu;
 };
 
 static void on_xact(void *ctx, const struct dmakit_trace_xact *x)
@@ -244,11 +251,16 @@ static void interval_line(struct run *r, double t, double secs,
 			  const struct dmakit_trace_stats *st, bool header)
 {
 	char rate[32], p50[24], p99[24], max[24], lost[24];
+	unsigned int i;
 
-	if (header)
-		printf("%8s %10s %12s %10s %10s %10s %8s %8s %8s\n", "TIME(s)",
+	if (header) {
+		printf("%8s %10s %12s %10s %10s %10s %8s %8s %8s", "TIME(s)",
 		       "XACT/s", "BYTES/s", "p50", "p99", "max", "BATCHED",
 		       "ORPHANS", "LOST");
+		for (i = 0; r->have_pmu && i < r->pmu.n; i++)
+			printf(" %18.18s", dmakit_pmu_counter_name(r->pmu.counter, i));
+		printf("\n");
+	}
 	if (dmakit_trace_hist_count(r->interval)) {
 		fmt_lat(p50, sizeof(p50), dmakit_trace_hist_percentile(r->interval, 50));
 		fmt_lat(p99, sizeof(p99), dmakit_trace_hist_percentile(r->interval, 99));
@@ -263,9 +275,13 @@ static void interval_line(struct run *r, double t, double secs,
 	else
 		snprintf(rate, sizeof(rate), "-");
 	fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
-	printf("%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %8s\n",
+	printf("%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %8s",
 	       t, (double)r->interval_xacts / secs, rate, p50, p99, max,
 	       r->interval_batched, st->pair.orphans, lost);
+	for (i = 0; r->have_pmu && i < r->pmu.n; i++)
+		printf(" %18s", pmu_sample_fmt_rate(&r->pmu, i,
+			pmu_sample_per_s(&r->pmu, i), rate, sizeof(rate)));
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -366,6 +382,8 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 	}
 	dmakit_json_arr_end(&j);
 	dmakit_json_u64(&j, "leftovers_removed", st->leftovers_removed);
+	if (r->have_pmu)	/* totals and rates over the whole run */
+		pmu_sample_json(&r->pmu, &j, "pmu", true);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }
@@ -394,6 +412,46 @@ static void print_sites(struct dmakit_trace_session *s, const struct run *r,
 		dmakit_trace_hist_log2(r->site_hist[i], 1000, slots, CLI_HIST_SLOTS);
 		cli_print_log2_hist(stdout, slots, CLI_HIST_SLOTS, "usecs");
 	}
+}
+
+/* --pmu: each counter's total over the run and its mean rate */
+static void print_pmu_totals(struct run *r)
+{
+	double secs = (double)(r->pmu.t_now_ns - r->pmu.t_open_ns) / 1e9;
+	char rate[32];
+	unsigned int i;
+
+	for (i = 0; r->have_pmu && i < r->pmu.n; i++)
+		printf("pmu %s: %.6g%s%s in %.2f s, %s\n",
+		       dmakit_pmu_counter_name(r->pmu.counter, i), r->pmu.now[i],
+		       *dmakit_pmu_counter_unit(r->pmu.counter, i) ? " " : "",
+		       dmakit_pmu_counter_unit(r->pmu.counter, i), secs,
+		       pmu_sample_fmt_rate(&r->pmu, i,
+					   secs > 0 ? r->pmu.now[i] / secs : 0,
+					   rate, sizeof(rate)));
+}
+
+/* --pmu: one sample at @t_ns, on the timeline's counter tracks too */
+static int pmu_tick(struct run *r, uint64_t t_ns)
+{
+	char track[160], unit[48];
+	unsigned int i;
+	int ret;
+
+	if (!r->have_pmu)
+		return 0;
+	ret = pmu_sample_read(&r->pmu, t_ns);
+	if (ret)
+		return ret;
+	for (i = 0; r->timeline && i < r->pmu.n; i++) {
+		snprintf(track, sizeof(track), "pmu %s",
+			 dmakit_pmu_counter_name(r->pmu.counter, i));
+		snprintf(unit, sizeof(unit), "%s/s",
+			 dmakit_pmu_counter_unit(r->pmu.counter, i));
+		dmakit_trace_timeline_value(r->timeline, t_ns, track, unit,
+					    pmu_sample_per_s(&r->pmu, i));
+	}
+	return 0;
 }
 
 static void print_final(struct dmakit_trace_session *s,
@@ -455,6 +513,7 @@ static void print_final(struct dmakit_trace_session *s,
 	}
 	print_sites(s, r, DMAKIT_TRACE_START);
 	print_sites(s, r, DMAKIT_TRACE_END);
+	print_pmu_totals(r);
 }
 
 /* "dmakit trace: A + B -> C", cut to fit */
@@ -551,7 +610,7 @@ int cmd_trace(int argc, char **argv)
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
 		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
-		O_CLEANUP,
+		O_CLEANUP, O_PMU,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
@@ -575,6 +634,7 @@ int cmd_trace(int argc, char **argv)
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "per-site", no_argument, NULL, O_PERSITE },
 		{ "cleanup", no_argument, NULL, O_CLEANUP },
+		{ "pmu", required_argument, NULL, O_PMU },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -583,7 +643,7 @@ int cmd_trace(int argc, char **argv)
 	const char *starts[DMAKIT_TRACE_MAX_SPECS], *ends[DMAKIT_TRACE_MAX_SPECS];
 	bool per_site = false, cleanup = false;
 	const char *events_path = NULL, *summary_path = NULL;
-	const char *timeline_path = NULL, *plot_path = NULL;
+	const char *timeline_path = NULL, *plot_path = NULL, *pmu_events = NULL;
 	double duration = 0, interval = 1, poll_period = 0;
 	int poll_cpu = -1;
 	struct dmakit_trace_session *s = NULL;
@@ -592,7 +652,7 @@ int cmd_trace(int argc, char **argv)
 	char err[DMAKIT_ERRMSG_MAX], *end;
 	bool quiet = false, header = true;
 	uint64_t t0, next_tick, deadline = 0, last_tick;
-	int c, ret, rc = CLI_EXIT_FAIL;
+	int c, ret, rc = CLI_EXIT_FAIL, pmu_err = 0;
 	unsigned int i;
 	unsigned long long v;
 
@@ -695,6 +755,9 @@ int cmd_trace(int argc, char **argv)
 		case O_PAIRBY:
 			o.pair_by = optarg;
 			break;
+		case O_PMU:
+			pmu_events = optarg;
+			break;
 		case O_CHANNEL:
 			o.channel_by = optarg;
 			break;
@@ -744,7 +807,7 @@ int cmd_trace(int argc, char **argv)
 		/* what the poller does not have yet is refused, not ignored */
 		if (o.nstart_specs > 1 || o.nend_specs > 1)
 			return cli_usage_error(CMD, "reg: specs trace one register: one --start and one --end");
-		if (timeline_path || plot_path || o.pid || o.pci || o.pair_by ||
+		if (timeline_path || plot_path || o.pid || o.pci || o.pair_by || pmu_events ||
 		    o.channel_by || o.close >= 0 || o.buffer_kb || o.timeout_ns ||
 		    o.bytes_by || o.status_by || per_site)
 			return cli_usage_error(CMD, "with reg: specs only --duration, --poll-period, --poll-cpu, --events, --summary-json and -q apply");
@@ -757,6 +820,15 @@ int cmd_trace(int argc, char **argv)
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 		return cli_error(CMD, "--pid %d: no such process", (int)o.pid);
 
+	if (pmu_events) {
+		/* a bad event is a usage error before any tracing is set up */
+		ret = pmu_sample_open(&r.pmu, pmu_events, cli_now_ns(), err, sizeof(err));
+		if (ret == -EINVAL)
+			return cli_usage_error(CMD, "--pmu: %s", err);
+		if (ret)
+			return cli_error(CMD, "--pmu: %s", err);
+		pmu_sample_close(&r.pmu);
+	}
 	if (dmakit_trace_hist_alloc(&r.total) || dmakit_trace_hist_alloc(&r.interval))
 		goto out_nomem;
 	for (c = 0; per_site && c < (int)o.nstart_specs; c++)
@@ -806,6 +878,15 @@ int cmd_trace(int argc, char **argv)
 	t0 = st.start_ns;
 	if (dmakit_trace_series_alloc(&r.series, t0, 10000000ULL))
 		goto out_nomem;
+	if (pmu_events) {
+		/* counted from when tracing is on: the same window */
+		ret = pmu_sample_open(&r.pmu, pmu_events, t0, err, sizeof(err));
+		if (ret) {
+			cli_error(CMD, "--pmu: %s", err);
+			goto out;
+		}
+		r.have_pmu = true;
+	}
 	last_tick = t0;
 	next_tick = interval > 0 ? t0 + (uint64_t)(interval * 1e9) : UINT64_MAX;
 	if (duration > 0)
@@ -828,6 +909,12 @@ int cmd_trace(int argc, char **argv)
 			/* the kernel's count, so loss shows when it happens */
 			dmakit_trace_session_read_loss(s);
 			dmakit_trace_session_stats(s, &st);
+			pmu_err = pmu_tick(&r, now);
+			if (pmu_err) {
+				cli_error(CMD, "--pmu: reading the counters: %s",
+					  dmakit_strerror(pmu_err));
+				break;
+			}
 			if (!quiet)
 				interval_line(&r, (double)(now - t0) / 1e9, secs, &st, header);
 			header = false;
@@ -859,8 +946,15 @@ int cmd_trace(int argc, char **argv)
 		cli_notice(CMD, "reading /proc/interrupts at the end: %s",
 			   dmakit_strerror(ret));
 	dmakit_trace_session_stats(s, &st);
+	if (!pmu_err) {
+		pmu_err = pmu_tick(&r, st.stop_ns);
+		if (pmu_err)
+			cli_error(CMD, "--pmu: reading the counters: %s",
+				  dmakit_strerror(pmu_err));
+	}
 	print_final(s, &st, &r);
-	rc = CLI_EXIT_OK;
+	/* counters that could not be read: the run did not do what was asked */
+	rc = pmu_err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 
 	if (summary_path) {
 		FILE *f = open_out(summary_path, "--summary-json");
@@ -903,6 +997,8 @@ out:
 			rc = cli_error(CMD, "--events %s: write error", events_path);
 	}
 	dmakit_trace_session_free(s);
+	if (r.have_pmu)
+		pmu_sample_close(&r.pmu);
 	dmakit_trace_series_free(r.series);
 	dmakit_trace_hist_free(r.total);
 	dmakit_trace_hist_free(r.interval);

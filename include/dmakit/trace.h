@@ -664,6 +664,10 @@ void dmakit_trace_timeline_xact(struct dmakit_trace_timeline *tl,
 void dmakit_trace_timeline_counter(struct dmakit_trace_timeline *tl,
 				   uint64_t ts_ns, double bytes_per_s,
 				   double xacts_per_s);
+/* A sample of any counter (a PMU event's rate, say) on its own track. */
+void dmakit_trace_timeline_value(struct dmakit_trace_timeline *tl,
+				 uint64_t ts_ns, const char *track,
+				 const char *unit, double value);
 /* A gap on @cpu from @from_ns to @to_ns (count: DMAKIT_TRACE_COUNT_UNKNOWN). */
 void dmakit_trace_timeline_loss(struct dmakit_trace_timeline *tl, int cpu,
 				uint64_t from_ns, uint64_t to_ns,

@@ -249,6 +249,28 @@ void dmakit_trace_timeline_counter(struct dmakit_trace_timeline *tl,
 	fprintf(tl->f, ",\"args\":{\"xact/s\":%.1f}}", xacts_per_s);
 }
 
+/* a name inside a JSON string: quotes, backslashes and controls left out */
+static void put_plain(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+			fputc(*s, f);
+}
+
+void dmakit_trace_timeline_value(struct dmakit_trace_timeline *tl,
+				 uint64_t ts_ns, const char *track,
+				 const char *unit, double value)
+{
+	sep(tl);
+	fputs("{\"ph\":\"C\",\"pid\":1,\"name\":\"", tl->f);
+	put_plain(tl->f, track);
+	fputs("\",\"ts\":", tl->f);
+	put_us(tl->f, ts_ns);
+	fputs(",\"args\":{\"", tl->f);
+	put_plain(tl->f, unit && *unit ? unit : "value");
+	fprintf(tl->f, "\":%.6g}}", value);
+}
+
 void dmakit_trace_timeline_loss(struct dmakit_trace_timeline *tl, int cpu,
 				uint64_t from_ns, uint64_t to_ns,
 				uint64_t count)
@@ -286,9 +308,7 @@ void dmakit_trace_timeline_irq(struct dmakit_trace_timeline *tl,
 			TRACK_IRQ + irq, irq);
 		if (name && *name) {
 			fputc(' ', tl->f);
-			for (; *name; name++)
-				if (*name != '"' && *name != '\\' && *name >= 0x20)
-					fputc(*name, tl->f);
+			put_plain(tl->f, name);
 		}
 		fputs("\"}}", tl->f);
 	}

@@ -7,11 +7,14 @@
 # section's base, disabled, mappings held), lockdep still on, and the
 # final rmmod are scored; a boot the emulator stalled is scored like any
 # other (the runner may add a boot, never drop one); the fault boot scores
-# each section's module load and transfer.
+# each section's module load and transfer.  The runner's init watchdog
+# (vm_watch_init) stops a boot that never reaches the guest's init and
+# leaves a boot that did alone.
 # (The fault boot of `make check-vm KERNEL=debug` proves the same checks
 # against a real kernel.)
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/vm/checks.sh"
+. "$TOP/tests/vm/vmlib.sh"
 
 clean_boot='[    0.468206] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar
 [    0.512000] kasan: KernelAddressSanitizer initialized
@@ -183,4 +186,24 @@ sed -i '/^@@FAULT-XFER map_error/d' "$TMPDIR/faults-noxfer/console.log"
 KERNEL_DEBUG=1 score_boot t/faults "$TMPDIR/faults-noxfer/console.log" "qemu exit 0" >"$TMPDIR/faults-noxfer.out"
 t_grep "a failed control transfer fails" "^not ok - t/faults: the test build without a fault transfers .*rc=1" "$TMPDIR/faults-noxfer.out"
 t_grep "a section with no transfer result fails" "^not ok - t/faults: fault=map_error: no transfer result" "$TMPDIR/faults-noxfer.out"
+# the init watchdog: a "guest" (a sleeping process) whose log never shows
+# @@BOOT is stopped within its bound and the reason written; one whose log
+# has it is left running
+printf '[    1.164991] APIC calibration not consistent with PM-Timer\n' >"$TMPDIR/hung.log"
+sleep 60 &
+victim=$!
+VM_INIT_TIMEOUT=2 vm_watch_init "$TMPDIR/hung.log" "$victim"
+for _ in $(seq 1 300); do	# the watchdog returned: the kill was sent
+	kill -0 "$victim" 2>/dev/null || break
+	sleep 0.1
+done
+t_check "a boot that never reaches init is stopped" sh -c "! kill -0 $victim 2>/dev/null"
+t_grep "... saying why, with the kernel's last line" "no @@BOOT after 2 s; last kernel line: .*APIC calibration" "$TMPDIR/hung.log.stalled"
+printf '@@BOOT config=plain kernel=6.1 cpus=2\n' >"$TMPDIR/up.log"
+sleep 60 &
+alive=$!
+VM_INIT_TIMEOUT=2 vm_watch_init "$TMPDIR/up.log" "$alive"
+t_check "a boot that reached init is left running" kill -0 "$alive"
+t_check "... with no stall recorded" test ! -e "$TMPDIR/up.log.stalled"
+kill "$alive" 2>/dev/null
 t_done

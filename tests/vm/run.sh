@@ -154,18 +154,28 @@ add_results() {
 
 # boot KERNEL CONFIG DIR: one boot, scored; when the emulator stalled
 # (emulator_stalled), one more boot, also scored: the first boot's
-# failures stay counted, the second shows whether they recur.
+# failures stay counted, the second shows whether they recur.  A boot
+# stopped before the guest's init ran (vm_watch_init: nothing of dmakit
+# had run) is not scored and is booted once more; a second such stall is
+# scored as a failure.
 boot() {
 	local kernel=$1 config=$2 dir=$3
-	boot_once "$kernel" "$config" "$dir" "$config"
+	boot_once "$kernel" "$config" "$dir" "$config" unscored-if-stalled
+	if [ $? = 2 ]; then
+		say "$kernel/$config: the emulator stalled before the guest's init ($(cat "$dir/$config/console.log.stalled")): no dmakit code had run, not scored; booting once more ($dir/$config.second)"
+		boot_once "$kernel" "$config" "$dir" "$config.second"
+		return 0
+	fi
 	emulator_stalled "$dir/$config/console.log" || return 0
 	say "$kernel/$config: the emulator stalled or the kernel failed in its own boot: that boot is scored as it ran; booting once more ($dir/$config.second)"
 	boot_once "$kernel" "$config" "$dir" "$config.second"
 }
 
-# boot_once KERNEL CONFIG DIR RUN: one boot in DIR/RUN, every result scored
+# boot_once KERNEL CONFIG DIR RUN [unscored-if-stalled]: one boot in
+# DIR/RUN, every result scored; 2 (nothing scored) if asked and the boot
+# was stopped before the guest's init
 boot_once() {
-	local kernel=$1 config=$2 dir=$3 name=$4
+	local kernel=$1 config=$2 dir=$3 name=$4 may_skip=${5:-}
 	local run=$dir/$4 log=$dir/$4/console.log t0 t1 rc label=$kernel/$4
 	rm -rf "$run"
 	mkdir -p "$run"
@@ -177,8 +187,10 @@ boot_once() {
 	rc=$?
 	t1=$(date +%s)
 	rm -f "$run/disk.img" "$run/fs.img"
+	[ -n "$may_skip" ] && [ -e "$log.stalled" ] && return 2
 	[ "$config" = faults ] && label=$kernel/faults
 	add_results "$(score_boot "$label" "$log" "qemu exit $rc after $((t1 - t0))s")"
+	[ -e "$log.stalled" ] && say "$label: stopped before the guest's init: $(cat "$log.stalled")"
 	[ -s "$log.qemu" ] && ! grep -q '^@@DONE' "$log" && sed 's/^/    qemu: /' "$log.qemu" | tail -n 5
 	grep -q '^@@HOST-FAILED' "$log.host" 2>/dev/null &&
 		fail "$kernel/$config: monitor commands failed: $(cat "$log.host")"

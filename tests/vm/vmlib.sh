@@ -86,16 +86,36 @@ vm_serve_host_requests() {
 	done
 }
 
+# vm_watch_init LOG PID: stop a boot whose guest has not reached its init
+# (the "@@BOOT" line) VM_INIT_TIMEOUT seconds (default 900) after it
+# started, and say so in LOG.stalled.  Under TCG on a loaded host the
+# kernel has hung bringing up its second CPU (debug kernel, q35 + intel
+# IOMMU, load 22: no output for 20 minutes after "APIC calibration"); no
+# dmakit code runs before init, so such a boot has nothing of ours to score.
+vm_watch_init() {
+	local log=$1 pid=$2 end
+	end=$(($(date +%s) + ${VM_INIT_TIMEOUT:-900}))
+	while kill -0 "$pid" 2>/dev/null; do
+		grep -q '^@@BOOT' "$log" 2>/dev/null && return 0
+		if [ "$(date +%s)" -ge "$end" ]; then
+			echo "no @@BOOT after ${VM_INIT_TIMEOUT:-900} s; last kernel line: $(tail -n 1 "$log" | tr -d '\r')" >"$log.stalled"
+			kill "$pid" 2>/dev/null
+			return 0
+		fi
+		sleep 1
+	done
+}
+
 # vm_boot INITRAMFS LOG TIMEOUT DISK... -- QEMU-ARGS...: returns QEMU's status.
 vm_boot() {
-	local initrd=$1 log=$2 tmo=$3 drives=() qpid spid rc d
+	local initrd=$1 log=$2 tmo=$3 drives=() qpid spid wpid rc d
 	shift 3
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		drives+=(-drive "file=$1,if=virtio,format=raw,cache=unsafe")
 		shift
 	done
 	[ "${1:-}" = -- ] && shift
-	rm -f "$log" "$log.mon" "$log.host"
+	rm -f "$log" "$log.mon" "$log.host" "$log.stalled"
 	timeout -k 10 "$tmo" qemu-system-x86_64 \
 		-display none -no-reboot -serial "file:$log" \
 		-monitor "unix:$log.mon,server=on,wait=off" \
@@ -105,10 +125,12 @@ vm_boot() {
 	sleep 1
 	vm_serve_host_requests "$log" "$log.mon" "$qpid" &
 	spid=$!
+	vm_watch_init "$log" "$qpid" &
+	wpid=$!
 	wait "$qpid"
 	rc=$?
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
+	kill "$spid" "$wpid" 2>/dev/null
+	wait "$spid" "$wpid" 2>/dev/null
 	tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
 	return $rc
 }

@@ -40,14 +40,18 @@ t_check "uring: zero-copy sends from the kernel ring" \
 rm -f /tmp/zc-* /mnt/zc-*
 
 # two consumers in two processes: record owns the stream (a card at
-# 8 MB/s: 3 s, room for send to start and end inside it on a loaded
-# host), send attaches meanwhile
+# 2 MB/s), send attaches meanwhile; record runs until send has ended, then
+# is stopped (SIGINT: an ending as asked).  Its --size is only a guard for
+# the disk (80 s of stream: send needs 4).  A fixed size once ended the
+# recording before send on the loaded debug kernel.
 rate=$(card_sys "$sim")/rate
-echo 8000000 >"$rate"
-dmakit record -d "$sim" -o /mnt/rec.dat --size 24M --quiet >/tmp/rec.out 2>&1 &
+echo 2000000 >"$rate"
+dmakit record -d "$sim" -o /mnt/rec.dat --size 160M --quiet >/tmp/rec.out 2>&1 &
 rec=$!
 t_check "record started the stream" wait_for 120 grep -qx running "$(card_sys "$sim")/state"
 stream both auto
+t_check "record still running when send has ended" kill -0 "$rec"
+kill -INT "$rec"
 wait $rec
 t_eq "record alongside send exits 0" $? 0
 cat /tmp/rec.out

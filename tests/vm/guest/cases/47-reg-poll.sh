@@ -30,7 +30,7 @@ spec="reg:$bdf:BAR0:0x98:0x1"
 # stretch of the command register must lie inside one of the driver's own
 # dmakit:dma_submit -> dma_complete windows, one stretch per transaction.
 poll_beside_driver() {
-	local bp bd got mm
+	local bp bd got mm mg
 	dmakit trace --start "$spec" --end "$spec" $pin --interval 0 \
 		--events /tmp/bp.jsonl --summary-json /tmp/bp.json >/tmp/bp.out 2>/tmp/bp.err &
 	bp=$!
@@ -57,12 +57,15 @@ poll_beside_driver() {
 		t_check "bound: 5 busy stretches, or fewer by at most the $mm gaps that could hide one" \
 			test "$got" -ge 1 -a "$got" -le 5 -a $((got + mm)) -ge 5
 	fi
-	t_check "bound: each busy stretch inside its own driver transaction" awk '
+	# a falling edge may be seen up to one gap between reads late: after
+	# the driver's completion by at most the longest gap
+	mg=$(json_get /tmp/bp.json max_gap_ns)
+	t_check "bound: each busy stretch inside its own driver transaction (end +- ${mg:-0} ns)" awk -v mg="${mg:-0}" '
 		function num(k,   v) { if (!match($0, "\"" k "\":[0-9]+")) return -1
 			v = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return v + 0 }
 		FNR == NR { n++; S[n] = num("start_ns"); E[n] = num("end_ns"); next }
 		{ s = num("start_ns"); e = num("end_ns"); hit = 0
-		  for (i = 1; i <= n; i++) if (S[i] <= s && s < e && e <= E[i]) { hit = i; break }
+		  for (i = 1; i <= n; i++) if (S[i] <= s && s < e && e <= E[i] + mg) { hit = i; break }
 		  if (!hit) { print "outside every driver transaction: " $0; bad++; next }
 		  if (used[hit]++) { print "two busy stretches in one transaction: " $0; bad++ }
 		  seen++ }
@@ -142,10 +145,15 @@ t_eq "one event line per transaction" "$(wc -l </tmp/poll.jsonl)" "$got"
 t_eq "none short (each busy for many polls)" "$(json_get /tmp/poll.json short_transactions)" 0
 t_eq "not busy at either end" "$(json_get /tmp/poll.json active_at_start) $(json_get /tmp/poll.json active_at_stop)" "false false"
 # edu finishes a DMA on a 100 ms virtual timer: each busy stretch lasts
-# about that (bounded generously for a loaded TCG host)
-long=$(awk '{ l = $0; sub(".*\"latency_ns\":", "", l); sub("[,}].*", "", l)
-	if (l + 0 >= 50000000 && l + 0 <= 20000000000) n++ } END { print n + 0 }' /tmp/poll.jsonl)
-t_eq "each lasted edu's 100 ms (50 ms .. 20 s)" "$long" "$got"
+# about that (bounded generously for a loaded TCG host); each edge may be
+# seen late by up to the longest gap between two reads (the poller's own
+# stated precision: 1.19 s once, on the debug kernel at load 22), so the
+# bounds widen by it
+mg=$(json_get /tmp/poll.json max_gap_ns)
+echo "longest gap between reads: $mg ns"
+long=$(awk -v mg="${mg:-0}" '{ l = $0; sub(".*\"latency_ns\":", "", l); sub("[,}].*", "", l)
+	if (l + 0 >= 50000000 - mg && l + 0 <= 20000000000 + mg) n++ } END { print n + 0 }' /tmp/poll.jsonl)
+t_eq "each lasted edu's 100 ms (50 ms .. 20 s, +- the longest gap between reads)" "$long" "$got"
 
 echo "$bdf" >/sys/bus/pci/drivers/dmakit/bind
 t_check "dmakit bound again" test -e "/sys/bus/pci/devices/$bdf/driver"

@@ -59,6 +59,28 @@ wait_signal_delivered() {
 	return 1
 }
 
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds, at most SECONDS
+# (a bound for a condition, sized for a busy machine: never a stopwatch).
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+# is_stopped PID: every thread of PID is stopped (SIGSTOP took effect).
+is_stopped() {
+	local st t
+	for t in /proc/"$1"/task/*/stat; do
+		st=$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1)
+		[ "$st" = T ] || return 1
+	done
+	[ -n "${st:-}" ]
+}
+
 t_skip() { echo "SKIP: $*"; exit 77; }
 
 need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }

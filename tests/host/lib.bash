@@ -81,6 +81,16 @@ is_stopped() {
 	[ -n "${st:-}" ]
 }
 
+# hold_system_install_lock: the tests that install dmakit into this root
+# (deb.sh: the packages, driver_dkms.sh: the DKMS tree) take turns when
+# several suites share a machine, instead of finding the other's install
+# and skipping, or colliding in dpkg/dkms.  Held until the test exits; the
+# bound covers another suite's package build on a loaded machine.
+hold_system_install_lock() {
+	exec {T_SYSTEM_LOCK_FD}>/run/lock/dmakit-test-system-install.lock &&
+		flock -w 1500 "$T_SYSTEM_LOCK_FD"
+}
+
 t_skip() { echo "SKIP: $*"; exit 77; }
 
 need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }

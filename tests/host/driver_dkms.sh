@@ -4,7 +4,7 @@
 # builds and installs dmakit.ko for that kernel (dkms status, the module's
 # vermagic and the production build: no fault parameter); `dkms-uninstall`
 # removes it all.
-# timeout: 900
+# timeout: 2400
 . "$TOP/tests/host/lib.bash"
 need_root
 command -v dkms >/dev/null || t_skip "dkms is not installed (scripts/setup.sh)"
@@ -13,6 +13,8 @@ hdr=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n1)
 kver=${hdr#/usr/src/linux-headers-}
 # the version is the top Makefile's (tests/host/version.sh: nowhere else)
 ver=$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")
+hold_system_install_lock ||
+	{ t_check "another suite's install test ended within 25 min" false; t_done; }
 # a user's own dmakit DKMS install is never touched
 [ -z "$(dkms status -m dmakit 2>/dev/null)" ] && [ ! -e /usr/src/dmakit-$ver ] ||
 	t_skip "a dmakit DKMS install exists on this machine already: left as it is"

@@ -59,6 +59,38 @@ wait_signal_delivered() {
 	return 1
 }
 
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds, at most SECONDS
+# (a bound for a condition, sized for a busy machine: never a stopwatch).
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+# is_stopped PID: every thread of PID is stopped (SIGSTOP took effect).
+is_stopped() {
+	local st t
+	for t in /proc/"$1"/task/*/stat; do
+		st=$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1)
+		[ "$st" = T ] || return 1
+	done
+	[ -n "${st:-}" ]
+}
+
+# hold_system_install_lock: the tests that install dmakit into this root
+# (deb.sh: the packages, driver_dkms.sh: the DKMS tree) take turns when
+# several suites share a machine, instead of finding the other's install
+# and skipping, or colliding in dpkg/dkms.  Held until the test exits; the
+# bound covers another suite's package build on a loaded machine.
+hold_system_install_lock() {
+	exec {T_SYSTEM_LOCK_FD}>/run/lock/dmakit-test-system-install.lock &&
+		flock -w 1500 "$T_SYSTEM_LOCK_FD"
+}
+
 t_skip() { echo "SKIP: $*"; exit 77; }
 
 need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }

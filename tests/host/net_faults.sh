@@ -11,17 +11,33 @@ need_root	# a network namespace for the unreachable address
 
 # --- a stalled receiver: the reliable sender holds buffers, the device
 # drops (policy drop, counted), the stream carries the gaps. ------------
+# Every step waits for what it needs (flowing, stopped, dropping, flowing
+# again), whatever the machine's speed; the sender runs until SIGINT (its
+# duration is out of reach).
 start_recv slow || exit 1
 $DMAKIT send -d "sim:bufsize=64K,nbufs=32,rate=50M" 127.0.0.1:$PORT \
-	--size 96M --json >"$TMPDIR/slow.send.json" 2>"$TMPDIR/slow.send.err" &
+	--duration 10m --status-interval 0.1 --json >"$TMPDIR/slow.send.json" \
+	2>"$TMPDIR/slow.send.err" &
 SEND_PID=$!
-sleep 0.5
+t_check "slow receiver: the stream flows" wait_buffers slow 16
 kill -STOP $RECV_PID
-sleep 1.5		# 75 MB of production while nobody reads
+t_check "slow receiver: the receiver is stopped" wait_for 60 is_stopped $RECV_PID
+# the sender's status line ends with "drops N"
+sender_drops_over() {
+	local n
+	n=$(sed -n 's/.*  drops \([0-9]*\)$/\1/p' "$TMPDIR/slow.send.err" | tail -n1)
+	[ "${n:-0}" -gt "$1" ]
+}
+t_check "slow receiver: the device drops while nobody reads" \
+	wait_for 120 sender_drops_over 100
+stalled_at=$((($(stat -c %s "$TMPDIR/slow.dat.idx") - 256) / 64))
 kill -CONT $RECV_PID
+t_check "slow receiver: the stream flows again" \
+	wait_buffers slow $((stalled_at + 64))
+kill -INT $SEND_PID
 wait $SEND_PID; rc=$?
 wait_recv
-t_eq "slow receiver: send completes" "$rc" 0
+t_eq "slow receiver: send ends cleanly (SIGINT)" "$rc" 0
 t_eq "slow receiver: recv completes" "$RECV_RC" 0
 dropped=$(json_get "$TMPDIR/slow.send.json" dropped)
 t_check "slow receiver: the device dropped ($dropped)" test "$dropped" -gt 100

@@ -14,16 +14,6 @@ shim=$TMPDIR/killat.so
 cc -O2 -shared -fPIC -o "$shim" "$TOP/tests/host/progs/killat.c" -ldl ||
 	{ echo "not ok - build the kill shim"; exit 1; }
 
-# wait_for SECONDS COMMAND...: until COMMAND succeeds (polls every 0.1 s)
-wait_for() {
-	local n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 # the index holds at least one entry
 has_entries() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge 320 ]; }
 # recover_to FILE DATA: recover, JSON report in FILE

@@ -158,6 +158,7 @@ def main():
                       "lost": lost, "host_crcs": host_crcs,
                       "empty": empty, "truncated": truncated,
                       "dma_errors": dma_errors,
+                      "first_seq": first, "last_seq": prev,
                       "result": meta["result"]}))
 
 

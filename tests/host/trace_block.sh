@@ -21,8 +21,8 @@ dir=$TMPDIR
 	dir=/var/tmp
 echo "disk $disk ($bdf), dev_t $devt, load in $dir"
 
-# wait_for FILE PATTERN PID: up to 60 s for a line, while PID lives
-wait_for() {
+# wait_line FILE PATTERN PID: up to 60 s for a line, while PID lives
+wait_line() {
 	local i
 	for i in $(seq 1 1200); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
@@ -38,7 +38,7 @@ wait_for() {
 	--summary-json "$TMPDIR/a.json" --timeline "$TMPDIR/a.tl.json" \
 	>"$TMPDIR/a.out" 2>"$TMPDIR/a.err" &
 A=$!
-wait_for "$TMPDIR/a.err" 'tracing\.\.\.' $A || { t_check "tracer A starts" false; t_done; }
+wait_line "$TMPDIR/a.err" 'tracing\.\.\.' $A || { t_check "tracer A starts" false; t_done; }
 hint=$(grep -A1 "is the disk $disk" "$TMPDIR/a.err" | tail -n1 | sed 's/^ *dmakit trace //')
 t_check "A points to the block completion tracepoint ($hint)" \
 	grep -q "tp:block:block_rq_complete:dev == $devt.*--pair-by sector --channel dev" <<<"$hint"
@@ -47,7 +47,7 @@ eval "set -- $hint"
 "$DMAKIT" trace "$@" --interval 0 --events "$TMPDIR/b.jsonl" \
 	--summary-json "$TMPDIR/b.json" >"$TMPDIR/b.out" 2>"$TMPDIR/b.err" &
 B=$!
-wait_for "$TMPDIR/b.err" 'tracing\.\.\.' $B || { t_check "tracer B starts" false; t_done; }
+wait_line "$TMPDIR/b.err" 'tracing\.\.\.' $B || { t_check "tracer B starts" false; t_done; }
 # latencies kept in a map keyed by issue time, printed at exit: a
 # per-event printf could lose events to a full perf buffer
 BPFTRACE_MAP_KEYS_MAX=262144 bpftrace -e "
@@ -57,7 +57,7 @@ tracepoint:block:block_rq_complete /args->dev == $devt && @s[args->sector]/ {
 	@lat[@s[args->sector]] = nsecs - @s[args->sector]; delete(@s[args->sector]); }
 END { clear(@s); }" >"$TMPDIR/c.out" 2>"$TMPDIR/c.err" &
 C=$!
-wait_for "$TMPDIR/c.out" 'probes attached' $C || { t_check "bpftrace starts" false; t_done; }
+wait_line "$TMPDIR/c.out" 'probes attached' $C || { t_check "bpftrace starts" false; t_done; }
 
 fio --name=w --filename="$dir/dmakit-trace-block.$$" --rw=write --bs=128k \
 	--size=48M --loops=2 --direct=1 --ioengine=psync --end_fsync=1 \

@@ -11,8 +11,8 @@ lib=$TMPDIR/progs/libseed.so
 before=$(global_state)
 
 # A tracer killed by a signal it cannot catch: its reaper removes the
-# instance and the uprobes within 5 s (uprobes left armed slow every call
-# of the traced function down)
+# instance and the uprobes (uprobes left armed slow every call of the
+# traced function down); a bound of 60 s for a loaded machine
 for sig in KILL SEGV; do
 	start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
 		--interval 0 || { t_check "tracer starts" false; t_done; }
@@ -21,32 +21,62 @@ for sig in KILL SEGV; do
 		grep -q ":dmakit_${crashed}_" "$TRACEFS/uprobe_events"
 	kill -"$sig" "$crashed"
 	wait "$crashed" 2>/dev/null
-	t_check "SIG$sig: nothing left within 5 s" wait_no_leftovers "$crashed" 5
+	t_check "SIG$sig: nothing left" wait_no_leftovers "$crashed" 60
 done
 
-# Leftovers whose reaper was killed too (here: made by hand, named for a
-# process that has exited): --cleanup removes them, the next session too
-sh -c 'exit 0' &
-dead=$!
-wait $dead
-fake=dmakit_${dead}_1_beef
-mkdir "$TRACEFS/instances/$fake"
+# Leftovers whose reaper was killed too, named for a process that no
+# longer runs: --cleanup removes them, the next session too; those of a
+# process that runs are kept.  Any dmakit session on the machine (another
+# test suite, a user's tracer) removes a dead owner's leftovers as it
+# starts: the owner here runs until just before each cleanup, and a try
+# whose leftovers another session took first is made again (each says so).
+sleep 100000 &
+owner=$!
+owner_start=$(sed 's/.*) //' "/proc/$owner/stat" | cut -d' ' -f20)
+fake=dmakit_${owner}_$(printf '%x' "$owner_start")_beef
 off=$(nm -D "$lib" | awk '/ T dma_from_host$/ { print $1 }')
+mkdir "$TRACEFS/instances/$fake"
 echo "p:$fake/start $lib:0x$off" >>"$TRACEFS/uprobe_events"
 t_check "a leftover instance" test -d "$TRACEFS/instances/$fake"
 t_check "a leftover uprobe" grep -q ":$fake/" "$TRACEFS/uprobe_events"
 "$DMAKIT" trace --cleanup >"$TMPDIR/out" 2>"$TMPDIR/err"
 t_eq "--cleanup: exit 0" "$?" 0
+t_check "--cleanup: the owner runs, its instance is kept" \
+	test -d "$TRACEFS/instances/$fake"
+t_check "--cleanup: the owner runs, its uprobe is kept" \
+	grep -q ":$fake/" "$TRACEFS/uprobe_events"
+kill "$owner"
+wait "$owner" 2>/dev/null
+for try in 1 2 3; do
+	"$DMAKIT" trace --cleanup >"$TMPDIR/out" 2>"$TMPDIR/err"
+	rc=$?
+	grep -q "^removed 2 leftover" "$TMPDIR/out" && break
+	[ "$try" = 3 ] && break
+	echo "note: try $try: $(cat "$TMPDIR/out") (another session's cleanup ran too)"
+	no_leftovers "$owner" || break	# ours still there: not interference
+	mkdir "$TRACEFS/instances/$fake"
+	echo "p:$fake/start $lib:0x$off" >>"$TRACEFS/uprobe_events"
+done
+t_eq "--cleanup (owner gone): exit 0" "$rc" 0
 t_grep "--cleanup: says what it removed" "^removed 2 leftover" "$TMPDIR/out"
-t_check "--cleanup: instance and uprobe gone" no_leftovers "$dead"
+t_check "--cleanup: instance and uprobe gone" no_leftovers "$owner"
 "$DMAKIT" trace --cleanup --start irq >/dev/null 2>"$TMPDIR/err"
 t_eq "--cleanup with a SPEC: usage error" "$?" 2
+# the next session, on an instance left by the same exited owner
 mkdir "$TRACEFS/instances/$fake"
-"$DMAKIT" trace --start "uprobe:$lib:dma_from_host" \
-	--end "uretprobe:$lib:dma_wait" --duration 0.3 -q >/dev/null 2>"$TMPDIR/err"
-t_eq "next session runs" "$?" 0
+for try in 1 2 3; do
+	"$DMAKIT" trace --start "uprobe:$lib:dma_from_host" \
+		--end "uretprobe:$lib:dma_wait" --duration 0.3 -q >/dev/null 2>"$TMPDIR/err"
+	rc=$?
+	grep -q "removed 1 leftover" "$TMPDIR/err" && break
+	# not ours to retry: the leftover is still there, or tries are over
+	[ -d "$TRACEFS/instances/$fake" ] || [ "$try" = 3 ] && break
+	echo "note: try $try: another session removed the leftover first"
+	mkdir "$TRACEFS/instances/$fake"
+done
+t_eq "next session runs" "$rc" 0
 t_grep "it reports the cleanup" "removed 1 leftover" "$TMPDIR/err"
-t_check "the next session removed the leftover" no_leftovers "$dead"
+t_check "the next session removed the leftover" no_leftovers "$owner"
 
 # SIGTERM ends cleanly too
 start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
@@ -100,16 +130,17 @@ early=$!
 # signal during exec and ASan's start-up is ignored like for any program
 # started with SIGINT ignored: sent after a fixed 50 ms it was lost in 2 of
 # 5 runs on a loaded machine)
-for i in $(seq 1 1000); do
-	caught=$(awk '/^SigCgt:/ { print $2 }' "/proc/$early/status" 2>/dev/null)
-	[ -n "$caught" ] && (( 0x$caught & 2 )) && break
-	sleep 0.002
-done
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+sigint_caught() {
+	local caught
+	caught=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$caught" ] && (( 0x$caught & 2 ))
+}
+t_check "the tracer catches SIGINT" wait_for 60 sigint_caught $early
 grep -q 'tracing\.\.\.' "$TMPDIR/early.err" &&
 	echo "note: setup was already over when SIGINT was sent"
 kill -INT $early
-timeout 30 sh -c "while kill -0 $early 2>/dev/null; do sleep 0.1; done"
-t_eq "SIGINT during setup: the tracer ends" "$?" 0
+t_check "SIGINT during setup: the tracer ends" wait_for 120 not_running $early
 wait $early
 t_eq "SIGINT during setup: exit 0" "$?" 0
 t_check "SIGINT during setup: summary written" test -s "$TMPDIR/early.json"

@@ -49,7 +49,6 @@ start_tracer --start dmakit --end dmakit --interval 0 --events "$TMPDIR/ev.jsonl
 	--summary-json "$TMPDIR/sum.json" || { t_check "tracer starts" false; t_done; }
 "$P/seedapp" "$TMPDIR/gt.txt" ids:60
 t_eq "program ran" "$?" 0
-sleep 0.2
 stop_tracer
 t_eq "tracer exit status" "$TRACER_RC" 0
 cat "$TMPDIR/tracer.out" "$TMPDIR/tracer.err"

@@ -49,7 +49,19 @@ start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait"
 "$P/seedapp" "$TMPDIR/gt.txt" 200x2000 40000x0 pause:500 200x2000 40000x0 \
 	pause:500 200x2000
 t_eq "burst program ran" "$?" 0
-sleep 0.3
+# interval lines: TIME ... LOST (the last column).  The run ends with a
+# 200x2000 phase of at least 0.4 s: wait (bounded) until a line showing
+# the loss and a line after it are out, however late the tracer's lines
+live_line() {
+	awk '/^ *[0-9]+\.[0-9] / { n++; if ($NF > 0) { print n; exit } }' "$TMPDIR/tracer.out"
+}
+interval_lines() { grep -cE '^ *[0-9]+\.[0-9] ' "$TMPDIR/tracer.out"; }
+live_before_end() {
+	local l
+	l=$(live_line)
+	[ -n "$l" ] && [ "$l" -lt "$(interval_lines)" ]
+}
+wait_for 60 live_before_end
 stop_tracer
 t_eq "tracer exit status" "$TRACER_RC" 0
 cat "$TMPDIR/tracer.out"
@@ -60,10 +72,8 @@ t_check "gaps were seen in the stream" \
 t_check "events around the gaps set aside" \
 	test "$(json_get "$TMPDIR/sum.json" discarded_starts)" -gt 0
 t_grep "the loss is reported" "^LOST [0-9]+ events" "$TMPDIR/tracer.out"
-# interval lines: TIME ... LOST (the last column); the run ends with a
-# 200x2000 phase of at least 0.4 s, so lines before the end exist
-live=$(awk '/^ *[0-9]+\.[0-9] / { n++; if ($NF > 0) { print n; exit } }' "$TMPDIR/tracer.out")
-nlines=$(grep -cE '^ *[0-9]+\.[0-9] ' "$TMPDIR/tracer.out")
+live=$(live_line)
+nlines=$(interval_lines)
 t_check "an interval line showed the loss before the end (line ${live:-none} of $nlines)" \
 	test -n "$live" -a "${live:-0}" -lt "$nlines"
 t_check "the last interval line's count is the kernel's total" \
@@ -98,7 +108,6 @@ start_tracer --start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done
 	--summary-json "$TMPDIR/sum2.json" || { t_check "tracer starts" false; t_done; }
 "$P/usdt_xfer" sim:xfer_lat=0,xfer_rate=max 40000 "$TMPDIR/gt2.txt"
 t_eq "transactions ran" "$?" 0
-sleep 0.3
 stop_tracer
 t_eq "tracer exit status" "$TRACER_RC" 0
 t_eq "pairing by id" "$(json_get "$TMPDIR/sum2.json" pairing)" id

@@ -15,7 +15,6 @@ DMAKIT=$static start_tracer --start "tp:syscalls:sys_enter_getppid" \
 	--summary-json "$TMPDIR/sum.json" || { t_check "tracer starts" false; t_done; }
 python3 -c 'import os
 for _ in range(1000): os.getppid()'
-sleep 0.2
 stop_tracer
 t_eq "exit 0" "$TRACER_RC" 0
 t_check "1000 getppid() calls paired per thread" \

@@ -5,7 +5,8 @@
 # must lie inside one call the program measured itself (CLOCK_MONOTONIC
 # before the start call, after dma_wait returned), in one thread, from the
 # right start function, with the call's bytes (a uprobe argument); the
-# counts must equal the calls.  Then a tiny trace buffer forces loss:
+# counts must equal the calls.  Then a tiny trace buffer and a tracer
+# stopped during each burst force loss:
 # still no wrong transaction, and the slow phases after each burst pair
 # again (each thread is back in step at its next start).
 # timeout: 240
@@ -56,13 +57,34 @@ t_grep "per-site lines" "^start 1 uprobe:.*dma_from_host.*: 500 events, 500 tran
 t_check "per-site histograms (--per-site)" \
 	test "$(grep -c '^  latency p50' "$TMPDIR/tracer.out")" -eq 2
 
-# loss: bursts that overflow 8 KiB per CPU (~150 events; the reader
-# comes every 50 ms), slow phases after each that it keeps up with even
-# on a loaded machine (400 events/s)
+# loss: bursts of ~24000 events into 8 KiB per CPU (~150 events) while the
+# reader cannot run (the tracer is stopped, as a starved reader is on a
+# busy machine: loss on any machine speed), then slow phases after each
+# that it reads while running.  vendorapp stops itself after each phase
+# (":stop") so the tracer is stopped exactly around the bursts.
 start_tracer "${specs[@]}" --interval 0 --buffer-kb 8 \
 	--events "$TMPDIR/ev2.jsonl" --summary-json "$TMPDIR/sum2.json" ||
 	{ t_check "tracer starts" false; t_done; }
-"$P/vendorapp" "$TMPDIR/gt2.txt" 4 3000x0 150x20000 3000x0 150x20000
+# stop_point N: vendorapp printed "stop N" and is stopped
+stop_point() {
+	grep -q "^stop $1 " "$TMPDIR/app2.out" 2>/dev/null && is_stopped "$APP"
+}
+kill -STOP "$TRACER"
+t_check "tracer stopped for burst 1" wait_for 60 is_stopped "$TRACER"
+"$P/vendorapp" "$TMPDIR/gt2.txt" 4 3000x0:stop 150x20000:stop 3000x0:stop \
+	150x20000 >"$TMPDIR/app2.out" &
+APP=$!
+t_check "burst 1 done" wait_for 120 stop_point 1
+kill -CONT "$TRACER"
+kill -CONT "$APP"		# slow phase 1, read as it happens
+t_check "slow phase 1 done" wait_for 120 stop_point 2
+kill -STOP "$TRACER"
+t_check "tracer stopped for burst 2" wait_for 60 is_stopped "$TRACER"
+kill -CONT "$APP"
+t_check "burst 2 done" wait_for 120 stop_point 3
+kill -CONT "$TRACER"
+kill -CONT "$APP"		# slow phase 2
+wait "$APP"
 t_eq "burst program ran" "$?" 0
 stop_tracer
 t_eq "tracer exit status" "$TRACER_RC" 0

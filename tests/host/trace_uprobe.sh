@@ -13,14 +13,7 @@ build_progs || { t_check "test programs build" false; t_done; }
 P=$TMPDIR/progs
 lib=$P/libseed.so
 
-wait_ready() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q ready "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+wait_ready() { wait_for 60 grep -qs ready "$1"; }
 
 SEEDAPP_WAIT=1 "$P/seedapp" "$TMPDIR/gt.txt" 100x0:1000:2000 >"$TMPDIR/app.out" &
 app=$!
@@ -40,11 +33,8 @@ wait "$app"
 t_eq "traced program ran" "$?" 0
 wait "$noise"
 # the tracer notices the process is gone and ends on its own
-for i in $(seq 1 100); do
-	kill -0 "$TRACER" 2>/dev/null || break
-	sleep 0.1
-done
-t_check "tracer ended when the process exited" sh -c "! kill -0 $TRACER 2>/dev/null"
+tracer_gone() { ! kill -0 "$TRACER" 2>/dev/null; }
+t_check "tracer ended when the process exited" wait_for 60 tracer_gone
 kill -INT "$TRACER" 2>/dev/null
 wait "$TRACER"
 t_eq "tracer exit status" "$?" 0

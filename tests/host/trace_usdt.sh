@@ -15,7 +15,6 @@ start_tracer --start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done
 	{ t_check "tracer starts" false; t_done; }
 "$P/usdt_xfer" sim:xfer_lat=2000 50 "$TMPDIR/gt.txt"
 t_eq "transactions ran" "$?" 0
-sleep 0.2
 stop_tracer
 t_eq "tracer exit status" "$TRACER_RC" 0
 cat "$TMPDIR/tracer.out" "$TMPDIR/tracer.err"
@@ -63,17 +62,13 @@ app=$!
 # running before the tracer registers its probes (when the tracer's
 # setup raced the program's exec on a loaded machine, the semaphore
 # stayed 0: "fired 0" in 3 of ~10 runs here; not seen since this wait)
-for i in $(seq 1 200); do
-	grep -q ready "$TMPDIR/sem.out" && break
-	sleep 0.05
-done
+wait_for 60 grep -qs ready "$TMPDIR/sem.out"
 t_grep "usdt_sem is ready" "^ready" "$TMPDIR/sem.out"
 start_tracer --start "usdt:$P/usdt_sem:semtest:begin" \
 	--end "usdt:$P/usdt_sem:semtest:finish" --interval 0 \
 	--summary-json "$TMPDIR/sem.json" || { kill "$app"; t_check "tracer starts" false; t_done; }
 kill -USR1 "$app"
 wait "$app"
-sleep 0.2
 stop_tracer
 t_eq "traced: every round saw the semaphore" "$(tail -1 "$TMPDIR/sem.out")" "fired 20"
 t_eq "and was traced" "$(json_get "$TMPDIR/sem.json" transactions)" 20

@@ -8,12 +8,19 @@
  * (CLOCK_MONOTONIC).
  *
  *   vendorapp OUT THREADS PHASE...  each PHASE "COUNTxGAP_US": COUNT calls
- *                                   per thread, GAP_US apart
+ *                                   per thread, GAP_US apart; with ":stop"
+ *                                   appended, once every thread has made
+ *                                   its calls the process prints "stop N"
+ *                                   (N = 1, 2... in order) and stops itself
+ *                                   (SIGSTOP) until SIGCONT: a test can do
+ *                                   something between two phases whatever
+ *                                   the machine's speed
  * With VENDORAPP_WAIT set it prints "ready" and waits for SIGUSR1 first.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +49,22 @@ struct worker {
 
 static int nphases;
 static unsigned long counts[16], gaps[16];
+static bool stop_after[16];
+static pthread_barrier_t all_done, all_go;
+
+/* Every thread finished phase @p: one of them stops the whole process. */
+static void stop_point(int p)
+{
+	static int stops;
+
+	if (pthread_barrier_wait(&all_done) == PTHREAD_BARRIER_SERIAL_THREAD) {
+		printf("stop %d (after phase %d)\n", ++stops, p);
+		fflush(stdout);
+		raise(SIGSTOP);
+	}
+	/* nobody starts the next phase before the process was continued */
+	pthread_barrier_wait(&all_go);
+}
 
 static uint64_t now_ns(void)
 {
@@ -80,6 +103,8 @@ static void *run(void *arg)
 			if (gaps[p])
 				nanosleep(&gap, NULL);
 		}
+		if (stop_after[p])
+			stop_point(p);
 	}
 	return NULL;
 }
@@ -93,19 +118,28 @@ int main(int argc, char **argv)
 	FILE *out;
 
 	if (argc < 4 || argc - 3 > 16) {
-		fprintf(stderr, "usage: vendorapp OUT THREADS COUNTxGAP_US...\n");
+		fprintf(stderr, "usage: vendorapp OUT THREADS COUNTxGAP_US[:stop]...\n");
 		return 2;
 	}
 	nthreads = atoi(argv[2]);
 	if (nthreads < 1 || nthreads > 32)
 		return 2;
-	for (i = 3; i < argc; i++, nphases++)
-		if (sscanf(argv[i], "%lux%lu", &counts[nphases], &gaps[nphases]) != 2)
+	for (i = 3; i < argc; i++, nphases++) {
+		int end = 0;
+
+		if (sscanf(argv[i], "%lux%lu%n", &counts[nphases], &gaps[nphases],
+			   &end) != 2)
 			return 2;
+		if (!strcmp(argv[i] + end, ":stop"))
+			stop_after[nphases] = true;
+		else if (argv[i][end])
+			return 2;
+	}
 	for (i = 0; i < nphases; i++)
 		total += counts[i];
 	w = calloc((size_t)nthreads, sizeof(*w));
-	if (!w)
+	if (!w || pthread_barrier_init(&all_done, NULL, (unsigned int)nthreads) ||
+	    pthread_barrier_init(&all_go, NULL, (unsigned int)nthreads))
 		return 1;
 	if (getenv("VENDORAPP_WAIT")) {
 		sigset_t set;

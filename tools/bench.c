@@ -35,7 +35,8 @@ static void usage(FILE *f)
 "  -s, --size BYTES      bytes to copy and to drain (default 4G)\n"
 "  -b, --bufsize BYTES   block size of the memcpy test (default 512K)\n"
 "  -d, --device DEVICE   device to drain (default sim:policy=block,rate=max)\n"
-"      --json            one JSON object on stdout\n"
+"      --json            one JSON object on stdout, also on failure\n"
+"                        (\"ok\" false)\n"
 "  -h, --help\n");
 }
 
@@ -172,6 +173,7 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			cli_json_requested();
 			break;
 		case 'h':
 			usage(stdout);
@@ -195,8 +197,7 @@ int cmd_bench(int argc, char **argv)
 	if (json) {
 		struct dmakit_json j;
 
-		dmakit_json_init(&j, stdout, false);
-		dmakit_json_obj_begin(&j, NULL);
+		cli_json_begin(&j, true, false);
 		dmakit_json_u64(&j, "memcpy_block", bufsize);
 		dmakit_json_double(&j, "memcpy_bytes_per_s", mrate);
 		dmakit_json_str(&j, "drain_device", spec);

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		"block tracepoints filter on) and network interfaces it provides.\n"
 		"The MSI-X table and PCIe capability need root to read.\n"
 		"\n"
-		"  --json   machine-readable output\n"
+		"  --json   one JSON object on stdout, also on failure (\"ok\" false):\n"
+		"           the device's fields, or without BDF {\"devices\": [...]}\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -203,7 +204,8 @@ static void json_name(struct dmakit_json *j, const char *key, const char *v)
 	dmakit_json_str(j, key, *v ? v : NULL);
 }
 
-static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
+/* One device's members of the current JSON object. */
+static void device_members(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 {
 	struct dmakit_trace_pci_info in;
 	struct dmakit_trace_pci_vector v;
@@ -217,7 +219,6 @@ static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 
 	dmakit_trace_pci_info(pci, &in);
 	dmakit_trace_pci_names(pci, NULL, &nm);
-	dmakit_json_obj_begin(j, NULL);
 	dmakit_json_str(j, "bdf", in.bdf);
 	dmakit_json_str(j, "driver", in.driver[0] ? in.driver : NULL);
 	snprintf(hex, sizeof(hex), "%04x", in.vendor);
@@ -313,7 +314,6 @@ static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 	}
 	dmakit_json_arr_end(j);
 	pmu_show_json(j, in.bdf);
-	dmakit_json_obj_end(j);
 }
 
 static int list_devices(bool json)
@@ -328,8 +328,8 @@ static int list_devices(bool json)
 		return cli_error(CMD, "reading /sys/bus/pci/devices: %s",
 				 dmakit_strerror(ret));
 	if (json) {
-		dmakit_json_init(&j, stdout, true);
-		dmakit_json_arr_begin(&j, NULL);
+		cli_json_begin(&j, true, true);
+		dmakit_json_arr_begin(&j, "devices");
 	} else {
 		printf("%-13s %-10s %-20s %-16s %-8s %s\n", "BDF", "ID", "DRIVER",
 		       "LINK", "VECTORS", "PROVIDES");
@@ -342,7 +342,9 @@ static int list_devices(bool json)
 		if (dmakit_trace_pci_alloc(&pci, bdfs[i], err, sizeof(err)))
 			continue;	/* it went away meanwhile */
 		if (json) {
-			print_json(&j, pci);
+			dmakit_json_obj_begin(&j, NULL);
+			device_members(&j, pci);
+			dmakit_json_obj_end(&j);
 		} else {
 			dmakit_trace_pci_info(pci, &in);
 			fmt_link(link, sizeof(link), in.link_gts, in.link_width);
@@ -355,6 +357,7 @@ static int list_devices(bool json)
 	}
 	if (json) {
 		dmakit_json_arr_end(&j);
+		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
 	}
 	dmakit_trace_pci_list_free(bdfs, n);
@@ -377,6 +380,7 @@ int cmd_info(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			json = true;
+			cli_json_requested();
 			break;
 		case 'h':
 			usage(stdout);
@@ -395,8 +399,9 @@ int cmd_info(int argc, char **argv)
 	if (json) {
 		struct dmakit_json j;
 
-		dmakit_json_init(&j, stdout, true);
-		print_json(&j, pci);
+		cli_json_begin(&j, true, true);
+		device_members(&j, pci);
+		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
 	} else {
 		struct dmakit_trace_pci_info in;

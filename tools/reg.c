@@ -31,9 +31,11 @@ static void usage(FILE *f)
 		"A read is a bus transaction: never read a register whose read has\n"
 		"side effects (clear-on-read status, FIFOs) while a driver uses it.\n"
 		"\n"
-		"  --width BITS  access width: 8, 16, 32 (default) or 64\n"
-		"  --force       write even though a driver is bound\n"
-		"  --json        {\"bdf\":..,\"bar\":..,\"offset\":..,\"width\":..,\"value\":..}\n"
+		"      --width BITS  access width: 8, 16, 32 (default) or 64\n"
+		"  -f, --force       write even though a driver is bound\n"
+		"      --json        {\"ok\":..,\"bdf\":..,\"bar\":..,\"offset\":..,\"width\":..,\n"
+		"                    \"op\":..,\"value\":..} on stdout; {\"ok\": false,\n"
+		"                    \"error\": ..} when the access fails\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -55,10 +57,10 @@ static int parse_u64(const char *s, uint64_t *v)
 
 int cmd_reg(int argc, char **argv)
 {
-	enum { O_WIDTH = 256, O_FORCE, O_JSON };
+	enum { O_WIDTH = 256, O_JSON };
 	static const struct option lopts[] = {
 		{ "width", required_argument, NULL, O_WIDTH },
-		{ "force", no_argument, NULL, O_FORCE },
+		{ "force", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -72,7 +74,7 @@ int cmd_reg(int argc, char **argv)
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_WIDTH:
 			if (parse_u64(optarg, &v) ||
@@ -82,11 +84,12 @@ int cmd_reg(int argc, char **argv)
 						       optarg);
 			width = (unsigned int)v / 8;
 			break;
-		case O_FORCE:
+		case 'f':
 			flags |= DMAKIT_REG_FORCE;
 			break;
 		case O_JSON:
 			json = true;
+			cli_json_requested();
 			break;
 		case 'h':
 			usage(stdout);
@@ -134,8 +137,7 @@ int cmd_reg(int argc, char **argv)
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (json) {
-		dmakit_json_init(&j, stdout, false);
-		dmakit_json_obj_begin(&j, NULL);
+		cli_json_begin(&j, true, false);
 		dmakit_json_str(&j, "bdf", argv[0]);
 		dmakit_json_u64(&j, "bar", bar);
 		dmakit_json_u64(&j, "offset", offset);

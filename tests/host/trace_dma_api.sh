@@ -18,7 +18,7 @@ fi
 dev=0000:00:04.0
 "$DMAKIT" trace --start "tp:dma:$map:device == \"$dev\"" \
 	--end "tp:dma:$unmap:device == \"$dev\"" --pair-by dma_addr,addr \
-	--bytes size --channel device --duration 0.3 -q \
+	--bytes size --channel device --duration 0.3 \
 	--summary-json "$TMPDIR/sum.json" >"$TMPDIR/out" 2>"$TMPDIR/err"
 t_eq "map/unmap by address: exit 0" "$?" 0
 cat "$TMPDIR/err"

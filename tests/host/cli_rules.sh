@@ -135,6 +135,23 @@ t_grep "  its summary on stderr" "streamed 4.00 MiB \(8 buffers\) to stdout" "$T
 "$DMAKIT" record -d sim:policy=block -o - --size 1G 2>"$TMPDIR/err" | head -c 1000 >/dev/null
 t_eq "record -o - into a reader that goes away: exit 1" "${PIPESTATUS[0]}" 1
 t_grep "  saying so" "stdout: write: Broken pipe" "$TMPDIR/err"
+# SIGINT mid-stream: a clean end, whole buffers, the same bytes as a file
+"$DMAKIT" record -d sim:policy=block,rate=20M -o - --duration 10m >sig.bin 2>"$TMPDIR/err" &
+rec=$!
+for _ in $(seq 600); do [ "$(stat -c %s sig.bin)" -ge 2097152 ] && break; sleep 0.1; done
+kill -INT $rec
+wait $rec
+t_eq "record -o - stopped by SIGINT: exit 0" "$?" 0
+size=$(stat -c %s sig.bin)
+t_check "  whole 512 KiB buffers ($size bytes)" test "$size" -gt 0 -a $((size % 524288)) -eq 0
+"$DMAKIT" record -d sim:policy=block -o sigref.dat --size "$size" -q
+t_check "  the bytes a recording of that size holds" cmp sig.bin sigref.dat
+# a reader slower than the card: the stream has gaps it cannot show, so says so
+"$DMAKIT" record -d sim:policy=drop,rate=1G,nbufs=4,bufsize=64K -o - --size 32M \
+	2>"$TMPDIR/drop.err" | { sleep 1; cat >/dev/null; }
+t_eq "record -o - with drops: exit 0 (ended as asked)" "${PIPESTATUS[0]}" 0
+t_grep "  a notice counts the gaps the bytes cannot show" \
+	"notice: the stream on stdout has [1-9][0-9]* gaps" "$TMPDIR/drop.err"
 refused() {	# WHAT ARGS...
 	local what=$1; shift
 	"$DMAKIT" "$@" >"$TMPDIR/out" 2>"$TMPDIR/err"

@@ -248,8 +248,8 @@ static void interval_line(struct run *r, double t, double secs,
 
 	if (header)
 		fprintf(r->report, "%8s %10s %12s %10s %10s %10s %8s %8s %8s\n", "TIME(s)",
-		       "XACT/s", "BYTES/s", "p50", "p99", "max", "BATCHED",
-		       "ORPHANS", "LOST");
+			"XACT/s", "BYTES/s", "p50", "p99", "max", "BATCHED",
+			"ORPHANS", "LOST");
 	if (dmakit_trace_hist_count(r->interval)) {
 		fmt_lat(p50, sizeof(p50), dmakit_trace_hist_percentile(r->interval, 50));
 		fmt_lat(p99, sizeof(p99), dmakit_trace_hist_percentile(r->interval, 99));
@@ -265,8 +265,8 @@ static void interval_line(struct run *r, double t, double secs,
 		snprintf(rate, sizeof(rate), "-");
 	fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
 	fprintf(r->report, "%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %8s\n",
-	       t, (double)r->interval_xacts / secs, rate, p50, p99, max,
-	       r->interval_batched, st->pair.orphans, lost);
+		t, (double)r->interval_xacts / secs, rate, p50, p99, max,
+		r->interval_batched, st->pair.orphans, lost);
 	fflush(r->report);
 }
 
@@ -394,8 +394,8 @@ static void print_sites(struct dmakit_trace_session *s, const struct run *r,
 		return;
 	for (i = 0; i < n && !dmakit_trace_session_site(s, role, i, &site); i++) {
 		fprintf(r->report, "%s %u %s: %" PRIu64 " events, %" PRIu64 " transactions\n",
-		       role == DMAKIT_TRACE_START ? "start" : "end", i, site.spec,
-		       site.events, r->site_xacts[role][i]);
+			role == DMAKIT_TRACE_START ? "start" : "end", i, site.spec,
+			site.events, r->site_xacts[role][i]);
 		if (role != DMAKIT_TRACE_START || !r->site_hist[i] ||
 		    !dmakit_trace_hist_count(r->site_hist[i]))
 			continue;
@@ -426,26 +426,26 @@ static void print_final(struct dmakit_trace_session *s,
 	fmt_lat(b, sizeof(b), dmakit_trace_hist_percentile(r->total, 99));
 	fmt_lat(c, sizeof(c), dmakit_trace_hist_max(r->total));
 	fprintf(r->report, "%" PRIu64 " transactions in %.2f s (%.1f/s), latency p50 %s, p99 %s, max %s\n",
-	       st->pair.transactions, secs,
-	       secs > 0 ? (double)st->pair.transactions / secs : 0, a, b, c);
+		st->pair.transactions, secs,
+		secs > 0 ? (double)st->pair.transactions / secs : 0, a, b, c);
 	if (r->bytes_known)
 		fprintf(r->report, "%s transferred, %s\n",
-		       cli_fmt_bytes(tot, sizeof(tot), (double)r->bytes),
-		       cli_fmt_rate(rate, sizeof(rate),
-				    secs > 0 ? (double)r->bytes / secs : 0));
+			cli_fmt_bytes(tot, sizeof(tot), (double)r->bytes),
+			cli_fmt_rate(rate, sizeof(rate),
+				     secs > 0 ? (double)r->bytes / secs : 0));
 	fprintf(r->report, "pairing %s: %" PRIu64 " start events, %" PRIu64
-	       " end events, %" PRIu64 " orphan ends, %" PRIu64
-	       " unmatched starts, %" PRIu64 " in flight at stop\n",
-	       dmakit_trace_close_name(st->close), st->pair.starts,
-	       st->pair.end_events, st->pair.orphans,
-	       st->pair.unmatched_starts, st->pair.inflight_starts);
+		" end events, %" PRIu64 " orphan ends, %" PRIu64
+		" unmatched starts, %" PRIu64 " in flight at stop\n",
+		dmakit_trace_close_name(st->close), st->pair.starts,
+		st->pair.end_events, st->pair.orphans,
+		st->pair.unmatched_starts, st->pair.inflight_starts);
 	if (st->pair.coalesced_xacts)
 		fprintf(r->report, "BATCHED: %" PRIu64 " of %" PRIu64 " transactions ended at an end event "
-		       "that also ended other starts (%" PRIu64 " such ends, largest batch %"
-		       PRIu64 "): their latency runs to that event, which may not be their "
-		       "own completion\n",
-		       st->pair.coalesced_xacts, st->pair.transactions,
-		       st->pair.coalesced_ends, st->pair.max_batch);
+			"that also ended other starts (%" PRIu64 " such ends, largest batch %"
+			PRIu64 "): their latency runs to that event, which may not be their "
+			"own completion\n",
+			st->pair.coalesced_xacts, st->pair.transactions,
+			st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
 		fprintf(r->report, "lost events: unknown (the kernel's per-CPU counts could not be read)\n");
 	if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
@@ -453,16 +453,16 @@ static void print_final(struct dmakit_trace_session *s,
 
 		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
 		fprintf(r->report, "LOST %s events in %" PRIu64
-		       " gaps: %" PRIu64 " starts and %" PRIu64
-		       " ends set aside instead of pairing across them\n",
-		       lost, st->pair.loss_holes,
-		       st->pair.discarded_starts, st->pair.discarded_ends);
+			" gaps: %" PRIu64 " starts and %" PRIu64
+			" ends set aside instead of pairing across them\n",
+			lost, st->pair.loss_holes,
+			st->pair.discarded_starts, st->pair.discarded_ends);
 	}
 	for (i = 0; i < st->nvectors; i++) {
 		dmakit_trace_session_vector(s, i, &v);
 		fprintf(r->report, "irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
-		       "%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
-		       v.ambiguous ? " (some at the window's edges)" : "");
+			"%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
+			v.ambiguous ? " (some at the window's edges)" : "");
 	}
 	print_sites(s, r, DMAKIT_TRACE_START);
 	print_sites(s, r, DMAKIT_TRACE_END);

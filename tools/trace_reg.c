@@ -46,20 +46,20 @@ static void print_stats(FILE *out, const struct dmakit_reg_poll_stats *s,
 	fprintf(out, "transactions: %" PRIu64 "\n", s->transactions);
 	if (s->transactions) {
 		fprintf(out, "latency: min %" PRIu64 " ns, p50 %" PRIu64 " ns, p99 %" PRIu64 " ns, max %" PRIu64 " ns\n",
-		       dmakit_trace_hist_min(h),
-		       dmakit_trace_hist_percentile(h, 50),
-		       dmakit_trace_hist_percentile(h, 99),
-		       dmakit_trace_hist_max(h));
+			dmakit_trace_hist_min(h),
+			dmakit_trace_hist_percentile(h, 50),
+			dmakit_trace_hist_percentile(h, 99),
+			dmakit_trace_hist_max(h));
 		dmakit_trace_hist_log2(h, 1000, slots, CLI_HIST_SLOTS);
 		cli_print_log2_hist(out, slots, CLI_HIST_SLOTS, "usecs");
 	}
 	fprintf(out, "precision: each edge is at most one gap between reads late (period %.0f ns, longest %" PRIu64 " ns)\n",
-	       s->period_ns, s->max_gap_ns);
+		s->period_ns, s->max_gap_ns);
 	fprintf(out, "maybe missed: %" PRIu64 " (gaps between reads long enough to hide a whole transaction)\n",
-	       s->maybe_missed);
+		s->maybe_missed);
 	if (s->short_xacts)
 		fprintf(out, "short: %" PRIu64 " transactions lasted under two reads: the poller is at its limit\n",
-		       s->short_xacts);
+			s->short_xacts);
 	if (s->active_at_start)
 		fprintf(out, "note: already active at the first read (that one is not counted)\n");
 	if (s->active_at_stop)

@@ -51,6 +51,7 @@ static void print_json(const char *path,
 	struct dmakit_json j;
 
 	cli_json_begin(&j, r->ok, false);
+	dmakit_json_str(&j, "error", r->ok ? "" : r->message);
 	dmakit_json_str(&j, "path", path);
 	dmakit_json_u64(&j, "buffers", r->buffers);
 	dmakit_json_u64(&j, "bytes", r->bytes);

@@ -200,6 +200,7 @@ static void print_summary(const struct xfer_opts *o,
 		struct dmakit_json j;
 
 		cli_json_begin(&j, ok, false);
+		dmakit_json_str(&j, "error", ok ? "" : cli_first_error());
 		dmakit_json_str(&j, "device", o->device);
 		dmakit_json_str(&j, "direction", o->to_host ? "to_host" : "from_host");
 		dmakit_json_u64(&j, "size", o->size);

@@ -85,7 +85,7 @@ json_case() {	# WHAT EXPECTED-RC ARGS...
 	"$DMAKIT" "$@" --json >"$TMPDIR/j.out" 2>"$TMPDIR/j.err"
 	rc=$?
 	t_eq "$what --json: exit $want" "$rc" "$want"
-	python3 - "$TMPDIR/j.out" "$rc" <<'PY'
+	python3 - "$TMPDIR/j.out" "$rc" "$1" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()
 obj, end = json.JSONDecoder().raw_decode(text)   # one value, then nothing
@@ -94,7 +94,10 @@ assert isinstance(obj, dict), "not an object"
 assert obj["ok"] is (sys.argv[2] == "0"), "ok %r, exit %s" % (obj["ok"], sys.argv[2])
 if not obj["ok"]:
     assert obj["error"], "a failure without an error"
-    assert obj.get("result") != "complete", "failed but complete"
+    # send's result is how the stream ended: never "complete" on failure
+    # (verify's is the recording's own, record's says finalized apart)
+    if sys.argv[3] == "send":
+        assert obj["result"] != "complete", "failed but complete"
 PY
 	t_eq "$what --json: one object, \"ok\" agrees" "$?" 0
 }
@@ -102,6 +105,9 @@ json_case "record" 0 record -d sim:policy=block -o j.dat --size 1M
 json_case "record of a missing directory" 1 record -d sim -o nodir/x.dat --size 1M
 json_case "verify" 0 verify j.dat
 json_case "verify of nothing" 1 verify nosuch.dat
+for f in "" .idx .json; do cp "j.dat$f" "c.dat$f"; done
+printf '\377' | dd of=c.dat bs=1 seek=1000 conv=notrunc status=none
+json_case "verify of a corrupt recording" 1 verify c.dat
 json_case "recover" 0 recover j.dat
 json_case "recover of nothing" 1 recover nosuch.dat
 json_case "send to a closed port" 1 send -d sim 127.0.0.1:1 --size 1M

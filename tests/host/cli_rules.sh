@@ -169,6 +169,10 @@ refused "record --sidecar -" record -d sim -o x.dat --sidecar - --size 1M
 refused "recv -o -" recv -l 127.0.0.1:0 -o -
 refused "trace --summary-json -" trace --start tp:a:b --end tp:a:b --summary-json -
 refused "trace --events - --json" trace --start tp:a:b --end tp:a:b --events - --json
+# binary data is not written to a terminal (script(1) gives stdout a pty)
+script -qec "'$DMAKIT' record -d sim -o - --size 1M" /dev/null >"$TMPDIR/out" 2>&1
+t_eq "record -o - on a terminal: usage error" "$?" 2
+t_grep "  saying why" "would write binary data to a terminal" "$TMPDIR/out"
 t_check "no file named '-' anywhere" test -z "$(find "$TMPDIR" -name '-*')"
 # trace --events -: one JSON line per transaction on stdout, report on stderr
 "$DMAKIT" trace --start tp:syscalls:sys_enter_getppid \

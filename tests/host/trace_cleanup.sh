@@ -43,7 +43,7 @@ t_check "--cleanup: instance and uprobe gone" no_leftovers "$dead"
 t_eq "--cleanup with a SPEC: usage error" "$?" 2
 mkdir "$TRACEFS/instances/$fake"
 "$DMAKIT" trace --start "uprobe:$lib:dma_from_host" \
-	--end "uretprobe:$lib:dma_wait" --duration 0.3 -q >/dev/null 2>"$TMPDIR/err"
+	--end "uretprobe:$lib:dma_wait" --duration 0.3 >/dev/null 2>"$TMPDIR/err"
 t_eq "next session runs" "$?" 0
 t_grep "it reports the cleanup" "removed 1 leftover" "$TMPDIR/err"
 t_check "the next session removed the leftover" no_leftovers "$dead"

@@ -23,7 +23,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dmakit info [BDF] [--json]\n"
+		"usage: dmakit info [BDF] [--json] [--quiet]\n"
 		"\n"
 		"Without BDF: the PCI devices that have a driver.  With BDF (e.g.\n"
 		"0000:17:00.0 or 17:00.0): names (pci.ids) and ids, driver, NUMA\n"
@@ -34,8 +34,11 @@ static void usage(FILE *f)
 		"block tracepoints filter on) and network interfaces it provides.\n"
 		"The MSI-X table and PCIe capability need root to read.\n"
 		"\n"
-		"  --json   one JSON object on stdout, also on failure (\"ok\" false):\n"
-		"           the device's fields, or without BDF {\"devices\": [...]}\n"
+		"      --json   one JSON object on stdout, also on failure (\"ok\"\n"
+		"               false): the device's fields, or without BDF\n"
+		"               {\"devices\": [...]}\n"
+		"  -q, --quiet  print only errors (the exit status says whether BDF\n"
+		"               exists)\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -316,7 +319,7 @@ static void device_members(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 	pmu_show_json(j, in.bdf);
 }
 
-static int list_devices(bool json)
+static int list_devices(bool json, bool quiet)
 {
 	struct dmakit_json j;
 	char **bdfs, err[DMAKIT_ERRMSG_MAX];
@@ -327,6 +330,10 @@ static int list_devices(bool json)
 	if (ret)
 		return cli_error(CMD, "reading /sys/bus/pci/devices: %s",
 				 dmakit_strerror(ret));
+	if (quiet && !json) {
+		dmakit_trace_pci_list_free(bdfs, n);
+		return CLI_EXIT_OK;
+	}
 	if (json) {
 		cli_json_begin(&j, true, true);
 		dmakit_json_arr_begin(&j, "devices");
@@ -368,16 +375,20 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dmakit_trace_pci *pci;
 	char err[DMAKIT_ERRMSG_MAX];
-	bool json = false;
+	bool json = false, quiet = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
 		case 'j':
 			json = true;
 			cli_json_requested();
@@ -392,7 +403,7 @@ int cmd_info(int argc, char **argv)
 	if (argc - optind > 1)
 		return cli_usage_error(CMD, "at most one device address");
 	if (optind == argc)
-		return list_devices(json);
+		return list_devices(json, quiet);
 	ret = dmakit_trace_pci_alloc(&pci, argv[optind], err, sizeof(err));
 	if (ret)
 		return cli_error(CMD, "%s", err);
@@ -403,7 +414,7 @@ int cmd_info(int argc, char **argv)
 		device_members(&j, pci);
 		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
-	} else {
+	} else if (!quiet) {
 		struct dmakit_trace_pci_info in;
 
 		print_text(pci);

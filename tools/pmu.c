@@ -43,6 +43,7 @@ static void usage(FILE *f)
 		"                       (\"ok\" false): {\"pmus\": [...]}, or when\n"
 		"                       counting {\"intervals\": [...], \"ok\": ...},\n"
 		"                       each interval written as it is counted\n"
+		"  -q, --quiet          print only errors\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -124,7 +125,7 @@ static double unit_bytes(const char *unit)
 }
 
 static int sample(const char *events, double interval, double duration,
-		  bool json)
+		  bool json, bool quiet)
 {
 	struct dmakit_pmu_counter *c;
 	struct dmakit_json j;
@@ -153,7 +154,7 @@ static int sample(const char *events, double interval, double duration,
 		/* one object, its intervals written as they are counted */
 		cli_json_start(&j, false);
 		dmakit_json_arr_begin(&j, "intervals");
-	} else {
+	} else if (!quiet) {
 		printf("%-10s", "time_s");
 		for (i = 0; i < n; i++)
 			printf(" %28.28s", dmakit_pmu_counter_name(c, i));
@@ -201,7 +202,7 @@ static int sample(const char *events, double interval, double duration,
 			}
 			dmakit_json_arr_end(&j);
 			dmakit_json_obj_end(&j);
-		} else {
+		} else if (!quiet) {
 			printf("%-10.3f", (double)(t - t0) / 1e9);
 			for (i = 0; i < n; i++) {
 				double per_s = (now[i] - prev[i]) / secs,
@@ -245,15 +246,16 @@ int cmd_pmu(int argc, char **argv)
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "duration", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bdf = NULL;
 	double interval = 1, duration = 0;
-	bool json = false;
+	bool json = false, quiet = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":t:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:
 			bdf = optarg;
@@ -272,6 +274,9 @@ int cmd_pmu(int argc, char **argv)
 			json = true;
 			cli_json_requested();
 			break;
+		case 'q':
+			quiet = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -284,7 +289,7 @@ int cmd_pmu(int argc, char **argv)
 	if (optind < argc) {
 		if (bdf)
 			return cli_usage_error(CMD, "--pci lists PMUs; it does not go with EVENT");
-		return sample(argv[optind], interval, duration, json);
+		return sample(argv[optind], interval, duration, json, quiet);
 	}
 	if (bdf) {
 		struct dmakit_pmu_info *v;
@@ -304,6 +309,7 @@ int cmd_pmu(int argc, char **argv)
 		dmakit_json_end(&j);
 		return CLI_EXIT_OK;
 	}
-	pmu_show_text(stdout, bdf, "");
+	if (!quiet)
+		pmu_show_text(stdout, bdf, "");
 	return CLI_EXIT_OK;
 }

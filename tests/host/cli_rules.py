@@ -7,8 +7,8 @@
 (scripts/gen-cli-docs.py), so it is the options table checked here:
   - a short letter means one long option in every command;
   - docs/cli.md's table lists exactly those letters, long names and commands;
-  - every command has --json and -h, --help; -q is --quiet, "print only
-    errors";
+  - every command has --json, -q, --quiet ("print only errors") and
+    -h, --help;
   - every time option is written TIME (and every TIME option is a time).
 Writes "COMMAND --option" per time option to TIME_OPTIONS_OUT for the
 behavioural checks in cli_rules.sh.  Prints ok/not ok lines; exit 1 if any
@@ -100,8 +100,9 @@ def main():
         opts = options(r.stdout)
         longs = {o[1] for o in opts}
         check('%s has --json' % cmd, 'json' in longs)
-        check('%s has -h, --help' % cmd, ('h', 'help') in
-              {(o[0], o[1]) for o in opts})
+        pairs = {(o[0], o[1]) for o in opts}
+        check('%s has -h, --help' % cmd, ('h', 'help') in pairs)
+        check('%s has -q, --quiet' % cmd, ('q', 'quiet') in pairs)
         for short, long_, metavar, text in opts:
             if short:
                 check('%s: -%s has a long form' % (cmd, short),
@@ -125,9 +126,10 @@ def main():
     table = docs_table(docs)
     found = {(letter, lo): set(c) for letter, by_long in letters.items()
              for lo, c in by_long.items()}
-    # docs say "all" for -h
-    if ('h', 'help') in table and table[('h', 'help')] == {'all'}:
-        table[('h', 'help')] = set(cmds)
+    # docs say "all" for -h and -q
+    for key in table:
+        if table[key] == {'all'}:
+            table[key] = set(cmds)
     check('docs/cli.md lists every short option --help has',
           set(found) <= set(table), str(sorted(set(found) - set(table))))
     check('docs/cli.md lists no short option --help lacks',

@@ -62,6 +62,14 @@ quiet_ok record record -d sim:policy=drop,rate=2G -o q.dat --size 8M -q
 quiet_ok verify verify q.dat -q
 quiet_ok recover recover q.dat -q
 quiet_ok xfer xfer -d sim --to-host --size 4K --count 3 -q
+quiet_ok info info -q
+quiet_ok pmu pmu -q
+quiet_ok "pmu counting" pmu task-clock --interval 100ms -t 250ms -q
+quiet_ok bench bench --size 1M -q
+"$DMAKIT" info 0000:99:1f.7 -q >"$TMPDIR/out" 2>"$TMPDIR/err"
+t_eq "info -q of no device: exit 1" "$?" 1
+t_check "  the error on stderr" grep -q "^dmakit info: " "$TMPDIR/err"
+t_check "  nothing on stdout" test ! -s "$TMPDIR/out"
 quiet_ok trace trace --start tp:syscalls:sys_enter_getppid \
 	--end tp:syscalls:sys_exit_getppid --channel tid -t 300ms -q
 "$DMAKIT" recv -l 127.0.0.1:0 --port-file "$TMPDIR/port" -o rx.dat -q \

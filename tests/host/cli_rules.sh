@@ -119,6 +119,16 @@ json_case "verify of a corrupt recording" 1 verify c.dat
 json_case "recover" 0 recover j.dat
 json_case "recover of nothing" 1 recover nosuch.dat
 json_case "send to a closed port" 1 send -d sim 127.0.0.1:1 --size 1M
+rm -f "$TMPDIR/port"
+"$DMAKIT" recv -l 127.0.0.1:0 --port-file "$TMPDIR/port" -o rxj.dat --json \
+	>"$TMPDIR/recv.json" 2>/dev/null &
+recv=$!
+for _ in $(seq 600); do [ -s "$TMPDIR/port" ] && break; sleep 0.1; done
+json_case "send" 0 send -d sim:policy=block "127.0.0.1:$(cat "$TMPDIR/port")" --size 2M
+wait $recv
+t_eq "recv --json: exit 0" "$?" 0
+t_eq "recv --json: one object, \"ok\" true" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$TMPDIR/recv.json")" True
 json_case "recv nobody sends to" 1 recv -l 127.0.0.1:0 -o r.dat --timeout 200ms
 json_case "xfer" 0 xfer -d sim --to-host --size 4K
 json_case "xfer past card memory" 1 xfer -d sim --to-host --size 4K --card-addr 1G

@@ -5,7 +5,7 @@
 # one object whose "ok" agrees with the exit status also on failure,
 # "-o -" streams to stdout where documented and is refused elsewhere, a
 # bad HOST:PORT is a usage error.
-# timeout: 300
+# timeout: 600
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/trace_lib.bash"
 need_tracing

@@ -346,11 +346,11 @@ static int record_stdout(struct record_cli *c, struct dmakit_dev *dev,
 			dmakit_result_name(st.result),
 			(unsigned long long)st.dropped,
 			(unsigned long long)st.gaps,
-			(unsigned long long)st.lost);
+			(unsigned long long)(st.lost + st.lost_before));
 	if (ret == -EINVAL)
 		return cli_usage_error(CMD, "%s", err);
 	if (ret && !ended_as_asked(st.result))
-		return cli_error(CMD, "stdout: %s; %llu buffers streamed before",
+		return cli_error(CMD, "%s; %llu buffers streamed to stdout before",
 				 err, (unsigned long long)st.buffers);
 	if (ret && !c->quiet)
 		cli_notice(CMD, "%s: %s", dmakit_result_name(st.result), err);

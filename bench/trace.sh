@@ -58,7 +58,7 @@ wait_line() {	# FILE PATTERN
 }
 
 dmakit_start() {	# START END [ARGS] -> $TRACER
-	"$DMAKIT" trace --start "$1" --end "$2" "${@:3}" --interval 0 -q \
+	"$DMAKIT" trace --start "$1" --end "$2" "${@:3}" --interval 0 \
 		--summary-json "$W/sum.json" >/dev/null 2>"$W/tr.err" &
 	TRACER=$!
 	wait_line "$W/tr.err" 'tracing\.\.\.'

@@ -26,7 +26,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: dmakit bench [--size BYTES] [--bufsize BYTES] [--device DEVICE] [--json]\n"
+"usage: dmakit bench [--size BYTES] [--bufsize BYTES] [--device DEVICE] [--json] [-q]\n"
 "\n"
 "Measure the ceilings a recording is compared with: memcpy bandwidth with\n"
 "buffer-sized blocks, and how fast a consumer drains DEVICE's ring without\n"
@@ -35,7 +35,9 @@ static void usage(FILE *f)
 "  -s, --size BYTES      bytes to copy and to drain (default 4G)\n"
 "  -b, --bufsize BYTES   block size of the memcpy test (default 512K)\n"
 "  -d, --device DEVICE   device to drain (default sim:policy=block,rate=max)\n"
-"      --json            one JSON object on stdout\n"
+"      --json            one JSON object on stdout, also on failure\n"
+"                        (\"ok\" false)\n"
+"  -q, --quiet           print only errors\n"
 "  -h, --help\n");
 }
 
@@ -144,6 +146,7 @@ int cmd_bench(int argc, char **argv)
 		{ "bufsize", required_argument, NULL, 'b' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,11 +154,11 @@ int cmd_bench(int argc, char **argv)
 	uint64_t total = 4ULL << 30, bufsize = 512 * 1024;
 	struct drain_result dr;
 	char err[DMAKIT_ERRMSG_MAX], b1[32], b2[32];
-	bool json = false;
+	bool json = false, quiet = false;
 	double mrate;
 	int o, ret;
 
-	while ((o = getopt_long(argc, argv, ":s:b:d:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":s:b:d:qh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			if (cli_parse_count(optarg, 1, DMAKIT_MAX_BYTES, &total))
@@ -172,6 +175,10 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			cli_json_requested();
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -195,8 +202,7 @@ int cmd_bench(int argc, char **argv)
 	if (json) {
 		struct dmakit_json j;
 
-		dmakit_json_init(&j, stdout, false);
-		dmakit_json_obj_begin(&j, NULL);
+		cli_json_begin(&j, true, false);
 		dmakit_json_u64(&j, "memcpy_block", bufsize);
 		dmakit_json_double(&j, "memcpy_bytes_per_s", mrate);
 		dmakit_json_str(&j, "drain_device", spec);
@@ -211,6 +217,8 @@ int cmd_bench(int argc, char **argv)
 		dmakit_json_end(&j);
 		return CLI_EXIT_OK;
 	}
+	if (quiet)
+		return CLI_EXIT_OK;
 	printf("memcpy (%s blocks): %s\n",
 	       cli_fmt_bytes(b1, sizeof(b1), (double)bufsize),
 	       cli_fmt_rate(b2, sizeof(b2), mrate));

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_FAIL	1
@@ -63,6 +64,43 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  */
 int cli_getopt_error(const char *cmd, int c, char *const argv[]);
 int cli_no_operands(const char *cmd, int argc, char *const argv[]);
+/*
+ * An option a command no longer has, whose letter now means what it means
+ * everywhere else (xfer's -o, -t): if getopt reported @letter unknown
+ * (@c '?' or ':'), a usage error naming the new spelling; else 0.
+ */
+int cli_retired_option(const char *cmd, int c, int letter,
+		       const char *instead);
+/*
+ * "-" as a file name means stdout where a command documents it (record -o,
+ * trace --events); every other path option refuses it, so no file named
+ * "-" is ever created.  0, or a usage error naming @opt.
+ */
+int cli_refuse_stdout_path(const char *cmd, const char *opt,
+			   const char *path);
+static inline bool cli_is_stdout_path(const char *path)
+{
+	return path && !strcmp(path, "-");
+}
+
+/*
+ * --json: one object on stdout whatever happens, its "ok" agreeing with
+ * the exit status.  A command calls cli_json_requested() when it parses
+ * --json and writes its object with cli_json_begin() (which writes "ok"
+ * first) ... dmakit_json_obj_end() + dmakit_json_end().  When a command
+ * fails (exit 1) before writing one, main() writes
+ * {"ok": false, "command": CMD, "error": the first cli_error() message}.
+ * Usage errors (exit 2) write no JSON: the command line was not understood.
+ */
+struct dmakit_json;
+void cli_json_requested(void);
+void cli_json_begin(struct dmakit_json *j, bool ok, bool pretty);
+/* The same without "ok", for an object that learns it at its end. */
+void cli_json_start(struct dmakit_json *j, bool pretty);
+void cli_json_finish(const char *cmd, int rc);
+/* The first message cli_error() printed ("" if none): a JSON "error". */
+const char *cli_first_error(void);
+
 /* A notice (not an error): "dmakit CMD: notice: message\n" on stderr. */
 void cli_notice(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -73,10 +111,16 @@ const char *cli_fmt_bytes(char *buf, size_t len, double bytes);
 const char *cli_fmt_rate(char *buf, size_t len, double bytes_per_s);
 
 /*
- * Parse a duration "10", "2.5s", "500ms", "1m": seconds as a double.
- * Returns 0 or -1.
+ * Every time value of every command (docs/cli.md): "500ms", "2.5s", "5m",
+ * "1h", or a bare number of seconds.  Seconds as a double; 0 or -1.
  */
 int cli_parse_duration(const char *s, double *out);
+/*
+ * True if @s is a bare number.  Options whose bare number once meant
+ * milliseconds (xfer/trace --timeout) refuse it: the same digits must
+ * not silently mean a thousand times longer.
+ */
+bool cli_duration_is_bare(const char *s);
 
 /*
  * Range-checked numbers for options: a duration in [@min, @max] seconds,

@@ -5,9 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <getopt.h>
 #include <unistd.h>
 #include <dmakit.h>
 #include "cli.h"
+#include "json.h"
+
+/* The process is one command: its --json state (cli_json_finish()). */
+static struct {
+	bool requested, printed;
+	char first_error[1024];
+} json_state;
 
 static void vmsg(const char *cmd, const char *kind, const char *fmt,
 		 va_list ap)
@@ -22,9 +30,73 @@ int cli_error(const char *cmd, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	if (!json_state.first_error[0]) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		vsnprintf(json_state.first_error,
+			  sizeof(json_state.first_error), fmt, copy);
+		va_end(copy);
+	}
 	vmsg(cmd, "", fmt, ap);
 	va_end(ap);
 	return CLI_EXIT_FAIL;
+}
+
+const char *cli_first_error(void)
+{
+	return json_state.first_error;
+}
+
+void cli_json_requested(void)
+{
+	json_state.requested = true;
+}
+
+void cli_json_start(struct dmakit_json *j, bool pretty)
+{
+	json_state.printed = true;
+	dmakit_json_init(j, stdout, pretty);
+	dmakit_json_obj_begin(j, NULL);
+}
+
+void cli_json_begin(struct dmakit_json *j, bool ok, bool pretty)
+{
+	cli_json_start(j, pretty);
+	dmakit_json_bool(j, "ok", ok);
+}
+
+void cli_json_finish(const char *cmd, int rc)
+{
+	struct dmakit_json j;
+
+	if (!json_state.requested || json_state.printed ||
+	    rc != CLI_EXIT_FAIL)
+		return;
+	cli_json_begin(&j, false, false);
+	dmakit_json_str(&j, "command", cmd);
+	dmakit_json_str(&j, "error", json_state.first_error[0] ?
+			json_state.first_error : "failed");
+	dmakit_json_obj_end(&j);
+	dmakit_json_end(&j);
+}
+
+int cli_retired_option(const char *cmd, int c, int letter,
+		       const char *instead)
+{
+	if ((c != '?' && c != ':') || optopt != letter)
+		return 0;
+	return cli_usage_error(cmd, "option '-%c' is gone here (it means the same in every command, see docs/cli.md): use %s",
+			       letter, instead);
+}
+
+int cli_refuse_stdout_path(const char *cmd, const char *opt,
+			   const char *path)
+{
+	if (!cli_is_stdout_path(path))
+		return 0;
+	return cli_usage_error(cmd, "%s cannot be '-' (stdout); give a file name (./- for a file named '-')",
+			       opt);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -123,6 +195,16 @@ int cli_parse_duration(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+bool cli_duration_is_bare(const char *s)
+{
+	char *end;
+
+	if (!s || !*s)
+		return false;
+	strtod(s, &end);
+	return end != s && !*end;
 }
 
 int cli_parse_seconds(const char *s, double min, double max, double *out)

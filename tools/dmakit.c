@@ -78,8 +78,12 @@ int main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
-	if (cmd)
-		return cmd->fn(argc - 1, argv + 1);
+	if (cmd) {
+		int rc = cmd->fn(argc - 1, argv + 1);
+
+		cli_json_finish(cmd->name, rc);
+		return rc;
+	}
 	fprintf(stderr, "dmakit: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return CLI_EXIT_USAGE;

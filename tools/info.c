@@ -23,7 +23,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dmakit info [BDF] [--json]\n"
+		"usage: dmakit info [BDF] [--json] [--quiet]\n"
 		"\n"
 		"Without BDF: the PCI devices that have a driver.  With BDF (e.g.\n"
 		"0000:17:00.0 or 17:00.0): names (pci.ids) and ids, driver, NUMA\n"
@@ -34,7 +34,11 @@ static void usage(FILE *f)
 		"block tracepoints filter on) and network interfaces it provides.\n"
 		"The MSI-X table and PCIe capability need root to read.\n"
 		"\n"
-		"  --json   machine-readable output\n"
+		"      --json   one JSON object on stdout, also on failure (\"ok\"\n"
+		"               false): the device's fields, or without BDF\n"
+		"               {\"devices\": [...]}\n"
+		"  -q, --quiet  print only errors (the exit status says whether BDF\n"
+		"               exists)\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -203,7 +207,8 @@ static void json_name(struct dmakit_json *j, const char *key, const char *v)
 	dmakit_json_str(j, key, *v ? v : NULL);
 }
 
-static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
+/* One device's members of the current JSON object. */
+static void device_members(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 {
 	struct dmakit_trace_pci_info in;
 	struct dmakit_trace_pci_vector v;
@@ -217,7 +222,6 @@ static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 
 	dmakit_trace_pci_info(pci, &in);
 	dmakit_trace_pci_names(pci, NULL, &nm);
-	dmakit_json_obj_begin(j, NULL);
 	dmakit_json_str(j, "bdf", in.bdf);
 	dmakit_json_str(j, "driver", in.driver[0] ? in.driver : NULL);
 	snprintf(hex, sizeof(hex), "%04x", in.vendor);
@@ -313,10 +317,9 @@ static void print_json(struct dmakit_json *j, struct dmakit_trace_pci *pci)
 	}
 	dmakit_json_arr_end(j);
 	pmu_show_json(j, in.bdf);
-	dmakit_json_obj_end(j);
 }
 
-static int list_devices(bool json)
+static int list_devices(bool json, bool quiet)
 {
 	struct dmakit_json j;
 	char **bdfs, err[DMAKIT_ERRMSG_MAX];
@@ -327,9 +330,13 @@ static int list_devices(bool json)
 	if (ret)
 		return cli_error(CMD, "reading /sys/bus/pci/devices: %s",
 				 dmakit_strerror(ret));
+	if (quiet && !json) {
+		dmakit_trace_pci_list_free(bdfs, n);
+		return CLI_EXIT_OK;
+	}
 	if (json) {
-		dmakit_json_init(&j, stdout, true);
-		dmakit_json_arr_begin(&j, NULL);
+		cli_json_begin(&j, true, true);
+		dmakit_json_arr_begin(&j, "devices");
 	} else {
 		printf("%-13s %-10s %-20s %-16s %-8s %s\n", "BDF", "ID", "DRIVER",
 		       "LINK", "VECTORS", "PROVIDES");
@@ -342,7 +349,9 @@ static int list_devices(bool json)
 		if (dmakit_trace_pci_alloc(&pci, bdfs[i], err, sizeof(err)))
 			continue;	/* it went away meanwhile */
 		if (json) {
-			print_json(&j, pci);
+			dmakit_json_obj_begin(&j, NULL);
+			device_members(&j, pci);
+			dmakit_json_obj_end(&j);
 		} else {
 			dmakit_trace_pci_info(pci, &in);
 			fmt_link(link, sizeof(link), in.link_gts, in.link_width);
@@ -355,6 +364,7 @@ static int list_devices(bool json)
 	}
 	if (json) {
 		dmakit_json_arr_end(&j);
+		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
 	}
 	dmakit_trace_pci_list_free(bdfs, n);
@@ -365,18 +375,23 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dmakit_trace_pci *pci;
 	char err[DMAKIT_ERRMSG_MAX];
-	bool json = false;
+	bool json = false, quiet = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
 		case 'j':
 			json = true;
+			cli_json_requested();
 			break;
 		case 'h':
 			usage(stdout);
@@ -388,17 +403,18 @@ int cmd_info(int argc, char **argv)
 	if (argc - optind > 1)
 		return cli_usage_error(CMD, "at most one device address");
 	if (optind == argc)
-		return list_devices(json);
+		return list_devices(json, quiet);
 	ret = dmakit_trace_pci_alloc(&pci, argv[optind], err, sizeof(err));
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (json) {
 		struct dmakit_json j;
 
-		dmakit_json_init(&j, stdout, true);
-		print_json(&j, pci);
+		cli_json_begin(&j, true, true);
+		device_members(&j, pci);
+		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
-	} else {
+	} else if (!quiet) {
 		struct dmakit_trace_pci_info in;
 
 		print_text(pci);

@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dmakit pmu [--pci BDF] [--json]\n"
-		"       dmakit pmu EVENT[,EVENT...] [--interval S] [--duration S] [--json]\n"
+		"       dmakit pmu EVENT[,EVENT...] [--interval TIME] [--duration TIME] [--json]\n"
 		"\n"
 		"Without EVENT: the perf PMUs of this machine that count PCIe/IO\n"
 		"traffic (Intel uncore_iio_* and uncore_iio_free_running_*, AMD amd_df\n"
@@ -37,10 +37,14 @@ static void usage(FILE *f)
 		"format/ terms), or a software event: task-clock, cpu-clock,\n"
 		"context-switches, cpu-migrations, page-faults.\n"
 		"\n"
-		"  --pci BDF      mark the PMUs that cover this device\n"
-		"  --interval S   sampling period (default 1s)\n"
-		"  --duration S   stop after S seconds (default: Ctrl-C)\n"
-		"  --json         one JSON object per interval / the list as JSON\n"
+		"  --pci BDF            mark the PMUs that cover this device\n"
+		"  --interval TIME      sampling period (default 1s)\n"
+		"  -t, --duration TIME  stop after TIME (default: Ctrl-C)\n"
+		"  --json               one JSON object on stdout, also on failure\n"
+		"                       (\"ok\" false): {\"pmus\": [...]}, or when\n"
+		"                       counting {\"intervals\": [...], \"ok\": ...},\n"
+		"                       each interval written as it is counted\n"
+		"  -q, --quiet          print only errors\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -107,11 +111,11 @@ int pmu_show_json(struct dmakit_json *j, const char *bdf)
 	return ret;
 }
 
-/* Bytes per unit for units that are sizes, 0 otherwise. */
 static int sample(const char *events, double interval, double duration,
-		  bool json)
+		  bool json, bool quiet)
 {
 	struct pmu_sample ps;
+	struct dmakit_json j;
 	char err[768], rate[32];
 	uint64_t t0, deadline = 0, t;
 	unsigned int i;
@@ -124,7 +128,11 @@ static int sample(const char *events, double interval, double duration,
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	cli_catch_stop_signals();
-	if (!json) {
+	if (json) {
+		/* one object, its intervals written as they are counted */
+		cli_json_start(&j, false);
+		dmakit_json_arr_begin(&j, "intervals");
+	} else if (!quiet) {
 		printf("%-10s", "time_s");
 		for (i = 0; i < ps.n; i++)
 			printf(" %28.28s", dmakit_pmu_counter_name(ps.counter, i));
@@ -150,15 +158,11 @@ static int sample(const char *events, double interval, double duration,
 		if (ret)
 			break;
 		if (json) {
-			struct dmakit_json j;
-
-			dmakit_json_init(&j, stdout, false);
 			dmakit_json_obj_begin(&j, NULL);
 			dmakit_json_double(&j, "time_s", (double)(t - t0) / 1e9);
 			pmu_sample_json(&ps, &j, "events", false);
 			dmakit_json_obj_end(&j);
-			dmakit_json_end(&j);
-		} else {
+		} else if (!quiet) {
 			printf("%-10.3f", (double)(t - t0) / 1e9);
 			for (i = 0; i < ps.n; i++)
 				printf(" %28s", pmu_sample_fmt_rate(&ps, i,
@@ -171,41 +175,55 @@ static int sample(const char *events, double interval, double duration,
 	}
 	pmu_sample_close(&ps);
 	if (ret)
-		return cli_error(CMD, "reading counters: %s", dmakit_strerror(ret));
-	return CLI_EXIT_OK;
+		cli_error(CMD, "reading counters: %s", dmakit_strerror(ret));
+	if (json) {
+		dmakit_json_arr_end(&j);
+		dmakit_json_bool(&j, "ok", !ret);
+		dmakit_json_str(&j, "error", cli_first_error());
+		dmakit_json_obj_end(&j);
+		dmakit_json_end(&j);
+	}
+	return ret ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 int cmd_pmu(int argc, char **argv)
 {
-	enum { O_PCI = 256, O_INTERVAL, O_DURATION, O_JSON };
+	enum { O_PCI = 256, O_INTERVAL, O_JSON };
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
 		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "duration", required_argument, NULL, O_DURATION },
+		{ "duration", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bdf = NULL;
 	double interval = 1, duration = 0;
-	bool json = false;
+	bool json = false, quiet = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:
 			bdf = optarg;
 			break;
 		case O_INTERVAL:
-			if (cli_parse_duration(optarg, &interval) || interval < 0.001)
-				return cli_usage_error(CMD, "bad --interval '%s'", optarg);
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS, &interval))
+				return cli_usage_error(CMD, "bad --interval '%s' (1ms..1e9s, e.g. 500ms)", optarg);
 			break;
-		case O_DURATION:
-			if (cli_parse_duration(optarg, &duration) || duration <= 0)
-				return cli_usage_error(CMD, "bad --duration '%s'", optarg);
+		case 't':
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
+					      DMAKIT_MAX_SECONDS, &duration))
+				return cli_usage_error(CMD, "bad --duration '%s' (1ms..1e9s, e.g. 10s)", optarg);
 			break;
 		case O_JSON:
 			json = true;
+			cli_json_requested();
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -219,18 +237,7 @@ int cmd_pmu(int argc, char **argv)
 	if (optind < argc) {
 		if (bdf)
 			return cli_usage_error(CMD, "--pci lists PMUs; it does not go with EVENT");
-		return sample(argv[optind], interval, duration, json);
-	}
-	if (json) {
-		struct dmakit_json j;
-		int ret;
-
-		dmakit_json_init(&j, stdout, true);
-		dmakit_json_obj_begin(&j, NULL);
-		ret = pmu_show_json(&j, bdf);
-		dmakit_json_obj_end(&j);
-		dmakit_json_end(&j);
-		return ret ? cli_error(CMD, "no PCI device %s", bdf) : CLI_EXIT_OK;
+		return sample(argv[optind], interval, duration, json, quiet);
 	}
 	if (bdf) {
 		struct dmakit_pmu_info *v;
@@ -241,6 +248,16 @@ int cmd_pmu(int argc, char **argv)
 			return cli_error(CMD, "%s", err);
 		free(v);
 	}
-	pmu_show_text(stdout, bdf, "");
+	if (json) {
+		struct dmakit_json j;
+
+		cli_json_begin(&j, true, true);
+		pmu_show_json(&j, bdf);
+		dmakit_json_obj_end(&j);
+		dmakit_json_end(&j);
+		return CLI_EXIT_OK;
+	}
+	if (!quiet)
+		pmu_show_text(stdout, bdf, "");
 	return CLI_EXIT_OK;
 }

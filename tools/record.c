@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
 #include "cli.h"
@@ -22,9 +23,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: dmakit record -d DEVICE -o PATH (--size BYTES | --duration SECONDS)\n"
+"usage: dmakit record -d DEVICE -o PATH (--size BYTES | --duration TIME)\n"
 "                     [--engine ENGINE] [--sidecar PREFIX] [--queue-depth N]\n"
-"                     [--force] [--checkpoint SECONDS] [--quiet] [--json]\n"
+"                     [--force] [--checkpoint TIME] [--quiet] [--json]\n"
 "                     [--status-interval TIME]\n"
 "\n"
 "Record a device's DMA buffers to a file or a raw block device, with an\n"
@@ -32,10 +33,15 @@ static void usage(FILE *f)
 "Every buffer the device drops is counted and marked as a gap.\n"
 "\n"
 "  -d, --device DEVICE    sim[:options] or /dev/dmakitN\n"
-"  -o, --output PATH      data file, or a block device (then --sidecar)\n"
+"  -o, --output PATH      data file, or a block device (then --sidecar);\n"
+"                         '-': the buffers' bytes on stdout, in order, with\n"
+"                         no index or metadata (gaps are only counted, in\n"
+"                         the summary on stderr); --sidecar, --engine,\n"
+"                         --queue-depth, --force, --checkpoint and --json\n"
+"                         are then refused\n"
 "  -s, --size BYTES       stop after BYTES, whole buffers (K/M/G/T: 1024^n),\n"
 "                         at most 2^60 (1048576T)\n"
-"  -t, --duration SECS    stop after this long (10, 2.5s, 500ms, 5m, 1h),\n"
+"  -t, --duration TIME    stop after this long (10s, 2.5s, 500ms, 5m, 1h),\n"
 "                         1ms..1e9s; with both, whichever comes first\n"
 "  -e, --engine ENGINE    uring (default: io_uring O_DIRECT, zero copy),\n"
 "                         pwrite (O_DIRECT writer threads), buffered\n"
@@ -48,12 +54,13 @@ static void usage(FILE *f)
 "                         (PATH, PATH.idx or PATH.json present), a non-empty\n"
 "                         file, a block device that is not blank (a file\n"
 "                         system, a partition table, an earlier recording)\n"
-"      --checkpoint SECS  make data and index durable and note it in the\n"
-"                         metadata every SECS (default 1; 0: only at the\n"
+"      --checkpoint TIME  make data and index durable and note it in the\n"
+"                         metadata every TIME (default 1s; 0: only at the\n"
 "                         end).  After a crash, 'dmakit recover PATH' keeps\n"
 "                         at least every buffer up to the last checkpoint\n"
-"  -q, --quiet            no progress line and no summary\n"
-"      --json             print the summary as one JSON object on stdout\n"
+"  -q, --quiet            print only errors\n"
+"      --json             print the summary as one JSON object on stdout,\n"
+"                         also on failure (\"ok\" false)\n"
 "      --status-interval TIME  when stderr is not a terminal, a status\n"
 "                         line every TIME (elapsed, amount, rate, %%, ETA,\n"
 "                         ring fill, drops); SIGUSR1 prints one at any time\n"
@@ -81,6 +88,7 @@ struct record_cli {
 	uint64_t size;
 	double duration;
 	enum dmakit_engine engine;
+	bool engine_given;
 	unsigned int queue_depth;
 	bool force;
 	int32_t checkpoint_ms;		/* 0: the library's default; < 0: off */
@@ -155,6 +163,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			if (dmakit_engine_parse(optarg, &c->engine))
 				return cli_usage_error(CMD, "unknown engine '%s' (uring, pwrite, buffered, mmap)",
 						       optarg);
+			c->engine_given = true;
 			break;
 		case OPT_SIDECAR:
 			if (!*optarg)
@@ -174,7 +183,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			/* 0.001 s .. 1 day, or 0 */
 			if (cli_parse_duration(optarg, &secs) || secs < 0 ||
 			    secs > 86400 || (secs > 0 && secs < 0.001))
-				return cli_usage_error(CMD, "bad --checkpoint '%s' (seconds, 0.001..86400, or 0 for only at the end)",
+				return cli_usage_error(CMD, "bad --checkpoint '%s' (1ms..1d, e.g. 500ms, 10s; or 0 for only at the end)",
 						       optarg);
 			c->checkpoint_ms = secs > 0 ? (int32_t)(secs * 1000 + 0.5) : -1;
 			break;
@@ -183,6 +192,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			c->json = true;
+			cli_json_requested();
 			break;
 		case OPT_STATUS:
 			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
@@ -205,7 +215,24 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 	if (!c->output || !*c->output)
 		return cli_usage_error(CMD, "no output (-o PATH)");
 	if (!c->size && c->duration <= 0)
-		return cli_usage_error(CMD, "say how much to record: --size BYTES or --duration SECONDS");
+		return cli_usage_error(CMD, "say how much to record: --size BYTES or --duration TIME");
+	if (cli_refuse_stdout_path(CMD, "--sidecar", c->sidecar))
+		return CLI_EXIT_USAGE;
+	if (cli_is_stdout_path(c->output)) {
+		/* the bytes alone: nothing that needs a file goes with them */
+		const char *opt = c->sidecar ? "--sidecar" :
+				  c->engine_given ? "--engine" :
+				  c->queue_depth ? "--queue-depth" :
+				  c->force ? "--force" :
+				  c->checkpoint_ms ? "--checkpoint" :
+				  c->json ? "--json" : NULL;
+
+		if (opt)
+			return cli_usage_error(CMD, "-o - streams the raw bytes to stdout, with no index or metadata: %s does not apply (record to a file for those)",
+					       opt);
+		if (isatty(STDOUT_FILENO))
+			return cli_usage_error(CMD, "-o - would write binary data to a terminal: redirect or pipe stdout");
+	}
 	return 0;
 }
 
@@ -222,11 +249,12 @@ static void print_json(const struct record_cli *c,
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	dmakit_json_init(&j, stdout, false);
-	dmakit_json_obj_begin(&j, NULL);
-	dmakit_json_bool(&j, "ok", rc == CLI_EXIT_OK);
+	cli_json_begin(&j, rc == CLI_EXIT_OK, false);
 	dmakit_json_str(&j, "result", dmakit_result_name(st->result));
-	dmakit_json_str(&j, "error", st->message);
+	dmakit_json_str(&j, "error", rc == CLI_EXIT_OK ? "" :
+			cli_first_error());
+	/* a clean end that was not "complete" says why (as the text does) */
+	dmakit_json_str(&j, "notice", rc == CLI_EXIT_OK ? st->message : "");
 	dmakit_json_bool(&j, "finalized", !st->close_error);
 	dmakit_json_str(&j, "finalize_error", st->close_message);
 	dmakit_json_str(&j, "device", c->device);
@@ -294,6 +322,45 @@ static bool ended_as_asked(enum dmakit_result r)
 	       r == DMAKIT_RESULT_SOURCE_ENDED;
 }
 
+/*
+ * record -o -: the buffers' bytes on stdout, the summary on stderr.  The
+ * stream cannot show a gap, so the summary says how many it has.
+ */
+static int record_stdout(struct record_cli *c, struct dmakit_dev *dev,
+			 struct dmakit_record_opts *ro)
+{
+	struct dmakit_sink_stats st;
+	char err[DMAKIT_ERRMSG_MAX], b1[32], b2[32];
+	int ret;
+
+	memset(&st, 0, sizeof(st));
+	ret = dmakit_record_fd(dev, STDOUT_FILENO, ro, &st, err, sizeof(err));
+	dmakit_close(dev);
+	cli_status_end(&c->status);
+	if (!c->quiet)
+		fprintf(stderr, "dmakit record: streamed %s (%llu buffers) to stdout in %.2f s, %s; result %s; dropped %llu, gaps %llu (%llu buffers lost)\n",
+			cli_fmt_bytes(b1, sizeof(b1), (double)st.bytes),
+			(unsigned long long)st.buffers, st.seconds,
+			cli_fmt_rate(b2, sizeof(b2), st.seconds > 0 ?
+				     (double)st.bytes / st.seconds : 0),
+			dmakit_result_name(st.result),
+			(unsigned long long)st.dropped,
+			(unsigned long long)st.gaps,
+			(unsigned long long)(st.lost + st.lost_before));
+	if (ret == -EINVAL)
+		return cli_usage_error(CMD, "%s", err);
+	if (ret && !ended_as_asked(st.result))
+		return cli_error(CMD, "%s; %llu buffers streamed to stdout before",
+				 err, (unsigned long long)st.buffers);
+	if (ret && !c->quiet)
+		cli_notice(CMD, "%s: %s", dmakit_result_name(st.result), err);
+	if ((st.gaps || st.lost || st.lost_before) && !c->quiet)
+		cli_notice(CMD, "the stream on stdout has %llu gaps (%llu buffers lost) it cannot show: record to a file to keep them marked",
+			   (unsigned long long)st.gaps,
+			   (unsigned long long)(st.lost + st.lost_before));
+	return CLI_EXIT_OK;
+}
+
 static void verify_hint(const struct record_cli *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "dmakit verify %s%s%s", c->output,
@@ -305,7 +372,6 @@ int cmd_record(int argc, char **argv)
 	struct record_cli c;
 	struct dmakit_record_opts ro;
 	struct dmakit_sink_stats st;
-	/* fallback notices matter even with --quiet */
 	struct cli_notice_ctx notices = { .cmd = CMD };
 	struct dmakit_dev *dev = NULL;
 	char err[DMAKIT_ERRMSG_MAX], idx[4096], meta[4096], hint[8300];
@@ -316,6 +382,7 @@ int cmd_record(int argc, char **argv)
 	ret = parse_args(&c, argc, argv);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	notices.quiet = c.quiet;
 	prefix = c.sidecar ? c.sidecar : c.output;
 	snprintf(idx, sizeof(idx), "%s.idx", prefix);
 	snprintf(meta, sizeof(meta), "%s.json", prefix);
@@ -347,6 +414,8 @@ int cmd_record(int argc, char **argv)
 	ro.progress = on_progress;
 	ro.progress_ctx = &c;
 	ro.progress_ms = cli_status_period_ms(&c.status);
+	if (cli_is_stdout_path(c.output))
+		return record_stdout(&c, dev, &ro);
 
 	memset(&st, 0, sizeof(st));
 	ret = dmakit_record(dev, &ro, &st, err, sizeof(err));

@@ -29,8 +29,9 @@ static void usage(FILE *f)
 "\n"
 "      --sidecar PREFIX   index and metadata at PREFIX.idx / PREFIX.json\n"
 "                         (default: PATH)\n"
-"      --json             print the report as one JSON object on stdout\n"
-"  -q, --quiet            print nothing on success\n"
+"      --json             print the report as one JSON object on stdout,\n"
+"                         also on failure (\"ok\" false)\n"
+"  -q, --quiet            print only errors\n"
 "  -h, --help\n"
 "\n"
 "Exit status: 0 finished (now or before), 1 could not recover, 2 bad usage.\n"
@@ -43,8 +44,7 @@ static void print_json(const char *path, const struct dmakit_recover_report *r)
 {
 	struct dmakit_json j;
 
-	dmakit_json_init(&j, stdout, false);
-	dmakit_json_obj_begin(&j, NULL);
+	cli_json_begin(&j, true, false);
 	dmakit_json_str(&j, "path", path);
 	dmakit_json_bool(&j, "was_finished", r->was_finished);
 	dmakit_json_str(&j, "previous_result", r->previous_result);
@@ -85,6 +85,7 @@ int cmd_recover(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			cli_json_requested();
 			break;
 		case 'q':
 			quiet = true;

@@ -24,7 +24,8 @@ static const char usage_text[] =
 "\n"
 "  -l, --listen ADDR     [ADDR:]PORT to listen on (all addresses if no ADDR;\n"
 "                        port 0 picks a free one, see --port-file)\n"
-"  -o, --output PATH     data file or block device\n"
+"  -o, --output PATH     data file or block device (not '-': a recording\n"
+"                        needs its slots, index and metadata)\n"
 "      --sidecar PREFIX  index/metadata prefix (required for block devices)\n"
 "  -e, --engine NAME     uring (default), pwrite, buffered, mmap\n"
 "      --queue-depth N   writes in flight, 1..256 (default 8)\n"
@@ -36,8 +37,9 @@ static const char usage_text[] =
 "  -f, --force           overwrite what PATH holds (an earlier recording, a\n"
 "                        non-empty file, a block device that is not blank);\n"
 "                        without it recv refuses before listening\n"
-"      --json            print the summary as JSON on stdout\n"
-"  -q, --quiet           no progress line, no notices\n"
+"      --json            print the summary as one JSON object on stdout,\n"
+"                        also on failure (\"ok\" false)\n"
+"  -q, --quiet           print only errors\n"
 "      --status-interval TIME  when stderr is not a terminal, a status\n"
 "                        line every TIME (elapsed, amount, rate, %, ETA,\n"
 "                        ring fill, drops); SIGUSR1 prints one at any time\n"
@@ -71,10 +73,8 @@ static void print_json(const struct dmakit_recv_stats *st, int ret,
 	const struct dmakit_sink_stats *rs = &st->recorded;
 	struct dmakit_json j;
 
-	dmakit_json_init(&j, stdout, true);
-	dmakit_json_obj_begin(&j, NULL);
 	/* "ok" is what the exit status says; a clean end may carry a notice */
-	dmakit_json_bool(&j, "ok", rc == CLI_EXIT_OK);
+	cli_json_begin(&j, rc == CLI_EXIT_OK, true);
 	dmakit_json_str(&j, "error", rc == CLI_EXIT_OK ? "" : err);
 	dmakit_json_str(&j, "notice", ret && rc == CLI_EXIT_OK ? err : "");
 	dmakit_json_str(&j, "peer", st->peer);
@@ -168,7 +168,7 @@ int cmd_recv(int argc, char **argv)
 	struct dmakit_recv_opts o = { .accept_timeout_ms = -1 };
 	struct dmakit_recv_stats st;
 	struct cli_notice_ctx notices = { .cmd = "recv" };
-	char err[DMAKIT_ERRMSG_MAX * 2];
+	char err[DMAKIT_ERRMSG_MAX * 2], host[256], port[16];
 	const char *listen_addr = NULL, *port_file = NULL;
 	bool quiet = false, json = false;
 	struct cli_status_out status;
@@ -221,6 +221,7 @@ int cmd_recv(int argc, char **argv)
 			break;
 		case 'J':
 			json = true;
+			cli_json_requested();
 			break;
 		case 'f':
 			o.sink.force = true;
@@ -248,6 +249,14 @@ int cmd_recv(int argc, char **argv)
 		return cli_usage_error("recv", "no address to listen on (-l [ADDR:]PORT)");
 	if (!o.sink.path)
 		return cli_usage_error("recv", "no output (-o PATH)");
+	if (cli_refuse_stdout_path("recv", "-o", o.sink.path) ||
+	    cli_refuse_stdout_path("recv", "--sidecar", o.sink.sidecar) ||
+	    cli_refuse_stdout_path("recv", "--port-file", port_file))
+		return CLI_EXIT_USAGE;
+	/* a malformed address is a usage error; one that cannot be bound is not */
+	if (dmakit_net_split_addr(listen_addr, host, sizeof(host), port,
+				  sizeof(port), err, sizeof(err)))
+		return cli_usage_error("recv", "-l: %s", err);
 
 	lfd = dmakit_net_listen(listen_addr, err, sizeof(err));
 	if (lfd < 0)
@@ -282,7 +291,7 @@ int cmd_recv(int argc, char **argv)
 							CLI_EXIT_FAIL;
 	if (json)
 		print_json(&st, ret, err, rc);
-	else if (st.frames || st.got_end)
+	else if (!quiet && (st.frames || st.got_end))
 		print_text(&st);
 	if (ret && rc == CLI_EXIT_OK && !quiet)
 		cli_notice("recv", "%s", err);

@@ -20,7 +20,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dmakit reg BDF BARn OFFSET [VALUE] [--width 8|16|32|64] [--force] [--json]\n"
+		"usage: dmakit reg BDF BARn OFFSET [VALUE] [--width 8|16|32|64] [--force] [--json] [-q]\n"
 		"\n"
 		"Read (or with VALUE write) one register of a memory BAR, like devmem2\n"
 		"but by BAR: the offset is checked against the BAR's size and aligned\n"
@@ -31,9 +31,13 @@ static void usage(FILE *f)
 		"A read is a bus transaction: never read a register whose read has\n"
 		"side effects (clear-on-read status, FIFOs) while a driver uses it.\n"
 		"\n"
-		"  --width BITS  access width: 8, 16, 32 (default) or 64\n"
-		"  --force       write even though a driver is bound\n"
-		"  --json        {\"bdf\":..,\"bar\":..,\"offset\":..,\"width\":..,\"value\":..}\n"
+		"      --width BITS  access width: 8, 16, 32 (default) or 64\n"
+		"  -f, --force       write even though a driver is bound\n"
+		"      --json        {\"ok\":..,\"bdf\":..,\"bar\":..,\"offset\":..,\"width\":..,\n"
+		"                    \"op\":..,\"value\":..} on stdout; {\"ok\": false,\n"
+		"                    \"error\": ..} when the access fails\n"
+		"  -q, --quiet       print only errors (a write's exit status says it\n"
+		"                    was done)\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -55,24 +59,25 @@ static int parse_u64(const char *s, uint64_t *v)
 
 int cmd_reg(int argc, char **argv)
 {
-	enum { O_WIDTH = 256, O_FORCE, O_JSON };
+	enum { O_WIDTH = 256, O_JSON };
 	static const struct option lopts[] = {
 		{ "width", required_argument, NULL, O_WIDTH },
-		{ "force", no_argument, NULL, O_FORCE },
+		{ "force", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int width = 4, flags = 0, bar;
 	uint64_t offset, value = 0, v;
-	bool json = false, write;
+	bool json = false, quiet = false, write;
 	struct dmakit_reg *reg;
 	struct dmakit_json j;
 	const char *bars;
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fqh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_WIDTH:
 			if (parse_u64(optarg, &v) ||
@@ -82,11 +87,15 @@ int cmd_reg(int argc, char **argv)
 						       optarg);
 			width = (unsigned int)v / 8;
 			break;
-		case O_FORCE:
+		case 'f':
 			flags |= DMAKIT_REG_FORCE;
 			break;
 		case O_JSON:
 			json = true;
+			cli_json_requested();
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -134,8 +143,7 @@ int cmd_reg(int argc, char **argv)
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (json) {
-		dmakit_json_init(&j, stdout, false);
-		dmakit_json_obj_begin(&j, NULL);
+		cli_json_begin(&j, true, false);
 		dmakit_json_str(&j, "bdf", argv[0]);
 		dmakit_json_u64(&j, "bar", bar);
 		dmakit_json_u64(&j, "offset", offset);
@@ -144,7 +152,7 @@ int cmd_reg(int argc, char **argv)
 		dmakit_json_u64(&j, "value", value);
 		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
-	} else {
+	} else if (!quiet) {
 		printf("%s BAR%u+0x%" PRIx64 " (%u-bit) %s 0x%0*" PRIx64 "\n",
 		       argv[0], bar, offset, width * 8, write ? "<=" : "=",
 		       (int)width * 2, value);

@@ -31,8 +31,9 @@ static const char usage_text[] =
 "                        device drops and counts when its ring is full)\n"
 "      --sndbuf SIZE     socket send buffer (default: kernel autotuning)\n"
 "      --timeout TIME    connect/handshake timeout (default 10s)\n"
-"      --json            print the summary as JSON on stdout\n"
-"  -q, --quiet           no progress line, no notices\n"
+"      --json            print the summary as one JSON object on stdout,\n"
+"                        also on failure (\"ok\" false)\n"
+"  -q, --quiet           print only errors\n"
 "      --status-interval TIME  when stderr is not a terminal, a status\n"
 "                        line every TIME (elapsed, amount, rate, %, ETA,\n"
 "                        ring fill, drops); SIGUSR1 prints one at any time\n"
@@ -80,10 +81,8 @@ static void print_json(const struct dmakit_send_stats *st, int ret,
 {
 	struct dmakit_json j;
 
-	dmakit_json_init(&j, stdout, true);
-	dmakit_json_obj_begin(&j, NULL);
 	/* "ok" is what the exit status says (see clean_end()) */
-	dmakit_json_bool(&j, "ok", clean_end(ret));
+	cli_json_begin(&j, clean_end(ret), true);
 	dmakit_json_str(&j, "error", clean_end(ret) ? "" : err);
 	dmakit_json_str(&j, "notice", ret && clean_end(ret) ? err : "");
 	dmakit_json_str(&j, "result", dmakit_result_name(st->result));
@@ -156,7 +155,7 @@ int cmd_send(int argc, char **argv)
 	struct dmakit_send_opts o = { .mode = DMAKIT_RELIABLE };
 	struct dmakit_send_stats st;
 	struct cli_notice_ctx notices = { .cmd = "send" };
-	char err[DMAKIT_ERRMSG_MAX * 2];
+	char err[DMAKIT_ERRMSG_MAX * 2], host[256], port[16];
 	const char *device = NULL;
 	struct dmakit_dev *dev;
 	bool quiet = false, json = false;
@@ -207,6 +206,7 @@ int cmd_send(int argc, char **argv)
 			break;
 		case 'J':
 			json = true;
+			cli_json_requested();
 			break;
 		case 'q':
 			quiet = true;
@@ -235,6 +235,16 @@ int cmd_send(int argc, char **argv)
 	if (!o.max_bytes && o.max_seconds <= 0)
 		return cli_usage_error("send", "say how much: --size or --duration");
 	o.addr = argv[optind];
+	/* a malformed address is a usage error; a name that does not resolve is not */
+	if (dmakit_net_split_addr(o.addr, host, sizeof(host), port,
+				  sizeof(port), err, sizeof(err)))
+		return cli_usage_error("send", "%s", err);
+	if (!host[0])
+		return cli_usage_error("send", "no host in '%s' (HOST:PORT, e.g. 10.0.0.2:9000)",
+				       o.addr);
+	if (!strcmp(port, "0"))
+		return cli_usage_error("send", "port 0 in '%s': give the port 'dmakit recv' listens on",
+				       o.addr);
 
 	ret = dmakit_open(&dev, device, err, sizeof(err));
 	if (ret)
@@ -258,7 +268,7 @@ int cmd_send(int argc, char **argv)
 	dmakit_close(dev);
 	if (json)
 		print_json(&st, ret, err);
-	else if (st.buffers || st.have_final)
+	else if (!quiet && (st.buffers || st.have_final))
 		print_text(&st);
 	if (!quiet && st.zc_sends && st.zc_copied && o.zerocopy != DMAKIT_ZC_AUTO)
 		cli_notice("send", "%llu of %llu zero-copy completions were copies (loopback, or a NIC without scatter-gather)",

@@ -55,11 +55,12 @@ static void usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  --pci BDF           the device whose vectors 'irq' means\n"
-		"  --duration S        stop after S seconds (e.g. 10, 500ms, 2m)\n"
-		"  --interval S        live summary period (default 1s; 0: none)\n"
+		"  -t, --duration TIME stop after TIME (e.g. 10s, 500ms, 2m)\n"
+		"  --interval TIME     live summary period (default 1s; 0: none)\n"
 		"  --pid PID           only u(ret)probe/usdt events of this process;\n"
 		"                      stops when it exits\n"
-		"  --timeout MS        a start with no end after MS is unmatched (1000)\n"
+		"  --timeout TIME      a start with no end after TIME is unmatched\n"
+		"                      (default 1s; a unit is required: 500ms, 2s)\n"
 		"  --buffer-kb N       trace buffer per CPU in KiB (4096)\n"
 		"  --pair-by F[,G]     pair by id: field F of the starts, G (or F) of the ends;\n"
 		"                      NAME[N] is element N of an array field\n"
@@ -77,14 +78,17 @@ static void usage(FILE *f)
 		"                      PMU's bandwidth) as columns of each interval, totals\n"
 		"                      at the end, counter tracks in --timeline\n"
 		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
-		"  --events FILE       one JSON line per transaction\n"
+		"  --events FILE       one JSON line per transaction ('-': stdout; the\n"
+		"                      text report then goes to stderr)\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
 		"  --plot FILE         latency histogram + throughput: FILE.svg or .html\n"
-		"  --poll-period S     reg: time between reads (default 0: as fast as\n"
+		"  --poll-period TIME  reg: time between reads (default 0: as fast as\n"
 		"                      reads go, a whole core)\n"
 		"  --poll-cpu N        reg: pin the polling thread to CPU N\n"
-		"  -q, --quiet         no live summary\n"
+		"  --json              the summary (what --summary-json writes) as one\n"
+		"                      JSON object on stdout, also on failure\n"
+		"  -q, --quiet         print only errors\n"
 		"  -h, --help\n"
 		"\n"
 		"examples:\n"
@@ -110,6 +114,7 @@ struct run {
 	struct dmakit_trace_series *series;
 	struct dmakit_trace_timeline *timeline;
 	FILE *events;
+	FILE *report;	/* interval lines and the final report; NULL: none */
 	uint64_t bytes, interval_bytes, interval_xacts, interval_batched;
 	struct dmakit_trace_span *lost;	/* gaps, for the plot */
 	size_t nlost, lost_cap;
@@ -254,12 +259,13 @@ static void interval_line(struct run *r, double t, double secs,
 	unsigned int i;
 
 	if (header) {
-		printf("%8s %10s %12s %10s %10s %10s %8s %8s %8s", "TIME(s)",
-		       "XACT/s", "BYTES/s", "p50", "p99", "max", "BATCHED",
-		       "ORPHANS", "LOST");
+		fprintf(r->report, "%8s %10s %12s %10s %10s %10s %8s %8s %8s", "TIME(s)",
+			"XACT/s", "BYTES/s", "p50", "p99", "max", "BATCHED",
+			"ORPHANS", "LOST");
 		for (i = 0; r->have_pmu && i < r->pmu.n; i++)
-			printf(" %18.18s", dmakit_pmu_counter_name(r->pmu.counter, i));
-		printf("\n");
+			fprintf(r->report, " %18.18s",
+				dmakit_pmu_counter_name(r->pmu.counter, i));
+		fprintf(r->report, "\n");
 	}
 	if (dmakit_trace_hist_count(r->interval)) {
 		fmt_lat(p50, sizeof(p50), dmakit_trace_hist_percentile(r->interval, 50));
@@ -275,14 +281,14 @@ static void interval_line(struct run *r, double t, double secs,
 	else
 		snprintf(rate, sizeof(rate), "-");
 	fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
-	printf("%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %8s",
-	       t, (double)r->interval_xacts / secs, rate, p50, p99, max,
-	       r->interval_batched, st->pair.orphans, lost);
+	fprintf(r->report, "%8.1f %10.1f %12s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %8s",
+		t, (double)r->interval_xacts / secs, rate, p50, p99, max,
+		r->interval_batched, st->pair.orphans, lost);
 	for (i = 0; r->have_pmu && i < r->pmu.n; i++)
-		printf(" %18s", pmu_sample_fmt_rate(&r->pmu, i,
+		fprintf(r->report, " %18s", pmu_sample_fmt_rate(&r->pmu, i,
 			pmu_sample_per_s(&r->pmu, i), rate, sizeof(rate)));
-	printf("\n");
-	fflush(stdout);
+	fprintf(r->report, "\n");
+	fflush(r->report);
 }
 
 /* "start_sites": [{"spec", "desc", "events", "transactions"}, ...] */
@@ -305,85 +311,95 @@ static void sites_json(struct dmakit_json *j, struct dmakit_trace_session *s,
 	dmakit_json_arr_end(j);
 }
 
+/* The summary's members: --summary-json FILE and --json write them. */
+static void summary_members(struct dmakit_json *j,
+			    struct dmakit_trace_session *s,
+			    const struct dmakit_trace_stats *st, struct run *r)
+{
+	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
+	struct dmakit_trace_vector_stats v;
+	unsigned int i;
+
+	sites_json(j, s, r, DMAKIT_TRACE_START);
+	sites_json(j, s, r, DMAKIT_TRACE_END);
+	dmakit_json_str(j, "start", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
+	dmakit_json_str(j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
+	dmakit_json_str(j, "pairing", dmakit_trace_close_name(st->close));
+	dmakit_json_str(j, "pairing_reason", dmakit_trace_session_pairing(s));
+	dmakit_json_str(j, "instance", dmakit_trace_session_name(s));
+	dmakit_json_u64(j, "start_ns", st->start_ns);
+	dmakit_json_u64(j, "stop_ns", st->stop_ns);
+	dmakit_json_double(j, "duration_s", secs);
+	dmakit_json_u64(j, "transactions", st->pair.transactions);
+	dmakit_json_u64(j, "start_events", st->pair.starts);
+	dmakit_json_u64(j, "end_events", st->pair.end_events);
+	dmakit_json_u64(j, "orphans", st->pair.orphans);
+	dmakit_json_u64(j, "unmatched_starts", st->pair.unmatched_starts);
+	dmakit_json_u64(j, "inflight_starts", st->pair.inflight_starts);
+	if (st->lost_known)
+		dmakit_json_u64(j, "lost_events", st->lost_events);
+	else
+		dmakit_json_str(j, "lost_events", NULL);
+	dmakit_json_u64(j, "lost_events_in_stream", st->pair.lost_events);
+	dmakit_json_u64(j, "loss_holes", st->pair.loss_holes);
+	dmakit_json_u64(j, "discarded_starts", st->pair.discarded_starts);
+	dmakit_json_u64(j, "discarded_ends", st->pair.discarded_ends);
+	dmakit_json_u64(j, "late_events", st->pair.late_events);
+	dmakit_json_u64(j, "events_read", st->events);
+	dmakit_json_u64(j, "pid_filtered", st->pid_filtered);
+	dmakit_json_obj_begin(j, "coalesced");
+	dmakit_json_u64(j, "ends", st->pair.coalesced_ends);
+	dmakit_json_u64(j, "transactions", st->pair.coalesced_xacts);
+	dmakit_json_u64(j, "max_batch", st->pair.max_batch);
+	dmakit_json_obj_end(j);
+	if (r->bytes_known) {
+		dmakit_json_u64(j, "bytes", r->bytes);
+		dmakit_json_double(j, "bytes_per_s", secs > 0 ? (double)r->bytes / secs : 0);
+	} else {
+		dmakit_json_str(j, "bytes", NULL);
+		dmakit_json_str(j, "bytes_per_s", NULL);
+	}
+	dmakit_json_double(j, "transactions_per_s",
+			   secs > 0 ? (double)st->pair.transactions / secs : 0);
+	dmakit_json_obj_begin(j, "latency_ns");
+	dmakit_json_u64(j, "count", dmakit_trace_hist_count(r->total));
+	dmakit_json_u64(j, "min", dmakit_trace_hist_min(r->total));
+	dmakit_json_double(j, "mean", dmakit_trace_hist_mean(r->total));
+	dmakit_json_u64(j, "p50", dmakit_trace_hist_percentile(r->total, 50));
+	dmakit_json_u64(j, "p90", dmakit_trace_hist_percentile(r->total, 90));
+	dmakit_json_u64(j, "p99", dmakit_trace_hist_percentile(r->total, 99));
+	dmakit_json_u64(j, "max", dmakit_trace_hist_max(r->total));
+	dmakit_json_obj_end(j);
+	dmakit_json_arr_begin(j, "vectors");
+	for (i = 0; i < st->nvectors; i++) {
+		dmakit_trace_session_vector(s, i, &v);
+		dmakit_json_obj_begin(j, NULL);
+		dmakit_json_u64(j, "irq", v.irq);
+		dmakit_json_str(j, "name", v.name);
+		dmakit_json_u64(j, "interrupts", v.traced);
+		dmakit_json_u64(j, "traced_total", v.traced_total);
+		dmakit_json_u64(j, "proc_start", v.proc_start);
+		dmakit_json_u64(j, "proc_end", v.proc_end);
+		dmakit_json_u64(j, "proc_delta", v.proc_end - v.proc_start);
+		dmakit_json_u64(j, "ambiguous", v.ambiguous);
+		dmakit_json_obj_end(j);
+	}
+	dmakit_json_arr_end(j);
+	dmakit_json_u64(j, "leftovers_removed", st->leftovers_removed);
+	if (r->have_pmu)	/* totals and rates over the whole run */
+		pmu_sample_json(&r->pmu, j, "pmu", true);
+}
+
 static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 			       const struct dmakit_trace_stats *st,
 			       struct run *r)
 {
-	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
-	struct dmakit_trace_vector_stats v;
 	struct dmakit_json j;
-	unsigned int i;
 
 	dmakit_json_init(&j, f, true);
 	dmakit_json_obj_begin(&j, NULL);
-	sites_json(&j, s, r, DMAKIT_TRACE_START);
-	sites_json(&j, s, r, DMAKIT_TRACE_END);
-	dmakit_json_str(&j, "start", dmakit_trace_session_describe(s, DMAKIT_TRACE_START));
-	dmakit_json_str(&j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
-	dmakit_json_str(&j, "pairing", dmakit_trace_close_name(st->close));
-	dmakit_json_str(&j, "pairing_reason", dmakit_trace_session_pairing(s));
-	dmakit_json_str(&j, "instance", dmakit_trace_session_name(s));
-	dmakit_json_u64(&j, "start_ns", st->start_ns);
-	dmakit_json_u64(&j, "stop_ns", st->stop_ns);
-	dmakit_json_double(&j, "duration_s", secs);
-	dmakit_json_u64(&j, "transactions", st->pair.transactions);
-	dmakit_json_u64(&j, "start_events", st->pair.starts);
-	dmakit_json_u64(&j, "end_events", st->pair.end_events);
-	dmakit_json_u64(&j, "orphans", st->pair.orphans);
-	dmakit_json_u64(&j, "unmatched_starts", st->pair.unmatched_starts);
-	dmakit_json_u64(&j, "inflight_starts", st->pair.inflight_starts);
-	if (st->lost_known)
-		dmakit_json_u64(&j, "lost_events", st->lost_events);
-	else
-		dmakit_json_str(&j, "lost_events", NULL);
-	dmakit_json_u64(&j, "lost_events_in_stream", st->pair.lost_events);
-	dmakit_json_u64(&j, "loss_holes", st->pair.loss_holes);
-	dmakit_json_u64(&j, "discarded_starts", st->pair.discarded_starts);
-	dmakit_json_u64(&j, "discarded_ends", st->pair.discarded_ends);
-	dmakit_json_u64(&j, "late_events", st->pair.late_events);
-	dmakit_json_u64(&j, "events_read", st->events);
-	dmakit_json_u64(&j, "pid_filtered", st->pid_filtered);
-	dmakit_json_obj_begin(&j, "coalesced");
-	dmakit_json_u64(&j, "ends", st->pair.coalesced_ends);
-	dmakit_json_u64(&j, "transactions", st->pair.coalesced_xacts);
-	dmakit_json_u64(&j, "max_batch", st->pair.max_batch);
-	dmakit_json_obj_end(&j);
-	if (r->bytes_known) {
-		dmakit_json_u64(&j, "bytes", r->bytes);
-		dmakit_json_double(&j, "bytes_per_s", secs > 0 ? (double)r->bytes / secs : 0);
-	} else {
-		dmakit_json_str(&j, "bytes", NULL);
-		dmakit_json_str(&j, "bytes_per_s", NULL);
-	}
-	dmakit_json_double(&j, "transactions_per_s",
-			   secs > 0 ? (double)st->pair.transactions / secs : 0);
-	dmakit_json_obj_begin(&j, "latency_ns");
-	dmakit_json_u64(&j, "count", dmakit_trace_hist_count(r->total));
-	dmakit_json_u64(&j, "min", dmakit_trace_hist_min(r->total));
-	dmakit_json_double(&j, "mean", dmakit_trace_hist_mean(r->total));
-	dmakit_json_u64(&j, "p50", dmakit_trace_hist_percentile(r->total, 50));
-	dmakit_json_u64(&j, "p90", dmakit_trace_hist_percentile(r->total, 90));
-	dmakit_json_u64(&j, "p99", dmakit_trace_hist_percentile(r->total, 99));
-	dmakit_json_u64(&j, "max", dmakit_trace_hist_max(r->total));
-	dmakit_json_obj_end(&j);
-	dmakit_json_arr_begin(&j, "vectors");
-	for (i = 0; i < st->nvectors; i++) {
-		dmakit_trace_session_vector(s, i, &v);
-		dmakit_json_obj_begin(&j, NULL);
-		dmakit_json_u64(&j, "irq", v.irq);
-		dmakit_json_str(&j, "name", v.name);
-		dmakit_json_u64(&j, "interrupts", v.traced);
-		dmakit_json_u64(&j, "traced_total", v.traced_total);
-		dmakit_json_u64(&j, "proc_start", v.proc_start);
-		dmakit_json_u64(&j, "proc_end", v.proc_end);
-		dmakit_json_u64(&j, "proc_delta", v.proc_end - v.proc_start);
-		dmakit_json_u64(&j, "ambiguous", v.ambiguous);
-		dmakit_json_obj_end(&j);
-	}
-	dmakit_json_arr_end(&j);
-	dmakit_json_u64(&j, "leftovers_removed", st->leftovers_removed);
-	if (r->have_pmu)	/* totals and rates over the whole run */
-		pmu_sample_json(&r->pmu, &j, "pmu", true);
+	dmakit_json_bool(&j, "ok", true);
+	summary_members(&j, s, st, r);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }
@@ -400,17 +416,17 @@ static void print_sites(struct dmakit_trace_session *s, const struct run *r,
 	if (n < 2 && !r->site_hist[0])
 		return;
 	for (i = 0; i < n && !dmakit_trace_session_site(s, role, i, &site); i++) {
-		printf("%s %u %s: %" PRIu64 " events, %" PRIu64 " transactions\n",
-		       role == DMAKIT_TRACE_START ? "start" : "end", i, site.spec,
-		       site.events, r->site_xacts[role][i]);
+		fprintf(r->report, "%s %u %s: %" PRIu64 " events, %" PRIu64 " transactions\n",
+			role == DMAKIT_TRACE_START ? "start" : "end", i, site.spec,
+			site.events, r->site_xacts[role][i]);
 		if (role != DMAKIT_TRACE_START || !r->site_hist[i] ||
 		    !dmakit_trace_hist_count(r->site_hist[i]))
 			continue;
 		fmt_lat(a, sizeof(a), dmakit_trace_hist_percentile(r->site_hist[i], 50));
 		fmt_lat(b, sizeof(b), dmakit_trace_hist_percentile(r->site_hist[i], 99));
-		printf("  latency p50 %s, p99 %s\n", a, b);
+		fprintf(r->report, "  latency p50 %s, p99 %s\n", a, b);
 		dmakit_trace_hist_log2(r->site_hist[i], 1000, slots, CLI_HIST_SLOTS);
-		cli_print_log2_hist(stdout, slots, CLI_HIST_SLOTS, "usecs");
+		cli_print_log2_hist(r->report, slots, CLI_HIST_SLOTS, "usecs");
 	}
 }
 
@@ -422,7 +438,7 @@ static void print_pmu_totals(struct run *r)
 	unsigned int i;
 
 	for (i = 0; r->have_pmu && i < r->pmu.n; i++)
-		printf("pmu %s: %.6g%s%s in %.2f s, %s\n",
+		fprintf(r->report, "pmu %s: %.6g%s%s in %.2f s, %s\n",
 		       dmakit_pmu_counter_name(r->pmu.counter, i), r->pmu.now[i],
 		       *dmakit_pmu_counter_unit(r->pmu.counter, i) ? " " : "",
 		       dmakit_pmu_counter_unit(r->pmu.counter, i), secs,
@@ -463,53 +479,53 @@ static void print_final(struct dmakit_trace_session *s,
 	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
 	unsigned int i;
 
-	printf("\n");
+	fprintf(r->report, "\n");
 	if (dmakit_trace_hist_count(r->total)) {
 		dmakit_trace_hist_log2(r->total, 1000, slots, CLI_HIST_SLOTS);
-		cli_print_log2_hist(stdout, slots, CLI_HIST_SLOTS, "usecs");
-		printf("\n");
+		cli_print_log2_hist(r->report, slots, CLI_HIST_SLOTS, "usecs");
+		fprintf(r->report, "\n");
 	}
 	fmt_lat(a, sizeof(a), dmakit_trace_hist_percentile(r->total, 50));
 	fmt_lat(b, sizeof(b), dmakit_trace_hist_percentile(r->total, 99));
 	fmt_lat(c, sizeof(c), dmakit_trace_hist_max(r->total));
-	printf("%" PRIu64 " transactions in %.2f s (%.1f/s), latency p50 %s, p99 %s, max %s\n",
-	       st->pair.transactions, secs,
-	       secs > 0 ? (double)st->pair.transactions / secs : 0, a, b, c);
+	fprintf(r->report, "%" PRIu64 " transactions in %.2f s (%.1f/s), latency p50 %s, p99 %s, max %s\n",
+		st->pair.transactions, secs,
+		secs > 0 ? (double)st->pair.transactions / secs : 0, a, b, c);
 	if (r->bytes_known)
-		printf("%s transferred, %s\n",
-		       cli_fmt_bytes(tot, sizeof(tot), (double)r->bytes),
-		       cli_fmt_rate(rate, sizeof(rate),
-				    secs > 0 ? (double)r->bytes / secs : 0));
-	printf("pairing %s: %" PRIu64 " start events, %" PRIu64
-	       " end events, %" PRIu64 " orphan ends, %" PRIu64
-	       " unmatched starts, %" PRIu64 " in flight at stop\n",
-	       dmakit_trace_close_name(st->close), st->pair.starts,
-	       st->pair.end_events, st->pair.orphans,
-	       st->pair.unmatched_starts, st->pair.inflight_starts);
+		fprintf(r->report, "%s transferred, %s\n",
+			cli_fmt_bytes(tot, sizeof(tot), (double)r->bytes),
+			cli_fmt_rate(rate, sizeof(rate),
+				     secs > 0 ? (double)r->bytes / secs : 0));
+	fprintf(r->report, "pairing %s: %" PRIu64 " start events, %" PRIu64
+		" end events, %" PRIu64 " orphan ends, %" PRIu64
+		" unmatched starts, %" PRIu64 " in flight at stop\n",
+		dmakit_trace_close_name(st->close), st->pair.starts,
+		st->pair.end_events, st->pair.orphans,
+		st->pair.unmatched_starts, st->pair.inflight_starts);
 	if (st->pair.coalesced_xacts)
-		printf("BATCHED: %" PRIu64 " of %" PRIu64 " transactions ended at an end event "
-		       "that also ended other starts (%" PRIu64 " such ends, largest batch %"
-		       PRIu64 "): their latency runs to that event, which may not be their "
-		       "own completion\n",
-		       st->pair.coalesced_xacts, st->pair.transactions,
-		       st->pair.coalesced_ends, st->pair.max_batch);
+		fprintf(r->report, "BATCHED: %" PRIu64 " of %" PRIu64 " transactions ended at an end event "
+			"that also ended other starts (%" PRIu64 " such ends, largest batch %"
+			PRIu64 "): their latency runs to that event, which may not be their "
+			"own completion\n",
+			st->pair.coalesced_xacts, st->pair.transactions,
+			st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
-		printf("lost events: unknown (the kernel's per-CPU counts could not be read)\n");
+		fprintf(r->report, "lost events: unknown (the kernel's per-CPU counts could not be read)\n");
 	if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
 		char lost[24];
 
 		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
-		printf("LOST %s events in %" PRIu64
-		       " gaps: %" PRIu64 " starts and %" PRIu64
-		       " ends set aside instead of pairing across them\n",
-		       lost, st->pair.loss_holes,
-		       st->pair.discarded_starts, st->pair.discarded_ends);
+		fprintf(r->report, "LOST %s events in %" PRIu64
+			" gaps: %" PRIu64 " starts and %" PRIu64
+			" ends set aside instead of pairing across them\n",
+			lost, st->pair.loss_holes,
+			st->pair.discarded_starts, st->pair.discarded_ends);
 	}
 	for (i = 0; i < st->nvectors; i++) {
 		dmakit_trace_session_vector(s, i, &v);
-		printf("irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
-		       "%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
-		       v.ambiguous ? " (some at the window's edges)" : "");
+		fprintf(r->report, "irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
+			"%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
+			v.ambiguous ? " (some at the window's edges)" : "");
 	}
 	print_sites(s, r, DMAKIT_TRACE_START);
 	print_sites(s, r, DMAKIT_TRACE_END);
@@ -606,17 +622,17 @@ static FILE *open_out(const char *path, const char *what)
 int cmd_trace(int argc, char **argv)
 {
 	enum {
-		O_PCI = 256, O_START, O_END, O_DURATION, O_PID, O_INTERVAL,
+		O_PCI = 256, O_START, O_END, O_PID, O_INTERVAL,
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
 		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
-		O_CLEANUP, O_PMU,
+		O_CLEANUP, O_PMU, O_JSON,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
 		{ "start", required_argument, NULL, O_START },
 		{ "end", required_argument, NULL, O_END },
-		{ "duration", required_argument, NULL, O_DURATION },
+		{ "duration", required_argument, NULL, 't' },
 		{ "pid", required_argument, NULL, O_PID },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "events", required_argument, NULL, O_EVENTS },
@@ -635,6 +651,7 @@ int cmd_trace(int argc, char **argv)
 		{ "per-site", no_argument, NULL, O_PERSITE },
 		{ "cleanup", no_argument, NULL, O_CLEANUP },
 		{ "pmu", required_argument, NULL, O_PMU },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -650,13 +667,14 @@ int cmd_trace(int argc, char **argv)
 	struct dmakit_trace_stats st;
 	struct run r = { 0 };
 	char err[DMAKIT_ERRMSG_MAX], *end;
-	bool quiet = false, header = true;
+	bool quiet = false, json = false, header = true, have_stats = false;
+	bool read_failed = false;
 	uint64_t t0, next_tick, deadline = 0, last_tick;
 	int c, ret, rc = CLI_EXIT_FAIL, pmu_err = 0;
 	unsigned int i;
 	unsigned long long v;
 
-	while ((c = getopt_long(argc, argv, ":qh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:
 			o.pci = optarg;
@@ -692,7 +710,7 @@ int cmd_trace(int argc, char **argv)
 		case O_CLEANUP:
 			cleanup = true;
 			break;
-		case O_DURATION:
+		case 't':
 			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
 					      DMAKIT_MAX_SECONDS, &duration))
 				return cli_usage_error(CMD, "bad --duration '%s' (1ms..1e9s)", optarg);
@@ -711,14 +729,19 @@ int cmd_trace(int argc, char **argv)
 				return cli_usage_error(CMD, "bad --pid '%s'", optarg);
 			o.pid = (pid_t)v;
 			break;
-		case O_TIMEOUT:
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno || *end || !v || v > 3600000)
-				return cli_usage_error(CMD, "bad --timeout '%s' (milliseconds, 1..3600000)",
+		case O_TIMEOUT: {
+			double secs;
+
+			/* it was milliseconds: the same digits must not now mean seconds */
+			if (cli_duration_is_bare(optarg))
+				return cli_usage_error(CMD, "--timeout '%s' needs a unit: %sms or %ss (a bare number used to mean milliseconds)",
+						       optarg, optarg, optarg);
+			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS, 3600, &secs))
+				return cli_usage_error(CMD, "bad --timeout '%s' (1ms..1h, e.g. 500ms)",
 						       optarg);
-			o.timeout_ns = v * 1000000ULL;
+			o.timeout_ns = (uint64_t)(secs * 1e9 + 0.5);
 			break;
+		}
 		case O_BUFKB:
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
@@ -775,6 +798,10 @@ int cmd_trace(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case O_JSON:
+			json = true;
+			cli_json_requested();
+			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -784,14 +811,33 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (cli_no_operands(CMD, argc, argv))
 		return CLI_EXIT_USAGE;
+	/* only --events streams to stdout ("-"); stdout holds one of it, --json */
+	if (cli_refuse_stdout_path(CMD, "--summary-json", summary_path) ||
+	    cli_refuse_stdout_path(CMD, "--timeline", timeline_path) ||
+	    cli_refuse_stdout_path(CMD, "--plot", plot_path))
+		return CLI_EXIT_USAGE;
+	if (json && cli_is_stdout_path(events_path))
+		return cli_usage_error(CMD, "--events - and --json both want stdout: give --events a file");
+	/* the text report: on stdout, on stderr when events stream there */
+	r.report = quiet || json ? NULL :
+		   cli_is_stdout_path(events_path) ? stderr : stdout;
 	if (cleanup) {
 		if (o.nstart_specs || o.nend_specs)
 			return cli_usage_error(CMD, "--cleanup traces nothing: give no --start or --end");
 		ret = dmakit_trace_cleanup(err, sizeof(err));
 		if (ret < 0)
 			return cli_error(CMD, "%s", err);
-		printf("removed %d leftover tracefs object(s) of dmakit sessions that are gone\n",
-		       ret);
+		if (json) {
+			struct dmakit_json j;
+
+			cli_json_begin(&j, true, false);
+			dmakit_json_u64(&j, "removed", (uint64_t)ret);
+			dmakit_json_obj_end(&j);
+			dmakit_json_end(&j);
+		} else if (!quiet) {
+			printf("removed %d leftover tracefs object(s) of dmakit sessions that are gone\n",
+			       ret);
+		}
 		return CLI_EXIT_OK;
 	}
 	if (!o.nstart_specs || !o.nend_specs)
@@ -802,6 +848,7 @@ int cmd_trace(int argc, char **argv)
 			.duration_s = duration, .cpu = poll_cpu,
 			.period_ns = (uint64_t)(poll_period * 1e9 + 0.5),
 			.events_path = events_path, .summary_path = summary_path,
+			.quiet = quiet, .json = json, .report = r.report,
 		};
 
 		/* what the poller does not have yet is refused, not ignored */
@@ -810,7 +857,7 @@ int cmd_trace(int argc, char **argv)
 		if (timeline_path || plot_path || o.pid || o.pci || o.pair_by || pmu_events ||
 		    o.channel_by || o.close >= 0 || o.buffer_kb || o.timeout_ns ||
 		    o.bytes_by || o.status_by || per_site)
-			return cli_usage_error(CMD, "with reg: specs only --duration, --poll-period, --poll-cpu, --events, --summary-json and -q apply");
+			return cli_usage_error(CMD, "with reg: specs only --duration, --poll-period, --poll-cpu, --events, --summary-json, --json and -q apply");
 		return trace_reg_run(&ra);
 	}
 	if (poll_period > 0 || poll_cpu >= 0)
@@ -834,7 +881,9 @@ int cmd_trace(int argc, char **argv)
 	for (c = 0; per_site && c < (int)o.nstart_specs; c++)
 		if (dmakit_trace_hist_alloc(&r.site_hist[c]))
 			goto out_nomem;
-	if (events_path && !(r.events = open_out(events_path, "--events")))
+	if (cli_is_stdout_path(events_path))
+		r.events = stdout;
+	else if (events_path && !(r.events = open_out(events_path, "--events")))
 		goto out;
 	if (timeline_path &&
 	    dmakit_trace_timeline_open(&r.timeline, timeline_path, err, sizeof(err))) {
@@ -860,20 +909,22 @@ int cmd_trace(int argc, char **argv)
 	r.session = s;
 
 	dmakit_trace_session_stats(s, &st);
-	if (st.leftovers_removed)
+	if (st.leftovers_removed && !quiet)
 		cli_notice(CMD, "removed %u leftover tracefs object(s) of crashed dmakit sessions",
 			   st.leftovers_removed);
-	for (i = 0; i < o.nend_specs; i++)
+	for (i = 0; i < o.nend_specs && !quiet; i++)
 		block_device_hint(o.pci, o.end_specs[i]);
-	print_header(s);
+	if (!quiet)
+		print_header(s);
 	ret = dmakit_trace_session_start(s);
 	if (ret) {
 		cli_error(CMD, "cannot start tracing: %s", dmakit_strerror(ret));
 		goto out;
 	}
 	/* tests wait for this line: tracing is on once it is printed */
-	fprintf(stderr, "dmakit trace: tracing... %s\n",
-		duration > 0 ? "" : "Ctrl-C to end");
+	if (!quiet)
+		fprintf(stderr, "dmakit trace: tracing... %s\n",
+			duration > 0 ? "" : "Ctrl-C to end");
 	dmakit_trace_session_stats(s, &st);
 	t0 = st.start_ns;
 	if (dmakit_trace_series_alloc(&r.series, t0, 10000000ULL))
@@ -915,7 +966,7 @@ int cmd_trace(int argc, char **argv)
 					  dmakit_strerror(pmu_err));
 				break;
 			}
-			if (!quiet)
+			if (r.report)
 				interval_line(&r, (double)(now - t0) / 1e9, secs, &st, header);
 			header = false;
 			dmakit_trace_hist_reset(r.interval);
@@ -937,12 +988,13 @@ int cmd_trace(int argc, char **argv)
 			continue;
 		if (ret < 0) {
 			cli_error(CMD, "reading events: %s", dmakit_strerror(ret));
+			read_failed = true;
 			break;
 		}
 	}
 
 	ret = dmakit_trace_session_stop(s);
-	if (ret)
+	if (ret && !quiet)
 		cli_notice(CMD, "reading /proc/interrupts at the end: %s",
 			   dmakit_strerror(ret));
 	dmakit_trace_session_stats(s, &st);
@@ -952,9 +1004,11 @@ int cmd_trace(int argc, char **argv)
 			cli_error(CMD, "--pmu: reading the counters: %s",
 				  dmakit_strerror(pmu_err));
 	}
-	print_final(s, &st, &r);
+	have_stats = true;
+	if (r.report)
+		print_final(s, &st, &r);
 	/* counters that could not be read: the run did not do what was asked */
-	rc = pmu_err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	rc = read_failed || pmu_err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 
 	if (summary_path) {
 		FILE *f = open_out(summary_path, "--summary-json");
@@ -992,9 +1046,22 @@ out:
 			rc = cli_error(CMD, "--timeline %s: write error", timeline_path);
 	}
 	if (r.events) {
-		if ((ferror(r.events) | fclose(r.events) || r.write_error) &&
-		    rc == CLI_EXIT_OK)
+		bool bad = r.write_error || ferror(r.events);
+
+		bad |= r.events == stdout ? fflush(stdout) != 0 :
+					     fclose(r.events) != 0;
+		if (bad && rc == CLI_EXIT_OK)
 			rc = cli_error(CMD, "--events %s: write error", events_path);
+	}
+	if (json && have_stats) {
+		struct dmakit_json j;
+
+		cli_json_begin(&j, rc == CLI_EXIT_OK, true);
+		dmakit_json_str(&j, "error", rc == CLI_EXIT_OK ? "" :
+				cli_first_error());
+		summary_members(&j, s, &st, &r);
+		dmakit_json_obj_end(&j);
+		dmakit_json_end(&j);
 	}
 	dmakit_trace_session_free(s);
 	if (r.have_pmu)

@@ -33,8 +33,9 @@ static void usage(FILE *f)
 "      --sidecar PREFIX   index and metadata at PREFIX.idx / PREFIX.json\n"
 "                         (default: PATH)\n"
 "      --allow-dma-errors report buffers flagged as DMA errors, do not fail\n"
-"      --json             print the report as one JSON object on stdout\n"
-"  -q, --quiet            print nothing on success\n"
+"      --json             print the report as one JSON object on stdout,\n"
+"                         also on failure (\"ok\" false)\n"
+"  -q, --quiet            print only errors\n"
 "  -h, --help\n"
 "\n"
 "Exit status: 0 intact, 1 corrupt / unaccounted loss / unreadable,\n"
@@ -49,10 +50,9 @@ static void print_json(const char *path,
 {
 	struct dmakit_json j;
 
-	dmakit_json_init(&j, stdout, false);
-	dmakit_json_obj_begin(&j, NULL);
+	cli_json_begin(&j, r->ok, false);
+	dmakit_json_str(&j, "error", r->ok ? "" : r->message);
 	dmakit_json_str(&j, "path", path);
-	dmakit_json_bool(&j, "ok", r->ok);
 	dmakit_json_u64(&j, "buffers", r->buffers);
 	dmakit_json_u64(&j, "bytes", r->bytes);
 	dmakit_json_u64(&j, "dropped", r->dropped);
@@ -146,6 +146,7 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			cli_json_requested();
 			break;
 		case 'q':
 			quiet = true;
@@ -171,7 +172,7 @@ int cmd_verify(int argc, char **argv)
 		return cli_error(CMD, "%s", err);
 	if (json)
 		print_json(path, &rep, secs);
-	else if (!quiet || !rep.ok)
+	else if (!quiet)
 		print_text(path, &rep, secs);
 	if (!rep.ok) {
 		cli_error(CMD, "%s: %s", path, rep.message);

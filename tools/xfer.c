@@ -50,13 +50,15 @@ static void usage(FILE *f)
 		"  -s, --size N         bytes per transaction (K/M suffixes)\n"
 		"  -a, --card-addr A    offset into card memory (default 0)\n"
 		"  -n, --count K        transactions to run (default 1)\n"
-		"  -o, --offset B       place the host buffer B bytes into a page\n"
+		"      --offset B       place the host buffer B bytes into a page\n"
 		"                       (unaligned buffers; default 0)\n"
 		"  -c, --check          verify the data: a known pattern goes to card\n"
 		"                       memory and must come back unchanged\n"
-		"  -t, --timeout MS     wait at most MS per transaction (default 5000)\n"
-		"  -q, --quiet          no latency histogram\n"
-		"      --json           print the summary as one JSON object\n"
+		"      --timeout TIME   wait at most TIME per transaction, with a unit:\n"
+		"                       500ms, 5s (default 5s; 0: do not wait)\n"
+		"  -q, --quiet          print only errors\n"
+		"      --json           print the summary as one JSON object on stdout,\n"
+		"                       also on failure (\"ok\" false)\n"
 		"  -h, --help\n"
 		"\n"
 		"EXAMPLES\n"
@@ -79,35 +81,36 @@ static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
 
 static int parse_args(int argc, char **argv, struct xfer_opts *o)
 {
+	enum { O_TO_HOST = 256, O_FROM_HOST, O_OFFSET, O_TIMEOUT, O_JSON };
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
-		{ "to-host", no_argument, NULL, 'T' },
-		{ "from-host", no_argument, NULL, 'F' },
+		{ "to-host", no_argument, NULL, O_TO_HOST },
+		{ "from-host", no_argument, NULL, O_FROM_HOST },
 		{ "size", required_argument, NULL, 's' },
 		{ "card-addr", required_argument, NULL, 'a' },
 		{ "count", required_argument, NULL, 'n' },
-		{ "offset", required_argument, NULL, 'o' },
+		{ "offset", required_argument, NULL, O_OFFSET },
 		{ "check", no_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'J' },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
-	int c;
+	double secs;
+	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":d:s:a:n:o:ct:qh", longopts,
+	while ((c = getopt_long(argc, argv, ":d:s:a:n:cqh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o->device = optarg;
 			break;
-		case 'T':
-		case 'F':
-			if (o->to_host >= 0 && o->to_host != (c == 'T'))
+		case O_TO_HOST:
+		case O_FROM_HOST:
+			if (o->to_host >= 0 && o->to_host != (c == O_TO_HOST))
 				return cli_usage_error(CMD, "--to-host and --from-host exclude each other");
-			o->to_host = c == 'T';
+			o->to_host = c == O_TO_HOST;
 			break;
 		case 's':
 			/* the card's memory is checked once it is open */
@@ -122,7 +125,7 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 			if (cli_parse_count(optarg, 1, UINT32_MAX, &o->count))
 				return cli_usage_error(CMD, "bad --count '%s' (1..4294967295)", optarg);
 			break;
-		case 'o':
+		case O_OFFSET:
 			if (dmakit_parse_size(optarg, &o->offset) ||
 			    o->offset >= 4096)
 				return cli_usage_error(CMD, "bad --offset '%s' (0..4095)", optarg);
@@ -130,22 +133,31 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 		case 'c':
 			o->check = true;
 			break;
-		case 't':
-			if (cli_parse_count(optarg, 0, 86400000, &v))
-				return cli_usage_error(CMD, "bad --timeout '%s' (milliseconds, 0..86400000)", optarg);
-			o->timeout_ms = (int)v;
+		case O_TIMEOUT:
+			/* it was milliseconds: the same digits must not now mean seconds */
+			if (cli_duration_is_bare(optarg) && strcmp(optarg, "0"))
+				return cli_usage_error(CMD, "--timeout '%s' needs a unit: %sms or %ss (a bare number used to mean milliseconds)",
+						       optarg, optarg, optarg);
+			if (cli_parse_seconds(optarg, 0, 86400, &secs) ||
+			    (secs > 0 && secs < CLI_MIN_SECONDS))
+				return cli_usage_error(CMD, "bad --timeout '%s' (0, or 1ms..1d, e.g. 500ms, 5s)", optarg);
+			o->timeout_ms = (int)(secs * 1000 + 0.5);
 			break;
 		case 'q':
 			o->quiet = true;
 			break;
-		case 'J':
+		case O_JSON:
 			o->json = true;
+			cli_json_requested();
 			break;
 		case 'h':
 			usage(stdout);
 			exit(CLI_EXIT_OK);
 		default:
-			return cli_getopt_error(CMD, c, argv);
+			ret = cli_retired_option(CMD, c, 'o', "--offset B for the host buffer's offset");
+			if (!ret)
+				ret = cli_retired_option(CMD, c, 't', "--timeout TIME, with a unit (e.g. 5000ms)");
+			return ret ? ret : cli_getopt_error(CMD, c, argv);
 		}
 	}
 	if (cli_no_operands(CMD, argc, argv))
@@ -187,8 +199,8 @@ static void print_summary(const struct xfer_opts *o,
 	if (o->json) {
 		struct dmakit_json j;
 
-		dmakit_json_init(&j, stdout, false);
-		dmakit_json_obj_begin(&j, NULL);
+		cli_json_begin(&j, ok, false);
+		dmakit_json_str(&j, "error", ok ? "" : cli_first_error());
 		dmakit_json_str(&j, "device", o->device);
 		dmakit_json_str(&j, "direction", o->to_host ? "to_host" : "from_host");
 		dmakit_json_u64(&j, "size", o->size);
@@ -202,12 +214,13 @@ static void print_summary(const struct xfer_opts *o,
 		dmakit_json_u64(&j, "lat_max_us", st->lat_max);
 		if (o->check)
 			dmakit_json_u64(&j, "mismatches", st->mismatches);
-		dmakit_json_bool(&j, "ok", ok);
 		dmakit_json_obj_end(&j);
 		dmakit_json_end(&j);
 		return;
 	}
-	if (!o->quiet && st->done)
+	if (o->quiet)
+		return;
+	if (st->done)
 		cli_print_log2_hist(stdout, st->hist, CLI_HIST_SLOTS, "usecs");
 	printf("%llu transactions, %s in %.2f s (%s), latency min/avg/max %llu/%.0f/%llu us",
 	       (unsigned long long)st->done,
@@ -332,7 +345,7 @@ int cmd_xfer(int argc, char **argv)
 	}
 	st.secs = (double)(cli_now_ns() - t0) / 1e9;
 	if (cli_stop_requested && !st.failed)
-		cli_notice(CMD, "interrupted after %llu transactions",
+		cli_error(CMD, "interrupted after %llu transactions",
 			   (unsigned long long)st.done);
 	rc = st.failed || st.mismatches || cli_stop_requested ? CLI_EXIT_FAIL :
 								CLI_EXIT_OK;

@@ -435,6 +435,20 @@ struct dmakit_record_opts {
 int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		  struct dmakit_sink_stats *out, char *err, size_t errlen);
 
+/*
+ * The same consumer writing each buffer's valid bytes, in order, to @fd (a
+ * pipe, socket or stdout) with plain blocking write()s; @opts->sink is not
+ * used.  No index, no metadata: the stream cannot show a gap, so @out
+ * counts gaps, lost and dropped buffers for the caller to report (engine,
+ * checkpoint and sidecar fields stay 0).  A buffer is released once
+ * written; a stop request finishes the buffer being written (a second one
+ * gives up on a blocked write).  Return as dmakit_record(); a failed
+ * write (-EPIPE: the reader went away) ends it with result io-error.
+ */
+int dmakit_record_fd(struct dmakit_dev *dev, int fd,
+		     const struct dmakit_record_opts *opts,
+		     struct dmakit_sink_stats *out, char *err, size_t errlen);
+
 /**
  * struct dmakit_verify_report - what dmakit_verify() found.
  * @buffers, @bytes: entries checked and their valid bytes

@@ -293,7 +293,8 @@ struct dmakit_send_opts {
  * @dropped:    buffers the device dropped while sending (ring full)
  * @skipped:    buffers a lossy sender skipped
  * @discarded:  buffers found overwritten after sending (DISCARD frames)
- * @result:     why the stream ended
+ * @result:     why the stream ended; "complete" only when dmakit_send()
+ *              returns 0 (before streaming: interrupted, device or i/o error)
  * @final:      the receiver's FINAL frame, if @have_final
  * @producer_cpu_ns: CPU time of a software producer (the simulated card's
  *              thread) in this process; benchmarks subtract it

@@ -907,7 +907,7 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	struct tx t = { .dev = dev, .o = o, .st = &st, .err = err,
 			.errlen = errlen, .fd = -1 };
 	struct dmakit_stats cs;
-	bool started = false;
+	bool started = false, streamed = false;
 	char peer[64];
 	uint64_t t0;
 	int ret;
@@ -987,6 +987,13 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	}
 	st.result = ret == 0 ? DMAKIT_RESULT_COMPLETE : t.ending ?
 		    t.end_result : DMAKIT_RESULT_IO_ERROR;
+	/* "complete" only for a stream that ended well on both sides */
+	if (ret && st.result == DMAKIT_RESULT_COMPLETE)
+		st.result = st.have_final &&
+			    st.final.result != DMAKIT_RESULT_COMPLETE ?
+			    (enum dmakit_result)st.final.result :
+			    DMAKIT_RESULT_IO_ERROR;
+	streamed = true;
 	/* counters stay as END reported them: later drops are no one's */
 	if (!t.end_queued)
 		update_dropped(&t);
@@ -1013,6 +1020,11 @@ out:
 		}
 		dmakit_consumer_detach(t.cons);
 	}
+	/* ended before streaming (connect, handshake): never "complete" */
+	if (!streamed)
+		st.result = ret == -EINTR ? DMAKIT_RESULT_INTERRUPTED :
+			    ret == -ENODEV ? DMAKIT_RESULT_DEVICE_ERROR :
+					     DMAKIT_RESULT_IO_ERROR;
 	st.zerocopy = t.method;
 	free(t.items);
 	free(t.zc_map);

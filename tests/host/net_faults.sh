@@ -238,6 +238,6 @@ $DMAKIT send -d sim:bufsz=4K h:9 --size 1M 2>"$TMPDIR/dev.err"
 t_eq "bad device: 1" "$?" 1
 t_grep "bad device: says which option" "open sim:bufsz=4K: sim: unknown option 'bufsz'" "$TMPDIR/dev.err"
 $DMAKIT recv -l 0 2>/dev/null;				t_eq "recv without output: 2" "$?" 2
-$DMAKIT recv -l 99999 -o x 2>"$TMPDIR/port.err";	t_eq "recv bad port: 1" "$?" 1
+$DMAKIT recv -l 99999 -o x 2>"$TMPDIR/port.err";	t_eq "recv bad port: usage error (2)" "$?" 2
 t_grep "recv bad port: says so" "bad port '99999'" "$TMPDIR/port.err"
 t_done

@@ -41,8 +41,9 @@ wait $load
 t_eq "pmu counting exits 0" "$rc" 0
 python3 - "$out.json" <<'PY'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-ok = len(rows) >= 3
+doc = json.load(open(sys.argv[1]))    # one object, also while counting
+rows = doc["intervals"]
+ok = doc["ok"] is True and len(rows) >= 3
 prev = None
 for r in rows:
     cs, tc = r["events"]

@@ -52,7 +52,9 @@ for e in uring pwrite buffered mmap; do
 done
 "$DMAKIT" record -d "$sim" -o "$run" --size 1M --json 2>"$TMPDIR/err" >"$TMPDIR/out"
 t_eq "refused with --json: exits 1" "$?" 1
-t_check "refused with --json: no success on stdout" test ! -s "$TMPDIR/out"
+t_eq "refused with --json: no success on stdout, the failure's object" \
+	"$(json_get "$TMPDIR/out" ok)" false
+t_grep "  saying why" '"error":.*already holds a recording' "$TMPDIR/out"
 
 # any one piece is a recording worth keeping; an unrelated file's bytes too
 for piece in idx json; do

@@ -63,12 +63,12 @@ usage_case "recv --queue-depth 0" "bad queue depth" recv -l 127.0.0.1:0 -o "$out
 usage_case "recv --buffers 4097" "bad buffer count" recv -l 127.0.0.1:0 -o "$out" --buffers 4097
 usage_case "trace --duration 1e11" "bad --duration '1e11' \(1ms..1e9s\)" trace --start irq --end irq --duration 1e11
 usage_case "trace --interval 1e11" "bad --interval" trace --start irq --end irq --interval 1e11
-usage_case "trace --timeout 2^64" "bad --timeout" trace --start irq --end irq --timeout 18446744073709551616
+usage_case "trace --timeout 2^64 ms" "bad --timeout" trace --start irq --end irq --timeout 18446744073709551616ms
 usage_case "trace --buffer-kb 2^64+1" "bad --buffer-kb" trace --start irq --end irq --buffer-kb 18446744073709551617
 usage_case "xfer --size 2^64-1" "bad --size" xfer -d sim --to-host --size 18446744073709551615
 usage_case "xfer --count 2^40" "bad --count" xfer -d sim --to-host --size 4K --count 1T
 usage_case "xfer --card-addr 2^64-1" "bad --card-addr" xfer -d sim --to-host --size 4K --card-addr 18446744073709551615
-usage_case "xfer --timeout 2^64" "bad --timeout" xfer -d sim --to-host --size 4K --timeout 18446744073709551616
+usage_case "xfer --timeout 2^64 ms" "bad --timeout" xfer -d sim --to-host --size 4K --timeout 18446744073709551616ms
 usage_case "bench --size 2^64-1" "bad --size" bench --size 18446744073709551615
 usage_case "bench --bufsize 2^64" "bad --bufsize" bench --bufsize 18446744073709551616
 t_done

@@ -66,7 +66,7 @@ t_eq "--cleanup with a SPEC: usage error" "$?" 2
 mkdir "$TRACEFS/instances/$fake"
 for try in 1 2 3; do
 	"$DMAKIT" trace --start "uprobe:$lib:dma_from_host" \
-		--end "uretprobe:$lib:dma_wait" --duration 0.3 -q >/dev/null 2>"$TMPDIR/err"
+		--end "uretprobe:$lib:dma_wait" --duration 0.3 >/dev/null 2>"$TMPDIR/err"
 	rc=$?
 	grep -q "removed 1 leftover" "$TMPDIR/err" && break
 	# not ours to retry: the leftover is still there, or tries are over

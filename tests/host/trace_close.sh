@@ -49,7 +49,7 @@ summary() { python3 -c "import json; s=json.load(open('$TMPDIR/$1.json')); print
 trace() {
 	local name=$1 mode=$2 starts=$3
 	shift 3
-	start_tracer --start "$start" --end "$end" "$@" --interval 0 -q \
+	start_tracer --start "$start" --end "$end" "$@" --interval 0 \
 		--summary-json "$TMPDIR/$name.json" || { t_check "$name: tracer starts" false; return 1; }
 	calls "$mode"
 	t_eq "$name: the calls ran" "$?" 0

@@ -24,7 +24,7 @@ fi
 dev=0000:00:04.0
 "$DMAKIT" trace --start "tp:dma:$map:device == \"$dev\"" \
 	--end "tp:dma:$unmap:device == \"$dev\"" --pair-by dma_addr,addr \
-	--bytes size --channel device --duration 0.3 -q \
+	--bytes size --channel device --duration 0.3 \
 	--summary-json "$TMPDIR/sum.json" >"$TMPDIR/out" 2>"$TMPDIR/err"
 t_eq "map/unmap by address: exit 0" "$?" 0
 cat "$TMPDIR/err"
@@ -38,7 +38,7 @@ if [ -d "$TRACEFS/events/dma/dma_map_sg" ]; then
 	"$DMAKIT" trace --start "tp:dma:dma_map_sg:device == \"$dev\"" \
 		--end "tp:dma:dma_unmap_sg:device == \"$dev\"" \
 		--pair-by 'phys_addrs[0],addrs[0]' --bytes lengths --channel device \
-		--duration 0.3 -q --summary-json "$TMPDIR/sg.json" >"$TMPDIR/out" 2>"$TMPDIR/err"
+		--duration 0.3 --interval 0 --summary-json "$TMPDIR/sg.json" >"$TMPDIR/out" 2>"$TMPDIR/err"
 	t_eq "map_sg/unmap_sg by an array element: exit 0" "$?" 0
 	cat "$TMPDIR/err"
 	t_grep "the header names the elements" \

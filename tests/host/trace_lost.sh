@@ -42,7 +42,7 @@ PY
 # FIFO: slow phases (no loss) around bursts that overflow 8 KiB per CPU;
 # live lines every 0.2 s must show the loss while the run goes on
 start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
-	--buffer-kb 8 --timeout 100 --interval 0.2 --events "$TMPDIR/ev.jsonl" \
+	--buffer-kb 8 --timeout 100ms --interval 0.2 --events "$TMPDIR/ev.jsonl" \
 	--summary-json "$TMPDIR/sum.json" --timeline "$TMPDIR/tl.json" \
 	--plot "$TMPDIR/plot.svg" ||
 	{ t_check "tracer starts" false; t_done; }

@@ -59,7 +59,7 @@ t_eq "summary and timeline: cpu-clock = CPUs x 1e9 ns/s, switches counted, sampl
 
 # totals also without interval lines
 "$DMAKIT" trace --start tp:sched:sched_process_fork --end tp:sched:sched_process_exec \
-	--pmu cpu-clock --interval 0 --duration 0.5s -q >"$TMPDIR/out" 2>"$TMPDIR/err"
+	--pmu cpu-clock --interval 0 --duration 0.5s >"$TMPDIR/out" 2>"$TMPDIR/err"
 t_eq "--interval 0: exit 0" "$?" 0
 t_grep "--interval 0: the total still printed" "^pmu cpu-clock: " "$TMPDIR/out"
 

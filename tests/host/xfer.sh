@@ -6,9 +6,12 @@
 # path is tested in the VM suite, tests/vm.)
 . "$TOP/tests/host/lib.bash"
 
-$DMAKIT xfer -d sim --from-host --size 4000 --count 5 --offset 100 --check -q >"$TMPDIR/out" 2>&1
+$DMAKIT xfer -d sim --from-host --size 4000 --count 5 --offset 100 --check >"$TMPDIR/out" 2>&1
 t_eq "from-host round trips, unaligned buffer" $? 0
 t_grep "  checked" "5 transactions, .* data checked" "$TMPDIR/out"
+$DMAKIT xfer -d sim --from-host --size 4000 --count 5 --offset 100 --check -q >"$TMPDIR/out" 2>&1
+t_eq "-q: the same run succeeds" $? 0
+t_check "  and prints nothing (only errors)" test ! -s "$TMPDIR/out"
 
 $DMAKIT xfer -d sim:cardmem=1M --to-host --size 300K --card-addr 700K --count 4 --check -q >"$TMPDIR/out" 2>&1
 t_eq "to-host round trips at a card offset" $? 0

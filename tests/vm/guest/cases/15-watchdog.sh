@@ -29,7 +29,7 @@ slow="sim_xfer_us=10000000 fault=abort_window"
 DMAKIT_KO=$TEST_MOD load_dmakit $slow
 sim=$(card_dev sim)
 s=$(card_sys "$sim")
-dmakit xfer -d "$sim" --to-host --size 8192 --timeout 60000 -q >/tmp/wd.out 2>&1
+dmakit xfer -d "$sim" --to-host --size 8192 --timeout 60s -q >/tmp/wd.out 2>&1
 rc=$?
 cat /tmp/wd.out
 t_eq "two segments, the engine given up during the first: the transfer fails" $rc 1
@@ -37,7 +37,7 @@ t_check "  with ETIMEDOUT, not all of it done" grep -qi "timed out ([0-9]* of 81
 t_check "  the watchdog said so" sh -c 'dmesg | grep -q "DMA engine hung, stopping it"'
 t_check "  and counted it, once the engine is stopped" \
 	wait_for 60 timeouts_counted "$s"
-dmakit xfer -d "$sim" --to-host --size 512 --timeout 60000 -q 2>/dev/null
+dmakit xfer -d "$sim" --to-host --size 512 --timeout 60s -q 2>/dev/null
 t_eq "the given-up engine takes no new work" $? 1
 
 # one segment: it completes in the window and its waiter frees it while
@@ -45,7 +45,7 @@ t_eq "the given-up engine takes no new work" $? 1
 unload_dmakit
 DMAKIT_KO=$TEST_MOD load_dmakit $slow
 sim=$(card_dev sim)
-dmakit xfer -d "$sim" --to-host --size 4096 --timeout 60000 -q
+dmakit xfer -d "$sim" --to-host --size 4096 --timeout 60s -q
 t_eq "one segment that ended during the abort: done, with its data" $? 0
 
 # a 2 s segment and a close that does not wait: the process waits 1 ms
@@ -55,13 +55,13 @@ DMAKIT_KO=$TEST_MOD load_dmakit sim_xfer_us=2000000 fault=close_nowait
 sim=$(card_dev sim)
 s=$(card_sys "$sim")
 pins0=$(pins_held)
-dmakit xfer -d "$sim" --to-host --size 4096 --timeout 1 -q 2>/dev/null
+dmakit xfer -d "$sim" --to-host --size 4096 --timeout 1ms -q 2>/dev/null
 t_eq "a transaction left running by a closed file" $? 1
 t_check "  the close said it could not wait" \
 	sh -c 'dmesg | grep -q "close: transaction still running, freed when it ends"'
 t_check "  its page is unpinned when it ends ($pins0 pins before)" \
 	wait_for 60 pins_are "$pins0"
 t_check "  and the card works on" \
-	dmakit xfer -d "$sim" --to-host --size 4096 --timeout 60000 -q
+	dmakit xfer -d "$sim" --to-host --size 4096 --timeout 60s -q
 t_check "rmmod" unload_dmakit
 t_done

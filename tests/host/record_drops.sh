@@ -4,7 +4,6 @@
 # metadata and appears as a gap; verify accepts the accounted gaps.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 
 # disk-bound engines: the page-cache ones can keep up with a small run
 for e in uring pwrite; do
@@ -14,7 +13,7 @@ for e in uring pwrite; do
 	t_eq "$e: record exits 0" "$?" 0
 	# the expected numbers come from the index's sequence numbers, read
 	# by the independent reader (not from the metadata or verify)
-	python3 "$check" "$out" >"$TMPDIR/idx.json"
+	dmakit_py check "$out" >"$TMPDIR/idx.json"
 	t_eq "$e: the independent reader accepts the recording" "$?" 0
 	idx_gaps=$(json_get "$TMPDIR/idx.json" gaps)
 	idx_lost=$(json_get "$TMPDIR/idx.json" lost)

@@ -195,6 +195,22 @@ void dmakit_json_double(struct dmakit_json *j, const char *key, double v)
 		fputs("null", j->f);
 }
 
+void dmakit_json_double_exact(struct dmakit_json *j, const char *key,
+			      double v)
+{
+	char buf[32];
+
+	member(j, key);
+	if (!isfinite(v)) {
+		fputs("null", j->f);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->f);
+}
+
 void dmakit_json_bool(struct dmakit_json *j, const char *key, bool v)
 {
 	member(j, key);

@@ -31,6 +31,9 @@ void dmakit_json_str(struct dmakit_json *j, const char *key, const char *v);
 void dmakit_json_u64(struct dmakit_json *j, const char *key, uint64_t v);
 void dmakit_json_i64(struct dmakit_json *j, const char *key, int64_t v);
 void dmakit_json_double(struct dmakit_json *j, const char *key, double v);
+/* As many digits as it takes to read back the same double (%.9g above). */
+void dmakit_json_double_exact(struct dmakit_json *j, const char *key,
+			      double v);
 void dmakit_json_bool(struct dmakit_json *j, const char *key, bool v);
 /* Ends the top-level value with a newline. */
 void dmakit_json_end(struct dmakit_json *j);

@@ -26,6 +26,7 @@ struct cli_command {
 int cmd_record(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_send(int argc, char **argv);
@@ -39,6 +40,7 @@ int cmd_pmu(int argc, char **argv);
 	{ "record", "record a device's DMA buffers to a file or block device", cmd_record }, \
 	{ "verify", "check a recording: CRCs, sequence gaps, payload", cmd_verify }, \
 	{ "recover", "finish a recording its recorder could not close (crash)", cmd_recover }, \
+	{ "export", "describe a recording for other tools (SigMF metadata)", cmd_export }, \
 	{ "send",   "stream a device's buffers over TCP (zero-copy)", cmd_send }, \
 	{ "recv",   "receive a stream from 'dmakit send' into a recording", cmd_recv }, \
 	{ "xfer",   "run DMA transactions between memory and card memory", cmd_xfer }, \
@@ -85,6 +87,12 @@ int cli_parse_duration(const char *s, double *out);
  * usage error instead of letting a huge value wrap or overflow.
  */
 int cli_parse_seconds(const char *s, double min, double max, double *out);
+/*
+ * Parse a frequency in Hz: "61.44M", "2.4G", "100k", "1e6", optionally
+ * ending in "Hz"; k/M/G are powers of 1000.  Within -1e12..1e12.
+ * Returns 0 or -1.
+ */
+int cli_parse_hz(const char *s, double *out);
 int cli_parse_count(const char *s, uint64_t min, uint64_t max,
 		    uint64_t *out);
 /* Durations: at least a millisecond; at most DMAKIT_MAX_SECONDS. */

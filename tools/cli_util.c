@@ -135,6 +135,38 @@ int cli_parse_seconds(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+int cli_parse_hz(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtod(s, &end);
+	if (end == s || !isfinite(v))
+		return -1;
+	switch (*end) {
+	case 'k':
+		v *= 1e3;
+		end++;
+		break;
+	case 'M':
+		v *= 1e6;
+		end++;
+		break;
+	case 'G':
+		v *= 1e9;
+		end++;
+		break;
+	}
+	if (*end && strcmp(end, "Hz"))
+		return -1;
+	if (fabs(v) > 1e12)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v;

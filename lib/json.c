@@ -15,15 +15,18 @@ void dmakit_json_init(struct dmakit_json *j, FILE *f, bool pretty)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at @s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0 if it is not one.
+ * The UTF-8 sequence at @s (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF): its length, or 0 if it is ill-formed; then
+ * *@bad is the length of its maximal subpart (the bytes that one U+FFFD
+ * replaces, as Unicode recommends and Python's errors="replace" does).
  */
-static size_t utf8_len(const unsigned char *s)
+static size_t utf8_len(const unsigned char *s, size_t *bad)
 {
 	unsigned char c = s[0];
 	size_t n, i;
 	unsigned char lo = 0x80, hi = 0xbf;
 
+	*bad = 1;
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
@@ -44,16 +47,45 @@ static size_t utf8_len(const unsigned char *s)
 		hi = 0x8f;		/* above U+10FFFF */
 	if (s[1] < lo || s[1] > hi)
 		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf) {
+			*bad = i;
 			return 0;
+		}
+	}
 	return n;
 }
 
+size_t dmakit_utf8_clean(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t out = 0, kept = 0, n, bad;
+
+	while (*s) {
+		const char *piece = (const char *)s;
+
+		n = utf8_len(s, &bad);
+		if (!n) {
+			piece = "\xef\xbf\xbd";	/* U+FFFD */
+			s += bad;
+			n = 3;
+		} else {
+			s += n;
+		}
+		if (kept == out && out + n < len) {	/* whole pieces only */
+			memcpy(dst + out, piece, n);
+			kept += n;
+		}
+		out += n;
+	}
+	if (len)
+		dst[kept] = '\0';
+	return out;
+}
+
 /*
- * JSON text must be UTF-8: a byte that is not part of a well-formed
- * sequence (a file name in another encoding) becomes U+FFFD, as Python's
- * errors="replace" does, so the document stays readable everywhere.
+ * JSON text must be UTF-8: an ill-formed sequence (a file name in another
+ * encoding) becomes U+FFFD, so the document stays readable everywhere.
  */
 static void put_str(FILE *f, const char *str)
 {
@@ -62,7 +94,7 @@ static void put_str(FILE *f, const char *str)
 	fputc('"', f);
 	while (*s) {
 		unsigned char c = *s;
-		size_t n;
+		size_t n, bad;
 
 		switch (c) {
 		case '"':
@@ -85,10 +117,11 @@ static void put_str(FILE *f, const char *str)
 				fprintf(f, "\\u%04x", c);
 				break;
 			}
-			n = utf8_len(s);
+			n = utf8_len(s, &bad);
 			if (!n) {
 				fputs("\xef\xbf\xbd", f);	/* U+FFFD */
-				break;
+				s += bad;
+				continue;
 			}
 			fwrite(s, 1, n, f);
 			s += n;

@@ -35,6 +35,12 @@ void dmakit_json_double(struct dmakit_json *j, const char *key, double v);
 void dmakit_json_double_exact(struct dmakit_json *j, const char *key,
 			      double v);
 void dmakit_json_bool(struct dmakit_json *j, const char *key, bool v);
+/*
+ * @src with every ill-formed UTF-8 sequence replaced by U+FFFD, as the
+ * writer writes strings, into @dst (@len bytes, NUL-terminated, cut if
+ * short).  Returns the length it needed (without the NUL).
+ */
+size_t dmakit_utf8_clean(char *dst, size_t len, const char *src);
 /* Ends the top-level value with a newline. */
 void dmakit_json_end(struct dmakit_json *j);
 

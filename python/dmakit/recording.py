@@ -447,8 +447,23 @@ class Recording:
             if m.get(key) != have:
                 r.index_errors += 1
                 r.problem("metadata and index disagree on %s" % key)
-        dev = str(m.get("device", "")).encode("utf-8")[:111]
-        if dev != h["device"].rstrip(b"\0")[:111]:
+        # the metadata's device is valid UTF-8 (ill-formed bytes became
+        # U+FFFD); the header's is the raw string cut at 111 bytes
+        raw = bytes(h["device"]).split(b"\0")[0][:111]
+        cut = len(raw) == 111
+        if cut:         # a sequence the cut split is not compared
+            for k in range(1, min(3, len(raw)) + 1):
+                c = raw[-k]
+                if c & 0xC0 == 0x80:
+                    continue
+                need = 4 if c >= 0xF0 else 3 if c >= 0xE0 else \
+                    2 if c >= 0xC0 else 1
+                if need > k:
+                    raw = raw[:-k]
+                break
+        have = raw.decode("utf-8", "replace")
+        dev = str(m.get("device", ""))
+        if (dev[:len(have)] if cut else dev) != have:
             r.index_errors += 1
             r.problem("metadata and index disagree on device")
         totals = [("buffers", r.buffers, True), ("bytes", r.bytes, False),
@@ -479,8 +494,9 @@ class Recording:
 
     @property
     def device(self):
-        return self.header["device"].rstrip(b"\0").decode("utf-8",
-                                                          "replace")
+        """The device string as the metadata has it (cut at 111 bytes)."""
+        return bytes(self.header["device"]).split(b"\0")[0].decode(
+            "utf-8", "replace")
 
     def close(self):
         self._data = None

@@ -114,4 +114,16 @@ import json, sys
 json.loads(open(sys.argv[1], "rb").read().decode("utf-8", "strict"))' "$odd.json"
 t_check "and verifies" "$DMAKIT" verify -q "$odd"
 t_check "python reads it" dmakit_py verify "$odd"
+# a device name that is not UTF-8: the metadata says U+FFFD, the index
+# keeps the bytes, and both verifiers still see one recording
+src=$TMPDIR/$'src\xff.bin'
+head -c 1048576 /dev/urandom >"$src"
+"$DMAKIT" record -q -d "chardev:$src,bufsize=64K" -o "$TMPDIR/dev.dat" --size 4M
+t_eq "record from a device named with byte 0xff" "$?" 0
+t_check "its metadata is valid UTF-8 JSON" "$PYTHON3" -c '
+import json, sys
+d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8", "strict"))
+assert "\ufffd" in d["device"], d["device"]' "$TMPDIR/dev.dat.json"
+both_say "device named with 0xff" "$TMPDIR/dev.dat" 0
+t_check "the strict check accepts it" dmakit_py check "$TMPDIR/dev.dat"
 t_done

@@ -50,6 +50,8 @@ static void invalid_bytes_replaced(void)
 	static const struct { const char *in, *out; } cases[] = {
 		{ "run\xff.dat", "run\xef\xbf\xbd.dat" },
 		{ "a\xc3", "a\xef\xbf\xbd" },
+		/* a cut 3-byte sequence is one maximal subpart: one U+FFFD */
+		{ "\xe2\x82x", "\xef\xbf\xbdx" },
 		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },
 		{ "\xed\xa0\x80x", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx" },
 		{ "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
@@ -67,6 +69,17 @@ static void invalid_bytes_replaced(void)
 		T_EQ(ret, 0);
 		T_STREQ(buf, cases[i].out);
 	}
+}
+
+static void clean_copies(void)
+{
+	char buf[16];
+
+	T_EQ(dmakit_utf8_clean(buf, sizeof(buf), "ab\xff"), 5);
+	T_STREQ(buf, "ab\xef\xbf\xbd");
+	/* cut to the buffer, still NUL-terminated */
+	T_EQ(dmakit_utf8_clean(buf, 4, "abcdef"), 6);
+	T_STREQ(buf, "abc");
 }
 
 static void escapes_decoded(void)
@@ -93,6 +106,7 @@ int main(void)
 {
 	T_RUN(valid_utf8_kept);
 	T_RUN(invalid_bytes_replaced);
+	T_RUN(clean_copies);
 	T_RUN(escapes_decoded);
 	return t_exit();
 }

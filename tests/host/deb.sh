@@ -12,7 +12,7 @@
 need_root
 export LC_ALL=C.UTF-8
 
-pkgs=(dmakit-dkms dmakit libdmakit-dev libdmakit0)
+pkgs=(python3-dmakit dmakit-dkms dmakit libdmakit-dev libdmakit0)
 for p in "${pkgs[@]}"; do
 	# never remove a dmakit someone installed on purpose
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed' &&

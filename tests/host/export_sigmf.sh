@@ -144,11 +144,25 @@ done
 t_check "killed run: a checkpoint holds buffers" \
 	test "$(json_get "$killed.json" checkpoint_buffers)" -gt 0
 kill -KILL "$pid"; wait "$pid" 2>/dev/null
+"$DMAKIT" export --sigmf "$killed" 2>"$TMPDIR/err"
+t_eq "export of an unfinished recording: exit 1" "$?" 1
+t_grep "says to recover it" "not finished.*recover" "$TMPDIR/err"
+t_check "nothing written" test ! -e "$killed.sigmf-meta"
 t_check "recover" "$DMAKIT" recover -q "$killed"
 t_eq "recover keeps the sample format" "$(json_get "$killed.json" sample_format)" ri8
 t_eq "and the rate" "$(json_get "$killed.json" sample_rate)" 20000000
 t_check "export after recover" "$DMAKIT" export -q --sigmf "$killed"
 t_check "valid SigMF" "$PYTHON3" "$check" "$killed.sigmf-meta" "$TMPDIR/k.npy"
+
+# a corrupt index entry: refused, pointing at verify
+cp "$mix" "$TMPDIR/bad.dat"; cp "$mix.json" "$TMPDIR/bad.dat.json"
+cp "$mix.idx" "$TMPDIR/bad.dat.idx"
+printf '\x01' | dd of="$TMPDIR/bad.dat.idx" bs=1 seek=$((256 + 64 * 3 + 16)) conv=notrunc status=none
+"$DMAKIT" export --sigmf "$TMPDIR/bad.dat" 2>"$TMPDIR/err"
+t_eq "a corrupt index: exit 1" "$?" 1
+t_grep "names the entry and verify" "entry 3 is corrupt.*dmakit verify" "$TMPDIR/err"
+t_check "nothing written" test ! -e "$TMPDIR/bad.dat.sigmf-meta"
+rm -f "$TMPDIR"/bad.dat*
 
 # bad usage
 "$DMAKIT" export "$mix" 2>/dev/null

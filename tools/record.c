@@ -58,13 +58,7 @@ static void usage(FILE *f)
 "      --status-interval TIME  when stderr is not a terminal, a status\n"
 "                         line every TIME (elapsed, amount, rate, %%, ETA,\n"
 "                         ring fill, drops); SIGUSR1 prints one at any time\n"
-"      --sample-format FORMAT  the bytes are samples of this SigMF format:\n"
-"                         cf32_le, ci16_le, ci8, cu8, rf32_le, ri16_le, ...\n"
-"                         ((c|r)(f32|f64|i32|i16|u32|u16)_(le|be), or\n"
-"                         (c|r)(i8|u8)); kept in the metadata for\n"
-"                         'dmakit export --sigmf' and the Python package\n"
-"      --sample-rate HZ   samples per second (k/M/G: 1000^n), e.g. 61.44M\n"
-"      --center-freq HZ   centre frequency, e.g. 2.4G\n"
+CLI_SAMPLE_HELP
 "  -h, --help\n"
 "\n"
 "Nothing already there is touched unless --force: every file is opened,\n"
@@ -119,8 +113,7 @@ static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 
 static int parse_args(struct record_cli *c, int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON, OPT_CHECKPOINT, OPT_STATUS,
-	       OPT_SAMPLE_FORMAT, OPT_SAMPLE_RATE, OPT_CENTER_FREQ };
+	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON, OPT_CHECKPOINT, OPT_STATUS };
 	/* a queue of writes in flight: the sink's range */
 	enum { QD_MAX = 256 };
 	static const struct option opts[] = {
@@ -136,15 +129,13 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "status-interval", required_argument, NULL, OPT_STATUS },
-		{ "sample-format", required_argument, NULL, OPT_SAMPLE_FORMAT },
-		{ "sample-rate", required_argument, NULL, OPT_SAMPLE_RATE },
-		{ "center-freq", required_argument, NULL, OPT_CENTER_FREQ },
+		CLI_SAMPLE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	double secs;
-	int o;
+	int o, ret;
 
 	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:fqh", opts, NULL)) != -1) {
 		switch (o) {
@@ -206,29 +197,16 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 				return cli_usage_error(CMD, "bad --status-interval '%s' (expected 1ms..1e9s, e.g. 10s)",
 						       optarg);
 			break;
-		case OPT_SAMPLE_FORMAT:
-			if (dmakit_sample_size(optarg) < 0)
-				return cli_usage_error(CMD, "bad --sample-format '%s' (a SigMF format: cf32_le, ci16_le, ci8, cu8, rf32_le, ...)",
-						       optarg);
-			snprintf(c->samples.format, sizeof(c->samples.format),
-				 "%s", optarg);
-			break;
-		case OPT_SAMPLE_RATE:
-			if (cli_parse_hz(optarg, &c->samples.rate) ||
-			    c->samples.rate < 1)
-				return cli_usage_error(CMD, "bad --sample-rate '%s' (1 Hz..1e12, k/M/G: 1000^n, e.g. 61.44M)",
-						       optarg);
-			break;
-		case OPT_CENTER_FREQ:
-			if (cli_parse_hz(optarg, &c->samples.center_freq))
-				return cli_usage_error(CMD, "bad --center-freq '%s' (-1e12..1e12 Hz, k/M/G: 1000^n, e.g. 2.4G)",
-						       optarg);
-			c->samples.has_center_freq = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return -1;
 		default:
+			ret = cli_sample_opt(CMD, o, optarg, &c->samples);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}
@@ -240,10 +218,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		return cli_usage_error(CMD, "no output (-o PATH)");
 	if (!c->size && c->duration <= 0)
 		return cli_usage_error(CMD, "say how much to record: --size BYTES or --duration SECONDS");
-	if (!c->samples.format[0] &&
-	    (c->samples.rate > 0 || c->samples.has_center_freq))
-		return cli_usage_error(CMD, "--sample-rate and --center-freq describe samples: give --sample-format too");
-	return 0;
+	return cli_sample_check(CMD, &c->samples);
 }
 
 static double cpu_seconds(const struct timeval *tv)

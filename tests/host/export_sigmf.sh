@@ -10,6 +10,7 @@
 # unless --force.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
+. "$TOP/tests/host/net_lib.bash"
 
 "$PYTHON3" -c 'import numpy' ||
 	{ echo "not ok - $PYTHON3 has no numpy (scripts/setup.sh installs python3-numpy)"; exit 1; }
@@ -153,6 +154,20 @@ t_eq "recover keeps the sample format" "$(json_get "$killed.json" sample_format)
 t_eq "and the rate" "$(json_get "$killed.json" sample_rate)" 20000000
 t_check "export after recover" "$DMAKIT" export -q --sigmf "$killed"
 t_check "valid SigMF" "$PYTHON3" "$check" "$killed.sigmf-meta" "$TMPDIR/k.npy"
+
+# over the network: recv records the sample description the same way
+start_recv net --sample-format cf32_le --sample-rate 2M --center-freq 433.92M ||
+	t_check "recv starts" false
+"$DMAKIT" send -q -d sim:bufsize=64K,nbufs=16,policy=block "127.0.0.1:$PORT" --size 2M
+t_eq "send exits 0" "$?" 0
+wait_recv
+t_eq "recv exits 0" "$RECV_RC" 0
+t_eq "recv keeps the sample format" "$(json_get "$TMPDIR/net.dat.json" sample_format)" cf32_le
+t_eq "and the centre frequency" "$(json_get "$TMPDIR/net.dat.json" center_freq)" 433920000
+t_check "export of the received recording" "$DMAKIT" export -q --sigmf "$TMPDIR/net.dat"
+t_check "valid SigMF" "$PYTHON3" "$check" "$TMPDIR/net.dat.sigmf-meta" "$TMPDIR/n.npy"
+"$DMAKIT" recv -l 127.0.0.1:0 -o "$TMPDIR/nr.dat" --center-freq 1G 2>/dev/null
+t_eq "recv: a frequency without a format: exit 2" "$?" 2
 
 # a corrupt index entry: refused, pointing at verify
 cp "$mix" "$TMPDIR/bad.dat"; cp "$mix.json" "$TMPDIR/bad.dat.json"

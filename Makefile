@@ -12,6 +12,9 @@
 #   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=]
 #                [MANDIR=$(PREFIX)/share/man]
 #                [BASHCOMPDIR=$(PREFIX)/share/bash-completion/completions]
+#                [PYTHONDIR=...]  the Python package (python/dmakit): where
+#                Debian's python3 looks: /usr/lib/python3/dist-packages for
+#                PREFIX=/usr, else $(PREFIX)/lib/python3.X/dist-packages
 #   make uninstall       the same variables: removes what install put there
 #
 # Man pages (build/man/: dmakit.1, dmakit-COMMAND.1, libdmakit.3) and the
@@ -23,6 +26,9 @@ PREFIX    ?= /usr/local
 LIBDIR    ?= $(PREFIX)/lib
 MANDIR    ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+PYTHON3   ?= python3
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages)
+PY_SRCS   := $(notdir $(wildcard python/dmakit/*.py))
 BUILD     ?= build
 CC        ?= gcc
 SANITIZE  ?= 0
@@ -163,6 +169,8 @@ install: all
 	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(BUILD)/man/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 $(BUILD)/man/dmakit.bash $(DESTDIR)$(BASHCOMPDIR)/dmakit
+	install -d $(DESTDIR)$(PYTHONDIR)/dmakit
+	install -m 644 $(addprefix python/dmakit/,$(PY_SRCS)) $(DESTDIR)$(PYTHONDIR)/dmakit/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdmakit.a $(DESTDIR)$(LIBDIR)/libdmakit.so \
@@ -172,7 +180,10 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(PREFIX)/include/dmakit/,$(INSTALLED_HEADERS)) \
 	  $(DESTDIR)$(MANDIR)/man1/dmakit.1 $(DESTDIR)$(MANDIR)/man1/dmakit-*.1 \
 	  $(DESTDIR)$(MANDIR)/man3/libdmakit.3 $(DESTDIR)$(BASHCOMPDIR)/dmakit
+	rm -f $(addprefix $(DESTDIR)$(PYTHONDIR)/dmakit/,$(PY_SRCS))
+	rm -rf $(DESTDIR)$(PYTHONDIR)/dmakit/__pycache__
 	-rmdir $(DESTDIR)$(PREFIX)/include/dmakit 2>/dev/null
+	-rmdir $(DESTDIR)$(PYTHONDIR)/dmakit 2>/dev/null
 
 FORCE:
 

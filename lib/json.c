@@ -14,11 +14,87 @@ void dmakit_json_init(struct dmakit_json *j, FILE *f, bool pretty)
 	j->pretty = pretty;
 }
 
-static void put_str(FILE *f, const char *s)
+/*
+ * The UTF-8 sequence at @s (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF): its length, or 0 if it is ill-formed; then
+ * *@bad is the length of its maximal subpart (the bytes that one U+FFFD
+ * replaces, as Unicode recommends and Python's errors="replace" does).
+ */
+static size_t utf8_len(const unsigned char *s, size_t *bad)
 {
+	unsigned char c = s[0];
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	*bad = 1;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;		/* overlong */
+	else if (c == 0xed)
+		hi = 0x9f;		/* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90;		/* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f;		/* above U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf) {
+			*bad = i;
+			return 0;
+		}
+	}
+	return n;
+}
+
+size_t dmakit_utf8_clean(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t out = 0, kept = 0, n, bad;
+
+	while (*s) {
+		const char *piece = (const char *)s;
+
+		n = utf8_len(s, &bad);
+		if (!n) {
+			piece = "\xef\xbf\xbd";	/* U+FFFD */
+			s += bad;
+			n = 3;
+		} else {
+			s += n;
+		}
+		if (kept == out && out + n < len) {	/* whole pieces only */
+			memcpy(dst + out, piece, n);
+			kept += n;
+		}
+		out += n;
+	}
+	if (len)
+		dst[kept] = '\0';
+	return out;
+}
+
+/*
+ * JSON text must be UTF-8: an ill-formed sequence (a file name in another
+ * encoding) becomes U+FFFD, so the document stays readable everywhere.
+ */
+static void put_str(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		unsigned char c = *s;
+		size_t n, bad;
 
 		switch (c) {
 		case '"':
@@ -37,11 +113,21 @@ static void put_str(FILE *f, const char *s)
 			fputs("\\t", f);
 			break;
 		default:
-			if (c < 0x20)
+			if (c < 0x20) {
 				fprintf(f, "\\u%04x", c);
-			else
-				fputc(c, f);
+				break;
+			}
+			n = utf8_len(s, &bad);
+			if (!n) {
+				fputs("\xef\xbf\xbd", f);	/* U+FFFD */
+				s += bad;
+				continue;
+			}
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
 		}
+		s++;
 	}
 	fputc('"', f);
 }
@@ -140,6 +226,22 @@ void dmakit_json_double(struct dmakit_json *j, const char *key, double v)
 		fprintf(j->f, "%.9g", v);
 	else
 		fputs("null", j->f);
+}
+
+void dmakit_json_double_exact(struct dmakit_json *j, const char *key,
+			      double v)
+{
+	char buf[32];
+
+	member(j, key);
+	if (!isfinite(v)) {
+		fputs("null", j->f);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->f);
 }
 
 void dmakit_json_bool(struct dmakit_json *j, const char *key, bool v)
@@ -292,11 +394,77 @@ int dmakit_json_get_double(const char *text, const char *key, double *v)
 	return 0;
 }
 
+/* Four hex digits at @p, or -1. */
+static long hex4(const char *p)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+
+		if (!isxdigit(c))
+			return -1;
+		v = v * 16 + (isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10));
+	}
+	return v;
+}
+
+/*
+ * Decode the \uXXXX escape (or surrogate pair) at @p (just after the
+ * 'u') into UTF-8 at @out (4 bytes); return its byte count and advance
+ * *@pp past the escape's last digit, or 0 if malformed.
+ */
+static size_t decode_u(const char **pp, char *out)
+{
+	const char *p = *pp;
+	long cp = hex4(p), lo;
+	size_t n;
+
+	if (cp < 0)
+		return 0;
+	p += 3;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (p[1] != '\\' || p[2] != 'u')
+			return 0;
+		lo = hex4(p + 3);
+		if (lo < 0xdc00 || lo > 0xdfff)
+			return 0;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		p += 6;
+	} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+		return 0;
+	}
+	if (cp == 0)
+		return 0;		/* would end the C string */
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		out[0] = (char)(0xf0 | (cp >> 18));
+		out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	*pp = p;
+	return n;
+}
+
 int dmakit_json_get_str(const char *text, const char *key, char *buf,
 			size_t len)
 {
 	const char *p;
-	size_t n = 0;
+	size_t n = 0, i, k;
 	int err;
 
 	p = find_member(text, key, &err);
@@ -305,32 +473,46 @@ int dmakit_json_get_str(const char *text, const char *key, char *buf,
 	if (*p != '"' || !len)
 		return -EINVAL;
 	for (p++; *p && *p != '"'; p++) {
-		char c = *p;
+		char c[4] = { *p };
 
-		if (c == '\\') {
+		k = 1;
+		if (*p == '\\') {
 			p++;
 			switch (*p) {
 			case 'n':
-				c = '\n';
+				c[0] = '\n';
 				break;
 			case 't':
-				c = '\t';
+				c[0] = '\t';
 				break;
 			case 'r':
-				c = '\r';
+				c[0] = '\r';
+				break;
+			case 'b':
+				c[0] = '\b';
+				break;
+			case 'f':
+				c[0] = '\f';
 				break;
 			case '"':
 			case '\\':
 			case '/':
-				c = *p;
+				c[0] = *p;
+				break;
+			case 'u':
+				p++;
+				k = decode_u(&p, c);
+				if (!k)
+					return -EINVAL;
 				break;
 			default:
-				return -EINVAL;	/* \uXXXX: not written by us */
+				return -EINVAL;
 			}
 		}
-		if (n + 1 >= len)
+		if (n + k >= len)
 			return -EINVAL;
-		buf[n++] = c;
+		for (i = 0; i < k; i++)
+			buf[n++] = c[i];
 	}
 	if (*p != '"')
 		return -EINVAL;

@@ -31,7 +31,16 @@ void dmakit_json_str(struct dmakit_json *j, const char *key, const char *v);
 void dmakit_json_u64(struct dmakit_json *j, const char *key, uint64_t v);
 void dmakit_json_i64(struct dmakit_json *j, const char *key, int64_t v);
 void dmakit_json_double(struct dmakit_json *j, const char *key, double v);
+/* As many digits as it takes to read back the same double (%.9g above). */
+void dmakit_json_double_exact(struct dmakit_json *j, const char *key,
+			      double v);
 void dmakit_json_bool(struct dmakit_json *j, const char *key, bool v);
+/*
+ * @src with every ill-formed UTF-8 sequence replaced by U+FFFD, as the
+ * writer writes strings, into @dst (@len bytes, NUL-terminated, cut if
+ * short).  Returns the length it needed (without the NUL).
+ */
+size_t dmakit_utf8_clean(char *dst, size_t len, const char *src);
 /* Ends the top-level value with a newline. */
 void dmakit_json_end(struct dmakit_json *j);
 

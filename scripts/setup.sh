@@ -12,13 +12,14 @@ build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 # pciutils/pci.ids: lspci and the names info prints are checked against;
 # bpftrace: the independent latency measure trace_block is checked against;
 # strace: net_endings and the chardev tests watch system calls through it;
+# python3-numpy: the Python package (python/dmakit) that reads recordings;
 # python3-fuse: a file that fails reads (chardev EIO); the file-system
 # tools make the signatures a raw target must not lose (record_blockdev.sh);
 # man-db, bsdextrautils (col): the man pages rendered (cli_docs.sh);
 # bsdutils (script): a terminal on stdout (cli_rules.sh);
 # dpkg-dev, debhelper, dh-dkms, dkms, lintian: the packages built, checked
 # and installed (deb.sh)
-test_pkgs=(python3 bc fio trace-cmd iproute2 socat util-linux e2fsprogs
+test_pkgs=(python3 python3-numpy bc fio trace-cmd iproute2 socat util-linux e2fsprogs
 	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin python3-fuse
 	   procps kmod time strace pciutils pci.ids bpftrace man-db bsdextrautils
 	   bsdutils

@@ -17,6 +17,16 @@ export TOP
 export DMAKIT="$TOP/build-san/bin/dmakit"
 export DMAKIT_FAST="$TOP/build/bin/dmakit"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+# The in-tree Python package (python/dmakit, numpy) reads recordings in the
+# tests: the one reader besides libdmakit.  PYTHON3 is an interpreter that
+# has numpy (scripts/setup.sh installs python3-numpy for /usr/bin/python3).
+export PYTHONPATH="$TOP/python${PYTHONPATH:+:$PYTHONPATH}"
+if [ -z "${PYTHON3:-}" ]; then
+	PYTHON3=python3
+	python3 -c 'import numpy' 2>/dev/null || ! [ -x /usr/bin/python3 ] ||
+		PYTHON3=/usr/bin/python3
+fi
+export PYTHON3
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir="$TOP/build-san/test-logs"
 mkdir -p "$logdir"

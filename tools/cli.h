@@ -27,6 +27,7 @@ struct cli_command {
 int cmd_record(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_send(int argc, char **argv);
@@ -40,6 +41,7 @@ int cmd_pmu(int argc, char **argv);
 	{ "record", "record a device's DMA buffers to a file or block device", cmd_record }, \
 	{ "verify", "check a recording: CRCs, sequence gaps, payload", cmd_verify }, \
 	{ "recover", "finish a recording its recorder could not close (crash)", cmd_recover }, \
+	{ "export", "describe a recording for other tools (SigMF metadata)", cmd_export }, \
 	{ "send",   "stream a device's buffers over TCP (zero-copy)", cmd_send }, \
 	{ "recv",   "receive a stream from 'dmakit send' into a recording", cmd_recv }, \
 	{ "xfer",   "run DMA transactions between memory and card memory", cmd_xfer }, \
@@ -129,6 +131,38 @@ bool cli_duration_is_bare(const char *s);
  * usage error instead of letting a huge value wrap or overflow.
  */
 int cli_parse_seconds(const char *s, double min, double max, double *out);
+/*
+ * What the recorded bytes are (record, recv): --sample-format,
+ * --sample-rate, --center-freq.  CLI_SAMPLE_OPTIONS goes into the getopt
+ * table, CLI_SAMPLE_HELP into --help; cli_sample_opt() takes one of them
+ * (returns 1 if @opt is not one, 0 if taken, CLI_EXIT_USAGE after the
+ * message), cli_sample_check() the combination after parsing.
+ */
+enum { CLI_OPT_SAMPLE_FORMAT = 0x1000, CLI_OPT_SAMPLE_RATE,
+       CLI_OPT_CENTER_FREQ };
+#define CLI_SAMPLE_OPTIONS \
+	{ "sample-format", required_argument, NULL, CLI_OPT_SAMPLE_FORMAT }, \
+	{ "sample-rate", required_argument, NULL, CLI_OPT_SAMPLE_RATE }, \
+	{ "center-freq", required_argument, NULL, CLI_OPT_CENTER_FREQ }
+#define CLI_SAMPLE_HELP \
+"      --sample-format FORMAT  the bytes are samples of this SigMF format:\n" \
+"                         cf32_le, ci16_le, ci8, cu8, rf32_le, ri16_le, ...\n" \
+"                         ((c|r)(f32|f64|i32|i16|u32|u16)_(le|be), or\n" \
+"                         (c|r)(i8|u8)); kept in the metadata for\n" \
+"                         'dmakit export --sigmf' and the Python package\n" \
+"      --sample-rate HZ   samples per second (k/M/G: 1000^n), e.g. 61.44M\n" \
+"      --center-freq HZ   centre frequency, e.g. 2.4G\n"
+struct dmakit_samples;
+int cli_sample_opt(const char *cmd, int opt, const char *arg,
+		   struct dmakit_samples *smp);
+int cli_sample_check(const char *cmd, const struct dmakit_samples *smp);
+
+/*
+ * Parse a frequency in Hz: "61.44M", "2.4G", "100k", "1e6", optionally
+ * ending in "Hz"; k/M/G are powers of 1000.  Within -1e12..1e12.
+ * Returns 0 or -1.
+ */
+int cli_parse_hz(const char *s, double *out);
 int cli_parse_count(const char *s, uint64_t min, uint64_t max,
 		    uint64_t *out);
 /* Durations: at least a millisecond; at most DMAKIT_MAX_SECONDS. */

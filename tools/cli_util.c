@@ -2,12 +2,14 @@
 /* Helpers every subcommand shares: messages, units, histograms. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <getopt.h>
 #include <unistd.h>
 #include <dmakit.h>
+#include <dmakit/recording.h>
 #include "cli.h"
 #include "json.h"
 
@@ -214,6 +216,70 @@ int cli_parse_seconds(const char *s, double min, double max, double *out)
 	if (cli_parse_duration(s, &v) || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+int cli_parse_hz(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtod(s, &end);
+	if (end == s || !isfinite(v))
+		return -1;
+	switch (*end) {
+	case 'k':
+		v *= 1e3;
+		end++;
+		break;
+	case 'M':
+		v *= 1e6;
+		end++;
+		break;
+	case 'G':
+		v *= 1e9;
+		end++;
+		break;
+	}
+	if (*end && strcmp(end, "Hz"))
+		return -1;
+	if (fabs(v) > 1e12)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_sample_opt(const char *cmd, int opt, const char *arg,
+		   struct dmakit_samples *smp)
+{
+	switch (opt) {
+	case CLI_OPT_SAMPLE_FORMAT:
+		if (dmakit_sample_size(arg) < 0)
+			return cli_usage_error(cmd, "bad --sample-format '%s' (a SigMF format: cf32_le, ci16_le, ci8, cu8, rf32_le, ...)",
+					       arg);
+		snprintf(smp->format, sizeof(smp->format), "%s", arg);
+		return 0;
+	case CLI_OPT_SAMPLE_RATE:
+		if (cli_parse_hz(arg, &smp->rate) || smp->rate < 1)
+			return cli_usage_error(cmd, "bad --sample-rate '%s' (1 Hz..1e12, k/M/G: 1000^n, e.g. 61.44M)",
+					       arg);
+		return 0;
+	case CLI_OPT_CENTER_FREQ:
+		if (cli_parse_hz(arg, &smp->center_freq))
+			return cli_usage_error(cmd, "bad --center-freq '%s' (-1e12..1e12 Hz, k/M/G: 1000^n, e.g. 2.4G)",
+					       arg);
+		smp->has_center_freq = true;
+		return 0;
+	}
+	return 1;
+}
+
+int cli_sample_check(const char *cmd, const struct dmakit_samples *smp)
+{
+	if (!smp->format[0] && (smp->rate > 0 || smp->has_center_freq))
+		return cli_usage_error(cmd, "--sample-rate and --center-freq describe samples: give --sample-format too");
 	return 0;
 }
 

@@ -26,7 +26,8 @@ static void usage(FILE *f)
 "usage: dmakit record -d DEVICE -o PATH (--size BYTES | --duration TIME)\n"
 "                     [--engine ENGINE] [--sidecar PREFIX] [--queue-depth N]\n"
 "                     [--force] [--checkpoint TIME] [--quiet] [--json]\n"
-"                     [--status-interval TIME]\n"
+"                     [--status-interval TIME] [--sample-format FORMAT\n"
+"                     [--sample-rate HZ] [--center-freq HZ]]\n"
 "\n"
 "Record a device's DMA buffers to a file or a raw block device, with an\n"
 "index (PREFIX.idx) and metadata (PREFIX.json) that 'dmakit verify' checks.\n"
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 "      --status-interval TIME  when stderr is not a terminal, a status\n"
 "                         line every TIME (elapsed, amount, rate, %%, ETA,\n"
 "                         ring fill, drops); SIGUSR1 prints one at any time\n"
+CLI_SAMPLE_HELP
 "  -h, --help\n"
 "\n"
 "Nothing already there is touched unless --force: every file is opened,\n"
@@ -78,7 +80,9 @@ static void usage(FILE *f)
 "\n"
 "Examples:\n"
 "  dmakit record -d sim:rate=800M,policy=drop -o /data/run1.dat --duration 60\n"
-"  dmakit record -d /dev/dmakit0 -o /dev/sdb1 --sidecar /data/run2 --size 200G\n");
+"  dmakit record -d /dev/dmakit0 -o /dev/sdb1 --sidecar /data/run2 --size 200G\n"
+"  dmakit record -d /dev/dmakit0 -o /data/iq.dat --duration 10 \\\n"
+"      --sample-format ci16_le --sample-rate 61.44M --center-freq 2.4G\n");
 }
 
 struct record_cli {
@@ -97,6 +101,7 @@ struct record_cli {
 	double status_interval;
 	struct cli_status_out status;
 	struct dmakit_record_progress last;
+	struct dmakit_samples samples;
 };
 
 static void on_progress(void *ctx, const struct dmakit_record_progress *p)
@@ -132,12 +137,13 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "status-interval", required_argument, NULL, OPT_STATUS },
+		CLI_SAMPLE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	double secs;
-	int o;
+	int o, ret;
 
 	while ((o = getopt_long(argc, argv, ":d:o:s:t:e:fqh", opts, NULL)) != -1) {
 		switch (o) {
@@ -205,6 +211,12 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
+			ret = cli_sample_opt(CMD, o, optarg, &c->samples);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}
@@ -225,7 +237,8 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 				  c->queue_depth ? "--queue-depth" :
 				  c->force ? "--force" :
 				  c->checkpoint_ms ? "--checkpoint" :
-				  c->json ? "--json" : NULL;
+				  c->json ? "--json" :
+				  c->samples.format[0] ? "--sample-format" : NULL;
 
 		if (opt)
 			return cli_usage_error(CMD, "-o - streams the raw bytes to stdout, with no index or metadata: %s does not apply (record to a file for those)",
@@ -233,7 +246,7 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		if (isatty(STDOUT_FILENO))
 			return cli_usage_error(CMD, "-o - would write binary data to a terminal: redirect or pipe stdout");
 	}
-	return 0;
+	return cli_sample_check(CMD, &c->samples);
 }
 
 static double cpu_seconds(const struct timeval *tv)
@@ -406,6 +419,7 @@ int cmd_record(int argc, char **argv)
 	ro.sink.queue_depth = c.queue_depth;
 	ro.sink.force = c.force;
 	ro.sink.checkpoint_ms = c.checkpoint_ms;
+	ro.sink.samples = c.samples;
 	ro.sink.notice = cli_notice_cb;
 	ro.sink.notice_ctx = &notices;
 	ro.max_bytes = c.size;

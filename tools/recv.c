@@ -43,6 +43,7 @@ static const char usage_text[] =
 "      --status-interval TIME  when stderr is not a terminal, a status\n"
 "                        line every TIME (elapsed, amount, rate, %, ETA,\n"
 "                        ring fill, drops); SIGUSR1 prints one at any time\n"
+CLI_SAMPLE_HELP
 "  -h, --help            this help\n"
 "\n"
 "SIGINT/SIGTERM stop cleanly: the recording is closed and the sender told.\n"
@@ -162,6 +163,7 @@ int cmd_recv(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "status-interval", required_argument, NULL, 'U' },
+		CLI_SAMPLE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -240,10 +242,18 @@ int cmd_recv(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_sample_opt("recv", c, optarg, &o.sink.samples);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error("recv", c, argv);
 		}
 	}
 	if (cli_no_operands("recv", argc, argv))
+		return CLI_EXIT_USAGE;
+	if (cli_sample_check("recv", &o.sink.samples))
 		return CLI_EXIT_USAGE;
 	if (!listen_addr)
 		return cli_usage_error("recv", "no address to listen on (-l [ADDR:]PORT)");

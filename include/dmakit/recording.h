@@ -157,6 +157,29 @@ const char *dmakit_result_name(enum dmakit_result r);
 int dmakit_result_parse(const char *name, enum dmakit_result *r);
 
 /**
+ * struct dmakit_samples - what the recorded bytes are, for readers of the
+ * recording (SigMF export, numpy, GNU Radio); kept in the metadata.
+ * @format:      a SigMF dataset format: "cf32_le", "ci16_le", "ri8",
+ *               "cu8", ... (c|r, then f32|f64|i32|i16|u32|u16 with _le or
+ *               _be, or i8|u8); "" if the bytes are not samples (the
+ *               default: nothing is written)
+ * @rate:        samples per second (0: unknown)
+ * @center_freq: centre frequency in Hz, valid if @has_center_freq
+ */
+struct dmakit_samples {
+	char format[16];
+	double rate;
+	double center_freq;
+	bool has_center_freq;
+};
+
+/*
+ * Bytes per sample of SigMF dataset format @format (8 for "ci32_le",
+ * 2 for "cu8"), or -EINVAL if it is not one.
+ */
+int dmakit_sample_size(const char *format);
+
+/**
  * struct dmakit_sink_opts - where and how a sink writes.
  * @path:       data file or block device
  * @sidecar:    prefix for .idx and .json (NULL: @path; required for
@@ -195,6 +218,9 @@ int dmakit_result_parse(const char *name, enum dmakit_result *r);
  *              at least every buffer up to the last checkpoint.
  * @notice:     called with a one-line notice (fallbacks, e.g. "target has
  *              no O_DIRECT, using buffered writes"); may be NULL
+ * @samples:    what the bytes are (format "" : not described); a format
+ *              that is not SigMF's, or a negative or non-finite rate or
+ *              frequency, is refused with -EINVAL
  */
 struct dmakit_sink_opts {
 	const char *path;
@@ -213,6 +239,7 @@ struct dmakit_sink_opts {
 	int32_t checkpoint_ms;
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
+	struct dmakit_samples samples;
 };
 
 /*
@@ -564,6 +591,46 @@ struct dmakit_recover_report {
 int dmakit_recover(const char *path, const char *sidecar,
 		   struct dmakit_recover_report *report, char *err,
 		   size_t errlen);
+
+/**
+ * struct dmakit_export_opts - how dmakit_export_sigmf() writes.
+ * @sidecar: prefix of the index and metadata (NULL: the data path)
+ * @output:  the file to write (NULL: beside the data, "DATA.sigmf-meta",
+ *           or "NAME.sigmf-meta" for a data file "NAME.sigmf-data")
+ * @force:   replace @output if it exists (else -EEXIST, nothing written)
+ */
+struct dmakit_export_opts {
+	const char *sidecar;
+	const char *output;
+	bool force;
+};
+
+/**
+ * struct dmakit_export_report - what dmakit_export_sigmf() wrote.
+ * @output:      the file
+ * @captures:    capture segments (the first buffer, after every gap and
+ *               after every short buffer)
+ * @annotations: buffers flagged as DMA errors
+ * @samples:     samples the dataset holds
+ */
+struct dmakit_export_report {
+	char output[4096];
+	uint64_t captures, annotations, samples;
+};
+
+/*
+ * Describe the finished recording at @path (its metadata names a sample
+ * format: dmakit_sink_opts.samples) in a SigMF 1.2 metadata file that
+ * names the data file as its dataset (core:dataset), written durably
+ * (temporary file, rename).  Return 0; -ENODATA if the recording has no
+ * sample format (SigMF needs one, none is guessed); -EEXIST if the output
+ * exists without @opts->force; -EINVAL for an unfinished or corrupt
+ * recording; another -errno; with @err explaining.
+ */
+int dmakit_export_sigmf(const char *path,
+			const struct dmakit_export_opts *opts,
+			struct dmakit_export_report *rep, char *err,
+			size_t errlen);
 
 #pragma GCC visibility pop
 

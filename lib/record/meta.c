@@ -59,6 +59,13 @@ char *rec_meta_text(const struct rec_meta *m, size_t *lenp)
 	dmakit_json_bool(&j, "registered", m->registered);
 	dmakit_json_u64(&j, "queue_depth", m->queue_depth);
 	dmakit_json_u64(&j, "preallocated", m->preallocated);
+	if (m->samples.format[0]) {
+		dmakit_json_str(&j, "sample_format", m->samples.format);
+		dmakit_json_double_exact(&j, "sample_rate", m->samples.rate);
+		if (m->samples.has_center_freq)
+			dmakit_json_double_exact(&j, "center_freq",
+					   m->samples.center_freq);
+	}
 	iso_time(tbuf, sizeof(tbuf), m->start_realtime_ns);
 	dmakit_json_str(&j, "start_time", tbuf);
 	dmakit_json_u64(&j, "start_realtime_ns", m->start_realtime_ns);
@@ -171,6 +178,11 @@ int rec_meta_parse(struct rec_meta *m, const char *text)
 	dmakit_json_get_bool(text, "direct", &m->direct);
 	dmakit_json_get_bool(text, "registered", &m->registered);
 	dmakit_json_get_bool(text, "finished", &m->finished);
+	GET_STR("sample_format", samples.format);
+	dmakit_json_get_double(text, "sample_rate", &m->samples.rate);
+	m->samples.has_center_freq =
+		!dmakit_json_get_double(text, "center_freq",
+					&m->samples.center_freq);
 	return 0;
 }
 

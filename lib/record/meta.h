@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include "dmakit/recording.h"
 
 #define REC_META_PATH	4096
 #define REC_META_STR	256
@@ -45,7 +46,13 @@ struct rec_meta {
 	char previous_result[32];
 	uint64_t recovered_dropped_entries, recovered_trimmed_bytes;
 	char recovered_note[REC_META_STR];
+	/* what the bytes are (format "": not described) */
+	struct dmakit_samples samples;
 };
+
+/* 0, or -EINVAL with @err if @smp is not a valid sample description. */
+int rec_samples_check(const struct dmakit_samples *smp, char *err,
+		      size_t errlen);
 
 /* The JSON text (malloc'd, *@lenp bytes), or NULL (out of memory). */
 char *rec_meta_text(const struct rec_meta *m, size_t *lenp);

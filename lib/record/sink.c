@@ -460,6 +460,7 @@ void dmakit_sink_fill_meta(struct dmakit_sink *s, struct rec_meta *m, bool final
 	m->checkpoint_seconds = s->ckpt_seconds;
 	COPY(m->result, result);
 	COPY(m->error, error);
+	m->samples = s->opts.samples;
 }
 
 /*
@@ -816,7 +817,7 @@ static int check_opts(const struct dmakit_sink_opts *o, char *err,
 		return dmakit_errf(err, errlen, -EINVAL,
 				   "queue depth %u is out of range 1..%d",
 				   o->queue_depth, SINK_MAX_DEPTH);
-	return 0;
+	return rec_samples_check(&o->samples, err, errlen);
 }
 
 static int classify_target(struct dmakit_sink *s, char *err, size_t errlen)

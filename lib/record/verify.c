@@ -467,7 +467,7 @@ static void check_same_u64(struct verifier *v, const char *meta,
 static void check_same_str(struct verifier *v, const char *meta,
 			   const char *key, const char *have, size_t cmp_len)
 {
-	char want[256];
+	char want[512];
 
 	if (!dmakit_json_get_str(meta, key, want, sizeof(want)) &&
 	    !strncmp(want, have, cmp_len))
@@ -475,6 +475,39 @@ static void check_same_str(struct verifier *v, const char *meta,
 	v->rep->index_errors++;
 	problem(v, 0, 0, "metadata and index disagree on %s (\"%s\" in the index): the metadata belongs to another recording or was edited",
 		key, have);
+}
+
+/*
+ * The header's device (cut at @size - 1 bytes) against the metadata's,
+ * which the JSON writer made valid UTF-8: compare the header's as the
+ * writer would have written it, without a sequence the cut split.
+ */
+static void check_same_device(struct verifier *v, const char *meta,
+			      const char *hdr_device, size_t size)
+{
+	char raw[256], clean[512];
+	size_t len = strnlen(hdr_device, size - 1), k;
+	bool cut = len == size - 1;
+
+	memcpy(raw, hdr_device, len);
+	if (cut) {
+		/* drop a trailing sequence the cut left incomplete */
+		for (k = 1; k <= 3 && k <= len; k++) {
+			unsigned char c = (unsigned char)raw[len - k];
+			size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 :
+				      c >= 0xc0 ? 2 : 1;
+
+			if ((c & 0xc0) == 0x80)
+				continue;	/* a continuation byte */
+			if (need > k)
+				len -= k;
+			break;
+		}
+	}
+	raw[len] = '\0';
+	dmakit_utf8_clean(clean, sizeof(clean), raw);
+	check_same_str(v, meta, "device", clean,
+		       cut ? strlen(clean) : strlen(clean) + 1);
 }
 
 /* The trailer (format 2) against what the entries added up to. */
@@ -556,7 +589,7 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 	/* whose recording: a copied-over metadata file names another */
 	check_same_u64(v, meta, "stream_id", h->stream_id);
 	check_same_u64(v, meta, "start_realtime_ns", h->start_realtime_ns);
-	check_same_str(v, meta, "device", h->device, sizeof(h->device) - 1);
+	check_same_device(v, meta, h->device, sizeof(h->device));
 	if (h->version >= 2) {
 		check_same_u64(v, meta, "nbufs", h->nbufs);
 		check_same_str(v, meta, "engine",

@@ -24,111 +24,9 @@
 #include <unistd.h>
 #include "internal.h"
 #include "trace_internal.h"
+#include "elf_file.h"
 
 #define NT_STAPSDT 3
-
-struct elf_file {
-	const unsigned char *map;
-	size_t size;
-	const Elf64_Ehdr *eh;
-	const Elf64_Shdr *sh;		/* section headers */
-	const char *shstr;		/* section name strings */
-	size_t shstr_size;
-};
-
-static bool in_file(const struct elf_file *ef, uint64_t off, uint64_t len)
-{
-	return off <= ef->size && len <= ef->size - off;
-}
-
-static int elf_open(struct elf_file *ef, const char *path, char *err,
-		    size_t errlen)
-{
-	const Elf64_Ehdr *eh;
-	const Elf64_Shdr *shs;
-	struct stat st;
-	void *map;
-	int fd;
-
-	memset(ef, 0, sizeof(*ef));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dmakit_errf(err, errlen, -errno, "%s: %s", path,
-				   strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		close(fd);
-		return dmakit_errf(err, errlen, -ENOEXEC,
-				   "%s: not an ELF file", path);
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		return dmakit_errf(err, errlen, -errno, "%s: mmap: %s", path,
-				   strerror(errno));
-	ef->map = map;
-	ef->size = (size_t)st.st_size;
-	eh = map;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG))
-		goto bad;
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_ident[EI_DATA] != ELFDATA2LSB) {
-		munmap(map, ef->size);
-		ef->map = NULL;
-		return dmakit_errf(err, errlen, -ENOEXEC,
-				   "%s: only 64-bit little-endian ELF files are supported",
-				   path);
-	}
-	if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
-	    !in_file(ef, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)) ||
-	    eh->e_shstrndx >= eh->e_shnum)
-		goto bad;
-	if (eh->e_phnum && (eh->e_phentsize != sizeof(Elf64_Phdr) ||
-			    !in_file(ef, eh->e_phoff,
-				     (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr))))
-		goto bad;
-	ef->eh = eh;
-	shs = (const Elf64_Shdr *)(ef->map + eh->e_shoff);
-	ef->sh = shs;
-	if (!in_file(ef, shs[eh->e_shstrndx].sh_offset,
-		     shs[eh->e_shstrndx].sh_size))
-		goto bad;
-	ef->shstr = (const char *)ef->map + shs[eh->e_shstrndx].sh_offset;
-	ef->shstr_size = shs[eh->e_shstrndx].sh_size;
-	return 0;
-bad:
-	munmap(map, ef->size);
-	ef->map = NULL;
-	return dmakit_errf(err, errlen, -ENOEXEC, "%s: malformed ELF file",
-			   path);
-}
-
-static void elf_close(struct elf_file *ef)
-{
-	if (ef->map)
-		munmap((void *)ef->map, ef->size);
-	ef->map = NULL;
-}
-
-static const char *section_name(const struct elf_file *ef,
-				const Elf64_Shdr *s)
-{
-	if (s->sh_name >= ef->shstr_size ||
-	    !memchr(ef->shstr + s->sh_name, '\0', ef->shstr_size - s->sh_name))
-		return "";
-	return ef->shstr + s->sh_name;
-}
-
-static const Elf64_Shdr *find_section(const struct elf_file *ef,
-				      const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < ef->eh->e_shnum; i++)
-		if (!strcmp(section_name(ef, &ef->sh[i]), name))
-			return &ef->sh[i];
-	return NULL;
-}
 
 /*
  * Virtual address -> file offset through the PT_LOAD segments; @code: the
@@ -163,10 +61,10 @@ static int lookup_in(const struct elf_file *ef, const Elf64_Shdr *symtab,
 
 	if (symtab->sh_link >= ef->eh->e_shnum ||
 	    symtab->sh_entsize != sizeof(Elf64_Sym) ||
-	    !in_file(ef, symtab->sh_offset, symtab->sh_size))
+	    !elf_file_has(ef, symtab->sh_offset, symtab->sh_size))
 		return -ENOENT;
 	strtab = &ef->sh[symtab->sh_link];
-	if (!in_file(ef, strtab->sh_offset, strtab->sh_size))
+	if (!elf_file_has(ef, strtab->sh_offset, strtab->sh_size))
 		return -ENOENT;
 	syms = (const Elf64_Sym *)(ef->map + symtab->sh_offset);
 	strs = (const char *)ef->map + strtab->sh_offset;
@@ -194,15 +92,53 @@ static int lookup_in(const struct elf_file *ef, const Elf64_Shdr *symtab,
 	return -ENOENT;
 }
 
+/* @sym in @ef's tables: .symtab first (it also has static functions). */
+static int lookup_sym(const struct elf_file *ef, const char *sym,
+		      uint64_t *vaddr)
+{
+	unsigned int i;
+	int ret = -ENOENT;
+
+	for (i = 0; i < ef->eh->e_shnum && ret; i++)
+		if (ef->sh[i].sh_type == SHT_SYMTAB)
+			ret = lookup_in(ef, &ef->sh[i], sym, vaddr);
+	for (i = 0; i < ef->eh->e_shnum && ret; i++)
+		if (ef->sh[i].sh_type == SHT_DYNSYM)
+			ret = lookup_in(ef, &ef->sh[i], sym, vaddr);
+	return ret;
+}
+
+/*
+ * @sym in the separate debug file of @ef (a stripped library): the
+ * address is the library's (the debug file's program headers describe no
+ * file contents); @debug receives the file's path for messages.
+ */
+static int lookup_debug_sym(const struct elf_file *ef, const char *path,
+			    const char *sym, uint64_t *vaddr, char *debug,
+			    size_t debuglen)
+{
+	struct elf_file dbg;
+	int ret;
+
+	debug[0] = '\0';
+	if (elf_debug_file(ef, path, debug, debuglen))
+		return -ENOENT;
+	if (elf_file_open(&dbg, debug, NULL, 0))
+		return -ENOENT;
+	ret = lookup_sym(&dbg, sym, vaddr);
+	elf_file_close(&dbg);
+	return ret;
+}
+
 int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 			   uint64_t *offset, char *err, size_t errlen)
 {
 	struct elf_file ef;
+	char debug[4096];
 	uint64_t vaddr = 0;
-	unsigned int i;
 	int ret;
 
-	ret = elf_open(&ef, path, err, errlen);
+	ret = elf_file_open(&ef, path, err, errlen);
 	if (ret)
 		return ret;
 	if (!strncmp(sym, "0x", 2)) {
@@ -211,28 +147,24 @@ int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 		vaddr = strtoull(sym, &end, 16);
 		ret = (*end || end == sym + 2) ? -EINVAL : 0;
 		if (ret) {
-			elf_close(&ef);
+			elf_file_close(&ef);
 			return dmakit_errf(err, errlen, -EINVAL,
 					   "bad address '%s'", sym);
 		}
-	} else {
-		ret = -ENOENT;
-		/* the full symbol table first: it also has static functions */
-		for (i = 0; i < ef.eh->e_shnum && ret; i++)
-			if (ef.sh[i].sh_type == SHT_SYMTAB)
-				ret = lookup_in(&ef, &ef.sh[i], sym, &vaddr);
-		for (i = 0; i < ef.eh->e_shnum && ret; i++)
-			if (ef.sh[i].sh_type == SHT_DYNSYM)
-				ret = lookup_in(&ef, &ef.sh[i], sym, &vaddr);
-		if (ret) {
-			elf_close(&ef);
+	} else if (lookup_sym(&ef, sym, &vaddr) &&
+		   lookup_debug_sym(&ef, path, sym, &vaddr, debug,
+				    sizeof(debug))) {
+		elf_file_close(&ef);
+		if (debug[0])
 			return dmakit_errf(err, errlen, -ENOENT,
-					   "%s: no function '%s' in its symbol tables",
-					   path, sym);
-		}
+					   "%s: no function '%s' in its symbol tables nor in its debug file %s",
+					   path, sym, debug);
+		return dmakit_errf(err, errlen, -ENOENT,
+				   "%s: no function '%s' in its symbol tables (no separate debug file found by build id or .gnu_debuglink)",
+				   path, sym);
 	}
 	ret = vaddr_to_offset(&ef, vaddr + add, true, offset);
-	elf_close(&ef);
+	elf_file_close(&ef);
 	if (ret)
 		return dmakit_errf(err, errlen, -ENOEXEC,
 				   "%s: address 0x%llx of '%s' is not in an executable segment",
@@ -375,13 +307,13 @@ int dmakit_elf_usdt_find(const char *path, const char *provider,
 	int n = 0, ret;
 
 	*probes = NULL;
-	ret = elf_open(&ef, path, err, errlen);
+	ret = elf_file_open(&ef, path, err, errlen);
 	if (ret)
 		return ret;
-	notes = find_section(&ef, ".note.stapsdt");
-	base_sec = find_section(&ef, ".stapsdt.base");
-	if (!notes || !in_file(&ef, notes->sh_offset, notes->sh_size)) {
-		elf_close(&ef);
+	notes = elf_file_section(&ef, ".note.stapsdt");
+	base_sec = elf_file_section(&ef, ".stapsdt.base");
+	if (!notes || !elf_file_has(&ef, notes->sh_offset, notes->sh_size)) {
+		elf_file_close(&ef);
 		return dmakit_errf(err, errlen, -ENOENT,
 				   "%s: no USDT probes (.note.stapsdt)", path);
 	}
@@ -454,7 +386,7 @@ int dmakit_elf_usdt_find(const char *path, const char *provider,
 			out[n++] = p;
 		}
 	}
-	elf_close(&ef);
+	elf_file_close(&ef);
 	if (!n)
 		return dmakit_errf(err, errlen, -ENOENT,
 				   "%s: no USDT probe %s:%s", path, provider,
@@ -463,7 +395,7 @@ int dmakit_elf_usdt_find(const char *path, const char *provider,
 	return n;
 fail:
 	free(out);
-	elf_close(&ef);
+	elf_file_close(&ef);
 	return ret;
 }
 
@@ -473,11 +405,11 @@ int dmakit_elf_machine(const char *path, unsigned int *machine, char *err,
 	struct elf_file ef;
 	int ret;
 
-	ret = elf_open(&ef, path, err, errlen);
+	ret = elf_file_open(&ef, path, err, errlen);
 	if (ret)
 		return ret;
 	*machine = ef.eh->e_machine;
-	elf_close(&ef);
+	elf_file_close(&ef);
 	return 0;
 }
 

@@ -114,8 +114,10 @@ int dmakit_elf_usdt_find(const char *path, const char *provider,
 			 const char *name, struct dmakit_usdt_probe **probes,
 			 char *err, size_t errlen);
 /*
- * File offset of function @sym (+@add) in @path, from .symtab or .dynsym;
- * "0x..." is taken as a virtual address.  Return 0, -ENOENT, -ENOEXEC.
+ * File offset of function @sym (+@add) in @path, from .symtab or .dynsym,
+ * or from the separate debug file of a stripped @path (build id,
+ * .gnu_debuglink: elf_file.h); "0x..." is taken as a virtual address.
+ * Return 0, -ENOENT, -ENOEXEC.
  */
 int dmakit_elf_func_offset(const char *path, const char *sym, uint64_t add,
 			   uint64_t *offset, char *err, size_t errlen);

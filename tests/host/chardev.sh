@@ -13,7 +13,6 @@
 # (every loss counted and marked).
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 cd "$TMPDIR" || exit 1
 
 # sha256 of the valid bytes of every recorded buffer, in index order
@@ -110,7 +109,7 @@ PY
 	t_eq "fifo/$mode: every byte recorded in order" "$(payload_sha "$out")" "$(cat writer.sha)"
 	"$DMAKIT" verify "$out" >/dev/null
 	t_eq "fifo/$mode: verify passes" "$?" 0
-	t_check "fifo/$mode: sequence continuity" python3 "$check" "$out"
+	t_check "fifo/$mode: sequence continuity" dmakit_py check "$out"
 	rm -f "$out"*
 done
 
@@ -217,7 +216,7 @@ t_check "drop: buffers were dropped ($dropped) and appear as gaps ($lost lost)" 
 t_eq "drop: verify passes" "$?" 0
 t_eq "drop: no unaccounted loss" "$(json_get v.json unaccounted)" 0
 t_check "drop: seq continuity with lost counts (independent check)" \
-	python3 "$check" "$out"
+	dmakit_py check "$out"
 rm -f "$out"*
 
 # --- absurd numbers are usage errors with a reason ---

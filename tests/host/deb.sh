@@ -14,7 +14,7 @@ export LC_ALL=C.UTF-8
 
 hold_system_install_lock ||
 	{ t_check "another suite's install test ended within 25 min" false; t_done; }
-pkgs=(dmakit-dkms dmakit libdmakit-dev libdmakit0)
+pkgs=(python3-dmakit dmakit-dkms dmakit libdmakit-dev libdmakit0)
 for p in "${pkgs[@]}"; do
 	# never remove a dmakit someone installed on purpose
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed' &&
@@ -48,7 +48,8 @@ rc=$?
 t_eq "dpkg-buildpackage -us -uc -b exits 0" "$rc" 0
 [ "$rc" = 0 ] || tail -n 30 "$TMPDIR/build.log"
 for p in libdmakit0_${version}_amd64 libdmakit-dev_${version}_amd64 \
-	 dmakit_${version}_amd64 dmakit-dkms_${version}_all; do
+	 dmakit_${version}_amd64 dmakit-dkms_${version}_all \
+	 python3-dmakit_${version}_all; do
 	t_check "$p.deb was built" test -s "$TMPDIR/build/$p.deb"
 done
 # what a build in the source tree would leave: debhelper's state and
@@ -64,11 +65,12 @@ cat "$TMPDIR/lintian.errors"
 
 debs=()
 for p in libdmakit0_${version}_amd64 libdmakit-dev_${version}_amd64 \
-	 dmakit_${version}_amd64 dmakit-dkms_${version}_all; do
+	 dmakit_${version}_amd64 dmakit-dkms_${version}_all \
+	 python3-dmakit_${version}_all; do
 	debs+=("$TMPDIR/build/$p.deb")
 done
 dpkg_retry dpkg -i "${debs[@]}"
-t_eq "dpkg -i installs the four packages" "$?" 0
+t_eq "dpkg -i installs the five packages" "$?" 0
 
 t_eq "dmakit --version is the Makefile's VERSION" "$(/usr/bin/dmakit --version)" "dmakit $version"
 t_check "pkg-config knows dmakit $version" pkg-config --exact-version="$version" dmakit
@@ -118,6 +120,12 @@ t_eq "the installed dmakit records 16 MiB from the simulated card" "$?" 0
 /usr/bin/dmakit verify "$TMPDIR/rec.dat" --json >"$TMPDIR/verify.json"
 t_eq "the installed dmakit verifies it" "$?" 0
 t_eq "... all 256 buffers" "$(json_get "$TMPDIR/verify.json" buffers)" 256
+t_eq "the packaged Python package verifies it too" \
+	"$(cd / && env -u PYTHONPATH /usr/bin/python3 -m dmakit verify --json "$TMPDIR/rec.dat" |
+	   /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["buffers"])')" "True 256"
+t_eq "from /usr/lib/python3/dist-packages" \
+	"$(cd / && env -u PYTHONPATH /usr/bin/python3 -c 'import dmakit; print(dmakit.__file__)')" \
+	/usr/lib/python3/dist-packages/dmakit/__init__.py
 
 t_grep "man finds dmakit-record(1)" "dmakit-record - " <(man dmakit-record 2>/dev/null | col -bx)
 t_grep "man finds libdmakit(3)" "dmakit_open" <(man 3 libdmakit 2>/dev/null | col -bx)

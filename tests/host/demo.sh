@@ -4,7 +4,6 @@
 # second `make demo` replaces the first demo's recording.
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 out=$TMPDIR/dmakit-demo.dat
 
 for run in first second; do
@@ -15,7 +14,7 @@ for run in first second; do
 	t_eq "  result complete, 4096 buffers of 512 KiB" \
 		"$(json_get "$out.json" result) $(json_get "$out.json" buffers) $(json_get "$out.json" bufsize)" \
 		"complete 4096 524288"
-	t_check "  the independent reader accepts it" python3 "$check" "$out"
+	t_check "  the independent reader accepts it" dmakit_py check "$out"
 	"$DMAKIT" verify "$out" --json >"$TMPDIR/v.json"
 	t_eq "  verify: ok, every buffer, payload checked" \
 		"$(json_get "$TMPDIR/v.json" ok) $(json_get "$TMPDIR/v.json" buffers) $(json_get "$TMPDIR/v.json" payload_checked)" \

@@ -11,10 +11,11 @@ prefix=$TMPDIR/opt/dmakit-test
 libdir=$prefix/lib/x86_64-linux-gnu
 # a copy of the tree, so this test never races the suite's own build dirs
 mkdir -p "$TMPDIR/src"
-cp -r "$TOP"/{Makefile,dmakit.pc.in,include,lib,tools,scripts} "$TMPDIR/src/"
+cp -r "$TOP"/{Makefile,dmakit.pc.in,include,lib,tools,scripts,python} "$TMPDIR/src/"
 make -s -C "$TMPDIR/src" -j2 all >"$TMPDIR/build.log" 2>&1
 t_eq "the tree builds" "$?" 0
-make -s -C "$TMPDIR/src" install PREFIX="$prefix" LIBDIR="$libdir" >"$TMPDIR/install.log" 2>&1
+make -s -C "$TMPDIR/src" install PREFIX="$prefix" LIBDIR="$libdir" \
+	PYTHON3="$PYTHON3" >"$TMPDIR/install.log" 2>&1
 t_eq "make install exits 0" "$?" 0
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
@@ -68,7 +69,25 @@ t_grep "man finds dmakit-record in the installed tree" "dmakit-record - " \
 t_grep "the bash completion is installed" "complete .*_dmakit dmakit" \
 	"$prefix/share/bash-completion/completions/dmakit"
 
-make -s -C "$TMPDIR/src" uninstall PREFIX="$prefix" LIBDIR="$libdir" >"$TMPDIR/uninstall.log" 2>&1
+# the Python package where the interpreter looks for PREFIX's packages
+pyver=$("$PYTHON3" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+pydir=$prefix/lib/python$pyver/dist-packages
+t_check "the Python package is installed in $pydir" test -s "$pydir/dmakit/recording.py"
+"$prefix/bin/dmakit" record -q -d sim:bufsize=64K,nbufs=16,policy=block \
+	-o "$TMPDIR/inst.dat" --size 2M
+t_eq "the installed python3 -m dmakit verifies a recording" \
+	"$(cd / && PYTHONPATH=$pydir "$PYTHON3" -m dmakit verify --json "$TMPDIR/inst.dat" |
+	   "$PYTHON3" -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["crcs_checked"])')" "True 32"
+t_eq "import dmakit is the installed one" \
+	"$(cd / && PYTHONPATH=$pydir "$PYTHON3" -c 'import dmakit; print(dmakit.__file__)')" \
+	"$pydir/dmakit/__init__.py"
+# the default PYTHONDIR for PREFIX=/usr is Debian's dist-packages
+t_eq "PREFIX=/usr installs into /usr/lib/python3/dist-packages" \
+	"$(make -s -C "$TMPDIR/src" --eval 'print-pythondir: ; @echo $(PYTHONDIR)' print-pythondir PREFIX=/usr)" \
+	"/usr/lib/python3/dist-packages"
+
+make -s -C "$TMPDIR/src" uninstall PREFIX="$prefix" LIBDIR="$libdir" \
+	PYTHON3="$PYTHON3" >"$TMPDIR/uninstall.log" 2>&1
 t_eq "make uninstall exits 0" "$?" 0
 left=$(find "$prefix" -type f -o -type l | wc -l)
 t_eq "uninstall leaves no file behind" "$left" 0

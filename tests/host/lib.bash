@@ -8,6 +8,13 @@ T_PASSED=0
 T_FAILED=0
 : "${DMAKIT:=$TOP/build-san/bin/dmakit}"
 : "${TMPDIR:=/tmp}"
+: "${PYTHON3:=python3}"
+
+# dmakit_py ARGS...: the in-tree Python package (python3 -m dmakit), e.g.
+# "dmakit_py check DATA [SIDECAR]": index and metadata strictly consistent.
+dmakit_py() {
+	PYTHONPATH="$TOP/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON3" -m dmakit "$@"
+}
 
 # t_check DESCRIPTION COMMAND...: passes if COMMAND succeeds.
 t_check() {

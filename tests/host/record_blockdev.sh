@@ -7,7 +7,6 @@
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
 need_root
-check="$TOP/tests/host/recording_check.py"
 img=$TMPDIR/disk.img
 truncate -s 32M "$img"
 loopdev=$(losetup -f --show "$img") || t_skip "no loop device available"
@@ -39,7 +38,7 @@ for e in uring pwrite buffered mmap; do
 	t_eq "$e: metadata says block device" "$(json_get "$side-$e.json" target)" block-device
 	t_eq "$e: 64 buffers" "$(json_get "$side-$e.json" buffers)" 64
 	t_check "$e: verify with --sidecar" "$DMAKIT" verify "$loopdev" --sidecar "$side-$e" --quiet
-	t_check "$e: index and metadata agree" python3 "$check" "$loopdev" "$side-$e"
+	t_check "$e: index and metadata agree" dmakit_py check "$loopdev" "$side-$e"
 done
 
 # the device's own bytes are what verify reads: damage one

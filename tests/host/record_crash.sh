@@ -9,7 +9,6 @@
 # never reached the disk, a torn last entry.
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 shim=$TMPDIR/killat.so
 cc -O2 -shared -fPIC -o "$shim" "$TOP/tests/host/progs/killat.c" -ldl ||
 	{ echo "not ok - build the kill shim"; exit 1; }
@@ -34,7 +33,7 @@ after_crash() {
 	t_eq "$name: it was not finished" \
 		"$(json_get "$TMPDIR/rec.json" was_finished)" false
 	t_check "$name: verify passes" "$DMAKIT" verify "$out" --quiet
-	t_check "$name: independent check" python3 "$check" "$out"
+	t_check "$name: independent check" dmakit_py check "$out"
 	t_eq "$name: result" "$(json_get "$out.json" result)" recovered
 	t_check "$name: at least the checkpoint's $ckpt buffers" \
 		test "$(json_get "$out.json" buffers)" -ge "$ckpt"

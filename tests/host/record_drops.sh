@@ -7,7 +7,6 @@
 # number of buffers the source is told to produce.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 N=4096		# buffers the counted source produces (each drop takes one)
 
 # record_case ENGINE NAME LIMIT-ARGS...: record, read the index; sets
@@ -18,7 +17,7 @@ record_case() {
 	out=$TMPDIR/drop-$e-$name.dat
 	"$DMAKIT" record -o "$out" --engine "$e" --json "$@" >"$TMPDIR/r.json"
 	t_eq "$e $name: record exits 0" "$?" 0
-	python3 "$check" "$out" >"$TMPDIR/idx.json"
+	dmakit_py check "$out" >"$TMPDIR/idx.json"
 	t_eq "$e $name: the independent reader accepts the recording" "$?" 0
 	idx_entries=$(json_get "$TMPDIR/idx.json" entries)
 	idx_gaps=$(json_get "$TMPDIR/idx.json" gaps)

@@ -4,7 +4,6 @@
 # also the growing (--duration) mode and the default engine's zero copy.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 dev=sim:bufsize=256K,nbufs=32,policy=block,rate=max
 
 for e in uring pwrite buffered mmap; do
@@ -24,7 +23,7 @@ for e in uring pwrite buffered mmap; do
 	t_eq "$e: verify bytes" "$(json_get "$TMPDIR/$e.v.json" bytes)" $((192 * 262144))
 	t_eq "$e: sim payload checked" "$(json_get "$TMPDIR/$e.v.json" payload_checked)" true
 	t_check "$e: independent index/metadata check" \
-		python3 "$check" "$out"
+		dmakit_py check "$out"
 	rm -f "$out"
 done
 
@@ -54,7 +53,7 @@ for e in uring mmap; do
 		python3 -c "import sys; sys.exit(not 0 < $bytes <= 100e6 * $secs + 2 * $(json_get "$out.json" bufsize))"
 	t_check "$e --duration: verify" "$DMAKIT" verify "$out" --quiet
 	t_check "$e --duration: file trimmed, index consistent" \
-		python3 "$check" "$out"
+		dmakit_py check "$out"
 	rm -f "$out"
 done
 
@@ -63,6 +62,6 @@ out=$TMPDIR/nocrc.dat
 "$DMAKIT" record -d sim:bufsize=64K,nbufs=16,policy=block,crc=off -o "$out" \
 	--size 4M --quiet
 t_eq "host CRCs for a device without CRCs" \
-	"$(python3 "$check" "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_crcs"])')" 64
+	"$(dmakit_py check "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_crcs"])')" 64
 t_check "verify checks host CRCs" "$DMAKIT" verify "$out" --quiet
 t_done

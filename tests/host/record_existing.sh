@@ -8,7 +8,6 @@
 # not created.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 sim=sim:bufsize=64K,nbufs=32,policy=block,rate=max
 
 sums() { md5sum "$@" 2>&1; }
@@ -78,7 +77,7 @@ t_eq "an empty file may be used" "$?" 0
 t_eq "--force: exits 0" "$?" 0
 t_eq "--force: the new recording" "$(json_get "$run.json" buffers)" 32
 t_check "--force: verifies" "$DMAKIT" verify "$run" --quiet
-t_check "--force: index and metadata agree" python3 "$check" "$run"
+t_check "--force: index and metadata agree" dmakit_py check "$run"
 
 # two recorders on one path: the second fails at once, the first goes on
 two=$TMPDIR/two.dat
@@ -104,7 +103,7 @@ wait "$first"
 t_eq "first recorder: exits 0 after SIGINT" "$?" 0
 t_eq "first recorder: interrupted" "$(json_get "$two.json" result)" interrupted
 t_check "first recorder: its recording verifies" "$DMAKIT" verify "$two" --quiet
-t_check "first recorder: index and metadata agree" python3 "$check" "$two"
+t_check "first recorder: index and metadata agree" dmakit_py check "$two"
 
 # a recorder killed mid-run leaves its files (for recovery): its lock died
 # with it, and a new recorder still refuses to overwrite them

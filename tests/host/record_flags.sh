@@ -6,7 +6,6 @@
 # "1 buffers unaccounted".)
 # timeout: 180
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 
 for e in uring buffered; do
 	# 64 buffers: empty every 7th (9), half-length every 11th (5 not empty)
@@ -22,7 +21,7 @@ for e in uring buffered; do
 	t_eq "$e: verify counts empty" "$(json_get "$TMPDIR/v.json" empty)" 9
 	t_eq "$e: verify counts truncated" "$(json_get "$TMPDIR/v.json" truncated)" 5
 	t_eq "$e: nothing unaccounted" "$(json_get "$TMPDIR/v.json" unaccounted)" 0
-	t_check "$e: independent check" python3 "$check" "$out"
+	t_check "$e: independent check" dmakit_py check "$out"
 done
 
 out=$TMPDIR/dmaerr.dat
@@ -34,5 +33,5 @@ t_eq "verify fails on a DMA error" "$?" 1
 t_grep "says which buffer" "seq 12 .*DMA error" "$TMPDIR/v.err"
 t_grep "reports the kinds" "with a DMA error 4" "$TMPDIR/v.out"
 t_check "--allow-dma-errors passes" "$DMAKIT" verify "$out" --allow-dma-errors --quiet
-t_check "independent check" python3 "$check" "$out"
+t_check "independent check" dmakit_py check "$out"
 t_done

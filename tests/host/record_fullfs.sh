@@ -7,7 +7,6 @@
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
 need_root
-check="$TOP/tests/host/recording_check.py"
 mnt=$TMPDIR/mnt
 mkdir -p "$mnt"
 cleanup() { umount "$mnt" 2>/dev/null; }
@@ -25,7 +24,7 @@ full_case() {	# NAME ENGINE RECORD-ARGS...
 	n=$(json_get "$out.json" buffers)
 	t_check "$name/$e: most of the space was used ($n buffers)" test "$n" -ge 40
 	t_check "$name/$e: verify passes" "$DMAKIT" verify "$out" --quiet
-	t_check "$name/$e: index and metadata agree" python3 "$check" "$out"
+	t_check "$name/$e: index and metadata agree" dmakit_py check "$out"
 	rm -f "$mnt"/full.dat*
 }
 

@@ -4,7 +4,6 @@
 # before the limit verifies.
 # timeout: 120
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 
 for e in uring pwrite buffered mmap; do
 	out=$TMPDIR/limit-$e.dat
@@ -20,7 +19,7 @@ for e in uring pwrite buffered mmap; do
 	t_check "$e: buffers not written are counted" \
 		test "$(json_get "$out.json" not_recorded)" -ge 1
 	t_check "$e: verify passes" "$DMAKIT" verify "$out" --quiet
-	t_check "$e: index and metadata agree" python3 "$check" "$out"
+	t_check "$e: index and metadata agree" dmakit_py check "$out"
 	rm -f "$out"
 done
 

@@ -3,7 +3,6 @@
 # result "interrupted", and a recording that verifies.
 # timeout: 120
 . "$TOP/tests/host/lib.bash"
-check="$TOP/tests/host/recording_check.py"
 
 # wait until the index has at least $2 entries (up to 20 s)
 wait_entries() {
@@ -33,7 +32,7 @@ for case in INT:uring TERM:mmap INT:pwrite; do
 	t_eq "$sig/$e: result interrupted" "$(json_get "$out.json" result)" interrupted
 	t_grep "$sig/$e: says it was stopped" "interrupted" "$TMPDIR/err"
 	t_check "$sig/$e: verify passes" "$DMAKIT" verify "$out" --quiet
-	t_check "$sig/$e: index and metadata agree" python3 "$check" "$out"
+	t_check "$sig/$e: index and metadata agree" dmakit_py check "$out"
 	rm -f "$out"
 done
 t_done

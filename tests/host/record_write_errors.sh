@@ -10,7 +10,6 @@
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
 need_root
-check="$TOP/tests/host/recording_check.py"
 /usr/bin/python3 -c 'import fuse' 2>/dev/null || t_skip "python3-fuse is not installed (scripts/setup.sh)"
 [ -e /dev/fuse ] || t_skip "no /dev/fuse"
 cd "$TMPDIR" || exit 1
@@ -45,7 +44,7 @@ for c in EIO:io-error:"Input/output error" EDQUOT:disk-full:"Disk quota exceeded
 		t_grep "$err/$e: and what was kept" "the $n buffers recorded before are consistent and durable" r.err
 		t_eq "$err/$e: as many buffers as the file system took in order" "$(json_get r.json buffers)" "$n"
 		t_check "$err/$e: the independent reader accepts them" \
-			python3 "$check" "mnt/$e.dat" "$side"
+			dmakit_py check "mnt/$e.dat" "$side"
 		"$DMAKIT" verify "mnt/$e.dat" --sidecar "$side" --json >v.json
 		t_eq "$err/$e: verify passes" "$?" 0
 		t_eq "$err/$e: verify checked them all" "$(json_get v.json buffers)" "$n"

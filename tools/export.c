@@ -38,7 +38,7 @@ static void usage(FILE *f)
 "                         NAME.sigmf-meta for PATH NAME.sigmf-data)\n"
 "  -f, --force            replace FILE if it exists\n"
 "      --json             print the result as one JSON object on stdout\n"
-"  -q, --quiet            print nothing on success\n"
+"  -q, --quiet            print only errors\n"
 "  -h, --help\n"
 "\n"
 "Exit status: 0 written, 1 could not (unreadable or unfinished recording,\n"

@@ -4,7 +4,7 @@
 # and truncated frames from a raw socket, a port in use, an unreachable
 # host, SIGINT on either side, bad usage.  After every failure the
 # recording made so far verifies.
-# timeout: 300
+# timeout: 900
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/net_lib.bash"
 need_root	# a network namespace for the unreachable address

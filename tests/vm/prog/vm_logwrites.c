@@ -9,11 +9,14 @@
  *       letters (F flush, U fua, D discard, M mark, m metadata) or "-";
  *       then "mark=TEXT" for a mark, and "find=VALUE" for each place the
  *       entry's data holds the string FIND, VALUE being the digits that
- *       follow it (how the case finds each checkpoint's metadata text).
- *   vm_logwrites replay LOG TARGET LAST
- *       write entries 0..LAST, in log order, onto TARGET (a discard as
- *       zeros), then fsync: the state a disk holds when power is lost
- *       right after entry LAST reached it.
+ *       follow it (how the case finds each checkpoint's metadata text);
+ *       the first line, "# entries N sectorsize S", and the last, "# end
+ *       at byte B" (how much of the log device it used), are comments.
+ *   vm_logwrites replay LOG TARGET FIRST LAST
+ *       write entries FIRST..LAST, in log order, onto TARGET (a discard
+ *       as zeros), then fsync.  From 0: the state a disk holds when power
+ *       is lost right after entry LAST reached it; from the entry after
+ *       the last replay: the same, for a target that holds that replay.
  *
  * The layout: at byte 0 the super (magic, version, nr_entries,
  * sectorsize), then from byte sectorsize on, per entry, one sectorsize
@@ -30,6 +33,7 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +108,12 @@ static int log_open(struct log *l, const char *path)
 	return 0;
 }
 
-/* Read the next entry's header into @e and, for a write, its data. */
+/*
+ * Read the next entry's header into @e and, for a write, its data (with
+ * @want_data; else it is skipped).
+ */
 static int log_next(struct log *l, const char *path, struct log_write_entry *e,
-		    size_t *data_len)
+		    size_t *data_len, bool want_data)
 {
 	size_t len;
 
@@ -127,6 +134,10 @@ static int log_next(struct log *l, const char *path, struct log_write_entry *e,
 		return 1;
 	}
 	len = (size_t)e->nr_sectors * l->sectorsize;
+	if (!want_data) {
+		l->pos += len;
+		return 0;
+	}
 	if (len > l->data_cap) {
 		free(l->data);
 		l->data = malloc(len);
@@ -170,7 +181,7 @@ static int list(const char *path, const char *find)
 		return 1;
 	printf("# entries %" PRIu64 " sectorsize %u\n", l.nr_entries, l.sectorsize);
 	for (i = 0; i < l.nr_entries; i++) {
-		if (log_next(&l, path, &e, &len))
+		if (log_next(&l, path, &e, &len, find != NULL))
 			return 1;
 		f = flags;
 		if (e.flags & LOG_FLUSH_FLAG)
@@ -197,10 +208,12 @@ static int list(const char *path, const char *find)
 			print_finds(l.data, len, find);
 		putchar('\n');
 	}
+	printf("# end at byte %" PRIu64 "\n", l.pos);
 	return 0;
 }
 
-static int replay(const char *path, const char *target, uint64_t last)
+static int replay(const char *path, const char *target, uint64_t first,
+		  uint64_t last)
 {
 	struct log l;
 	struct log_write_entry e;
@@ -210,9 +223,9 @@ static int replay(const char *path, const char *target, uint64_t last)
 
 	if (log_open(&l, path))
 		return 1;
-	if (last >= l.nr_entries) {
-		fprintf(stderr, "vm_logwrites: %s has %" PRIu64 " entries, no entry %" PRIu64 "\n",
-			path, l.nr_entries, last);
+	if (first > last || last >= l.nr_entries) {
+		fprintf(stderr, "vm_logwrites: %s has %" PRIu64 " entries: no range %" PRIu64 "..%" PRIu64 "\n",
+			path, l.nr_entries, first, last);
 		return 1;
 	}
 	fd = open(target, O_WRONLY | O_CLOEXEC);
@@ -221,8 +234,10 @@ static int replay(const char *path, const char *target, uint64_t last)
 	for (i = 0; i <= last; i++) {
 		off_t at;
 
-		if (log_next(&l, path, &e, &len))
+		if (log_next(&l, path, &e, &len, i >= first))
 			return 1;
+		if (i < first)
+			continue;
 		at = (off_t)(e.sector * l.sectorsize);
 		if (e.flags & LOG_DISCARD_FLAG) {
 			/* zeros: what a discarded range reads back as here */
@@ -257,30 +272,31 @@ static int replay(const char *path, const char *target, uint64_t last)
 	if (fsync(fd))
 		return die("fsync", target);
 	close(fd);
-	printf("replayed entries 0..%" PRIu64 " of %" PRIu64 ": %" PRIu64 " writes, %" PRIu64 " bytes, %" PRIu64 " discards\n",
-	       last, l.nr_entries, writes, bytes, discards);
+	printf("replayed entries %" PRIu64 "..%" PRIu64 " of %" PRIu64 ": %" PRIu64 " writes, %" PRIu64 " bytes, %" PRIu64 " discards\n",
+	       first, last, l.nr_entries, writes, bytes, discards);
 	return 0;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: vm_logwrites list LOG [FIND] | replay LOG TARGET LAST\n");
+	fprintf(stderr, "usage: vm_logwrites list LOG [FIND] | replay LOG TARGET FIRST LAST\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	char *end;
-	unsigned long long last;
+	char *end1, *end2;
+	unsigned long long first, last;
 
 	if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "list"))
 		return list(argv[2], argc == 4 ? argv[3] : NULL);
-	if (argc == 5 && !strcmp(argv[1], "replay")) {
+	if (argc == 6 && !strcmp(argv[1], "replay")) {
 		errno = 0;
-		last = strtoull(argv[4], &end, 10);
-		if (errno || *end || end == argv[4])
+		first = strtoull(argv[4], &end1, 10);
+		last = strtoull(argv[5], &end2, 10);
+		if (errno || *end1 || end1 == argv[4] || *end2 || end2 == argv[5])
 			return usage();
-		return replay(argv[2], argv[3], last);
+		return replay(argv[2], argv[3], first, last);
 	}
 	return usage();
 }

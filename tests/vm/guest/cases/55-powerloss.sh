@@ -5,8 +5,10 @@
 # flush and FUA that reached the "disk" is logged in order; then the log
 # is replayed onto a copy of the pristine file system up to a sample of
 # flush/FUA entries -- the disk's state had power been lost right there
-# -- and at each one the file system is mounted (its journal replayed),
-# `dmakit recover` + `dmakit verify` must succeed and the recording must
+# -- and at each one the file system is mounted (its journal replayed)
+# through a throw-away snapshot (dm-snapshot, so the next point continues
+# the replay instead of starting over), `dmakit recover` + `dmakit
+# verify` must succeed and the recording must
 # hold at least every buffer up to the last checkpoint made durable in
 # that prefix.  That checkpoint is taken from the log itself: the
 # checkpoint thread writes metadata saying "checkpoint_buffers": K only
@@ -19,8 +21,9 @@
 # Disks: /dev/vdc, 64 MiB ext4 made on the host (busybox makes only
 # ext2), is the pristine image, never written; /dev/vda is sliced with
 # dm-linear into the origin (64 MiB, a copy of vdc, under log-writes),
-# the scratch device each point is replayed onto (64 MiB) and the log
-# (128 MiB).  vm_dm (device-mapper ioctls) and vm_logwrites (the log's
+# the base the log is replayed onto (64 MiB, also a copy of vdc), the
+# snapshots' copy-on-write store (32 MiB) and the log (96 MiB; a run
+# uses ~20).  vm_dm (device-mapper ioctls) and vm_logwrites (the log's
 # reader and replayer) are in tests/vm/prog.
 . /dmakit/lib.sh
 
@@ -29,18 +32,21 @@ MB64=131072		# 64 MiB in 512-byte sectors
 RECORD_SIZE=16M		# 64 buffers of 256 KiB
 RATE=4194304		# 4 MiB/s: ~4 s of recording, ~8 checkpoints
 CHECKPOINT=0.5
-RANDOM_POINTS=6
+RANDOM_FLUSHES=6	# on the iommu and swiotlb boots (plain: every flush)
+RANDOM_ENTRIES=4	# any entry: a prefix of the writes after a flush
 FIND='"checkpoint_buffers": '
 
-# Debian's stock kernels have dm-log-writes as a module (packed and
-# loaded at boot); the debug kernel (x86_64_defconfig based) lacks it
-if ! vm_dm targets >/tmp/pl-targets 2>&1 || ! grep -qx log-writes /tmp/pl-targets; then
+# Debian's stock kernels have dm-log-writes and dm-snapshot as modules
+# (packed and loaded at boot); the debug kernel (x86_64_defconfig based)
+# lacks both
+vm_dm targets >/tmp/pl-targets 2>&1
+if ! grep -qx log-writes /tmp/pl-targets || ! grep -qx snapshot /tmp/pl-targets; then
 	if [ "${DMAKIT_VM_KERNEL:-}" = debug ]; then
-		echo "skip - power-loss matrix: the debug kernel has no dm-log-writes target (CONFIG_DM_LOG_WRITES is not set in scripts/debug-kernel/dmakit-debug.config); Debian's stock kernels run it"
+		echo "skip - power-loss matrix: the debug kernel has no dm-log-writes or dm-snapshot target (CONFIG_DM_LOG_WRITES, CONFIG_DM_SNAPSHOT are not set in scripts/debug-kernel/dmakit-debug.config); Debian's stock kernels run it"
 		exit 0
 	fi
 	sed 's/^/  /' /tmp/pl-targets
-	t_check "device-mapper has the log-writes target (dm-log-writes.ko)" false
+	t_check "device-mapper has the log-writes and snapshot targets (dm-log-writes.ko, dm-snapshot.ko)" false
 	t_done
 fi
 t_check "the pristine ext4 image is there ($PRISTINE)" test -b "$PRISTINE"
@@ -48,7 +54,7 @@ t_check "the pristine ext4 image is there ($PRISTINE)" test -b "$PRISTINE"
 
 cleanup() {
 	umount /pl 2>/dev/null
-	for n in pl-w pl-o pl-s pl-l; do
+	for n in pl-snap pl-w pl-o pl-b pl-c pl-l; do
 		vm_dm remove $n 2>/dev/null
 	done
 }
@@ -64,14 +70,18 @@ dm_new() {
 
 ORIGIN=$(dm_new pl-o linear $MB64 "/dev/vda 0")
 t_check "dm-linear origin on /dev/vda ($ORIGIN)" test -n "$ORIGIN"
-SCRATCH=$(dm_new pl-s linear $MB64 "/dev/vda $MB64")
-t_check "dm-linear scratch on /dev/vda ($SCRATCH)" test -n "$SCRATCH"
-LOG=$(dm_new pl-l linear $((2 * MB64)) "/dev/vda $((2 * MB64))")
+BASE=$(dm_new pl-b linear $MB64 "/dev/vda $MB64")
+t_check "dm-linear replay base on /dev/vda ($BASE)" test -n "$BASE"
+COW=$(dm_new pl-c linear $((MB64 / 2)) "/dev/vda $((2 * MB64))")
+t_check "dm-linear copy-on-write store on /dev/vda ($COW)" test -n "$COW"
+LOG=$(dm_new pl-l linear $((3 * MB64 / 2)) "/dev/vda $((5 * MB64 / 2))")
 t_check "dm-linear log on /dev/vda ($LOG)" test -n "$LOG"
 [ "$T_FAILED" -eq 0 ] || t_done
 dd if=$PRISTINE of="$ORIGIN" bs=1M conv=fsync 2>/dev/null
+dd if=$PRISTINE of="$BASE" bs=1M conv=fsync 2>/dev/null
 t_eq "the origin holds the pristine file system" \
 	"$(md5sum <"$ORIGIN")" "$(md5sum <$PRISTINE)"
+t_eq "so does the replay base" "$(md5sum <"$BASE")" "$(md5sum <$PRISTINE)"
 # no super of an earlier log may survive
 dd if=/dev/zero of="$LOG" bs=1M count=1 conv=fsync 2>/dev/null
 
@@ -112,7 +122,7 @@ M_START=$(mark_at record-start)
 M_END=$(mark_at record-end)
 t_check "the log holds the marks (record-start ${M_START:-?}, record-end ${M_END:-?})" \
 	test -n "$M_START" -a -n "$M_END"
-echo "  log: $NENTRIES entries, $(awk '$2 ~ /[FU]/' /tmp/pl-log.txt | wc -l) flush/FUA, $(awk '$2 == "-" || $2 == "m"' /tmp/pl-log.txt | wc -l) plain writes"
+echo "  log: $NENTRIES entries, $(awk '$2 ~ /[FU]/' /tmp/pl-log.txt | wc -l) flush/FUA, $(awk '$2 == "-" || $2 == "m"' /tmp/pl-log.txt | wc -l) plain writes, $(sed -n 's/^# end at byte //p' /tmp/pl-log.txt) bytes of log"
 # each checkpoint's metadata text, where it first appears: "ENTRY K"
 awk '{ for (i = 5; i <= NF; i++) if ($i ~ /^find=[0-9]+$/) {
 	k = substr($i, 6) + 0; if (!(k in seen)) { seen[k] = 1; print $1, k } } }' \
@@ -125,9 +135,16 @@ t_check "the log shows at least 3 checkpoints during the recording ($NCKPT)" tes
 # The replay points, "ENTRY WHY": the last flush before the recording;
 # the first flushes of the recording (before its first checkpoint); per
 # checkpoint the last flush/FUA before its metadata text and the first two
-# after it; random flushes; the record-end mark and the end of the log.
+# after it; the record-end mark and the end of the log; then on the plain
+# boot every other flush/FUA entry, on the others (the same matrix: only
+# the IOMMU differs) $RANDOM_FLUSHES random ones; and $RANDOM_ENTRIES
+# entries anywhere (writes that reached the disk after a flush, in the
+# order they completed, the rest lost).
+ALL=0
+[ "${DMAKIT_VM_CONFIG:-}" = plain ] && ALL=1
 SEED=$(( $(date +%s) % 100000 ))
-awk -v seed=$SEED -v nrand=$RANDOM_POINTS -v mstart="$M_START" -v mend="$M_END" -v last=$LAST '
+awk -v seed=$SEED -v nrand=$RANDOM_FLUSHES -v nany=$RANDOM_ENTRIES -v all=$ALL \
+    -v mstart="$M_START" -v mend="$M_END" -v last=$LAST '
 	FILENAME == ARGV[1] { if ($1 !~ /^#/ && $2 ~ /[FU]/) fl[nf++] = $1 + 0; next }
 	{ ck[nc] = $1 + 0; ckk[nc++] = $2 }
 	function add(e, why) { if (e >= 0 && !(e in pt)) pt[e] = why }
@@ -142,13 +159,19 @@ awk -v seed=$SEED -v nrand=$RANDOM_POINTS -v mstart="$M_START" -v mend="$M_END" 
 			add(after(ck[j], 1), "after-checkpoint-" ckk[j])
 			add(after(ck[j], 2), "after-checkpoint-" ckk[j] "-second-flush")
 		}
-		srand(seed)
-		for (j = 0; j < nrand && nf; j++) add(fl[int(rand() * nf)], "random-flush")
 		add(mend, "record-end-mark")
 		add(last, "end-of-log")
+		srand(seed)
+		for (j = 0; j < nf; j++) if (all) add(fl[j], "flush")
+		for (j = 0; j < nrand && nf && !all; j++) add(fl[int(rand() * nf)], "random-flush")
+		for (j = 0; j < nany; j++) add(mstart + int(rand() * (mend - mstart)), "random-entry")
 		for (e in pt) print e, pt[e]
 	}' /tmp/pl-log.txt /tmp/pl-ckpt.txt | sort -n >/tmp/pl-points.txt
-echo "  $(wc -l </tmp/pl-points.txt) replay points (random seed $SEED)"
+if [ $ALL = 1 ]; then
+	echo "  $(wc -l </tmp/pl-points.txt) replay points: every flush/FUA entry, the marks, the end, random entries (seed $SEED)"
+else
+	echo "  $(wc -l </tmp/pl-points.txt) replay points (random seed $SEED)"
+fi
 
 # floor ENTRY: the buffers promised by a prefix ending at ENTRY (the last
 # checkpoint text in it; all of them once the recorder had exited)
@@ -160,28 +183,57 @@ floor_at() {
 	fi
 }
 
-# check_point ENTRY WHY: replay, mount, recover, verify; one result line
+# jvals FILE KEY...: the values of top-level members of a JSON object,
+# one word each ("-" when missing): one process, not one per member (each
+# costs ~0.1 s under TCG on a loaded host)
+jvals() {
+	local f=$1
+	shift
+	awk -v keys="$*" '{ t = t $0 } END {
+		n = split(keys, k, " ")
+		for (i = 1; i <= n; i++) {
+			v = "-"
+			if (match(t, "\"" k[i] "\": *[^,}]*")) {
+				v = substr(t, RSTART, RLENGTH)
+				sub(/^"[^"]*": */, "", v); gsub(/[" ]/, "", v)
+			}
+			printf "%s%s", v, i < n ? " " : "\n"
+		}
+	}' "$f" 2>/dev/null
+}
+
+# check_point ENTRY WHY: replay the base up to ENTRY (from the entry
+# after the previous point: the points come in log order), mount a
+# snapshot of it, recover, verify, drop the snapshot; one result line
+REPLAYED=-1
 check_point() {
-	local n=$1 why=$2 floor rrc vrc bufs vbufs mck fin2 bad= msg
+	local n=$1 why=$2 floor rrc vrc bufs vbufs vpay mck fin fin2 bad= msg snap
 	floor=$(floor_at "$n")
-	dd if=$PRISTINE of="$SCRATCH" bs=1M conv=fsync 2>/dev/null
-	if ! vm_logwrites replay "$LOG" "$SCRATCH" "$n" >/tmp/pl-replay.txt 2>&1; then
+	if ! vm_logwrites replay "$LOG" "$BASE" $((REPLAYED + 1)) "$n" >/tmp/pl-replay.txt 2>&1; then
 		t_check "entry $n ($why): replay" false
 		sed 's/^/    /' /tmp/pl-replay.txt
 		return
 	fi
-	if ! mount -t ext4 "$SCRATCH" /pl 2>/tmp/pl-mount.err; then
+	REPLAYED=$n
+	snap=$(dm_new pl-snap snapshot $MB64 "$BASE $COW N 8")
+	if [ -z "$snap" ]; then
+		t_check "entry $n ($why): a snapshot of the replayed base" false
+		return
+	fi
+	if ! mount -t ext4 "$snap" /pl 2>/tmp/pl-mount.err; then
 		t_check "entry $n ($why): the replayed ext4 mounts" false
 		sed 's/^/    /' /tmp/pl-mount.err
+		vm_dm remove pl-snap
 		return
 	fi
 	dmakit recover /pl/run.dat --json >/tmp/pl-rcv.json 2>/tmp/pl-rcv.err
 	rrc=$?
 	dmakit verify /pl/run.dat --json >/tmp/pl-ver.json 2>/tmp/pl-ver.err
 	vrc=$?
-	bufs=$(json_get /tmp/pl-rcv.json buffers)
-	mck=$(json_get /tmp/pl-rcv.json checkpoint_buffers)
-	vbufs=$(json_get /tmp/pl-ver.json buffers)
+	set -- $(jvals /tmp/pl-rcv.json buffers checkpoint_buffers was_finished)
+	bufs=$1 mck=$2 fin=$3
+	set -- $(jvals /tmp/pl-ver.json buffers payload_checked)
+	vbufs=$1 vpay=$2
 	if [ $rrc -ne 0 ]; then
 		# nothing was promised yet: recover may find nothing to keep,
 		# but must say so, and verify must not pass either
@@ -192,21 +244,21 @@ check_point() {
 	else
 		msg="recovered ${bufs:-?} buffers (metadata's checkpoint ${mck:-?}), verify exit $vrc"
 		[ $vrc -eq 0 ] || bad="$bad; verify failed: $(head -c 200 /tmp/pl-ver.err | tr '\n' ' ')"
-		[ "$(json_get /tmp/pl-ver.json payload_checked)" = true ] ||
-			bad="$bad; verify did not check the payload"
+		[ "$vpay" = true ] || bad="$bad; verify did not check the payload"
 		[ "${vbufs:-x}" = "${bufs:-y}" ] || bad="$bad; verify counts ${vbufs:-?}"
 		[ "${bufs:-0}" -ge "$floor" ] || bad="$bad; fewer than the $floor promised"
 		[ "${bufs:-0}" -ge "${mck:-0}" ] || bad="$bad; fewer than its metadata's checkpoint"
 		[ "${bufs:-0}" -le "$TOTAL" ] || bad="$bad; more than the $TOTAL recorded"
 		if [ "$n" -ge "$M_END" ]; then
-			[ "$(json_get /tmp/pl-rcv.json was_finished)" = true ] ||
+			[ "$fin" = true ] ||
 				bad="$bad; the finished recording was not found finished"
 		fi
 		dmakit recover /pl/run.dat --json >/tmp/pl-rcv2.json 2>&1
-		fin2="$? $(json_get /tmp/pl-rcv2.json was_finished) $(json_get /tmp/pl-rcv2.json buffers)"
+		fin2="$? $(jvals /tmp/pl-rcv2.json was_finished buffers)"
 		[ "$fin2" = "0 true $bufs" ] || bad="$bad; a second recover: $fin2"
 	fi
 	umount /pl || bad="$bad; umount failed"
+	vm_dm remove pl-snap || bad="$bad; the snapshot could not be removed"
 	if [ -z "$bad" ]; then
 		echo "ok - entry $n/$LAST ($why): $floor promised by the log, $msg"
 	else

@@ -2,21 +2,19 @@
 # The power-loss matrix (issue 11; the way xfstests tests crash
 # consistency with dm-log-writes): `dmakit record` into a file on ext4
 # whose device is a device-mapper log-writes target, so every write,
-# flush and FUA that reached the "disk" is logged in order; then the log
-# is replayed onto a copy of the pristine file system up to a sample of
-# flush/FUA entries -- the disk's state had power been lost right there
-# -- and at each one the file system is mounted (its journal replayed)
-# through a throw-away snapshot (dm-snapshot, so the next point continues
-# the replay instead of starting over), `dmakit recover` + `dmakit
-# verify` must succeed and the recording must
-# hold at least every buffer up to the last checkpoint made durable in
-# that prefix.  That checkpoint is taken from the log itself: the
-# checkpoint thread writes metadata saying "checkpoint_buffers": K only
-# after fdatasync of data and index returned, so a prefix holding that
-# text holds K durable buffers, whatever the replayed metadata says.
-# Before the first checkpoint nothing is promised, and recover must say
-# what it kept (or that there is nothing) and never claim more than
-# verify proves.
+# flush and FUA that reached the "disk" is logged in the order it became
+# durable; then the log is replayed, point after point in log order, onto
+# a copy of the pristine file system -- at each point the disk's state had
+# power been lost right there -- and a throw-away snapshot (dm-snapshot)
+# of it is mounted (ext4 replays its journal): `dmakit recover` + `dmakit
+# verify` must succeed and the recording must hold at least every buffer
+# up to the last checkpoint made durable in that prefix.  That checkpoint
+# is taken from the log itself: the checkpoint thread writes metadata
+# saying "checkpoint_buffers": K only after fdatasync of data and index
+# returned, so a prefix holding that text holds K durable buffers,
+# whatever the replayed metadata says.  Before the first checkpoint
+# nothing is promised, and recover must say what it kept (or that there
+# is nothing) and never claim more than verify proves.
 #
 # Disks: /dev/vdc, 64 MiB ext4 made on the host (busybox makes only
 # ext2), is the pristine image, never written; /dev/vda is sliced with
@@ -42,7 +40,7 @@ FIND='"checkpoint_buffers": '
 vm_dm targets >/tmp/pl-targets 2>&1
 if ! grep -qx log-writes /tmp/pl-targets || ! grep -qx snapshot /tmp/pl-targets; then
 	if [ "${DMAKIT_VM_KERNEL:-}" = debug ]; then
-		echo "skip - power-loss matrix: the debug kernel has no dm-log-writes or dm-snapshot target (CONFIG_DM_LOG_WRITES, CONFIG_DM_SNAPSHOT are not set in scripts/debug-kernel/dmakit-debug.config); Debian's stock kernels run it"
+		echo "skip - power-loss matrix: the debug kernel has no dm-log-writes or dm-snapshot target (CONFIG_DM_LOG_WRITES and CONFIG_DM_SNAPSHOT are off in x86_64_defconfig + scripts/debug-kernel/dmakit-debug.config); Debian's stock kernels run it"
 		exit 0
 	fi
 	sed 's/^/  /' /tmp/pl-targets

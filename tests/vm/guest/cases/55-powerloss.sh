@@ -108,6 +108,7 @@ t_check "umount" umount /pl
 vm_dm message pl-w "mark unmounted"
 t_check "remove the log-writes device (its super names every entry)" vm_dm remove pl-w
 set_ring 32 262144 drop 0
+[ "$T_FAILED" -eq 0 ] || t_done
 
 vm_logwrites list "$LOG" "$FIND" >/tmp/pl-log.txt
 t_eq "read the log" $? 0
@@ -126,7 +127,9 @@ awk '{ for (i = 5; i <= NF; i++) if ($i ~ /^find=[0-9]+$/) {
 	/tmp/pl-log.txt >/tmp/pl-ckpt.txt
 NCKPT=$(wc -l </tmp/pl-ckpt.txt)
 echo "  checkpoint metadata in the log (entry buffers): $(tr '\n' ' ' </tmp/pl-ckpt.txt)"
-t_check "the log shows at least 3 checkpoints during the recording ($NCKPT)" test "$NCKPT" -ge 3
+# besides the metadata written at open (0) and the final one
+t_check "the log shows at least 2 checkpoints during the recording ($((NCKPT - 2)))" \
+	test "$NCKPT" -ge 4
 [ "$T_FAILED" -eq 0 ] || t_done
 
 # The replay points, "ENTRY WHY": the last flush before the recording;

@@ -53,10 +53,13 @@ pack_initramfs() {
 	done
 	cp "$dir/dmakit.ko" "$root/lib/modules/dmakit.ko"
 	[ -f "$dir/dmakit-faults.ko" ] && cp "$dir/dmakit-faults.ko" "$root/lib/modules/"
-	# virtio for the disks, crc32c for dmakit.ko, ext4 for the file system
+	# virtio for the disks, crc32c for dmakit.ko, ext4 for the file
+	# systems, device-mapper's log-writes and snapshot for 55-powerloss
+	# (a kernel without modules for them, the debug kernel, has what it
+	# has built in)
 	: >"$root/modules.list"
 	local modroot=${MODDIR%/lib/modules/*}
-	[ -n "$MODDIR" ] && for m in virtio_pci virtio_blk libcrc32c ext4; do
+	[ -n "$MODDIR" ] && for m in virtio_pci virtio_blk libcrc32c ext4 dm-log-writes dm-snapshot; do
 		modprobe -S "$KVER" -d "${modroot:-/}" --show-depends "$m" 2>/dev/null |
 			awk '$1 == "insmod" { print $2 }'
 	done | awk '!seen[$0]++' | while read -r f; do

@@ -71,6 +71,9 @@ static void usage(FILE *f)
 		"                      both events carry one, batch for irq ends, else fifo\n"
 		"  --per-site          a latency histogram per start SPEC at the end\n"
 		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
+		"  --backend B         auto (default), bpf (paired in the kernel by a BPF\n"
+		"                      program) or tracefs (trace buffers paired here);\n"
+		"                      auto: bpf where it can trace the SPECs, else tracefs\n"
 		"  --events FILE       one JSON line per transaction\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
@@ -302,6 +305,7 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 	dmakit_json_str(&j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(&j, "pairing", dmakit_trace_close_name(st->close));
 	dmakit_json_str(&j, "pairing_reason", dmakit_trace_session_pairing(s));
+	dmakit_json_str(&j, "backend", dmakit_trace_session_backend(s, NULL));
 	dmakit_json_str(&j, "instance", dmakit_trace_session_name(s));
 	dmakit_json_u64(&j, "start_ns", st->start_ns);
 	dmakit_json_u64(&j, "stop_ns", st->stop_ns);
@@ -473,6 +477,7 @@ static void plot_title(char *buf, size_t len, const struct dmakit_trace_opts *o)
 /* What is traced and how it pairs, before tracing starts. */
 static void print_header(struct dmakit_trace_session *s)
 {
+	const char *backend, *why;
 	struct dmakit_trace_site site;
 	unsigned int r, i;
 
@@ -492,6 +497,8 @@ static void print_header(struct dmakit_trace_session *s)
 		}
 	}
 	fprintf(stderr, "dmakit trace: pairing %s\n", dmakit_trace_session_pairing(s));
+	backend = dmakit_trace_session_backend(s, &why);
+	fprintf(stderr, "dmakit trace: backend %s (%s)\n", backend, why);
 }
 
 /*
@@ -547,7 +554,7 @@ int cmd_trace(int argc, char **argv)
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
 		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
-		O_CLEANUP,
+		O_CLEANUP, O_BACKEND,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
@@ -571,6 +578,7 @@ int cmd_trace(int argc, char **argv)
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "per-site", no_argument, NULL, O_PERSITE },
 		{ "cleanup", no_argument, NULL, O_CLEANUP },
+		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -624,6 +632,17 @@ int cmd_trace(int argc, char **argv)
 			break;
 		case O_PERSITE:
 			per_site = true;
+			break;
+		case O_BACKEND:
+			if (!strcmp(optarg, "auto"))
+				o.backend = DMAKIT_TRACE_BACKEND_AUTO;
+			else if (!strcmp(optarg, "tracefs"))
+				o.backend = DMAKIT_TRACE_BACKEND_TRACEFS;
+			else if (!strcmp(optarg, "bpf"))
+				o.backend = DMAKIT_TRACE_BACKEND_BPF;
+			else
+				return cli_usage_error(CMD, "bad --backend '%s' (auto, bpf or tracefs)",
+						       optarg);
 			break;
 		case O_CLEANUP:
 			cleanup = true;
@@ -779,6 +798,9 @@ int cmd_trace(int argc, char **argv)
 	ret = dmakit_trace_session_alloc(&s, &o, err, sizeof(err));
 	if (ret) {
 		cli_error(CMD, "%s", err);
+		/* what was asked for cannot be done this way: a usage error */
+		if (ret == -EOPNOTSUPP && o.backend == DMAKIT_TRACE_BACKEND_BPF)
+			rc = CLI_EXIT_USAGE;
 		goto out;
 	}
 	r.session = s;

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The BPF backend of a tracing session: bpf/trace.bpf.c (compiled at
+ * build time against the running kernel's BTF, embedded as a bpftool
+ * skeleton, relocated by libbpf CO-RE on the machine it runs on) pairs
+ * starts and ends in the kernel and hands completed transactions over a
+ * BPF ring buffer; this file configures it from what session.c resolved,
+ * attaches it, and turns its records and counters into the session's
+ * transactions and statistics.
+ *
+ * What it pairs is what pair.c pairs for the same SPECs: by (channel,
+ * id), or first-in first-out per thread when every event is
+ * thread-synchronous.  Interrupt batches, FIFO across threads, USDT
+ * probes and tracepoint filters stay with tracefs (unsupported() says
+ * so, and auto picks tracefs for them).
+ *
+ * The uprobes session.c defined in tracefs (for their formats) are
+ * never enabled here; the BPF program attaches to the same file offsets.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "session.h"
+#include "bpf/trace_bpf.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#include "trace.skel.h"
+#pragma GCC diagnostic pop
+
+#define SWEEP_PERIOD_NS	1000000000ULL
+
+struct dmakit_trace_bpf {
+	struct trace_bpf *skel;
+	struct bpf_link *links[DTB_MAX_TYPES];
+	int nlinks;
+	struct ring_buffer *rb;
+	int ncpus;			/* possible CPUs: per-CPU value count */
+	uint64_t delivered;		/* transactions read from the ring */
+	uint64_t unmatched, inflight, discarded; /* found in user space */
+	uint64_t last_sweep;
+	uint64_t c[DTB_NCOUNTERS];	/* the kernel's counters, summed */
+};
+
+/* libbpf prints to stderr by default; a library must not. */
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/* A uprobe's field is one of its SPEC's named arguments. */
+static const struct dmakit_spec_arg *probe_arg(const struct side *sd,
+					       const struct field *f)
+{
+	unsigned int a;
+
+	for (a = 0; a < sd->spec.nargs; a++)
+		if (!strcmp(sd->spec.arg[a].name, f->name))
+			return &sd->spec.arg[a];
+	return NULL;
+}
+
+static bool is_probe(const struct side *sd)
+{
+	return sd->spec.kind == DMAKIT_SPEC_UPROBE ||
+	       sd->spec.kind == DMAKIT_SPEC_URETPROBE;
+}
+
+static const char *bpf_unsupported(const struct dmakit_trace_session *s,
+				   char *buf, size_t len)
+{
+	int i;
+
+	for (i = 0; i < s->nsides; i++) {
+		const struct side *sd = &s->side[i];
+
+		switch (sd->spec.kind) {
+		case DMAKIT_SPEC_IRQ:
+			return "interrupt SPECs (irq) end transactions in batches, which only tracefs pairs";
+		case DMAKIT_SPEC_USDT:
+			return "USDT probes are traced by tracefs only so far";
+		case DMAKIT_SPEC_TP:
+			if (sd->filter[0]) {
+				snprintf(buf, len,
+					 "tracepoint filters ('%.100s') are applied by tracefs only",
+					 sd->filter);
+				return buf;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
+		return "batch pairing (--close batch) is done by tracefs only";
+	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
+		return "fifo pairing across threads needs one order over all CPUs, which only tracefs has (BPF pairs by id, or fifo per thread)";
+	if (s->ntypes > DTB_MAX_TYPES)
+		return "too many events for the BPF program";
+	for (i = 0; i < s->ntypes; i++) {
+		const struct evtype *t = &s->types[i];
+		const struct field *fs[] = { &t->f_id, &t->f_bytes,
+					     &t->f_status, &t->f_chan,
+					     &t->f_chan2 };
+		size_t k;
+
+		for (k = 0; k < sizeof(fs) / sizeof(fs[0]); k++) {
+			const struct field *f = fs[k];
+
+			if (!f->present)
+				continue;
+			if (is_probe(t->side) && !probe_arg(t->side, f)) {
+				snprintf(buf, len,
+					 "%.100s: field '%s' is not one of the probe's arguments",
+					 t->side->spec.text, f->name);
+				return buf;
+			}
+			if (f->is_str && !f->is_dyn && f->size > DTB_STR_MAX) {
+				snprintf(buf, len,
+					 "%.100s: string field '%s' is longer than %d bytes",
+					 t->side->spec.text, f->name, DTB_STR_MAX);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* "u64", "s32": size in bytes and signedness */
+static void arg_type(const char *type, uint8_t *size, uint8_t *is_signed)
+{
+	int bits = atoi(type + 1);
+
+	*is_signed = type[0] == 's';
+	*size = (uint8_t)(bits >= 8 && bits <= 64 ? bits / 8 : 8);
+}
+
+static void config_field(const struct side *sd, const struct field *f,
+			 struct dtb_field *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!f->present)
+		return;
+	if (is_probe(sd)) {
+		const struct dmakit_spec_arg *a = probe_arg(sd, f);
+
+		out->src = a->argn ? DTB_SRC_ARG : DTB_SRC_RETVAL;
+		out->argn = (uint8_t)a->argn;
+		arg_type(a->type, &out->size, &out->is_signed);
+		return;
+	}
+	out->offset = (uint16_t)f->offset;
+	out->size = (uint8_t)f->size;
+	out->is_signed = f->is_signed;
+	if (f->is_str)
+		out->src = f->is_dyn ? DTB_SRC_DYNSTR : DTB_SRC_STR;
+	else
+		out->src = DTB_SRC_FIELD;
+}
+
+static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
+{
+	uint64_t want = (uint64_t)(s->opts.buffer_kb ? s->opts.buffer_kb :
+				   DEFAULT_BUFFER_KB) * 1024 * (uint64_t)ncpus;
+	uint64_t size = (uint64_t)getpagesize();
+
+	while (size < want && size < (1ULL << 30))
+		size <<= 1;
+	return (uint32_t)size;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct dmakit_trace_session *s = ctx;
+	const struct dtb_xact *r = data;
+	struct dmakit_trace_xact x;
+
+	if (len < sizeof(*r))
+		return 0;
+	memset(&x, 0, sizeof(x));
+	x.start_ns = r->start_ns;
+	x.end_ns = r->end_ns;
+	x.latency_ns = r->end_ns - r->start_ns;
+	x.start_cpu = r->start_cpu;
+	x.end_cpu = r->end_cpu;
+	x.start_tid = r->start_tid;
+	x.end_tid = r->end_tid;
+	x.vector = -1;
+	x.flags = r->flags;
+	x.chan = r->chan;
+	x.id = r->id;
+	x.bytes = r->bytes;
+	x.status = r->status;
+	x.batch = 1;
+	x.start_site = r->start_site;
+	x.end_site = r->end_site;
+	s->bpf->delivered++;
+	if (s->opts.on_xact)
+		s->opts.on_xact(s->opts.ctx, &x);
+	return 0;
+}
+
+static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int i;
+
+	for (i = 0; i < s->ntypes; i++) {
+		const struct evtype *t = &s->types[i];
+		const struct side *sd = t->side;
+		struct bpf_link *link;
+
+		if (is_probe(sd)) {
+			LIBBPF_OPTS(bpf_uprobe_opts, uo,
+				    .retprobe = sd->spec.kind == DMAKIT_SPEC_URETPROBE,
+				    .bpf_cookie = (uint64_t)i);
+
+			link = bpf_program__attach_uprobe_opts(b->skel->progs.dtb_probe,
+							       -1, sd->spec.path,
+							       sd->offset, &uo);
+		} else {
+			LIBBPF_OPTS(bpf_tracepoint_opts, to,
+				    .bpf_cookie = (uint64_t)i);
+
+			link = bpf_program__attach_tracepoint_opts(b->skel->progs.dtb_tracepoint,
+								   sd->system,
+								   sd->events[0], &to);
+		}
+		if (!link)
+			return dmakit_errf(err, errlen, -errno,
+					   "cannot attach the BPF program to %s: %s",
+					   sd->spec.text, strerror(errno));
+		b->links[b->nlinks++] = link;
+	}
+	return 0;
+}
+
+static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	struct dmakit_trace_bpf *b;
+	struct trace_bpf *skel;
+	int i, ret;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return dmakit_errf(err, errlen, -ENOTSUP,
+				   "the kernel has no BTF (/sys/kernel/btf/vmlinux: CONFIG_DEBUG_INFO_BTF) for the BPF program's relocations");
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	s->bpf = b;
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0)
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "cannot count the possible CPUs");
+	libbpf_set_print(quiet_libbpf);
+	skel = trace_bpf__open();
+	if (!skel)
+		return dmakit_errf(err, errlen, -errno,
+				   "cannot open the BPF program: %s",
+				   strerror(errno));
+	b->skel = skel;
+	for (i = 0; i < s->ntypes; i++) {
+		const struct evtype *t = &s->types[i];
+		struct dtb_type *c = (struct dtb_type *)&skel->rodata->types[i];
+
+		c->role = t->role == DMAKIT_TRACE_END;
+		c->site = (uint8_t)t->side->site;
+		c->user = t->user;
+		c->chan_tid = t->chan_tid;
+		config_field(t->side, &t->f_id, &c->id);
+		config_field(t->side, &t->f_bytes, &c->bytes);
+		config_field(t->side, &t->f_status, &c->status);
+		config_field(t->side, &t->f_chan, &c->chan);
+		config_field(t->side, &t->f_chan2, &c->chan2);
+	}
+	skel->rodata->ntypes = (uint32_t)s->ntypes;
+	skel->rodata->by_id = s->close == DMAKIT_TRACE_CLOSE_ID;
+	skel->rodata->tgid_filter = s->opts.pid > 0 ? (uint32_t)s->opts.pid : 0;
+	skel->rodata->timeout_ns = s->opts.timeout_ns;
+	/* the pairing map not used gets no memory */
+	bpf_map__set_max_entries(s->close == DMAKIT_TRACE_CLOSE_ID ?
+				 skel->maps.open_fifo : skel->maps.open_ids, 1);
+	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
+	ret = trace_bpf__load(skel);
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   ret == -EPERM || ret == -EACCES ?
+				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (root): %s" :
+				   "the kernel refused the BPF program: %s",
+				   strerror(-ret));
+	ret = attach(s, err, errlen);
+	if (ret)
+		return ret;
+	b->rb = ring_buffer__new(bpf_map__fd(skel->maps.xacts), on_record, s,
+				 NULL);
+	if (!b->rb)
+		return dmakit_errf(err, errlen, -errno,
+				   "cannot map the BPF ring buffer: %s",
+				   strerror(errno));
+	return 0;
+}
+
+static void bpf_close(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	ring_buffer__free(b->rb);
+	trace_bpf__destroy(b->skel);
+	free(b);
+	s->bpf = NULL;
+}
+
+/* The kernel's counters summed over CPUs into b->c; sites' event counts. */
+static int read_counters(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int fd = bpf_map__fd(b->skel->maps.counters);
+	uint64_t *v = calloc((size_t)b->ncpus, sizeof(*v));
+	uint32_t k;
+	int cpu, i;
+
+	if (!v)
+		return -ENOMEM;
+	for (k = 0; k < DTB_NCOUNTERS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			free(v);
+			return -errno;
+		}
+		b->c[k] = 0;
+		for (cpu = 0; cpu < b->ncpus; cpu++)
+			b->c[k] += v[cpu];
+	}
+	free(v);
+	for (i = 0; i < s->nsides; i++) {
+		struct side *sd = &s->side[i];
+
+		sd->seen = b->c[DTB_C_SITE0 +
+				(sd->role == DMAKIT_TRACE_END ? DTB_MAX_SITES : 0) +
+				sd->site];
+	}
+	return 0;
+}
+
+/*
+ * Open starts the kernel will not close any more: by id, those older
+ * than the timeout (an end coming later counts them itself, as pair.c
+ * would have); per thread, those of threads that have exited.  At the
+ * end (@final) all: older than the timeout unmatched, else in flight.
+ */
+static void sweep(struct dmakit_trace_session *s, uint64_t now, bool final)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	uint64_t to = s->opts.timeout_ns;
+
+	if (s->close == DMAKIT_TRACE_CLOSE_ID) {
+		int fd = bpf_map__fd(b->skel->maps.open_ids);
+		struct dtb_id_key key, next;
+		struct dtb_start st;
+		bool have = false;
+
+		while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+			key = next;
+			have = true;
+			if (bpf_map_lookup_elem(fd, &key, &st))
+				continue;
+			if (st.ts + to <= now) {
+				if (!bpf_map_delete_elem(fd, &key))
+					b->unmatched++;
+			} else if (final) {
+				b->inflight++;
+			}
+		}
+		return;
+	}
+	{
+		int fd = bpf_map__fd(b->skel->maps.open_fifo);
+		uint64_t key, next;
+		struct dtb_fifo f;
+		bool have = false;
+
+		while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+			char path[32];
+			uint32_t j;
+
+			key = next;
+			have = true;
+			snprintf(path, sizeof(path), "/proc/%llu",
+				 (unsigned long long)key);
+			if (!final && !access(path, F_OK))
+				continue;	/* its thread may still end a call */
+			if (bpf_map_lookup_elem(fd, &key, &f))
+				continue;
+			for (j = 0; j < f.len && j < DTB_FIFO; j++) {
+				const struct dtb_start *st =
+					&f.s[(f.head + j) & (DTB_FIFO - 1)];
+
+				if (f.resync)
+					b->discarded++;
+				else if (st->ts + to <= now)
+					b->unmatched++;
+				else
+					b->inflight++;
+			}
+			if (!final)
+				bpf_map_delete_elem(fd, &key);
+		}
+	}
+}
+
+static int bpf_start(struct dmakit_trace_session *s)
+{
+	if (s->started)
+		return -EINVAL;
+	s->started = true;
+	s->st.start_ns = dmakit_now_ns();
+	s->bpf->last_sweep = s->st.start_ns;
+	s->bpf->skel->bss->enabled = 1;
+	return 0;
+}
+
+static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	struct timespec ts;
+	uint64_t now;
+	int before = (int)b->delivered, ret;
+
+	if (!s->started || s->stopped)
+		return -EINVAL;
+	if (timeout_ms > 0) {
+		int ms = timeout_ms < POLL_PERIOD_MS ? timeout_ms : POLL_PERIOD_MS;
+
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		if (nanosleep(&ts, NULL) && errno == EINTR)
+			return -EINTR;
+	}
+	ret = ring_buffer__consume(b->rb);
+	if (ret < 0)
+		return ret;
+	now = dmakit_now_ns();
+	if (now - b->last_sweep >= SWEEP_PERIOD_NS) {
+		b->last_sweep = now;
+		sweep(s, now, false);
+	}
+	ret = read_counters(s);
+	if (ret)
+		return ret;
+	return (int)b->delivered - before;
+}
+
+static int bpf_stop(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int ret;
+
+	if (!s->started)
+		return -EINVAL;
+	if (s->stopped)
+		return 0;
+	b->skel->bss->enabled = 0;
+	s->stopped = true;
+	s->st.stop_ns = dmakit_now_ns();
+	/* a program that was running when enabled went to 0 may still submit */
+	for (ret = 1; ret > 0;)
+		ret = ring_buffer__consume(b->rb);
+	if (ret < 0)
+		return ret;
+	ret = read_counters(s);
+	if (ret)
+		return ret;
+	sweep(s, s->st.stop_ns, true);
+	return 0;
+}
+
+/* Loss here: transactions the ring buffer had no room for, starts the
+ * pairing map had none for.  Both counted exactly by the kernel. */
+static int bpf_read_loss(struct dmakit_trace_session *s)
+{
+	int ret = read_counters(s);
+
+	s->st.lost_known = !ret;
+	if (!ret)
+		s->st.lost_events = s->bpf->c[DTB_C_RB_LOST] +
+				    s->bpf->c[DTB_C_MAP_FULL];
+	return ret;
+}
+
+static void bpf_stats(const struct dmakit_trace_session *s,
+		      struct dmakit_trace_stats *st)
+{
+	const struct dmakit_trace_bpf *b = s->bpf;
+	struct dmakit_trace_pair_stats *p = &st->pair;
+
+	memset(p, 0, sizeof(*p));
+	p->starts = b->c[DTB_C_STARTS];
+	p->end_events = b->c[DTB_C_ENDS];
+	p->transactions = b->delivered;
+	p->orphans = b->c[DTB_C_ORPHANS];
+	p->unmatched_starts = b->c[DTB_C_UNMATCHED] + b->unmatched;
+	p->inflight_starts = b->inflight;
+	p->discarded_starts = b->c[DTB_C_DISCARDED_STARTS] + b->discarded;
+	p->discarded_ends = b->c[DTB_C_DISCARDED_ENDS];
+	st->events = p->starts + p->end_events + b->c[DTB_C_PID_FILTERED];
+	st->pid_filtered = b->c[DTB_C_PID_FILTERED];
+	st->lost_events = b->c[DTB_C_RB_LOST] + b->c[DTB_C_MAP_FULL];
+	st->lost_known = true;
+}
+
+const struct dmakit_trace_backend dmakit_trace_bpf_backend = {
+	.name = "bpf",
+	.unsupported = bpf_unsupported,
+	.open = bpf_open,
+	.close = bpf_close,
+	.start = bpf_start,
+	.poll = bpf_poll,
+	.stop = bpf_stop,
+	.read_loss = bpf_read_loss,
+	.stats = bpf_stats,
+};

@@ -74,6 +74,7 @@ static void usage(FILE *f)
 		"  --backend B         auto (default), bpf (paired in the kernel by a BPF\n"
 		"                      program) or tracefs (trace buffers paired here);\n"
 		"                      auto: bpf where it can trace the SPECs, else tracefs\n"
+		"                      (default: $DMAKIT_TRACE_BACKEND, else auto)\n"
 		"  --events FILE       one JSON line per transaction\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
 		"  --timeline FILE     Chrome trace-event JSON (opens in ui.perfetto.dev)\n"
@@ -268,6 +269,30 @@ static void interval_line(struct run *r, double t, double secs,
 	fflush(stdout);
 }
 
+/*
+ * "kernel_hist_log2_ns": the BPF backend's in-kernel latency histogram
+ * (slot k: [2^k, 2^(k+1)) ns, every transaction paired, also those lost
+ * on the way here); null on tracefs.
+ */
+static void kernel_hist_json(struct dmakit_json *j,
+			     const struct dmakit_trace_session *s)
+{
+	uint64_t counts[DMAKIT_TRACE_KHIST_SLOTS];
+	unsigned int k, last = 0;
+
+	if (dmakit_trace_session_kernel_hist(s, counts)) {
+		dmakit_json_str(j, "kernel_hist_log2_ns", NULL);
+		return;
+	}
+	for (k = 0; k < DMAKIT_TRACE_KHIST_SLOTS; k++)
+		if (counts[k])
+			last = k + 1;
+	dmakit_json_arr_begin(j, "kernel_hist_log2_ns");
+	for (k = 0; k < last; k++)
+		dmakit_json_u64(j, NULL, counts[k]);
+	dmakit_json_arr_end(j);
+}
+
 /* "start_sites": [{"spec", "desc", "events", "transactions"}, ...] */
 static void sites_json(struct dmakit_json *j, struct dmakit_trace_session *s,
 		       const struct run *r, enum dmakit_trace_role role)
@@ -321,6 +346,9 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 	else
 		dmakit_json_str(&j, "lost_events", NULL);
 	dmakit_json_u64(&j, "lost_events_in_stream", st->pair.lost_events);
+	dmakit_json_u64(&j, "lost_transactions", st->lost_xacts);
+	dmakit_json_u64(&j, "lost_starts", st->lost_starts);
+	kernel_hist_json(&j, s);
 	dmakit_json_u64(&j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(&j, "discarded_starts", st->pair.discarded_starts);
 	dmakit_json_u64(&j, "discarded_ends", st->pair.discarded_ends);
@@ -437,7 +465,12 @@ static void print_final(struct dmakit_trace_session *s,
 		       st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
 		printf("lost events: unknown (the kernel's per-CPU counts could not be read)\n");
-	if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
+	if (st->lost_xacts || st->lost_starts)
+		printf("LOST %" PRIu64 " transactions (paired in the kernel, no room in the BPF ring buffer; "
+		       "the summary JSON's kernel_hist_log2_ns counts them) and %" PRIu64
+		       " starts (no room in the pairing map)\n",
+		       st->lost_xacts, st->lost_starts);
+	else if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
 		char lost[24];
 
 		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
@@ -472,6 +505,19 @@ static void plot_title(char *buf, size_t len, const struct dmakit_trace_opts *o)
 						 r ? o->end_specs[i] :
 						     o->start_specs[i]);
 	}
+}
+
+static int parse_backend(const char *name, enum dmakit_trace_backend_kind *kind)
+{
+	if (!strcmp(name, "auto"))
+		*kind = DMAKIT_TRACE_BACKEND_AUTO;
+	else if (!strcmp(name, "tracefs"))
+		*kind = DMAKIT_TRACE_BACKEND_TRACEFS;
+	else if (!strcmp(name, "bpf"))
+		*kind = DMAKIT_TRACE_BACKEND_BPF;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 /* What is traced and how it pairs, before tracing starts. */
@@ -585,7 +631,7 @@ int cmd_trace(int argc, char **argv)
 	};
 	struct dmakit_trace_opts o = { .close = -1 };
 	const char *starts[DMAKIT_TRACE_MAX_SPECS], *ends[DMAKIT_TRACE_MAX_SPECS];
-	bool per_site = false, cleanup = false;
+	bool per_site = false, cleanup = false, backend_given = false;
 	const char *events_path = NULL, *summary_path = NULL;
 	const char *timeline_path = NULL, *plot_path = NULL;
 	double duration = 0, interval = 1, poll_period = 0;
@@ -634,15 +680,10 @@ int cmd_trace(int argc, char **argv)
 			per_site = true;
 			break;
 		case O_BACKEND:
-			if (!strcmp(optarg, "auto"))
-				o.backend = DMAKIT_TRACE_BACKEND_AUTO;
-			else if (!strcmp(optarg, "tracefs"))
-				o.backend = DMAKIT_TRACE_BACKEND_TRACEFS;
-			else if (!strcmp(optarg, "bpf"))
-				o.backend = DMAKIT_TRACE_BACKEND_BPF;
-			else
+			if (parse_backend(optarg, &o.backend))
 				return cli_usage_error(CMD, "bad --backend '%s' (auto, bpf or tracefs)",
 						       optarg);
+			backend_given = true;
 			break;
 		case O_CLEANUP:
 			cleanup = true;
@@ -748,6 +789,11 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	/* the environment's default, for running a test suite on each backend */
+	if (!backend_given && getenv("DMAKIT_TRACE_BACKEND") &&
+	    parse_backend(getenv("DMAKIT_TRACE_BACKEND"), &o.backend))
+		return cli_usage_error(CMD, "bad DMAKIT_TRACE_BACKEND '%s' (auto, bpf or tracefs)",
+				       getenv("DMAKIT_TRACE_BACKEND"));
 	if (dmakit_reg_spec_is(starts[0]) || dmakit_reg_spec_is(ends[0])) {
 		struct trace_reg_args ra = {
 			.start_spec = starts[0], .end_spec = ends[0],

@@ -559,6 +559,10 @@ struct dmakit_trace_vector_stats {
  * @nvectors:     entries of dmakit_trace_session_vector()
  * @leftovers_removed: instances and probes of crashed dmakit sessions
  *                removed when this one was set up
+ * @lost_xacts, @lost_starts: the BPF backend's loss (both in
+ *                @lost_events): transactions paired in the kernel that the
+ *                ring buffer had no room for, starts the pairing map had
+ *                no room for (their ends count as orphans); 0 on tracefs
  */
 struct dmakit_trace_stats {
 	struct dmakit_trace_pair_stats pair;
@@ -571,6 +575,8 @@ struct dmakit_trace_stats {
 	uint64_t pid_filtered;
 	unsigned int nvectors;
 	unsigned int leftovers_removed;
+	uint64_t lost_xacts;
+	uint64_t lost_starts;
 };
 
 struct dmakit_trace_session;
@@ -656,6 +662,15 @@ const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *sess
  */
 const char *dmakit_trace_session_backend(const struct dmakit_trace_session *session,
 					 const char **reason);
+/* Slots of dmakit_trace_session_kernel_hist(): log2 of nanoseconds. */
+#define DMAKIT_TRACE_KHIST_SLOTS 64
+/*
+ * The BPF backend's latency histogram kept in the kernel, all start sites
+ * summed: @counts[k] transactions took [2^k, 2^(k+1)) ns, including those
+ * the ring buffer had no room for.  Return 0, or -EOPNOTSUPP (tracefs).
+ */
+int dmakit_trace_session_kernel_hist(const struct dmakit_trace_session *session,
+				     uint64_t counts[DMAKIT_TRACE_KHIST_SLOTS]);
 const char *dmakit_trace_close_name(enum dmakit_trace_close close);
 
 /* ------------------------------------------------------------------ */

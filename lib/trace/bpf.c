@@ -36,6 +36,9 @@
 
 #define SWEEP_PERIOD_NS	1000000000ULL
 
+_Static_assert(DTB_HIST_SLOTS == DMAKIT_TRACE_KHIST_SLOTS,
+	       "the kernel's histogram is the public one");
+
 struct dmakit_trace_bpf {
 	struct trace_bpf *skel;
 	struct bpf_link *links[DTB_MAX_TYPES];
@@ -518,8 +521,34 @@ static void bpf_stats(const struct dmakit_trace_session *s,
 	p->discarded_ends = b->c[DTB_C_DISCARDED_ENDS];
 	st->events = p->starts + p->end_events + b->c[DTB_C_PID_FILTERED];
 	st->pid_filtered = b->c[DTB_C_PID_FILTERED];
-	st->lost_events = b->c[DTB_C_RB_LOST] + b->c[DTB_C_MAP_FULL];
+	st->lost_xacts = b->c[DTB_C_RB_LOST];
+	st->lost_starts = b->c[DTB_C_MAP_FULL];
+	st->lost_events = st->lost_xacts + st->lost_starts;
 	st->lost_known = true;
+}
+
+static int bpf_kernel_hist(const struct dmakit_trace_session *s,
+			   uint64_t *counts)
+{
+	const struct dmakit_trace_bpf *b = s->bpf;
+	int fd = bpf_map__fd(b->skel->maps.hist);
+	uint64_t *v = calloc((size_t)b->ncpus, sizeof(*v));
+	uint32_t k;
+	int cpu;
+
+	if (!v)
+		return -ENOMEM;
+	memset(counts, 0, DMAKIT_TRACE_KHIST_SLOTS * sizeof(*counts));
+	for (k = 0; k < DTB_MAX_SITES * DTB_HIST_SLOTS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			free(v);
+			return -errno;
+		}
+		for (cpu = 0; cpu < b->ncpus; cpu++)
+			counts[k % DTB_HIST_SLOTS] += v[cpu];
+	}
+	free(v);
+	return 0;
 }
 
 const struct dmakit_trace_backend dmakit_trace_bpf_backend = {
@@ -532,4 +561,5 @@ const struct dmakit_trace_backend dmakit_trace_bpf_backend = {
 	.stop = bpf_stop,
 	.read_loss = bpf_read_loss,
 	.stats = bpf_stats,
+	.kernel_hist = bpf_kernel_hist,
 };

@@ -1024,6 +1024,14 @@ void dmakit_trace_session_stats(const struct dmakit_trace_session *s,
 	s->backend->stats(s, st);
 }
 
+int dmakit_trace_session_kernel_hist(const struct dmakit_trace_session *s,
+				     uint64_t counts[DMAKIT_TRACE_KHIST_SLOTS])
+{
+	if (!s->backend->kernel_hist)
+		return -EOPNOTSUPP;
+	return s->backend->kernel_hist(s, counts);
+}
+
 const char *dmakit_trace_session_backend(const struct dmakit_trace_session *s,
 					 const char **reason)
 {

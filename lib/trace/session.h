@@ -154,6 +154,9 @@ struct dmakit_trace_backend {
 	int (*read_loss)(struct dmakit_trace_session *s);
 	void (*stats)(const struct dmakit_trace_session *s,
 		      struct dmakit_trace_stats *st);
+	/* NULL: no histogram in the kernel */
+	int (*kernel_hist)(const struct dmakit_trace_session *s,
+			   uint64_t *counts);
 };
 
 extern const struct dmakit_trace_backend dmakit_trace_tracefs_backend;

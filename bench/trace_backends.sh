@@ -14,6 +14,9 @@
 #     probes cost it) plus the tracer's own, per transaction; lost ones;
 #   - unpaced (the maximum) for SECS: calls/s, the slowdown per call plus
 #     the tracer's CPU per call; lost ones;
+#   Lost: dmakit's own exact count; for bpftrace and trace-cmd "~N", the
+#   calls they did not report (they also see other processes' getppid()
+#   calls, so it is a lower bound);
 #   - dmakit's backends at RATE for MEM_SECS (default 60; the issue asks
 #     600): the tracer's resident memory at the start and the end.
 #
@@ -34,7 +37,7 @@ done
 [ -e $TRACEFS/trace ] || mount -t tracefs nodev $TRACEFS
 W=$(mktemp -d /tmp/dmakit-bench-backends.XXXXXX)
 TCI=tcbackends$$
-trap 'rm -rf "$W"; rmdir $TRACEFS/instances/$TCI 2>/dev/null || true' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"; rmdir $TRACEFS/instances/$TCI 2>/dev/null || true' EXIT
 cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
 HZ=$(getconf CLK_TCK)
 load=$(uptime | sed 's/.*load average: //')
@@ -82,22 +85,26 @@ start_tracer() {
 	esac
 	CPU0=$(cpu_of "$TRACER")
 }
-# -> "CPU_SECONDS TRANSACTIONS_SEEN LOST"
+# sets TCPU (CPU seconds), SEEN (transactions it reports), LOST ("-":
+# it does not say); not in a subshell: it waits for the tracer's output
 stop_tracer() {
 	local kind=$1 cpu
 	cpu=$(cpu_of "$TRACER")
 	kill -INT "$TRACER"; wait "$TRACER" || true
-	cpu=$(echo "$cpu $CPU0" | awk '{print $1 - $2}')
+	TCPU=$(echo "$cpu $CPU0" | awk '{print $1 - $2}')
+	LOST=-
 	case $kind in
 	bpf|tracefs)
-		python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(sys.argv[2], s["transactions"], s["lost_events"])' \
-			"$W/sum.json" "$cpu" ;;
+		read -r SEEN LOST <<<"$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["transactions"], s["lost_events"])' "$W/sum.json")"
+		rm -f "$W/sum.json" ;;
 	bpftrace)
-		echo "$cpu $(sed -n 's/^@n: //p' "$W/bt.out") -" ;;
+		SEEN=$(sed -n 's/^@n: //p' "$W/bt.out") ;;
 	trace-cmd)
 		rmdir $TRACEFS/instances/$TCI 2>/dev/null || true
-		echo "$cpu $(trace-cmd report -i "$W/tc.dat" 2>/dev/null | grep -c sys_exit_getppid || true) -" ;;
+		SEEN=$(trace-cmd report -i "$W/tc.dat" 2>/dev/null | grep -c sys_exit_getppid || true)
+		rm -f "$W/tc.dat" ;;
 	esac
+	SEEN=${SEEN:-0}
 }
 # run_src RATE -> "CALLS CALLS_PER_S CPU_SECONDS" of evsrc
 run_src() {
@@ -107,7 +114,7 @@ run_src() {
 }
 
 echo "load average before: $load"
-kinds=(bpf tracefs bpftrace trace-cmd)
+read -r -a kinds <<<"${KINDS:-bpf tracefs bpftrace trace-cmd}"
 read -r pcalls _ pcpu <<<"$(run_src "$RATE")"
 read -r mcalls mrate _ <<<"$(run_src 0)"
 echo "untraced: paced $pcalls calls, $pcpu s CPU; unpaced $mrate calls/s"
@@ -115,18 +122,18 @@ paced_rows="" max_rows=""
 for k in "${kinds[@]}"; do
 	start_tracer "$k"
 	read -r calls _ scpu <<<"$(run_src "$RATE")"
-	read -r tcpu seen lost <<<"$(stop_tracer "$k")"
+	stop_tracer "$k"; tcpu=$TCPU seen=$SEEN lost=$LOST
 	row=$(echo "$calls $scpu $pcpu $pcalls $tcpu" | awk '{
 		probe = ($2 / $1 - $3 / $4) * 1e9; own = $5 / $1 * 1e9
 		printf "%.0f | %.0f | %.0f", probe, own, probe + own }')
-	[ "$lost" = - ] && lost=$((calls - seen))
+	[ "$lost" = - ] && lost="~$(( calls > seen ? calls - seen : 0 ))"
 	paced_rows+="| $k | $calls | $row | $lost |"$'\n'
 	echo "paced $k: $calls calls, seen $seen, lost $lost, tracer CPU $tcpu s, source CPU $scpu s"
 
 	start_tracer "$k"
 	read -r calls rate _ <<<"$(run_src 0)"
-	read -r tcpu seen lost <<<"$(stop_tracer "$k")"
-	[ "$lost" = - ] && lost=$((calls - seen))
+	stop_tracer "$k"; tcpu=$TCPU seen=$SEEN lost=$LOST
+	[ "$lost" = - ] && lost="~$(( calls > seen ? calls - seen : 0 ))"
 	row=$(echo "$rate $mrate $tcpu $calls" | awk '{
 		slow = (1e9 / $1 - 1e9 / $2); own = $3 / $4 * 1e9
 		printf "%.0f | %.0f | %.0f | %.0f", $1, slow, own, slow + own }')
@@ -145,7 +152,7 @@ for k in bpf tracefs; do
 	r0=$(rss "$TRACER")
 	wait "$src"
 	r1=$(rss "$TRACER")
-	read -r _ seen lost <<<"$(stop_tracer "$k")"
+	stop_tracer "$k"; seen=$SEEN lost=$LOST
 	mem_rows+="| $k | $r0 KiB | $r1 KiB | $seen | $lost |"$'\n'
 	echo "memory $k: $r0 -> $r1 KiB over $MEM_SECS s"
 done

@@ -10,9 +10,9 @@
  *
  * What it pairs is what pair.c pairs for the same SPECs: by (channel,
  * id), or first-in first-out per thread when every event is
- * thread-synchronous.  Interrupt batches, FIFO across threads, USDT
- * probes and tracepoint filters stay with tracefs (unsupported() says
- * so, and auto picks tracefs for them).
+ * thread-synchronous.  Interrupt batches, FIFO across threads and
+ * tracepoint filters stay with tracefs (unsupported() says so, and auto
+ * picks tracefs for them).
  *
  * The uprobes session.c defined in tracefs (for their formats) are
  * never enabled here; the BPF program attaches to the same file offsets.
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <elf.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -61,22 +62,149 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-/* A uprobe's field is one of its SPEC's named arguments. */
-static const struct dmakit_spec_arg *probe_arg(const struct side *sd,
-					       const struct field *f)
-{
-	unsigned int a;
-
-	for (a = 0; a < sd->spec.nargs; a++)
-		if (!strcmp(sd->spec.arg[a].name, f->name))
-			return &sd->spec.arg[a];
-	return NULL;
-}
+#if defined(__x86_64__)
+#define HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
+#else
+#define HOST_MACHINE EM_NONE
+#endif
 
 static bool is_probe(const struct side *sd)
 {
 	return sd->spec.kind == DMAKIT_SPEC_UPROBE ||
 	       sd->spec.kind == DMAKIT_SPEC_URETPROBE;
+}
+
+/*
+ * Which argument of the call or USDT probe a field of a probe event is:
+ * one of the SPEC's named arguments, or USDT's own argN; 0: the return
+ * value, -1: neither.
+ */
+static int probe_argn(const struct side *sd, const struct field *f)
+{
+	unsigned int a;
+
+	for (a = 0; a < sd->spec.nargs; a++)
+		if (!strcmp(sd->spec.arg[a].name, f->name))
+			return (int)sd->spec.arg[a].argn;
+	if (sd->spec.kind == DMAKIT_SPEC_USDT && !strncmp(f->name, "arg", 3) &&
+	    atoi(f->name + 3) > 0)
+		return atoi(f->name + 3);
+	return -1;
+}
+
+/* The register index (trace_bpf.h's order) of a uprobe fetch's "%di". */
+static int reg_index(const char *name, size_t len)
+{
+	static const char *const x86[DTB_NREGS] = {
+		"ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "ip",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+	int i;
+
+	for (i = 0; i < DTB_NREGS; i++)
+		if (strlen(x86[i]) == len && !strncmp(x86[i], name, len))
+			return i;
+	return -1;
+}
+
+/* Where argument @argn of a call is at its entry: a register index. */
+static int call_arg_reg(unsigned int argn)
+{
+#if defined(__aarch64__)
+	return argn >= 1 && argn <= 8 ? (int)argn - 1 : -1;
+#else
+	static const char *const abi[] = { "di", "si", "dx", "cx", "r8", "r9" };
+
+	return argn >= 1 && argn <= 6 ? reg_index(abi[argn - 1], 2 + (argn >= 5)) : -1;
+#endif
+}
+
+/* A USDT argument's "%di" or "-16(%bp)" as a register (and displacement). */
+static int usdt_fetch(const struct dmakit_usdt_arg *a, struct dtb_field *out)
+{
+	const char *p = a->fetch, *lp = strchr(p, '(');
+	int reg;
+
+	out->size = (uint8_t)a->size;
+	out->is_signed = a->is_signed;
+	if (p[0] == '%') {
+		reg = reg_index(p + 1, strlen(p + 1));
+		if (reg < 0)
+			return -EINVAL;
+		out->src = DTB_SRC_REG;
+		out->reg = (uint8_t)reg;
+		return 0;
+	}
+	if (!lp || lp[1] != '%' || !strchr(lp, ')'))
+		return -EINVAL;
+	reg = reg_index(lp + 2, (size_t)(strchr(lp, ')') - lp - 2));
+	if (reg < 0)
+		return -EINVAL;
+	out->src = DTB_SRC_UMEM;
+	out->reg = (uint8_t)reg;
+	out->disp = (int32_t)strtol(p, NULL, 10);
+	return 0;
+}
+
+/*
+ * The program's description of one field; -EINVAL if it cannot fetch it
+ * (then bpf_unsupported() says so).
+ */
+static int config_field(const struct evtype *t, const struct field *f,
+			struct dtb_field *out)
+{
+	const struct side *sd = t->side;
+	int argn, reg;
+
+	memset(out, 0, sizeof(*out));
+	if (!f->present)
+		return 0;
+	if (f->is_const) {
+		out->src = DTB_SRC_CONST;
+		out->value = f->value;
+		return 0;
+	}
+	if (sd->spec.kind == DMAKIT_SPEC_USDT) {
+		argn = probe_argn(sd, f);
+		if (argn < 1 || !t->usdt || (unsigned int)argn > t->usdt->nargs ||
+		    t->usdt->arg[argn - 1].kind != DMAKIT_USDT_ARG_FETCH)
+			return -EINVAL;
+		return usdt_fetch(&t->usdt->arg[argn - 1], out);
+	}
+	if (is_probe(sd)) {
+		const struct dmakit_spec_arg *a = NULL;
+		unsigned int k;
+		int bits;
+
+		for (k = 0; k < sd->spec.nargs; k++)
+			if (!strcmp(sd->spec.arg[k].name, f->name))
+				a = &sd->spec.arg[k];
+		if (!a)
+			return -EINVAL;
+		bits = atoi(a->type + 1);
+		out->is_signed = a->type[0] == 's';
+		out->size = (uint8_t)(bits >= 8 && bits <= 64 ? bits / 8 : 8);
+		if (!a->argn) {
+			out->src = DTB_SRC_RETVAL;
+			return 0;
+		}
+		reg = call_arg_reg(a->argn);
+		if (reg < 0)
+			return -EINVAL;
+		out->src = DTB_SRC_REG;
+		out->reg = (uint8_t)reg;
+		return 0;
+	}
+	out->offset = (uint16_t)f->offset;
+	out->size = (uint8_t)f->size;
+	out->is_signed = f->is_signed;
+	if (f->is_str)
+		out->src = f->is_dyn ? DTB_SRC_DYNSTR : DTB_SRC_STR;
+	else
+		out->src = DTB_SRC_FIELD;
+	return 0;
 }
 
 static const char *bpf_unsupported(const struct dmakit_trace_session *s,
@@ -90,8 +218,23 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 		switch (sd->spec.kind) {
 		case DMAKIT_SPEC_IRQ:
 			return "interrupt SPECs (irq) end transactions in batches, which only tracefs pairs";
-		case DMAKIT_SPEC_USDT:
-			return "USDT probes are traced by tracefs only so far";
+		case DMAKIT_SPEC_UPROBE:
+		case DMAKIT_SPEC_URETPROBE:
+		case DMAKIT_SPEC_USDT: {
+			unsigned int machine = EM_NONE;
+			char e[128];
+
+			if (dmakit_elf_machine(sd->spec.path, &machine, e, sizeof(e)) ||
+			    machine != HOST_MACHINE) {
+				snprintf(buf, len,
+					 "%.100s is not a program of this machine's architecture",
+					 sd->spec.path);
+				return buf;
+			}
+			if (sd->spec.kind == DMAKIT_SPEC_USDT && HOST_MACHINE != EM_X86_64)
+				return "USDT arguments are translated for x86-64 only";
+			break;
+		}
 		case DMAKIT_SPEC_TP:
 			if (sd->filter[0]) {
 				snprintf(buf, len,
@@ -119,12 +262,11 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 
 		for (k = 0; k < sizeof(fs) / sizeof(fs[0]); k++) {
 			const struct field *f = fs[k];
+			struct dtb_field c;
 
-			if (!f->present)
-				continue;
-			if (is_probe(t->side) && !probe_arg(t->side, f)) {
+			if (config_field(t, f, &c)) {
 				snprintf(buf, len,
-					 "%.100s: field '%s' is not one of the probe's arguments",
+					 "%.100s: field '%s' cannot be fetched by the BPF program",
 					 t->side->spec.text, f->name);
 				return buf;
 			}
@@ -137,38 +279,6 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 		}
 	}
 	return NULL;
-}
-
-/* "u64", "s32": size in bytes and signedness */
-static void arg_type(const char *type, uint8_t *size, uint8_t *is_signed)
-{
-	int bits = atoi(type + 1);
-
-	*is_signed = type[0] == 's';
-	*size = (uint8_t)(bits >= 8 && bits <= 64 ? bits / 8 : 8);
-}
-
-static void config_field(const struct side *sd, const struct field *f,
-			 struct dtb_field *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!f->present)
-		return;
-	if (is_probe(sd)) {
-		const struct dmakit_spec_arg *a = probe_arg(sd, f);
-
-		out->src = a->argn ? DTB_SRC_ARG : DTB_SRC_RETVAL;
-		out->argn = (uint8_t)a->argn;
-		arg_type(a->type, &out->size, &out->is_signed);
-		return;
-	}
-	out->offset = (uint16_t)f->offset;
-	out->size = (uint8_t)f->size;
-	out->is_signed = f->is_signed;
-	if (f->is_str)
-		out->src = f->is_dyn ? DTB_SRC_DYNSTR : DTB_SRC_STR;
-	else
-		out->src = DTB_SRC_FIELD;
 }
 
 static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
@@ -223,14 +333,17 @@ static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
 		const struct side *sd = t->side;
 		struct bpf_link *link;
 
-		if (is_probe(sd)) {
+		if (is_probe(sd) || sd->spec.kind == DMAKIT_SPEC_USDT) {
+			/* a USDT site is a uprobe that also counts its semaphore */
 			LIBBPF_OPTS(bpf_uprobe_opts, uo,
 				    .retprobe = sd->spec.kind == DMAKIT_SPEC_URETPROBE,
+				    .ref_ctr_offset = t->usdt ? t->usdt->sem_offset : 0,
 				    .bpf_cookie = (uint64_t)i);
 
 			link = bpf_program__attach_uprobe_opts(b->skel->progs.dtb_probe,
 							       -1, sd->spec.path,
-							       sd->offset, &uo);
+							       t->usdt ? t->usdt->pc_offset :
+									 sd->offset, &uo);
 		} else {
 			LIBBPF_OPTS(bpf_tracepoint_opts, to,
 				    .bpf_cookie = (uint64_t)i);
@@ -280,11 +393,12 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 		c->site = (uint8_t)t->side->site;
 		c->user = t->user;
 		c->chan_tid = t->chan_tid;
-		config_field(t->side, &t->f_id, &c->id);
-		config_field(t->side, &t->f_bytes, &c->bytes);
-		config_field(t->side, &t->f_status, &c->status);
-		config_field(t->side, &t->f_chan, &c->chan);
-		config_field(t->side, &t->f_chan2, &c->chan2);
+		/* each checked by bpf_unsupported() */
+		config_field(t, &t->f_id, &c->id);
+		config_field(t, &t->f_bytes, &c->bytes);
+		config_field(t, &t->f_status, &c->status);
+		config_field(t, &t->f_chan, &c->chan);
+		config_field(t, &t->f_chan2, &c->chan2);
 	}
 	skel->rodata->ntypes = (uint32_t)s->ntypes;
 	skel->rodata->by_id = s->close == DMAKIT_TRACE_CLOSE_ID;

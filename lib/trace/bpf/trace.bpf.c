@@ -116,37 +116,48 @@ static __always_inline __u64 sign_extend(__u64 v, __u8 size, __u8 is_signed)
 }
 
 /*
- * A probe's argument registers and return value, copied with constant
- * offsets (the verifier refuses a variable offset into pt_regs).
+ * A probe's registers (DTB_NREGS, in trace_bpf.h's order) and return
+ * value, copied with constant offsets: the verifier refuses a variable
+ * offset into pt_regs.
  */
 struct regs_copy {
-	__u64 arg[8];
+	__u64 r[DTB_NREGS];
 	__u64 ret;
 };
 
 static __always_inline void copy_regs(struct pt_regs *regs,
-				      struct regs_copy *r)
+				      struct regs_copy *c)
 {
+	__builtin_memset(c, 0, sizeof(*c));
 #if defined(__TARGET_ARCH_arm64)
-	r->arg[0] = regs->regs[0];
-	r->arg[1] = regs->regs[1];
-	r->arg[2] = regs->regs[2];
-	r->arg[3] = regs->regs[3];
-	r->arg[4] = regs->regs[4];
-	r->arg[5] = regs->regs[5];
-	r->arg[6] = regs->regs[6];
-	r->arg[7] = regs->regs[7];
+	c->r[0] = regs->regs[0];
+	c->r[1] = regs->regs[1];
+	c->r[2] = regs->regs[2];
+	c->r[3] = regs->regs[3];
+	c->r[4] = regs->regs[4];
+	c->r[5] = regs->regs[5];
+	c->r[6] = regs->regs[6];
+	c->r[7] = regs->regs[7];
 #else
-	r->arg[0] = regs->di;
-	r->arg[1] = regs->si;
-	r->arg[2] = regs->dx;
-	r->arg[3] = regs->cx;
-	r->arg[4] = regs->r8;
-	r->arg[5] = regs->r9;
-	r->arg[6] = 0;
-	r->arg[7] = 0;
+	c->r[0] = regs->ax;
+	c->r[1] = regs->bx;
+	c->r[2] = regs->cx;
+	c->r[3] = regs->dx;
+	c->r[4] = regs->si;
+	c->r[5] = regs->di;
+	c->r[6] = regs->bp;
+	c->r[7] = regs->sp;
+	c->r[8] = regs->ip;
+	c->r[9] = regs->r8;
+	c->r[10] = regs->r9;
+	c->r[11] = regs->r10;
+	c->r[12] = regs->r11;
+	c->r[13] = regs->r12;
+	c->r[14] = regs->r13;
+	c->r[15] = regs->r14;
+	c->r[16] = regs->r15;
 #endif
-	r->ret = PT_REGS_RC(regs);
+	c->ret = PT_REGS_RC(regs);
 }
 
 /* FNV-1a, as lib/trace/session.c hashes string fields */
@@ -203,16 +214,33 @@ static __always_inline bool read_value(const volatile struct dtb_field *f,
 		*out = str_hash(rec + (loc & 0xffff), loc >> 16);
 		return true;
 	}
-	case DTB_SRC_ARG:
-		if (!regs)
+	case DTB_SRC_REG:
+		if (!regs || f->reg >= DTB_NREGS)
 			return false;
-		*out = sign_extend(regs->arg[(f->argn - 1) & 7], size,
-				   f->is_signed);
+		*out = sign_extend(regs->r[f->reg], size, f->is_signed);
 		return true;
 	case DTB_SRC_RETVAL:
 		if (!regs)
 			return false;
 		*out = sign_extend(regs->ret, size, f->is_signed);
+		return true;
+	case DTB_SRC_UMEM: {
+		void *addr;
+
+		if (!regs || f->reg >= DTB_NREGS)
+			return false;
+		addr = (void *)(regs->r[f->reg] + (__s64)f->disp);
+		switch (size) {
+		case 1: { __u8 x; if (bpf_probe_read_user(&x, 1, addr)) return false; v = x; break; }
+		case 2: { __u16 x; if (bpf_probe_read_user(&x, 2, addr)) return false; v = x; break; }
+		case 4: { __u32 x; if (bpf_probe_read_user(&x, 4, addr)) return false; v = x; break; }
+		default: { __u64 x; if (bpf_probe_read_user(&x, 8, addr)) return false; v = x; break; }
+		}
+		*out = sign_extend(v, size, f->is_signed);
+		return true;
+	}
+	case DTB_SRC_CONST:
+		*out = (__u64)f->value;
 		return true;
 	default:
 		return false;

@@ -14,23 +14,34 @@
 #define DTB_HIST_SLOTS	64		/* log2 of the latency in ns */
 #define DTB_STR_MAX	64		/* string fields hashed up to this */
 
+/*
+ * Registers a probe copies, by index: x86-64 ax bx cx dx si di bp sp ip
+ * r8..r15; arm64 x0..x7.
+ */
+#define DTB_NREGS	17
+
 /* Where a value comes from. */
 enum dtb_src {
 	DTB_SRC_NONE,
 	DTB_SRC_FIELD,		/* a tracepoint field at @offset */
 	DTB_SRC_STR,		/* a char array field: hashed */
 	DTB_SRC_DYNSTR,		/* a __data_loc string field: hashed */
-	DTB_SRC_ARG,		/* argument @argn of the call (pt_regs) */
-	DTB_SRC_RETVAL,		/* the return value (pt_regs) */
+	DTB_SRC_REG,		/* register @reg (a call's argument, USDT) */
+	DTB_SRC_RETVAL,		/* the return value */
+	DTB_SRC_UMEM,		/* user memory at register @reg + @disp (USDT) */
+	DTB_SRC_CONST,		/* @value (a USDT argument that is a constant) */
 };
 
 struct dtb_field {
 	__u8 src;
-	__u8 size;		/* 1, 2, 4, 8 (FIELD, ARG, RETVAL) */
+	__u8 size;		/* 1, 2, 4, 8 (FIELD, REG, RETVAL, UMEM) */
 	__u8 is_signed;
-	__u8 argn;		/* 1.. */
+	__u8 reg;
 	__u16 offset;
 	__u16 pad;
+	__s32 disp;
+	__u32 pad2;
+	__s64 value;
 };
 
 /* One attached event. */

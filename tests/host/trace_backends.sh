@@ -4,7 +4,8 @@
 # and must report the same transactions (same thread, site, bytes;
 # latencies within microseconds: both timestamp the same probe hit),
 # and bpftrace pairing by thread in the same run must count as many with
-# the same total latency.  Then pairing by id, tracepoints, loss in the
+# the same total latency.  Then pairing by id, USDT (libdmakit's probes),
+# tracepoints, loss in the
 # BPF ring buffer (counted, no wrong pair), what BPF refuses (exit 2;
 # auto falls back to tracefs and says why), and SIGKILL (nothing stays).
 # timeout: 300
@@ -145,6 +146,32 @@ sys.exit(0 if ok else 1)
 PY
 t_eq "by id: the same 200 transactions on both backends (100 dma_to_host calls x 2 of 4 threads)" "$?" 0
 
+# --- USDT: libdmakit's own probes, paired by id (device, transaction) ---
+so=$(readlink -f "$TOP/build/lib/libdmakit.so")
+usdtspecs=(--start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done")
+tracer bpf --backend bpf "${usdtspecs[@]}" --interval 0 --events "$TMPDIR/bpf_usdt.jsonl" ||
+	{ t_check "bpf tracer starts" false; t_done; }
+tracer tfs --backend tracefs "${usdtspecs[@]}" --interval 0 --events "$TMPDIR/tfs_usdt.jsonl" ||
+	{ t_check "tracefs tracer starts" false; t_done; }
+"$P/usdt_xfer" sim:xfer_lat=2000 50 "$TMPDIR/gt_usdt.txt"
+t_eq "usdt program ran" "$?" 0
+stop bpf; stop tfs
+python3 - "$TMPDIR/bpf_usdt.jsonl" "$TMPDIR/tfs_usdt.jsonl" <<'PY'
+import json, sys
+def load(p):
+    return {e["id"]: e for e in map(json.loads, open(p))}
+b, t = load(sys.argv[1]), load(sys.argv[2])
+ok = len(b) == len(t) == 50 and sorted(b) == sorted(t)
+for i in b:
+    x, y = b[i], t.get(i, {})
+    if any(x.get(k) != y.get(k) for k in ("bytes", "status", "chan", "tid")) or \
+       abs(x["latency_ns"] - y.get("latency_ns", 0)) > 5000000:
+        print("differs:", x, y); ok = False; break
+print(len(b), len(t), "transactions")
+sys.exit(0 if ok else 1)
+PY
+t_eq "USDT by id: the same 50 transactions (id, bytes, status, device) on both backends" "$?" 0
+
 # --- tracepoints: clock_nanosleep entry to exit, per thread ---
 tpspecs=(--start tp:syscalls:sys_enter_clock_nanosleep --end tp:syscalls:sys_exit_clock_nanosleep)
 tracer bpf --backend bpf "${tpspecs[@]}" --interval 0 --events "$TMPDIR/bpf_tp.jsonl" ||
@@ -184,11 +211,17 @@ python3 - "$TMPDIR/bpf_loss.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 calls = 4 * (3000 + 150 + 3000 + 150)
-print({k: s[k] for k in ("transactions", "lost_transactions", "lost_events", "orphans",
-                         "start_events", "unmatched_starts")})
+keys = ("transactions", "lost_transactions", "lost_events", "orphans", "start_events",
+        "unmatched_starts", "discarded_starts", "discarded_ends")
+print({k: s[k] for k in keys})
+# a call whose thread a loaded machine stalled beyond the timeout (1 s)
+# between its start and its end is unmatched (its end set aside): rare,
+# counted, never a wrong pair
+stalled = s["unmatched_starts"] + s["discarded_starts"]
 ok = (s["lost_transactions"] > 0 and s["lost_events"] == s["lost_transactions"] and
-      s["transactions"] + s["lost_transactions"] == calls == s["start_events"] and
-      sum(s["kernel_hist_log2_ns"]) == calls and s["orphans"] == 0)
+      s["transactions"] + s["lost_transactions"] + stalled == calls == s["start_events"] and
+      sum(s["kernel_hist_log2_ns"]) == calls - stalled and s["orphans"] == 0 and
+      stalled < 10)
 sys.exit(0 if ok else 1)
 PY
 t_eq "loss: counted exactly (delivered + lost = calls), pairing unaffected" "$?" 0

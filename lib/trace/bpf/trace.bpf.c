@@ -121,14 +121,21 @@ static __always_inline __u64 sign_extend(__u64 v, __u8 size, __u8 is_signed)
  * offset into pt_regs.
  */
 struct regs_copy {
-	__u64 r[DTB_NREGS];
+	__u64 r[32];		/* DTB_NREGS used; a power of two to mask by */
 	__u64 ret;
 };
+
+/* where a probe's registers are copied (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct regs_copy);
+} regs_scratch SEC(".maps");
 
 static __always_inline void copy_regs(struct pt_regs *regs,
 				      struct regs_copy *c)
 {
-	__builtin_memset(c, 0, sizeof(*c));
 #if defined(__TARGET_ARCH_arm64)
 	c->r[0] = regs->regs[0];
 	c->r[1] = regs->regs[1];
@@ -188,6 +195,7 @@ static __always_inline bool read_value(const volatile struct dtb_field *f,
 	__u64 v = 0;
 	__u8 src = f->src, size = f->size;
 	__u16 off = f->offset;
+	__u32 reg = f->reg & 31;	/* bounded for the verifier */
 
 	switch (src) {
 	case DTB_SRC_FIELD:
@@ -215,9 +223,9 @@ static __always_inline bool read_value(const volatile struct dtb_field *f,
 		return true;
 	}
 	case DTB_SRC_REG:
-		if (!regs || f->reg >= DTB_NREGS)
+		if (!regs)
 			return false;
-		*out = sign_extend(regs->r[f->reg], size, f->is_signed);
+		*out = sign_extend(regs->r[reg], size, f->is_signed);
 		return true;
 	case DTB_SRC_RETVAL:
 		if (!regs)
@@ -227,9 +235,9 @@ static __always_inline bool read_value(const volatile struct dtb_field *f,
 	case DTB_SRC_UMEM: {
 		void *addr;
 
-		if (!regs || f->reg >= DTB_NREGS)
+		if (!regs)
 			return false;
-		addr = (void *)(regs->r[f->reg] + (__s64)f->disp);
+		addr = (void *)(regs->r[reg] + (__s64)f->disp);
 		switch (size) {
 		case 1: { __u8 x; if (bpf_probe_read_user(&x, 1, addr)) return false; v = x; break; }
 		case 2: { __u16 x; if (bpf_probe_read_user(&x, 2, addr)) return false; v = x; break; }
@@ -454,10 +462,13 @@ static __always_inline int handle(void *ctx, void *rec,
 SEC("uprobe")
 int dtb_probe(struct pt_regs *regs)
 {
-	struct regs_copy r;
+	__u32 zero = 0;
+	struct regs_copy *r = bpf_map_lookup_elem(&regs_scratch, &zero);
 
-	copy_regs(regs, &r);
-	return handle(regs, NULL, &r);
+	if (!r)
+		return 0;
+	copy_regs(regs, r);
+	return handle(regs, NULL, r);
 }
 
 SEC("tracepoint")

@@ -281,12 +281,22 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 	return NULL;
 }
 
+/*
+ * The ring buffer: --buffer-kb per CPU (tracefs' meaning), a power of two;
+ * by default at most RING_DEFAULT_MAX (a 4 MiB per CPU default would
+ * take half a GiB on a 128-CPU machine; 64 MiB hold 50 ms of 10 million
+ * transactions per second).
+ */
+#define RING_DEFAULT_MAX (64ULL << 20)
+
 static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
 {
 	uint64_t want = (uint64_t)(s->opts.buffer_kb ? s->opts.buffer_kb :
 				   DEFAULT_BUFFER_KB) * 1024 * (uint64_t)ncpus;
 	uint64_t size = (uint64_t)getpagesize();
 
+	if (!s->opts.buffer_kb && want > RING_DEFAULT_MAX)
+		want = RING_DEFAULT_MAX;
 	while (size < want && size < (1ULL << 30))
 		size <<= 1;
 	return (uint32_t)size;
@@ -463,12 +473,14 @@ static int read_counters(struct dmakit_trace_session *s)
 			b->c[k] += v[cpu];
 	}
 	free(v);
+	/* the program counts per site only: one map update less per event */
+	b->c[DTB_C_STARTS] = b->c[DTB_C_ENDS] = 0;
 	for (i = 0; i < s->nsides; i++) {
 		struct side *sd = &s->side[i];
+		bool end = sd->role == DMAKIT_TRACE_END;
 
-		sd->seen = b->c[DTB_C_SITE0 +
-				(sd->role == DMAKIT_TRACE_END ? DTB_MAX_SITES : 0) +
-				sd->site];
+		sd->seen = b->c[DTB_C_SITE0 + (end ? DTB_MAX_SITES : 0) + sd->site];
+		b->c[end ? DTB_C_ENDS : DTB_C_STARTS] += sd->seen;
 	}
 	return 0;
 }

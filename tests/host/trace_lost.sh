@@ -96,7 +96,8 @@ t_check "fifo: the slow phases were paired" \
 
 # ID: libdmakit transactions with no engine latency, as fast as possible
 so=$(readlink -f "$TOP/build/lib/libdmakit.so")
-start_tracer --start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done" \
+start_tracer --backend tracefs \
+	--start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done" \
 	--buffer-kb 8 --interval 0 --events "$TMPDIR/ev2.jsonl" \
 	--summary-json "$TMPDIR/sum2.json" || { t_check "tracer starts" false; t_done; }
 "$P/usdt_xfer" sim:xfer_lat=0,xfer_rate=max 40000 "$TMPDIR/gt2.txt"

@@ -434,7 +434,6 @@ static __always_inline int handle(void *ctx, void *rec,
 	ev.site = t->site;
 	count(DTB_C_SITE0 + (t->role ? DTB_MAX_SITES : 0) +
 	      (t->site & (DTB_MAX_SITES - 1)));
-	count(t->role ? DTB_C_ENDS : DTB_C_STARTS);
 	if (read_value(&t->id, rec, regs, &v)) {
 		ev.id = v;
 		ev.flags |= F_ID;

@@ -103,7 +103,7 @@ struct dtb_xact {
 
 /* Per-CPU counters. */
 enum dtb_counter {
-	DTB_C_STARTS,
+	DTB_C_STARTS,		/* user space sums the sites' counts */
 	DTB_C_ENDS,
 	DTB_C_XACTS,		/* made in the kernel (delivered or lost) */
 	DTB_C_RB_LOST,		/* ring buffer full: transactions lost */

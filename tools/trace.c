@@ -348,6 +348,7 @@ static void write_summary_json(FILE *f, struct dmakit_trace_session *s,
 	dmakit_json_u64(&j, "lost_events_in_stream", st->pair.lost_events);
 	dmakit_json_u64(&j, "lost_transactions", st->lost_xacts);
 	dmakit_json_u64(&j, "lost_starts", st->lost_starts);
+	dmakit_json_u64(&j, "lost_missed_events", st->lost_missed);
 	kernel_hist_json(&j, s);
 	dmakit_json_u64(&j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(&j, "discarded_starts", st->pair.discarded_starts);
@@ -465,11 +466,12 @@ static void print_final(struct dmakit_trace_session *s,
 		       st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
 		printf("lost events: unknown (the kernel's per-CPU counts could not be read)\n");
-	if (st->lost_xacts || st->lost_starts)
+	if (st->lost_xacts || st->lost_starts || st->lost_missed)
 		printf("LOST %" PRIu64 " transactions (paired in the kernel, no room in the BPF ring buffer; "
-		       "the summary JSON's kernel_hist_log2_ns counts them) and %" PRIu64
-		       " starts (no room in the pairing map)\n",
-		       st->lost_xacts, st->lost_starts);
+		       "the summary JSON's kernel_hist_log2_ns counts them), %" PRIu64
+		       " starts (no room in the pairing map) and %" PRIu64
+		       " events (the kernel ran no BPF program for them: one was already running on that CPU)\n",
+		       st->lost_xacts, st->lost_starts, st->lost_missed);
 	else if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
 		char lost[24];
 

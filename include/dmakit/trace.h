@@ -559,10 +559,13 @@ struct dmakit_trace_vector_stats {
  * @nvectors:     entries of dmakit_trace_session_vector()
  * @leftovers_removed: instances and probes of crashed dmakit sessions
  *                removed when this one was set up
- * @lost_xacts, @lost_starts: the BPF backend's loss (both in
- *                @lost_events): transactions paired in the kernel that the
- *                ring buffer had no room for, starts the pairing map had
- *                no room for (their ends count as orphans); 0 on tracefs
+ * @lost_xacts, @lost_starts, @lost_missed: the BPF backend's loss (all
+ *                in @lost_events): transactions paired in the kernel that
+ *                the ring buffer had no room for, starts the pairing map
+ *                had no room for (their ends count as orphans), events the
+ *                kernel ran no program for (one was already running on
+ *                that CPU: a start or end missing, as if lost); 0 on
+ *                tracefs
  */
 struct dmakit_trace_stats {
 	struct dmakit_trace_pair_stats pair;
@@ -577,6 +580,7 @@ struct dmakit_trace_stats {
 	unsigned int leftovers_removed;
 	uint64_t lost_xacts;
 	uint64_t lost_starts;
+	uint64_t lost_missed;
 };
 
 struct dmakit_trace_session;

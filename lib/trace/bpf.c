@@ -50,6 +50,7 @@ struct dmakit_trace_bpf {
 	uint64_t unmatched, inflight, discarded; /* found in user space */
 	uint64_t last_sweep;
 	uint64_t c[DTB_NCOUNTERS];	/* the kernel's counters, summed */
+	uint64_t missed;		/* events the programs were not run for */
 };
 
 /* libbpf prints to stderr by default; a library must not. */
@@ -452,6 +453,29 @@ static void bpf_close(struct dmakit_trace_session *s)
 	s->bpf = NULL;
 }
 
+/*
+ * Events the kernel did not run a program for because a BPF program was
+ * already running on that CPU (an interrupt's tracepoint during another
+ * program, say): lost events, counted by the kernel (Linux 5.12+).
+ */
+static uint64_t programs_missed(const struct dmakit_trace_bpf *b)
+{
+	const struct bpf_program *progs[] = { b->skel->progs.dtb_probe,
+					      b->skel->progs.dtb_tracepoint };
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 /* The kernel's counters summed over CPUs into b->c; sites' event counts. */
 static int read_counters(struct dmakit_trace_session *s)
 {
@@ -473,6 +497,7 @@ static int read_counters(struct dmakit_trace_session *s)
 			b->c[k] += v[cpu];
 	}
 	free(v);
+	b->missed = programs_missed(b);
 	/* the program counts per site only: one map update less per event */
 	b->c[DTB_C_STARTS] = b->c[DTB_C_ENDS] = 0;
 	for (i = 0; i < s->nsides; i++) {
@@ -618,7 +643,8 @@ static int bpf_stop(struct dmakit_trace_session *s)
 }
 
 /* Loss here: transactions the ring buffer had no room for, starts the
- * pairing map had none for.  Both counted exactly by the kernel. */
+ * pairing map had none for, events no program ran for.  All counted
+ * exactly by the kernel. */
 static int bpf_read_loss(struct dmakit_trace_session *s)
 {
 	int ret = read_counters(s);
@@ -626,7 +652,7 @@ static int bpf_read_loss(struct dmakit_trace_session *s)
 	s->st.lost_known = !ret;
 	if (!ret)
 		s->st.lost_events = s->bpf->c[DTB_C_RB_LOST] +
-				    s->bpf->c[DTB_C_MAP_FULL];
+				    s->bpf->c[DTB_C_MAP_FULL] + s->bpf->missed;
 	return ret;
 }
 
@@ -649,7 +675,8 @@ static void bpf_stats(const struct dmakit_trace_session *s,
 	st->pid_filtered = b->c[DTB_C_PID_FILTERED];
 	st->lost_xacts = b->c[DTB_C_RB_LOST];
 	st->lost_starts = b->c[DTB_C_MAP_FULL];
-	st->lost_events = st->lost_xacts + st->lost_starts;
+	st->lost_missed = b->missed;
+	st->lost_events = st->lost_xacts + st->lost_starts + st->lost_missed;
 	st->lost_known = true;
 }
 

@@ -8,7 +8,7 @@
 # tracepoints, loss in the
 # BPF ring buffer (counted, no wrong pair), what BPF refuses (exit 2;
 # auto falls back to tracefs and says why), and SIGKILL (nothing stays).
-# timeout: 300
+# timeout: 600
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/trace_lib.bash"
 need_tracing

@@ -118,7 +118,8 @@ static int call_arg_reg(unsigned int argn)
 #else
 	static const char *const abi[] = { "di", "si", "dx", "cx", "r8", "r9" };
 
-	return argn >= 1 && argn <= 6 ? reg_index(abi[argn - 1], 2 + (argn >= 5)) : -1;
+	return argn >= 1 && argn <= 6 ?
+	       reg_index(abi[argn - 1], strlen(abi[argn - 1])) : -1;
 #endif
 }
 
@@ -420,10 +421,13 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 				 skel->maps.open_fifo : skel->maps.open_ids, 1);
 	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
 	ret = trace_bpf__load(skel);
+	/* EACCES is also the verifier's refusal: only a non-root one is about rights */
+	if (ret && (ret == -EPERM || ret == -EACCES) && geteuid())
+		return dmakit_errf(err, errlen, ret,
+				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (root): %s",
+				   strerror(-ret));
 	if (ret)
 		return dmakit_errf(err, errlen, ret,
-				   ret == -EPERM || ret == -EACCES ?
-				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (root): %s" :
 				   "the kernel refused the BPF program: %s",
 				   strerror(-ret));
 	ret = attach(s, err, errlen);

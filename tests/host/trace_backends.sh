@@ -178,6 +178,27 @@ sys.exit(0 if ok else 1)
 PY
 t_eq "USDT by id: the same 50 transactions (id, bytes, status, device) on both backends" "$?" 0
 
+# --- all six register arguments of a call, signed and unsigned ---
+cc -O2 -o "$P/args6" "$TOP/tests/host/progs/args6.c" || t_check "args6 builds" false
+a6=(--start "uprobe:$P/args6:args6(chan=arg4:s32,bytes=arg5,id=arg6)"
+    --end "uretprobe:$P/args6:args6(status=retval:s32)" --channel tid --close fifo)
+tracer bpf --backend bpf "${a6[@]}" --interval 0 --events "$TMPDIR/bpf_a6.jsonl" ||
+	{ t_check "bpf tracer starts" false; t_done; }
+tracer tfs --backend tracefs "${a6[@]}" --interval 0 --events "$TMPDIR/tfs_a6.jsonl" ||
+	{ t_check "tracefs tracer starts" false; t_done; }
+"$P/args6"
+stop bpf; stop tfs
+python3 - "$TMPDIR/bpf_a6.jsonl" "$TMPDIR/tfs_a6.jsonl" <<'PY'
+import json, sys
+def load(p):
+    return [(e["bytes"], e["id"], e["status"]) for e in map(json.loads, open(p))]
+b, t = load(sys.argv[1]), load(sys.argv[2])
+want = [(5000 + i, 600 + i, 1 + 2 + 3 - 4 + 5000 + i + 600 + i) for i in range(100)]
+print(b[:2], t[:2])
+sys.exit(0 if sorted(b) == sorted(t) == want else 1)
+PY
+t_eq "arg4..arg6 and the return value: the call's values on both backends" "$?" 0
+
 # --- tracepoints: clock_nanosleep entry to exit, per thread ---
 tpspecs=(--start tp:syscalls:sys_enter_clock_nanosleep --end tp:syscalls:sys_exit_clock_nanosleep)
 tracer bpf --backend bpf "${tpspecs[@]}" --interval 0 --events "$TMPDIR/bpf_tp.jsonl" ||

@@ -63,13 +63,7 @@ tracer tfs --backend tracefs "${specs[@]}" --interval 0 --events "$TMPDIR/tfs.js
 t_eq "program ran" "$?" 0
 stop bpf; t_eq "bpf tracer exit status" "$RC" 0
 stop tfs; t_eq "tracefs tracer exit status" "$RC" 0
-# bpftrace prints its maps when told to stop; a bounded wait, then TERM
-kill -INT $BT
-for i in $(seq 1 600); do kill -0 $BT 2>/dev/null || break; sleep 0.1; done
-kill -0 $BT 2>/dev/null && { echo "bpftrace ignored SIGINT for 60 s"; kill -TERM $BT; }
-for i in $(seq 1 600); do kill -0 $BT 2>/dev/null || break; sleep 0.1; done
-kill -0 $BT 2>/dev/null && kill -KILL $BT
-wait $BT
+stop_bpftrace $BT
 t_grep "the bpf tracer says its backend" "^dmakit trace: backend bpf \(as --backend asks\)" "$TMPDIR/bpf.err"
 t_grep "the tracefs tracer says its backend" "^dmakit trace: backend tracefs" "$TMPDIR/tfs.err"
 t_eq "summary names the backend" "$(json_get "$TMPDIR/bpf.json" backend)" bpf

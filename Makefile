@@ -33,7 +33,7 @@ BUILD     ?= build
 CC        ?= gcc
 SANITIZE  ?= 0
 
-PKG_LIBS  := liburing libtracefs libtraceevent
+PKG_LIBS  := liburing libtracefs libtraceevent libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 
@@ -76,6 +76,35 @@ all: $(LIBSO) $(LIBA) $(CLI) $(PC) $(EXAMPLE_BINS) $(MAN_STAMP)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# The BPF backend's program (lib/trace/bpf/*.bpf.c): compiled by clang
+# against a vmlinux.h that bpftool writes from the build machine's BTF
+# (CO-RE: libbpf relocates the program for the kernel it runs on), then
+# embedded in the library as a bpftool skeleton.
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_DIR     := $(BUILD)/bpf
+BPF_SRCS    := $(sort $(wildcard lib/trace/bpf/*.bpf.c))
+BPF_SKELS   := $(BPF_SRCS:lib/trace/bpf/%.bpf.c=$(BPF_DIR)/%.skel.h)
+CPPFLAGS    += -I$(BPF_DIR)
+
+$(BPF_DIR)/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
+	mv $@.tmp $@
+
+$(BPF_DIR)/%.bpf.o: lib/trace/bpf/%.bpf.c lib/trace/bpf/trace_bpf.h $(BPF_DIR)/vmlinux.h
+	$(CLANG) -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -g -O2 -Wall -Werror \
+	  -I$(BPF_DIR) -Ilib/trace/bpf -c $< -o $@
+
+$(BPF_DIR)/%.skel.h: $(BPF_DIR)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/obj/lib/trace/bpf.o: $(BPF_SKELS)
+.SECONDARY: $(BPF_SRCS:lib/trace/bpf/%.bpf.c=$(BPF_DIR)/%.bpf.o)
 
 $(LIBSO): $(LIB_OBJS) lib/libdmakit.map
 	@mkdir -p $(dir $@)

@@ -6,9 +6,13 @@
 #   scripts/setup.sh --build    only what `make` needs
 set -euo pipefail
 
-# python3: scripts/gen-cli-docs.py makes the man pages and completion
+# python3: scripts/gen-cli-docs.py makes the man pages and completion;
+# clang, llvm, bpftool, libbpf-dev: the trace BPF backend's program is
+# compiled (clang -target bpf against bpftool's vmlinux.h), embedded as a
+# bpftool skeleton and loaded by libbpf
 build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
-	    libtraceevent-dev systemtap-sdt-dev python3)
+	    libtraceevent-dev systemtap-sdt-dev python3 clang llvm bpftool
+	    libbpf-dev)
 # pciutils/pci.ids: lspci and the names info prints are checked against;
 # bpftrace: the independent latency measure trace_block is checked against;
 # strace: net_endings and the chardev tests watch system calls through it;

@@ -8,7 +8,9 @@
 #   tests/run.sh [NAME-PATTERN]
 #
 # Integration scripts get DMAKIT (the sanitizer-built CLI), DMAKIT_FAST
-# (the optimised CLI), TOP (the source tree) and a private TMPDIR.
+# (the optimised CLI), TOP (the source tree) and a private TMPDIR.  The
+# tracing scripts (trace_*.sh) run twice: with dmakit trace's default
+# backend, and as NAME@tracefs with DMAKIT_TRACE_BACKEND=tracefs.
 # A script may set its timeout in a "# timeout: SECONDS" line (default 300).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,6 +80,15 @@ for script in "$TOP"/tests/host/*.sh; do
 	[ -f "$script" ] || continue
 	tmo=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$script" | head -n1)
 	run_one "host/$(basename "$script" .sh)" "${tmo:-300}" bash "$script"
+done
+# The tracing scripts again on the tracefs backend: the first pass used
+# each tracer's default (auto: BPF where it can trace the SPECs), so both
+# backends run the same cases (trace_backends.sh compares them directly).
+for script in "$TOP"/tests/host/trace_*.sh; do
+	case $script in */trace_backends.sh) continue ;; esac
+	tmo=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$script" | head -n1)
+	run_one "host/$(basename "$script" .sh)@tracefs" "${tmo:-300}" \
+		env DMAKIT_TRACE_BACKEND=tracefs bash "$script"
 done
 
 if [ ${#failed_names[@]} -gt 0 ]; then

@@ -78,6 +78,10 @@ static void usage(FILE *f)
 		"                      PMU's bandwidth) as columns of each interval, totals\n"
 		"                      at the end, counter tracks in --timeline\n"
 		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
+		"  --backend B         auto (default), bpf (paired in the kernel by a BPF\n"
+		"                      program) or tracefs (trace buffers paired here);\n"
+		"                      auto: bpf where it can trace the SPECs, else tracefs\n"
+		"                      (default: $DMAKIT_TRACE_BACKEND, else auto)\n"
 		"  --events FILE       one JSON line per transaction ('-': stdout; the\n"
 		"                      text report then goes to stderr)\n"
 		"  --summary-json FILE counters, percentiles, per-vector interrupts\n"
@@ -291,6 +295,30 @@ static void interval_line(struct run *r, double t, double secs,
 	fflush(r->report);
 }
 
+/*
+ * "kernel_hist_log2_ns": the BPF backend's in-kernel latency histogram
+ * (slot k: [2^k, 2^(k+1)) ns, every transaction paired, also those lost
+ * on the way here); null on tracefs.
+ */
+static void kernel_hist_json(struct dmakit_json *j,
+			     const struct dmakit_trace_session *s)
+{
+	uint64_t counts[DMAKIT_TRACE_KHIST_SLOTS];
+	unsigned int k, last = 0;
+
+	if (dmakit_trace_session_kernel_hist(s, counts)) {
+		dmakit_json_str(j, "kernel_hist_log2_ns", NULL);
+		return;
+	}
+	for (k = 0; k < DMAKIT_TRACE_KHIST_SLOTS; k++)
+		if (counts[k])
+			last = k + 1;
+	dmakit_json_arr_begin(j, "kernel_hist_log2_ns");
+	for (k = 0; k < last; k++)
+		dmakit_json_u64(j, NULL, counts[k]);
+	dmakit_json_arr_end(j);
+}
+
 /* "start_sites": [{"spec", "desc", "events", "transactions"}, ...] */
 static void sites_json(struct dmakit_json *j, struct dmakit_trace_session *s,
 		       const struct run *r, enum dmakit_trace_role role)
@@ -326,6 +354,7 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_str(j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(j, "pairing", dmakit_trace_close_name(st->close));
 	dmakit_json_str(j, "pairing_reason", dmakit_trace_session_pairing(s));
+	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, NULL));
 	dmakit_json_str(j, "instance", dmakit_trace_session_name(s));
 	dmakit_json_u64(j, "start_ns", st->start_ns);
 	dmakit_json_u64(j, "stop_ns", st->stop_ns);
@@ -341,6 +370,10 @@ static void summary_members(struct dmakit_json *j,
 	else
 		dmakit_json_str(j, "lost_events", NULL);
 	dmakit_json_u64(j, "lost_events_in_stream", st->pair.lost_events);
+	dmakit_json_u64(j, "lost_transactions", st->lost_xacts);
+	dmakit_json_u64(j, "lost_starts", st->lost_starts);
+	dmakit_json_u64(j, "lost_missed_events", st->lost_missed);
+	kernel_hist_json(j, s);
 	dmakit_json_u64(j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(j, "discarded_starts", st->pair.discarded_starts);
 	dmakit_json_u64(j, "discarded_ends", st->pair.discarded_ends);
@@ -511,7 +544,13 @@ static void print_final(struct dmakit_trace_session *s,
 			st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
 		fprintf(r->report, "lost events: unknown (the kernel's per-CPU counts could not be read)\n");
-	if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
+	if (st->lost_xacts || st->lost_starts || st->lost_missed)
+		fprintf(r->report, "LOST %" PRIu64 " transactions (paired in the kernel, no room in the BPF ring buffer; "
+			"the summary JSON's kernel_hist_log2_ns counts them), %" PRIu64
+			" starts (no room in the pairing map) and %" PRIu64
+			" events (the kernel ran no BPF program for them: one was already running on that CPU)\n",
+			st->lost_xacts, st->lost_starts, st->lost_missed);
+	else if (st->lost_events || st->pair.loss_holes || st->pair.late_events) {
 		char lost[24];
 
 		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
@@ -549,9 +588,23 @@ static void plot_title(char *buf, size_t len, const struct dmakit_trace_opts *o)
 	}
 }
 
+static int parse_backend(const char *name, enum dmakit_trace_backend_kind *kind)
+{
+	if (!strcmp(name, "auto"))
+		*kind = DMAKIT_TRACE_BACKEND_AUTO;
+	else if (!strcmp(name, "tracefs"))
+		*kind = DMAKIT_TRACE_BACKEND_TRACEFS;
+	else if (!strcmp(name, "bpf"))
+		*kind = DMAKIT_TRACE_BACKEND_BPF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* What is traced and how it pairs, before tracing starts. */
 static void print_header(struct dmakit_trace_session *s)
 {
+	const char *backend, *why;
 	struct dmakit_trace_site site;
 	unsigned int r, i;
 
@@ -571,6 +624,8 @@ static void print_header(struct dmakit_trace_session *s)
 		}
 	}
 	fprintf(stderr, "dmakit trace: pairing %s\n", dmakit_trace_session_pairing(s));
+	backend = dmakit_trace_session_backend(s, &why);
+	fprintf(stderr, "dmakit trace: backend %s (%s)\n", backend, why);
 }
 
 /*
@@ -626,7 +681,7 @@ int cmd_trace(int argc, char **argv)
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
 		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
-		O_CLEANUP, O_PMU, O_JSON,
+		O_CLEANUP, O_PMU, O_JSON, O_BACKEND,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
@@ -652,13 +707,14 @@ int cmd_trace(int argc, char **argv)
 		{ "cleanup", no_argument, NULL, O_CLEANUP },
 		{ "pmu", required_argument, NULL, O_PMU },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dmakit_trace_opts o = { .close = -1 };
 	const char *starts[DMAKIT_TRACE_MAX_SPECS], *ends[DMAKIT_TRACE_MAX_SPECS];
-	bool per_site = false, cleanup = false;
+	bool per_site = false, cleanup = false, backend_given = false;
 	const char *events_path = NULL, *summary_path = NULL;
 	const char *timeline_path = NULL, *plot_path = NULL, *pmu_events = NULL;
 	double duration = 0, interval = 1, poll_period = 0;
@@ -706,6 +762,12 @@ int cmd_trace(int argc, char **argv)
 			break;
 		case O_PERSITE:
 			per_site = true;
+			break;
+		case O_BACKEND:
+			if (parse_backend(optarg, &o.backend))
+				return cli_usage_error(CMD, "bad --backend '%s' (auto, bpf or tracefs)",
+						       optarg);
+			backend_given = true;
 			break;
 		case O_CLEANUP:
 			cleanup = true;
@@ -842,6 +904,11 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	/* the environment's default, for running a test suite on each backend */
+	if (!backend_given && getenv("DMAKIT_TRACE_BACKEND") &&
+	    parse_backend(getenv("DMAKIT_TRACE_BACKEND"), &o.backend))
+		return cli_usage_error(CMD, "bad DMAKIT_TRACE_BACKEND '%s' (auto, bpf or tracefs)",
+				       getenv("DMAKIT_TRACE_BACKEND"));
 	if (dmakit_reg_spec_is(starts[0]) || dmakit_reg_spec_is(ends[0])) {
 		struct trace_reg_args ra = {
 			.start_spec = starts[0], .end_spec = ends[0],
@@ -904,6 +971,9 @@ int cmd_trace(int argc, char **argv)
 	ret = dmakit_trace_session_alloc(&s, &o, err, sizeof(err));
 	if (ret) {
 		cli_error(CMD, "%s", err);
+		/* what was asked for cannot be done this way: a usage error */
+		if (ret == -EOPNOTSUPP && o.backend == DMAKIT_TRACE_BACKEND_BPF)
+			rc = CLI_EXIT_USAGE;
 		goto out;
 	}
 	r.session = s;

@@ -448,6 +448,20 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
 /* SPECs per side at most. */
 #define DMAKIT_TRACE_MAX_SPECS 8
 
+/*
+ * How events are captured and paired (docs/trace.md, "Backends"):
+ * tracefs: the kernel's trace buffers read and paired in user space;
+ * bpf: a BPF program pairs them in the kernel and hands over completed
+ * transactions; auto: bpf where it can trace the SPECs and loads (BTF,
+ * permissions), else tracefs (dmakit_trace_session_backend() says which
+ * and why).
+ */
+enum dmakit_trace_backend_kind {
+	DMAKIT_TRACE_BACKEND_AUTO,
+	DMAKIT_TRACE_BACKEND_TRACEFS,
+	DMAKIT_TRACE_BACKEND_BPF,
+};
+
 /**
  * struct dmakit_trace_opts - what to trace.
  * @pci:        device address ("irq" specs need it), or NULL
@@ -457,7 +471,8 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
  * @nstart_specs, @nend_specs: how many (1..DMAKIT_TRACE_MAX_SPECS)
  * @pid:        only u(ret)probe/usdt events of this process (all of its
  *              threads, also new ones); 0: every process
- * @buffer_kb:  ring buffer per CPU in KiB; 0: 4096
+ * @buffer_kb:  ring buffer per CPU in KiB; 0: 4096 (bpf: one ring buffer
+ *              of this times the CPUs, rounded up to a power of two)
  * @timeout_ns: see struct dmakit_trace_pair_opts
  * @close:      -1: chosen from the specs (by id when both carry one, ALL
  *              for interrupt ends, else ONE)
@@ -477,6 +492,7 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *pairer,
  *              read, or the start of tracing) and @to_ns were lost,
  *              @count of them or DMAKIT_TRACE_COUNT_UNKNOWN; may be NULL
  * @ctx:        passed to the callbacks
+ * @backend:    enum dmakit_trace_backend_kind (0: auto)
  */
 struct dmakit_trace_opts {
 	const char *pci;
@@ -497,6 +513,7 @@ struct dmakit_trace_opts {
 	void (*on_loss)(void *ctx, int cpu, uint64_t from_ns, uint64_t to_ns,
 			uint64_t count);
 	void *ctx;
+	enum dmakit_trace_backend_kind backend;
 };
 
 /**
@@ -542,6 +559,13 @@ struct dmakit_trace_vector_stats {
  * @nvectors:     entries of dmakit_trace_session_vector()
  * @leftovers_removed: instances and probes of crashed dmakit sessions
  *                removed when this one was set up
+ * @lost_xacts, @lost_starts, @lost_missed: the BPF backend's loss (all
+ *                in @lost_events): transactions paired in the kernel that
+ *                the ring buffer had no room for, starts the pairing map
+ *                had no room for (their ends count as orphans), events the
+ *                kernel ran no program for (one was already running on
+ *                that CPU: a start or end missing, as if lost); 0 on
+ *                tracefs
  */
 struct dmakit_trace_stats {
 	struct dmakit_trace_pair_stats pair;
@@ -554,6 +578,9 @@ struct dmakit_trace_stats {
 	uint64_t pid_filtered;
 	unsigned int nvectors;
 	unsigned int leftovers_removed;
+	uint64_t lost_xacts;
+	uint64_t lost_starts;
+	uint64_t lost_missed;
 };
 
 struct dmakit_trace_session;
@@ -633,6 +660,21 @@ int dmakit_trace_session_site(const struct dmakit_trace_session *session,
  * (channel tid): every event is thread-synchronous (uprobe, ...)".
  */
 const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *session);
+/*
+ * The backend in use ("tracefs" or "bpf") and, in *@reason if not NULL,
+ * why it was chosen.
+ */
+const char *dmakit_trace_session_backend(const struct dmakit_trace_session *session,
+					 const char **reason);
+/* Slots of dmakit_trace_session_kernel_hist(): log2 of nanoseconds. */
+#define DMAKIT_TRACE_KHIST_SLOTS 64
+/*
+ * The BPF backend's latency histogram kept in the kernel, all start sites
+ * summed: @counts[k] transactions took [2^k, 2^(k+1)) ns, including those
+ * the ring buffer had no room for.  Return 0, or -EOPNOTSUPP (tracefs).
+ */
+int dmakit_trace_session_kernel_hist(const struct dmakit_trace_session *session,
+				     uint64_t counts[DMAKIT_TRACE_KHIST_SLOTS]);
 const char *dmakit_trace_close_name(enum dmakit_trace_close close);
 
 /* ------------------------------------------------------------------ */

@@ -32,6 +32,7 @@ struct trace_field {
 	int count;			/* elements of a fixed array */
 	int index;			/* TRACE_FIELD_ELEM */
 	int64_t value;			/* TRACE_FIELD_CONST */
+	char name[32];			/* as asked for (a probe argument's name) */
 };
 
 /* What a field may be used as. */

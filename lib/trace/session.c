@@ -1,154 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * A tracing session over tracefs (libtracefs for the files, libtraceevent
- * for event formats and ring-buffer pages):
- *
- *   - its own instance (instances/dmakit_<pid>_...): the global buffer and
- *     other users' instances are never touched;
- *   - trace_clock "mono", so timestamps are CLOCK_MONOTONIC ns;
- *   - overwrite mode, so a reader that falls behind loses the oldest
- *     events and the next page it reads says so (the gap is placed in
- *     the stream); the per-CPU "overrun" counters give the exact total;
- *   - per-CPU trace_pipe_raw read without blocking every few tens of ms,
- *     pages parsed with kbuffer, the CPUs merged in time order up to a
- *     watermark every CPU is known to have passed;
- *   - uprobes created in a group named like the instance and always
- *     removed (free() undoes everything; if the process dies first, its
- *     reaper does, see probe.c; what a killed reaper leaves, the next
- *     session removes);
- *   - several SPECs per side ("sites"); pairing per thread by default
- *     when every event happens in the calling thread.
+ * A tracing session: SPECs resolved to events (tracepoints, uprobes
+ * created in a group named like the session, always removed: free()
+ * undoes everything; if the process dies first, its reaper does, see
+ * probe.c; what a killed reaper leaves, the next session removes), their
+ * fields (id, bytes, status, channel), the pairing mode and channel
+ * (per thread by default when every event happens in the calling
+ * thread), and the backend that captures and pairs them: tracefs.c or
+ * bpf.c (--backend; auto: BPF where it can, see choose_backend()).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <event-parse.h>
-#include <kbuffer.h>
-#include <tracefs.h>
-#include "internal.h"
-#include "field.h"
-#include "trace_internal.h"
-
-#define MAX_SITES	8		/* USDT sites per probe */
-#define MAX_SIDES	(2 * DMAKIT_TRACE_MAX_SPECS)
-#define MAX_EVTYPES	(MAX_SIDES * MAX_SITES)
-#define DEFAULT_BUFFER_KB 4096
-#define POLL_PERIOD_MS	50
-/* an event is committed this soon after its timestamp was taken */
-#define COMMIT_SLACK_NS	(20 * 1000000ULL)
-/* an interrupt's count is bumped just before its handler's event */
-#define COUNT_MARGIN_NS	(200 * 1000ULL)
-#define PAGES_PER_POLL	4096
-
-struct side;
-
-struct evtype {
-	int id;
-	struct tep_event *format;
-	struct side *side;
-	enum dmakit_trace_role role;
-	bool user;			/* uprobe/usdt: subject to opts.pid */
-	bool irq;
-	bool chan_tid;
-	struct trace_field f_id, f_bytes, f_status, f_chan, f_chan2, f_irq;
-	const struct dmakit_usdt_probe *usdt;
-};
-
-/* One SPEC: a start or end site of the session. */
-struct side {
-	struct dmakit_spec spec;
-	enum dmakit_trace_role role;
-	unsigned int site;		/* index among its role's SPECs */
-	uint64_t seen;			/* its events read */
-	char desc[640];
-	char system[80];
-	char events[MAX_SITES][32];
-	int nevents;
-	char filter[2048];
-	bool probes_created[MAX_SITES];
-	struct dmakit_usdt_probe *usdt;
-	int nusdt;
-};
-
-struct pending {
-	struct dmakit_trace_event ev;
-	bool loss;
-	uint64_t loss_to;
-	uint64_t loss_count;
-};
-
-struct cpu_stream {
-	int cpu;
-	int fd;
-	struct kbuffer *kbuf;
-	void *page;
-	struct pending *q;
-	size_t head, len, cap;
-	uint64_t last_ts;		/* newest timestamp read */
-	bool drained;			/* last read found nothing more */
-	uint64_t drained_at;		/* CLOCK_MONOTONIC before that read */
-};
-
-struct vec {
-	unsigned int irq;
-	char name[64];
-	uint64_t traced, total, proc_start, proc_end, ambiguous;
-};
-
-struct tid_entry {
-	int32_t tid;
-	bool ours;
-};
-
-struct dmakit_trace_session {
-	struct dmakit_trace_opts opts;
-	char name[64];
-	char tracing_dir[PATH_MAX];
-	struct tracefs_instance *inst;
-	struct tep_handle *tep;
-	struct side side[MAX_SIDES];
-	int nsides;
-	char side_desc[2][1024];	/* a role's sites, joined */
-	char pairing[400];		/* dmakit_trace_session_pairing() */
-	bool one_open;
-	char id_field[2][64];		/* the id's field on each side */
-	struct evtype types[MAX_EVTYPES];
-	int ntypes;
-	struct dmakit_trace_pairer *pairer;
-	enum dmakit_trace_close close;
-	struct cpu_stream *cpus;
-	int ncpus;
-	size_t subbuf_size;
-	struct vec *vecs;
-	unsigned int nvecs;
-	uint64_t t0a, t0b, t1a, t1b;
-	bool started, stopped;
-	uint64_t processed_to;		/* watermark reached so far */
-	struct dmakit_trace_stats st;
-	struct tid_entry *tids;
-	size_t ntids, tid_cap;
-	int reaper_fd;			/* closing it lets the reaper clean up */
-};
-
-/* --- small helpers --- */
-
-static int inst_write(struct dmakit_trace_session *s, const char *file,
-		      const char *val)
-{
-	if (tracefs_instance_file_write(s->inst, file, val) < 0)
-		return errno ? -errno : -EIO;
-	return 0;
-}
+#include "session.h"
 
 static bool tracefs_has(const struct dmakit_trace_session *s, const char *rel)
 {
@@ -156,44 +25,6 @@ static bool tracefs_has(const struct dmakit_trace_session *s, const char *rel)
 
 	snprintf(path, sizeof(path), "%s/%.255s", s->tracing_dir, rel);
 	return access(path, F_OK) == 0;
-}
-
-static int read_counts(struct dmakit_trace_session *s, bool at_end)
-{
-	unsigned int *irqs, i;
-	uint64_t *counts;
-	char *text, (*names)[64];
-	int ret;
-
-	if (!s->nvecs)
-		return 0;
-	ret = dmakit_read_text("/proc/interrupts", &text, NULL);
-	if (ret)
-		return ret;
-	irqs = calloc(s->nvecs, sizeof(*irqs));
-	counts = calloc(s->nvecs, sizeof(*counts));
-	names = calloc(s->nvecs, sizeof(*names));
-	if (!irqs || !counts || !names) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < s->nvecs; i++)
-		irqs[i] = s->vecs[i].irq;
-	ret = dmakit_parse_proc_interrupts(text, irqs, s->nvecs, counts, names);
-	for (i = 0; !ret && i < s->nvecs; i++) {
-		if (at_end)
-			s->vecs[i].proc_end = counts[i];
-		else
-			s->vecs[i].proc_start = counts[i];
-		if (!s->vecs[i].name[0])
-			memcpy(s->vecs[i].name, names[i], sizeof(names[i]));
-	}
-out:
-	free(text);
-	free(irqs);
-	free(counts);
-	free(names);
-	return ret;
 }
 
 /* --- resolving specs --- */
@@ -467,6 +298,7 @@ static int resolve_uprobe(struct dmakit_trace_session *s, struct side *sd,
 		return ret;
 	sd->probes_created[0] = true;
 	sd->nevents = 1;
+	sd->offset = off;
 	args_desc(&sd->spec, names, sizeof(names));
 	set_desc(sd, "%s %s:%s%s (file offset 0x%llx)",
 		 ret_probe ? "return of" : "entry of", sd->spec.path,
@@ -551,12 +383,15 @@ static int find_field(struct tep_event *ev, const struct side *sd,
 		      const struct dmakit_usdt_probe *u, const char *name,
 		      unsigned int allow, struct trace_field *f)
 {
+	const char *asked = name;
 	char alias[16];
 	unsigned int k;
+	int ret = -ENOENT;
 
 	memset(f, 0, sizeof(*f));
 	if (!name)
 		return -ENOENT;
+	/* a USDT argument named in the SPEC is its argN field */
 	for (k = 0; u && k < sd->spec.nargs; k++)
 		if (!strcmp(name, sd->spec.arg[k].name)) {
 			snprintf(alias, sizeof(alias), "arg%u",
@@ -570,16 +405,13 @@ static int find_field(struct tep_event *ev, const struct side *sd,
 		if (a >= 1 && a <= u->nargs &&
 		    u->arg[a - 1].kind == DMAKIT_USDT_ARG_CONST) {
 			trace_field_const(f, u->arg[a - 1].value);
-			return 0;
+			ret = 0;
 		}
 	}
-	return trace_field_find(ev, name, allow, f);
-}
-
-static bool read_field(const struct trace_field *f, const unsigned char *data,
-		       int size, uint64_t *out)
-{
-	return trace_field_read(f, data, size, out);
+	if (ret)
+		ret = trace_field_find(ev, name, allow, f);
+	dmakit_strlcpy(f->name, asked, sizeof(f->name));
+	return ret;
 }
 
 /* "is an array: name an element", for refusals of a field by name */
@@ -868,113 +700,6 @@ static int build_types(struct dmakit_trace_session *s, char *err,
 	return choose_channel(s, same_kind, err, errlen);
 }
 
-/* --- --pid: is a thread part of the traced process? --- */
-
-static bool tid_is_ours(struct dmakit_trace_session *s, int32_t tid)
-{
-	char path[64];
-	size_t i;
-
-	for (i = 0; i < s->ntids; i++)
-		if (s->tids[i].tid == tid)
-			return s->tids[i].ours;
-	if (s->ntids == s->tid_cap) {
-		size_t cap = s->tid_cap ? s->tid_cap * 2 : 32;
-		struct tid_entry *grown = realloc(s->tids, cap * sizeof(*grown));
-
-		if (!grown)
-			return false;
-		s->tids = grown;
-		s->tid_cap = cap;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)s->opts.pid,
-		 (int)tid);
-	s->tids[s->ntids].tid = tid;
-	s->tids[s->ntids].ours = access(path, F_OK) == 0;
-	return s->tids[s->ntids++].ours;
-}
-
-/* The threads the process has now: known even if they exit before read. */
-static void seed_tids(struct dmakit_trace_session *s)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)s->opts.pid);
-	d = opendir(path);
-	while (d && (de = readdir(d)))
-		if (isdigit((unsigned char)de->d_name[0]))
-			tid_is_ours(s, (int32_t)atoi(de->d_name));
-	if (d)
-		closedir(d);
-}
-
-/* --- setup --- */
-
-static int enable_side(struct dmakit_trace_session *s, struct side *sd,
-		       char *err, size_t errlen)
-{
-	char file[256];
-	int i, ret;
-
-	for (i = 0; i < sd->nevents; i++) {
-		if (sd->filter[0]) {
-			snprintf(file, sizeof(file), "events/%s/%s/filter",
-				 sd->system, sd->events[i]);
-			ret = inst_write(s, file, sd->filter);
-			if (ret)
-				return dmakit_errf(err, errlen, -EINVAL,
-						   "%s:%s: the kernel rejected the filter '%s'",
-						   sd->system, sd->events[i],
-						   sd->filter);
-		}
-		snprintf(file, sizeof(file), "events/%s/%s/enable", sd->system,
-			 sd->events[i]);
-		ret = inst_write(s, file, "1");
-		if (ret)
-			return dmakit_errf(err, errlen, ret,
-					   "cannot enable %s:%s: %s", sd->system,
-					   sd->events[i], strerror(-ret));
-	}
-	return 0;
-}
-
-static int open_cpus(struct dmakit_trace_session *s, char *err, size_t errlen)
-{
-	long n = sysconf(_SC_NPROCESSORS_CONF);
-	char rel[64], *path;
-	int cpu;
-
-	if (n < 1)
-		n = 1;
-	s->cpus = calloc((size_t)n, sizeof(*s->cpus));
-	if (!s->cpus)
-		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
-	for (cpu = 0; cpu < n; cpu++) {
-		struct cpu_stream *c = &s->cpus[s->ncpus];
-
-		snprintf(rel, sizeof(rel), "per_cpu/cpu%d/trace_pipe_raw", cpu);
-		path = tracefs_instance_get_file(s->inst, rel);
-		if (!path)
-			return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
-		c->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		tracefs_put_tracing_file(path);
-		if (c->fd < 0)
-			continue;	/* a possible but absent CPU */
-		c->cpu = cpu;
-		s->ncpus++;		/* from here on free() closes it */
-		c->kbuf = tep_kbuffer(s->tep);
-		c->page = malloc(s->subbuf_size);
-		if (!c->kbuf || !c->page)
-			return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
-	}
-	if (!s->ncpus)
-		return dmakit_errf(err, errlen, -ENODEV,
-				   "cannot open the instance's per-CPU buffers");
-	return 0;
-}
-
 /*
  * Parse the ring buffer's page header and only the formats of our events.
  * (tracefs_local_events_system() also parses all of /proc/kallsyms, about
@@ -1067,11 +792,59 @@ static void describe_sides(struct dmakit_trace_session *s)
 	}
 }
 
+/*
+ * The backend: as --backend asks, or (auto) BPF where it can trace these
+ * events (see its unsupported()) and loads (BTF, permissions), else
+ * tracefs; the reason is kept for dmakit_trace_session_backend().
+ */
+static int choose_backend(struct dmakit_trace_session *s, char *err,
+			  size_t errlen)
+{
+	const struct dmakit_trace_backend *bpf = &dmakit_trace_bpf_backend;
+	char why[256], bpf_err[DMAKIT_ERRMSG_MAX];
+	const char *no;
+	int ret;
+
+	switch (s->opts.backend) {
+	case DMAKIT_TRACE_BACKEND_TRACEFS:
+		s->backend = &dmakit_trace_tracefs_backend;
+		snprintf(s->backend_reason, sizeof(s->backend_reason),
+			 "as --backend asks");
+		return s->backend->open(s, err, errlen);
+	case DMAKIT_TRACE_BACKEND_BPF:
+		no = bpf->unsupported(s, why, sizeof(why));
+		if (no)
+			return dmakit_errf(err, errlen, -EOPNOTSUPP,
+					   "the BPF backend cannot trace this: %s (use --backend tracefs or auto)",
+					   no);
+		s->backend = bpf;
+		snprintf(s->backend_reason, sizeof(s->backend_reason),
+			 "as --backend asks");
+		return s->backend->open(s, err, errlen);
+	default:
+		break;
+	}
+	no = bpf->unsupported(s, why, sizeof(why));
+	if (!no) {
+		s->backend = bpf;
+		ret = bpf->open(s, bpf_err, sizeof(bpf_err));
+		if (!ret) {
+			snprintf(s->backend_reason, sizeof(s->backend_reason),
+				 "auto: the kernel has BTF and lets us load BPF, and the events pair in the kernel");
+			return 0;
+		}
+		bpf->close(s);
+		no = bpf_err;
+	}
+	s->backend = &dmakit_trace_tracefs_backend;
+	snprintf(s->backend_reason, sizeof(s->backend_reason),
+		 "auto: not bpf, %.250s", no);
+	return s->backend->open(s, err, errlen);
+}
+
 static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 {
-	char buf[32];
 	int ret, r;
-	long long sub_kb;
 
 	ret = dmakit_tracefs_mount(s->tracing_dir, sizeof(s->tracing_dir));
 	if (ret == -EPERM || ret == -EACCES)
@@ -1095,30 +868,6 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 				  errlen);
 	if (ret)
 		return ret;
-	s->inst = tracefs_instance_create(s->name);
-	if (!s->inst)
-		return dmakit_errf(err, errlen, errno ? -errno : -EIO,
-				   "cannot create tracefs instance %s: %s",
-				   s->name, strerror(errno ? errno : EIO));
-	ret = inst_write(s, "tracing_on", "0");
-	if (!ret)
-		ret = inst_write(s, "trace_clock", "mono");
-	if (ret)
-		return dmakit_errf(err, errlen, -EOPNOTSUPP,
-				   "cannot select the 'mono' trace clock (needs Linux 4.1+)");
-	snprintf(buf, sizeof(buf), "%u",
-		 s->opts.buffer_kb ? s->opts.buffer_kb : DEFAULT_BUFFER_KB);
-	ret = inst_write(s, "buffer_size_kb", buf);
-	if (ret)
-		return dmakit_errf(err, errlen, ret,
-				   "cannot size the trace buffer to %s KiB per CPU: %s",
-				   buf, strerror(-ret));
-	/* losing the oldest events is what the reader can detect in-stream */
-	inst_write(s, "options/overwrite", "1");
-	s->subbuf_size = (size_t)getpagesize();
-	if (!tracefs_instance_file_read_number(s->inst, "buffer_subbuf_size_kb",
-					       &sub_kb) && sub_kb > 0)
-		s->subbuf_size = (size_t)sub_kb * 1024;
 
 	for (r = 0; r < s->nsides; r++) {
 		struct side *sd = &s->side[r];
@@ -1154,30 +903,7 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 	ret = build_types(s, err, errlen);
 	if (ret)
 		return ret;
-	for (r = 0; r < s->nsides; r++) {
-		ret = enable_side(s, &s->side[r], err, errlen);
-		if (ret)
-			return ret;
-	}
-	ret = open_cpus(s, err, errlen);
-	if (ret)
-		return ret;
-	if (s->opts.pid > 0)
-		seed_tids(s);
-	{
-		struct dmakit_trace_pair_opts po = {
-			.close = s->close,
-			.timeout_ns = s->opts.timeout_ns,
-			.one_open = s->one_open,
-			.on_xact = s->opts.on_xact,
-			.ctx = s->opts.ctx,
-		};
-
-		ret = dmakit_trace_pairer_alloc(&s->pairer, &po);
-		if (ret)
-			return dmakit_errf(err, errlen, ret, "out of memory");
-	}
-	return 0;
+	return choose_backend(s, err, errlen);
 }
 
 int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
@@ -1248,20 +974,9 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 
 	if (!s)
 		return;
-	/* an instance with open files cannot be removed: close them first */
-	for (i = 0; i < s->ncpus; i++) {
-		close(s->cpus[i].fd);
-		kbuffer_free(s->cpus[i].kbuf);
-		free(s->cpus[i].page);
-		free(s->cpus[i].q);
-	}
-	free(s->cpus);
-	if (s->inst) {
-		inst_write(s, "tracing_on", "0");
-		/* removing the instance disables its events ... */
-		tracefs_instance_destroy(s->inst);
-		tracefs_instance_free(s->inst);
-	}
+	/* the backend first: tracefs' instance disables its events ... */
+	if (s->backend)
+		s->backend->close(s);
 	/* ... so the probes can go */
 	for (r = 0; r < s->nsides; r++) {
 		for (i = 0; i < MAX_SITES; i++)
@@ -1272,440 +987,57 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 	}
 	if (s->tep)
 		tep_free(s->tep);
-	dmakit_trace_pairer_free(s->pairer);
 	free(s->vecs);
-	free(s->tids);
 	if (s->reaper_fd >= 0)
 		close(s->reaper_fd);	/* it finds nothing left and exits */
 	free(s);
 }
 
-/* --- reading and merging --- */
-
-/* The next free queue slot (grown if needed); push() makes it count. */
-static struct pending *reserve(struct cpu_stream *c)
-{
-	if (c->len == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024, i;
-		struct pending *q = malloc(cap * sizeof(*q));
-
-		if (!q)
-			return NULL;
-		for (i = 0; i < c->len; i++)
-			q[i] = c->q[(c->head + i) & (c->cap - 1)];
-		free(c->q);
-		c->q = q;
-		c->cap = cap;
-		c->head = 0;
-	}
-	return &c->q[(c->head + c->len) & (c->cap - 1)];
-}
-
-static void push(struct cpu_stream *c)
-{
-	c->len++;
-}
-
-/*
- * A gap marker: events of this CPU between @from and @to were lost
- * (@missed of them; negative: the page does not say how many).  Before
- * the CPU's first event the gap starts with tracing, not at time 0.
- */
-static int push_loss(struct dmakit_trace_session *s, struct cpu_stream *c,
-		     uint64_t from, uint64_t to, int missed)
-{
-	struct pending *p = reserve(c);
-
-	if (!p)
-		return -ENOMEM;
-	if (!from)
-		from = s->st.start_ns < to ? s->st.start_ns : to;
-	memset(p, 0, sizeof(*p));
-	p->loss = true;
-	p->ev.ts = from;
-	p->ev.cpu = c->cpu;
-	p->loss_to = to;
-	p->loss_count = missed > 0 ? (uint64_t)missed : DMAKIT_TRACE_COUNT_UNKNOWN;
-	push(c);
-	return 0;
-}
-
-static struct evtype *type_of(struct dmakit_trace_session *s, int id)
-{
-	int i;
-
-	for (i = 0; i < s->ntypes; i++)
-		if (s->types[i].id == id)
-			return &s->types[i];
-	return NULL;
-}
-
-static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
-		   const unsigned char *data, int size, uint64_t ts,
-		   struct dmakit_trace_event *ev)
-{
-	struct evtype *t;
-	uint16_t type;
-	int32_t pid;
-	uint64_t v, v2;
-
-	if (size < 8)
-		return false;
-	memcpy(&type, data, 2);
-	memcpy(&pid, data + 4, 4);	/* common_pid: the thread */
-	t = type_of(s, type);
-	if (!t)
-		return false;
-	if (t->user && s->opts.pid > 0 && !tid_is_ours(s, pid)) {
-		s->st.pid_filtered++;
-		return false;
-	}
-	memset(ev, 0, sizeof(*ev));
-	ev->ts = ts;
-	ev->role = t->role;
-	ev->cpu = c->cpu;
-	ev->tid = pid;
-	ev->vector = -1;
-	ev->site = t->side->site;
-	t->side->seen++;
-	if (read_field(&t->f_irq, data, size, &v))
-		ev->vector = (int32_t)v;
-	if (read_field(&t->f_id, data, size, &v)) {
-		ev->id = v;
-		ev->flags |= DMAKIT_TRACE_F_ID;
-	}
-	if (read_field(&t->f_bytes, data, size, &v)) {
-		ev->bytes = v;
-		ev->flags |= DMAKIT_TRACE_F_BYTES;
-	}
-	if (read_field(&t->f_status, data, size, &v)) {
-		ev->status = (int64_t)v;
-		ev->flags |= DMAKIT_TRACE_F_STATUS;
-	}
-	if (t->chan_tid)
-		ev->chan = (uint64_t)(uint32_t)pid;
-	else if (read_field(&t->f_chan, data, size, &v))
-		ev->chan = read_field(&t->f_chan2, data, size, &v2) ?
-			   v ^ (v2 * 0x9e3779b97f4a7c15ULL) : v;
-	return true;
-}
-
-/* Parse one page into @c's queue; a gap before it becomes a marker. */
-static int parse_page(struct dmakit_trace_session *s, struct cpu_stream *c)
-{
-	unsigned long long ts;
-	bool first = true;
-	int missed, ret;
-	void *data;
-
-	if (kbuffer_load_subbuffer(c->kbuf, c->page) < 0)
-		return -EIO;
-	missed = kbuffer_missed_events(c->kbuf);
-	for (data = kbuffer_read_event(c->kbuf, &ts); data;
-	     data = kbuffer_next_event(c->kbuf, &ts)) {
-		struct pending *p;
-
-		if (first && missed) {
-			ret = push_loss(s, c, c->last_ts, ts, missed);
-			if (ret)
-				return ret;
-		}
-		first = false;
-		if (ts > c->last_ts)
-			c->last_ts = ts;
-		s->st.events++;
-		p = reserve(c);
-		if (!p)
-			return -ENOMEM;
-		/* decoded in place: the queue slot is the event */
-		if (decode(s, c, data, kbuffer_event_size(c->kbuf), ts, &p->ev)) {
-			p->loss = false;
-			push(c);
-		}
-	}
-	if (first && missed)	/* a gap, then an empty page: lost before now */
-		return push_loss(s, c, c->last_ts, dmakit_now_ns(), missed);
-	return 0;
-}
-
-/* Read what @c has now; returns pages read or -errno. */
-static int read_cpu(struct dmakit_trace_session *s, struct cpu_stream *c,
-		    int budget)
-{
-	int pages = 0, ret;
-
-	c->drained = false;
-	while (pages < budget) {
-		uint64_t before = dmakit_now_ns();
-		ssize_t n = read(c->fd, c->page, s->subbuf_size);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN)
-			return -errno;
-		if (n <= 0) {
-			c->drained = true;
-			c->drained_at = before;
-			break;
-		}
-		pages++;
-		ret = parse_page(s, c);
-		if (ret)
-			return ret;
-	}
-	return pages;
-}
-
-static void count_irq(struct dmakit_trace_session *s,
-		      const struct dmakit_trace_event *ev)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->nvecs; i++) {
-		struct vec *v = &s->vecs[i];
-
-		if (v->irq != (unsigned int)ev->vector)
-			continue;
-		v->total++;
-		if (!s->t0b)
-			return;		/* before the first count was read */
-		if (ev->ts < s->t0a)
-			return;
-		if (ev->ts <= s->t0b + COUNT_MARGIN_NS ||
-		    (s->t1a && ev->ts > s->t1a &&
-		     ev->ts <= s->t1b + COUNT_MARGIN_NS))
-			v->ambiguous++;
-		else if (!s->t1a || ev->ts <= s->t1a)
-			v->traced++;
-		return;
-	}
-}
-
-/* Feed every queued event up to @upto in time order. */
-static int merge(struct dmakit_trace_session *s, uint64_t upto)
-{
-	int processed = 0, ret;
-
-	for (;;) {
-		struct cpu_stream *best = NULL;
-		uint64_t limit = upto;
-		int i;
-
-		/* the CPU with the oldest event, and how far it may run alone */
-		for (i = 0; i < s->ncpus; i++) {
-			struct cpu_stream *c = &s->cpus[i];
-
-			if (!c->len)
-				continue;
-			if (!best || c->q[c->head].ev.ts < best->q[best->head].ev.ts)
-				best = c;
-		}
-		if (!best || best->q[best->head].ev.ts > upto)
-			break;
-		for (i = 0; i < s->ncpus; i++) {
-			struct cpu_stream *c = &s->cpus[i];
-
-			if (c != best && c->len && c->q[c->head].ev.ts < limit)
-				limit = c->q[c->head].ev.ts;
-		}
-		while (best->len && best->q[best->head].ev.ts <= limit) {
-			struct pending *p = &best->q[best->head];
-
-			if (p->loss) {
-				dmakit_trace_pairer_loss(s->pairer, p->ev.ts, p->loss_to,
-							 p->loss_count == DMAKIT_TRACE_COUNT_UNKNOWN ?
-							 0 : p->loss_count);
-				if (s->opts.on_loss)
-					s->opts.on_loss(s->opts.ctx, p->ev.cpu,
-							p->ev.ts, p->loss_to,
-							p->loss_count);
-			} else {
-				if (p->ev.vector >= 0)
-					count_irq(s, &p->ev);
-				if (p->ev.role == DMAKIT_TRACE_END && s->opts.on_end)
-					s->opts.on_end(s->opts.ctx, &p->ev);
-				ret = dmakit_trace_pairer_feed(s->pairer, &p->ev);
-				if (ret)
-					return ret;
-				processed++;
-			}
-			best->head = (best->head + 1) & (best->cap - 1);
-			best->len--;
-		}
-	}
-	if (upto != UINT64_MAX && upto > s->processed_to) {
-		s->processed_to = upto;
-		dmakit_trace_pairer_advance(s->pairer, upto);
-	}
-	return processed;
-}
-
-static int read_all(struct dmakit_trace_session *s, int budget,
-		    uint64_t *watermark)
-{
-	uint64_t w = UINT64_MAX;
-	int i, ret;
-
-	for (i = 0; i < s->ncpus; i++) {
-		struct cpu_stream *c = &s->cpus[i];
-		uint64_t cw;
-
-		ret = read_cpu(s, c, budget);
-		if (ret < 0)
-			return ret;
-		/* what this CPU can still deliver is newer than cw */
-		cw = c->drained ? (c->drained_at > COMMIT_SLACK_NS ?
-				   c->drained_at - COMMIT_SLACK_NS : 0)
-				: c->last_ts;
-		if (cw < w)
-			w = cw;
-	}
-	*watermark = w;
-	return 0;
-}
+/* --- the backend's calls --- */
 
 int dmakit_trace_session_start(struct dmakit_trace_session *s)
 {
-	int ret;
-
-	if (!s || s->started)
-		return -EINVAL;
-	ret = inst_write(s, "tracing_on", "1");
-	if (ret)
-		return ret;
-	s->started = true;
-	s->st.start_ns = dmakit_now_ns();
-	dmakit_trace_session_read_loss(s);
-	s->processed_to = s->st.start_ns;
-	/* counts read now open the window the vectors are compared in */
-	s->t0a = dmakit_now_ns();
-	ret = read_counts(s, false);
-	s->t0b = dmakit_now_ns();
-	return ret;
+	return s ? s->backend->start(s) : -EINVAL;
 }
 
 int dmakit_trace_session_poll(struct dmakit_trace_session *s, int timeout_ms)
 {
-	struct timespec ts;
-	uint64_t w;
-	int ret;
-
-	if (!s || !s->started || s->stopped)
-		return -EINVAL;
-	if (timeout_ms > 0) {
-		int ms = timeout_ms < POLL_PERIOD_MS ? timeout_ms : POLL_PERIOD_MS;
-
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-		if (nanosleep(&ts, NULL) && errno == EINTR)
-			return -EINTR;
-	}
-	ret = read_all(s, PAGES_PER_POLL, &w);
-	if (ret)
-		return ret;
-	return merge(s, w);
+	return s ? s->backend->poll(s, timeout_ms) : -EINVAL;
 }
 
 int dmakit_trace_session_stop(struct dmakit_trace_session *s)
 {
-	uint64_t w;
-	int ret, i, r2;
-
-	if (!s || !s->started)
-		return -EINVAL;
-	if (s->stopped)
-		return 0;
-	s->t1a = dmakit_now_ns();
-	r2 = read_counts(s, true);
-	s->t1b = dmakit_now_ns();
-	ret = inst_write(s, "tracing_on", "0");
-	s->stopped = true;
-	s->st.stop_ns = dmakit_now_ns();
-	/* everything is in the buffers now: read it all */
-	do {
-		ret = read_all(s, INT_MAX, &w);
-		if (ret)
-			return ret;
-		for (i = 0; i < s->ncpus && s->cpus[i].drained; i++)
-			;
-	} while (i < s->ncpus);
-	ret = merge(s, UINT64_MAX);
-	if (ret < 0)
-		return ret;
-	dmakit_trace_pairer_finish(s->pairer, s->st.stop_ns);
-	dmakit_trace_session_read_loss(s);
-	return r2;
+	return s ? s->backend->stop(s) : -EINVAL;
 }
 
-int dmakit_parse_ring_stats(const char *text, uint64_t *lost)
-{
-	static const char *const counters[] = {
-		"overrun:", "commit overrun:", "dropped events:",
-	};
-	bool have_overrun = false;
-	const char *line;
-	size_t i;
-
-	*lost = 0;
-	for (line = text; line && *line;
-	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-			size_t n = strlen(counters[i]);
-			unsigned long long v;
-			char *end;
-
-			if (strncmp(line, counters[i], n))
-				continue;
-			errno = 0;
-			v = strtoull(line + n, &end, 10);
-			if (errno || end == line + n)
-				return -EINVAL;
-			*lost += v;
-			if (i == 0)
-				have_overrun = true;
-		}
-	}
-	/* without the overrun line nothing can be said */
-	return have_overrun ? 0 : -ENODATA;
-}
-
-/* The kernel's own count of what it could not keep, summed over CPUs. */
 int dmakit_trace_session_read_loss(struct dmakit_trace_session *s)
 {
-	uint64_t total = 0, lost;
-	int i, ret = 0;
-
-	if (!s || !s->inst)
-		return -EINVAL;
-	for (i = 0; i < s->ncpus && !ret; i++) {
-		char rel[64], *stats;
-
-		snprintf(rel, sizeof(rel), "per_cpu/cpu%d/stats", s->cpus[i].cpu);
-		stats = tracefs_instance_file_read(s->inst, rel, NULL);
-		if (!stats) {
-			ret = errno ? -errno : -EIO;
-			break;
-		}
-		ret = dmakit_parse_ring_stats(stats, &lost);
-		free(stats);
-		total += lost;
-	}
-	s->st.lost_known = !ret;
-	if (!ret)
-		s->st.lost_events = total;
-	return ret;
+	return s ? s->backend->read_loss(s) : -EINVAL;
 }
 
 void dmakit_trace_session_stats(const struct dmakit_trace_session *s,
 				struct dmakit_trace_stats *st)
 {
 	*st = s->st;
-	dmakit_trace_pairer_stats(s->pairer, &st->pair);
 	st->close = s->close;
 	st->nvectors = s->nvecs;
-	/* gaps found in-stream but not yet in the kernel's total (running) */
-	if (st->pair.lost_events > st->lost_events)
-		st->lost_events = st->pair.lost_events;
+	s->backend->stats(s, st);
+}
+
+int dmakit_trace_session_kernel_hist(const struct dmakit_trace_session *s,
+				     uint64_t counts[DMAKIT_TRACE_KHIST_SLOTS])
+{
+	if (!s->backend->kernel_hist)
+		return -EOPNOTSUPP;
+	return s->backend->kernel_hist(s, counts);
+}
+
+const char *dmakit_trace_session_backend(const struct dmakit_trace_session *s,
+					 const char **reason)
+{
+	if (reason)
+		*reason = s->backend_reason;
+	return s->backend->name;
 }
 
 int dmakit_trace_session_vector(const struct dmakit_trace_session *s,

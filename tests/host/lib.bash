@@ -98,6 +98,21 @@ hold_system_install_lock() {
 		flock -w 1500 "$T_SYSTEM_LOCK_FD"
 }
 
+# stop_bpftrace PID: SIGINT (it prints its maps and exits), again every
+# 0.5 s while it runs: bpftrace 0.17 can take the signal outside its
+# epoll_wait() and then wait there for good (seen on a loaded machine);
+# each signal interrupts that wait.  Up to 60 s, then SIGKILL (and its
+# maps are missing from the output, which the caller's checks see).
+stop_bpftrace() {
+	local i
+	for ((i = 0; i < 120; i++)); do
+		kill -INT "$1" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1"
+}
+
 t_skip() { echo "SKIP: $*"; exit 77; }
 
 need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }

@@ -64,10 +64,10 @@ fio --name=w --filename="$dir/dmakit-trace-block.$$" --rw=write --bs=128k \
 	--output="$TMPDIR/fio.out"
 t_eq "fio load ran" "$?" 0
 rm -f "$dir/dmakit-trace-block.$$"
-kill -INT $A $B $C
+kill -INT $A $B
 wait $A; t_eq "A exits 0" "$?" 0
 wait $B; t_eq "B exits 0" "$?" 0
-wait $C; t_eq "bpftrace exits 0" "$?" 0
+stop_bpftrace $C; t_eq "bpftrace exits 0" "$?" 0
 sed "s/^/bpftrace: /" "$TMPDIR/c.err"	# e.g. events it lost
 cat "$TMPDIR/a.out" "$TMPDIR/b.out"
 t_grep "A's summary says how many were batched" "^BATCHED: [0-9]+ of [0-9]+ transactions" "$TMPDIR/a.out"

@@ -2,7 +2,9 @@
 # The tracer must count the loss and never pair across it: every
 # transaction it reports must be a real one (checked against the traced
 # program's own record of each call), for FIFO pairing (uprobes, no ids)
-# and for pairing by id (libdmakit's USDT probes).
+# and for pairing by id (libdmakit's USDT probes).  The tracefs backend's
+# loss (events lost before pairing); the BPF backend's (transactions lost
+# after pairing in the kernel) is trace_backends.sh's.
 # timeout: 180
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/trace_lib.bash"
@@ -41,7 +43,8 @@ PY
 
 # FIFO: slow phases (no loss) around bursts that overflow 8 KiB per CPU;
 # live lines every 0.2 s must show the loss while the run goes on
-start_tracer --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
+start_tracer --backend tracefs \
+	--start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
 	--buffer-kb 8 --timeout 100ms --interval 0.2 --events "$TMPDIR/ev.jsonl" \
 	--summary-json "$TMPDIR/sum.json" --timeline "$TMPDIR/tl.json" \
 	--plot "$TMPDIR/plot.svg" ||
@@ -103,7 +106,8 @@ t_check "fifo: the slow phases were paired" \
 
 # ID: libdmakit transactions with no engine latency, as fast as possible
 so=$(readlink -f "$TOP/build/lib/libdmakit.so")
-start_tracer --start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done" \
+start_tracer --backend tracefs \
+	--start "usdt:$so:dmakit:dma_start" --end "usdt:$so:dmakit:dma_done" \
 	--buffer-kb 8 --interval 0 --events "$TMPDIR/ev2.jsonl" \
 	--summary-json "$TMPDIR/sum2.json" || { t_check "tracer starts" false; t_done; }
 "$P/usdt_xfer" sim:xfer_lat=0,xfer_rate=max 40000 "$TMPDIR/gt2.txt"

@@ -52,6 +52,14 @@ stop_tracer
 t_eq "tracer exits 0 on SIGINT" $? 0
 cat /tmp/tr.err | tail -n 3
 
+# the default backend: BPF on Debian's kernels (they have BTF), so the
+# driver's tracepoints are paired in the kernel here
+case $(uname -r) in
+*-amd64)
+	grep '^dmakit trace: backend' /tmp/tr.err
+	t_eq "auto picks the BPF backend on a Debian kernel" \
+		"$(json_get /tmp/sum.json backend)" bpf ;;
+esac
 t_eq "pairing by id" "$(json_get /tmp/sum.json pairing)" id
 t_eq "no orphan ends" "$(json_get /tmp/sum.json orphans)" 0
 t_eq "no lost events" "$(json_get /tmp/sum.json lost_events)" 0

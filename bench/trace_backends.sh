@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The cost of pairing transactions in the kernel (dmakit trace's BPF
+# backend) against reading every event out (its tracefs backend), bpftrace
+# doing the same pairing, and trace-cmd recording the same events (run as
+# root; writes its table into docs/trace.md between the bench:backends
+# markers, and prints it).
+#
+# The source is bench/progs/evsrc (getppid() calls), traced as
+# sys_enter_getppid -> sys_exit_getppid paired per thread: one call, one
+# transaction.  For each tracer, in one invocation with the untraced
+# reference:
+#   - paced at RATE (default 100 000 calls/s) for SECS: the CPU time of
+#     the traced program beyond its untraced CPU time (what the kernel's
+#     probes cost it) plus the tracer's own, per transaction; lost ones;
+#   - unpaced (the maximum) for SECS: calls/s, the slowdown per call plus
+#     the tracer's CPU per call; lost ones;
+#   Lost: dmakit's own exact count; for bpftrace and trace-cmd "~N", the
+#   calls they did not report (they also see other processes' getppid()
+#   calls, so it is a lower bound);
+#   - dmakit's backends at RATE for MEM_SECS (default 60; the issue asks
+#     600): the tracer's resident memory at the start and the end.
+#
+#   bench/trace_backends.sh [--quick]
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+DMAKIT=${DMAKIT:-$TOP/build/bin/dmakit}
+SECS=${SECS:-4}
+RATE=${RATE:-100000}
+MEM_SECS=${MEM_SECS:-60}
+[ "${1:-}" = --quick ] && { SECS=2; MEM_SECS=10; }
+TRACEFS=/sys/kernel/tracing
+[ "$(id -u)" = 0 ] || { echo "bench/trace_backends.sh: needs root" >&2; exit 1; }
+for t in bpftrace trace-cmd python3 cc; do
+	command -v $t >/dev/null || { echo "bench/trace_backends.sh: needs $t (scripts/setup.sh)" >&2; exit 1; }
+done
+[ -x "$DMAKIT" ] || { echo "bench/trace_backends.sh: build first (make)" >&2; exit 1; }
+[ -e $TRACEFS/trace ] || mount -t tracefs nodev $TRACEFS
+W=$(mktemp -d /tmp/dmakit-bench-backends.XXXXXX)
+TCI=tcbackends$$
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"; rmdir $TRACEFS/instances/$TCI 2>/dev/null || true' EXIT
+cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
+HZ=$(getconf CLK_TCK)
+load=$(uptime | sed 's/.*load average: //')
+
+# CPU seconds (user + system) of PID and its children so far
+cpu_of() {
+	local p total=0
+	for p in $1 $(pgrep -P "$1" | tr '\n' ' '); do
+		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+	done
+	echo "$total $HZ" | awk '{print $1 / $2}'
+}
+wait_line() {	# FILE PATTERN
+	for _ in $(seq 1 1200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	echo "bench/trace_backends.sh: no '$2' in $1:" >&2; cat "$1" >&2; return 1
+}
+
+# start_tracer KIND: TRACER (its pid) tracing; stop_tracer: its result
+start_tracer() {
+	case $1 in
+	bpf|tracefs)
+		"$DMAKIT" trace --backend "$1" --start tp:syscalls:sys_enter_getppid \
+			--end tp:syscalls:sys_exit_getppid --interval 0 \
+			--summary-json "$W/sum.json" >/dev/null 2>"$W/tr.err" &
+		TRACER=$!
+		wait_line "$W/tr.err" 'tracing\.\.\.' ;;
+	bpftrace)
+		bpftrace -e 'tracepoint:syscalls:sys_enter_getppid { @s[tid] = nsecs; }
+			tracepoint:syscalls:sys_exit_getppid /@s[tid]/ {
+				@lat = hist(nsecs - @s[tid]); @n = count(); delete(@s[tid]); }' \
+			>"$W/bt.out" 2>&1 &
+		TRACER=$!
+		wait_line "$W/bt.out" '^Attaching'
+		sleep 1 ;;	# "Attaching" comes before the probes are live
+	trace-cmd)
+		trace-cmd record -d -k -B $TCI -C mono -b 4096 \
+			-e syscalls:sys_enter_getppid -e syscalls:sys_exit_getppid \
+			-o "$W/tc.dat" >"$W/tc.out" 2>&1 &
+		TRACER=$!
+		for _ in $(seq 1 200); do
+			[ "$(cat $TRACEFS/instances/$TCI/tracing_on 2>/dev/null)" = 1 ] && break
+			sleep 0.05
+		done
+		sleep 0.2 ;;
+	esac
+	CPU0=$(cpu_of "$TRACER")
+}
+# sets TCPU (CPU seconds), SEEN (transactions it reports), LOST ("-":
+# it does not say); not in a subshell: it waits for the tracer's output
+stop_tracer() {
+	local kind=$1 cpu
+	cpu=$(cpu_of "$TRACER")
+	kill -INT "$TRACER"; wait "$TRACER" || true
+	TCPU=$(echo "$cpu $CPU0" | awk '{print $1 - $2}')
+	LOST=-
+	case $kind in
+	bpf|tracefs)
+		read -r SEEN LOST <<<"$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["transactions"], s["lost_events"])' "$W/sum.json")"
+		rm -f "$W/sum.json" ;;
+	bpftrace)
+		SEEN=$(sed -n 's/^@n: //p' "$W/bt.out") ;;
+	trace-cmd)
+		rmdir $TRACEFS/instances/$TCI 2>/dev/null || true
+		SEEN=$(trace-cmd report -i "$W/tc.dat" 2>/dev/null | grep -c sys_exit_getppid || true)
+		rm -f "$W/tc.dat" ;;
+	esac
+	SEEN=${SEEN:-0}
+}
+# run_src RATE -> "CALLS CALLS_PER_S CPU_SECONDS" of evsrc
+run_src() {
+	local out
+	out=$( { /usr/bin/time -f '%U %S' "$W/evsrc" "$1" "$SECS" 2>"$W/time"; } )
+	echo "$out $(awk '{print $1 + $2}' "$W/time")"
+}
+
+echo "load average before: $load"
+read -r -a kinds <<<"${KINDS:-bpf tracefs bpftrace trace-cmd}"
+read -r pcalls _ pcpu <<<"$(run_src "$RATE")"
+read -r mcalls mrate _ <<<"$(run_src 0)"
+echo "untraced: paced $pcalls calls, $pcpu s CPU; unpaced $mrate calls/s"
+paced_rows="" max_rows=""
+for k in "${kinds[@]}"; do
+	start_tracer "$k"
+	read -r calls _ scpu <<<"$(run_src "$RATE")"
+	stop_tracer "$k"; tcpu=$TCPU seen=$SEEN lost=$LOST
+	row=$(echo "$calls $scpu $pcpu $pcalls $tcpu" | awk '{
+		probe = ($2 / $1 - $3 / $4) * 1e9; own = $5 / $1 * 1e9
+		printf "%.0f | %.0f | %.0f", probe, own, probe + own }')
+	[ "$lost" = - ] && lost="~$(( calls > seen ? calls - seen : 0 ))"
+	paced_rows+="| $k | $calls | $row | $lost |"$'\n'
+	echo "paced $k: $calls calls, seen $seen, lost $lost, tracer CPU $tcpu s, source CPU $scpu s"
+
+	start_tracer "$k"
+	read -r calls rate _ <<<"$(run_src 0)"
+	stop_tracer "$k"; tcpu=$TCPU seen=$SEEN lost=$LOST
+	[ "$lost" = - ] && lost="~$(( calls > seen ? calls - seen : 0 ))"
+	row=$(echo "$rate $mrate $tcpu $calls" | awk '{
+		slow = (1e9 / $1 - 1e9 / $2); own = $3 / $4 * 1e9
+		printf "%.0f | %.0f | %.0f | %.0f", $1, slow, own, slow + own }')
+	max_rows+="| $k | $row | $lost of $calls |"$'\n'
+	echo "unpaced $k: $rate calls/s, seen $seen, lost $lost, tracer CPU $tcpu s"
+done
+
+# memory of dmakit's backends over MEM_SECS at RATE
+mem_rows=""
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+for k in bpf tracefs; do
+	start_tracer "$k"
+	"$W/evsrc" "$RATE" "$MEM_SECS" >/dev/null &
+	src=$!
+	sleep 2
+	r0=$(rss "$TRACER")
+	wait "$src"
+	r1=$(rss "$TRACER")
+	stop_tracer "$k"; seen=$SEEN lost=$LOST
+	mem_rows+="| $k | $r0 KiB | $r1 KiB | $seen | $lost |"$'\n'
+	echo "memory $k: $r0 -> $r1 KiB over $MEM_SECS s"
+done
+
+block=$(cat <<EOF
+Paced at $RATE calls/s for $SECS s (untraced: $pcalls calls, $pcpu s of the source's CPU):
+
+| tracer | transactions | probe cost in the traced program per transaction (ns) | tracer's own CPU per transaction (ns) | total (ns) | lost |
+|---|---:|---:|---:|---:|---:|
+${paced_rows}
+Unpaced (untraced: $mrate calls/s):
+
+| tracer | calls/s | slowdown per call (ns) | tracer's own CPU per call (ns) | total (ns) | lost |
+|---|---:|---:|---:|---:|---|
+${max_rows}
+Resident memory of \`dmakit trace\` at $RATE calls/s, 2 s after the start and after $MEM_SECS s:
+
+| backend | RSS at 2 s | RSS at end | transactions | lost |
+|---|---:|---:|---:|---:|
+${mem_rows}
+Load average before: $load; after: $(uptime | sed 's/.*load average: //').
+Run on $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs, bpftrace $(bpftrace --version | awk '{print $2}'), trace-cmd $(trace-cmd -h 2>&1 | awk '/version/ {print $3; exit}').
+EOF
+)
+echo "$block"
+doc=$TOP/docs/trace.md
+if [ -f "$doc" ] && grep -q '<!-- bench:backends:begin -->' "$doc"; then
+	python3 - "$doc" "$block" <<'PY'
+import re, sys
+doc, block = sys.argv[1], sys.argv[2]
+s = open(doc).read()
+s = re.sub(r"(<!-- bench:backends:begin -->\n).*?(<!-- bench:backends:end -->)",
+           lambda m: m.group(1) + block + "\n" + m.group(2), s, flags=re.S)
+open(doc, "w").write(s)
+PY
+	echo "(written into docs/trace.md)"
+fi

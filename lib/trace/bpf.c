@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The BPF backend of a tracing session: bpf/trace.bpf.c (compiled at
+ * build time against the running kernel's BTF, embedded as a bpftool
+ * skeleton, relocated by libbpf CO-RE on the machine it runs on) pairs
+ * starts and ends in the kernel and hands completed transactions over a
+ * BPF ring buffer; this file configures it from what session.c resolved,
+ * attaches it, and turns its records and counters into the session's
+ * transactions and statistics.
+ *
+ * What it pairs is what pair.c pairs for the same SPECs: by (channel,
+ * id), or first-in first-out per thread when every event is
+ * thread-synchronous.  Interrupt batches, FIFO across threads and
+ * tracepoint filters stay with tracefs (unsupported() says so, and auto
+ * picks tracefs for them).
+ *
+ * The uprobes session.c defined in tracefs (for their formats) are
+ * never enabled here; the BPF program attaches to the same file offsets.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <elf.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "session.h"
+#include "bpf/trace_bpf.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#include "trace.skel.h"
+#pragma GCC diagnostic pop
+
+#define SWEEP_PERIOD_NS	1000000000ULL
+
+_Static_assert(DTB_HIST_SLOTS == DMAKIT_TRACE_KHIST_SLOTS,
+	       "the kernel's histogram is the public one");
+
+struct dmakit_trace_bpf {
+	struct trace_bpf *skel;
+	struct bpf_link *links[DTB_MAX_TYPES];
+	int nlinks;
+	struct ring_buffer *rb;
+	int ncpus;			/* possible CPUs: per-CPU value count */
+	uint64_t delivered;		/* transactions read from the ring */
+	uint64_t unmatched, inflight, discarded; /* found in user space */
+	uint64_t last_sweep;
+	uint64_t c[DTB_NCOUNTERS];	/* the kernel's counters, summed */
+	uint64_t missed;		/* events the programs were not run for */
+};
+
+/* libbpf prints to stderr by default; a library must not. */
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+#if defined(__x86_64__)
+#define HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
+#else
+#define HOST_MACHINE EM_NONE
+#endif
+
+static bool is_probe(const struct side *sd)
+{
+	return sd->spec.kind == DMAKIT_SPEC_UPROBE ||
+	       sd->spec.kind == DMAKIT_SPEC_URETPROBE;
+}
+
+/*
+ * Which argument of the call or USDT probe a field of a probe event is:
+ * one of the SPEC's named arguments, or USDT's own argN; 0: the return
+ * value, -1: neither.
+ */
+static int probe_argn(const struct side *sd, const struct trace_field *f)
+{
+	unsigned int a;
+
+	for (a = 0; a < sd->spec.nargs; a++)
+		if (!strcmp(sd->spec.arg[a].name, f->name))
+			return (int)sd->spec.arg[a].argn;
+	if (sd->spec.kind == DMAKIT_SPEC_USDT && !strncmp(f->name, "arg", 3) &&
+	    atoi(f->name + 3) > 0)
+		return atoi(f->name + 3);
+	return -1;
+}
+
+/* The register index (trace_bpf.h's order) of a uprobe fetch's "%di". */
+static int reg_index(const char *name, size_t len)
+{
+	static const char *const x86[DTB_NREGS] = {
+		"ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "ip",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+	int i;
+
+	for (i = 0; i < DTB_NREGS; i++)
+		if (strlen(x86[i]) == len && !strncmp(x86[i], name, len))
+			return i;
+	return -1;
+}
+
+/* Where argument @argn of a call is at its entry: a register index. */
+static int call_arg_reg(unsigned int argn)
+{
+#if defined(__aarch64__)
+	return argn >= 1 && argn <= 8 ? (int)argn - 1 : -1;
+#else
+	static const char *const abi[] = { "di", "si", "dx", "cx", "r8", "r9" };
+
+	return argn >= 1 && argn <= 6 ?
+	       reg_index(abi[argn - 1], strlen(abi[argn - 1])) : -1;
+#endif
+}
+
+/* A USDT argument's "%di" or "-16(%bp)" as a register (and displacement). */
+static int usdt_fetch(const struct dmakit_usdt_arg *a, struct dtb_field *out)
+{
+	const char *p = a->fetch, *lp = strchr(p, '(');
+	int reg;
+
+	out->size = (uint8_t)a->size;
+	out->is_signed = a->is_signed;
+	if (p[0] == '%') {
+		reg = reg_index(p + 1, strlen(p + 1));
+		if (reg < 0)
+			return -EINVAL;
+		out->src = DTB_SRC_REG;
+		out->reg = (uint8_t)reg;
+		return 0;
+	}
+	if (!lp || lp[1] != '%' || !strchr(lp, ')'))
+		return -EINVAL;
+	reg = reg_index(lp + 2, (size_t)(strchr(lp, ')') - lp - 2));
+	if (reg < 0)
+		return -EINVAL;
+	out->src = DTB_SRC_UMEM;
+	out->reg = (uint8_t)reg;
+	out->disp = (int32_t)strtol(p, NULL, 10);
+	return 0;
+}
+
+/*
+ * The program's description of one field; -EINVAL if it cannot fetch it
+ * (then bpf_unsupported() says so).
+ */
+static int config_field(const struct evtype *t, const struct trace_field *f,
+			struct dtb_field *out)
+{
+	const struct side *sd = t->side;
+	int argn, reg;
+
+	memset(out, 0, sizeof(*out));
+	if (f->kind == TRACE_FIELD_NONE)
+		return 0;
+	if (f->kind == TRACE_FIELD_CONST) {
+		out->src = DTB_SRC_CONST;
+		out->value = f->value;
+		return 0;
+	}
+	/* array elements and sums are read by tracefs only (for now) */
+	if (f->kind == TRACE_FIELD_ELEM || f->kind == TRACE_FIELD_SUM ||
+	    (f->kind == TRACE_FIELD_DYN_STR && f->loc_base))
+		return -EINVAL;
+	if (sd->spec.kind == DMAKIT_SPEC_USDT) {
+		argn = probe_argn(sd, f);
+		if (argn < 1 || !t->usdt || (unsigned int)argn > t->usdt->nargs ||
+		    t->usdt->arg[argn - 1].kind != DMAKIT_USDT_ARG_FETCH)
+			return -EINVAL;
+		return usdt_fetch(&t->usdt->arg[argn - 1], out);
+	}
+	if (is_probe(sd)) {
+		const struct dmakit_spec_arg *a = NULL;
+		unsigned int k;
+		int bits;
+
+		for (k = 0; k < sd->spec.nargs; k++)
+			if (!strcmp(sd->spec.arg[k].name, f->name))
+				a = &sd->spec.arg[k];
+		if (!a)
+			return -EINVAL;
+		bits = atoi(a->type + 1);
+		out->is_signed = a->type[0] == 's';
+		out->size = (uint8_t)(bits >= 8 && bits <= 64 ? bits / 8 : 8);
+		if (!a->argn) {
+			out->src = DTB_SRC_RETVAL;
+			return 0;
+		}
+		reg = call_arg_reg(a->argn);
+		if (reg < 0)
+			return -EINVAL;
+		out->src = DTB_SRC_REG;
+		out->reg = (uint8_t)reg;
+		return 0;
+	}
+	out->offset = (uint16_t)f->offset;
+	out->size = (uint8_t)f->size;
+	out->is_signed = f->is_signed;
+	if (f->kind == TRACE_FIELD_STR)
+		out->src = DTB_SRC_STR;
+	else if (f->kind == TRACE_FIELD_DYN_STR)
+		out->src = DTB_SRC_DYNSTR;
+	else
+		out->src = DTB_SRC_FIELD;
+	return 0;
+}
+
+static const char *bpf_unsupported(const struct dmakit_trace_session *s,
+				   char *buf, size_t len)
+{
+	int i;
+
+	for (i = 0; i < s->nsides; i++) {
+		const struct side *sd = &s->side[i];
+
+		switch (sd->spec.kind) {
+		case DMAKIT_SPEC_IRQ:
+			return "interrupt SPECs (irq) end transactions in batches, which only tracefs pairs";
+		case DMAKIT_SPEC_UPROBE:
+		case DMAKIT_SPEC_URETPROBE:
+		case DMAKIT_SPEC_USDT: {
+			unsigned int machine = EM_NONE;
+			char e[128];
+
+			if (dmakit_elf_machine(sd->spec.path, &machine, e, sizeof(e)) ||
+			    machine != HOST_MACHINE) {
+				snprintf(buf, len,
+					 "%.100s is not a program of this machine's architecture",
+					 sd->spec.path);
+				return buf;
+			}
+			if (sd->spec.kind == DMAKIT_SPEC_USDT && HOST_MACHINE != EM_X86_64)
+				return "USDT arguments are translated for x86-64 only";
+			break;
+		}
+		case DMAKIT_SPEC_TP:
+			if (sd->filter[0]) {
+				snprintf(buf, len,
+					 "tracepoint filters ('%.100s') are applied by tracefs only",
+					 sd->filter);
+				return buf;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
+		return "batch pairing (--close batch) is done by tracefs only";
+	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
+		return "fifo pairing across threads needs one order over all CPUs, which only tracefs has (BPF pairs by id, or fifo per thread)";
+	if (s->ntypes > DTB_MAX_TYPES)
+		return "too many events for the BPF program";
+	for (i = 0; i < s->ntypes; i++) {
+		const struct evtype *t = &s->types[i];
+		const struct trace_field *fs[] = { &t->f_id, &t->f_bytes,
+					     &t->f_status, &t->f_chan,
+					     &t->f_chan2 };
+		size_t k;
+
+		for (k = 0; k < sizeof(fs) / sizeof(fs[0]); k++) {
+			const struct trace_field *f = fs[k];
+			struct dtb_field c;
+
+			if (config_field(t, f, &c)) {
+				snprintf(buf, len,
+					 "%.100s: field '%s' cannot be fetched by the BPF program",
+					 t->side->spec.text, f->name);
+				return buf;
+			}
+			if (f->kind == TRACE_FIELD_STR && f->size > DTB_STR_MAX) {
+				snprintf(buf, len,
+					 "%.100s: string field '%s' is longer than %d bytes",
+					 t->side->spec.text, f->name, DTB_STR_MAX);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The ring buffer: --buffer-kb per CPU (tracefs' meaning), a power of two;
+ * by default at most RING_DEFAULT_MAX (a 4 MiB per CPU default would
+ * take half a GiB on a 128-CPU machine; 64 MiB hold 50 ms of 10 million
+ * transactions per second).
+ */
+#define RING_DEFAULT_MAX (64ULL << 20)
+
+static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
+{
+	uint64_t want = (uint64_t)(s->opts.buffer_kb ? s->opts.buffer_kb :
+				   DEFAULT_BUFFER_KB) * 1024 * (uint64_t)ncpus;
+	uint64_t size = (uint64_t)getpagesize();
+
+	if (!s->opts.buffer_kb && want > RING_DEFAULT_MAX)
+		want = RING_DEFAULT_MAX;
+	while (size < want && size < (1ULL << 30))
+		size <<= 1;
+	return (uint32_t)size;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct dmakit_trace_session *s = ctx;
+	const struct dtb_xact *r = data;
+	struct dmakit_trace_xact x;
+
+	if (len < sizeof(*r))
+		return 0;
+	memset(&x, 0, sizeof(x));
+	x.start_ns = r->start_ns;
+	x.end_ns = r->end_ns;
+	x.latency_ns = r->end_ns - r->start_ns;
+	x.start_cpu = r->start_cpu;
+	x.end_cpu = r->end_cpu;
+	x.start_tid = r->start_tid;
+	x.end_tid = r->end_tid;
+	x.vector = -1;
+	x.flags = r->flags;
+	x.chan = r->chan;
+	x.id = r->id;
+	x.bytes = r->bytes;
+	x.status = r->status;
+	x.batch = 1;
+	x.start_site = r->start_site;
+	x.end_site = r->end_site;
+	s->bpf->delivered++;
+	if (s->opts.on_xact)
+		s->opts.on_xact(s->opts.ctx, &x);
+	return 0;
+}
+
+static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int i;
+
+	for (i = 0; i < s->ntypes; i++) {
+		const struct evtype *t = &s->types[i];
+		const struct side *sd = t->side;
+		struct bpf_link *link;
+
+		if (is_probe(sd) || sd->spec.kind == DMAKIT_SPEC_USDT) {
+			/* a USDT site is a uprobe that also counts its semaphore */
+			LIBBPF_OPTS(bpf_uprobe_opts, uo,
+				    .retprobe = sd->spec.kind == DMAKIT_SPEC_URETPROBE,
+				    .ref_ctr_offset = t->usdt ? t->usdt->sem_offset : 0,
+				    .bpf_cookie = (uint64_t)i);
+
+			link = bpf_program__attach_uprobe_opts(b->skel->progs.dtb_probe,
+							       -1, sd->spec.path,
+							       t->usdt ? t->usdt->pc_offset :
+									 sd->offset, &uo);
+		} else {
+			LIBBPF_OPTS(bpf_tracepoint_opts, to,
+				    .bpf_cookie = (uint64_t)i);
+
+			link = bpf_program__attach_tracepoint_opts(b->skel->progs.dtb_tracepoint,
+								   sd->system,
+								   sd->events[0], &to);
+		}
+		if (!link)
+			return dmakit_errf(err, errlen, -errno,
+					   "cannot attach the BPF program to %s: %s",
+					   sd->spec.text, strerror(errno));
+		b->links[b->nlinks++] = link;
+	}
+	return 0;
+}
+
+static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	struct dmakit_trace_bpf *b;
+	struct trace_bpf *skel;
+	int i, ret;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return dmakit_errf(err, errlen, -ENOTSUP,
+				   "the kernel has no BTF (/sys/kernel/btf/vmlinux: CONFIG_DEBUG_INFO_BTF) for the BPF program's relocations");
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	s->bpf = b;
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0)
+		return dmakit_errf(err, errlen, -ENODEV,
+				   "cannot count the possible CPUs");
+	libbpf_set_print(quiet_libbpf);
+	skel = trace_bpf__open();
+	if (!skel)
+		return dmakit_errf(err, errlen, -errno,
+				   "cannot open the BPF program: %s",
+				   strerror(errno));
+	b->skel = skel;
+	for (i = 0; i < s->ntypes; i++) {
+		const struct evtype *t = &s->types[i];
+		struct dtb_type *c = (struct dtb_type *)&skel->rodata->types[i];
+
+		c->role = t->role == DMAKIT_TRACE_END;
+		c->site = (uint8_t)t->side->site;
+		c->user = t->user;
+		c->chan_tid = t->chan_tid;
+		/* each checked by bpf_unsupported() */
+		config_field(t, &t->f_id, &c->id);
+		config_field(t, &t->f_bytes, &c->bytes);
+		config_field(t, &t->f_status, &c->status);
+		config_field(t, &t->f_chan, &c->chan);
+		config_field(t, &t->f_chan2, &c->chan2);
+	}
+	skel->rodata->ntypes = (uint32_t)s->ntypes;
+	skel->rodata->by_id = s->close == DMAKIT_TRACE_CLOSE_ID;
+	skel->rodata->tgid_filter = s->opts.pid > 0 ? (uint32_t)s->opts.pid : 0;
+	skel->rodata->timeout_ns = s->opts.timeout_ns;
+	/* the pairing map not used gets no memory */
+	bpf_map__set_max_entries(s->close == DMAKIT_TRACE_CLOSE_ID ?
+				 skel->maps.open_fifo : skel->maps.open_ids, 1);
+	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
+	ret = trace_bpf__load(skel);
+	/* EACCES is also the verifier's refusal: only a non-root one is about rights */
+	if (ret && (ret == -EPERM || ret == -EACCES) && geteuid())
+		return dmakit_errf(err, errlen, ret,
+				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (root): %s",
+				   strerror(-ret));
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   "the kernel refused the BPF program: %s",
+				   strerror(-ret));
+	ret = attach(s, err, errlen);
+	if (ret)
+		return ret;
+	b->rb = ring_buffer__new(bpf_map__fd(skel->maps.xacts), on_record, s,
+				 NULL);
+	if (!b->rb)
+		return dmakit_errf(err, errlen, -errno,
+				   "cannot map the BPF ring buffer: %s",
+				   strerror(errno));
+	return 0;
+}
+
+static void bpf_close(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	ring_buffer__free(b->rb);
+	trace_bpf__destroy(b->skel);
+	free(b);
+	s->bpf = NULL;
+}
+
+/*
+ * Events the kernel did not run a program for because a BPF program was
+ * already running on that CPU (an interrupt's tracepoint during another
+ * program, say): lost events, counted by the kernel (Linux 5.12+).
+ */
+static uint64_t programs_missed(const struct dmakit_trace_bpf *b)
+{
+	const struct bpf_program *progs[] = { b->skel->progs.dtb_probe,
+					      b->skel->progs.dtb_tracepoint };
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
+/* The kernel's counters summed over CPUs into b->c; sites' event counts. */
+static int read_counters(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int fd = bpf_map__fd(b->skel->maps.counters);
+	uint64_t *v = calloc((size_t)b->ncpus, sizeof(*v));
+	uint32_t k;
+	int cpu, i;
+
+	if (!v)
+		return -ENOMEM;
+	for (k = 0; k < DTB_NCOUNTERS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			free(v);
+			return -errno;
+		}
+		b->c[k] = 0;
+		for (cpu = 0; cpu < b->ncpus; cpu++)
+			b->c[k] += v[cpu];
+	}
+	free(v);
+	b->missed = programs_missed(b);
+	/* the program counts per site only: one map update less per event */
+	b->c[DTB_C_STARTS] = b->c[DTB_C_ENDS] = 0;
+	for (i = 0; i < s->nsides; i++) {
+		struct side *sd = &s->side[i];
+		bool end = sd->role == DMAKIT_TRACE_END;
+
+		sd->seen = b->c[DTB_C_SITE0 + (end ? DTB_MAX_SITES : 0) + sd->site];
+		b->c[end ? DTB_C_ENDS : DTB_C_STARTS] += sd->seen;
+	}
+	return 0;
+}
+
+/*
+ * Open starts the kernel will not close any more: by id, those older
+ * than the timeout (an end coming later counts them itself, as pair.c
+ * would have); per thread, those of threads that have exited.  At the
+ * end (@final) all: older than the timeout unmatched, else in flight.
+ */
+static void sweep(struct dmakit_trace_session *s, uint64_t now, bool final)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	uint64_t to = s->opts.timeout_ns;
+
+	if (s->close == DMAKIT_TRACE_CLOSE_ID) {
+		int fd = bpf_map__fd(b->skel->maps.open_ids);
+		struct dtb_id_key key, next;
+		struct dtb_start st;
+		bool have = false;
+
+		while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+			key = next;
+			have = true;
+			if (bpf_map_lookup_elem(fd, &key, &st))
+				continue;
+			if (st.ts + to <= now) {
+				if (!bpf_map_delete_elem(fd, &key))
+					b->unmatched++;
+			} else if (final) {
+				b->inflight++;
+			}
+		}
+		return;
+	}
+	{
+		int fd = bpf_map__fd(b->skel->maps.open_fifo);
+		uint64_t key, next;
+		struct dtb_fifo f;
+		bool have = false;
+
+		while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+			char path[32];
+			uint32_t j;
+
+			key = next;
+			have = true;
+			snprintf(path, sizeof(path), "/proc/%llu",
+				 (unsigned long long)key);
+			if (!final && !access(path, F_OK))
+				continue;	/* its thread may still end a call */
+			if (bpf_map_lookup_elem(fd, &key, &f))
+				continue;
+			for (j = 0; j < f.len && j < DTB_FIFO; j++) {
+				const struct dtb_start *st =
+					&f.s[(f.head + j) & (DTB_FIFO - 1)];
+
+				if (f.resync)
+					b->discarded++;
+				else if (st->ts + to <= now)
+					b->unmatched++;
+				else
+					b->inflight++;
+			}
+			if (!final)
+				bpf_map_delete_elem(fd, &key);
+		}
+	}
+}
+
+static int bpf_start(struct dmakit_trace_session *s)
+{
+	if (s->started)
+		return -EINVAL;
+	s->started = true;
+	s->st.start_ns = dmakit_now_ns();
+	s->bpf->last_sweep = s->st.start_ns;
+	s->bpf->skel->bss->enabled = 1;
+	return 0;
+}
+
+static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	struct timespec ts;
+	uint64_t now;
+	int before = (int)b->delivered, ret;
+
+	if (!s->started || s->stopped)
+		return -EINVAL;
+	if (timeout_ms > 0) {
+		int ms = timeout_ms < POLL_PERIOD_MS ? timeout_ms : POLL_PERIOD_MS;
+
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		if (nanosleep(&ts, NULL) && errno == EINTR)
+			return -EINTR;
+	}
+	ret = ring_buffer__consume(b->rb);
+	if (ret < 0)
+		return ret;
+	now = dmakit_now_ns();
+	if (now - b->last_sweep >= SWEEP_PERIOD_NS) {
+		b->last_sweep = now;
+		sweep(s, now, false);
+	}
+	ret = read_counters(s);
+	if (ret)
+		return ret;
+	return (int)b->delivered - before;
+}
+
+static int bpf_stop(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int ret;
+
+	if (!s->started)
+		return -EINVAL;
+	if (s->stopped)
+		return 0;
+	b->skel->bss->enabled = 0;
+	s->stopped = true;
+	s->st.stop_ns = dmakit_now_ns();
+	/* a program that was running when enabled went to 0 may still submit */
+	for (ret = 1; ret > 0;)
+		ret = ring_buffer__consume(b->rb);
+	if (ret < 0)
+		return ret;
+	ret = read_counters(s);
+	if (ret)
+		return ret;
+	sweep(s, s->st.stop_ns, true);
+	return 0;
+}
+
+/* Loss here: transactions the ring buffer had no room for, starts the
+ * pairing map had none for, events no program ran for.  All counted
+ * exactly by the kernel. */
+static int bpf_read_loss(struct dmakit_trace_session *s)
+{
+	int ret = read_counters(s);
+
+	s->st.lost_known = !ret;
+	if (!ret)
+		s->st.lost_events = s->bpf->c[DTB_C_RB_LOST] +
+				    s->bpf->c[DTB_C_MAP_FULL] + s->bpf->missed;
+	return ret;
+}
+
+static void bpf_stats(const struct dmakit_trace_session *s,
+		      struct dmakit_trace_stats *st)
+{
+	const struct dmakit_trace_bpf *b = s->bpf;
+	struct dmakit_trace_pair_stats *p = &st->pair;
+
+	memset(p, 0, sizeof(*p));
+	p->starts = b->c[DTB_C_STARTS];
+	p->end_events = b->c[DTB_C_ENDS];
+	p->transactions = b->delivered;
+	p->orphans = b->c[DTB_C_ORPHANS];
+	p->unmatched_starts = b->c[DTB_C_UNMATCHED] + b->unmatched;
+	p->inflight_starts = b->inflight;
+	p->discarded_starts = b->c[DTB_C_DISCARDED_STARTS] + b->discarded;
+	p->discarded_ends = b->c[DTB_C_DISCARDED_ENDS];
+	st->events = p->starts + p->end_events + b->c[DTB_C_PID_FILTERED];
+	st->pid_filtered = b->c[DTB_C_PID_FILTERED];
+	st->lost_xacts = b->c[DTB_C_RB_LOST];
+	st->lost_starts = b->c[DTB_C_MAP_FULL];
+	st->lost_missed = b->missed;
+	st->lost_events = st->lost_xacts + st->lost_starts + st->lost_missed;
+	st->lost_known = true;
+}
+
+static int bpf_kernel_hist(const struct dmakit_trace_session *s,
+			   uint64_t *counts)
+{
+	const struct dmakit_trace_bpf *b = s->bpf;
+	int fd = bpf_map__fd(b->skel->maps.hist);
+	uint64_t *v = calloc((size_t)b->ncpus, sizeof(*v));
+	uint32_t k;
+	int cpu;
+
+	if (!v)
+		return -ENOMEM;
+	memset(counts, 0, DMAKIT_TRACE_KHIST_SLOTS * sizeof(*counts));
+	for (k = 0; k < DTB_MAX_SITES * DTB_HIST_SLOTS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			free(v);
+			return -errno;
+		}
+		for (cpu = 0; cpu < b->ncpus; cpu++)
+			counts[k % DTB_HIST_SLOTS] += v[cpu];
+	}
+	free(v);
+	return 0;
+}
+
+const struct dmakit_trace_backend dmakit_trace_bpf_backend = {
+	.name = "bpf",
+	.unsupported = bpf_unsupported,
+	.open = bpf_open,
+	.close = bpf_close,
+	.start = bpf_start,
+	.poll = bpf_poll,
+	.stop = bpf_stop,
+	.read_loss = bpf_read_loss,
+	.stats = bpf_stats,
+	.kernel_hist = bpf_kernel_hist,
+};

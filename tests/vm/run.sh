@@ -161,13 +161,14 @@ add_results() {
 # (emulator_stalled), one more boot, also scored: the first boot's
 # failures stay counted, the second shows whether they recur.  A boot
 # stopped before the guest's init ran (vm_watch_init: nothing of dmakit
-# had run) is not scored and is booted once more; a second such stall is
-# scored as a failure.
+# had run) is counted as a named skip, not as its missing results, and is
+# booted once more; a second such stall is scored as a failure.
 boot() {
 	local kernel=$1 config=$2 dir=$3
 	boot_once "$kernel" "$config" "$dir" "$config" unscored-if-stalled
 	if [ $? = 2 ]; then
-		say "$kernel/$config: the emulator stalled before the guest's init ($(cat "$dir/$config/console.log.stalled")): no dmakit code had run, not scored; booting once more ($dir/$config.second)"
+		# counted and named, never dropped: the boot ran none of dmakit
+		add_results "skip - $kernel/$config: the emulator stalled before the guest's init ($(cat "$dir/$config/console.log.stalled")): no dmakit code had run; booted once more ($dir/$config.second)"
 		boot_once "$kernel" "$config" "$dir" "$config.second"
 		return 0
 	fi

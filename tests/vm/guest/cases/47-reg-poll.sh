@@ -51,26 +51,31 @@ poll_beside_driver() {
 	got=$(json_get /tmp/bp.json transactions)
 	mm=$(json_get /tmp/bp.json maybe_missed)
 	echo "bound: polled $got busy stretches, maybe missed $mm"
-	if [ "$mm" = 0 ]; then
-		t_eq "bound: 5 busy stretches polled" "$got" 5
-	else
-		t_check "bound: 5 busy stretches, or fewer by at most the $mm gaps that could hide one" \
-			test "$got" -ge 1 -a "$got" -le 5 -a $((got + mm)) -ge 5
-	fi
-	# a falling edge may be seen up to one gap between reads late: after
-	# the driver's completion by at most the longest gap
+	t_check "bound: 1 to 5 busy stretches polled ($got)" test "$got" -ge 1 -a "$got" -le 5
+	# Each busy stretch starts inside a driver transaction and ends inside
+	# the same or a later one (an end may be seen up to the poller's
+	# longest gap late).  It spans several only where that gap could hide
+	# the idle time between them (the next DMA starts within a read gap:
+	# seen on the debug kernel, two DMAs 0.2 ms apart read as one); every
+	# transaction is covered once, or is missing by at most the poller's
+	# maybe_missed.
 	mg=$(json_get /tmp/bp.json max_gap_ns)
-	t_check "bound: each busy stretch inside its own driver transaction (end +- ${mg:-0} ns)" awk -v mg="${mg:-0}" '
+	t_check "bound: the busy stretches match the driver's transactions (gap ${mg:-0} ns, maybe missed $mm)" awk -v mg="${mg:-0}" -v mm="${mm:-0}" '
 		function num(k,   v) { if (!match($0, "\"" k "\":[0-9]+")) return -1
 			v = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return v + 0 }
 		FNR == NR { n++; S[n] = num("start_ns"); E[n] = num("end_ns"); next }
-		{ s = num("start_ns"); e = num("end_ns"); hit = 0
-		  for (i = 1; i <= n; i++) if (S[i] <= s && s < e && e <= E[i] + mg) { hit = i; break }
-		  if (!hit) { print "outside every driver transaction: " $0; bad++; next }
-		  if (used[hit]++) { print "two busy stretches in one transaction: " $0; bad++ }
+		{ s = num("start_ns"); e = num("end_ns"); i = j = 0
+		  for (k = 1; k <= n; k++) if (S[k] <= s && s <= E[k]) { i = k; break }
+		  for (k = n; k >= 1; k--) if (S[k] <= e && e <= E[k] + mg) { j = k; break }
+		  if (!i || !j || j < i) { print "outside the driver transactions: " $0; bad++; next }
+		  for (k = i; k < j; k++) if (S[k + 1] - E[k] > mg) {
+			print "spans an idle time no read gap could hide: " $0; bad++; next }
+		  for (k = i; k <= j; k++) if (used[k]++) { print "a transaction in two stretches: " $0; bad++ }
+		  if (j > i) print "one stretch over transactions " i ".." j " (idle shorter than a read gap)"
 		  seen++ }
-		END { print seen " busy stretches inside the driver'"'"'s windows, " bad + 0 " problems"
-		      exit bad || !seen }' /tmp/bd.jsonl /tmp/bp.jsonl
+		END { for (k = 1; k <= n; k++) if (used[k]) covered++
+		      print seen " busy stretches cover " covered + 0 " of " n " driver transactions, " bad + 0 " problems"
+		      exit bad || !seen || covered + mm < n }' /tmp/bd.jsonl /tmp/bp.jsonl
 }
 
 # --- bound to dmakit ---

@@ -202,6 +202,21 @@ static int result_errno(enum dmakit_result res)
 	return -EIO;
 }
 
+int dmakit_record_check_limits(const struct dmakit_record_opts *opts,
+			       char *err, size_t errlen)
+{
+	/* NaN fails both: !(x >= 0) */
+	if (!(opts->max_seconds >= 0 && opts->max_seconds <= DMAKIT_MAX_SECONDS))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "duration %g s is out of range 0..%g",
+				   opts->max_seconds, DMAKIT_MAX_SECONDS);
+	if (opts->max_bytes > DMAKIT_MAX_BYTES)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "size %llu is out of range (at most 2^60 bytes)",
+				   (unsigned long long)opts->max_bytes);
+	return 0;
+}
+
 int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		  struct dmakit_sink_stats *out, char *err, size_t errlen)
 {
@@ -217,15 +232,9 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		err[0] = '\0';
 	if (!dev || !opts)
 		return dmakit_errf(err, errlen, -EINVAL, "no device or options");
-	/* NaN fails both: !(x >= 0) */
-	if (!(opts->max_seconds >= 0 && opts->max_seconds <= DMAKIT_MAX_SECONDS))
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "duration %g s is out of range 0..%g",
-				   opts->max_seconds, DMAKIT_MAX_SECONDS);
-	if (opts->max_bytes > DMAKIT_MAX_BYTES)
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "size %llu is out of range (at most 2^60 bytes)",
-				   (unsigned long long)opts->max_bytes);
+	ret = dmakit_record_check_limits(opts, err, errlen);
+	if (ret)
+		return ret;
 	memset(&r, 0, sizeof(r));
 	r.dev = dev;
 	r.opts = opts;

@@ -237,6 +237,15 @@ void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
 			     uint64_t stream_id, uint32_t entries_crc,
 			     enum dmakit_result result);
 
+/*
+ * The limits of a recording's options (duration 0..DMAKIT_MAX_SECONDS,
+ * size at most DMAKIT_MAX_BYTES), for dmakit_record() and
+ * dmakit_record_fd(): 0, or -EINVAL with @err saying which.
+ */
+struct dmakit_record_opts;
+int dmakit_record_check_limits(const struct dmakit_record_opts *opts,
+			       char *err, size_t errlen);
+
 /* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
 char *dmakit_sidecar_name(const char *prefix, const char *suffix);
 

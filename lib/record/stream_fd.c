@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "dmakit/recording.h"
+#include "sink.h"
 
 #define IDLE_WAIT_MS		100
 #define DEFAULT_PROGRESS_MS	500
@@ -191,14 +192,9 @@ int dmakit_record_fd(struct dmakit_dev *dev, int fd,
 	if (!dev || !opts || fd < 0)
 		return dmakit_errf(err, errlen, -EINVAL,
 				   "no device, options or file descriptor");
-	if (!(opts->max_seconds >= 0 && opts->max_seconds <= DMAKIT_MAX_SECONDS))
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "duration %g s is out of range 0..%g",
-				   opts->max_seconds, DMAKIT_MAX_SECONDS);
-	if (opts->max_bytes > DMAKIT_MAX_BYTES)
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "size %llu is out of range (at most 2^60 bytes)",
-				   (unsigned long long)opts->max_bytes);
+	ret = dmakit_record_check_limits(opts, err, errlen);
+	if (ret)
+		return ret;
 	memset(&s, 0, sizeof(s));
 	s.dev = dev;
 	s.opts = opts;

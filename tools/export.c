@@ -53,9 +53,7 @@ static void print_json(const char *path, int ret, const char *err,
 {
 	struct dmakit_json j;
 
-	dmakit_json_init(&j, stdout, false);
-	dmakit_json_obj_begin(&j, NULL);
-	dmakit_json_bool(&j, "ok", ret == 0);
+	cli_json_begin(&j, ret == 0, false);
 	dmakit_json_str(&j, "path", path);
 	dmakit_json_str(&j, "format", "sigmf");
 	dmakit_json_str(&j, "output", ret ? "" : r->output);
@@ -108,6 +106,7 @@ int cmd_export(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			cli_json_requested();
 			break;
 		case 'q':
 			quiet = true;

@@ -77,12 +77,6 @@ out:
 	return ret;
 }
 
-static bool read_field(const struct trace_field *f, const unsigned char *data,
-		       int size, uint64_t *out)
-{
-	return trace_field_read(f, data, size, out);
-}
-
 /* --- --pid: is a thread part of the traced process? --- */
 
 static bool tid_is_ours(struct dmakit_trace_session *s, int32_t tid)
@@ -379,24 +373,24 @@ static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
 	ev->vector = -1;
 	ev->site = t->side->site;
 	t->side->seen++;
-	if (read_field(&t->f_irq, data, size, &v))
+	if (trace_field_read(&t->f_irq, data, size, &v))
 		ev->vector = (int32_t)v;
-	if (read_field(&t->f_id, data, size, &v)) {
+	if (trace_field_read(&t->f_id, data, size, &v)) {
 		ev->id = v;
 		ev->flags |= DMAKIT_TRACE_F_ID;
 	}
-	if (read_field(&t->f_bytes, data, size, &v)) {
+	if (trace_field_read(&t->f_bytes, data, size, &v)) {
 		ev->bytes = v;
 		ev->flags |= DMAKIT_TRACE_F_BYTES;
 	}
-	if (read_field(&t->f_status, data, size, &v)) {
+	if (trace_field_read(&t->f_status, data, size, &v)) {
 		ev->status = (int64_t)v;
 		ev->flags |= DMAKIT_TRACE_F_STATUS;
 	}
 	if (t->chan_tid)
 		ev->chan = (uint64_t)(uint32_t)pid;
-	else if (read_field(&t->f_chan, data, size, &v))
-		ev->chan = read_field(&t->f_chan2, data, size, &v2) ?
+	else if (trace_field_read(&t->f_chan, data, size, &v))
+		ev->chan = trace_field_read(&t->f_chan2, data, size, &v2) ?
 			   v ^ (v2 * 0x9e3779b97f4a7c15ULL) : v;
 	return true;
 }

@@ -1,0 +1,897 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmakit_play(): a recording written back into a card (an H2C channel such
+ * as XDMA's /dev/xdma0_h2c_0), a FIFO or a file, buffer by buffer in
+ * recording order.
+ *
+ * First the whole index is checked, before the target is opened: a
+ * corrupt, unfinished or inconsistent recording is refused with nothing
+ * written (the index is small: 64 bytes per buffer).  Then each buffer's
+ * valid bytes are read into one of `depth` page-aligned buffers, checked
+ * against the entry's CRC, and written with io_uring from those pages, so
+ * a driver that DMAs from the caller's pages sends them with no copy.
+ *
+ * A stream target has no offsets: the writes in flight are linked
+ * (IOSQE_IO_LINK) so the kernel issues each after the previous one
+ * completed, in order.  A short write ends a chain (the rest come back
+ * -ECANCELED having written nothing) and is issued again from where it
+ * stopped, with the rest after it; a new chain starts once the previous
+ * one has completed.  A file or block device is written at explicit
+ * offsets, the writes independent.
+ *
+ * What the recording holds, and what is written for it:
+ *   full buffer       its bytes
+ *   short buffer      its valid bytes only (the rest of the slot is not
+ *                     data), counted as truncated
+ *   empty buffer      nothing, counted
+ *   gap (lost > 0)    nothing stands in for the lost buffers: counted
+ *   DMA-error buffer  refused before anything is written, or with
+ *                     skip_dma_errors skipped and counted
+ *   no CRC            written unchecked, counted
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "sink.h"
+
+#define PLAY_MAX_DEPTH		64
+#define PLAY_DEFAULT_DEPTH	8
+/* EINTR/EAGAIN/nothing written, in a row without progress, before failing */
+#define PLAY_MAX_RETRIES	100
+#define PLAY_RETRY_NS		10000000ULL	/* 10 ms between such retries */
+#define PLAY_POLL_NS		100000000ULL	/* one wait, at most */
+/* how long cancelled writes may take to come back before giving up */
+#define PLAY_CANCEL_MS		10000
+#define PLAY_IDX_BATCH		1024		/* index entries per read */
+#define PLAY_PATH_MAX		4096
+#define CANCEL_TAG		0xcafeULL
+
+/* One buffer on its way to the target. */
+struct play_write {
+	void *buf;
+	uint32_t len, done;
+	uint64_t off;			/* target offset of byte 0 (seekable) */
+	bool submitted;
+};
+
+struct player {
+	/* the recording */
+	const char *data_path;
+	char *idx_path;
+	int data_fd, idx_fd;
+	struct dmakit_idx_header hdr;
+	uint64_t nentries;		/* before the trailer */
+	struct dmakit_idx_entry ents[PLAY_IDX_BATCH];
+	uint64_t ents_first;
+	size_t ents_n;
+
+	/* the target */
+	char path[PLAY_PATH_MAX];
+	int fd;
+	bool stream, must_exist;
+	uint32_t depth;
+	struct io_uring uring;
+	bool uring_ready;
+
+	struct dmakit_play_opts o;
+	struct dmakit_play_report *rep;
+
+	/* the queue of writes, in target order */
+	struct play_write q[PLAY_MAX_DEPTH];
+	unsigned int q_first, q_n, in_flight;
+	bool leak_buffers;		/* writes still in flight at the end */
+
+	/* where the player is */
+	uint64_t pass, entry;		/* the next entry to play */
+	uint64_t target_off, queued_bytes;
+	uint64_t t0, retry_at, next_progress;
+	unsigned int retries_in_row;
+	bool started, reading_done, stopping, failed;
+};
+
+static const char *const play_result_names[] = {
+	[DMAKIT_PLAY_COMPLETE] = "complete",
+	[DMAKIT_PLAY_INTERRUPTED] = "interrupted",
+	[DMAKIT_PLAY_TARGET_ERROR] = "target-error",
+	[DMAKIT_PLAY_CORRUPT] = "corrupt",
+	[DMAKIT_PLAY_REFUSED] = "refused",
+};
+
+const char *dmakit_play_result_name(enum dmakit_play_result r)
+{
+	return (unsigned int)r < sizeof(play_result_names) /
+				 sizeof(play_result_names[0]) ?
+	       play_result_names[r] : "?";
+}
+
+static void fail(struct player *p, enum dmakit_play_result result, int error,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The first ending wins: later errors are consequences of it. */
+static void fail(struct player *p, enum dmakit_play_result result, int error,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed || p->stopping)
+		return;
+	p->failed = true;
+	p->rep->result = result;
+	p->rep->error = error;
+	va_start(ap, fmt);
+	vsnprintf(p->rep->message, sizeof(p->rep->message), fmt, ap);
+	va_end(ap);
+}
+
+static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* --- the recording, checked before anything is written --- */
+
+static int read_header(struct player *p, char *err, size_t errlen)
+{
+	struct dmakit_idx_header *h = &p->hdr;
+	ssize_t n = pread_full(p->idx_fd, h, sizeof(*h), 0);
+
+	if (n < 0)
+		return dmakit_errf(err, errlen, (int)n, "read %s: %s",
+				   p->idx_path, dmakit_strerror((int)n));
+	if ((size_t)n < sizeof(*h) ||
+	    memcmp(h->magic, DMAKIT_IDX_MAGIC, sizeof(h->magic)))
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "%s is not a dmakit index", p->idx_path);
+	if (h->version < 1 || h->version > DMAKIT_IDX_VERSION ||
+	    h->header_size != sizeof(*h) ||
+	    h->entry_size != sizeof(struct dmakit_idx_entry))
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "%s: unsupported index version %u (this dmakit reads 1..%d)",
+				   p->idx_path, h->version, DMAKIT_IDX_VERSION);
+	if (dmakit_idx_header_crc(h) != h->header_crc32c ||
+	    h->bufsize < DMAKIT_RING_MIN_BUFSIZE ||
+	    h->bufsize > DMAKIT_RING_MAX_BUFSIZE ||
+	    h->bufsize % DMAKIT_RING_MIN_BUFSIZE)
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "the header of %s is corrupt: not playing it ('dmakit verify' tells more)",
+				   p->idx_path);
+	return 0;
+}
+
+/* Entries [first, first + n) of the index into p->ents; the count read. */
+static ssize_t load_entries(struct player *p, uint64_t first)
+{
+	const uint64_t es = sizeof(struct dmakit_idx_entry);
+	size_t want = p->nentries - first < PLAY_IDX_BATCH ?
+		      (size_t)(p->nentries - first) : PLAY_IDX_BATCH;
+	ssize_t n = pread_full(p->idx_fd, p->ents, want * es,
+			       sizeof(struct dmakit_idx_header) + first * es);
+
+	if (n < 0)
+		return n;
+	p->ents_first = first;
+	p->ents_n = (size_t)n / es;
+	return (ssize_t)p->ents_n;
+}
+
+/* Whether entry @e is written (else skipped: empty, or a skipped DMA error). */
+static bool entry_played(const struct player *p,
+			 const struct dmakit_idx_entry *e)
+{
+	if ((e->flags & DMAKIT_DESC_F_DMA_ERR) && p->o.skip_dma_errors)
+		return false;
+	return e->len > 0;
+}
+
+/*
+ * The whole index: header, every entry (CRC, slot, sequence), the
+ * trailer of a finished recording, the data file's size; the totals.
+ */
+static int check_recording(struct player *p, char *err, size_t errlen)
+{
+	const uint64_t hs = sizeof(struct dmakit_idx_header);
+	const uint64_t es = sizeof(struct dmakit_idx_entry);
+	struct dmakit_play_report *rep = p->rep;
+	struct dmakit_sink_stats st;
+	struct dmakit_idx_trailer t;
+	uint64_t k, recs, prev_seq = 0, first_dma_seq = 0, end = 0;
+	uint64_t per_pass_buffers = 0, per_pass_bytes = 0;
+	uint32_t entries_crc = 0;
+	bool have_trailer = false;
+	struct stat sb;
+	ssize_t n;
+	int ret;
+
+	ret = read_header(p, err, errlen);
+	if (ret)
+		return ret;
+	if (fstat(p->idx_fd, &sb))
+		return dmakit_errf(err, errlen, -errno, "stat %s: %s",
+				   p->idx_path, strerror(errno));
+	recs = (uint64_t)sb.st_size > hs ? ((uint64_t)sb.st_size - hs) / es : 0;
+	if ((uint64_t)sb.st_size > hs && ((uint64_t)sb.st_size - hs) % es)
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "%s ends in the middle of an entry: the recording was not finished ('dmakit recover' finishes it)",
+				   p->idx_path);
+	p->nentries = recs;
+	if (p->hdr.version >= 2) {
+		if (recs && pread_full(p->idx_fd, &t, sizeof(t),
+				       hs + (recs - 1) * es) == (ssize_t)sizeof(t) &&
+		    dmakit_idx_is_trailer(&t)) {
+			have_trailer = true;
+			p->nentries = recs - 1;
+		}
+		if (!have_trailer)
+			return dmakit_errf(err, errlen, -EBADMSG,
+					   "%s has no trailer: the recording was not finished ('dmakit recover' finishes it)",
+					   p->idx_path);
+	}
+
+	memset(&st, 0, sizeof(st));
+	for (k = 0; k < p->nentries; k++) {
+		const struct dmakit_idx_entry *e;
+
+		if (k == p->ents_first + p->ents_n || k < p->ents_first) {
+			n = load_entries(p, k);
+			if (n < 0)
+				return dmakit_errf(err, errlen, (int)n, "read %s: %s",
+						   p->idx_path,
+						   dmakit_strerror((int)n));
+			if (n == 0)
+				return dmakit_errf(err, errlen, -EBADMSG,
+						   "%s ends early", p->idx_path);
+		}
+		e = &p->ents[k - p->ents_first];
+		if (!dmakit_idx_entry_ok(e, k, p->hdr.bufsize))
+			return dmakit_errf(err, errlen, -EBADMSG,
+					   "%s: index entry %llu is corrupt: not playing a corrupt recording ('dmakit verify' tells more)",
+					   p->idx_path, (unsigned long long)k);
+		if (k && e->seq != prev_seq + 1 + e->lost)
+			return dmakit_errf(err, errlen, -EBADMSG,
+					   "%s: entry %llu: sequence %llu after %llu with %llu marked lost: buffers missing without an account ('dmakit verify' tells more)",
+					   p->idx_path, (unsigned long long)k,
+					   (unsigned long long)e->seq,
+					   (unsigned long long)prev_seq,
+					   (unsigned long long)e->lost);
+		prev_seq = e->seq;
+		dmakit_idx_account(&st, &entries_crc, p->hdr.bufsize, e);
+		if ((e->flags & DMAKIT_DESC_F_DMA_ERR) && !rep->dma_errors++)
+			first_dma_seq = e->seq;
+		if (e->len && !(e->flags & DMAKIT_DESC_F_CRC))
+			rep->unchecked++;
+		if (entry_played(p, e)) {
+			per_pass_buffers++;
+			per_pass_bytes += e->len;
+		}
+		if (e->len)
+			end = e->offset + e->len;
+	}
+	if (have_trailer &&
+	    (t.buffers != st.buffers || t.bytes != st.bytes ||
+	     t.entries_crc32c != entries_crc ||
+	     (st.buffers && (t.first_seq != st.first_seq ||
+			     t.last_seq != st.last_seq))))
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "the trailer of %s does not match its entries: not playing a corrupt recording ('dmakit verify' tells more)",
+				   p->idx_path);
+	if (rep->dma_errors && !p->o.skip_dma_errors)
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "%s holds %llu buffers flagged as DMA errors (the first: seq %llu): their bytes are whatever the card left; not playing them unless asked to skip them",
+				   p->data_path, (unsigned long long)rep->dma_errors,
+				   (unsigned long long)first_dma_seq);
+	if (fstat(p->data_fd, &sb))
+		return dmakit_errf(err, errlen, -errno, "stat %s: %s",
+				   p->data_path, strerror(errno));
+	if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < end)
+		return dmakit_errf(err, errlen, -EBADMSG,
+				   "%s ends at byte %llu, its index at %llu: data missing ('dmakit verify' tells more)",
+				   p->data_path, (unsigned long long)sb.st_size,
+				   (unsigned long long)end);
+	rep->bufsize = p->hdr.bufsize;
+	rep->rec_buffers = st.buffers;
+	rep->gaps = st.gaps;
+	rep->lost = st.lost + st.lost_before;
+	rep->empty = st.empty;
+	rep->truncated = st.truncated;
+	rep->total_buffers = per_pass_buffers * p->o.loops;
+	rep->total_bytes = per_pass_bytes * p->o.loops;
+	return 0;
+}
+
+/* --- the target --- */
+
+static int target_opt(void *ctx, const char *key, const char *val, char *err,
+		      size_t errlen)
+{
+	struct player *p = ctx;
+	char *end;
+	unsigned long v;
+
+	if (strcmp(key, "depth"))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "play: unknown target option '%s' (depth=N)",
+				   key);
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (errno || *end || val[0] == '-' || v < 1 || v > PLAY_MAX_DEPTH)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "play: bad depth '%s' (writes in flight, 1..%d)",
+				   val, PLAY_MAX_DEPTH);
+	p->depth = (uint32_t)v;
+	return 0;
+}
+
+/* "chardev:PATH[,depth=N]" (must exist) or a plain PATH. */
+static int parse_target(struct player *p, const char *target, char *err,
+			size_t errlen)
+{
+	const char *path = target, *comma = NULL;
+	size_t len;
+	int ret;
+
+	p->depth = PLAY_DEFAULT_DEPTH;
+	if (!strncmp(target, "chardev:", 8)) {
+		path = target + 8;
+		comma = strchr(path, ',');
+		p->must_exist = true;
+	}
+	len = comma ? (size_t)(comma - path) : strlen(path);
+	if (!len || len >= sizeof(p->path))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "play: give a target: chardev:/dev/xdma0_h2c_0, a FIFO or a file");
+	memcpy(p->path, path, len);
+	p->path[len] = '\0';
+	if (comma) {
+		ret = dmakit_parse_opts(comma + 1, err, errlen, target_opt, p);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool same_file(const struct stat *a, int fd)
+{
+	struct stat b;
+
+	return fd >= 0 && !fstat(fd, &b) && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino;
+}
+
+static int open_target(struct player *p, char *err, size_t errlen)
+{
+	char *idx = NULL, *meta = NULL;
+	struct stat sb;
+	bool is_blk;
+	int ret = 0;
+
+	if (stat(p->path, &sb)) {
+		if (errno != ENOENT)
+			return dmakit_errf(err, errlen, -errno, "%s: %s",
+					   p->path, strerror(errno));
+		if (p->must_exist)
+			return dmakit_errf(err, errlen, -ENOENT,
+					   "%s does not exist (a chardev: target is never created)",
+					   p->path);
+		ret = dmakit_sink_check_new_path(p->path, err, errlen);
+		if (ret)
+			return ret;
+		p->fd = open(p->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			     0644);
+		if (p->fd < 0)
+			return dmakit_errf(err, errlen, -errno, "create %s: %s",
+					   p->path, strerror(errno));
+		return 0;
+	}
+	if (S_ISDIR(sb.st_mode))
+		return dmakit_errf(err, errlen, -EISDIR,
+				   "%s is a directory, not a device, FIFO or file",
+				   p->path);
+	if (same_file(&sb, p->data_fd) || same_file(&sb, p->idx_fd))
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s is the recording being played: not writing into it",
+				   p->path);
+	is_blk = S_ISBLK(sb.st_mode);
+	if (!S_ISREG(sb.st_mode) && !is_blk) {
+		/* a character device, FIFO or socket: a stream, in order */
+		p->stream = true;
+		p->fd = open(p->path, O_WRONLY | O_CLOEXEC);
+		if (p->fd < 0)
+			return dmakit_errf(err, errlen, -errno, "open %s: %s",
+					   p->path, strerror(errno));
+		return 0;
+	}
+	/* a file or disk may hold someone's data: the recorder's rules */
+	p->fd = open(p->path, O_WRONLY | O_CLOEXEC | (is_blk ? O_EXCL : 0));
+	if (p->fd < 0)
+		return dmakit_errf(err, errlen, -errno, "open %s: %s", p->path,
+				   strerror(errno));
+	ret = dmakit_sink_lock(p->fd, p->path, err, errlen);
+	if (ret == -EOPNOTSUPP)
+		ret = 0;
+	if (ret)
+		return ret;
+	if (!p->o.force) {
+		idx = dmakit_sidecar_name(p->path, ".idx");
+		meta = dmakit_sidecar_name(p->path, ".json");
+		ret = idx && meta ?
+		      dmakit_sink_check_existing(p->path, idx, meta, is_blk,
+						 err, errlen) :
+		      dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		free(idx);
+		free(meta);
+		if (ret)
+			return ret;
+	}
+	if (!is_blk && ftruncate(p->fd, 0))
+		return dmakit_errf(err, errlen, -errno, "truncate %s: %s",
+				   p->path, strerror(errno));
+	return 0;
+}
+
+/* --- playing --- */
+
+static struct play_write *q_at(struct player *p, unsigned int i)
+{
+	return &p->q[(p->q_first + i) % p->depth];
+}
+
+/* The next entry to write into *@e; false at the end of the last pass. */
+static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
+{
+	for (;;) {
+		if (p->entry == p->nentries) {
+			if (++p->pass >= p->o.loops) {
+				p->reading_done = true;
+				return false;
+			}
+			p->entry = 0;
+			continue;
+		}
+		if (p->entry < p->ents_first ||
+		    p->entry >= p->ents_first + p->ents_n) {
+			ssize_t n = load_entries(p, p->entry);
+
+			if (n <= 0) {
+				fail(p, DMAKIT_PLAY_CORRUPT, n ? (int)n : -EBADMSG,
+				     "read %s: %s", p->idx_path,
+				     n ? dmakit_strerror((int)n) : "it ends early");
+				return false;
+			}
+		}
+		*e = p->ents[p->entry - p->ents_first];
+		/* checked before; the file may have changed since */
+		if (!dmakit_idx_entry_ok(e, p->entry, p->hdr.bufsize)) {
+			fail(p, DMAKIT_PLAY_CORRUPT, -EBADMSG,
+			     "%s: index entry %llu changed while playing",
+			     p->idx_path, (unsigned long long)p->entry);
+			return false;
+		}
+		p->entry++;
+		if (entry_played(p, e))
+			return true;
+	}
+}
+
+/*
+ * Queue buffers up to the depth: read, checked, ready to write.  With a
+ * rate, not before their time: *@wait_ns is how long until the next one.
+ */
+static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)
+{
+	struct dmakit_idx_entry e;
+
+	while (!p->failed && !p->stopping && !p->reading_done &&
+	       p->q_n < p->depth) {
+		struct play_write *w = q_at(p, p->q_n);
+		ssize_t n;
+
+		if (p->o.rate && p->started) {
+			uint64_t due = p->t0 + (uint64_t)((double)p->queued_bytes *
+							  1e9 / (double)p->o.rate);
+
+			if (due > now) {
+				if (due - now < *wait_ns)
+					*wait_ns = due - now;
+				return;
+			}
+		}
+		if (!next_entry(p, &e))
+			return;
+		n = pread_full(p->data_fd, w->buf, e.len, e.offset);
+		if (n != (ssize_t)e.len) {
+			fail(p, DMAKIT_PLAY_CORRUPT, n < 0 ? (int)n : -EBADMSG,
+			     "buffer seq %llu (entry %llu): read %s: %s: not written",
+			     (unsigned long long)e.seq,
+			     (unsigned long long)p->entry - 1, p->data_path,
+			     n < 0 ? dmakit_strerror((int)n) : "it ends early");
+			return;
+		}
+		if (!dmakit_idx_data_ok(p->hdr.version, &e, w->buf)) {
+			fail(p, DMAKIT_PLAY_CORRUPT, -EBADMSG,
+			     "buffer seq %llu (entry %llu, offset %llu of %s): data CRC mismatch: not written",
+			     (unsigned long long)e.seq,
+			     (unsigned long long)p->entry - 1,
+			     (unsigned long long)e.offset, p->data_path);
+			return;
+		}
+		if (!p->started) {
+			p->started = true;
+			p->t0 = now;
+		}
+		w->len = e.len;
+		w->done = 0;
+		w->off = p->target_off;
+		w->submitted = false;
+		p->target_off += e.len;
+		p->queued_bytes += e.len;
+		p->q_n++;
+	}
+}
+
+/* Issue every queued write not in flight (a stream: one chain at a time). */
+static void submit_writes(struct player *p, uint64_t now)
+{
+	struct io_uring_sqe *sqe = NULL;
+	unsigned int i, n = 0;
+	int ret;
+
+	if ((p->stream && p->in_flight) || now < p->retry_at)
+		return;
+	for (i = 0; i < p->q_n; i++) {
+		struct play_write *w = q_at(p, i);
+
+		if (w->submitted || w->done == w->len)
+			continue;
+		sqe = io_uring_get_sqe(&p->uring);
+		if (!sqe)
+			break;
+		io_uring_prep_write(sqe, p->fd, (char *)w->buf + w->done,
+				    w->len - w->done,
+				    p->stream ? (uint64_t)-1 : w->off + w->done);
+		io_uring_sqe_set_data64(sqe, (p->q_first + i) % p->depth);
+		if (p->stream)
+			sqe->flags |= IOSQE_IO_LINK;
+		w->submitted = true;
+		n++;
+	}
+	if (!n)
+		return;
+	sqe->flags &= (uint8_t)~IOSQE_IO_LINK;	/* the chain ends here */
+	do {
+		ret = io_uring_submit(&p->uring);
+	} while (ret == -EINTR);
+	if (ret < 0) {
+		for (i = 0; i < p->q_n; i++)
+			q_at(p, i)->submitted = false;
+		fail(p, DMAKIT_PLAY_TARGET_ERROR, ret, "io_uring submit: %s",
+		     strerror(-ret));
+		return;
+	}
+	p->in_flight += n;
+}
+
+static void complete(struct player *p, struct play_write *w, int res,
+		     uint64_t now)
+{
+	struct dmakit_play_report *rep = p->rep;
+
+	w->submitted = false;
+	p->in_flight--;
+	if (res > 0) {
+		w->done += (uint32_t)res;
+		p->retries_in_row = 0;
+		if (w->done < w->len)
+			rep->short_writes++;
+		return;
+	}
+	if (res == -ECANCELED)
+		return;		/* a broken chain, or our cancel: nothing written */
+	if (res == 0 || res == -EINTR || res == -EAGAIN) {
+		if (p->stopping || p->failed)
+			return;
+		rep->retries++;
+		p->retry_at = now + PLAY_RETRY_NS;
+		if (++p->retries_in_row > PLAY_MAX_RETRIES)
+			fail(p, DMAKIT_PLAY_TARGET_ERROR, res ? res : -EIO,
+			     "write %s: %s %d times in a row without progress",
+			     p->path, res ? strerror(-res) : "nothing written",
+			     PLAY_MAX_RETRIES + 1);
+		return;
+	}
+	fail(p, DMAKIT_PLAY_TARGET_ERROR, res, "write %s: %s", p->path,
+	     strerror(-res));
+}
+
+/* Wait up to @wait_ns for completions and take them all. */
+static void reap(struct player *p, uint64_t wait_ns)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)(wait_ns / 1000000000ULL),
+		.tv_nsec = (long long)(wait_ns % 1000000000ULL),
+	};
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_wait_cqe_timeout(&p->uring, &cqe, &ts);
+	if (ret)
+		return;		/* timeout, or a signal: the loop looks again */
+	do {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+		if (tag != CANCEL_TAG)
+			complete(p, &p->q[tag % p->depth], cqe->res,
+				 dmakit_now_ns());
+		io_uring_cqe_seen(&p->uring, cqe);
+	} while (io_uring_peek_cqe(&p->uring, &cqe) == 0);
+}
+
+/* Written buffers leave the queue, in order. */
+static void retire(struct player *p)
+{
+	while (p->q_n) {
+		struct play_write *w = q_at(p, 0);
+
+		if (w->submitted || w->done < w->len)
+			break;
+		p->rep->buffers++;
+		p->rep->bytes += w->len;
+		p->q_first = (p->q_first + 1) % p->depth;
+		p->q_n--;
+	}
+}
+
+/* Ask the kernel to give up on every write in flight. */
+static void cancel_writes(struct player *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->q_n; i++) {
+		struct io_uring_sqe *sqe;
+
+		if (!q_at(p, i)->submitted)
+			continue;
+		sqe = io_uring_get_sqe(&p->uring);
+		if (!sqe)
+			break;
+		io_uring_prep_cancel64(sqe, (p->q_first + i) % p->depth, 0);
+		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+	}
+	io_uring_submit(&p->uring);
+}
+
+static void progress(struct player *p, bool final)
+{
+	struct dmakit_play_progress pr;
+	unsigned int i;
+
+	if (!p->o.progress)
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.seconds = p->started ?
+		     (double)(dmakit_now_ns() - p->t0) / 1e9 : 0;
+	pr.buffers = p->rep->buffers;
+	pr.bytes = p->rep->bytes;
+	for (i = 0; i < p->q_n; i++)
+		pr.bytes += q_at(p, i)->done;
+	pr.total_bytes = p->rep->total_bytes;
+	pr.inflight = p->in_flight;
+	pr.final = final;
+	p->o.progress(p->o.progress_ctx, &pr);
+}
+
+static bool stop_requested(const struct player *p)
+{
+	return p->o.stop && *p->o.stop;
+}
+
+static void play_loop(struct player *p)
+{
+	const uint64_t period = (uint64_t)(p->o.progress_ms ?
+					   p->o.progress_ms : 500) * 1000000ULL;
+	uint64_t cancel_deadline = 0;
+	unsigned int i;
+
+	p->next_progress = dmakit_now_ns() + period;
+	for (;;) {
+		uint64_t now = dmakit_now_ns(), wait_ns = PLAY_POLL_NS;
+
+		if (stop_requested(p) && !p->stopping && !p->failed) {
+			p->stopping = true;
+			p->rep->result = DMAKIT_PLAY_INTERRUPTED;
+			p->rep->error = -EINTR;
+			snprintf(p->rep->message, sizeof(p->rep->message),
+				 "stopped by request");
+		}
+		if ((p->stopping || p->failed) && p->in_flight &&
+		    !cancel_deadline) {
+			cancel_writes(p);
+			cancel_deadline = now + PLAY_CANCEL_MS * 1000000ULL;
+		}
+		retire(p);
+		fill_queue(p, now, &wait_ns);
+		if (!p->in_flight &&
+		    (p->stopping || p->failed || (!p->q_n && p->reading_done)))
+			break;
+		if (cancel_deadline && now > cancel_deadline) {
+			/* the kernel still holds them: their pages stay */
+			p->leak_buffers = true;
+			break;
+		}
+		if (!p->stopping && !p->failed)
+			submit_writes(p, now);
+		if (p->retry_at > now && p->retry_at - now < wait_ns)
+			wait_ns = p->retry_at - now;
+		if (p->in_flight) {
+			reap(p, wait_ns);
+		} else if (!p->failed && !p->stopping) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(wait_ns / 1000000000ULL),
+				.tv_nsec = (long)(wait_ns % 1000000000ULL),
+			};
+
+			nanosleep(&ts, NULL);	/* pacing or a retry: a signal ends it */
+		}
+		if (dmakit_now_ns() >= p->next_progress) {
+			progress(p, false);
+			p->next_progress = dmakit_now_ns() + period;
+		}
+	}
+	retire(p);
+	for (i = 0; i < p->q_n; i++)
+		p->rep->partial_bytes += q_at(p, i)->done;
+	p->rep->passes = p->reading_done && !p->failed && !p->stopping ?
+			 p->o.loops : p->pass;
+	p->rep->seconds = p->started ?
+			  (double)(dmakit_now_ns() - p->t0) / 1e9 : 0;
+	progress(p, true);
+}
+
+static int alloc_buffers(struct player *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->depth; i++)
+		if (posix_memalign(&p->q[i].buf, 4096, p->hdr.bufsize)) {
+			p->q[i].buf = NULL;
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+static void player_free(struct player *p)
+{
+	unsigned int i;
+
+	if (p->uring_ready)
+		io_uring_queue_exit(&p->uring);
+	for (i = 0; i < PLAY_MAX_DEPTH && !p->leak_buffers; i++)
+		free(p->q[i].buf);
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->data_fd >= 0)
+		close(p->data_fd);
+	if (p->idx_fd >= 0)
+		close(p->idx_fd);
+	free(p->idx_path);
+	free(p);
+}
+
+int dmakit_play(const char *path, const char *target,
+		const struct dmakit_play_opts *opts,
+		struct dmakit_play_report *rep, char *err, size_t errlen)
+{
+	struct player *p;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!rep)
+		return dmakit_errf(err, errlen, -EINVAL, "play: no report");
+	memset(rep, 0, sizeof(*rep));
+	if (!path || !*path)
+		return dmakit_errf(err, errlen, -EINVAL, "play: no recording given");
+	if (!target)
+		target = "";
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	p->fd = p->data_fd = p->idx_fd = -1;
+	p->rep = rep;
+	p->data_path = path;
+	if (opts)
+		p->o = *opts;
+	if (!p->o.loops)
+		p->o.loops = 1;
+	ret = parse_target(p, target, err, errlen);
+	if (ret)
+		goto out;
+	snprintf(rep->target, sizeof(rep->target), "%s", p->path);
+	rep->depth = p->depth;
+
+	p->idx_path = dmakit_sidecar_name(p->o.sidecar ? p->o.sidecar : path,
+					  ".idx");
+	if (!p->idx_path) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	p->idx_fd = open(p->idx_path, O_RDONLY | O_CLOEXEC);
+	if (p->idx_fd < 0) {
+		ret = dmakit_errf(err, errlen, -errno, "open %s: %s",
+				  p->idx_path, strerror(errno));
+		goto out;
+	}
+	p->data_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p->data_fd < 0) {
+		ret = dmakit_errf(err, errlen, -errno, "open %s: %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	posix_fadvise(p->data_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	ret = check_recording(p, err, errlen);
+	if (ret)
+		goto out;
+	if (alloc_buffers(p)) {
+		ret = dmakit_errf(err, errlen, -ENOMEM,
+				  "out of memory for %u buffers of %u bytes",
+				  p->depth, p->hdr.bufsize);
+		goto out;
+	}
+	ret = io_uring_queue_init(PLAY_MAX_DEPTH * 2, &p->uring, 0);
+	if (ret) {
+		ret = dmakit_errf(err, errlen, ret,
+				  "play: io_uring setup: %s (needs Linux 5.6+ and io_uring enabled)",
+				  strerror(-ret));
+		goto out;
+	}
+	p->uring_ready = true;
+	/* last: opening a FIFO waits for its reader */
+	ret = open_target(p, err, errlen);
+	if (ret) {
+		if (ret == -EINTR) {
+			rep->result = DMAKIT_PLAY_INTERRUPTED;
+			rep->error = ret;
+			snprintf(rep->message, sizeof(rep->message),
+				 "stopped by request while opening %.200s",
+				 p->path);
+		}
+		goto out;
+	}
+	play_loop(p);
+	ret = rep->error;
+	if (ret)
+		dmakit_errf(err, errlen, ret, "%s", rep->message);
+out:
+	if (ret && !rep->error) {
+		/* it ended before the first write */
+		rep->result = DMAKIT_PLAY_REFUSED;
+		rep->error = ret;
+		if (!rep->message[0] && err)
+			snprintf(rep->message, sizeof(rep->message), "%s", err);
+	}
+	player_free(p);
+	return ret;
+}

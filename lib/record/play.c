@@ -96,6 +96,10 @@ struct player {
 	uint64_t t0, retry_at, next_progress;
 	unsigned int retries_in_row;
 	bool started, reading_done, stopping, failed;
+	/* a buffer did not check out: the ones queued before it still go */
+	bool corrupt;
+	int corrupt_error;
+	char corrupt_message[256];
 };
 
 static const char *const play_result_names[] = {
@@ -129,6 +133,22 @@ static void fail(struct player *p, enum dmakit_play_result result, int error,
 	p->rep->error = error;
 	va_start(ap, fmt);
 	vsnprintf(p->rep->message, sizeof(p->rep->message), fmt, ap);
+	va_end(ap);
+}
+
+static void corrupt(struct player *p, int error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Reading ends at a bad buffer; what was queued before it is written. */
+static void corrupt(struct player *p, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->corrupt = true;
+	p->reading_done = true;
+	p->corrupt_error = error;
+	va_start(ap, fmt);
+	vsnprintf(p->corrupt_message, sizeof(p->corrupt_message), fmt, ap);
 	va_end(ap);
 }
 
@@ -476,18 +496,19 @@ static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
 			ssize_t n = load_entries(p, p->entry);
 
 			if (n <= 0) {
-				fail(p, DMAKIT_PLAY_CORRUPT, n ? (int)n : -EBADMSG,
-				     "read %s: %s", p->idx_path,
-				     n ? dmakit_strerror((int)n) : "it ends early");
+				corrupt(p, n ? (int)n : -EBADMSG,
+					"read %s: %s", p->idx_path,
+					n ? dmakit_strerror((int)n) :
+					"it ends early");
 				return false;
 			}
 		}
 		*e = p->ents[p->entry - p->ents_first];
 		/* checked before; the file may have changed since */
 		if (!dmakit_idx_entry_ok(e, p->entry, p->hdr.bufsize)) {
-			fail(p, DMAKIT_PLAY_CORRUPT, -EBADMSG,
-			     "%s: index entry %llu changed while playing",
-			     p->idx_path, (unsigned long long)p->entry);
+			corrupt(p, -EBADMSG,
+				"%s: index entry %llu changed while playing",
+				p->idx_path, (unsigned long long)p->entry);
 			return false;
 		}
 		p->entry++;
@@ -523,19 +544,19 @@ static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)
 			return;
 		n = pread_full(p->data_fd, w->buf, e.len, e.offset);
 		if (n != (ssize_t)e.len) {
-			fail(p, DMAKIT_PLAY_CORRUPT, n < 0 ? (int)n : -EBADMSG,
-			     "buffer seq %llu (entry %llu): read %s: %s: not written",
-			     (unsigned long long)e.seq,
-			     (unsigned long long)p->entry - 1, p->data_path,
-			     n < 0 ? dmakit_strerror((int)n) : "it ends early");
+			corrupt(p, n < 0 ? (int)n : -EBADMSG,
+				"buffer seq %llu (entry %llu): read %s: %s: not written",
+				(unsigned long long)e.seq,
+				(unsigned long long)p->entry - 1, p->data_path,
+				n < 0 ? dmakit_strerror((int)n) : "it ends early");
 			return;
 		}
 		if (!dmakit_idx_data_ok(p->hdr.version, &e, w->buf)) {
-			fail(p, DMAKIT_PLAY_CORRUPT, -EBADMSG,
-			     "buffer seq %llu (entry %llu, offset %llu of %s): data CRC mismatch: not written",
-			     (unsigned long long)e.seq,
-			     (unsigned long long)p->entry - 1,
-			     (unsigned long long)e.offset, p->data_path);
+			corrupt(p, -EBADMSG,
+				"buffer seq %llu (entry %llu, offset %llu of %s): data CRC mismatch: not written",
+				(unsigned long long)e.seq,
+				(unsigned long long)p->entry - 1,
+				(unsigned long long)e.offset, p->data_path);
 			return;
 		}
 		if (!p->started) {
@@ -763,8 +784,15 @@ static void play_loop(struct player *p)
 	retire(p);
 	for (i = 0; i < p->q_n; i++)
 		p->rep->partial_bytes += q_at(p, i)->done;
-	p->rep->passes = p->reading_done && !p->failed && !p->stopping ?
-			 p->o.loops : p->pass;
+	/* a bad buffer is the truer ending than a stop that came after */
+	if (p->corrupt && !p->failed) {
+		p->rep->result = DMAKIT_PLAY_CORRUPT;
+		p->rep->error = p->corrupt_error;
+		snprintf(p->rep->message, sizeof(p->rep->message), "%s",
+			 p->corrupt_message);
+	}
+	p->rep->passes = p->reading_done && !p->corrupt && !p->failed &&
+			 !p->stopping ? p->o.loops : p->pass;
 	p->rep->seconds = p->started ?
 			  (double)(dmakit_now_ns() - p->t0) / 1e9 : 0;
 	progress(p, true);

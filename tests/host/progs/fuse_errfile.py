@@ -6,7 +6,12 @@
 # real kernel read() path, no test hook in dmakit.  direct_io: every read()
 # reaches this server as it was issued (no page cache, no readahead).
 #
-#   fuse_errfile.py MOUNTPOINT SIZE ERR_AT once|always [-f]
+#   fuse_errfile.py MOUNTPOINT SIZE ERR_AT once|always|write [-f]
+#
+# Mode "write" is the other direction (dmakit play's target): /stream is an
+# empty writable file that takes writes up to byte ERR_AT (a write across
+# it is cut short there) and fails every write at or past it with EIO;
+# SIZE is not used.
 #
 # The content is a fixed pseudo-random pattern: byte i is PATTERN[i % len].
 import errno
@@ -43,6 +48,10 @@ class ErrFS(fuse.Fuse):
         if path == '/':
             st.st_mode = stat.S_IFDIR | 0o755
             st.st_nlink = 2
+        elif path == '/stream' and MODE == 'write':
+            st.st_mode = stat.S_IFREG | 0o666
+            st.st_nlink = 1
+            st.st_size = ErrFS.pos
         elif path == '/stream':
             st.st_mode = stat.S_IFREG | 0o444
             st.st_nlink = 1
@@ -57,6 +66,19 @@ class ErrFS(fuse.Fuse):
 
     def open(self, path, flags):
         return 0 if path == '/stream' else -errno.ENOENT
+
+    def truncate(self, path, size):
+        if path != '/stream' or MODE != 'write':
+            return -errno.EACCES
+        ErrFS.pos = min(ErrFS.pos, size)
+        return 0
+
+    def write(self, path, buf, offset):
+        if offset >= ERR_AT:
+            return -errno.EIO
+        n = min(len(buf), ERR_AT - offset)
+        ErrFS.pos = max(ErrFS.pos, offset + n)
+        return n
 
     def read(self, path, size, _offset):
         offset = ErrFS.pos

@@ -8,7 +8,8 @@
 # counted), a corrupt index (refused, nothing created) and a corrupt
 # buffer (the ones before it written, it and the rest not), a reader that
 # closes early (EPIPE: exit 1, bytes written reported), a target whose
-# writes fail with EIO (FUSE), a non-empty file refused without --force
+# writes fail with EIO or are all short (FUSE: the rest follows from where
+# each stopped), a non-empty file refused without --force
 # and unchanged, SIGINT mid-play (exit 1, the report equals what the
 # reader received), usage errors; the throughput to /dev/null is printed.
 # timeout: 600
@@ -138,6 +139,21 @@ if /usr/bin/python3 -c 'import fuse' 2>/dev/null && [ -c /dev/fuse ]; then
 		"$(json_get eio.json buffers)/$(json_get eio.json partial_bytes)" 3/100
 	t_check "  json ok false with the error" \
 		test "$(json_get eio.json ok)" = false -a -n "$(json_get eio.json error)"
+
+	# --- short writes go on from where they stopped (FUSE) ---
+	/usr/bin/python3 "$TOP/tests/host/progs/fuse_errfile.py" "$TMPDIR/mnt" \
+		5000 0 short >fuse.log 2>&1 &
+	fpid=$!
+	wait_for 60 test -e mnt/stream
+	"$DMAKIT" play -d mnt/stream --json odd.dat >short.json 2>short.err
+	rc=$?
+	cmp -s mnt/stream odd.src
+	same=$?
+	umount mnt; wait "$fpid"
+	t_eq "short writes: exit 0" "$rc" 0
+	t_check "  every write was short ($(json_get short.json short_writes))" \
+		test "$(json_get short.json short_writes)" -ge 83
+	t_eq "  the file holds the source, byte for byte" "$same" 0
 else
 	# scripts/setup.sh installs python3-fuse: missing is a failure, not a skip
 	t_check "python3-fuse and /dev/fuse for the DMA-error and EIO cases" false

@@ -11,7 +11,9 @@
 # Mode "write" is the other direction (dmakit play's target): /stream is an
 # empty writable file that takes writes up to byte ERR_AT (a write across
 # it is cut short there) and fails every write at or past it with EIO;
-# SIZE is not used.
+# SIZE is not used.  Mode "short" takes at most SIZE bytes per write (a
+# short write every time a write is longer), keeps them and reads them
+# back at their offsets; ERR_AT is not used.
 #
 # The content is a fixed pseudo-random pattern: byte i is PATTERN[i % len].
 import errno
@@ -42,12 +44,17 @@ def content(off, n):
 class ErrFS(fuse.Fuse):
     failed = False
     pos = 0
+    stored = bytearray()
 
     def getattr(self, path):
         st = fuse.Stat()
         if path == '/':
             st.st_mode = stat.S_IFDIR | 0o755
             st.st_nlink = 2
+        elif path == '/stream' and MODE == 'short':
+            st.st_mode = stat.S_IFREG | 0o666
+            st.st_nlink = 1
+            st.st_size = len(ErrFS.stored)
         elif path == '/stream' and MODE == 'write':
             st.st_mode = stat.S_IFREG | 0o666
             st.st_nlink = 1
@@ -68,19 +75,28 @@ class ErrFS(fuse.Fuse):
         return 0 if path == '/stream' else -errno.ENOENT
 
     def truncate(self, path, size):
-        if path != '/stream' or MODE != 'write':
+        if path != '/stream' or MODE not in ('write', 'short'):
             return -errno.EACCES
         ErrFS.pos = min(ErrFS.pos, size)
+        del ErrFS.stored[size:]
         return 0
 
     def write(self, path, buf, offset):
+        if MODE == 'short':
+            n = min(len(buf), SIZE)
+            if len(ErrFS.stored) < offset:
+                ErrFS.stored += bytes(offset - len(ErrFS.stored))
+            ErrFS.stored[offset:offset + n] = buf[:n]
+            return n
         if offset >= ERR_AT:
             return -errno.EIO
         n = min(len(buf), ERR_AT - offset)
         ErrFS.pos = max(ErrFS.pos, offset + n)
         return n
 
-    def read(self, path, size, _offset):
+    def read(self, path, size, offset):
+        if MODE == 'short':
+            return bytes(ErrFS.stored[offset:offset + size])
         offset = ErrFS.pos
         ErrFS.pos += self.serve(size, offset)
         return self.last

@@ -761,7 +761,8 @@ struct dmakit_play_report {
  * PATH (may be created as a regular file, never under /dev).  depth: 1..64
  * writes in flight (default 8).  A stream (character device, FIFO,
  * socket) has no offsets: its writes are linked so the kernel issues
- * them one after the other in order; a regular file or block device is
+ * them one after the other in order (a FIFO's pipe is grown to the
+ * buffer size where the limit allows); a regular file or block device is
  * written at explicit offsets from 0.  A regular file or block device
  * that holds data is refused without @opts->force; the recording itself
  * is refused as a target.

@@ -86,7 +86,8 @@ struct player {
 	struct dmakit_play_report *rep;
 
 	/* the queue of writes, in target order */
-	struct play_write q[PLAY_MAX_DEPTH];
+	struct play_write q[2 * PLAY_MAX_DEPTH];
+	unsigned int qcap;		/* 2 * depth: reads overlap the writes */
 	unsigned int q_first, q_n, in_flight;
 	bool leak_buffers;		/* writes still in flight at the end */
 
@@ -442,6 +443,13 @@ static int open_target(struct player *p, char *err, size_t errlen)
 		if (p->fd < 0)
 			return dmakit_errf(err, errlen, -errno, "open %s: %s",
 					   p->path, strerror(errno));
+		/*
+		 * A pipe as large as a buffer takes it in one write instead
+		 * of a short write per 64 KiB; where the limit
+		 * (pipe-max-size) forbids it, short writes still work.
+		 */
+		if (S_ISFIFO(sb.st_mode))
+			fcntl(p->fd, F_SETPIPE_SZ, (int)p->hdr.bufsize);
 		return 0;
 	}
 	/* a file or disk may hold someone's data: the recorder's rules */
@@ -476,7 +484,7 @@ static int open_target(struct player *p, char *err, size_t errlen)
 
 static struct play_write *q_at(struct player *p, unsigned int i)
 {
-	return &p->q[(p->q_first + i) % p->depth];
+	return &p->q[(p->q_first + i) % p->qcap];
 }
 
 /* The next entry to write into *@e; false at the end of the last pass. */
@@ -526,7 +534,7 @@ static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)
 	struct dmakit_idx_entry e;
 
 	while (!p->failed && !p->stopping && !p->reading_done &&
-	       p->q_n < p->depth) {
+	       p->q_n < p->qcap) {
 		struct play_write *w = q_at(p, p->q_n);
 		ssize_t n;
 
@@ -573,7 +581,11 @@ static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)
 	}
 }
 
-/* Issue every queued write not in flight (a stream: one chain at a time). */
+/*
+ * Issue queued writes up to the depth in flight (a stream: one chain at a
+ * time, in order).  The queue holds twice the depth, so the next buffers
+ * are read and checked while these are written.
+ */
 static void submit_writes(struct player *p, uint64_t now)
 {
 	struct io_uring_sqe *sqe = NULL;
@@ -582,7 +594,7 @@ static void submit_writes(struct player *p, uint64_t now)
 
 	if ((p->stream && p->in_flight) || now < p->retry_at)
 		return;
-	for (i = 0; i < p->q_n; i++) {
+	for (i = 0; i < p->q_n && p->in_flight + n < p->depth; i++) {
 		struct play_write *w = q_at(p, i);
 
 		if (w->submitted || w->done == w->len)
@@ -593,7 +605,7 @@ static void submit_writes(struct player *p, uint64_t now)
 		io_uring_prep_write(sqe, p->fd, (char *)w->buf + w->done,
 				    w->len - w->done,
 				    p->stream ? (uint64_t)-1 : w->off + w->done);
-		io_uring_sqe_set_data64(sqe, (p->q_first + i) % p->depth);
+		io_uring_sqe_set_data64(sqe, (p->q_first + i) % p->qcap);
 		if (p->stream)
 			sqe->flags |= IOSQE_IO_LINK;
 		w->submitted = true;
@@ -664,7 +676,7 @@ static void reap(struct player *p, uint64_t wait_ns)
 		uint64_t tag = io_uring_cqe_get_data64(cqe);
 
 		if (tag != CANCEL_TAG)
-			complete(p, &p->q[tag % p->depth], cqe->res,
+			complete(p, &p->q[tag % p->qcap], cqe->res,
 				 dmakit_now_ns());
 		io_uring_cqe_seen(&p->uring, cqe);
 	} while (io_uring_peek_cqe(&p->uring, &cqe) == 0);
@@ -680,7 +692,7 @@ static void retire(struct player *p)
 			break;
 		p->rep->buffers++;
 		p->rep->bytes += w->len;
-		p->q_first = (p->q_first + 1) % p->depth;
+		p->q_first = (p->q_first + 1) % p->qcap;
 		p->q_n--;
 	}
 }
@@ -698,7 +710,7 @@ static void cancel_writes(struct player *p)
 		sqe = io_uring_get_sqe(&p->uring);
 		if (!sqe)
 			break;
-		io_uring_prep_cancel64(sqe, (p->q_first + i) % p->depth, 0);
+		io_uring_prep_cancel64(sqe, (p->q_first + i) % p->qcap, 0);
 		io_uring_sqe_set_data64(sqe, CANCEL_TAG);
 	}
 	io_uring_submit(&p->uring);
@@ -802,7 +814,8 @@ static int alloc_buffers(struct player *p)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->depth; i++)
+	p->qcap = 2 * p->depth;
+	for (i = 0; i < p->qcap; i++)
 		if (posix_memalign(&p->q[i].buf, 4096, p->hdr.bufsize)) {
 			p->q[i].buf = NULL;
 			return -ENOMEM;
@@ -816,7 +829,7 @@ static void player_free(struct player *p)
 
 	if (p->uring_ready)
 		io_uring_queue_exit(&p->uring);
-	for (i = 0; i < PLAY_MAX_DEPTH && !p->leak_buffers; i++)
+	for (i = 0; i < 2 * PLAY_MAX_DEPTH && !p->leak_buffers; i++)
 		free(p->q[i].buf);
 	if (p->fd >= 0)
 		close(p->fd);
@@ -885,10 +898,10 @@ int dmakit_play(const char *path, const char *target,
 	if (alloc_buffers(p)) {
 		ret = dmakit_errf(err, errlen, -ENOMEM,
 				  "out of memory for %u buffers of %u bytes",
-				  p->depth, p->hdr.bufsize);
+				  2 * p->depth, p->hdr.bufsize);
 		goto out;
 	}
-	ret = io_uring_queue_init(PLAY_MAX_DEPTH * 2, &p->uring, 0);
+	ret = io_uring_queue_init(PLAY_MAX_DEPTH * 4, &p->uring, 0);
 	if (ret) {
 		ret = dmakit_errf(err, errlen, ret,
 				  "play: io_uring setup: %s (needs Linux 5.6+ and io_uring enabled)",

@@ -402,6 +402,39 @@ static bool same_file(const struct stat *a, int fd)
 	       a->st_ino == b.st_ino;
 }
 
+static bool stop_requested(const struct player *p)
+{
+	return p->o.stop && *p->o.stop;
+}
+
+/*
+ * A FIFO opens for writing once it has a reader.  Asked without blocking,
+ * again every 50 ms, so a stop request ends the wait whenever it comes;
+ * the descriptor then blocks like any other.  -EINTR if stopped, else as
+ * open() (-1, errno).
+ */
+static int open_fifo(struct player *p)
+{
+	const struct timespec pause = { .tv_nsec = 50000000 };
+	int fd;
+
+	for (;;) {
+		if (stop_requested(p))
+			return -EINTR;
+		fd = open(p->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			break;
+		if (errno != ENXIO)	/* ENXIO: no reader yet */
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int open_target(struct player *p, char *err, size_t errlen)
 {
 	char *idx = NULL, *meta = NULL;
@@ -439,7 +472,10 @@ static int open_target(struct player *p, char *err, size_t errlen)
 	if (!S_ISREG(sb.st_mode) && !is_blk) {
 		/* a character device, FIFO or socket: a stream, in order */
 		p->stream = true;
-		p->fd = open(p->path, O_WRONLY | O_CLOEXEC);
+		p->fd = S_ISFIFO(sb.st_mode) ? open_fifo(p) :
+			open(p->path, O_WRONLY | O_CLOEXEC);
+		if (p->fd == -EINTR)
+			return -EINTR;
 		if (p->fd < 0)
 			return dmakit_errf(err, errlen, -errno, "open %s: %s",
 					   p->path, strerror(errno));
@@ -734,11 +770,6 @@ static void progress(struct player *p, bool final)
 	pr.inflight = p->in_flight;
 	pr.final = final;
 	p->o.progress(p->o.progress_ctx, &pr);
-}
-
-static bool stop_requested(const struct player *p)
-{
-	return p->o.stop && *p->o.stop;
 }
 
 static void play_loop(struct player *p)

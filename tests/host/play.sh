@@ -35,6 +35,13 @@ print(h.hexdigest())
 PY
 }
 
+# catches_sigint PID: PID has its SIGINT handler (SigCgt bit 1)
+catches_sigint() {
+	local cgt
+	cgt=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$cgt" ] && [ $((0x${cgt:15:1} & 2)) -ne 0 ]
+}
+
 # play_fifo NAME ARGS...: dmakit play ARGS into a fresh FIFO read by
 # sha256sum; NAME.sha is what the reader got, NAME.json the report
 play_fifo() {
@@ -230,6 +237,56 @@ t_eq "  bytes reported = bytes the reader got" \
 t_check "  a part, not all ($got bytes)" test "$got" -gt 0 -a "$got" -lt 10485760
 t_check "  what was written is the payload's beginning" \
 	cmp -s int.out <(head -c "$got" sim.dat)
+
+# --- SIGINT while the writes are blocked (a reader that stopped reading) ------
+rm -f stall.fifo; mkfifo stall.fifo
+# opens the FIFO, says when the pipe is full, reads only after "go"
+"$PYTHON3" - stall.fifo stall.out <<'PY' &
+import fcntl, os, struct, sys, termios, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for _ in range(6000):
+    n = struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\0' * 4))[0]
+    if n >= 16384:
+        break
+    time.sleep(0.05)
+open('stall.full', 'w').close()
+while not os.path.exists('stall.go'):
+    time.sleep(0.05)
+with open(sys.argv[2], 'wb') as out:
+    while True:
+        b = os.read(fd, 1 << 20)
+        if not b:
+            break
+        out.write(b)
+PY
+reader=$!
+"$DMAKIT" play -d stall.fifo --json sim.dat >stall.json 2>stall.err &
+player=$!
+wait_for 120 test -e stall.full
+kill -INT "$player"
+wait_for 60 sh -c "! kill -0 $player 2>/dev/null"
+t_check "SIGINT with every write blocked: play ends" sh -c "! kill -0 $player 2>/dev/null"
+wait "$player"
+rc=$?
+touch stall.go
+wait "$reader"
+t_eq "  exit 1, result interrupted" "$rc/$(json_get stall.json result)" 1/interrupted
+got=$(stat -c %s stall.out)
+t_eq "  bytes reported = bytes the pipe held" \
+	"$(( $(json_get stall.json bytes) + $(json_get stall.json partial_bytes) ))" "$got"
+t_check "  they are the payload's beginning ($got bytes)" \
+	cmp -s stall.out <(head -c "$got" sim.dat)
+
+# --- SIGINT while opening a FIFO nobody reads ---------------------------------
+rm -f lonely.fifo; mkfifo lonely.fifo
+"$DMAKIT" play -d lonely.fifo --json sim.dat >lonely.json 2>lonely.err &
+player=$!
+wait_for 60 catches_sigint "$player"
+kill -INT "$player"
+wait "$player"
+t_eq "SIGINT while waiting for a reader: exit 1" "$?" 1
+t_eq "  result interrupted, nothing written" \
+	"$(json_get lonely.json result)/$(json_get lonely.json bytes)" interrupted/0
 
 # --- --rate paces (a bound in one direction only: never faster) ---------------
 "$DMAKIT" play -d /dev/null --rate 4M --json sim.dat >rate.json

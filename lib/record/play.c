@@ -41,10 +41,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "play_target.h"
 #include "sink.h"
 
-#define PLAY_MAX_DEPTH		64
-#define PLAY_DEFAULT_DEPTH	8
 /* EINTR/EAGAIN/nothing written, in a row without progress, before failing */
 #define PLAY_MAX_RETRIES	100
 #define PLAY_RETRY_NS		10000000ULL	/* 10 ms between such retries */
@@ -52,7 +51,6 @@
 /* how long cancelled writes may take to come back before giving up */
 #define PLAY_CANCEL_MS		10000
 #define PLAY_IDX_BATCH		1024		/* index entries per read */
-#define PLAY_PATH_MAX		4096
 #define CANCEL_TAG		0xcafeULL
 
 /* One buffer on its way to the target. */
@@ -74,11 +72,8 @@ struct player {
 	uint64_t ents_first;
 	size_t ents_n;
 
-	/* the target */
-	char path[PLAY_PATH_MAX];
-	int fd;
-	bool stream, must_exist;
-	uint32_t depth;
+	struct play_target t;
+	uint32_t depth;			/* t.depth */
 	struct io_uring uring;
 	bool uring_ready;
 
@@ -343,179 +338,6 @@ static int check_recording(struct player *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* --- the target --- */
-
-static int target_opt(void *ctx, const char *key, const char *val, char *err,
-		      size_t errlen)
-{
-	struct player *p = ctx;
-	char *end;
-	unsigned long v;
-
-	if (strcmp(key, "depth"))
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "play: unknown target option '%s' (depth=N)",
-				   key);
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (errno || *end || val[0] == '-' || v < 1 || v > PLAY_MAX_DEPTH)
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "play: bad depth '%s' (writes in flight, 1..%d)",
-				   val, PLAY_MAX_DEPTH);
-	p->depth = (uint32_t)v;
-	return 0;
-}
-
-/* "chardev:PATH[,depth=N]" (must exist) or a plain PATH. */
-static int parse_target(struct player *p, const char *target, char *err,
-			size_t errlen)
-{
-	const char *path = target, *comma = NULL;
-	size_t len;
-	int ret;
-
-	p->depth = PLAY_DEFAULT_DEPTH;
-	if (!strncmp(target, "chardev:", 8)) {
-		path = target + 8;
-		comma = strchr(path, ',');
-		p->must_exist = true;
-	}
-	len = comma ? (size_t)(comma - path) : strlen(path);
-	if (!len || len >= sizeof(p->path))
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "play: give a target: chardev:/dev/xdma0_h2c_0, a FIFO or a file");
-	memcpy(p->path, path, len);
-	p->path[len] = '\0';
-	if (comma) {
-		ret = dmakit_parse_opts(comma + 1, err, errlen, target_opt, p);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static bool same_file(const struct stat *a, int fd)
-{
-	struct stat b;
-
-	return fd >= 0 && !fstat(fd, &b) && a->st_dev == b.st_dev &&
-	       a->st_ino == b.st_ino;
-}
-
-static bool stop_requested(const struct player *p)
-{
-	return p->o.stop && *p->o.stop;
-}
-
-/*
- * A FIFO opens for writing once it has a reader.  Asked without blocking,
- * again every 50 ms, so a stop request ends the wait whenever it comes;
- * the descriptor then blocks like any other.  -EINTR if stopped, else as
- * open() (-1, errno).
- */
-static int open_fifo(struct player *p)
-{
-	const struct timespec pause = { .tv_nsec = 50000000 };
-	int fd;
-
-	for (;;) {
-		if (stop_requested(p))
-			return -EINTR;
-		fd = open(p->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0)
-			break;
-		if (errno != ENXIO)	/* ENXIO: no reader yet */
-			return -1;
-		nanosleep(&pause, NULL);
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int open_target(struct player *p, char *err, size_t errlen)
-{
-	char *idx = NULL, *meta = NULL;
-	struct stat sb;
-	bool is_blk;
-	int ret = 0;
-
-	if (stat(p->path, &sb)) {
-		if (errno != ENOENT)
-			return dmakit_errf(err, errlen, -errno, "%s: %s",
-					   p->path, strerror(errno));
-		if (p->must_exist)
-			return dmakit_errf(err, errlen, -ENOENT,
-					   "%s does not exist (a chardev: target is never created)",
-					   p->path);
-		ret = dmakit_sink_check_new_path(p->path, err, errlen);
-		if (ret)
-			return ret;
-		p->fd = open(p->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			     0644);
-		if (p->fd < 0)
-			return dmakit_errf(err, errlen, -errno, "create %s: %s",
-					   p->path, strerror(errno));
-		return 0;
-	}
-	if (S_ISDIR(sb.st_mode))
-		return dmakit_errf(err, errlen, -EISDIR,
-				   "%s is a directory, not a device, FIFO or file",
-				   p->path);
-	if (same_file(&sb, p->data_fd) || same_file(&sb, p->idx_fd))
-		return dmakit_errf(err, errlen, -EINVAL,
-				   "%s is the recording being played: not writing into it",
-				   p->path);
-	is_blk = S_ISBLK(sb.st_mode);
-	if (!S_ISREG(sb.st_mode) && !is_blk) {
-		/* a character device, FIFO or socket: a stream, in order */
-		p->stream = true;
-		p->fd = S_ISFIFO(sb.st_mode) ? open_fifo(p) :
-			open(p->path, O_WRONLY | O_CLOEXEC);
-		if (p->fd == -EINTR)
-			return -EINTR;
-		if (p->fd < 0)
-			return dmakit_errf(err, errlen, -errno, "open %s: %s",
-					   p->path, strerror(errno));
-		/*
-		 * A pipe as large as a buffer takes it in one write instead
-		 * of a short write per 64 KiB; where the limit
-		 * (pipe-max-size) forbids it, short writes still work.
-		 */
-		if (S_ISFIFO(sb.st_mode))
-			fcntl(p->fd, F_SETPIPE_SZ, (int)p->hdr.bufsize);
-		return 0;
-	}
-	/* a file or disk may hold someone's data: the recorder's rules */
-	p->fd = open(p->path, O_WRONLY | O_CLOEXEC | (is_blk ? O_EXCL : 0));
-	if (p->fd < 0)
-		return dmakit_errf(err, errlen, -errno, "open %s: %s", p->path,
-				   strerror(errno));
-	ret = dmakit_sink_lock(p->fd, p->path, err, errlen);
-	if (ret == -EOPNOTSUPP)
-		ret = 0;
-	if (ret)
-		return ret;
-	if (!p->o.force) {
-		idx = dmakit_sidecar_name(p->path, ".idx");
-		meta = dmakit_sidecar_name(p->path, ".json");
-		ret = idx && meta ?
-		      dmakit_sink_check_existing(p->path, idx, meta, is_blk,
-						 err, errlen) :
-		      dmakit_errf(err, errlen, -ENOMEM, "out of memory");
-		free(idx);
-		free(meta);
-		if (ret)
-			return ret;
-	}
-	if (!is_blk && ftruncate(p->fd, 0))
-		return dmakit_errf(err, errlen, -errno, "truncate %s: %s",
-				   p->path, strerror(errno));
-	return 0;
-}
-
 /* --- playing --- */
 
 static struct play_write *q_at(struct player *p, unsigned int i)
@@ -628,7 +450,7 @@ static void submit_writes(struct player *p, uint64_t now)
 	unsigned int i, n = 0;
 	int ret;
 
-	if ((p->stream && p->in_flight) || now < p->retry_at)
+	if ((p->t.stream && p->in_flight) || now < p->retry_at)
 		return;
 	for (i = 0; i < p->q_n && p->in_flight + n < p->depth; i++) {
 		struct play_write *w = q_at(p, i);
@@ -638,11 +460,11 @@ static void submit_writes(struct player *p, uint64_t now)
 		sqe = io_uring_get_sqe(&p->uring);
 		if (!sqe)
 			break;
-		io_uring_prep_write(sqe, p->fd, (char *)w->buf + w->done,
+		io_uring_prep_write(sqe, p->t.fd, (char *)w->buf + w->done,
 				    w->len - w->done,
-				    p->stream ? (uint64_t)-1 : w->off + w->done);
+				    p->t.stream ? (uint64_t)-1 : w->off + w->done);
 		io_uring_sqe_set_data64(sqe, (p->q_first + i) % p->qcap);
-		if (p->stream)
+		if (p->t.stream)
 			sqe->flags |= IOSQE_IO_LINK;
 		w->submitted = true;
 		n++;
@@ -687,11 +509,11 @@ static void complete(struct player *p, struct play_write *w, int res,
 		if (++p->retries_in_row > PLAY_MAX_RETRIES)
 			fail(p, DMAKIT_PLAY_TARGET_ERROR, res ? res : -EIO,
 			     "write %s: %s %d times in a row without progress",
-			     p->path, res ? strerror(-res) : "nothing written",
+			     p->t.path, res ? strerror(-res) : "nothing written",
 			     PLAY_MAX_RETRIES + 1);
 		return;
 	}
-	fail(p, DMAKIT_PLAY_TARGET_ERROR, res, "write %s: %s", p->path,
+	fail(p, DMAKIT_PLAY_TARGET_ERROR, res, "write %s: %s", p->t.path,
 	     strerror(-res));
 }
 
@@ -770,6 +592,11 @@ static void progress(struct player *p, bool final)
 	pr.inflight = p->in_flight;
 	pr.final = final;
 	p->o.progress(p->o.progress_ctx, &pr);
+}
+
+static bool stop_requested(const struct player *p)
+{
+	return p->o.stop && *p->o.stop;
 }
 
 static void play_loop(struct player *p)
@@ -862,8 +689,8 @@ static void player_free(struct player *p)
 		io_uring_queue_exit(&p->uring);
 	for (i = 0; i < 2 * PLAY_MAX_DEPTH && !p->leak_buffers; i++)
 		free(p->q[i].buf);
-	if (p->fd >= 0)
-		close(p->fd);
+	if (p->t.fd >= 0)
+		close(p->t.fd);
 	if (p->data_fd >= 0)
 		close(p->data_fd);
 	if (p->idx_fd >= 0)
@@ -877,7 +704,7 @@ int dmakit_play(const char *path, const char *target,
 		struct dmakit_play_report *rep, char *err, size_t errlen)
 {
 	struct player *p;
-	int ret;
+	int rec_fds[2], ret;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -891,17 +718,18 @@ int dmakit_play(const char *path, const char *target,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
-	p->fd = p->data_fd = p->idx_fd = -1;
+	p->t.fd = p->data_fd = p->idx_fd = -1;
 	p->rep = rep;
 	p->data_path = path;
 	if (opts)
 		p->o = *opts;
 	if (!p->o.loops)
 		p->o.loops = 1;
-	ret = parse_target(p, target, err, errlen);
+	ret = play_target_parse(&p->t, target, err, errlen);
 	if (ret)
 		goto out;
-	snprintf(rep->target, sizeof(rep->target), "%s", p->path);
+	p->depth = p->t.depth;
+	snprintf(rep->target, sizeof(rep->target), "%s", p->t.path);
 	rep->depth = p->depth;
 
 	p->idx_path = dmakit_sidecar_name(p->o.sidecar ? p->o.sidecar : path,
@@ -941,14 +769,17 @@ int dmakit_play(const char *path, const char *target,
 	}
 	p->uring_ready = true;
 	/* last: opening a FIFO waits for its reader */
-	ret = open_target(p, err, errlen);
+	rec_fds[0] = p->data_fd;
+	rec_fds[1] = p->idx_fd;
+	ret = play_target_open(&p->t, p->o.force, p->o.stop, p->hdr.bufsize,
+			       rec_fds, 2, err, errlen);
 	if (ret) {
 		if (ret == -EINTR) {
 			rep->result = DMAKIT_PLAY_INTERRUPTED;
 			rep->error = ret;
 			snprintf(rep->message, sizeof(rep->message),
 				 "stopped by request while opening %.200s",
-				 p->path);
+				 p->t.path);
 		}
 		goto out;
 	}

@@ -384,7 +384,7 @@ static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
 }
 
 /*
- * Queue buffers up to the depth: read, checked, ready to write.  With a
+ * Queue buffers up to the queue's capacity: read, checked, ready to write.  With a
  * rate, not before their time: *@wait_ns is how long until the next one.
  */
 static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)

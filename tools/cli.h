@@ -208,7 +208,7 @@ void cli_notice_cb(void *ctx, const char *msg);
 bool cli_stderr_is_tty(void);
 
 /*
- * The status line of record, send and recv (tools/cli_status.c):
+ * The status line of record, send, recv and play (tools/cli_status.c):
  *   "12.0 s  1.50 GiB  812.3 MB/s  45% of 3.33 GiB  ETA 14 s  ring 12/256  drops 0"
  * % and ETA only when a size or a duration bounds the run; ring only
  * when there is one (@nbufs).

@@ -333,6 +333,10 @@ static int check_recording(struct player *p, char *err, size_t errlen)
 	rep->lost = st.lost + st.lost_before;
 	rep->empty = st.empty;
 	rep->truncated = st.truncated;
+	if (per_pass_bytes > UINT64_MAX / p->o.loops)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%u passes of %llu bytes are more bytes than can be counted",
+				   p->o.loops, (unsigned long long)per_pass_bytes);
 	rep->total_buffers = per_pass_buffers * p->o.loops;
 	rep->total_bytes = per_pass_bytes * p->o.loops;
 	return 0;

@@ -9,8 +9,9 @@
 # buffer (the ones before it written, it and the rest not), a reader that
 # closes early (EPIPE: exit 1, bytes written reported), a target whose
 # writes fail with EIO or are all short (FUSE: the rest follows from where
-# each stopped), a non-empty file refused without --force
-# and unchanged, SIGINT mid-play (exit 1, the report equals what the
+# each stopped) or whose server is killed, a non-empty file refused
+# without --force and unchanged, SIGINT mid-play, with every write blocked
+# and while waiting for a reader (exit 1, the report equals what the
 # reader received), usage errors; the throughput to /dev/null is printed.
 # timeout: 600
 . "$TOP/tests/host/lib.bash"
@@ -161,6 +162,23 @@ if /usr/bin/python3 -c 'import fuse' 2>/dev/null && [ -c /dev/fuse ]; then
 	t_check "  every write was short ($(json_get short.json short_writes))" \
 		test "$(json_get short.json short_writes)" -ge 83
 	t_eq "  the file holds the source, byte for byte" "$same" 0
+
+	# --- the target vanishes mid-play: its server is killed ---
+	/usr/bin/python3 "$TOP/tests/host/progs/fuse_errfile.py" "$TMPDIR/mnt" \
+		$((1 << 20)) 0 short >fuse.log 2>&1 &
+	fpid=$!
+	wait_for 60 test -e mnt/stream
+	"$DMAKIT" play -d mnt/stream --rate 1M --json sim.dat >gone.json 2>gone.err &
+	player=$!
+	wait_for 120 sh -c "[ \$(stat -c %s mnt/stream) -ge 100000 ]"
+	kill -KILL "$fpid"; wait "$fpid" 2>/dev/null
+	wait "$player"; rc=$?
+	umount -l mnt 2>/dev/null
+	t_eq "vanished target: exit 1" "$rc" 1
+	t_eq "  result target-error" "$(json_get gone.json result)" target-error
+	t_grep "  the error says what happened" "connection abort|not connected|No such device" gone.err
+	t_check "  what it took is reported ($(json_get gone.json bytes) bytes)" \
+		test "$(json_get gone.json bytes)" -ge 100000
 else
 	# scripts/setup.sh installs python3-fuse: missing is a failure, not a skip
 	t_check "python3-fuse and /dev/fuse for the DMA-error and EIO cases" false

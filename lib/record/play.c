@@ -708,7 +708,8 @@ int dmakit_play(const char *path, const char *target,
 		struct dmakit_play_report *rep, char *err, size_t errlen)
 {
 	struct player *p;
-	int rec_fds[2], ret;
+	char *meta_path;
+	int rec_fds[3], ret;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -775,8 +776,14 @@ int dmakit_play(const char *path, const char *target,
 	/* last: opening a FIFO waits for its reader */
 	rec_fds[0] = p->data_fd;
 	rec_fds[1] = p->idx_fd;
+	meta_path = dmakit_sidecar_name(p->o.sidecar ? p->o.sidecar : path,
+					".json");
+	rec_fds[2] = meta_path ? open(meta_path, O_RDONLY | O_CLOEXEC) : -1;
+	free(meta_path);
 	ret = play_target_open(&p->t, p->o.force, p->o.stop, p->hdr.bufsize,
-			       rec_fds, 2, err, errlen);
+			       rec_fds, 3, err, errlen);
+	if (rec_fds[2] >= 0)
+		close(rec_fds[2]);
 	if (ret) {
 		if (ret == -EINTR) {
 			rep->result = DMAKIT_PLAY_INTERRUPTED;
@@ -784,6 +791,7 @@ int dmakit_play(const char *path, const char *target,
 			snprintf(rep->message, sizeof(rep->message),
 				 "stopped by request while opening %.200s",
 				 p->t.path);
+			dmakit_errf(err, errlen, ret, "%s", rep->message);
 		}
 		goto out;
 	}

@@ -215,6 +215,10 @@ t_grep "  says why" "keep.txt is not empty .* without --force" keep.err
 t_eq "  the file is unchanged" "$(sha256sum <keep.txt)" "$sum_before"
 "$DMAKIT" play -d sim.dat --force sim.dat -q 2>self.err
 t_eq "the recording as its own target, even with --force: exit 2" "$?" 2
+for f in .idx .json; do
+	"$DMAKIT" play -d "sim.dat$f" --force sim.dat -q 2>self.err
+	t_eq "  its $f as the target, even with --force: exit 2" "$?" 2
+done
 "$DMAKIT" verify sim.dat -q
 t_eq "  the recording is unchanged" "$?" 0
 "$DMAKIT" play -d keep.txt --force sim.dat -q
@@ -305,6 +309,7 @@ wait "$player"
 t_eq "SIGINT while waiting for a reader: exit 1" "$?" 1
 t_eq "  result interrupted, nothing written" \
 	"$(json_get lonely.json result)/$(json_get lonely.json bytes)" interrupted/0
+t_grep "  says so" "stopped by request while opening .*lonely.fifo" lonely.err
 
 # --- --rate paces (a bound in one direction only: never faster) ---------------
 "$DMAKIT" play -d /dev/null --rate 4M --json sim.dat >rate.json

@@ -6,7 +6,8 @@
 # short last buffer), --loop, --rate, a recording with gaps (sim
 # policy=drop) and one with a DMA-error buffer (refused, or skipped and
 # counted), a corrupt index (refused, nothing created) and a corrupt
-# buffer (the ones before it written, it and the rest not), a reader that
+# buffer (the ones before it written, it and the rest not), two plays at
+# once from one recording (depth 1 and 16), a reader that
 # closes early (EPIPE: exit 1, bytes written reported), a target whose
 # writes fail with EIO or are all short (FUSE: the rest follows from where
 # each stopped) or whose server is killed, a non-empty file refused
@@ -67,6 +68,23 @@ t_eq "sim -> FIFO: json ok, result complete" \
 	"$(json_get sim.json ok)/$(json_get sim.json result)" true/complete
 t_eq "sim -> FIFO: every buffer and byte reported" \
 	"$(json_get sim.json buffers)/$(json_get sim.json bytes)" "512/10485760"
+
+# --- two channels at once from one recording --------------------------------
+for ch in 0 1; do
+	rm -f "ch$ch.fifo"; mkfifo "ch$ch.fifo"
+	sha256sum <"ch$ch.fifo" | cut -d' ' -f1 >"ch$ch.sha" &
+	readers[ch]=$!
+	"$DMAKIT" play -d "chardev:$TMPDIR/ch$ch.fifo,depth=$((ch * 15 + 1))" \
+		--loop 2 -q sim.dat &
+	players[ch]=$!
+done
+for ch in 0 1; do
+	wait "${players[ch]}"
+	t_eq "two plays at once: channel $ch exit 0" "$?" 0
+	wait "${readers[ch]}"
+	t_eq "  channel $ch's reader got the payload twice" "$(cat "ch$ch.sha")" \
+		"$(rec_sha sim.dat 2)"
+done
 
 # --- odd sizes: a file of 1000003 bytes read through chardev:, 12K slots ---
 head -c 1000003 /dev/urandom >odd.src

@@ -28,6 +28,7 @@ int cmd_record(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_play(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_send(int argc, char **argv);
@@ -42,6 +43,7 @@ int cmd_pmu(int argc, char **argv);
 	{ "verify", "check a recording: CRCs, sequence gaps, payload", cmd_verify }, \
 	{ "recover", "finish a recording its recorder could not close (crash)", cmd_recover }, \
 	{ "export", "describe a recording for other tools (SigMF metadata)", cmd_export }, \
+	{ "play",   "write a recording back into a card, a FIFO or a file", cmd_play }, \
 	{ "send",   "stream a device's buffers over TCP (zero-copy)", cmd_send }, \
 	{ "recv",   "receive a stream from 'dmakit send' into a recording", cmd_recv }, \
 	{ "xfer",   "run DMA transactions between memory and card memory", cmd_xfer }, \
@@ -206,7 +208,7 @@ void cli_notice_cb(void *ctx, const char *msg);
 bool cli_stderr_is_tty(void);
 
 /*
- * The status line of record, send and recv (tools/cli_status.c):
+ * The status line of record, send, recv and play (tools/cli_status.c):
  *   "12.0 s  1.50 GiB  812.3 MB/s  45% of 3.33 GiB  ETA 14 s  ring 12/256  drops 0"
  * % and ETA only when a size or a duration bounds the run; ring only
  * when there is one (@nbufs).

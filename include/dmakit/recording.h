@@ -632,6 +632,169 @@ int dmakit_export_sigmf(const char *path,
 			struct dmakit_export_report *rep, char *err,
 			size_t errlen);
 
+/**
+ * enum dmakit_play_result - how dmakit_play() ended.
+ * @DMAKIT_PLAY_COMPLETE:    every buffer of every pass was written
+ * @DMAKIT_PLAY_INTERRUPTED: a stop request ended it early
+ * @DMAKIT_PLAY_TARGET_ERROR: the target failed a write (EIO, ENOSPC,
+ *                           EPIPE: its reader went away, ...) or kept
+ *                           refusing it (EINTR/EAGAIN past the bound)
+ * @DMAKIT_PLAY_CORRUPT:     a buffer's data did not match its CRC, or the
+ *                           data file ended early, while playing (the
+ *                           bad buffer was not written)
+ * @DMAKIT_PLAY_REFUSED:     nothing was written: the recording or the
+ *                           target was refused, or could not be opened
+ */
+enum dmakit_play_result {
+	DMAKIT_PLAY_COMPLETE = 0,
+	DMAKIT_PLAY_INTERRUPTED,
+	DMAKIT_PLAY_TARGET_ERROR,
+	DMAKIT_PLAY_CORRUPT,
+	DMAKIT_PLAY_REFUSED,
+};
+/* "complete", "interrupted", "target-error", "corrupt", "refused". */
+const char *dmakit_play_result_name(enum dmakit_play_result r);
+
+/**
+ * struct dmakit_play_progress - passed to the progress callback.
+ * @seconds:   since the first write
+ * @bytes:     written so far (whole and partly written buffers)
+ * @buffers:   buffers written completely
+ * @total_bytes: what a complete play writes (every pass)
+ * @inflight:  writes in flight
+ * @final:     the last call, every write ended
+ */
+struct dmakit_play_progress {
+	double seconds;
+	uint64_t bytes;
+	uint64_t buffers;
+	uint64_t total_bytes;
+	uint32_t inflight;
+	bool final;
+};
+
+/**
+ * struct dmakit_play_opts - how dmakit_play() plays (NULL: defaults).
+ * @sidecar:   prefix of the recording's index and metadata (NULL: the
+ *             data path)
+ * @rate:      pace the writes to at most this many bytes per second,
+ *             averaged from the start (0: as fast as the target takes)
+ * @loops:     play the recording this many times in a row (0: once)
+ * @force:     a regular file target that holds data (or an earlier
+ *             recording) is emptied and written; without it -EEXIST and
+ *             the file is untouched
+ * @skip_dma_errors: buffers the recorder flagged as DMA errors (their
+ *             bytes are whatever the card left) are skipped and counted;
+ *             without it a recording that has any is refused (-EBADMSG)
+ *             before anything is written
+ * @stop:      set nonzero (e.g. from a signal handler) to stop: no new
+ *             write starts, writes in flight are cancelled, and what they
+ *             wrote before is counted
+ * @progress:  called about every @progress_ms (0: 500) and once at the
+ *             end (progress->final); may be NULL
+ */
+struct dmakit_play_opts {
+	const char *sidecar;
+	uint64_t rate;
+	uint32_t loops;
+	bool force;
+	bool skip_dma_errors;
+	volatile sig_atomic_t *stop;
+	void (*progress)(void *ctx, const struct dmakit_play_progress *p);
+	void *progress_ctx;
+	unsigned int progress_ms;
+};
+
+/**
+ * struct dmakit_play_report - what dmakit_play() did.
+ * @target:    the target's path (the device string without "chardev:")
+ * @depth:     writes in flight used
+ * @bufsize:   the recording's slot size
+ * @buffers, @bytes: written completely, over every pass (a buffer whose
+ *             write was cut short counts in @partial_bytes only)
+ * @partial_bytes: bytes of buffers written in part when it ended
+ * @passes:    passes played completely
+ * @total_buffers, @total_bytes: what a complete play writes
+ * @rec_buffers: entries in the recording
+ * @gaps, @lost: gaps in the recording (buffers the source lost while
+ *             recording): nothing stands in for them, the next buffer
+ *             follows directly; counted once per recording
+ * @empty:     entries with no bytes (nothing to write)
+ * @truncated: short entries: their valid bytes are written, not the slot
+ * @dma_errors: entries flagged as DMA errors (skipped with
+ *             @skip_dma_errors, else the play was refused)
+ * @unchecked: entries without a CRC (recorded without one): written
+ *             unchecked
+ * @short_writes: writes the target took in part (the rest was written
+ *             next, from where it stopped)
+ * @retries:   writes the target refused for now (EINTR, EAGAIN) and that
+ *             were issued again
+ * @seconds:   from the first write to the last completion
+ * @result:    how it ended
+ * @error:     the error that ended it (-errno), 0 if complete
+ * @message:   what ended it, "" if complete
+ */
+struct dmakit_play_report {
+	char target[4096];
+	uint32_t depth;
+	uint32_t bufsize;
+	uint64_t buffers, bytes, partial_bytes;
+	uint64_t passes;
+	uint64_t total_buffers, total_bytes;
+	uint64_t rec_buffers;
+	uint64_t gaps, lost, empty, truncated, dma_errors, unchecked;
+	uint64_t short_writes, retries;
+	double seconds;
+	enum dmakit_play_result result;
+	int error;
+	char message[256];
+};
+
+/*
+ * Play the recording at @path into @target: each recorded buffer's valid
+ * bytes, in recording order, written with io_uring from page-aligned
+ * buffers (a driver that DMAs from the caller's pages, as XDMA's H2C
+ * channels do, reads them with no copy).
+ *
+ * @target is "chardev:PATH[,depth=N]" (an existing character device,
+ * FIFO or file; a missing one is an error, never created) or a plain
+ * PATH (may be created as a regular file, never under /dev).  depth: 1..64
+ * writes in flight (default 8).  A stream (character device, FIFO,
+ * socket) has no offsets: its writes are linked so the kernel issues
+ * them one after the other in order (a FIFO's pipe is grown to the
+ * buffer size where the limit allows); a regular file or block device is
+ * written at explicit offsets from 0.  A regular file or block device
+ * that holds data is refused without @opts->force; the recording itself
+ * is refused as a target.
+ *
+ * Before anything is written the whole index is checked (header, every
+ * entry's CRC and slot, sequence continuity, the trailer of a finished
+ * recording) and the data file's size: a corrupt or unfinished recording
+ * is refused (-EBADMSG; "dmakit recover" finishes one), as is one with
+ * DMA-error buffers unless @opts->skip_dma_errors.  Each buffer's data is
+ * checked against its CRC after it is read and before it is written; a
+ * mismatch ends the play (result corrupt) with the buffers before it
+ * written and that one not.
+ *
+ * Write outcomes: a short write goes on from where it stopped; EINTR and
+ * EAGAIN are issued again (up to 100 times in a row without progress);
+ * any other error (EIO, ENOSPC, EPIPE, ...) ends the play with result
+ * target-error.  A pipe without a reader raises SIGPIPE, which kills a
+ * process by default: a program that wants the EPIPE ending ignores
+ * SIGPIPE.  Opening a FIFO waits for its reader (a signal interrupts it:
+ * -EINTR, nothing written).
+ *
+ * @report is filled in whatever happens.  Return 0 if every buffer of
+ * every pass was written; -EINTR if stopped; the target's -errno; or
+ * -EBADMSG for a corrupt buffer; with @err explaining.  Errors before the
+ * first write (a bad @target or option: -EINVAL; a refused target:
+ * -EEXIST; a refused recording: -EBADMSG; an unreadable one) leave the
+ * target untouched.
+ */
+int dmakit_play(const char *path, const char *target,
+		const struct dmakit_play_opts *opts,
+		struct dmakit_play_report *report, char *err, size_t errlen);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

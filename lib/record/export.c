@@ -128,8 +128,7 @@ static int scan_index(struct exporter *x, FILE *idx, const char *idx_path,
 
 		if (dmakit_idx_is_trailer(&e))
 			break;
-		if (dmakit_idx_entry_crc(&e) != e.entry_crc32c ||
-		    e.offset != k * h->bufsize || e.len > h->bufsize)
+		if (!dmakit_idx_entry_ok(&e, k, h->bufsize))
 			return dmakit_errf(err, errlen, -EINVAL,
 					   "%s: entry %llu is corrupt: 'dmakit verify' tells more",
 					   idx_path, (unsigned long long)k);

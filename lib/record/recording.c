@@ -108,6 +108,26 @@ bool dmakit_idx_is_trailer(const void *rec)
 	       dmakit_idx_trailer_crc(t) == t->trailer_crc32c;
 }
 
+bool dmakit_idx_entry_ok(const struct dmakit_idx_entry *e, uint64_t k,
+			 uint32_t bufsize)
+{
+	return dmakit_idx_entry_crc(e) == e->entry_crc32c &&
+	       e->offset == k * bufsize && e->len <= bufsize;
+}
+
+bool dmakit_idx_data_ok(uint32_t version, const struct dmakit_idx_entry *e,
+			const void *data)
+{
+	uint32_t crc;
+
+	if (!(e->flags & DMAKIT_DESC_F_CRC))
+		return true;
+	crc = dmakit_crc32c(0, data, e->len);
+	if (version >= 2)
+		crc = dmakit_idx_bound_crc(e->seq, e->offset, crc, e->len);
+	return crc == e->crc32c;
+}
+
 void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
 			uint64_t bufsize, const struct dmakit_idx_entry *e)
 {

@@ -223,6 +223,21 @@ uint32_t dmakit_idx_trailer_crc(const struct dmakit_idx_trailer *t);
 bool dmakit_idx_is_trailer(const void *rec);
 
 /*
+ * Entry number @k of an index of @bufsize-byte slots can be trusted: its
+ * entry CRC matches, it names slot @k and its length fits the slot.
+ */
+bool dmakit_idx_entry_ok(const struct dmakit_idx_entry *e, uint64_t k,
+			 uint32_t bufsize);
+/*
+ * The @e->len bytes at @data are the ones entry @e was written with: its
+ * CRC (index format @version; 2 binds it to sequence and slot) matches.
+ * An entry without a CRC (no DMAKIT_DESC_F_CRC) has nothing to check and
+ * is taken as it is: callers that must know count those themselves.
+ */
+bool dmakit_idx_data_ok(uint32_t version, const struct dmakit_idx_entry *e,
+			const void *data);
+
+/*
  * Count an index entry into @st (buffers, bytes, gaps, lost, empty,
  * truncated against @bufsize, DMA errors, first/last seq) and chain it
  * into *@entries_crc (the trailer's checksum): one rule for the writer,

@@ -282,18 +282,6 @@ static void check_sequence(struct verifier *v,
 	v->prev_seq = e->seq;
 }
 
-/* Format 2 binds the data's checksum to the entry's sequence and slot. */
-static bool data_crc_ok(const struct verifier *v,
-			const struct dmakit_idx_entry *e,
-			const unsigned char *data)
-{
-	uint32_t crc = dmakit_crc32c(0, data, e->len);
-
-	if (v->hdr.version >= 2)
-		crc = dmakit_idx_bound_crc(e->seq, e->offset, crc, e->len);
-	return crc == e->crc32c;
-}
-
 static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 {
 	struct dmakit_verify_report *rep = v->rep;
@@ -351,7 +339,7 @@ static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 				(unsigned long long)e->offset, v->data_path);
 		return;
 	}
-	if ((e->flags & DMAKIT_DESC_F_CRC) && !data_crc_ok(v, e, data)) {
+	if (!dmakit_idx_data_ok(v->hdr.version, e, data)) {
 		rep->crc_errors++;
 		problem(v, k, e->seq, "buffer seq %llu (entry %llu, offset %llu): data CRC mismatch%s",
 			(unsigned long long)e->seq, (unsigned long long)k,

@@ -60,6 +60,7 @@ quiet_ok() {	# WHAT ARGS...: exit 0, nothing on stdout or stderr
 # sim drops nothing with policy=block; a recording with drops gives notices
 quiet_ok record record -d sim:policy=drop,rate=2G -o q.dat --size 8M -q
 quiet_ok verify verify q.dat -q
+quiet_ok play play -d /dev/null q.dat -q
 quiet_ok recover recover q.dat -q
 quiet_ok xfer xfer -d sim --to-host --size 4K --count 3 -q
 quiet_ok info info -q
@@ -117,6 +118,9 @@ for f in "" .idx .json; do cp "j.dat$f" "c.dat$f"; done
 printf '\377' | dd of=c.dat bs=1 seek=1000 conv=notrunc status=none
 json_case "verify of a corrupt recording" 1 verify c.dat
 json_case "recover" 0 recover j.dat
+json_case "play" 0 play -d /dev/null j.dat
+json_case "play of a corrupt recording" 1 play -d /dev/null c.dat
+json_case "play of nothing" 1 play -d /dev/null nosuch.dat
 json_case "recover of nothing" 1 recover nosuch.dat
 json_case "send to a closed port" 1 send -d sim 127.0.0.1:1 --size 1M
 rm -f "$TMPDIR/port"

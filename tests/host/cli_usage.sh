@@ -19,9 +19,10 @@ usage_case() {	# DESCRIPTION EXPECTED-MESSAGE ARGS...
 
 # the value-taking option each command has
 declare -A valopt=([record]=--output [verify]=--sidecar [send]=--device
-	[recv]=--listen [xfer]=--size [trace]=--start [bench]=--size)
+	[recv]=--listen [xfer]=--size [trace]=--start [bench]=--size
+	[play]=--device)
 
-for cmd in record verify send recv xfer trace info bench; do
+for cmd in record verify play send recv xfer trace info bench; do
 	usage_case "$cmd unknown long option" \
 		"dmakit $cmd: unknown option '--bogus'" $cmd --bogus
 	usage_case "$cmd unknown long option with value" \
@@ -38,10 +39,11 @@ for cmd in record verify send recv xfer trace info bench; do
 	t_check "$cmd --help: usage on stdout" grep -qi "usage" "$TMPDIR/out"
 done
 # operands where a command takes none
-for cmd in record verify send recv xfer trace bench; do
+for cmd in record verify play send recv xfer trace bench; do
 	case $cmd in
 	send) extra=(send -d sim 127.0.0.1:1 extra) ;;
 	verify) extra=(verify rec.dat extra) ;;
+	play) extra=(play -d /dev/null rec.dat extra) ;;
 	*) extra=($cmd extra) ;;
 	esac
 	"$DMAKIT" "${extra[@]}" >"$TMPDIR/out" 2>"$TMPDIR/err"

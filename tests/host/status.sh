@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The status line of record, send and recv: when stderr is not a terminal,
+# The status line of record, send, recv and play: when stderr is not a terminal,
 # --status-interval prints one every interval (elapsed, amount, rate, % and
 # ETA when a size or duration bounds the run, ring fill, drops) and nothing
 # without it; SIGUSR1 prints one at any time, even with --quiet, and
@@ -74,4 +74,27 @@ t_check "send prints status lines with %, ETA, ring and drops ($n)" test "$n" -g
 n=$(grep -cE "$LINE(  ring [0-9]+/[0-9]+)?  drops [0-9]+\$" "$TMPDIR/n.recv.err")
 t_check "recv prints status lines ($n)" test "$n" -ge 3
 t_check "the received recording verifies" "$DMAKIT" verify -q "$TMPDIR/n.dat"
+
+# --- play: % and ETA of what a complete play writes
+$DMAKIT record -d sim:bufsize=64K,policy=block -o "$TMPDIR/p.dat" --size 8M -q
+$DMAKIT play -d /dev/null --rate 4M --status-interval 300ms "$TMPDIR/p.dat" \
+	>/dev/null 2>"$TMPDIR/p.err"
+t_eq "play --status-interval exits 0" "$?" 0
+n=$(grep -cE "$LINE  [0-9]+% of 8.00 MiB  ETA [0-9]+ s  drops 0\$" "$TMPDIR/p.err")
+t_check "play prints status lines with % and ETA ($n)" test "$n" -ge 3
+t_eq "every stderr line is a status line" "$(grep -cvE "$LINE" "$TMPDIR/p.err")" 0
+$DMAKIT play -d /dev/null --rate 1M -q "$TMPDIR/p.dat" >/dev/null 2>"$TMPDIR/u.err" &
+pid=$!
+# SIGUSR1 (10) blocked: the status machinery is set up
+usr1_blocked() {
+	local b
+	b=$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$b" ] && (( (0x$b >> 9) & 1 ))
+}
+wait_for 60 usr1_blocked $pid
+kill -USR1 $pid
+t_check "play -q: SIGUSR1 prints a status line" wait_lines 1
+kill -INT $pid
+wait $pid
+t_eq "play: SIGINT ends it (exit 1: not played entirely)" "$?" 1
 t_done

@@ -6,7 +6,14 @@
 # real kernel read() path, no test hook in dmakit.  direct_io: every read()
 # reaches this server as it was issued (no page cache, no readahead).
 #
-#   fuse_errfile.py MOUNTPOINT SIZE ERR_AT once|always [-f]
+#   fuse_errfile.py MOUNTPOINT SIZE ERR_AT once|always|write [-f]
+#
+# Mode "write" is the other direction (dmakit play's target): /stream is an
+# empty writable file that takes writes up to byte ERR_AT (a write across
+# it is cut short there) and fails every write at or past it with EIO;
+# SIZE is not used.  Mode "short" takes at most SIZE bytes per write (a
+# short write every time a write is longer), keeps them and reads them
+# back at their offsets; ERR_AT is not used.
 #
 # The content is a fixed pseudo-random pattern: byte i is PATTERN[i % len].
 import errno
@@ -37,12 +44,21 @@ def content(off, n):
 class ErrFS(fuse.Fuse):
     failed = False
     pos = 0
+    stored = bytearray()
 
     def getattr(self, path):
         st = fuse.Stat()
         if path == '/':
             st.st_mode = stat.S_IFDIR | 0o755
             st.st_nlink = 2
+        elif path == '/stream' and MODE == 'short':
+            st.st_mode = stat.S_IFREG | 0o666
+            st.st_nlink = 1
+            st.st_size = len(ErrFS.stored)
+        elif path == '/stream' and MODE == 'write':
+            st.st_mode = stat.S_IFREG | 0o666
+            st.st_nlink = 1
+            st.st_size = ErrFS.pos
         elif path == '/stream':
             st.st_mode = stat.S_IFREG | 0o444
             st.st_nlink = 1
@@ -58,7 +74,29 @@ class ErrFS(fuse.Fuse):
     def open(self, path, flags):
         return 0 if path == '/stream' else -errno.ENOENT
 
-    def read(self, path, size, _offset):
+    def truncate(self, path, size):
+        if path != '/stream' or MODE not in ('write', 'short'):
+            return -errno.EACCES
+        ErrFS.pos = min(ErrFS.pos, size)
+        del ErrFS.stored[size:]
+        return 0
+
+    def write(self, path, buf, offset):
+        if MODE == 'short':
+            n = min(len(buf), SIZE)
+            if len(ErrFS.stored) < offset:
+                ErrFS.stored += bytes(offset - len(ErrFS.stored))
+            ErrFS.stored[offset:offset + n] = buf[:n]
+            return n
+        if offset >= ERR_AT:
+            return -errno.EIO
+        n = min(len(buf), ERR_AT - offset)
+        ErrFS.pos = max(ErrFS.pos, offset + n)
+        return n
+
+    def read(self, path, size, offset):
+        if MODE == 'short':
+            return bytes(ErrFS.stored[offset:offset + size])
         offset = ErrFS.pos
         ErrFS.pos += self.serve(size, offset)
         return self.last

@@ -625,8 +625,9 @@ int dmakit_trace_session_vector(const struct dmakit_trace_session *session,
 				unsigned int i,
 				struct dmakit_trace_vector_stats *vec);
 /*
- * Remove the tracefs instances and uprobes of dmakit sessions whose
- * process is gone (normally their reaper does; see docs/trace.md).
+ * Remove the tracefs instances and uprobes of dmakit sessions proven
+ * dead, from any PID namespace: a live session's instance is locked
+ * (normally their reaper removes them; see docs/trace.md).
  * Return how many objects were removed, or -errno with @errmsg.
  */
 int dmakit_trace_cleanup(char *errmsg, size_t errlen);

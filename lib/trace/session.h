@@ -97,7 +97,8 @@ struct dmakit_trace_session {
 	struct dmakit_trace_bpf *bpf;	/* the BPF backend's state */
 	char name[64];
 	char tracing_dir[PATH_MAX];
-	struct tracefs_instance *inst;
+	struct tracefs_instance *inst;	/* locked by lock_fd, see probe.c */
+	int lock_fd;
 	struct tep_handle *tep;
 	struct side side[MAX_SIDES];
 	int nsides;

@@ -198,11 +198,7 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 	long long sub_kb;
 	int ret, r;
 
-	s->inst = tracefs_instance_create(s->name);
-	if (!s->inst)
-		return dmakit_errf(err, errlen, errno ? -errno : -EIO,
-				   "cannot create tracefs instance %s: %s",
-				   s->name, strerror(errno ? errno : EIO));
+	/* s->inst: the session's, locked before any probe was made */
 	ret = inst_write(s, "tracing_on", "0");
 	if (!ret)
 		ret = inst_write(s, "trace_clock", "mono");
@@ -252,13 +248,9 @@ static void tracefs_close(struct dmakit_trace_session *s)
 	free(s->cpus);
 	s->cpus = NULL;
 	s->ncpus = 0;
-	if (s->inst) {
+	/* the session removes the instance (it disables the events) */
+	if (s->inst)
 		inst_write(s, "tracing_on", "0");
-		/* removing the instance disables its events */
-		tracefs_instance_destroy(s->inst);
-		tracefs_instance_free(s->inst);
-		s->inst = NULL;
-	}
 	dmakit_trace_pairer_free(s->pairer);
 	s->pairer = NULL;
 	free(s->tids);

@@ -63,6 +63,25 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
+/*
+ * libbpf's print callback is process-wide and the application's own may
+ * be installed: ours is set only while a session opens (loads, attaches)
+ * or closes its program, and the previous one put back.  A session that
+ * finds ours already set (another session's window, in another thread)
+ * leaves putting back to that one, so the application's callback is never
+ * lost; it may then get libbpf's messages for the rest of this window.
+ */
+static libbpf_print_fn_t quiet_begin(void)
+{
+	return libbpf_set_print(quiet_libbpf);
+}
+
+static void quiet_end(libbpf_print_fn_t prev)
+{
+	if (prev != quiet_libbpf)
+		libbpf_set_print(prev);
+}
+
 #if defined(__x86_64__)
 #define HOST_MACHINE EM_X86_64
 #elif defined(__aarch64__)
@@ -379,7 +398,8 @@ static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
+static int open_program(struct dmakit_trace_session *s, char *err,
+			size_t errlen)
 {
 	struct dmakit_trace_bpf *b;
 	struct trace_bpf *skel;
@@ -396,7 +416,6 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 	if (b->ncpus <= 0)
 		return dmakit_errf(err, errlen, -ENODEV,
 				   "cannot count the possible CPUs");
-	libbpf_set_print(quiet_libbpf);
 	skel = trace_bpf__open();
 	if (!skel)
 		return dmakit_errf(err, errlen, -errno,
@@ -448,17 +467,29 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	libbpf_print_fn_t prev = quiet_begin();
+	int ret = open_program(s, err, errlen);
+
+	quiet_end(prev);
+	return ret;
+}
+
 static void bpf_close(struct dmakit_trace_session *s)
 {
 	struct dmakit_trace_bpf *b = s->bpf;
+	libbpf_print_fn_t prev;
 	int i;
 
 	if (!b)
 		return;
+	prev = quiet_begin();
 	for (i = 0; i < b->nlinks; i++)
 		bpf_link__destroy(b->links[i]);
 	ring_buffer__free(b->rb);
 	trace_bpf__destroy(b->skel);
+	quiet_end(prev);
 	free(b);
 	s->bpf = NULL;
 }

@@ -346,6 +346,7 @@ static void summary_members(struct dmakit_json *j,
 {
 	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
 	struct dmakit_trace_vector_stats v;
+	const char *why;
 	unsigned int i;
 
 	sites_json(j, s, r, DMAKIT_TRACE_START);
@@ -354,7 +355,8 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_str(j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(j, "pairing", dmakit_trace_close_name(st->close));
 	dmakit_json_str(j, "pairing_reason", dmakit_trace_session_pairing(s));
-	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, NULL));
+	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, &why));
+	dmakit_json_str(j, "backend_reason", why);
 	dmakit_json_str(j, "instance", dmakit_trace_session_name(s));
 	dmakit_json_u64(j, "start_ns", st->start_ns);
 	dmakit_json_u64(j, "stop_ns", st->stop_ns);

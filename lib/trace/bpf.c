@@ -25,11 +25,18 @@
 #include <time.h>
 #include <unistd.h>
 #include <elf.h>
+#include <linux/capability.h>
 #include <linux/types.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "session.h"
 #include "bpf/trace_bpf.h"
+
+#ifndef CAP_BPF			/* Linux 5.8 */
+#define CAP_PERFMON	38
+#define CAP_BPF		39
+#endif
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #include "trace.skel.h"
@@ -398,6 +405,23 @@ static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Has the process CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (Linux < 5.8)? */
+static bool may_load_tracing_bpf(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return true;	/* cannot tell: the kernel's message stands */
+	eff = data[0].effective | (uint64_t)data[1].effective << 32;
+	if (eff & (1ULL << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
+}
+
 static int open_program(struct dmakit_trace_session *s, char *err,
 			size_t errlen)
 {
@@ -446,10 +470,10 @@ static int open_program(struct dmakit_trace_session *s, char *err,
 				 skel->maps.open_fifo : skel->maps.open_ids, 1);
 	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
 	ret = trace_bpf__load(skel);
-	/* EACCES is also the verifier's refusal: only a non-root one is about rights */
-	if (ret && (ret == -EPERM || ret == -EACCES) && geteuid())
+	/* EACCES is also the verifier's refusal: only without rights is it theirs */
+	if (ret && (ret == -EPERM || ret == -EACCES) && !may_load_tracing_bpf())
 		return dmakit_errf(err, errlen, ret,
-				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (root): %s",
+				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), which this process lacks: %s",
 				   strerror(-ret));
 	if (ret)
 		return dmakit_errf(err, errlen, ret,

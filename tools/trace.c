@@ -381,6 +381,14 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_u64(j, "discarded_ends", st->pair.discarded_ends);
 	dmakit_json_u64(j, "late_events", st->pair.late_events);
 	dmakit_json_u64(j, "events_read", st->events);
+	/* what pairing here holds: tracefs only (BPF pairs in the kernel) */
+	if (strcmp(dmakit_trace_session_backend(s, NULL), "tracefs")) {
+		dmakit_json_str(j, "queued_events_max", NULL);
+		dmakit_json_str(j, "channels_held", NULL);
+	} else {
+		dmakit_json_u64(j, "queued_events_max", st->queued_max);
+		dmakit_json_u64(j, "channels_held", st->pair.channels);
+	}
 	dmakit_json_u64(j, "pid_filtered", st->pid_filtered);
 	dmakit_json_obj_begin(j, "coalesced");
 	dmakit_json_u64(j, "ends", st->pair.coalesced_ends);

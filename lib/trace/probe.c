@@ -164,7 +164,7 @@ int dmakit_tracefs_session_lock(struct tracefs_instance **instp, int *lockfd,
 					   name, strerror(errno ? errno : EIO));
 		path = tracefs_instance_get_dir(inst);
 		fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-		ret = fd < 0 ? -errno : 0;
+		ret = fd < 0 ? (path && errno ? -errno : -ENOMEM) : 0;
 		/* blocks only while another session's cleanup removes it */
 		while (!ret && flock(fd, LOCK_EX))
 			if (errno != EINTR)
@@ -172,7 +172,9 @@ int dmakit_tracefs_session_lock(struct tracefs_instance **instp, int *lockfd,
 		if (!ret && !fstat(fd, &locked) && !stat(path, &now) &&
 		    locked.st_dev == now.st_dev && locked.st_ino == now.st_ino) {
 			tracefs_put_tracing_file(path);
-			/* the tracefs backend sizes it; others only lock it */
+			/* the tracefs backend sizes it and turns it on; to the
+			 * others it is only a lock */
+			tracefs_instance_file_write(inst, "tracing_on", "0");
 			tracefs_instance_file_write(inst, "buffer_size_kb", "4");
 			*instp = inst;
 			*lockfd = fd;

@@ -5,7 +5,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
 for b in "$here"/*.sh; do
-	[ "$(basename "$b")" = run-all.sh ] && continue
+	case $(basename "$b") in run-all.sh|lib.sh) continue ;; esac
 	echo "== $(basename "$b")"
 	"$b" || rc=1
 done

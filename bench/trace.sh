@@ -20,12 +20,8 @@ REPS=${REPS:-3}
 SECS=${SECS:-4}
 [ "${1:-}" = --quick ] && { REPS=1; SECS=2; }
 TRACEFS=/sys/kernel/tracing
-[ "$(id -u)" = 0 ] || { echo "bench/trace.sh: needs root" >&2; exit 1; }
-for t in fio trace-cmd python3 cc; do
-	command -v $t >/dev/null || { echo "bench/trace.sh: needs $t (scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$DMAKIT" ] || { echo "bench/trace.sh: build first (make)" >&2; exit 1; }
-[ -e $TRACEFS/trace ] || mount -t tracefs nodev $TRACEFS
+. "$TOP/bench/lib.sh"
+bench_need bench/trace.sh fio trace-cmd python3 cc
 W=$(mktemp -d /tmp/dmakit-bench-trace.XXXXXX)
 trap 'rm -rf "$W"; rmdir $TRACEFS/instances/tcbench 2>/dev/null || true' EXIT
 cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
@@ -52,11 +48,6 @@ fio_run() {	# -> IOPS
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' "$W/fio.json"
 }
 
-wait_line() {	# FILE PATTERN
-	for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	return 1
-}
-
 dmakit_start() {	# START END [ARGS] -> $TRACER
 	"$DMAKIT" trace --start "$1" --end "$2" "${@:3}" --interval 0 \
 		--summary-json "$W/sum.json" >/dev/null 2>"$W/tr.err" &
@@ -64,15 +55,6 @@ dmakit_start() {	# START END [ARGS] -> $TRACER
 	wait_line "$W/tr.err" 'tracing\.\.\.'
 }
 dmakit_stop() { kill -INT "$TRACER"; wait "$TRACER"; }
-# CPU seconds (user + system) used so far by PID and its children
-cpu_secs() {
-	local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" p total=0 hz
-	hz=$(getconf CLK_TCK)
-	for p in $pids; do
-		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-	done
-	echo "$total $hz" | awk '{print $1 / $2}'
-}
 
 tc_start() {	# EVENT FILTER EVENT FILTER -> $TC
 	trace-cmd record -d -k -B tcbench -C mono -b 4096 -e "$1" -f "$2" \
@@ -229,15 +211,4 @@ if [ "$global_before" != "$global_after" ]; then
 	echo "bench/trace.sh: WARNING: the global trace buffer's settings changed:" >&2
 	diff <(echo "$global_before") <(echo "$global_after") >&2 || true
 fi
-doc=$TOP/docs/trace.md
-if [ -f "$doc" ] && grep -q '<!-- bench:trace:begin -->' "$doc"; then
-	python3 - "$doc" "$block" <<'PY'
-import re, sys
-doc, block = sys.argv[1], sys.argv[2]
-s = open(doc).read()
-s = re.sub(r"(<!-- bench:trace:begin -->\n).*?(<!-- bench:trace:end -->)",
-           lambda m: m.group(1) + block + "\n" + m.group(2), s, flags=re.S)
-open(doc, "w").write(s)
-PY
-	echo "(written into docs/trace.md)"
-fi
+doc_block trace "$block"

@@ -17,8 +17,7 @@
 #   Lost: dmakit's own exact count; for bpftrace and trace-cmd "~N", the
 #   calls they did not report (they also see other processes' getppid()
 #   calls, so it is a lower bound);
-#   - dmakit's backends at RATE for MEM_SECS (default 60; the issue asks
-#     600): the tracer's resident memory at the start and the end.
+#   (dmakit's memory over a long run: bench/trace_memory.sh)
 #
 #   bench/trace_backends.sh [--quick]
 set -euo pipefail
@@ -26,34 +25,15 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 DMAKIT=${DMAKIT:-$TOP/build/bin/dmakit}
 SECS=${SECS:-4}
 RATE=${RATE:-100000}
-MEM_SECS=${MEM_SECS:-60}
-[ "${1:-}" = --quick ] && { SECS=2; MEM_SECS=10; }
+[ "${1:-}" = --quick ] && SECS=2
 TRACEFS=/sys/kernel/tracing
-[ "$(id -u)" = 0 ] || { echo "bench/trace_backends.sh: needs root" >&2; exit 1; }
-for t in bpftrace trace-cmd python3 cc; do
-	command -v $t >/dev/null || { echo "bench/trace_backends.sh: needs $t (scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$DMAKIT" ] || { echo "bench/trace_backends.sh: build first (make)" >&2; exit 1; }
-[ -e $TRACEFS/trace ] || mount -t tracefs nodev $TRACEFS
+. "$TOP/bench/lib.sh"
+bench_need bench/trace_backends.sh bpftrace trace-cmd python3 cc
 W=$(mktemp -d /tmp/dmakit-bench-backends.XXXXXX)
 TCI=tcbackends$$
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"; rmdir $TRACEFS/instances/$TCI 2>/dev/null || true' EXIT
 cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
-HZ=$(getconf CLK_TCK)
 load=$(uptime | sed 's/.*load average: //')
-
-# CPU seconds (user + system) of PID and its children so far
-cpu_of() {
-	local p total=0
-	for p in $1 $(pgrep -P "$1" | tr '\n' ' '); do
-		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
-	done
-	echo "$total $HZ" | awk '{print $1 / $2}'
-}
-wait_line() {	# FILE PATTERN
-	for _ in $(seq 1 1200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "bench/trace_backends.sh: no '$2' in $1:" >&2; cat "$1" >&2; return 1
-}
 
 # start_tracer KIND: TRACER (its pid) tracing; stop_tracer: its result
 start_tracer() {
@@ -83,13 +63,13 @@ start_tracer() {
 		done
 		sleep 0.2 ;;
 	esac
-	CPU0=$(cpu_of "$TRACER")
+	CPU0=$(cpu_secs "$TRACER")
 }
 # sets TCPU (CPU seconds), SEEN (transactions it reports), LOST ("-":
 # it does not say); not in a subshell: it waits for the tracer's output
 stop_tracer() {
 	local kind=$1 cpu
-	cpu=$(cpu_of "$TRACER")
+	cpu=$(cpu_secs "$TRACER")
 	kill -INT "$TRACER"; wait "$TRACER" || true
 	TCPU=$(echo "$cpu $CPU0" | awk '{print $1 - $2}')
 	LOST=-
@@ -141,22 +121,6 @@ for k in "${kinds[@]}"; do
 	echo "unpaced $k: $rate calls/s, seen $seen, lost $lost, tracer CPU $tcpu s"
 done
 
-# memory of dmakit's backends over MEM_SECS at RATE
-mem_rows=""
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-for k in bpf tracefs; do
-	start_tracer "$k"
-	"$W/evsrc" "$RATE" "$MEM_SECS" >/dev/null &
-	src=$!
-	sleep 2
-	r0=$(rss "$TRACER")
-	wait "$src"
-	r1=$(rss "$TRACER")
-	stop_tracer "$k"; seen=$SEEN lost=$LOST
-	mem_rows+="| $k | $r0 KiB | $r1 KiB | $seen | $lost |"$'\n'
-	echo "memory $k: $r0 -> $r1 KiB over $MEM_SECS s"
-done
-
 block=$(cat <<EOF
 Paced at $RATE calls/s for $SECS s (untraced: $pcalls calls, $pcpu s of the source's CPU):
 
@@ -168,25 +132,9 @@ Unpaced (untraced: $mrate calls/s):
 | tracer | calls/s | slowdown per call (ns) | tracer's own CPU per call (ns) | total (ns) | lost |
 |---|---:|---:|---:|---:|---|
 ${max_rows}
-Resident memory of \`dmakit trace\` at $RATE calls/s, 2 s after the start and after $MEM_SECS s:
-
-| backend | RSS at 2 s | RSS at end | transactions | lost |
-|---|---:|---:|---:|---:|
-${mem_rows}
 Load average before: $load; after: $(uptime | sed 's/.*load average: //').
 Run on $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs, bpftrace $(bpftrace --version | awk '{print $2}'), trace-cmd $(trace-cmd -h 2>&1 | awk '/version/ {print $3; exit}').
 EOF
 )
 echo "$block"
-doc=$TOP/docs/trace.md
-if [ -f "$doc" ] && grep -q '<!-- bench:backends:begin -->' "$doc"; then
-	python3 - "$doc" "$block" <<'PY'
-import re, sys
-doc, block = sys.argv[1], sys.argv[2]
-s = open(doc).read()
-s = re.sub(r"(<!-- bench:backends:begin -->\n).*?(<!-- bench:backends:end -->)",
-           lambda m: m.group(1) + block + "\n" + m.group(2), s, flags=re.S)
-open(doc, "w").write(s)
-PY
-	echo "(written into docs/trace.md)"
-fi
+doc_block backends "$block"

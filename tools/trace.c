@@ -346,6 +346,7 @@ static void summary_members(struct dmakit_json *j,
 {
 	double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
 	struct dmakit_trace_vector_stats v;
+	const char *why;
 	unsigned int i;
 
 	sites_json(j, s, r, DMAKIT_TRACE_START);
@@ -354,7 +355,8 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_str(j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(j, "pairing", dmakit_trace_close_name(st->close));
 	dmakit_json_str(j, "pairing_reason", dmakit_trace_session_pairing(s));
-	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, NULL));
+	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, &why));
+	dmakit_json_str(j, "backend_reason", why);
 	dmakit_json_str(j, "instance", dmakit_trace_session_name(s));
 	dmakit_json_u64(j, "start_ns", st->start_ns);
 	dmakit_json_u64(j, "stop_ns", st->stop_ns);
@@ -379,6 +381,14 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_u64(j, "discarded_ends", st->pair.discarded_ends);
 	dmakit_json_u64(j, "late_events", st->pair.late_events);
 	dmakit_json_u64(j, "events_read", st->events);
+	/* what pairing here holds: tracefs only (BPF pairs in the kernel) */
+	if (strcmp(dmakit_trace_session_backend(s, NULL), "tracefs")) {
+		dmakit_json_str(j, "queued_events_max", NULL);
+		dmakit_json_str(j, "channels_held", NULL);
+	} else {
+		dmakit_json_u64(j, "queued_events_max", st->queued_max);
+		dmakit_json_u64(j, "channels_held", st->pair.channels);
+	}
 	dmakit_json_u64(j, "pid_filtered", st->pid_filtered);
 	dmakit_json_obj_begin(j, "coalesced");
 	dmakit_json_u64(j, "ends", st->pair.coalesced_ends);

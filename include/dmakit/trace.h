@@ -393,6 +393,9 @@ struct dmakit_trace_pair_opts {
  *                 across it
  * @late_events:   events older than one already processed (treated as a
  *                 gap)
+ * @channels:      channels held now (FIFO and batch pairing): one idle past
+ *                 the timeout with nothing open is forgotten, so a run that
+ *                 sees thread after thread holds only the recent ones
  */
 struct dmakit_trace_pair_stats {
 	uint64_t starts;
@@ -409,6 +412,7 @@ struct dmakit_trace_pair_stats {
 	uint64_t discarded_starts;
 	uint64_t discarded_ends;
 	uint64_t late_events;
+	uint64_t channels;
 };
 
 struct dmakit_trace_pairer;
@@ -566,6 +570,9 @@ struct dmakit_trace_vector_stats {
  *                kernel ran no program for (one was already running on
  *                that CPU: a start or end missing, as if lost); 0 on
  *                tracefs
+ * @queued_max:   tracefs: the most events held at once between reading
+ *                them and pairing them (in time order over the CPUs);
+ *                bounded by the library, whatever the rate and the lag
  */
 struct dmakit_trace_stats {
 	struct dmakit_trace_pair_stats pair;
@@ -581,6 +588,7 @@ struct dmakit_trace_stats {
 	uint64_t lost_xacts;
 	uint64_t lost_starts;
 	uint64_t lost_missed;
+	uint64_t queued_max;
 };
 
 struct dmakit_trace_session;
@@ -625,8 +633,9 @@ int dmakit_trace_session_vector(const struct dmakit_trace_session *session,
 				unsigned int i,
 				struct dmakit_trace_vector_stats *vec);
 /*
- * Remove the tracefs instances and uprobes of dmakit sessions whose
- * process is gone (normally their reaper does; see docs/trace.md).
+ * Remove the tracefs instances and uprobes of dmakit sessions proven
+ * dead, from any PID namespace: a live session's instance is locked
+ * (normally their reaper removes them; see docs/trace.md).
  * Return how many objects were removed, or -errno with @errmsg.
  */
 int dmakit_trace_cleanup(char *errmsg, size_t errlen);

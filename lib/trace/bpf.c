@@ -25,11 +25,18 @@
 #include <time.h>
 #include <unistd.h>
 #include <elf.h>
+#include <linux/capability.h>
 #include <linux/types.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "session.h"
 #include "bpf/trace_bpf.h"
+
+#ifndef CAP_BPF			/* Linux 5.8 */
+#define CAP_PERFMON	38
+#define CAP_BPF		39
+#endif
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #include "trace.skel.h"
@@ -61,6 +68,25 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
 	(void)fmt;
 	(void)ap;
 	return 0;
+}
+
+/*
+ * libbpf's print callback is process-wide and the application's own may
+ * be installed: ours is set only while a session opens (loads, attaches)
+ * or closes its program, and the previous one put back.  A session that
+ * finds ours already set (another session's window, in another thread)
+ * leaves putting back to that one, so the application's callback is never
+ * lost; it may then get libbpf's messages for the rest of this window.
+ */
+static libbpf_print_fn_t quiet_begin(void)
+{
+	return libbpf_set_print(quiet_libbpf);
+}
+
+static void quiet_end(libbpf_print_fn_t prev)
+{
+	if (prev != quiet_libbpf)
+		libbpf_set_print(prev);
 }
 
 #if defined(__x86_64__)
@@ -379,7 +405,25 @@ static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
+/* Has the process CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (Linux < 5.8)? */
+static bool may_load_tracing_bpf(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return true;	/* cannot tell: the kernel's message stands */
+	eff = data[0].effective | (uint64_t)data[1].effective << 32;
+	if (eff & (1ULL << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
+}
+
+static int open_program(struct dmakit_trace_session *s, char *err,
+			size_t errlen)
 {
 	struct dmakit_trace_bpf *b;
 	struct trace_bpf *skel;
@@ -396,7 +440,6 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 	if (b->ncpus <= 0)
 		return dmakit_errf(err, errlen, -ENODEV,
 				   "cannot count the possible CPUs");
-	libbpf_set_print(quiet_libbpf);
 	skel = trace_bpf__open();
 	if (!skel)
 		return dmakit_errf(err, errlen, -errno,
@@ -427,10 +470,10 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 				 skel->maps.open_fifo : skel->maps.open_ids, 1);
 	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
 	ret = trace_bpf__load(skel);
-	/* EACCES is also the verifier's refusal: only a non-root one is about rights */
-	if (ret && (ret == -EPERM || ret == -EACCES) && geteuid())
+	/* EACCES is also the verifier's refusal: only without rights is it theirs */
+	if (ret && (ret == -EPERM || ret == -EACCES) && !may_load_tracing_bpf())
 		return dmakit_errf(err, errlen, ret,
-				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (root): %s",
+				   "loading BPF programs needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), which this process lacks: %s",
 				   strerror(-ret));
 	if (ret)
 		return dmakit_errf(err, errlen, ret,
@@ -448,17 +491,29 @@ static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int bpf_open(struct dmakit_trace_session *s, char *err, size_t errlen)
+{
+	libbpf_print_fn_t prev = quiet_begin();
+	int ret = open_program(s, err, errlen);
+
+	quiet_end(prev);
+	return ret;
+}
+
 static void bpf_close(struct dmakit_trace_session *s)
 {
 	struct dmakit_trace_bpf *b = s->bpf;
+	libbpf_print_fn_t prev;
 	int i;
 
 	if (!b)
 		return;
+	prev = quiet_begin();
 	for (i = 0; i < b->nlinks; i++)
 		bpf_link__destroy(b->links[i]);
 	ring_buffer__free(b->rb);
 	trace_bpf__destroy(b->skel);
+	quiet_end(prev);
 	free(b);
 	s->bpf = NULL;
 }

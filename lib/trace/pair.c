@@ -395,6 +395,53 @@ static void expire_ids(struct dmakit_trace_pairer *p, uint64_t now)
 	}
 }
 
+/*
+ * Forget channels with nothing open, not resynchronising and without a
+ * start for the timeout: one made again later starts the same (empty, in
+ * sync), and a run that sees thread after thread (per-thread channels of
+ * a system-wide syscall) holds only the recent ones.  Rehashed into a
+ * fresh table: removal from open addressing needs it.
+ */
+static void prune_channels(struct dmakit_trace_pairer *p, uint64_t now)
+{
+	struct channel **tab;
+	size_t i, idle = 0, cap = 16;
+
+	for (i = 0; i < p->chan_cap; i++) {
+		struct channel *c = p->chans[i];
+
+		if (c && !c->q.len && !c->resync &&
+		    c->last_start + p->opts.timeout_ns <= now)
+			idle++;
+	}
+	/* in batches: each rehash costs the whole table */
+	if (!idle || idle * 4 < p->nchans)
+		return;
+	/* the table shrinks too: at most half full, as chan_get() keeps it */
+	while ((p->nchans - idle + 1) * 2 > cap)
+		cap *= 2;
+	tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return;		/* kept: only memory */
+	for (i = 0; i < p->chan_cap; i++) {
+		struct channel *c = p->chans[i];
+
+		if (!c)
+			continue;
+		if (!c->q.len && !c->resync &&
+		    c->last_start + p->opts.timeout_ns <= now) {
+			free(c->q.v);
+			free(c);
+			p->nchans--;
+		} else {
+			chan_insert_slot(tab, cap, c);
+		}
+	}
+	free(p->chans);
+	p->chans = tab;
+	p->chan_cap = cap;
+}
+
 void dmakit_trace_pairer_advance(struct dmakit_trace_pairer *p, uint64_t now)
 {
 	size_t i;
@@ -406,6 +453,7 @@ void dmakit_trace_pairer_advance(struct dmakit_trace_pairer *p, uint64_t now)
 	for (i = 0; i < p->chan_cap; i++)
 		if (p->chans[i])
 			expire_channel(p, p->chans[i], now);
+	prune_channels(p, now);
 }
 
 /* Nothing open now can be trusted to pair correctly: see the top. */
@@ -593,6 +641,7 @@ void dmakit_trace_pairer_stats(const struct dmakit_trace_pairer *p,
 			       struct dmakit_trace_pair_stats *stats)
 {
 	*stats = p->st;
+	stats->channels = p->nchans;
 }
 
 int dmakit_trace_pairer_alloc(struct dmakit_trace_pairer **pairerp,

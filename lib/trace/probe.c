@@ -3,9 +3,11 @@
  * What a session creates in tracefs, and cleaning up after crashed ones.
  *
  * Everything a session creates (its instance, its uprobe group) is named
- * dmakit_<pid>_<start>_<tag>: the pid and the process start time (boot
- * ticks, field 22 of /proc/PID/stat) identify the owner even after the
- * pid is reused, the random tag tells apart sessions of one process.
+ * dmakit_<pid>_<start>_<tag>_<pidns>: the pid and the process start time
+ * (boot ticks, field 22 of /proc/PID/stat) identify the owner even after
+ * the pid is reused, the random tag tells apart sessions of one process,
+ * and the inode of the owner's PID namespace says in which namespace the
+ * pid means something.
  *
  * A session's process may die by any signal, SIGKILL included, with its
  * uprobes armed (every call of the traced function then traps into the
@@ -14,9 +16,21 @@
  * only the session's process has.  When that process closes it (free())
  * or dies, the reaper reads EOF and removes the instance and the group's
  * uprobes, whatever is left of them.  Should the reaper itself be killed,
- * the next session (or `dmakit trace --cleanup`) removes objects whose
- * owner no longer runs: the instances first (they may have the probes
- * enabled), then the probes.
+ * the next session (or `dmakit trace --cleanup`) removes what it can
+ * prove dead: the instances first (they may have the probes enabled),
+ * then the probes.
+ *
+ * Proof of death must hold across PID namespaces: a tracer in a container
+ * shares tracefs with the host, where its pid means another process or
+ * none.  So a session holds an flock on its instance's directory (taken
+ * before its first probe is created, released when it dies): a lock is a
+ * property of the tracefs inode, seen alike from every namespace.  An
+ * instance whose lock can be taken has no live owner; a session that finds
+ * its fresh instance was removed before it got the lock makes it again.
+ * A uprobe group without its instance belongs to a session that is dead
+ * or removing its probes itself.  Names without the namespace (dmakit
+ * before 0.1.1) are judged by pid in the cleaner's own namespace, as
+ * they always were.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -29,8 +43,10 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,27 +76,123 @@ static unsigned long long proc_start_time(pid_t pid)
 	return start;
 }
 
+/* Inode of the caller's PID namespace, 0 if /proc does not say. */
+static unsigned long pid_namespace(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (unsigned long)st.st_ino;
+}
+
 int dmakit_tracefs_session_name(char *buf, size_t len)
 {
 	uint16_t tag;
 
 	if (getrandom(&tag, sizeof(tag), GRND_NONBLOCK) != sizeof(tag))
 		tag = (uint16_t)(dmakit_now_ns() >> 10);
-	snprintf(buf, len, "dmakit_%d_%llx_%04x", (int)getpid(),
-		 proc_start_time(getpid()), tag);
+	snprintf(buf, len, "dmakit_%d_%llx_%04x_%lx", (int)getpid(),
+		 proc_start_time(getpid()), tag, pid_namespace());
 	return 0;
 }
 
-/* Is @name (an instance or uprobe group) owned by a dead dmakit session? */
-static bool is_leftover(const char *name)
+/* Open @name's instance directory and try its lock: the fd, -1 if none. */
+static int try_instance_lock(const char *name, bool *held)
+{
+	char *dir = tracefs_get_tracing_file("instances");
+	char path[PATH_MAX];
+	int fd = -1;
+
+	*held = false;
+	if (dir && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
+	    sizeof(path))
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	tracefs_put_tracing_file(dir);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+		*held = true;
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * Is @name (an instance or uprobe group) owned by a dead dmakit session?
+ * For an instance that is, *@lockfd holds its lock (-1 otherwise): the
+ * caller removes it before anyone else can take it.
+ */
+static bool is_leftover(const char *name, int *lockfd)
 {
 	unsigned long long start;
+	unsigned long ns;
+	bool held, same_ns;
+	unsigned int tag;
 	int pid, n = 0;
 
+	*lockfd = -1;
+	if (sscanf(name, "dmakit_%d_%llx_%x_%lx%n", &pid, &start, &tag, &ns,
+		   &n) == 4 && n && !name[n] && pid > 0) {
+		same_ns = ns && ns == pid_namespace();
+		/* between creating its instance and locking it */
+		if (same_ns && proc_start_time(pid) == start)
+			return false;
+		*lockfd = try_instance_lock(name, &held);
+		if (held)
+			return false;
+		/* locked by us: dead; no instance: dead or removing its probes */
+		return true;
+	}
+	n = 0;
 	if (sscanf(name, "dmakit_%d_%llx_%*x%n", &pid, &start, &n) != 2 ||
-	    !n || pid <= 0)
+	    !n || name[n] || pid <= 0)
 		return false;
 	return proc_start_time(pid) != start;
+}
+
+int dmakit_tracefs_session_lock(struct tracefs_instance **instp, int *lockfd,
+				const char *name, char *err, size_t errlen)
+{
+	struct tracefs_instance *inst;
+	struct stat locked, now;
+	char *path;
+	int tries, fd, ret;
+
+	for (tries = 0; tries < 10; tries++) {
+		inst = tracefs_instance_create(name);
+		if (!inst)
+			return dmakit_errf(err, errlen, errno ? -errno : -EIO,
+					   "cannot create tracefs instance %s: %s",
+					   name, strerror(errno ? errno : EIO));
+		path = tracefs_instance_get_dir(inst);
+		fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		ret = fd < 0 ? (path && errno ? -errno : -ENOMEM) : 0;
+		/* blocks only while another session's cleanup removes it */
+		while (!ret && flock(fd, LOCK_EX))
+			if (errno != EINTR)
+				ret = -errno;
+		if (!ret && !fstat(fd, &locked) && !stat(path, &now) &&
+		    locked.st_dev == now.st_dev && locked.st_ino == now.st_ino) {
+			tracefs_put_tracing_file(path);
+			/* the tracefs backend sizes it and turns it on; to the
+			 * others it is only a lock */
+			tracefs_instance_file_write(inst, "tracing_on", "0");
+			tracefs_instance_file_write(inst, "buffer_size_kb", "4");
+			*instp = inst;
+			*lockfd = fd;
+			return 0;
+		}
+		/* removed by a cleanup that took the lock first: again */
+		tracefs_put_tracing_file(path);
+		if (fd >= 0)
+			close(fd);
+		tracefs_instance_free(inst);
+		if (ret)
+			return dmakit_errf(err, errlen, ret,
+					   "cannot lock tracefs instance %s: %s",
+					   name, strerror(-ret));
+	}
+	return dmakit_errf(err, errlen, -EBUSY,
+			   "tracefs instance %s was removed as it was made, 10 times",
+			   name);
 }
 
 int dmakit_tracefs_mount(char *dir, size_t len)
@@ -177,9 +289,15 @@ int dmakit_tracefs_cleanup_leftovers(void)
 	dir = tracefs_get_tracing_file("instances");
 	d = dir ? opendir(dir) : NULL;
 	tracefs_put_tracing_file(dir);
-	while (d && (de = readdir(d)))
-		if (is_leftover(de->d_name) && !remove_instance(de->d_name))
+	while (d && (de = readdir(d))) {
+		int lockfd;
+
+		if (is_leftover(de->d_name, &lockfd) &&
+		    !remove_instance(de->d_name))
 			removed++;
+		if (lockfd >= 0)
+			close(lockfd);
+	}
 	if (d)
 		closedir(d);
 
@@ -188,11 +306,15 @@ int dmakit_tracefs_cleanup_leftovers(void)
 	for (line = events ? strtok_r(events, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char group[128], event[128];
+		int lockfd;
 
 		if (sscanf(line, "%*c:%127[^/]/%127s", group, event) != 2)
 			continue;
-		if (is_leftover(group) && !dmakit_uprobe_remove(group, event))
+		if (is_leftover(group, &lockfd) &&
+		    !dmakit_uprobe_remove(group, event))
 			removed++;
+		if (lockfd >= 0)
+			close(lockfd);
 	}
 	free(events);
 	return removed;

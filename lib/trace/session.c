@@ -866,6 +866,9 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 	/* before anything is created: see probe.c */
 	ret = dmakit_reaper_start(s->tracing_dir, s->name, &s->reaper_fd, err,
 				  errlen);
+	if (!ret)
+		ret = dmakit_tracefs_session_lock(&s->inst, &s->lock_fd, s->name,
+						  err, errlen);
 	if (ret)
 		return ret;
 
@@ -929,6 +932,7 @@ int dmakit_trace_session_alloc(struct dmakit_trace_session **sessionp,
 		return dmakit_errf(errmsg, errlen, -ENOMEM, "out of memory");
 	s->opts = *opts;
 	s->reaper_fd = -1;
+	s->lock_fd = -1;
 	if (!s->opts.timeout_ns)
 		s->opts.timeout_ns = 1000000000ULL;
 	for (r = 0; r < 2; r++) {
@@ -974,9 +978,13 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 
 	if (!s)
 		return;
-	/* the backend first: tracefs' instance disables its events ... */
 	if (s->backend)
 		s->backend->close(s);
+	/* the instance first: removing it disables its events ... */
+	if (s->inst) {
+		tracefs_instance_destroy(s->inst);
+		tracefs_instance_free(s->inst);
+	}
 	/* ... so the probes can go */
 	for (r = 0; r < s->nsides; r++) {
 		for (i = 0; i < MAX_SITES; i++)
@@ -988,6 +996,8 @@ void dmakit_trace_session_free(struct dmakit_trace_session *s)
 	if (s->tep)
 		tep_free(s->tep);
 	free(s->vecs);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	if (s->reaper_fd >= 0)
 		close(s->reaper_fd);	/* it finds nothing left and exits */
 	free(s);

@@ -28,6 +28,13 @@
 /* an interrupt's count is bumped just before its handler's event */
 #define COUNT_MARGIN_NS	(200 * 1000ULL)
 #define PAGES_PER_POLL	4096
+/*
+ * Events a CPU's queue may hold (a power of two: its largest size, 768
+ * KiB): reading a CPU stops before a page could overflow it, until the
+ * queue is merged; the rest waits in the kernel's buffer.  Keeps a run's
+ * memory flat however far the reader once fell behind.
+ */
+#define QUEUE_EVENTS	8192
 
 struct side;
 
@@ -76,6 +83,7 @@ struct cpu_stream {
 	size_t head, len, cap;
 	uint64_t last_ts;		/* newest timestamp read */
 	bool drained;			/* last read found nothing more */
+	bool full;			/* last read stopped at QUEUE_EVENTS */
 	uint64_t drained_at;		/* CLOCK_MONOTONIC before that read */
 };
 
@@ -97,7 +105,8 @@ struct dmakit_trace_session {
 	struct dmakit_trace_bpf *bpf;	/* the BPF backend's state */
 	char name[64];
 	char tracing_dir[PATH_MAX];
-	struct tracefs_instance *inst;
+	struct tracefs_instance *inst;	/* locked by lock_fd, see probe.c */
+	int lock_fd;
 	struct tep_handle *tep;
 	struct side side[MAX_SIDES];
 	int nsides;

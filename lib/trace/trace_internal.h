@@ -214,14 +214,26 @@ int dmakit_parse_ring_stats(const char *text, uint64_t *lost);
 
 /* --- tracefs objects of a session (probe.c) --- */
 
+struct tracefs_instance;
+
 /*
  * Find tracefs (/sys/kernel/tracing, or the debugfs path of old kernels)
  * and mount it if it is not.  Return 0 with its path, or -errno of mount.
  */
 int dmakit_tracefs_mount(char *dir, size_t len);
-/* "dmakit_<pid>_<start time>_<tag>": names a session's instance and probes. */
+/*
+ * "dmakit_<pid>_<start time>_<tag>_<pid namespace>": names a session's
+ * instance and probes.
+ */
 int dmakit_tracefs_session_name(char *buf, size_t len);
-/* Remove instances and uprobes of dmakit sessions whose process is gone. */
+/*
+ * Create instance @name and lock it for the session's life (see probe.c),
+ * before any probe of group @name exists.  *@lockfd is closed after the
+ * instance and probes are removed.  Return 0 or -errno.
+ */
+int dmakit_tracefs_session_lock(struct tracefs_instance **instp, int *lockfd,
+				const char *name, char *err, size_t errlen);
+/* Remove instances and uprobes of dmakit sessions proven dead. */
 int dmakit_tracefs_cleanup_leftovers(void);
 /*
  * Fork the session's reaper (see probe.c): when *@fdp is closed, by the

@@ -198,11 +198,7 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 	long long sub_kb;
 	int ret, r;
 
-	s->inst = tracefs_instance_create(s->name);
-	if (!s->inst)
-		return dmakit_errf(err, errlen, errno ? -errno : -EIO,
-				   "cannot create tracefs instance %s: %s",
-				   s->name, strerror(errno ? errno : EIO));
+	/* s->inst: the session's, locked before any probe was made */
 	ret = inst_write(s, "tracing_on", "0");
 	if (!ret)
 		ret = inst_write(s, "trace_clock", "mono");
@@ -252,13 +248,9 @@ static void tracefs_close(struct dmakit_trace_session *s)
 	free(s->cpus);
 	s->cpus = NULL;
 	s->ncpus = 0;
-	if (s->inst) {
+	/* the session removes the instance (it disables the events) */
+	if (s->inst)
 		inst_write(s, "tracing_on", "0");
-		/* removing the instance disables its events */
-		tracefs_instance_destroy(s->inst);
-		tracefs_instance_free(s->inst);
-		s->inst = NULL;
-	}
 	dmakit_trace_pairer_free(s->pairer);
 	s->pairer = NULL;
 	free(s->tids);
@@ -440,9 +432,17 @@ static int read_cpu(struct dmakit_trace_session *s, struct cpu_stream *c,
 	int pages = 0, ret;
 
 	c->drained = false;
+	c->full = false;
 	while (pages < budget) {
 		uint64_t before = dmakit_now_ns();
-		ssize_t n = read(c->fd, c->page, s->subbuf_size);
+		ssize_t n;
+
+		/* a page holds at most one event per 8 bytes */
+		if (c->len && c->len + s->subbuf_size / 8 > QUEUE_EVENTS) {
+			c->full = true;	/* merge first, read on after */
+			break;
+		}
+		n = read(c->fd, c->page, s->subbuf_size);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -457,6 +457,8 @@ static int read_cpu(struct dmakit_trace_session *s, struct cpu_stream *c,
 		ret = parse_page(s, c);
 		if (ret)
 			return ret;
+		if (c->len > s->st.queued_max)
+			s->st.queued_max = c->len;
 	}
 	return pages;
 }
@@ -545,12 +547,18 @@ static int merge(struct dmakit_trace_session *s, uint64_t upto)
 	return processed;
 }
 
+/*
+ * Read every CPU (up to @budget pages each); the watermark every CPU is
+ * known to have passed.  Returns the most pages one CPU gave, or -errno;
+ * *@full: a CPU's queue is full, so more may be read once merged.
+ */
 static int read_all(struct dmakit_trace_session *s, int budget,
-		    uint64_t *watermark)
+		    uint64_t *watermark, bool *full)
 {
 	uint64_t w = UINT64_MAX;
-	int i, ret;
+	int i, ret, most = 0;
 
+	*full = false;
 	for (i = 0; i < s->ncpus; i++) {
 		struct cpu_stream *c = &s->cpus[i];
 		uint64_t cw;
@@ -558,6 +566,9 @@ static int read_all(struct dmakit_trace_session *s, int budget,
 		ret = read_cpu(s, c, budget);
 		if (ret < 0)
 			return ret;
+		if (ret > most)
+			most = ret;
+		*full |= c->full;
 		/* what this CPU can still deliver is newer than cw */
 		cw = c->drained ? (c->drained_at > COMMIT_SLACK_NS ?
 				   c->drained_at - COMMIT_SLACK_NS : 0)
@@ -566,7 +577,7 @@ static int read_all(struct dmakit_trace_session *s, int budget,
 			w = cw;
 	}
 	*watermark = w;
-	return 0;
+	return most;
 }
 
 static int tracefs_start(struct dmakit_trace_session *s)
@@ -591,9 +602,10 @@ static int tracefs_start(struct dmakit_trace_session *s)
 
 static int tracefs_poll(struct dmakit_trace_session *s, int timeout_ms)
 {
+	int ret, n, pages = 0, processed = 0;
 	struct timespec ts;
+	bool full;
 	uint64_t w;
-	int ret;
 
 	if (!s || !s->started || s->stopped)
 		return -EINVAL;
@@ -605,16 +617,31 @@ static int tracefs_poll(struct dmakit_trace_session *s, int timeout_ms)
 		if (nanosleep(&ts, NULL) && errno == EINTR)
 			return -EINTR;
 	}
-	ret = read_all(s, PAGES_PER_POLL, &w);
-	if (ret)
-		return ret;
-	return merge(s, w);
+	/*
+	 * A full queue's CPU is not drained: its watermark is its newest
+	 * event, so the merge empties that queue or an older CPU's, and
+	 * reading goes on where it stopped.
+	 */
+	do {
+		n = read_all(s, PAGES_PER_POLL - pages, &w, &full);
+		if (n < 0)
+			return n;
+		pages += n;
+		ret = merge(s, w);
+		if (ret < 0)
+			return ret;
+		processed += ret;
+		/* nothing read or merged: the full queue is newer than another
+		 * CPU's watermark, which the next poll moves on */
+	} while (full && pages < PAGES_PER_POLL && (n > 0 || ret > 0));
+	return processed;
 }
 
 static int tracefs_stop(struct dmakit_trace_session *s)
 {
 	uint64_t w;
 	int ret, i, r2;
+	bool full;
 
 	if (!s || !s->started)
 		return -EINVAL;
@@ -628,9 +655,20 @@ static int tracefs_stop(struct dmakit_trace_session *s)
 	s->st.stop_ns = dmakit_now_ns();
 	/* everything is in the buffers now: read it all */
 	do {
-		ret = read_all(s, INT_MAX, &w);
-		if (ret)
+		ret = read_all(s, INT_MAX, &w, &full);
+		if (ret < 0)
 			return ret;
+		/* tracing is off: a drained CPU has nothing more, a full one
+		 * only events newer than the last it gave */
+		w = UINT64_MAX;
+		for (i = 0; i < s->ncpus; i++)
+			if (!s->cpus[i].drained && s->cpus[i].last_ts < w)
+				w = s->cpus[i].last_ts;
+		if (w != UINT64_MAX) {
+			ret = merge(s, w);
+			if (ret < 0)
+				return ret;
+		}
 		for (i = 0; i < s->ncpus && s->cpus[i].drained; i++)
 			;
 	} while (i < s->ncpus);

@@ -593,6 +593,66 @@ static void random_losses_id(void)
 	random_losses(DMAKIT_TRACE_CLOSE_ID);
 }
 
+/*
+ * A run that sees thread after thread (per-thread channels of a
+ * system-wide syscall): channels idle past the timeout are forgotten, so
+ * the number held stays bounded over 100 000 threads, and every pair is
+ * still right, also of a thread that comes back and of one whose call
+ * outlasts many others' idleness.
+ */
+static void idle_channels_forgotten(void)
+{
+	struct dmakit_trace_pairer *p = new_pairer(DMAKIT_TRACE_CLOSE_ONE, 100 * MS);
+	struct dmakit_trace_pair_stats st;
+	uint64_t t = MS, most = 0, k, paired = 0;
+	size_t i;
+	bool right = true;
+
+	T_ASSERT(p);
+	S(p, t, 7, -1);			/* a long call of thread 7 */
+	for (k = 0; k < 100000; k++) {
+		uint64_t chan = 1000 + k;
+
+		t += MS / 4;
+		got.n = 0;
+		S(p, t, chan, -1);
+		E(p, t + 10000, chan, -1);
+		for (i = 0; i < got.n; i++)
+			right &= got.x[i].start_ns == t &&
+				 got.x[i].latency_ns == 10000;
+		paired += got.n;
+		if (k == 200) {		/* 50 ms later: thread 7 returns */
+			got.n = 0;
+			E(p, t + 20000, 7, -1);
+			T_EQ(got.n, 1);
+			T_EQ(got.x[0].start_ns, MS);
+		}
+		if (k % 40 == 0) {	/* every 10 ms, as a session merges */
+			dmakit_trace_pairer_advance(p, t + 20000);
+			dmakit_trace_pairer_stats(p, &st);
+			if (st.channels > most)
+				most = st.channels;
+		}
+	}
+	T_ASSERT(right);
+	T_EQ(paired, 100000);
+	/* 400 threads within a timeout, up to a quarter idle before a prune */
+	T_ASSERT(most <= 800);
+	/* an early thread comes back: a fresh channel pairs it */
+	got.n = 0;
+	t += MS;
+	S(p, t, 1000, -1);
+	E(p, t + 500, 1000, -1);
+	T_EQ(got.n, 1);
+	T_EQ(got.x[0].latency_ns, 500);
+	dmakit_trace_pairer_finish(p, t + 1000);
+	dmakit_trace_pairer_stats(p, &st);
+	T_EQ(st.transactions, 100002);
+	T_EQ(st.orphans, 0);
+	T_EQ(st.unmatched_starts, 0);
+	dmakit_trace_pairer_free(p);
+}
+
 static void bad_opts(void)
 {
 	struct dmakit_trace_pair_opts o = { .close = 7 };
@@ -620,6 +680,7 @@ int main(void)
 	T_RUN(random_losses_per_thread);
 	T_RUN(random_losses_batch);
 	T_RUN(random_losses_id);
+	T_RUN(idle_channels_forgotten);
 	T_RUN(bad_opts);
 	return t_exit();
 }

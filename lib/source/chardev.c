@@ -258,6 +258,18 @@ static int submit_chain(struct chardev *c, struct dmakit_dev *dev)
 				   c->bufsize - r->filled, (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, (c->q_first + i) % CHARDEV_MAX_DEPTH);
 		sqe->flags |= IOSQE_IO_LINK;
+		/*
+		 * short=flag: issued from io_uring's worker, a blocking read()
+		 * as a read loop would make.  Issued inline, a read of a
+		 * device that supports non-blocking I/O (/dev/zero,
+		 * /dev/urandom) stops at a page whenever this thread has
+		 * completion work pending, and each such cut would be flagged
+		 * a truncated buffer.  A driver without non-blocking I/O
+		 * (XDMA) is issued from the worker anyway; short=fill
+		 * continues a cut read, inline.
+		 */
+		if (!c->fill)
+			sqe->flags |= IOSQE_ASYNC;
 		r->submitted = true;
 		n++;
 	}

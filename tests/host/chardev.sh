@@ -79,6 +79,22 @@ t_check "urandom: the data is not zeros" \
 	sh -c "! cmp -s -n 1048576 $out /dev/zero"
 rm -f "$out"*
 
+# --- the defaults (short=flag): a device that never cuts a transfer short
+# gives whole buffers.  Issued inline, io_uring's reads of /dev/zero and
+# /dev/urandom stopped at a page whenever completion work was pending, and
+# each cut was recorded as a truncated buffer: --size 16M gave ~11 MiB. ---
+for dev in zero urandom; do
+	out=default-$dev.dat
+	"$DMAKIT" record -d chardev:/dev/$dev,policy=block -o "$out" --size 16M \
+		--json >r.json 2>r.err
+	t_eq "$dev, default options: record exits 0" "$?" 0
+	t_eq "$dev, default options: 16 MiB recorded" "$(json_get r.json bytes)" 16777216
+	t_eq "$dev, default options: no buffer truncated" "$(json_get r.json truncated)" 0
+	"$DMAKIT" verify "$out" -q
+	t_eq "$dev, default options: verify passes" "$?" 0
+	rm -f "$out"*
+done
+
 # --- a FIFO: odd sizes, pauses, then EOF ---
 for mode in flag fill; do
 	rm -f fifo; mkfifo fifo

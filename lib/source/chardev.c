@@ -554,7 +554,14 @@ static int chardev_open(struct dmakit_dev *dev, const char *args, char *err,
 	if (c->depth >= c->nbufs)
 		c->depth = c->nbufs > 1 ? c->nbufs - 1 : 1;
 
+	/* a FIFO opens for reading once it has a writer: a signal ends the wait */
 	c->fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0 && errno == EINTR) {
+		ret = dmakit_errf(err, errlen, -EINTR,
+				  "chardev: stopped while waiting for %s to open (a FIFO opens once it has a writer): nothing was read",
+				  c->path);
+		goto fail;
+	}
 	if (c->fd < 0) {
 		ret = dmakit_errf(err, errlen, -errno, "chardev: open %s: %s",
 				  c->path, strerror(errno));

@@ -144,6 +144,21 @@ t_eq "stop during a blocked read: every byte written is recorded" \
 	"$(json_get stop.dat.json bytes)" 1000000
 rm -f stop.dat*
 
+# --- stopped while waiting for a FIFO's writer: a clear message, not
+# "Interrupted system call", and no recording files ---
+rm -f fifo; mkfifo fifo
+"$DMAKIT" record -d "chardev:$TMPDIR/fifo" -o nowriter.dat --duration 60 \
+	--json >r.json 2>r.err &
+pid=$!
+waits_for_writer() { grep -q wait_for_partner "/proc/$pid/wchan" 2>/dev/null; }
+t_check "no writer: record waits in the FIFO's open" wait_for 60 waits_for_writer
+kill -TERM "$pid"; wait "$pid"
+t_eq "no writer: SIGTERM ends it, exit 1 (nothing recorded)" "$?" 1
+t_grep "no writer: says it was stopped waiting for a writer" \
+	"stopped while waiting for .*fifo to open \\(a FIFO opens once it has a writer\\): nothing was read" r.err
+t_eq "no writer: --json agrees" "$(json_get r.json ok)" false
+t_check "no writer: no recording files" test ! -e nowriter.dat -a ! -e nowriter.dat.idx
+
 # --- EIO from a stream (FUSE), once and for good ---
 if /usr/bin/python3 -c 'import fuse' 2>/dev/null && [ -c /dev/fuse ]; then
 	size=$((40 * 65536)) err_at=$((10 * 65536))

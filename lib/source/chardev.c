@@ -335,6 +335,25 @@ static void requeue_done(struct chardev *c)
 }
 
 /*
+ * True if a read behind the front one was issued and has not come back
+ * empty: it holds, or may still get, bytes that follow the front's in the
+ * stream.  Whether a short read cancels the reads linked behind it
+ * depends on how the kernel issued them, so it is checked, not assumed.
+ */
+static bool later_read_may_hold_data(struct chardev *c)
+{
+	unsigned int i;
+
+	for (i = 1; i < c->q_n; i++) {
+		const struct chardev_read *r = q_at(c, i);
+
+		if (r->submitted && (!r->done || r->res > 0))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Take the completed reads at the front of the queue in stream order.
  * Returns 0 to go on, 1 at the end of the stream, or -errno on failure.
  * (Reads behind a failed or short one in its chain come back cancelled.)
@@ -355,8 +374,14 @@ static int retire(struct chardev *c, struct dmakit_dev *dev)
 		if (o == CHARDEV_FULL || o == CHARDEV_SHORT) {
 			c->errors_in_row = 0;
 			r->filled += (uint32_t)r->res;
-			if (o == CHARDEV_SHORT && c->fill) {
-				/* a byte stream: the rest of the buffer next */
+			/*
+			 * A byte stream: the rest of the buffer next, unless
+			 * the bytes that follow went to a later read already:
+			 * then this buffer ends here (truncated), nothing is
+			 * read over or out of order.
+			 */
+			if (o == CHARDEV_SHORT && c->fill &&
+			    !later_read_may_hold_data(c)) {
 				requeue_done(c);
 				return 0;
 			}

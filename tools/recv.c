@@ -68,6 +68,12 @@ static void recv_progress(void *ctx, const struct dmakit_record_progress *p)
 		cli_status_update(ctx, &line);
 }
 
+/* The sink opened a recording (its clock started), as 'dmakit record' tells. */
+static bool recording_made(const struct dmakit_recv_stats *st)
+{
+	return st->recorded.seconds > 0;
+}
+
 static void print_json(const struct dmakit_recv_stats *st, int ret,
 		       const char *err, int rc)
 {
@@ -95,6 +101,12 @@ static void print_json(const struct dmakit_recv_stats *st, int ret,
 	dmakit_json_u64(&j, "zc_sends", st->sender.zc_sends);
 	dmakit_json_u64(&j, "zc_copied", st->sender.zc_copied);
 	dmakit_json_obj_end(&j);
+	/* no recording was made (the sink refused the target): no counters */
+	if (!recording_made(st)) {
+		dmakit_json_obj_end(&j);
+		dmakit_json_end(&j);
+		return;
+	}
 	dmakit_json_obj_begin(&j, "recorded");
 	dmakit_json_str(&j, "result", dmakit_result_name(rs->result));
 	dmakit_json_bool(&j, "finalized", !rs->close_error);
@@ -299,7 +311,11 @@ int cmd_recv(int argc, char **argv)
 	/* like 'dmakit record': a signal or the source's end is a clean end */
 	rc = !ret || ret == -EINTR || ret == -ENODATA ? CLI_EXIT_OK :
 							CLI_EXIT_FAIL;
-	if (json)
+	/*
+	 * Refused before any sender (the target holds data, a bad sidecar):
+	 * no report of its own, the failure object ("ok", "command", "error")
+	 */
+	if (json && (rc == CLI_EXIT_OK || st.peer[0] || recording_made(&st)))
 		print_json(&st, ret, err, rc);
 	else if (!quiet && (st.frames || st.got_end))
 		print_text(&st);

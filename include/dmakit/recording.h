@@ -586,7 +586,8 @@ struct dmakit_recover_report {
  * "recovered" and what was lost, all durably.  A finished recording is
  * left untouched (report->was_finished), so running it twice is
  * harmless.  Return 0, or -errno with @err explaining (no index, a
- * corrupt index header, a version 1 index, an unwritable target).
+ * corrupt index header, a version 1 index, an unwritable target; -EBUSY:
+ * a recorder still holds the index or data file's flock, nothing changed).
  */
 int dmakit_recover(const char *path, const char *sidecar,
 		   struct dmakit_recover_report *report, char *err,

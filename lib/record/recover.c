@@ -249,6 +249,28 @@ static void remove_leftovers(const char *meta_path)
 	}
 }
 
+/*
+ * A recorder still writing the recording holds the flock of its data and
+ * index: recovering under it would trim and finish files it goes on
+ * writing.  Without flock on this file system there is nothing to check.
+ */
+static int lock_recording_file(int fd, const char *path, char *err,
+			       size_t errlen)
+{
+	char why[512] = "";
+	int ret = dmakit_sink_lock(fd, path, why, sizeof(why));
+
+	if (ret == -EOPNOTSUPP)
+		return 0;
+	if (ret == -EBUSY)
+		return dmakit_errf(err, errlen, ret,
+				   "%s; nothing changed: recover a recording once its recorder has ended",
+				   why);
+	if (ret)
+		return dmakit_errf(err, errlen, ret, "%s", why);
+	return 0;
+}
+
 int dmakit_recover(const char *path, const char *sidecar,
 		   struct dmakit_recover_report *rep, char *err, size_t errlen)
 {
@@ -284,6 +306,9 @@ int dmakit_recover(const char *path, const char *sidecar,
 				  strerror(errno));
 		goto out;
 	}
+	ret = lock_recording_file(r.idx_fd, idx_path, err, errlen);
+	if (ret)
+		goto out;
 	if (pread(r.idx_fd, &r.hdr, sizeof(r.hdr), 0) != sizeof(r.hdr) ||
 	    memcmp(r.hdr.magic, DMAKIT_IDX_MAGIC, sizeof(r.hdr.magic)) ||
 	    dmakit_idx_header_crc(&r.hdr) != r.hdr.header_crc32c ||
@@ -357,6 +382,9 @@ int dmakit_recover(const char *path, const char *sidecar,
 				  strerror(errno));
 		goto out;
 	}
+	ret = lock_recording_file(r.data_fd, path, err, errlen);
+	if (ret)
+		goto out;
 	r.buf = malloc(r.hdr.bufsize);
 	if (!r.buf) {
 		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");

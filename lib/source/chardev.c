@@ -258,6 +258,18 @@ static int submit_chain(struct chardev *c, struct dmakit_dev *dev)
 				   c->bufsize - r->filled, (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, (c->q_first + i) % CHARDEV_MAX_DEPTH);
 		sqe->flags |= IOSQE_IO_LINK;
+		/*
+		 * short=flag: issued from io_uring's worker, a blocking read()
+		 * as a read loop would make.  Issued inline, a read of a
+		 * device that supports non-blocking I/O (/dev/zero,
+		 * /dev/urandom) stops at a page whenever this thread has
+		 * completion work pending, and each such cut would be flagged
+		 * a truncated buffer.  A driver without non-blocking I/O
+		 * (XDMA) is issued from the worker anyway; short=fill
+		 * continues a cut read, inline.
+		 */
+		if (!c->fill)
+			sqe->flags |= IOSQE_ASYNC;
 		r->submitted = true;
 		n++;
 	}
@@ -323,6 +335,25 @@ static void requeue_done(struct chardev *c)
 }
 
 /*
+ * True if a read behind the front one was issued and has not come back
+ * empty: it holds, or may still get, bytes that follow the front's in the
+ * stream.  Whether a short read cancels the reads linked behind it
+ * depends on how the kernel issued them, so it is checked, not assumed.
+ */
+static bool later_read_may_hold_data(struct chardev *c)
+{
+	unsigned int i;
+
+	for (i = 1; i < c->q_n; i++) {
+		const struct chardev_read *r = q_at(c, i);
+
+		if (r->submitted && (!r->done || r->res > 0))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Take the completed reads at the front of the queue in stream order.
  * Returns 0 to go on, 1 at the end of the stream, or -errno on failure.
  * (Reads behind a failed or short one in its chain come back cancelled.)
@@ -343,8 +374,14 @@ static int retire(struct chardev *c, struct dmakit_dev *dev)
 		if (o == CHARDEV_FULL || o == CHARDEV_SHORT) {
 			c->errors_in_row = 0;
 			r->filled += (uint32_t)r->res;
-			if (o == CHARDEV_SHORT && c->fill) {
-				/* a byte stream: the rest of the buffer next */
+			/*
+			 * A byte stream: the rest of the buffer next, unless
+			 * the bytes that follow went to a later read already:
+			 * then this buffer ends here (truncated), nothing is
+			 * read over or out of order.
+			 */
+			if (o == CHARDEV_SHORT && c->fill &&
+			    !later_read_may_hold_data(c)) {
 				requeue_done(c);
 				return 0;
 			}
@@ -542,7 +579,14 @@ static int chardev_open(struct dmakit_dev *dev, const char *args, char *err,
 	if (c->depth >= c->nbufs)
 		c->depth = c->nbufs > 1 ? c->nbufs - 1 : 1;
 
+	/* a FIFO opens for reading once it has a writer: a signal ends the wait */
 	c->fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0 && errno == EINTR) {
+		ret = dmakit_errf(err, errlen, -EINTR,
+				  "chardev: stopped while waiting for %s to open (a FIFO opens once it has a writer): nothing was read",
+				  c->path);
+		goto fail;
+	}
 	if (c->fd < 0) {
 		ret = dmakit_errf(err, errlen, -errno, "chardev: open %s: %s",
 				  c->path, strerror(errno));

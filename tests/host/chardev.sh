@@ -79,6 +79,22 @@ t_check "urandom: the data is not zeros" \
 	sh -c "! cmp -s -n 1048576 $out /dev/zero"
 rm -f "$out"*
 
+# --- the defaults (short=flag): a device that never cuts a transfer short
+# gives whole buffers.  Issued inline, io_uring's reads of /dev/zero and
+# /dev/urandom stopped at a page whenever completion work was pending, and
+# each cut was recorded as a truncated buffer: --size 16M gave ~11 MiB. ---
+for dev in zero urandom; do
+	out=default-$dev.dat
+	"$DMAKIT" record -d chardev:/dev/$dev,policy=block -o "$out" --size 16M \
+		--json >r.json 2>r.err
+	t_eq "$dev, default options: record exits 0" "$?" 0
+	t_eq "$dev, default options: 16 MiB recorded" "$(json_get r.json bytes)" 16777216
+	t_eq "$dev, default options: no buffer truncated" "$(json_get r.json truncated)" 0
+	"$DMAKIT" verify "$out" -q
+	t_eq "$dev, default options: verify passes" "$?" 0
+	rm -f "$out"*
+done
+
 # --- a FIFO: odd sizes, pauses, then EOF ---
 for mode in flag fill; do
 	rm -f fifo; mkfifo fifo
@@ -127,6 +143,21 @@ t_eq "stop during a blocked read: result complete" "$(json_get stop.dat.json res
 t_eq "stop during a blocked read: every byte written is recorded" \
 	"$(json_get stop.dat.json bytes)" 1000000
 rm -f stop.dat*
+
+# --- stopped while waiting for a FIFO's writer: a clear message, not
+# "Interrupted system call", and no recording files ---
+rm -f fifo; mkfifo fifo
+"$DMAKIT" record -d "chardev:$TMPDIR/fifo" -o nowriter.dat --duration 60 \
+	--json >r.json 2>r.err &
+pid=$!
+waits_for_writer() { grep -q wait_for_partner "/proc/$pid/wchan" 2>/dev/null; }
+t_check "no writer: record waits in the FIFO's open" wait_for 60 waits_for_writer
+kill -TERM "$pid"; wait "$pid"
+t_eq "no writer: SIGTERM ends it, exit 1 (nothing recorded)" "$?" 1
+t_grep "no writer: says it was stopped waiting for a writer" \
+	"stopped while waiting for .*fifo to open \\(a FIFO opens once it has a writer\\): nothing was read" r.err
+t_eq "no writer: --json agrees" "$(json_get r.json ok)" false
+t_check "no writer: no recording files" test ! -e nowriter.dat -a ! -e nowriter.dat.idx
 
 # --- EIO from a stream (FUSE), once and for good ---
 if /usr/bin/python3 -c 'import fuse' 2>/dev/null && [ -c /dev/fuse ]; then

@@ -136,4 +136,27 @@ t_check "torn: recover" recover_to "$TMPDIR/torn.json" "$out"
 t_eq "torn: the torn entry dropped" "$(json_get "$TMPDIR/torn.json" dropped_entries)" 1
 t_eq "torn: every whole entry kept" "$(json_get "$TMPDIR/torn.json" buffers)" "$n"
 t_check "torn: verify passes" "$DMAKIT" verify "$out" --quiet
+rm -f "$out" "$out".*
+
+# recover on a recording whose recorder is still running is refused,
+# naming it, and changes nothing: it used to trim the data file and write
+# "recovered" under the recorder, which went on writing (exit 1, and the
+# recording failed verify)
+out=$TMPDIR/live.dat
+"$DMAKIT" record -d "$dev" -o "$out" --duration 600 -q --checkpoint 0.2 &
+pid=$!
+t_check "live: checkpoints made" wait_for 120 checkpoints_at_least "$out.json" 1
+size_before=$(stat -c %s "$out")
+"$DMAKIT" recover --json "$out" >"$TMPDIR/live-rec.json" 2>"$TMPDIR/live-rec.err"
+t_eq "live: recover refused (exit 1)" "$?" 1
+t_grep "live: the recorder named" "being written by another process \\(pid $pid" \
+	"$TMPDIR/live-rec.err"
+t_eq "live: --json says so" "$(json_get "$TMPDIR/live-rec.json" ok)" false
+t_check "live: the data file was not trimmed" \
+	test "$(stat -c %s "$out")" -ge "$size_before"
+t_grep "live: the metadata still says recording" '"result": "recording"' "$out.json"
+kill -TERM "$pid"; wait "$pid"
+t_eq "live: the recorder then ends as asked (exit 0)" "$?" 0
+t_check "live: and its recording verifies" "$DMAKIT" verify "$out" --quiet
+rm -f "$out" "$out".*
 t_done

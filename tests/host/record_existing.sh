@@ -132,6 +132,15 @@ t_check "missing /dev name: nothing created" test ! -e "$name"
 t_eq "recv onto a recording: exits 1" "$?" 1
 t_grep "recv onto a recording: says so" "already holds a recording" "$TMPDIR/err"
 t_check "recv onto a recording: it still verifies" "$DMAKIT" verify "$run" --quiet
+# --json: the failure object, no "recorded" counters claiming a complete,
+# finalized recording (they used to: nothing had been recorded)
+"$DMAKIT" recv -l 127.0.0.1:0 -o "$run" --timeout 60 --json >"$TMPDIR/recv.json" 2>/dev/null
+t_eq "recv --json onto a recording: exits 1" "$?" 1
+t_eq "recv --json onto a recording: ok false" "$(json_get "$TMPDIR/recv.json" ok)" false
+t_grep "recv --json onto a recording: the error says why" '"error": ?"[^"]*already holds a recording' \
+	"$TMPDIR/recv.json"
+t_check "recv --json onto a recording: no \"recorded\" claiming a recording" \
+	sh -c "! grep -q '\"recorded\"' '$TMPDIR/recv.json'"
 before=$(sums "$run" "$run.idx" "$run.json")
 "$DMAKIT" recv -l 127.0.0.1:0 -o "$run" --force --timeout 1s 2>"$TMPDIR/err"
 t_eq "recv --force, no sender: exits 1" "$?" 1

@@ -58,6 +58,8 @@ for e in uring pwrite; do
 		$((idx_entries + dropped)) $N
 	t_eq "$e counted: drops after the last recorded buffer = the numbers after it" \
 		$((dropped - idx_lost)) $((N - 1 - idx_last))
+	t_eq "$e counted: record's JSON names those drops after the last recorded buffer" \
+		"$(json_get "$TMPDIR/r.json" dropped_after_last)" $((N - 1 - idx_last))
 	rm -f "$out"
 done
 t_done

@@ -92,6 +92,7 @@ static void usage(FILE *f)
 		"  --poll-cpu N        reg: pin the polling thread to CPU N\n"
 		"  --json              the summary (what --summary-json writes) as one\n"
 		"                      JSON object on stdout, also on failure\n"
+		"  -f, --force         replace an output FILE that already holds data\n"
 		"  -q, --quiet         print only errors\n"
 		"  -h, --help\n"
 		"\n"
@@ -719,6 +720,7 @@ int cmd_trace(int argc, char **argv)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -733,14 +735,14 @@ int cmd_trace(int argc, char **argv)
 	struct dmakit_trace_stats st;
 	struct run r = { 0 };
 	char err[DMAKIT_ERRMSG_MAX], *end;
-	bool quiet = false, json = false, header = true, have_stats = false;
+	bool quiet = false, force = false, json = false, header = true, have_stats = false;
 	bool read_failed = false;
 	uint64_t t0, next_tick, deadline = 0, last_tick;
 	int c, ret, rc = CLI_EXIT_FAIL, pmu_err = 0;
 	unsigned int i;
 	unsigned long long v;
 
-	while ((c = getopt_long(argc, argv, ":t:qh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:qfh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:
 			o.pci = optarg;
@@ -867,6 +869,9 @@ int cmd_trace(int argc, char **argv)
 				return cli_usage_error(CMD, "bad --close '%s' (fifo, batch or id)",
 						       optarg);
 			break;
+		case 'f':
+			force = true;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -914,6 +919,12 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	/* before any tracing: a run never truncates a user's earlier results */
+	if (cli_refuse_existing_output(CMD, "--events", events_path, force) ||
+	    cli_refuse_existing_output(CMD, "--summary-json", summary_path, force) ||
+	    cli_refuse_existing_output(CMD, "--timeline", timeline_path, force) ||
+	    cli_refuse_existing_output(CMD, "--plot", plot_path, force))
+		return CLI_EXIT_FAIL;
 	/* the environment's default, for running a test suite on each backend */
 	if (!backend_given && getenv("DMAKIT_TRACE_BACKEND") &&
 	    parse_backend(getenv("DMAKIT_TRACE_BACKEND"), &o.backend))

@@ -379,6 +379,7 @@ static void summary_members(struct dmakit_json *j,
 	kernel_hist_json(j, s);
 	dmakit_json_u64(j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(j, "discarded_starts", st->pair.discarded_starts);
+	dmakit_json_u64(j, "nested_starts", st->pair.nested_starts);
 	dmakit_json_u64(j, "discarded_ends", st->pair.discarded_ends);
 	dmakit_json_u64(j, "late_events", st->pair.late_events);
 	dmakit_json_u64(j, "events_read", st->events);
@@ -546,6 +547,11 @@ static void print_final(struct dmakit_trace_session *s,
 		dmakit_trace_close_name(st->close), st->pair.starts,
 		st->pair.end_events, st->pair.orphans,
 		st->pair.unmatched_starts, st->pair.inflight_starts);
+	if (st->pair.nested_starts)
+		fprintf(r->report, "NESTED: %" PRIu64 " starts came while their thread already had a "
+			"call open; per-thread pairing ended its calls in the order they started, "
+			"which is right only if the thread waits for them in that order (else pair "
+			"by an id: --pair-by)\n", st->pair.nested_starts);
 	if (st->pair.coalesced_xacts)
 		fprintf(r->report, "BATCHED: %" PRIu64 " of %" PRIu64 " transactions ended at an end event "
 			"that also ended other starts (%" PRIu64 " such ends, largest batch %"

@@ -393,6 +393,10 @@ struct dmakit_trace_pair_opts {
  *                 across it
  * @late_events:   events older than one already processed (treated as a
  *                 gap)
+ * @nested_starts: starts on a per-thread channel that already held an
+ *                 open call (a thread with two transfers open): FIFO
+ *                 pairing ends them in start order, which is right only
+ *                 if the thread waits for them in that order
  * @channels:      channels held now (FIFO and batch pairing): one idle past
  *                 the timeout with nothing open is forgotten, so a run that
  *                 sees thread after thread holds only the recent ones
@@ -412,6 +416,7 @@ struct dmakit_trace_pair_stats {
 	uint64_t discarded_starts;
 	uint64_t discarded_ends;
 	uint64_t late_events;
+	uint64_t nested_starts;
 	uint64_t channels;
 };
 

@@ -356,6 +356,7 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_str(j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(j, "pairing", dmakit_trace_close_name(st->close));
 	dmakit_json_str(j, "pairing_reason", dmakit_trace_session_pairing(s));
+	dmakit_json_str(j, "unused_fields", dmakit_trace_session_unused_fields(s));
 	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, &why));
 	dmakit_json_str(j, "backend_reason", why);
 	dmakit_json_str(j, "instance", dmakit_trace_session_name(s));
@@ -641,6 +642,9 @@ static void print_header(struct dmakit_trace_session *s)
 		}
 	}
 	fprintf(stderr, "dmakit trace: pairing %s\n", dmakit_trace_session_pairing(s));
+	if (*dmakit_trace_session_unused_fields(s))
+		fprintf(stderr, "dmakit trace: note: fetched but used for nothing: %s (only fields named id, bytes, status or ret are used as such; name others with --channel, --pair-by, --bytes or --status)\n",
+			dmakit_trace_session_unused_fields(s));
 	backend = dmakit_trace_session_backend(s, &why);
 	fprintf(stderr, "dmakit trace: backend %s (%s)\n", backend, why);
 }

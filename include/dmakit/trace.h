@@ -675,6 +675,12 @@ int dmakit_trace_session_site(const struct dmakit_trace_session *session,
  */
 const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *session);
 /*
+ * Named probe arguments nothing uses (not id, bytes, status/ret nor named
+ * by --pair-by, --bytes, --status, --channel): "start 0: chan, start 1:
+ * chan", or "" when every named argument is used.
+ */
+const char *dmakit_trace_session_unused_fields(const struct dmakit_trace_session *session);
+/*
  * The backend in use ("tracefs" or "bpf") and, in *@reason if not NULL,
  * why it was chosen.
  */

@@ -27,6 +27,9 @@ start_tracer "${specs[@]}" --interval 0 --events "$TMPDIR/ev.jsonl" \
 t_grep "the header says the pairing and why" \
 	"^dmakit trace: pairing fifo per thread \(channel tid\): every event is thread-synchronous" \
 	"$TMPDIR/tracer.err"
+t_grep "the header says a named argument is used for nothing" \
+	"^dmakit trace: note: fetched but used for nothing: start 0: chan, start 1: chan \(" \
+	"$TMPDIR/tracer.err"
 t_grep "the header names both start sites" "^dmakit trace: start 1: +entry of .*dma_from_host \(chan=arg1, bytes=arg4\)" \
 	"$TMPDIR/tracer.err"
 "$P/vendorapp" "$TMPDIR/gt.txt" 4 250x0
@@ -38,6 +41,8 @@ python3 "$check" "$TMPDIR/gt.txt" "$TMPDIR/ev.jsonl" all
 t_eq "every transaction is one call of its thread, every call one transaction" "$?" 0
 t_eq "transactions" "$(json_get "$TMPDIR/sum.json" transactions)" 1000
 t_eq "no orphans" "$(json_get "$TMPDIR/sum.json" orphans)" 0
+t_eq "summary: the unused named arguments" "$(json_get "$TMPDIR/sum.json" unused_fields)" \
+	"start 0: chan, start 1: chan"
 t_eq "one call open per thread: no nested starts" \
 	"$(json_get "$TMPDIR/sum.json" nested_starts)" 0
 python3 - "$TMPDIR/sum.json" <<'PY'

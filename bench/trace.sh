@@ -49,6 +49,7 @@ fio_run() {	# -> IOPS
 }
 
 dmakit_start() {	# START END [ARGS] -> $TRACER
+	rm -f "$W/sum.json"	# the previous run's (trace keeps a file with data)
 	"$DMAKIT" trace --start "$1" --end "$2" "${@:3}" --interval 0 \
 		--summary-json "$W/sum.json" >/dev/null 2>"$W/tr.err" &
 	TRACER=$!

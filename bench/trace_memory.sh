@@ -26,6 +26,7 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 rows=""
 for k in bpf tracefs; do
+	rm -f "$W/sum.json"	# the previous backend's (trace keeps a file with data)
 	"$DMAKIT" trace --backend "$k" --start tp:syscalls:sys_enter_getppid \
 		--end tp:syscalls:sys_exit_getppid --interval 0 \
 		--summary-json "$W/sum.json" >/dev/null 2>"$W/tr.err" &

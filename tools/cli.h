@@ -82,6 +82,13 @@ int cli_retired_option(const char *cmd, int c, int letter,
  */
 int cli_refuse_stdout_path(const char *cmd, const char *opt,
 			   const char *path);
+/*
+ * An output option's file that already holds data (a non-empty regular
+ * file) is not truncated unless @force: never destroy what a user had.
+ * Empty files, devices and FIFOs are written as given.  0, or cli_error().
+ */
+int cli_refuse_existing_output(const char *cmd, const char *opt,
+			       const char *path, bool force);
 static inline bool cli_is_stdout_path(const char *path)
 {
 	return path && !strcmp(path, "-");

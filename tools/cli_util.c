@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <getopt.h>
 #include <unistd.h>
@@ -99,6 +100,18 @@ int cli_refuse_stdout_path(const char *cmd, const char *opt,
 		return 0;
 	return cli_usage_error(cmd, "%s cannot be '-' (stdout); give a file name (./- for a file named '-')",
 			       opt);
+}
+
+int cli_refuse_existing_output(const char *cmd, const char *opt,
+			       const char *path, bool force)
+{
+	struct stat st;
+
+	if (force || !path || cli_is_stdout_path(path) || stat(path, &st) ||
+	    !S_ISREG(st.st_mode) || st.st_size == 0)
+		return 0;
+	return cli_error(cmd, "%s %s already holds data (--force replaces it)",
+			 opt, path);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

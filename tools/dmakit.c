@@ -40,7 +40,8 @@ static int help(int argc, char **argv)
 	const struct cli_command *cmd;
 	char *cmd_argv[3];
 
-	if (argc < 3) {
+	/* "help help" is a topic too: the top-level help */
+	if (argc < 3 || (argc == 3 && !strcmp(argv[2], "help"))) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}

@@ -92,6 +92,7 @@ static void usage(FILE *f)
 		"  --poll-cpu N        reg: pin the polling thread to CPU N\n"
 		"  --json              the summary (what --summary-json writes) as one\n"
 		"                      JSON object on stdout, also on failure\n"
+		"  -f, --force         replace an output FILE that already holds data\n"
 		"  -q, --quiet         print only errors\n"
 		"  -h, --help\n"
 		"\n"
@@ -355,6 +356,7 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_str(j, "end", dmakit_trace_session_describe(s, DMAKIT_TRACE_END));
 	dmakit_json_str(j, "pairing", dmakit_trace_close_name(st->close));
 	dmakit_json_str(j, "pairing_reason", dmakit_trace_session_pairing(s));
+	dmakit_json_str(j, "unused_fields", dmakit_trace_session_unused_fields(s));
 	dmakit_json_str(j, "backend", dmakit_trace_session_backend(s, &why));
 	dmakit_json_str(j, "backend_reason", why);
 	dmakit_json_str(j, "instance", dmakit_trace_session_name(s));
@@ -378,6 +380,7 @@ static void summary_members(struct dmakit_json *j,
 	kernel_hist_json(j, s);
 	dmakit_json_u64(j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(j, "discarded_starts", st->pair.discarded_starts);
+	dmakit_json_u64(j, "nested_starts", st->pair.nested_starts);
 	dmakit_json_u64(j, "discarded_ends", st->pair.discarded_ends);
 	dmakit_json_u64(j, "late_events", st->pair.late_events);
 	dmakit_json_u64(j, "events_read", st->events);
@@ -545,6 +548,11 @@ static void print_final(struct dmakit_trace_session *s,
 		dmakit_trace_close_name(st->close), st->pair.starts,
 		st->pair.end_events, st->pair.orphans,
 		st->pair.unmatched_starts, st->pair.inflight_starts);
+	if (st->pair.nested_starts)
+		fprintf(r->report, "NESTED: %" PRIu64 " starts came while their thread already had a "
+			"call open; per-thread pairing ended its calls in the order they started, "
+			"which is right only if the thread waits for them in that order (else pair "
+			"by an id: --pair-by)\n", st->pair.nested_starts);
 	if (st->pair.coalesced_xacts)
 		fprintf(r->report, "BATCHED: %" PRIu64 " of %" PRIu64 " transactions ended at an end event "
 			"that also ended other starts (%" PRIu64 " such ends, largest batch %"
@@ -634,6 +642,9 @@ static void print_header(struct dmakit_trace_session *s)
 		}
 	}
 	fprintf(stderr, "dmakit trace: pairing %s\n", dmakit_trace_session_pairing(s));
+	if (*dmakit_trace_session_unused_fields(s))
+		fprintf(stderr, "dmakit trace: note: fetched but used for nothing: %s (only fields named id, bytes, status or ret are used as such; name others with --channel, --pair-by, --bytes or --status)\n",
+			dmakit_trace_session_unused_fields(s));
 	backend = dmakit_trace_session_backend(s, &why);
 	fprintf(stderr, "dmakit trace: backend %s (%s)\n", backend, why);
 }
@@ -719,6 +730,7 @@ int cmd_trace(int argc, char **argv)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -733,14 +745,14 @@ int cmd_trace(int argc, char **argv)
 	struct dmakit_trace_stats st;
 	struct run r = { 0 };
 	char err[DMAKIT_ERRMSG_MAX], *end;
-	bool quiet = false, json = false, header = true, have_stats = false;
+	bool quiet = false, force = false, json = false, header = true, have_stats = false;
 	bool read_failed = false;
 	uint64_t t0, next_tick, deadline = 0, last_tick;
 	int c, ret, rc = CLI_EXIT_FAIL, pmu_err = 0;
 	unsigned int i;
 	unsigned long long v;
 
-	while ((c = getopt_long(argc, argv, ":t:qh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:qfh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_PCI:
 			o.pci = optarg;
@@ -867,6 +879,9 @@ int cmd_trace(int argc, char **argv)
 				return cli_usage_error(CMD, "bad --close '%s' (fifo, batch or id)",
 						       optarg);
 			break;
+		case 'f':
+			force = true;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -914,6 +929,12 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!o.nstart_specs || !o.nend_specs)
 		return cli_usage_error(CMD, "both --start SPEC and --end SPEC are needed");
+	/* before any tracing: a run never truncates a user's earlier results */
+	if (cli_refuse_existing_output(CMD, "--events", events_path, force) ||
+	    cli_refuse_existing_output(CMD, "--summary-json", summary_path, force) ||
+	    cli_refuse_existing_output(CMD, "--timeline", timeline_path, force) ||
+	    cli_refuse_existing_output(CMD, "--plot", plot_path, force))
+		return CLI_EXIT_FAIL;
 	/* the environment's default, for running a test suite on each backend */
 	if (!backend_given && getenv("DMAKIT_TRACE_BACKEND") &&
 	    parse_backend(getenv("DMAKIT_TRACE_BACKEND"), &o.backend))

@@ -393,6 +393,10 @@ struct dmakit_trace_pair_opts {
  *                 across it
  * @late_events:   events older than one already processed (treated as a
  *                 gap)
+ * @nested_starts: starts on a per-thread channel that already held an
+ *                 open call (a thread with two transfers open): FIFO
+ *                 pairing ends them in start order, which is right only
+ *                 if the thread waits for them in that order
  * @channels:      channels held now (FIFO and batch pairing): one idle past
  *                 the timeout with nothing open is forgotten, so a run that
  *                 sees thread after thread holds only the recent ones
@@ -412,6 +416,7 @@ struct dmakit_trace_pair_stats {
 	uint64_t discarded_starts;
 	uint64_t discarded_ends;
 	uint64_t late_events;
+	uint64_t nested_starts;
 	uint64_t channels;
 };
 
@@ -669,6 +674,12 @@ int dmakit_trace_session_site(const struct dmakit_trace_session *session,
  * (channel tid): every event is thread-synchronous (uprobe, ...)".
  */
 const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *session);
+/*
+ * Named probe arguments nothing uses (not id, bytes, status/ret nor named
+ * by --pair-by, --bytes, --status, --channel): "start 0: chan, start 1:
+ * chan", or "" when every named argument is used.
+ */
+const char *dmakit_trace_session_unused_fields(const struct dmakit_trace_session *session);
 /*
  * The backend in use ("tracefs" or "bpf") and, in *@reason if not NULL,
  * why it was chosen.

@@ -736,6 +736,7 @@ static void bpf_stats(const struct dmakit_trace_session *s,
 	p->inflight_starts = b->inflight;
 	p->discarded_starts = b->c[DTB_C_DISCARDED_STARTS] + b->discarded;
 	p->discarded_ends = b->c[DTB_C_DISCARDED_ENDS];
+	p->nested_starts = b->c[DTB_C_NESTED];
 	st->events = p->starts + p->end_events + b->c[DTB_C_PID_FILTERED];
 	st->pid_filtered = b->c[DTB_C_PID_FILTERED];
 	st->lost_xacts = b->c[DTB_C_RB_LOST];

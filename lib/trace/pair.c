@@ -544,6 +544,8 @@ static int feed_fifo(struct dmakit_trace_pairer *p,
 			c->q.len = 0;
 			c->resync = false;
 		}
+		if (p->opts.one_open && c->q.len && !c->resync)
+			p->st.nested_starts++;
 		c->last_start = ev->ts;
 		s.ev = *ev;
 		s.seq = ++p->seq;

@@ -607,6 +607,44 @@ static int choose_channel(struct dmakit_trace_session *s, bool same_kind,
 	return 0;
 }
 
+/*
+ * Named probe arguments that no id, bytes, status or channel names: a
+ * field the user named (chan=arg1) would otherwise be dropped without a
+ * word, so the header says so.
+ */
+static void list_unused_fields(struct dmakit_trace_session *s)
+{
+	const char *bytes = s->opts.bytes_by ? s->opts.bytes_by : "bytes";
+	const char *status = s->opts.status_by, *chan = s->opts.channel_by;
+	size_t used = 0;
+	char buf[64];
+	unsigned int a;
+	int k;
+
+	s->unused_fields[0] = '\0';
+	for (k = 0; k < s->nsides; k++) {
+		const struct side *sd = &s->side[k];
+		const char *id = s->opts.pair_by ?
+			pair_by_field(s->opts.pair_by, sd->role, buf, sizeof(buf)) : "id";
+
+		for (a = 0; a < sd->spec.nargs; a++) {
+			const char *n = sd->spec.arg[a].name;
+			bool is_status = status ? !strcmp(n, status) :
+				!strcmp(n, "status") || !strcmp(n, "ret");
+
+			if (!strcmp(n, id) || !strcmp(n, bytes) || is_status ||
+			    (chan && !strcmp(n, chan)) ||
+			    used >= sizeof(s->unused_fields))
+				continue;
+			used += (size_t)snprintf(s->unused_fields + used,
+						 sizeof(s->unused_fields) - used,
+						 "%s%s %u: %s", used ? ", " : "",
+						 sd->role == DMAKIT_TRACE_START ? "start" : "end",
+						 sd->site, n);
+		}
+	}
+}
+
 static int build_types(struct dmakit_trace_session *s, char *err,
 		       size_t errlen)
 {
@@ -906,6 +944,7 @@ static int setup(struct dmakit_trace_session *s, char *err, size_t errlen)
 	ret = build_types(s, err, errlen);
 	if (ret)
 		return ret;
+	list_unused_fields(s);
 	return choose_backend(s, err, errlen);
 }
 
@@ -1106,6 +1145,11 @@ int dmakit_trace_session_site(const struct dmakit_trace_session *s,
 		return 0;
 	}
 	return -ERANGE;
+}
+
+const char *dmakit_trace_session_unused_fields(const struct dmakit_trace_session *s)
+{
+	return s->unused_fields;
 }
 
 const char *dmakit_trace_session_pairing(const struct dmakit_trace_session *s)

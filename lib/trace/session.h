@@ -112,6 +112,7 @@ struct dmakit_trace_session {
 	int nsides;
 	char side_desc[2][1024];	/* a role's sites, joined */
 	char pairing[400];		/* dmakit_trace_session_pairing() */
+	char unused_fields[256];	/* dmakit_trace_session_unused_fields() */
 	bool one_open;
 	char id_field[2][64];		/* the id's field on each side */
 	struct evtype types[MAX_EVTYPES];

@@ -29,6 +29,9 @@ done
 t_eq "dmakit help nosuch exits 2" "$?" 2
 t_check "... prints nothing on stdout" test ! -s "$TMPDIR/out"
 t_grep "... says there is no such command" "no command 'nosuch'" "$TMPDIR/err"
+"$DMAKIT" help help >"$TMPDIR/helphelp" 2>&1
+t_eq "dmakit help help exits 0" "$?" 0
+t_check "... prints the top-level help" cmp -s "$TMPDIR/top" "$TMPDIR/helphelp"
 "$DMAKIT" help record verify >/dev/null 2>&1
 t_eq "dmakit help with two topics exits 2" "$?" 2
 "$DMAKIT" nosuch >/dev/null 2>&1

@@ -69,4 +69,24 @@ t_eq "every transaction is one call, latency >= 3 ms" "$?" 0
 # this test's probes (on its own library; other sessions may run beside it)
 t_eq "uprobes removed" "$(grep -c "$TMPDIR/progs/" "$TRACEFS/uprobe_events")" 0
 t_check "instance removed" no_leftovers "$TRACER"
+# An output file that already holds data (a user's earlier results) is
+# never truncated: the run fails before tracing, --force replaces it.
+ends=(--start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait")
+for opt in --events --summary-json --timeline --plot; do
+	f=$TMPDIR/kept${opt#--}.svg
+	echo "earlier results" >"$f"
+	"$DMAKIT" trace "${ends[@]}" --duration 0.2 --interval 0 "$opt" "$f" \
+		--json >"$TMPDIR/kept.json" 2>"$TMPDIR/kept.err"
+	t_eq "$opt with data in the file: exit 1" "$?" 1
+	t_eq "$opt with data in the file: kept" "$(cat "$f")" "earlier results"
+	t_grep "$opt with data in the file: says so" "already holds data \(--force replaces it\)" \
+		"$TMPDIR/kept.err"
+	t_eq "$opt with data in the file: JSON says not ok" "$(json_get "$TMPDIR/kept.json" ok)" false
+done
+: >"$TMPDIR/empty.jsonl"
+"$DMAKIT" trace "${ends[@]}" --duration 0.2 --interval 0 -q --events "$TMPDIR/empty.jsonl" \
+	--summary-json /dev/null
+t_eq "an empty --events file and /dev/null are written" "$?" 0
+"$DMAKIT" trace "${ends[@]}" --duration 0.2 --interval 0 -q --force --events "$f"
+t_eq "--force replaces a file with data" "$?:$(wc -c <"$f")" "0:0"
 t_done

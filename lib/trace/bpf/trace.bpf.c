@@ -384,6 +384,8 @@ static __always_inline void pair_fifo(struct dtb_start *ev, bool is_end,
 			f->len = 0;
 			f->resync = 0;
 		}
+		if (f->len && !f->resync)
+			count(DTB_C_NESTED);
 		if (f->len >= DTB_FIFO) {	/* deeper than kept: oldest lost */
 			count(DTB_C_MAP_FULL);
 			f->head++;

@@ -113,6 +113,7 @@ enum dtb_counter {
 	DTB_C_DISCARDED_STARTS,
 	DTB_C_DISCARDED_ENDS,
 	DTB_C_PID_FILTERED,
+	DTB_C_NESTED,		/* a start while its thread had a call open */
 	DTB_C_SITE0,		/* + role * DTB_MAX_SITES + site: events */
 	DTB_NCOUNTERS = DTB_C_SITE0 + 2 * DTB_MAX_SITES,
 };

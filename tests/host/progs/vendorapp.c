@@ -16,6 +16,9 @@
  *                                   something between two phases whatever
  *                                   the machine's speed
  * With VENDORAPP_WAIT set it prints "ready" and waits for SIGUSR1 first.
+ * With VENDORAPP_OVERLAP set, calls go in twos: both transfers are started,
+ * then waited for in the reverse order (two calls open on one thread; each
+ * call's window spans both).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -51,6 +54,7 @@ static int nphases;
 static unsigned long counts[16], gaps[16];
 static bool stop_after[16];
 static pthread_barrier_t all_done, all_go;
+static bool overlap;
 
 /* Every thread finished phase @p: one of them stops the whole process. */
 static void stop_point(int p)
@@ -91,14 +95,24 @@ static void *run(void *arg)
 
 			c->phase = p;
 			c->func = (int)(i % 2);
-			c->chan = 2 * w->index + (int)((i / 2) % 2);
+			c->chan = 2 * w->index +
+				  (overlap ? c->func : (int)((i / 2) % 2));
 			c->bytes = 4096 * (1 + rand_r(&seed) % 256);
 			c->before = now_ns();
 			if (c->func == 0)
 				dma_to_host(c->chan, buf, 0x1000, c->bytes);
 			else
 				dma_from_host(c->chan, buf, 0x1000, c->bytes);
+			if (overlap && c->func == 0 && i + 1 < counts[p])
+				continue;	/* the next call starts before this waits */
 			dma_wait(c->chan);
+			if (overlap && c->func == 1) {
+				struct call *first = c - 1;
+
+				dma_wait(first->chan);
+				c->before = first->before;
+				first->after = now_ns();
+			}
 			c->after = now_ns();
 			if (gaps[p])
 				nanosleep(&gap, NULL);
@@ -141,6 +155,7 @@ int main(int argc, char **argv)
 	if (!w || pthread_barrier_init(&all_done, NULL, (unsigned int)nthreads) ||
 	    pthread_barrier_init(&all_go, NULL, (unsigned int)nthreads))
 		return 1;
+	overlap = getenv("VENDORAPP_OVERLAP") != NULL;
 	if (getenv("VENDORAPP_WAIT")) {
 		sigset_t set;
 		int sig;

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include "dmakit.h"
 
 struct dmakit_backend;
@@ -107,6 +108,17 @@ void dmakit_ring_detach_slot(struct dmakit_ring_ctrl *ctrl, int idx);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t dmakit_now_ns(void);
+
+/*
+ * pread() @len bytes at @off through short reads and EINTR, until end of
+ * file or an error.  Returns the bytes read (fewer than @len at end of file,
+ * or when an error came after some: a caller reading several buffers at
+ * once keeps those before it), or -errno when an error came before any
+ * byte.  @err, if not NULL, gets the error that ended the read (0: none),
+ * for a caller that wants all or an error.
+ */
+ssize_t dmakit_pread_full(int fd, void *buf, size_t len, uint64_t off,
+			  int *err);
 
 /* CRC32C of A followed by B, from crc(A), crc(B) and B's length. */
 uint32_t dmakit_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);

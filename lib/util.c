@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "internal.h"
 
 int dmakit_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -149,4 +150,29 @@ int dmakit_parse_opts(const char *args, char *err, size_t errlen,
 	}
 	free(copy);
 	return ret;
+}
+
+ssize_t dmakit_pread_full(int fd, void *buf, size_t len, uint64_t off,
+			  int *err)
+{
+	size_t got = 0;
+
+	if (err)
+		*err = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (err)
+				*err = -errno;
+			return got ? (ssize_t)got : -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }

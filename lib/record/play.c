@@ -148,24 +148,13 @@ static void corrupt(struct player *p, int error, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* All @len bytes, fewer at end of file, or the error (even after some). */
 static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t got = 0;
+	int err;
+	ssize_t n = dmakit_pread_full(fd, buf, len, off, &err);
 
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got,
-				  (off_t)(off + got));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	return err ? err : n;
 }
 
 /* --- the recording, checked before anything is written --- */

@@ -91,32 +91,12 @@ static void problem(struct verifier *v, uint64_t entry, uint64_t seq,
 
 /* --- reader thread --- */
 
-static ssize_t read_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got,
-				  (off_t)(off + got));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return got ? (ssize_t)got : -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* Read the data of a run of entries [i, j) in consecutive slots. */
 static void read_run(struct verifier *v, struct chunk *c, size_t i, size_t j)
 {
 	size_t len = (j - i) * v->bufsize, k;
-	ssize_t n = read_full(v->data_fd, c->data + i * v->bufsize, len,
-			      c->ents[i].offset);
+	ssize_t n = dmakit_pread_full(v->data_fd, c->data + i * v->bufsize,
+				      len, c->ents[i].offset, NULL);
 
 	for (k = i; k < j; k++) {
 		ssize_t at = (ssize_t)((k - i) * v->bufsize);
@@ -144,10 +124,11 @@ static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t no,
 	size_t want = first >= v->nentries ? 0 :
 		      v->nentries - first < v->per_chunk ?
 		      (size_t)(v->nentries - first) : v->per_chunk;
-	ssize_t n = read_full(v->idx_fd, c->ents,
-			      want * sizeof(struct dmakit_idx_entry),
-			      sizeof(struct dmakit_idx_header) +
-			      first * sizeof(struct dmakit_idx_entry));
+	ssize_t n = dmakit_pread_full(v->idx_fd, c->ents,
+				      want * sizeof(struct dmakit_idx_entry),
+				      sizeof(struct dmakit_idx_header) +
+				      first * sizeof(struct dmakit_idx_entry),
+				      NULL);
 	size_t i, run;
 
 	c->no = no;
@@ -406,7 +387,7 @@ static char *read_text(const char *path, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	n = read_full(fd, buf, META_MAX, 0);
+	n = dmakit_pread_full(fd, buf, META_MAX, 0, NULL);
 	close(fd);
 	if (n < 0) {
 		*err = (int)n;
@@ -606,7 +587,7 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 static int read_header(struct verifier *v, char *err, size_t errlen)
 {
 	struct dmakit_idx_header *h = &v->hdr;
-	ssize_t n = read_full(v->idx_fd, h, sizeof(*h), 0);
+	ssize_t n = dmakit_pread_full(v->idx_fd, h, sizeof(*h), 0, NULL);
 
 	if (n < 0)
 		return dmakit_errf(err, errlen, (int)n, "read %s: %s",
@@ -644,8 +625,9 @@ static int find_entries(struct verifier *v)
 			   ((uint64_t)st.st_size - hs) % es;
 	v->nentries = recs;
 	if (v->hdr.version >= 2 && recs &&
-	    read_full(v->idx_fd, &v->trailer, sizeof(v->trailer),
-		      hs + (recs - 1) * es) == (ssize_t)sizeof(v->trailer) &&
+	    dmakit_pread_full(v->idx_fd, &v->trailer, sizeof(v->trailer),
+			      hs + (recs - 1) * es, NULL) ==
+	    (ssize_t)sizeof(v->trailer) &&
 	    dmakit_idx_is_trailer(&v->trailer)) {
 		v->have_trailer = true;
 		v->nentries = recs - 1;

@@ -32,10 +32,18 @@ start_case() {
 	pids[$name]=$!
 }
 
+# move_away DIR NEWDIR: once the recording is open, move its sidecar
+# directory.  Open writes rec.json (a rename of rec.json.tmp) and then
+# creates rec.json.tmp again, reserved for the final version: a move
+# between the two fails the open itself (seen in a CI rehearsal), so the
+# recording is open only when both exist.
+move_away() {
+	wait_exists "$1/rec.json" && wait_exists "$1/rec.json.tmp" && mv "$1" "$2"
+}
+
 # lose_sidecar_dir NAME: once the recording is open, move its directory
 lose_sidecar_dir() {
-	wait_exists "$TMPDIR/$1-side/rec.json" &&
-		mv "$TMPDIR/$1-side" "$TMPDIR/$1-moved"
+	move_away "$TMPDIR/$1-side" "$TMPDIR/$1-moved"
 }
 
 check_unfinished() {	# NAME RESULT RC
@@ -81,7 +89,7 @@ start_recv rx --sidecar "$TMPDIR/rx-side/rec" || exit 1
 "$DMAKIT" send -d "$slow" "127.0.0.1:$PORT" --duration 15 -q 2>"$TMPDIR/rx.send.err" &
 send_pid=$!
 t_check "recv: sidecar directory moved mid-stream" \
-	eval 'wait_exists "$TMPDIR/rx-side/rec.json" && mv "$TMPDIR/rx-side" "$TMPDIR/rx-moved"'
+	move_away "$TMPDIR/rx-side" "$TMPDIR/rx-moved"
 wait "$send_pid"
 wait_recv
 t_eq "recv: exits 1" "$RECV_RC" 1

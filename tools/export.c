@@ -128,12 +128,11 @@ int cmd_export(int argc, char **argv)
 	path = argv[optind];
 
 	ret = dmakit_export_sigmf(path, &eo, &rep, err, sizeof(err));
+	/* No sample format to export: a usage error, so no JSON (docs/cli.md). */
+	if (ret == -ENODATA)
+		return cli_usage_error(CMD, "%s", err);
 	if (json)
 		print_json(path, ret, err, &rep);
-	if (ret == -ENODATA) {
-		fprintf(stderr, "dmakit %s: %s\n", CMD, err);
-		return CLI_EXIT_USAGE;
-	}
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (!json && !quiet)

@@ -128,9 +128,15 @@ int cmd_reg(int argc, char **argv)
 					       argv[3], width * 8);
 		flags |= DMAKIT_REG_WRITE;
 	}
+	/* an unaligned OFFSET is bad usage whatever the device */
+	if (dmakit_reg_check_range(UINT64_MAX, offset, width, err, sizeof(err)))
+		return cli_usage_error(CMD, "%s", err);
 	/* refuse a bad request the same way whether or not BARs can be mapped */
 	ret = dmakit_reg_check_access(argv[0], bar, offset, width, flags, err,
 				      sizeof(err));
+	/* a malformed BDF or an OFFSET beyond the BAR: a bad argument */
+	if (ret == -EINVAL || ret == -ERANGE)
+		return cli_usage_error(CMD, "%s", err);
 	if (!ret)
 		ret = dmakit_reg_open(&reg, argv[0], bar, flags, err, sizeof(err));
 	if (ret)

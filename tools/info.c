@@ -7,6 +7,7 @@
  * every interrupt vector with its count per CPU, and the block devices
  * and network interfaces the function provides.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -405,6 +406,8 @@ int cmd_info(int argc, char **argv)
 	if (optind == argc)
 		return list_devices(json, quiet);
 	ret = dmakit_trace_pci_alloc(&pci, argv[optind], err, sizeof(err));
+	if (ret == -EINVAL)	/* a malformed address */
+		return cli_usage_error(CMD, "%s", err);
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (json) {

@@ -964,6 +964,16 @@ int cmd_trace(int argc, char **argv)
 	o.end_specs = ends;
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 		return cli_error(CMD, "--pid %d: no such process", (int)o.pid);
+	if (o.pci) {
+		struct dmakit_trace_pci *pci;
+
+		/* a malformed address is bad usage; an absent device fails later */
+		ret = dmakit_trace_pci_alloc(&pci, o.pci, err, sizeof(err));
+		if (ret == -EINVAL)
+			return cli_usage_error(CMD, "--pci: %s", err);
+		if (!ret)
+			dmakit_trace_pci_free(pci);
+	}
 
 	if (pmu_events) {
 		/* a bad event is a usage error before any tracing is set up */

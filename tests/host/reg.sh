@@ -68,6 +68,8 @@ t_eq "a value wider than the width is bad usage" "$?" 2
 "$DMAKIT" reg ff:1f.7 BAR0 0 >"$out" 2>&1
 t_eq "no such device fails" "$?" 1
 t_grep "... naming it" "no PCI device 0000:ff:1f.7" "$out"
+"$DMAKIT" reg zz:zz.z BAR0 0 >"$out" 2>&1
+t_eq "a malformed address is bad usage" "$?" 2
 unused=$(awk 'NR <= 6 && $1 == "0x0000000000000000" { print NR - 1; exit }' \
 	"/sys/bus/pci/devices/$bdf/resource")
 if [ -n "$unused" ]; then

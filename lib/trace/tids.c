@@ -18,6 +18,8 @@
 #include "tids.h"
 
 #define TIDS_MIN_CAP 32
+/* from an event to its thread's exit having been recorded, at most */
+#define TIDS_GONE_SLACK_NS (5 * 1000000ULL)
 
 static bool task_exists(const struct trace_tids *t, int32_t tid)
 {
@@ -27,10 +29,76 @@ static bool task_exists(const struct trace_tids *t, int32_t tid)
 	return access(path, F_OK) == 0;
 }
 
-void trace_tids_init(struct trace_tids *t, int32_t pid)
+void trace_tids_init(struct trace_tids *t, int32_t pid, const char *saved_tgids)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
+	if (saved_tgids)
+		snprintf(t->saved_tgids, sizeof(t->saved_tgids), "%s",
+			 saved_tgids);
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The tids saved_tgids gives to the process, read again unless it was
+ * read well after @ts (an event of the thread asked about: the thread,
+ * gone now, was recorded when it was switched out after it).
+ */
+static void read_gone(struct trace_tids *t, uint64_t ts)
+{
+	size_t n = 0, cap = 0;
+	int32_t *v = NULL, *grown;
+	int pid, tgid;
+	FILE *f;
+
+	if (t->gone_read_at > ts + TIDS_GONE_SLACK_NS)
+		return;
+	t->gone_read_at = dmakit_now_ns();
+	f = fopen(t->saved_tgids, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d %d", &pid, &tgid) == 2) {
+		if (tgid != t->pid)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown)
+				break;
+			v = grown;
+		}
+		v[n++] = pid;
+	}
+	fclose(f);
+	qsort(v, n, sizeof(*v), cmp_tid);
+	free(t->gone);
+	t->gone = v;
+	t->ngone = n;
+}
+
+/*
+ * Not a task of the process now: a thread of another process, or one
+ * gone, which the kernel may have recorded as the process's when it was
+ * switched out after its events.
+ */
+static bool gone_was_ours(struct trace_tids *t, int32_t tid, uint64_t ts)
+{
+	char path[32];
+
+	if (!t->saved_tgids[0])
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d", (int)tid);
+	if (access(path, F_OK) == 0)
+		return false;	/* alive, in another process */
+	read_gone(t, ts);
+	return t->ngone &&
+	       bsearch(&tid, t->gone, t->ngone, sizeof(tid), cmp_tid);
 }
 
 static void prune(struct trace_tids *t, uint64_t read_to)
@@ -77,7 +145,8 @@ static bool make_room(struct trace_tids *t, uint64_t read_to)
 	return true;
 }
 
-bool trace_tids_is_ours(struct trace_tids *t, int32_t tid, uint64_t read_to)
+bool trace_tids_is_ours(struct trace_tids *t, int32_t tid, uint64_t ts,
+			uint64_t read_to)
 {
 	bool ours;
 	size_t i;
@@ -85,7 +154,7 @@ bool trace_tids_is_ours(struct trace_tids *t, int32_t tid, uint64_t read_to)
 	for (i = 0; i < t->n; i++)
 		if (t->v[i].tid == tid)
 			return t->v[i].ours;
-	ours = task_exists(t, tid);
+	ours = task_exists(t, tid) || gone_was_ours(t, tid, ts);
 	if (make_room(t, read_to)) {
 		t->v[t->n].tid = tid;
 		t->v[t->n].ours = ours;
@@ -105,7 +174,7 @@ void trace_tids_seed(struct trace_tids *t)
 	d = opendir(path);
 	while (d && (de = readdir(d)))
 		if (isdigit((unsigned char)de->d_name[0]))
-			trace_tids_is_ours(t, (int32_t)atoi(de->d_name), 0);
+			trace_tids_is_ours(t, (int32_t)atoi(de->d_name), 0, 0);
 	if (d)
 		closedir(d);
 }
@@ -113,6 +182,8 @@ void trace_tids_seed(struct trace_tids *t)
 void trace_tids_free(struct trace_tids *t)
 {
 	free(t->v);
+	free(t->gone);
 	t->v = NULL;
-	t->n = t->cap = 0;
+	t->gone = NULL;
+	t->n = t->cap = t->ngone = 0;
 }

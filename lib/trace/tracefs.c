@@ -170,6 +170,14 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 				   buf, strerror(-ret));
 	/* losing the oldest events is what the reader can detect in-stream */
 	inst_write(s, "options/overwrite", "1");
+	if (s->opts.pid > 0) {
+		char saved[sizeof(s->tracing_dir) + 16];
+
+		/* a thread that ends before its events are read: its tgid */
+		snprintf(saved, sizeof(saved), "%s/saved_tgids", s->tracing_dir);
+		trace_tids_init(&s->tids, s->opts.pid,
+				inst_write(s, "options/record-tgid", "1") ? NULL : saved);
+	}
 	s->subbuf_size = (size_t)getpagesize();
 	if (!tracefs_instance_file_read_number(s->inst, "buffer_subbuf_size_kb",
 					       &sub_kb) && sub_kb > 0)
@@ -182,10 +190,8 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 	ret = open_cpus(s, err, errlen);
 	if (ret)
 		return ret;
-	if (s->opts.pid > 0) {
-		trace_tids_init(&s->tids, s->opts.pid);
+	if (s->opts.pid > 0)
 		trace_tids_seed(&s->tids);
-	}
 	ret = dmakit_trace_pairer_alloc(&s->pairer, &po);
 	if (ret)
 		return dmakit_errf(err, errlen, ret, "out of memory");
@@ -310,7 +316,7 @@ static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
 	t = type_of(s, type);
 	if (!t)
 		return false;
-	if (t->user && s->opts.pid > 0 && !trace_tids_is_ours(&s->tids, pid, s->processed_to)) {
+	if (t->user && s->opts.pid > 0 && !trace_tids_is_ours(&s->tids, pid, ts, s->processed_to)) {
 		s->st.pid_filtered++;
 		return false;
 	}

@@ -59,12 +59,11 @@ static int parse_u64(const char *s, uint64_t *v)
 
 int cmd_reg(int argc, char **argv)
 {
-	enum { O_WIDTH = 256, O_JSON };
+	enum { O_WIDTH = 256 };
 	static const struct option lopts[] = {
 		{ "width", required_argument, NULL, O_WIDTH },
 		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,17 +89,17 @@ int cmd_reg(int argc, char **argv)
 		case 'f':
 			flags |= DMAKIT_REG_FORCE;
 			break;
-		case O_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, c, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, c, argv);
 		}
 	}

@@ -134,7 +134,7 @@ t_eq "an option the poller does not have is refused, not ignored" "$?" 2
 t_eq "--poll-cpu without reg: specs is bad usage" "$?" 2
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:$size:0x1" --end "reg:$bdf:BAR$bar:$size:0x1" \
 	--duration 1 >"$out" 2>&1
-t_eq "a register beyond the BAR fails" "$?" 1
+t_eq "a register beyond the BAR is bad usage, as in dmakit reg" "$?" 2
 t_grep "... as beyond the BAR" "beyond the BAR" "$out"
 rm -f "$out"
 t_done

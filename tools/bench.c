@@ -140,13 +140,11 @@ static int bench_drain(const char *spec, uint64_t total,
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_JSON = 256 };
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "bufsize", required_argument, NULL, 'b' },
 		{ "device", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -173,17 +171,17 @@ int cmd_bench(int argc, char **argv)
 		case 'd':
 			spec = optarg;
 			break;
-		case OPT_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, o, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}

@@ -141,6 +141,24 @@ bool cli_duration_is_bare(const char *s);
  */
 int cli_parse_seconds(const char *s, double min, double max, double *out);
 /*
+ * The options every command parses alike: -q/--quiet, --json and, where
+ * there is a status line (record, send, recv, play), --status-interval.
+ * CLI_COMMON_OPTIONS (and CLI_STATUS_OPTION) go into the getopt table;
+ * cli_common_opt() takes one: returns 1 if @opt is not one, 0 if taken,
+ * CLI_EXIT_USAGE after the message.  @status_interval is NULL for a
+ * command without the option.  --json also tells main()
+ * (cli_json_requested()).
+ */
+enum { CLI_OPT_JSON = 0x1100, CLI_OPT_STATUS_INTERVAL };
+#define CLI_COMMON_OPTIONS \
+	{ "json", no_argument, NULL, CLI_OPT_JSON }, \
+	{ "quiet", no_argument, NULL, 'q' }
+#define CLI_STATUS_OPTION \
+	{ "status-interval", required_argument, NULL, CLI_OPT_STATUS_INTERVAL }
+int cli_common_opt(const char *cmd, int opt, const char *arg, bool *json,
+		   bool *quiet, double *status_interval);
+
+/*
  * What the recorded bytes are (record, recv): --sample-format,
  * --sample-rate, --center-freq.  CLI_SAMPLE_OPTIONS goes into the getopt
  * table, CLI_SAMPLE_HELP into --help; cli_sample_opt() takes one of them

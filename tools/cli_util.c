@@ -264,6 +264,29 @@ int cli_parse_hz(const char *s, double *out)
 	return 0;
 }
 
+int cli_common_opt(const char *cmd, int opt, const char *arg, bool *json,
+		   bool *quiet, double *status_interval)
+{
+	switch (opt) {
+	case 'q':
+		*quiet = true;
+		return 0;
+	case CLI_OPT_JSON:
+		*json = true;
+		cli_json_requested();
+		return 0;
+	case CLI_OPT_STATUS_INTERVAL:
+		if (!status_interval)
+			break;
+		if (cli_parse_seconds(arg, CLI_MIN_SECONDS, DMAKIT_MAX_SECONDS,
+				      status_interval))
+			return cli_usage_error(cmd, "bad --status-interval '%s' (expected 1ms..1e9s, e.g. 10s)",
+					       arg);
+		return 0;
+	}
+	return 1;
+}
+
 int cli_sample_opt(const char *cmd, int opt, const char *arg,
 		   struct dmakit_samples *smp)
 {

@@ -67,14 +67,13 @@ static void print_json(const char *path, int ret, const char *err,
 
 int cmd_export(int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_JSON, OPT_SIGMF };
+	enum { OPT_SIDECAR = 256, OPT_SIGMF };
 	static const struct option opts[] = {
 		{ "sigmf", no_argument, NULL, OPT_SIGMF },
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,17 +103,17 @@ int cmd_export(int argc, char **argv)
 		case 'f':
 			eo.force = true;
 			break;
-		case OPT_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, o, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}
@@ -128,12 +127,11 @@ int cmd_export(int argc, char **argv)
 	path = argv[optind];
 
 	ret = dmakit_export_sigmf(path, &eo, &rep, err, sizeof(err));
+	/* No sample format to export: a usage error, so no JSON (docs/cli.md). */
+	if (ret == -ENODATA)
+		return cli_usage_error(CMD, "%s", err);
 	if (json)
 		print_json(path, ret, err, &rep);
-	if (ret == -ENODATA) {
-		fprintf(stderr, "dmakit %s: %s\n", CMD, err);
-		return CLI_EXIT_USAGE;
-	}
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (!json && !quiet)

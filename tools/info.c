@@ -7,6 +7,7 @@
  * every interrupt vector with its count per CPU, and the block devices
  * and network interfaces the function provides.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -374,8 +375,7 @@ static int list_devices(bool json, bool quiet)
 int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -386,17 +386,17 @@ int cmd_info(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'q':
-			quiet = true;
-			break;
-		case 'j':
-			json = true;
-			cli_json_requested();
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, c, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, c, argv);
 		}
 	}
@@ -405,6 +405,8 @@ int cmd_info(int argc, char **argv)
 	if (optind == argc)
 		return list_devices(json, quiet);
 	ret = dmakit_trace_pci_alloc(&pci, argv[optind], err, sizeof(err));
+	if (ret == -EINVAL)	/* a malformed address */
+		return cli_usage_error(CMD, "%s", err);
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	if (json) {

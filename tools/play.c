@@ -98,8 +98,7 @@ static void on_progress(void *ctx, const struct dmakit_play_progress *p)
 
 static int parse_args(struct play_cli *c, int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_RATE, OPT_LOOP, OPT_SKIP_DMA, OPT_JSON,
-	       OPT_STATUS };
+	enum { OPT_SIDECAR = 256, OPT_RATE, OPT_LOOP, OPT_SKIP_DMA };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
@@ -107,14 +106,13 @@ static int parse_args(struct play_cli *c, int argc, char **argv)
 		{ "loop", required_argument, NULL, OPT_LOOP },
 		{ "skip-dma-errors", no_argument, NULL, OPT_SKIP_DMA },
 		{ "force", no_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "status-interval", required_argument, NULL, OPT_STATUS },
+		CLI_COMMON_OPTIONS,
+		CLI_STATUS_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int o;
+	int o, ret;
 
 	while ((o = getopt_long(argc, argv, ":d:fqh", opts, NULL)) != -1) {
 		switch (o) {
@@ -146,24 +144,17 @@ static int parse_args(struct play_cli *c, int argc, char **argv)
 		case 'f':
 			c->po.force = true;
 			break;
-		case 'q':
-			c->quiet = true;
-			break;
-		case OPT_JSON:
-			c->json = true;
-			cli_json_requested();
-			break;
-		case OPT_STATUS:
-			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
-					      DMAKIT_MAX_SECONDS,
-					      &c->status_interval))
-				return cli_usage_error(CMD, "bad --status-interval '%s' (expected 1ms..1e9s, e.g. 10s)",
-						       optarg);
-			break;
 		case 'h':
 			usage(stdout);
 			return -1;
 		default:
+			ret = cli_common_opt(CMD, o, optarg, &c->json, &c->quiet,
+					     &c->status_interval);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}

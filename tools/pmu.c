@@ -188,20 +188,19 @@ static int sample(const char *events, double interval, double duration,
 
 int cmd_pmu(int argc, char **argv)
 {
-	enum { O_PCI = 256, O_INTERVAL, O_JSON };
+	enum { O_PCI = 256, O_INTERVAL };
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "duration", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bdf = NULL;
 	double interval = 1, duration = 0;
 	bool json = false, quiet = false;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, ":t:qh", lopts, NULL)) != -1) {
 		switch (c) {
@@ -218,17 +217,17 @@ int cmd_pmu(int argc, char **argv)
 					      DMAKIT_MAX_SECONDS, &duration))
 				return cli_usage_error(CMD, "bad --duration '%s' (1ms..1e9s, e.g. 10s)", optarg);
 			break;
-		case O_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, c, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, c, argv);
 		}
 	}

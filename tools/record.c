@@ -121,7 +121,7 @@ static void on_progress(void *ctx, const struct dmakit_record_progress *p)
 
 static int parse_args(struct record_cli *c, int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_QD, OPT_JSON, OPT_CHECKPOINT, OPT_STATUS };
+	enum { OPT_SIDECAR = 256, OPT_QD, OPT_CHECKPOINT };
 	/* a queue of writes in flight: the sink's range */
 	enum { QD_MAX = 256 };
 	static const struct option opts[] = {
@@ -134,9 +134,8 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 		{ "queue-depth", required_argument, NULL, OPT_QD },
 		{ "force", no_argument, NULL, 'f' },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "status-interval", required_argument, NULL, OPT_STATUS },
+		CLI_COMMON_OPTIONS,
+		CLI_STATUS_OPTION,
 		CLI_SAMPLE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -193,25 +192,14 @@ static int parse_args(struct record_cli *c, int argc, char **argv)
 						       optarg);
 			c->checkpoint_ms = secs > 0 ? (int32_t)(secs * 1000 + 0.5) : -1;
 			break;
-		case 'q':
-			c->quiet = true;
-			break;
-		case OPT_JSON:
-			c->json = true;
-			cli_json_requested();
-			break;
-		case OPT_STATUS:
-			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
-					      DMAKIT_MAX_SECONDS,
-					      &c->status_interval))
-				return cli_usage_error(CMD, "bad --status-interval '%s' (expected 1ms..1e9s, e.g. 10s)",
-						       optarg);
-			break;
 		case 'h':
 			usage(stdout);
 			return -1;
 		default:
-			ret = cli_sample_opt(CMD, o, optarg, &c->samples);
+			ret = cli_common_opt(CMD, o, optarg, &c->json, &c->quiet,
+					     &c->status_interval);
+			if (ret > 0)
+				ret = cli_sample_opt(CMD, o, optarg, &c->samples);
 			if (ret <= 0) {
 				if (ret)
 					return ret;

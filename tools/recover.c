@@ -63,11 +63,10 @@ static void print_json(const char *path, const struct dmakit_recover_report *r)
 
 int cmd_recover(int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_JSON };
+	enum { OPT_SIDECAR = 256 };
 	static const struct option opts[] = {
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,7 +74,7 @@ int cmd_recover(int argc, char **argv)
 	const char *path, *sidecar = NULL;
 	char err[DMAKIT_ERRMSG_MAX], b1[32];
 	bool json = false, quiet = false;
-	int o;
+	int o, ret;
 
 	while ((o = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (o) {
@@ -84,17 +83,17 @@ int cmd_recover(int argc, char **argv)
 				return cli_usage_error(CMD, "empty --sidecar prefix");
 			sidecar = optarg;
 			break;
-		case OPT_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, o, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}

@@ -171,10 +171,9 @@ int cmd_recv(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "port-file", required_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'J' },
+		CLI_COMMON_OPTIONS,
+		CLI_STATUS_OPTION,
 		{ "force", no_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "status-interval", required_argument, NULL, 'U' },
 		CLI_SAMPLE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -233,28 +232,17 @@ int cmd_recv(int argc, char **argv)
 		case 'P':
 			port_file = optarg;
 			break;
-		case 'J':
-			json = true;
-			cli_json_requested();
-			break;
 		case 'f':
 			o.sink.force = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'U':
-			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
-					      DMAKIT_MAX_SECONDS,
-					      &status_interval))
-				return cli_usage_error("recv", "bad status interval '%s' (1ms..1e9s)",
-						       optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			ret = cli_sample_opt("recv", c, optarg, &o.sink.samples);
+			ret = cli_common_opt("recv", c, optarg, &json, &quiet,
+					     &status_interval);
+			if (ret > 0)
+				ret = cli_sample_opt("recv", c, optarg, &o.sink.samples);
 			if (ret <= 0) {
 				if (ret)
 					return ret;

@@ -59,12 +59,11 @@ static int parse_u64(const char *s, uint64_t *v)
 
 int cmd_reg(int argc, char **argv)
 {
-	enum { O_WIDTH = 256, O_JSON };
+	enum { O_WIDTH = 256 };
 	static const struct option lopts[] = {
 		{ "width", required_argument, NULL, O_WIDTH },
 		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,17 +89,17 @@ int cmd_reg(int argc, char **argv)
 		case 'f':
 			flags |= DMAKIT_REG_FORCE;
 			break;
-		case O_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, c, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, c, argv);
 		}
 	}
@@ -128,9 +127,15 @@ int cmd_reg(int argc, char **argv)
 					       argv[3], width * 8);
 		flags |= DMAKIT_REG_WRITE;
 	}
+	/* an unaligned OFFSET is bad usage whatever the device */
+	if (dmakit_reg_check_range(UINT64_MAX, offset, width, err, sizeof(err)))
+		return cli_usage_error(CMD, "%s", err);
 	/* refuse a bad request the same way whether or not BARs can be mapped */
 	ret = dmakit_reg_check_access(argv[0], bar, offset, width, flags, err,
 				      sizeof(err));
+	/* a malformed BDF or an OFFSET beyond the BAR: a bad argument */
+	if (ret == -EINVAL || ret == -ERANGE)
+		return cli_usage_error(CMD, "%s", err);
 	if (!ret)
 		ret = dmakit_reg_open(&reg, argv[0], bar, flags, err, sizeof(err));
 	if (ret)

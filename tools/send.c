@@ -146,9 +146,8 @@ int cmd_send(int argc, char **argv)
 		{ "lossy", no_argument, NULL, 'L' },
 		{ "sndbuf", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "status-interval", required_argument, NULL, 'U' },
+		CLI_COMMON_OPTIONS,
+		CLI_STATUS_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,24 +203,17 @@ int cmd_send(int argc, char **argv)
 						       optarg);
 			o.connect_timeout_ms = (int)(secs * 1000);
 			break;
-		case 'J':
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'U':
-			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS,
-					      DMAKIT_MAX_SECONDS,
-					      &status_interval))
-				return cli_usage_error("send", "bad status interval '%s' (1ms..1e9s)",
-						       optarg);
-			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt("send", c, optarg, &json, &quiet,
+					     &status_interval);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error("send", c, argv);
 		}
 	}

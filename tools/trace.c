@@ -702,7 +702,7 @@ int cmd_trace(int argc, char **argv)
 		O_EVENTS, O_SUMMARY, O_TIMELINE, O_PLOT, O_TIMEOUT, O_BUFKB,
 		O_POLL_PERIOD, O_POLL_CPU,
 		O_PAIRBY, O_CHANNEL, O_CLOSE, O_BYTES, O_STATUS, O_PERSITE,
-		O_CLEANUP, O_PMU, O_JSON, O_BACKEND,
+		O_CLEANUP, O_PMU, O_BACKEND,
 	};
 	static const struct option lopts[] = {
 		{ "pci", required_argument, NULL, O_PCI },
@@ -727,9 +727,8 @@ int cmd_trace(int argc, char **argv)
 		{ "per-site", no_argument, NULL, O_PERSITE },
 		{ "cleanup", no_argument, NULL, O_CLEANUP },
 		{ "pmu", required_argument, NULL, O_PMU },
-		{ "json", no_argument, NULL, O_JSON },
+		CLI_COMMON_OPTIONS,
 		{ "backend", required_argument, NULL, O_BACKEND },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -882,17 +881,17 @@ int cmd_trace(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
-		case 'q':
-			quiet = true;
-			break;
-		case O_JSON:
-			json = true;
-			cli_json_requested();
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, c, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, c, argv);
 		}
 	}
@@ -964,6 +963,16 @@ int cmd_trace(int argc, char **argv)
 	o.end_specs = ends;
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 		return cli_error(CMD, "--pid %d: no such process", (int)o.pid);
+	if (o.pci) {
+		struct dmakit_trace_pci *pci;
+
+		/* a malformed address is bad usage; an absent device fails later */
+		ret = dmakit_trace_pci_alloc(&pci, o.pci, err, sizeof(err));
+		if (ret == -EINVAL)
+			return cli_usage_error(CMD, "--pci: %s", err);
+		if (!ret)
+			dmakit_trace_pci_free(pci);
+	}
 
 	if (pmu_events) {
 		/* a bad event is a usage error before any tracing is set up */

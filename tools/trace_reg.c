@@ -132,7 +132,8 @@ int trace_reg_run(const struct trace_reg_args *a)
 	}
 	cli_catch_stop_signals();
 	ret = dmakit_reg_trace_alloc(&t, &o, err, sizeof(err));
-	if (ret == -EINVAL) {
+	/* a bad SPEC, or a register beyond its BAR: as in 'dmakit reg' */
+	if (ret == -EINVAL || ret == -ERANGE) {
 		rc = cli_usage_error(CMD, "%s", err);
 		goto out;
 	}

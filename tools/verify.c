@@ -116,12 +116,11 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { OPT_SIDECAR = 256, OPT_JSON, OPT_ALLOW_DMA };
+	enum { OPT_SIDECAR = 256, OPT_ALLOW_DMA };
 	static const struct option opts[] = {
 		{ "sidecar", required_argument, NULL, OPT_SIDECAR },
 		{ "allow-dma-errors", no_argument, NULL, OPT_ALLOW_DMA },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, 'q' },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,17 +143,17 @@ int cmd_verify(int argc, char **argv)
 		case OPT_ALLOW_DMA:
 			vo.allow_dma_errors = true;
 			break;
-		case OPT_JSON:
-			json = true;
-			cli_json_requested();
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
+			ret = cli_common_opt(CMD, o, optarg, &json, &quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			return cli_getopt_error(CMD, o, argv);
 		}
 	}

@@ -81,7 +81,7 @@ static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
 
 static int parse_args(int argc, char **argv, struct xfer_opts *o)
 {
-	enum { O_TO_HOST = 256, O_FROM_HOST, O_OFFSET, O_TIMEOUT, O_JSON };
+	enum { O_TO_HOST = 256, O_FROM_HOST, O_OFFSET, O_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "to-host", no_argument, NULL, O_TO_HOST },
@@ -92,8 +92,7 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 		{ "offset", required_argument, NULL, O_OFFSET },
 		{ "check", no_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, O_JSON },
+		CLI_COMMON_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,17 +142,17 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 				return cli_usage_error(CMD, "bad --timeout '%s' (0, or 1ms..1d, e.g. 500ms, 5s)", optarg);
 			o->timeout_ms = (int)(secs * 1000 + 0.5);
 			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case O_JSON:
-			o->json = true;
-			cli_json_requested();
-			break;
 		case 'h':
 			usage(stdout);
 			exit(CLI_EXIT_OK);
 		default:
+			ret = cli_common_opt(CMD, c, optarg, &o->json, &o->quiet,
+					     NULL);
+			if (ret <= 0) {
+				if (ret)
+					return ret;
+				break;
+			}
 			ret = cli_retired_option(CMD, c, 'o', "--offset B for the host buffer's offset");
 			if (!ret)
 				ret = cli_retired_option(CMD, c, 't', "--timeout TIME, with a unit (e.g. 5000ms)");

@@ -108,6 +108,23 @@ double dmakit_trace_pcie_bandwidth(double gts, unsigned int width)
 	return gts * 1e9 * width * eff / 8;
 }
 
+/* DDDD:BB:dd.f in hex, device 0-1f, function 0-7 (lowercased in place). */
+static bool well_formed_bdf(char *bdf)
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+	size_t i;
+
+	if (strlen(bdf) != sizeof(shape) - 1)
+		return false;
+	for (i = 0; shape[i]; i++) {
+		if (shape[i] != 'x' ? bdf[i] != shape[i] :
+		    !isxdigit((unsigned char)bdf[i]))
+			return false;
+		bdf[i] = (char)tolower((unsigned char)bdf[i]);
+	}
+	return strtoul(bdf + 8, NULL, 16) <= 0x1f && bdf[11] <= '7';
+}
+
 static void normalize_bdf(const char *in, char *out, size_t len)
 {
 	unsigned int bus, dev, fn;
@@ -430,7 +447,7 @@ int dmakit_trace_pci_alloc_at(struct dmakit_trace_pci **pcip, const char *root,
 		return dmakit_errf(errmsg, errlen, -ENOMEM, "out of memory");
 	snprintf(pci->root, sizeof(pci->root), "%s", root);
 	normalize_bdf(bdf, norm, sizeof(norm));
-	if (strlen(norm) >= sizeof(pci->info.bdf)) {
+	if (strlen(norm) >= sizeof(pci->info.bdf) || !well_formed_bdf(norm)) {
 		free(pci);
 		return dmakit_errf(errmsg, errlen, -EINVAL,
 				   "bad PCI address '%s' (expected e.g. 0000:17:00.0)",

@@ -16,6 +16,7 @@
 #include <tracefs.h>
 #include "internal.h"
 #include "field.h"
+#include "tids.h"
 #include "trace_internal.h"
 
 #define MAX_SITES	8		/* USDT sites per probe */
@@ -93,11 +94,6 @@ struct vec {
 	uint64_t traced, total, proc_start, proc_end, ambiguous;
 };
 
-struct tid_entry {
-	int32_t tid;
-	bool ours;
-};
-
 struct dmakit_trace_session {
 	struct dmakit_trace_opts opts;
 	const struct dmakit_trace_backend *backend;
@@ -128,8 +124,7 @@ struct dmakit_trace_session {
 	bool started, stopped;
 	uint64_t processed_to;		/* watermark reached so far */
 	struct dmakit_trace_stats st;
-	struct tid_entry *tids;
-	size_t ntids, tid_cap;
+	struct trace_tids tids;		/* --pid (tracefs backend) */
 	int reaper_fd;			/* closing it lets the reaper clean up */
 };
 

@@ -14,8 +14,6 @@
  *     watermark every CPU is known to have passed, and paired by pair.c.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -75,48 +73,6 @@ out:
 	free(counts);
 	free(names);
 	return ret;
-}
-
-/* --- --pid: is a thread part of the traced process? --- */
-
-static bool tid_is_ours(struct dmakit_trace_session *s, int32_t tid)
-{
-	char path[64];
-	size_t i;
-
-	for (i = 0; i < s->ntids; i++)
-		if (s->tids[i].tid == tid)
-			return s->tids[i].ours;
-	if (s->ntids == s->tid_cap) {
-		size_t cap = s->tid_cap ? s->tid_cap * 2 : 32;
-		struct tid_entry *grown = realloc(s->tids, cap * sizeof(*grown));
-
-		if (!grown)
-			return false;
-		s->tids = grown;
-		s->tid_cap = cap;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)s->opts.pid,
-		 (int)tid);
-	s->tids[s->ntids].tid = tid;
-	s->tids[s->ntids].ours = access(path, F_OK) == 0;
-	return s->tids[s->ntids++].ours;
-}
-
-/* The threads the process has now: known even if they exit before read. */
-static void seed_tids(struct dmakit_trace_session *s)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)s->opts.pid);
-	d = opendir(path);
-	while (d && (de = readdir(d)))
-		if (isdigit((unsigned char)de->d_name[0]))
-			tid_is_ours(s, (int32_t)atoi(de->d_name));
-	if (d)
-		closedir(d);
 }
 
 /* --- setting up --- */
@@ -214,6 +170,14 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 				   buf, strerror(-ret));
 	/* losing the oldest events is what the reader can detect in-stream */
 	inst_write(s, "options/overwrite", "1");
+	if (s->opts.pid > 0) {
+		char saved[sizeof(s->tracing_dir) + 16];
+
+		/* a thread that ends before its events are read: its tgid */
+		snprintf(saved, sizeof(saved), "%s/saved_tgids", s->tracing_dir);
+		trace_tids_init(&s->tids, s->opts.pid,
+				inst_write(s, "options/record-tgid", "1") ? NULL : saved);
+	}
 	s->subbuf_size = (size_t)getpagesize();
 	if (!tracefs_instance_file_read_number(s->inst, "buffer_subbuf_size_kb",
 					       &sub_kb) && sub_kb > 0)
@@ -227,7 +191,7 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 	if (ret)
 		return ret;
 	if (s->opts.pid > 0)
-		seed_tids(s);
+		trace_tids_seed(&s->tids);
 	ret = dmakit_trace_pairer_alloc(&s->pairer, &po);
 	if (ret)
 		return dmakit_errf(err, errlen, ret, "out of memory");
@@ -253,8 +217,7 @@ static void tracefs_close(struct dmakit_trace_session *s)
 		inst_write(s, "tracing_on", "0");
 	dmakit_trace_pairer_free(s->pairer);
 	s->pairer = NULL;
-	free(s->tids);
-	s->tids = NULL;
+	trace_tids_free(&s->tids);
 }
 
 static void tracefs_stats(const struct dmakit_trace_session *s,
@@ -353,7 +316,7 @@ static bool decode(struct dmakit_trace_session *s, struct cpu_stream *c,
 	t = type_of(s, type);
 	if (!t)
 		return false;
-	if (t->user && s->opts.pid > 0 && !tid_is_ours(s, pid)) {
+	if (t->user && s->opts.pid > 0 && !trace_tids_is_ours(&s->tids, pid, ts, s->processed_to)) {
 		s->st.pid_filtered++;
 		return false;
 	}

@@ -129,8 +129,15 @@ plain=$TMPDIR/plain.dat
 t_eq "no sample format: exit 2" "$?" 2
 t_grep "a clear message" "no sample format.*--sample-format" "$TMPDIR/err"
 t_check "nothing written" test ! -e "$plain.sigmf-meta"
-"$DMAKIT" export --sigmf "$plain" --json >"$TMPDIR/e.json" 2>/dev/null
+"$DMAKIT" export --sigmf "$plain" --json >"$TMPDIR/e.json" 2>"$TMPDIR/err"
+t_eq "--json, no sample format: still exit 2" "$?" 2
+t_check "a usage error prints no JSON (no result)" test ! -s "$TMPDIR/e.json"
+t_grep "the message on stderr" "no sample format" "$TMPDIR/err"
+# a failure (exit 1) with --json: one object, ok false, a non-empty error
+"$DMAKIT" export --sigmf "$TMPDIR/absent.dat" --json >"$TMPDIR/e.json" 2>/dev/null
+t_eq "--json, a missing recording: exit 1" "$?" 1
 t_eq "--json on failure: ok false" "$(json_get "$TMPDIR/e.json" ok)" false
+t_check "--json on failure: an error" test -n "$(json_get "$TMPDIR/e.json" error)"
 
 # SIGKILL mid-run: recover keeps the sample description, export works
 killed=$TMPDIR/killed.dat

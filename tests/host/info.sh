@@ -89,4 +89,13 @@ t_eq "unknown device exits 1" "$?" 1
 t_grep "unknown device is explained" "no PCI device 0000:ff:1f.7" "$TMPDIR/err"
 "$DMAKIT" info --bogus 2>"$TMPDIR/err"
 t_eq "bad option exits 2" "$?" 2
+# a malformed address is bad usage (2, no JSON); a well-formed absent one fails (1)
+for bad in zz:zz.z 00:04.0x 0000:00:20.0 0000:00:04.8 17-00-0 00:04; do
+	"$DMAKIT" info "$bad" --json >"$TMPDIR/out" 2>"$TMPDIR/err"
+	t_eq "malformed address '$bad' exits 2" "$?" 2
+	t_check "... no JSON for '$bad'" test ! -s "$TMPDIR/out"
+	t_grep "... saying it is a bad address" "bad PCI address" "$TMPDIR/err"
+done
+"$DMAKIT" info "$(echo "$bdf" | tr a-f A-F)" -q
+t_eq "an upper-case address is the same device" "$?" 0
 t_done

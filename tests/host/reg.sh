@@ -34,16 +34,28 @@ echo "using $bdf BAR$bar ($size bytes), MSI-X table at $table"
 
 out=$TMPDIR/reg.$$
 "$DMAKIT" reg "$bdf" "BAR$bar" "$size" >"$out" 2>&1
-t_eq "offset at the BAR's end is refused (1)" "$?" 1
+t_eq "offset at the BAR's end is bad usage (2)" "$?" 2
 t_grep "... saying so" "beyond the BAR \\($(printf '0x%x' "$size") bytes\\)" "$out"
 "$DMAKIT" reg "$bdf" "BAR$bar" "$((size - 4))" --width 64 >"$out" 2>&1
-t_eq "a 64-bit read unaligned to 8 bytes is refused" "$?" 1
+t_eq "a 64-bit read unaligned to 8 bytes is bad usage (2)" "$?" 2
 t_grep "... as unaligned" "not aligned to the 8-byte width" "$out"
 "$DMAKIT" reg "$bdf" "BAR$bar" 0x3 --width 16 >"$out" 2>&1
+t_eq "odd offset for 16 bits: bad usage (2)" "$?" 2
 t_grep "odd offset for 16 bits refused" "not aligned to the 2-byte width" "$out"
+"$DMAKIT" reg ff:1f.7 BAR0 0x3 >"$out" 2>&1
+t_eq "unaligned is bad usage even for a device that is not there" "$?" 2
+"$DMAKIT" reg "$bdf" "BAR$bar" 0x2 0x1 --json >"$out" 2>/dev/null
+t_eq "an unaligned write: bad usage (2)" "$?" 2
+t_check "... and no JSON (a usage error prints none)" test ! -s "$out"
+"$DMAKIT" reg "$bdf" "BAR$bar" "$size" --json >"$out" 2>/dev/null
+t_check "beyond the BAR with --json: no JSON" test ! -s "$out"
+"$DMAKIT" reg ff:1f.7 BAR0 0 --json >"$out" 2>/dev/null
+t_eq "--json, no such device: exit 1" "$?" 1
+t_eq "... with a failure object" "$(json_get "$out" ok)" false
 "$DMAKIT" reg "$bdf" "BAR$bar" 0x18446744073709551612 >"$out" 2>&1
 t_eq "an absurd offset is a usage error" "$?" 2
 "$DMAKIT" reg "$bdf" "BAR$bar" 0xfffffffffffffffc >"$out" 2>&1
+t_eq "the largest aligned offset: bad usage (2)" "$?" 2
 t_grep "the largest offset is out of range, no overflow" "beyond the BAR" "$out"
 "$DMAKIT" reg "$bdf" BAR6 0 >"$out" 2>&1
 t_eq "BAR6 is bad usage" "$?" 2
@@ -56,6 +68,8 @@ t_eq "a value wider than the width is bad usage" "$?" 2
 "$DMAKIT" reg ff:1f.7 BAR0 0 >"$out" 2>&1
 t_eq "no such device fails" "$?" 1
 t_grep "... naming it" "no PCI device 0000:ff:1f.7" "$out"
+"$DMAKIT" reg zz:zz.z BAR0 0 >"$out" 2>&1
+t_eq "a malformed address is bad usage" "$?" 2
 unused=$(awk 'NR <= 6 && $1 == "0x0000000000000000" { print NR - 1; exit }' \
 	"/sys/bus/pci/devices/$bdf/resource")
 if [ -n "$unused" ]; then
@@ -120,7 +134,7 @@ t_eq "an option the poller does not have is refused, not ignored" "$?" 2
 t_eq "--poll-cpu without reg: specs is bad usage" "$?" 2
 "$DMAKIT" trace --start "reg:$bdf:BAR$bar:$size:0x1" --end "reg:$bdf:BAR$bar:$size:0x1" \
 	--duration 1 >"$out" 2>&1
-t_eq "a register beyond the BAR fails" "$?" 1
+t_eq "a register beyond the BAR is bad usage, as in dmakit reg" "$?" 2
 t_grep "... as beyond the BAR" "beyond the BAR" "$out"
 rm -f "$out"
 t_done

@@ -113,6 +113,8 @@ expect_error "missing USDT probe" 1 "no USDT probe dmakit:nosuch" \
 	--start "usdt:$(readlink -f "$TOP/build/lib/libdmakit.so"):dmakit:nosuch" \
 	--end tp:block:block_rq_complete
 expect_error "malformed SPEC" 2 "bad SPEC" --start kprobe:x --end irq
+expect_error "malformed PCI address" 2 "--pci: bad PCI address" \
+	--pci 0000:00:04.8 --start tp:block:block_rq_issue --end irq
 expect_error "no end" 2 "both --start SPEC and --end SPEC" --start irq
 left=0
 for pid in "${failed_pids[@]}"; do

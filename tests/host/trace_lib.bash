@@ -115,6 +115,7 @@ build_progs() {
 	cc -O2 -g -shared -fPIC -o "$p/libvendor.so" "$src/vendorlib.c" &&
 	cc -O2 -g -pthread -o "$p/vendorapp" "$src/vendorapp.c" -L"$p" \
 		-lvendor -Wl,-rpath,"$p" &&
+	cc -O2 -g -pthread -o "$p/threadchurn" "$src/threadchurn.c" &&
 	cc -O2 -g -I"$TOP/include" -I"$TOP/include/uapi" -o "$p/usdt_xfer" \
 		"$src/usdt_xfer.c" -L"$TOP/build/lib" -ldmakit \
 		-Wl,-rpath,"$TOP/build/lib"

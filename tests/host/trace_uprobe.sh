@@ -69,6 +69,36 @@ t_eq "every transaction is one call, latency >= 3 ms" "$?" 0
 # this test's probes (on its own library; other sessions may run beside it)
 t_eq "uprobes removed" "$(grep -c "$TMPDIR/progs/" "$TRACEFS/uprobe_events")" 0
 t_check "instance removed" no_leftovers "$TRACER"
+# A process that creates and ends threads one after another (a thread per
+# transfer), beside another doing the same: every thread of the traced one
+# counts, even one gone before the tracer read its events (thousands of
+# them, each new), and none of the other's; then new long-lived threads
+# are still traced.  The tracer keeps up (its thread cache stays bounded:
+# tests/unit/test_trace_tids.c).
+churn=$P/threadchurn
+THREADCHURN_WAIT=1 "$churn" 2000 3 200 >"$TMPDIR/churn.out" &
+app=$!
+THREADCHURN_WAIT=1 "$churn" 1000 0 0 >"$TMPDIR/churn_noise.out" &
+noise=$!
+wait_ready "$TMPDIR/churn.out" && wait_ready "$TMPDIR/churn_noise.out"
+t_eq "thread-churning programs ready" "$?" 0
+start_tracer --start "uprobe:$churn:churn_begin" --end "uprobe:$churn:churn_end" \
+	--pid "$app" --interval 0 --summary-json "$TMPDIR/churn.json" ||
+	{ kill "$app" "$noise"; t_check "tracer starts" false; t_done; }
+kill -USR1 "$app" "$noise"
+wait "$app"
+t_eq "thread-churning program ran" "$?" 0
+wait "$noise"
+t_check "tracer ended when the process exited" wait_for 60 tracer_gone
+kill -INT "$TRACER" 2>/dev/null
+wait "$TRACER"
+t_eq "tracer exit status" "$?" 0
+t_eq "every thread's transaction, short-lived or not" \
+	"$(json_get "$TMPDIR/churn.json" transactions)" 2003
+t_eq "... no orphans" "$(json_get "$TMPDIR/churn.json" orphans)" 0
+t_eq "the other process's 2000 events filtered" \
+	"$(json_get "$TMPDIR/churn.json" pid_filtered)" 2000
+
 # An output file that already holds data (a user's earlier results) is
 # never truncated: the run fails before tracing, --force replaces it.
 ends=(--start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait")

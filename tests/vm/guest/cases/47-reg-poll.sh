@@ -101,7 +101,7 @@ else
 	t_check "... saying why and what to do" grep -q "iomem=relaxed, or unbind the driver" /tmp/reg.out
 fi
 dmakit reg "$bdf" BAR0 0x100000 >/tmp/reg.out 2>&1
-t_eq "beyond the 1 MiB BAR is refused" $? 1
+t_eq "beyond the 1 MiB BAR is bad usage (exit 2)" $? 2
 
 # --- unbound: the registers are ours ---
 echo "$bdf" >/sys/bus/pci/drivers/dmakit/unbind

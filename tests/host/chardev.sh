@@ -173,6 +173,25 @@ open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
 	t_check "fill/$how: verifies" "$DMAKIT" verify fill.dat --quiet
 	rm -f fill.dat*
 done
+# the same with -o -: every byte the writer wrote reaches stdout
+rm -f fifo drained; mkfifo fifo
+python3 -c 'import fcntl, os, struct, sys, termios, time
+f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
+while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
+    time.sleep(0.05)
+open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
+wpid=$!
+"$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" -o - \
+	--duration 1h >fill.out 2>r.err &
+pid=$!
+t_check "fill/stdout: the writer's bytes were all read" wait_for 120 test -e drained
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+kill "$wpid"; wait "$wpid" 2>/dev/null
+t_eq "fill/stdout: exit 0" "$rc" 0
+t_eq "fill/stdout: every byte read reaches stdout" "$(wc -c <fill.out)" 1000000
+rm -f fill.out
 
 # --- stopped while waiting for a FIFO's writer: a clear message, not
 # "Interrupted system call", and no recording files ---

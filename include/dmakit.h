@@ -83,6 +83,9 @@ struct dmakit_consumer;
  *                  fails; each one is counted as a lost buffer
  * EOF ends the stream (-ENODATA after the last buffer).
  *
+ * "app:NAME" attaches to a program's producer ring (dmakit/producer.h);
+ * a name not yet published is waited for up to 10 s (-ENOENT after).
+ *
  * The stream does not start until dmakit_start(), so that every consumer
  * can attach first.
  *

@@ -128,8 +128,12 @@ static int feed_one(struct recorder *r, int timeout_ms)
 	if (ret) {
 		char m[256];
 
-		snprintf(m, sizeof(m), "device %s: %s", r->dev->geo.name,
-			 dmakit_strerror(ret));
+		/* an app: producer's process is gone: say so, not just ENODEV */
+		snprintf(m, sizeof(m), "device %s: %s%s", r->dev->geo.name,
+			 dmakit_strerror(ret),
+			 ret == -ENODEV && !strcmp(r->dev->geo.kind, "app") ?
+			 " (the producer's process ended without closing its stream: killed or crashed)" :
+			 "");
 		stop_with(r, DMAKIT_RESULT_DEVICE_ERROR, m);
 		return 0;
 	}

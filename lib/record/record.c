@@ -212,6 +212,10 @@ static void drain(struct recorder *r, uint64_t *cookies)
 
 	/* read after the head: every loss a drained buffer carries is in it */
 	r->dropped_at_stop = producer_dropped(r);
+	/* a long backlog (a large ring, a slow disk): say why the end waits */
+	if (r->opts->stop && end_pos - r->cons->next_pos > depth)
+		dmakit_sink_notice(r->sink, "writing the %llu buffers the source delivered before the stop (stop again to abandon them)",
+				   (unsigned long long)(end_pos - r->cons->next_pos));
 	while (r->cons->next_pos < end_pos && !dmakit_sink_error(r->sink)) {
 		int inflight = dmakit_sink_inflight(r->sink);
 		struct dmakit_buf b;

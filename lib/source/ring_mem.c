@@ -247,7 +247,7 @@ static int create_ring(struct ring_mem *rm, const struct ring_mem_geo *geo,
 	ret = populate(rm->map, rm->map_size, geo->stop);
 	if (ret == -EINTR)
 		return dmakit_errf(err, errlen, ret,
-				   "%s: stopped while preparing the %zu MiB ring: nothing was recorded",
+				   "%s: stopped while preparing the %zu MiB ring: the stream never started",
 				   who, rm->map_size >> 20);
 	if (ret)
 		return dmakit_errf(err, errlen, ret,

@@ -72,7 +72,7 @@ kill -TERM "$pid"
 wait "$pid"
 t_eq "stopped while populating: exit 1" "$?" 1
 t_grep "stopped while populating: says so" \
-	"stopped while preparing the $((nbufs * 4 + 0)) MiB ring: nothing was recorded" "$TMPDIR/err"
+	"stopped while preparing the $((nbufs * 4 + 0)) MiB ring: the stream never started" "$TMPDIR/err"
 t_eq "stopped while populating: --json agrees" "$(json_get "$TMPDIR/pop.json" ok)" false
 t_check "stopped while populating: no recording files" \
 	test ! -e "$out" -a ! -e "$out.idx" -a ! -e "$out.json"

@@ -23,6 +23,7 @@
 #ifndef DMAKIT_H
 #define DMAKIT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <dmakit/ring.h>
@@ -82,6 +83,9 @@ struct dmakit_consumer;
  *                  fails; each one is counted as a lost buffer
  * EOF ends the stream (-ENODATA after the last buffer).
  *
+ * "app:NAME" attaches to a program's producer ring (dmakit/producer.h);
+ * a name not yet published is waited for up to 10 s (-ENOENT after).
+ *
  * The stream does not start until dmakit_start(), so that every consumer
  * can attach first.
  *
@@ -90,6 +94,17 @@ struct dmakit_consumer;
  */
 int dmakit_open(struct dmakit_dev **devp, const char *spec, char *errmsg,
 		size_t errlen);
+
+/*
+ * dmakit_open() that gives up when *@stop turns nonzero (e.g. set by a
+ * SIGINT/SIGTERM handler) while it prepares the ring: populating a large
+ * sim ring takes seconds (8 GiB: about 14 s).  It is checked at least
+ * every 64 MiB of the ring.  Return: as dmakit_open(), or -EINTR when
+ * stopped (nothing is left behind).  @stop may be NULL.
+ */
+int dmakit_open_stoppable(struct dmakit_dev **devp, const char *spec,
+			  volatile sig_atomic_t *stop, char *errmsg,
+			  size_t errlen);
 
 /* Stop the stream if running, detach remaining consumers, free @dev. */
 void dmakit_close(struct dmakit_dev *dev);

@@ -36,6 +36,13 @@ static const struct dmakit_backend *pick_backend(const char *spec,
 int dmakit_open(struct dmakit_dev **devp, const char *spec, char *errmsg,
 		size_t errlen)
 {
+	return dmakit_open_stoppable(devp, spec, NULL, errmsg, errlen);
+}
+
+int dmakit_open_stoppable(struct dmakit_dev **devp, const char *spec,
+			  volatile sig_atomic_t *stop, char *errmsg,
+			  size_t errlen)
+{
 	const struct dmakit_backend *ops;
 	struct dmakit_dev *dev;
 	const char *args;
@@ -57,7 +64,9 @@ int dmakit_open(struct dmakit_dev **devp, const char *spec, char *errmsg,
 	dev->ops = ops;
 	pthread_mutex_init(&dev->lock, NULL);
 	snprintf(dev->geo.name, sizeof(dev->geo.name), "%s", spec);
+	dev->open_stop = stop;
 	ret = ops->open(dev, args, errmsg, errlen);
+	dev->open_stop = NULL;
 	if (ret) {
 		pthread_mutex_destroy(&dev->lock);
 		free(dev);

@@ -26,6 +26,7 @@ struct dmakit_dev {
 	unsigned char *data;
 	struct dmakit_geometry geo;
 	struct ring_mem *rmem;		/* a userspace producer's ring, or NULL */
+	volatile sig_atomic_t *open_stop; /* during open: give up if nonzero */
 	int error;			/* the producer's failure (-errno) once
 					 * the ring is in DMAKIT_STATE_ERROR */
 	pthread_mutex_t lock;		/* consumer list */

@@ -411,7 +411,8 @@ int cmd_record(int argc, char **argv)
 	/* before the device: a sim ring is a memfd, RLIMIT_FSIZE applies */
 	cli_catch_stop_signals();
 	cli_status_init(&c.status, c.quiet, c.status_interval);
-	ret = dmakit_open(&dev, c.device, err, sizeof(err));
+	ret = dmakit_open_stoppable(&dev, c.device, &cli_stop_requested, err,
+				    sizeof(err));
 	if (ret) {
 		if (ret == -EINVAL)
 			return cli_usage_error(CMD, "%s", err);

@@ -238,12 +238,14 @@ int cmd_send(int argc, char **argv)
 		return cli_usage_error("send", "port 0 in '%s': give the port 'dmakit recv' listens on",
 				       o.addr);
 
-	ret = dmakit_open(&dev, device, err, sizeof(err));
+	/* before the open: a stop ends a long population of the ring */
+	cli_catch_stop_signals();
+	ret = dmakit_open_stoppable(&dev, device, &cli_stop_requested, err,
+				    sizeof(err));
 	if (ret)
 		return cli_error("send", "open %s: %s", device,
 				 err[0] ? err : dmakit_strerror(ret));
 
-	cli_catch_stop_signals();
 	o.stop = &cli_stop_requested;
 	notices.quiet = quiet;
 	o.notice = cli_notice_cb;

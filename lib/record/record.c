@@ -18,6 +18,8 @@
 
 #define IDLE_WAIT_MS		100
 #define DEFAULT_PROGRESS_MS	500
+/* after the stop, how long the drain waits for a buffer it knows is there */
+#define DRAIN_IDLE_MS		5000
 
 struct recorder {
 	struct dmakit_dev *dev;
@@ -31,6 +33,7 @@ struct recorder {
 	uint64_t t0, t_next_progress, deadline;
 	enum dmakit_result result;
 	bool stopping;
+	bool drain;			/* record what the source has up to its stop */
 	char msg[256];
 };
 
@@ -97,12 +100,15 @@ static void progress(struct recorder *r, uint64_t now, bool final)
 /* Reasons to stop that do not come from the ring or the sink. */
 static void check_limits(struct recorder *r, uint64_t now)
 {
-	if (r->opts->stop && *r->opts->stop)
+	if (r->opts->stop && *r->opts->stop) {
 		stop_with(r, DMAKIT_RESULT_INTERRUPTED, "stopped by request");
-	else if (r->max_bufs && r->submitted >= r->max_bufs)
+		r->drain = true;
+	} else if (r->max_bufs && r->submitted >= r->max_bufs) {
 		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
-	else if (r->deadline && now >= r->deadline)
+	} else if (r->deadline && now >= r->deadline) {
 		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
+		r->drain = true;
+	}
 }
 
 /* Take one buffer from the ring and submit it; 1 if one was submitted. */
@@ -122,8 +128,12 @@ static int feed_one(struct recorder *r, int timeout_ms)
 	if (ret) {
 		char m[256];
 
-		snprintf(m, sizeof(m), "device %s: %s", r->dev->geo.name,
-			 dmakit_strerror(ret));
+		/* an app: producer's process is gone: say so, not just ENODEV */
+		snprintf(m, sizeof(m), "device %s: %s%s", r->dev->geo.name,
+			 dmakit_strerror(ret),
+			 ret == -ENODEV && !strcmp(r->dev->geo.kind, "app") ?
+			 " (the producer's process ended without closing its stream: killed or crashed)" :
+			 "");
 		stop_with(r, DMAKIT_RESULT_DEVICE_ERROR, m);
 		return 0;
 	}
@@ -178,6 +188,90 @@ static void run(struct recorder *r)
 			release(r, cookies, n);
 		if (dmakit_sink_error(r->sink))
 			stop_with(r, DMAKIT_RESULT_IO_ERROR, NULL);
+	}
+}
+
+/*
+ * After a stop by time or by request, the source has been stopped: take
+ * what it delivered up to then (the ring's backlog, a chardev: reader's
+ * last partial buffer) before finishing, up to the head seen now (an app:
+ * producer runs on; what it publishes later is not this recording's) and
+ * never past --size.  A second stop request or a buffer that does not
+ * come within DRAIN_IDLE_MS ends the drain; the result then says what
+ * was left (never "complete").
+ */
+static void drain(struct recorder *r, uint64_t *cookies)
+{
+	uint64_t end_pos = DMAKIT_LOAD_ACQUIRE(&r->dev->ctrl->head);
+	uint64_t idle_until = dmakit_now_ns() + DRAIN_IDLE_MS * 1000000ULL;
+	sig_atomic_t requests = r->opts->stop ? *r->opts->stop : 0;
+	unsigned int depth = r->sink->depth < r->dev->geo.nbufs ?
+			     r->sink->depth : r->dev->geo.nbufs;
+	bool cut = false;
+	int n, ret;
+
+	/* read after the head: every loss a drained buffer carries is in it */
+	r->dropped_at_stop = producer_dropped(r);
+	/* a long backlog (a large ring, a slow disk): say why the end waits */
+	if (r->opts->stop && end_pos - r->cons->next_pos > depth)
+		dmakit_sink_notice(r->sink, "writing the %llu buffers the source delivered before the stop (stop again to abandon them)",
+				   (unsigned long long)(end_pos - r->cons->next_pos));
+	while (r->cons->next_pos < end_pos && !dmakit_sink_error(r->sink)) {
+		int inflight = dmakit_sink_inflight(r->sink);
+		struct dmakit_buf b;
+
+		if (r->max_bufs && r->submitted >= r->max_bufs)
+			break;		/* the size asked for: nothing is left out */
+		if (r->opts->stop && *r->opts->stop != requests) {
+			cut = true;
+			break;
+		}
+		if (dmakit_now_ns() > idle_until) {
+			cut = true;
+			break;
+		}
+		if ((unsigned int)inflight < depth) {
+			ret = dmakit_consumer_next(r->cons, &b,
+						   inflight ? 0 : IDLE_WAIT_MS);
+			if (ret == 0) {
+				if (dmakit_sink_submit(r->sink, &b.desc, b.data,
+						       (int)b.index, b.pos)) {
+					dmakit_consumer_release(r->cons, &b);
+					break;
+				}
+				r->submitted++;
+				idle_until = dmakit_now_ns() +
+					     DRAIN_IDLE_MS * 1000000ULL;
+				continue;
+			}
+			if (ret != -ETIMEDOUT && ret != -EINTR &&
+			    ret != -ENOBUFS) {
+				/* the end of the stream or its failure */
+				cut = ret != -ENODATA;
+				break;
+			}
+			if (!inflight)
+				continue;
+		}
+		n = dmakit_sink_reap(r->sink, cookies, SINK_MAX_DEPTH, 1);
+		if (n > 0)
+			release(r, cookies, n);
+	}
+	while (dmakit_sink_inflight(r->sink)) {
+		n = dmakit_sink_reap(r->sink, cookies, SINK_MAX_DEPTH, 1);
+		if (n > 0)
+			release(r, cookies, n);
+	}
+	if (cut && r->cons->next_pos < end_pos) {
+		bool asked = r->opts->stop && *r->opts->stop != requests;
+
+		r->result = asked ? DMAKIT_RESULT_INTERRUPTED :
+				    DMAKIT_RESULT_DEVICE_ERROR;
+		snprintf(r->msg, sizeof(r->msg),
+			 "%s: %llu buffers the source delivered before its stop were not recorded",
+			 asked ? "a second stop request ended the drain" :
+				 "the source's last buffers could not be taken from the ring",
+			 (unsigned long long)(end_pos - r->cons->next_pos));
 	}
 }
 
@@ -289,8 +383,11 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 		if (n > 0)
 			release(&r, cookies, n);
 	}
+	/* stop the source before finishing: what it still delivers counts */
 	if (started)
 		dmakit_stop(dev);
+	if (r.drain)
+		drain(&r, cookies);
 	progress(&r, dmakit_now_ns(), true);
 	memset(&sum, 0, sizeof(sum));
 	sum.dropped = r.dropped_at_stop - r.dropped0;

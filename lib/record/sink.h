@@ -283,6 +283,8 @@ int dmakit_sink_check_existing(const char *data, const char *idx,
 			       size_t errlen);
 int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen);
 int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen);
+/* 1 (and @writer says who) if a writer holds @path's lock, else 0. */
+int dmakit_sink_writer(const char *path, char *writer, size_t len);
 
 /*
  * What a disk's first bytes hold: "an ext4 file system", "a GPT partition

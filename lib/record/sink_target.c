@@ -234,10 +234,25 @@ static void process_name(long pid, char *name, size_t len)
 	fclose(f);
 }
 
-int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen)
+/* "PATH is being written by another process (pid N, NAME)" */
+static void describe_writer(int fd, const char *path, char *out, size_t len)
 {
 	char name[32] = "";
-	long pid;
+	long pid = flock_holder(fd);
+
+	if (pid > 0)
+		process_name(pid, name, sizeof(name));
+	if (pid > 0)
+		snprintf(out, len, "%s is being written by another process (pid %ld%s%s)",
+			 path, pid, name[0] ? ", " : "", name);
+	else
+		snprintf(out, len, "%s is being written by another process",
+			 path);
+}
+
+int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen)
+{
+	char writer[DMAKIT_ERRMSG_MAX];
 
 	if (!flock(fd, LOCK_EX | LOCK_NB))
 		return 0;
@@ -247,16 +262,25 @@ int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen)
 	if (errno != EWOULDBLOCK)
 		return dmakit_errf(err, errlen, -errno, "lock %s: %s", path,
 				   strerror(errno));
-	pid = flock_holder(fd);
-	if (pid > 0)
-		process_name(pid, name, sizeof(name));
-	if (pid > 0)
-		return dmakit_errf(err, errlen, -EBUSY,
-				   "%s is being written by another process (pid %ld%s%s): two writers would corrupt each other",
-				   path, pid, name[0] ? ", " : "", name);
+	describe_writer(fd, path, writer, sizeof(writer));
 	return dmakit_errf(err, errlen, -EBUSY,
-			   "%s is being written by another process: two writers would corrupt each other",
-			   path);
+			   "%s: two writers would corrupt each other", writer);
+}
+
+int dmakit_sink_writer(const char *path, char *writer, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int held = 0;
+
+	if (fd < 0)
+		return 0;
+	/* a shared probe: it never stands in a writer's way for long */
+	if (flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK) {
+		describe_writer(fd, path, writer, len);
+		held = 1;
+	}
+	close(fd);
+	return held;
 }
 
 int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen)

@@ -18,6 +18,8 @@
 
 #define IDLE_WAIT_MS		100
 #define DEFAULT_PROGRESS_MS	500
+/* after the stop, how long the drain waits for a buffer it knows is there */
+#define DRAIN_IDLE_MS		5000
 
 struct fd_stream {
 	struct dmakit_dev *dev;
@@ -28,6 +30,7 @@ struct fd_stream {
 	uint64_t t0, t_next_progress, deadline, max_bufs;
 	struct dmakit_sink_stats st;
 	bool stopping;
+	bool drain;			/* write what the source has up to its stop */
 };
 
 static uint64_t producer_dropped(struct fd_stream *s)
@@ -112,6 +115,25 @@ static void account(struct dmakit_sink_stats *st, const struct dmakit_desc *d,
 		st->dma_errors++;
 }
 
+/* Write one buffer's valid bytes and give it back; -errno ends the stream. */
+static int write_buf(struct fd_stream *s, struct dmakit_buf *b)
+{
+	int ret = write_all(s, b->data, b->desc.len <= s->dev->geo.bufsize ?
+			    b->desc.len : s->dev->geo.bufsize);
+
+	dmakit_consumer_release(s->cons, b);
+	if (ret) {
+		/* after a stop: the write error is the ending */
+		s->stopping = false;
+		stop_with(s, DMAKIT_RESULT_IO_ERROR, "write", strerror(-ret));
+		s->st.not_recorded++;
+		s->st.error = ret;
+		return ret;
+	}
+	account(&s->st, &b->desc, s->dev->geo.bufsize);
+	return 0;
+}
+
 static void run(struct fd_stream *s)
 {
 	while (!s->stopping) {
@@ -122,11 +144,16 @@ static void run(struct fd_stream *s)
 		if (s->opts->stop && *s->opts->stop) {
 			stop_with(s, DMAKIT_RESULT_INTERRUPTED,
 				  "stopped by request", NULL);
+			s->drain = true;
 			break;
 		}
-		if ((s->max_bufs && s->st.buffers >= s->max_bufs) ||
-		    (s->deadline && now >= s->deadline)) {
+		if (s->max_bufs && s->st.buffers >= s->max_bufs) {
 			stop_with(s, DMAKIT_RESULT_COMPLETE, NULL, NULL);
+			break;
+		}
+		if (s->deadline && now >= s->deadline) {
+			stop_with(s, DMAKIT_RESULT_COMPLETE, NULL, NULL);
+			s->drain = true;
 			break;
 		}
 		progress(s, now, false);
@@ -145,18 +172,56 @@ static void run(struct fd_stream *s)
 				  dmakit_strerror(ret));
 			break;
 		}
-		ret = write_all(s, b.data, b.desc.len <= s->dev->geo.bufsize ?
-				b.desc.len : s->dev->geo.bufsize);
-		dmakit_consumer_release(s->cons, &b);
-		if (ret) {
-			stop_with(s, DMAKIT_RESULT_IO_ERROR, "write",
-				  strerror(-ret));
-			s->st.not_recorded++;
-			s->st.error = ret;
+		if (write_buf(s, &b))
+			break;
+	}
+}
+
+/*
+ * After a stop by time or by request, the source has been stopped: write
+ * what it delivered up to then, as dmakit_record() does (record.c's
+ * drain(): the same bounds, the same account of what was left).
+ */
+static void drain(struct fd_stream *s)
+{
+	uint64_t end_pos = DMAKIT_LOAD_ACQUIRE(&s->dev->ctrl->head);
+	uint64_t idle_until = dmakit_now_ns() + DRAIN_IDLE_MS * 1000000ULL;
+	sig_atomic_t requests = s->opts->stop ? *s->opts->stop : 0;
+	bool cut = false, asked;
+	int ret;
+
+	s->dropped_at_stop = producer_dropped(s);
+	while (s->cons->next_pos < end_pos && !s->st.error) {
+		struct dmakit_buf b;
+
+		if (s->max_bufs && s->st.buffers >= s->max_bufs)
+			break;
+		if ((s->opts->stop && *s->opts->stop != requests) ||
+		    dmakit_now_ns() > idle_until) {
+			cut = true;
 			break;
 		}
-		account(&s->st, &b.desc, s->dev->geo.bufsize);
+		ret = dmakit_consumer_next(s->cons, &b, IDLE_WAIT_MS);
+		if (ret == -ETIMEDOUT || ret == -EINTR || ret == -ENOBUFS)
+			continue;
+		if (ret) {
+			cut = ret != -ENODATA;
+			break;
+		}
+		if (write_buf(s, &b))
+			return;
+		idle_until = dmakit_now_ns() + DRAIN_IDLE_MS * 1000000ULL;
 	}
+	if (!cut || s->cons->next_pos >= end_pos)
+		return;
+	asked = s->opts->stop && *s->opts->stop != requests;
+	s->st.result = asked ? DMAKIT_RESULT_INTERRUPTED :
+			       DMAKIT_RESULT_DEVICE_ERROR;
+	snprintf(s->st.message, sizeof(s->st.message),
+		 "%s: %llu buffers the source delivered before its stop were not written",
+		 asked ? "a second stop request ended the drain" :
+			 "the source's last buffers could not be taken from the ring",
+		 (unsigned long long)(end_pos - s->cons->next_pos));
 }
 
 static int result_errno(const struct dmakit_sink_stats *st)
@@ -220,8 +285,11 @@ int dmakit_record_fd(struct dmakit_dev *dev, int fd,
 		stop_with(&s, DMAKIT_RESULT_DEVICE_ERROR,
 			  "cannot start the device", NULL);
 	run(&s);
+	/* stop the source before finishing: what it still delivers counts */
 	if (started)
 		dmakit_stop(dev);
+	if (s.drain)
+		drain(&s);
 	progress(&s, dmakit_now_ns(), true);
 	s.st.seconds = (double)(dmakit_now_ns() - s.t0) / 1e9;
 	s.st.dropped = s.dropped_at_stop - s.dropped0;

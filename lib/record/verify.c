@@ -543,9 +543,15 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 	dmakit_json_get_u64(meta, "checkpoint_buffers",
 			    &rep->checkpoint_buffers);
 	if (!strcmp(rep->result, "recording")) {
-		/* the recorder never finished: no totals to compare */
-		problem(v, 0, 0, "the recording was not finished (the recorder stopped without closing it): %llu buffers indexed; 'dmakit recover' finishes it",
-			(unsigned long long)rep->buffers);
+		char writer[DMAKIT_ERRMSG_MAX];
+
+		/* no totals to compare: the recorder is still at it, or died */
+		if (dmakit_sink_writer(v->idx_path, writer, sizeof(writer)))
+			problem(v, 0, 0, "the recording is still being made: %s; %llu buffers indexed so far: verify it once the recorder has ended",
+				writer, (unsigned long long)rep->buffers);
+		else
+			problem(v, 0, 0, "the recording was not finished (the recorder stopped without closing it): %llu buffers indexed; 'dmakit recover' finishes it",
+				(unsigned long long)rep->buffers);
 		free(meta);
 		return;
 	}

@@ -23,8 +23,12 @@
 #include <string.h>
 #include <sys/sdt.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "ring_mem.h"
 #include "dmakit/producer.h"
+
+/* how long a consumer waits for a producer's name to appear, ms */
+#define APP_APPEAR_MS		10000
 
 struct dmakit_producer {
 	struct ring_mem rm;
@@ -217,6 +221,7 @@ static int app_open(struct dmakit_dev *dev, const char *args, char *err,
 	char qname[SIM_SHARED_QNAME_MAX + 1], who[16 + SIM_SHARED_NAME_MAX];
 	struct ring_mem_geo geo;
 	struct ring_mem *rm;
+	uint64_t deadline;
 	int ret;
 
 	ret = qualify(qname, sizeof(qname), args, err, errlen);
@@ -232,7 +237,28 @@ static int app_open(struct dmakit_dev *dev, const char *args, char *err,
 	/* any valid geometry: the producer's ring supplies the real one */
 	geo.nbufs = DMAKIT_RING_MIN_BUFS;
 	geo.bufsize = DMAKIT_RING_MIN_BUFSIZE;
-	ret = ring_mem_open(rm, &geo, who, err, errlen);
+	/*
+	 * A producer started just before ('producer NAME & dmakit record -d
+	 * app:NAME') may not have published its name yet: wait for it a
+	 * while (a stop request ends the wait) rather than fail at once.
+	 */
+	deadline = dmakit_now_ns() + APP_APPEAR_MS * 1000000ULL;
+	while ((ret = ring_mem_open(rm, &geo, who, err, errlen)) == -ENOENT &&
+	       dmakit_now_ns() < deadline &&
+	       !(dev->open_stop && *dev->open_stop)) {
+		struct timespec nap = { 0, 20 * 1000000L };
+
+		nanosleep(&nap, NULL);
+		ring_mem_init(rm, qname);
+	}
+	if (ret == -ENOENT && dev->open_stop && *dev->open_stop)
+		ret = dmakit_errf(err, errlen, -EINTR,
+				  "%s: stopped while waiting for the producer to appear: nothing was read",
+				  who);
+	else if (ret == -ENOENT)
+		ret = dmakit_errf(err, errlen, ret,
+				  "%s: no producer of that name is running (waited %d s for one to appear)",
+				  who, APP_APPEAR_MS / 1000);
 	if (ret) {
 		free(rm);
 		return ret;

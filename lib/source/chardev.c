@@ -486,6 +486,25 @@ static void cancel_all(struct chardev *c)
 	}
 }
 
+/*
+ * At a stop, short=fill may hold a buffer partly filled, its read for the
+ * rest cancelled: those bytes were read from the device and are
+ * published as a truncated buffer, not dropped.
+ */
+static void publish_partial(struct chardev *c, struct dmakit_dev *dev)
+{
+	struct chardev_read *r;
+
+	if (!c->q_n)
+		return;
+	r = q_at(c, 0);
+	if (r->pos == SCRATCH_POS || !r->filled || (r->submitted && !r->done))
+		return;		/* nothing kept, or the kernel may still write */
+	publish(c, dev, r, r->filled, false);
+	c->q_first = (c->q_first + 1) % CHARDEV_MAX_DEPTH;
+	c->q_n--;
+}
+
 static void *producer(void *arg)
 {
 	struct dmakit_dev *dev = arg;
@@ -528,6 +547,8 @@ static void *producer(void *arg)
 		if (ret == 0)
 			ret = retire(c, dev);
 	}
+	if (ret == 0)
+		publish_partial(c, dev);
 	sample_cpu(c);
 	if (ret < 0) {
 		dev->error = ret;
@@ -609,6 +630,7 @@ static int chardev_open(struct dmakit_dev *dev, const char *args, char *err,
 	geo.policy = c->policy;
 	geo.payload = DMAKIT_PAYLOAD_NONE;
 	geo.dev_clock_hz = 1000000000ULL;
+	geo.stop = dev->open_stop;
 	ret = ring_mem_open(&c->rm, &geo, "chardev", err, errlen);
 	if (ret)
 		goto fail;

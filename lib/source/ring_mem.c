@@ -182,6 +182,38 @@ static int check_ring_memory(struct ring_mem *rm,
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23		/* Linux 5.14 */
+#endif
+/* populate in steps this large, checking for a stop request between */
+#define POPULATE_STEP (64ULL << 20)
+
+/*
+ * Populate the whole mapping now (the producer must not page-fault in its
+ * hot loop), a step at a time so that a stop request ends it: an 8 GiB
+ * ring takes seconds.  Kernels before 5.14 get the pages touched.
+ */
+static int populate(void *map, size_t len, volatile sig_atomic_t *stop)
+{
+	size_t off, step, i;
+
+	for (off = 0; off < len; off += step) {
+		step = len - off < POPULATE_STEP ? len - off : POPULATE_STEP;
+		if (stop && *stop)
+			return -EINTR;
+		if (!madvise((char *)map + off, step, MADV_POPULATE_WRITE))
+			continue;
+		if (errno == EINTR)
+			return -EINTR;
+		if (errno != EINVAL)
+			return -errno;
+		/* shmem pages read as zero: writing zero keeps them so */
+		for (i = 0; i < step; i += 4096)
+			((volatile char *)map)[off + i] = 0;
+	}
+	return 0;
+}
+
 static int create_ring(struct ring_mem *rm, const struct ring_mem_geo *geo,
 		       const char *who, char *err, size_t errlen)
 {
@@ -204,15 +236,23 @@ static int create_ring(struct ring_mem *rm, const struct ring_mem_geo *geo,
 		return dmakit_errf(err, errlen, -errno,
 				   "%s: cannot size a %zu-byte ring: %s", who,
 				   rm->map_size, strerror(errno));
-	/* populate now: the producer must not page-fault in its hot loop */
-	rm->map = mmap(NULL, rm->map_size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, rm->fd, 0);
+	rm->map = mmap(NULL, rm->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       rm->fd, 0);
 	if (rm->map == MAP_FAILED) {
 		rm->map = NULL;
 		return dmakit_errf(err, errlen, -errno,
 				   "%s: cannot map a %zu-byte ring: %s", who,
 				   rm->map_size, strerror(errno));
 	}
+	ret = populate(rm->map, rm->map_size, geo->stop);
+	if (ret == -EINTR)
+		return dmakit_errf(err, errlen, ret,
+				   "%s: stopped while preparing the %zu MiB ring: the stream never started",
+				   who, rm->map_size >> 20);
+	if (ret)
+		return dmakit_errf(err, errlen, ret,
+				   "%s: cannot populate a %zu-byte ring: %s", who,
+				   rm->map_size, dmakit_strerror(ret));
 	ctrl = rm->map;
 	ctrl->magic = DMAKIT_RING_MAGIC;
 	ctrl->version = DMAKIT_RING_VERSION;

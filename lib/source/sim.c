@@ -307,8 +307,12 @@ static void *producer(void *arg)
 		/* the card produces buffer n at t0 + n * buf_ns */
 		due = t0 + (uint64_t)((double)(seq - s->seed) * buf_ns);
 		now = dmakit_now_ns();
-		if (buf_ns > 0 && now < due)
+		if (buf_ns > 0 && now < due) {
 			sleep_until_or_stop(s, due);
+			/* a stop before the buffer was due: it never came */
+			if (stop_requested(s))
+				break;
+		}
 
 		if (!dmakit_ring_may_claim(ctrl, s->nbufs, pos)) {
 			if (s->policy == DMAKIT_POLICY_BLOCK) {
@@ -400,6 +404,7 @@ static int sim_open(struct dmakit_dev *dev, const char *args, char *err,
 	geo.payload = DMAKIT_PAYLOAD_SIM;
 	geo.dev_clock_hz = 1000000000ULL;
 	geo.geometry_given = s->geometry_given;
+	geo.stop = dev->open_stop;
 	if (s->name[0])
 		snprintf(who, sizeof(who), "sim:name=%s", s->name);
 	else

@@ -144,6 +144,55 @@ t_eq "stop during a blocked read: every byte written is recorded" \
 	"$(json_get stop.dat.json bytes)" 1000000
 rm -f stop.dat*
 
+# --- short=fill: the stop comes while a buffer is partly filled (1000000
+# bytes = 15 x 64K + 16960): the source publishes the partial buffer when
+# it stops and the recorder takes it before finishing, by time or signal.
+# The writer marks when the FIFO is empty (all read) and stays open.
+for how in TERM duration; do
+	rm -f fifo drained; mkfifo fifo
+	python3 -c 'import fcntl, os, struct, sys, termios, time
+f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
+while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
+    time.sleep(0.05)
+open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
+	wpid=$!
+	limit=--duration=1h
+	[ "$how" = duration ] && limit=--duration=20
+	"$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" \
+		-o fill.dat "$limit" --json >r.json 2>r.err &
+	pid=$!
+	t_check "fill/$how: the writer's bytes were all read" wait_for 120 test -e drained
+	[ "$how" = TERM ] && kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	kill "$wpid"; wait "$wpid" 2>/dev/null
+	t_eq "fill/$how: exit 0" "$rc" 0
+	t_eq "fill/$how: every byte read is recorded, the partial buffer too" \
+		"$(json_get fill.dat.json bytes)/$(json_get fill.dat.json buffers)" 1000000/16
+	t_eq "fill/$how: the last one flagged truncated" "$(json_get r.json truncated)" 1
+	t_check "fill/$how: verifies" "$DMAKIT" verify fill.dat --quiet
+	rm -f fill.dat*
+done
+# the same with -o -: every byte the writer wrote reaches stdout
+rm -f fifo drained; mkfifo fifo
+python3 -c 'import fcntl, os, struct, sys, termios, time
+f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
+while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
+    time.sleep(0.05)
+open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
+wpid=$!
+"$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" -o - \
+	--duration 1h >fill.out 2>r.err &
+pid=$!
+t_check "fill/stdout: the writer's bytes were all read" wait_for 120 test -e drained
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+kill "$wpid"; wait "$wpid" 2>/dev/null
+t_eq "fill/stdout: exit 0" "$rc" 0
+t_eq "fill/stdout: every byte read reaches stdout" "$(wc -c <fill.out)" 1000000
+rm -f fill.out
+
 # --- stopped while waiting for a FIFO's writer: a clear message, not
 # "Interrupted system call", and no recording files ---
 rm -f fifo; mkfifo fifo

@@ -155,6 +155,12 @@ t_eq "live: --json says so" "$(json_get "$TMPDIR/live-rec.json" ok)" false
 t_check "live: the data file was not trimmed" \
 	test "$(stat -c %s "$out")" -ge "$size_before"
 t_grep "live: the metadata still says recording" '"result": "recording"' "$out.json"
+# verify meanwhile: not "the recorder stopped without closing it"
+"$DMAKIT" verify "$out" 2>"$TMPDIR/live-ver.err" >/dev/null
+t_eq "live: verify fails (not finished yet)" "$?" 1
+t_grep "live: verify says it is still being made, by whom" \
+	"still being made: .*being written by another process \\(pid $pid" \
+	"$TMPDIR/live-ver.err"
 kill -TERM "$pid"; wait "$pid"
 t_eq "live: the recorder then ends as asked (exit 0)" "$?" 0
 t_check "live: and its recording verifies" "$DMAKIT" verify "$out" --quiet

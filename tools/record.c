@@ -359,7 +359,7 @@ static int record_stdout(struct record_cli *c, struct dmakit_dev *dev,
 	dmakit_close(dev);
 	cli_status_end(&c->status);
 	if (!c->quiet)
-		fprintf(stderr, "dmakit record: streamed %s (%llu buffers) to stdout in %.2f s, %s; result %s; dropped %llu, gaps %llu (%llu buffers lost)\n",
+		fprintf(stderr, "dmakit record: streamed %s (%llu buffers) to stdout in %.2f s, %s; result %s; dropped %llu, gaps %llu (%llu buffers lost), not written %llu\n",
 			cli_fmt_bytes(b1, sizeof(b1), (double)st.bytes),
 			(unsigned long long)st.buffers, st.seconds,
 			cli_fmt_rate(b2, sizeof(b2), st.seconds > 0 ?
@@ -367,7 +367,8 @@ static int record_stdout(struct record_cli *c, struct dmakit_dev *dev,
 			dmakit_result_name(st.result),
 			(unsigned long long)st.dropped,
 			(unsigned long long)st.gaps,
-			(unsigned long long)(st.lost + st.lost_before));
+			(unsigned long long)(st.lost + st.lost_before),
+			(unsigned long long)st.not_recorded);
 	if (ret == -EINVAL)
 		return cli_usage_error(CMD, "%s", err);
 	if (ret && !ended_as_asked(st.result))

@@ -326,11 +326,15 @@ uint64_t dmakit_sink_bytes_written(struct dmakit_sink *sink);
  * @result:    how it ended (a write error overrides COMPLETE/INTERRUPTED
  *             with DISK_FULL or IO_ERROR)
  * @error:     message for a failure, "" otherwise
+ * @not_taken: buffers the source delivered that the caller never handed
+ *             to the sink (a stop request's bounded drain left them in the
+ *             ring): added to the stats' not_recorded
  */
 struct dmakit_sink_summary {
 	uint64_t dropped;
 	enum dmakit_result result;
 	char error[256];
+	uint64_t not_taken;
 };
 
 /**
@@ -343,7 +347,8 @@ struct dmakit_sink_summary {
  * @lost_before: lost count of the first entry (dropped before the
  *             recording started; not a gap of this recording)
  * @dropped:   the source's drop count (from the summary, after close)
- * @not_recorded: buffers handed to the sink whose data was not written
+ * @not_recorded: buffers handed to the sink whose data was not written, and
+ *             those a cut drain left in the ring (summary @not_taken)
  * @first_seq, @last_seq: sequence numbers of the first and last entry
  * @empty, @truncated, @dma_errors: entries published empty (len 0), short
  *             (0 < len < bufsize), flagged DMAKIT_DESC_F_DMA_ERR

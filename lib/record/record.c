@@ -14,12 +14,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "drain.h"
 #include "sink.h"
 
 #define IDLE_WAIT_MS		100
 #define DEFAULT_PROGRESS_MS	500
-/* after the stop, how long the drain waits for a buffer it knows is there */
-#define DRAIN_IDLE_MS		5000
 
 struct recorder {
 	struct dmakit_dev *dev;
@@ -30,10 +29,12 @@ struct recorder {
 	uint64_t submitted;
 	uint64_t dropped0;		/* the producer's count at the start */
 	uint64_t dropped_at_stop;
+	uint64_t not_taken;		/* left in the ring by a cut drain */
 	uint64_t t0, t_next_progress, deadline;
 	enum dmakit_result result;
 	bool stopping;
 	bool drain;			/* record what the source has up to its stop */
+	bool by_request;		/* a stop request (not time) ended it */
 	char msg[256];
 };
 
@@ -103,6 +104,7 @@ static void check_limits(struct recorder *r, uint64_t now)
 	if (r->opts->stop && *r->opts->stop) {
 		stop_with(r, DMAKIT_RESULT_INTERRUPTED, "stopped by request");
 		r->drain = true;
+		r->by_request = true;
 	} else if (r->max_bufs && r->submitted >= r->max_bufs) {
 		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
 	} else if (r->deadline && now >= r->deadline) {
@@ -195,38 +197,36 @@ static void run(struct recorder *r)
  * After a stop by time or by request, the source has been stopped: take
  * what it delivered up to then (the ring's backlog, a chardev: reader's
  * last partial buffer) before finishing, up to the head seen now (an app:
- * producer runs on; what it publishes later is not this recording's) and
- * never past --size.  A second stop request or a buffer that does not
- * come within DRAIN_IDLE_MS ends the drain; the result then says what
- * was left (never "complete").
+ * producer runs on; what it publishes later is not this recording's),
+ * never past --size, within drain.h's bounds; a cut drain's result says
+ * what was left (never "complete").
  */
 static void drain(struct recorder *r, uint64_t *cookies)
 {
-	uint64_t end_pos = DMAKIT_LOAD_ACQUIRE(&r->dev->ctrl->head);
-	uint64_t idle_until = dmakit_now_ns() + DRAIN_IDLE_MS * 1000000ULL;
-	sig_atomic_t requests = r->opts->stop ? *r->opts->stop : 0;
+	struct rec_drain d;
+	enum rec_drain_state why = REC_DRAIN_GOING;
 	unsigned int depth = r->sink->depth < r->dev->geo.nbufs ?
 			     r->sink->depth : r->dev->geo.nbufs;
 	bool cut = false;
 	int n, ret;
 
+	rec_drain_begin(&d, DMAKIT_LOAD_ACQUIRE(&r->dev->ctrl->head),
+			r->opts->stop, r->by_request);
 	/* read after the head: every loss a drained buffer carries is in it */
 	r->dropped_at_stop = producer_dropped(r);
-	/* a long backlog (a large ring, a slow disk): say why the end waits */
-	if (r->opts->stop && end_pos - r->cons->next_pos > depth)
+	/* a long backlog after a stop by time: say why the end waits */
+	if (!r->by_request && r->opts->stop &&
+	    d.end_pos - r->cons->next_pos > depth)
 		dmakit_sink_notice(r->sink, "writing the %llu buffers the source delivered before the stop (stop again to abandon them)",
-				   (unsigned long long)(end_pos - r->cons->next_pos));
-	while (r->cons->next_pos < end_pos && !dmakit_sink_error(r->sink)) {
+				   (unsigned long long)(d.end_pos - r->cons->next_pos));
+	while (r->cons->next_pos < d.end_pos && !dmakit_sink_error(r->sink)) {
 		int inflight = dmakit_sink_inflight(r->sink);
 		struct dmakit_buf b;
 
 		if (r->max_bufs && r->submitted >= r->max_bufs)
 			break;		/* the size asked for: nothing is left out */
-		if (r->opts->stop && *r->opts->stop != requests) {
-			cut = true;
-			break;
-		}
-		if (dmakit_now_ns() > idle_until) {
+		why = rec_drain_check(&d);
+		if (why != REC_DRAIN_GOING) {
 			cut = true;
 			break;
 		}
@@ -240,8 +240,7 @@ static void drain(struct recorder *r, uint64_t *cookies)
 					break;
 				}
 				r->submitted++;
-				idle_until = dmakit_now_ns() +
-					     DRAIN_IDLE_MS * 1000000ULL;
+				rec_drain_got(&d);
 				continue;
 			}
 			if (ret != -ETIMEDOUT && ret != -EINTR &&
@@ -262,16 +261,10 @@ static void drain(struct recorder *r, uint64_t *cookies)
 		if (n > 0)
 			release(r, cookies, n);
 	}
-	if (cut && r->cons->next_pos < end_pos) {
-		bool asked = r->opts->stop && *r->opts->stop != requests;
-
-		r->result = asked ? DMAKIT_RESULT_INTERRUPTED :
-				    DMAKIT_RESULT_DEVICE_ERROR;
-		snprintf(r->msg, sizeof(r->msg),
-			 "%s: %llu buffers the source delivered before its stop were not recorded",
-			 asked ? "a second stop request ended the drain" :
-				 "the source's last buffers could not be taken from the ring",
-			 (unsigned long long)(end_pos - r->cons->next_pos));
+	if (cut && r->cons->next_pos < d.end_pos) {
+		r->not_taken = d.end_pos - r->cons->next_pos;
+		r->result = rec_drain_cut(why, r->not_taken, "recorded",
+					  r->msg, sizeof(r->msg));
 	}
 }
 
@@ -391,6 +384,7 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 	progress(&r, dmakit_now_ns(), true);
 	memset(&sum, 0, sizeof(sum));
 	sum.dropped = r.dropped_at_stop - r.dropped0;
+	sum.not_taken = r.not_taken;
 	sum.result = r.result;
 	snprintf(sum.error, sizeof(sum.error), "%s", r.msg);
 	dmakit_consumer_detach(r.cons);

@@ -1029,6 +1029,7 @@ int dmakit_sink_close(struct dmakit_sink *s,
 
 	s->st.seconds = (double)(dmakit_now_ns() - s->t_open_ns) / 1e9;
 	s->st.dropped = sum ? sum->dropped : 0;
+	s->st.not_recorded += sum ? sum->not_taken : 0;
 	s->st.result = final_result(s, sum);
 	s->closed = true;
 

@@ -14,12 +14,11 @@
 #include <unistd.h>
 #include "internal.h"
 #include "dmakit/recording.h"
+#include "drain.h"
 #include "sink.h"
 
 #define IDLE_WAIT_MS		100
 #define DEFAULT_PROGRESS_MS	500
-/* after the stop, how long the drain waits for a buffer it knows is there */
-#define DRAIN_IDLE_MS		5000
 
 struct fd_stream {
 	struct dmakit_dev *dev;
@@ -31,6 +30,7 @@ struct fd_stream {
 	struct dmakit_sink_stats st;
 	bool stopping;
 	bool drain;			/* write what the source has up to its stop */
+	bool by_request;		/* a stop request (not time) ended it */
 };
 
 static uint64_t producer_dropped(struct fd_stream *s)
@@ -145,6 +145,7 @@ static void run(struct fd_stream *s)
 			stop_with(s, DMAKIT_RESULT_INTERRUPTED,
 				  "stopped by request", NULL);
 			s->drain = true;
+			s->by_request = true;
 			break;
 		}
 		if (s->max_bufs && s->st.buffers >= s->max_bufs) {
@@ -179,25 +180,26 @@ static void run(struct fd_stream *s)
 
 /*
  * After a stop by time or by request, the source has been stopped: write
- * what it delivered up to then, as dmakit_record() does (record.c's
- * drain(): the same bounds, the same account of what was left).
+ * what it delivered up to then, as dmakit_record() does (drain.h's bounds,
+ * the same account of what was left).
  */
 static void drain(struct fd_stream *s)
 {
-	uint64_t end_pos = DMAKIT_LOAD_ACQUIRE(&s->dev->ctrl->head);
-	uint64_t idle_until = dmakit_now_ns() + DRAIN_IDLE_MS * 1000000ULL;
-	sig_atomic_t requests = s->opts->stop ? *s->opts->stop : 0;
-	bool cut = false, asked;
+	struct rec_drain d;
+	enum rec_drain_state why = REC_DRAIN_GOING;
+	bool cut = false;
 	int ret;
 
+	rec_drain_begin(&d, DMAKIT_LOAD_ACQUIRE(&s->dev->ctrl->head),
+			s->opts->stop, s->by_request);
 	s->dropped_at_stop = producer_dropped(s);
-	while (s->cons->next_pos < end_pos && !s->st.error) {
+	while (s->cons->next_pos < d.end_pos && !s->st.error) {
 		struct dmakit_buf b;
 
 		if (s->max_bufs && s->st.buffers >= s->max_bufs)
 			break;
-		if ((s->opts->stop && *s->opts->stop != requests) ||
-		    dmakit_now_ns() > idle_until) {
+		why = rec_drain_check(&d);
+		if (why != REC_DRAIN_GOING) {
 			cut = true;
 			break;
 		}
@@ -210,18 +212,14 @@ static void drain(struct fd_stream *s)
 		}
 		if (write_buf(s, &b))
 			return;
-		idle_until = dmakit_now_ns() + DRAIN_IDLE_MS * 1000000ULL;
+		rec_drain_got(&d);
 	}
-	if (!cut || s->cons->next_pos >= end_pos)
-		return;
-	asked = s->opts->stop && *s->opts->stop != requests;
-	s->st.result = asked ? DMAKIT_RESULT_INTERRUPTED :
-			       DMAKIT_RESULT_DEVICE_ERROR;
-	snprintf(s->st.message, sizeof(s->st.message),
-		 "%s: %llu buffers the source delivered before its stop were not written",
-		 asked ? "a second stop request ended the drain" :
-			 "the source's last buffers could not be taken from the ring",
-		 (unsigned long long)(end_pos - s->cons->next_pos));
+	if (cut && s->cons->next_pos < d.end_pos) {
+		s->st.not_recorded += d.end_pos - s->cons->next_pos;
+		s->st.result = rec_drain_cut(why, d.end_pos - s->cons->next_pos,
+					     "written", s->st.message,
+					     sizeof(s->st.message));
+	}
 }
 
 static int result_errno(const struct dmakit_sink_stats *st)

@@ -77,4 +77,49 @@ t_eq "stopped while populating: --json agrees" "$(json_get "$TMPDIR/pop.json" ok
 t_check "stopped while populating: no recording files" \
 	test ! -e "$out" -a ! -e "$out.idx" -a ! -e "$out.json"
 
+# A stop request with a backlog the target cannot take quickly (a reader
+# of `-o -` at 512 KiB/s behind a 64 MiB policy=block ring: two minutes of
+# writing) ends within about a second of draining (REC_DRAIN_REQUEST_MS):
+# what was written is said, and what was left in the ring is counted as
+# not written, never a complete stream.
+slow_reader() {	# read stdin at ~512 KiB/s, keep the byte count in $1
+	/usr/bin/python3 -c '
+import sys, time
+n = 0
+while True:
+    b = sys.stdin.buffer.read(65536)
+    if not b:
+        break
+    n += len(b)
+    open(sys.argv[1], "w").write(str(n))
+    time.sleep(0.125)
+' "$1"
+}
+rm -f "$TMPDIR/got"
+("$DMAKIT" record -d sim:nbufs=64,bufsize=1M,policy=block -o - --duration 1h \
+	2>"$TMPDIR/backlog.err"; echo $? >"$TMPDIR/backlog.rc") | slow_reader "$TMPDIR/got" &
+reader=$!
+got_at_least() {	# the file may be caught empty while it is rewritten
+	local n
+	n=$(cat "$TMPDIR/got" 2>/dev/null)
+	[ "${n:-0}" -ge "$1" ]
+}
+t_check "backlog: the reader has 2 MiB" wait_for 120 got_at_least 2097152
+t0=$(date +%s)
+pkill -INT -f "record -d sim:nbufs=64,bufsize=1M,policy=block -o -"
+wait "$reader"
+took=$(($(date +%s) - t0))
+t_eq "backlog: a stop request: exit 0" "$(cat "$TMPDIR/backlog.rc")" 0
+t_check "backlog: ends long before the backlog is written (${took} s, the backlog needs ~120 s)" \
+	test "$took" -le 40
+t_grep "backlog: says what was left" \
+	"a stop request waits at most 1000 ms for the backlog: [0-9]+ buffers the source delivered before its stop were not written" \
+	"$TMPDIR/backlog.err"
+left=$(sed -n 's/.*backlog: \([0-9]*\) buffers the source.*/\1/p' "$TMPDIR/backlog.err")
+streamed=$(sed -n 's/.*to stdout in .*(\([0-9]*\) buffers).*/\1/p; s/.* (\([0-9]*\) buffers) to stdout.*/\1/p' "$TMPDIR/backlog.err" | head -1)
+t_grep "backlog: the summary counts them as not written" "result interrupted; .* not written $left\$" "$TMPDIR/backlog.err"
+t_eq "backlog: the reader got exactly the buffers said streamed" \
+	"$(cat "$TMPDIR/got")" "$((streamed * 1048576))"
+t_check "backlog: most of the ring was left ($left of 64)" test "${left:-0}" -ge 16
+
 t_done

@@ -95,9 +95,11 @@ while True:
     time.sleep(0.125)
 ' "$1"
 }
-rm -f "$TMPDIR/got"
+rm -f "$TMPDIR/got" "$TMPDIR/backlog.pid"
 ("$DMAKIT" record -d sim:nbufs=64,bufsize=1M,policy=block -o - --duration 1h \
-	2>"$TMPDIR/backlog.err"; echo $? >"$TMPDIR/backlog.rc") | slow_reader "$TMPDIR/got" &
+	2>"$TMPDIR/backlog.err" &
+ echo $! >"$TMPDIR/backlog.pid"; wait $!; echo $? >"$TMPDIR/backlog.rc") |
+	slow_reader "$TMPDIR/got" &
 reader=$!
 got_at_least() {	# the file may be caught empty while it is rewritten
 	local n
@@ -106,7 +108,7 @@ got_at_least() {	# the file may be caught empty while it is rewritten
 }
 t_check "backlog: the reader has 2 MiB" wait_for 120 got_at_least 2097152
 t0=$(date +%s)
-pkill -INT -f "record -d sim:nbufs=64,bufsize=1M,policy=block -o -"
+kill -INT "$(cat "$TMPDIR/backlog.pid")"
 wait "$reader"
 took=$(($(date +%s) - t0))
 t_eq "backlog: a stop request: exit 0" "$(cat "$TMPDIR/backlog.rc")" 0

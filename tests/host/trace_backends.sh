@@ -218,11 +218,36 @@ sys.exit(0 if ok else 1)
 PY
 t_eq "tracepoints: each of our 20 sleeps once on both backends, >= 5 ms, same latency" "$?" 0
 
-# --- loss: a ring buffer of 8 KiB against bursts ---
+# --- loss: a 4 KiB ring buffer against bursts while the reader cannot run
+# (the tracer is stopped, as a starved reader is on a busy machine), then
+# slow phases it reads while running.  Stopping it makes the loss certain
+# at any machine speed: beside stress-ng the bursts ran slowly enough to be
+# read whole, and "lost > 0" failed.  vendorapp stops itself after each
+# phase (":stop") so the tracer is stopped exactly around the bursts.
 tracer bpf --backend bpf "${specs[@]}" --interval 0 --buffer-kb 4 \
 	--events "$TMPDIR/bpf_loss.jsonl" --summary-json "$TMPDIR/bpf_loss.json" ||
 	{ t_check "bpf tracer starts" false; t_done; }
-"$P/vendorapp" "$TMPDIR/gt_loss.txt" 4 3000x0 150x20000 3000x0 150x20000
+# stop_point N: vendorapp printed "stop N" and is stopped
+stop_point() {
+	grep -q "^stop $1 " "$TMPDIR/app_loss.out" 2>/dev/null && is_stopped "$APP"
+}
+kill -STOP "${PIDS[bpf]}"
+t_check "loss: tracer stopped for burst 1" wait_for 60 is_stopped "${PIDS[bpf]}"
+"$P/vendorapp" "$TMPDIR/gt_loss.txt" 4 3000x0:stop 150x20000:stop 3000x0:stop \
+	150x20000 >"$TMPDIR/app_loss.out" &
+APP=$!
+t_check "loss: burst 1 done" wait_for 120 stop_point 1
+kill -CONT "${PIDS[bpf]}"
+kill -CONT "$APP"		# slow phase 1, read as it happens
+t_check "loss: slow phase 1 done" wait_for 120 stop_point 2
+kill -STOP "${PIDS[bpf]}"
+t_check "loss: tracer stopped for burst 2" wait_for 60 is_stopped "${PIDS[bpf]}"
+kill -CONT "$APP"
+t_check "loss: burst 2 done" wait_for 120 stop_point 3
+kill -CONT "${PIDS[bpf]}"
+kill -CONT "$APP"		# slow phase 2
+wait "$APP"
+t_eq "loss: burst program ran" "$?" 0
 stop bpf
 t_eq "tracer exit status" "$RC" 0
 tail -n 4 "$TMPDIR/bpf.out"

@@ -147,8 +147,9 @@ rm -f stop.dat*
 # --- short=fill: the stop comes while a buffer is partly filled (1000000
 # bytes = 15 x 64K + 16960): the source publishes the partial buffer when
 # it stops and the recorder takes it before finishing, by time or signal.
-# The writer marks when the FIFO is empty (all read) and stays open.
-for how in TERM duration; do
+# fifo_writer: a new FIFO "fifo" given 1000000 bytes by a writer that
+# marks when they are all read ("drained") and stays open; its pid in wpid
+fifo_writer() {
 	rm -f fifo drained; mkfifo fifo
 	python3 -c 'import fcntl, os, struct, sys, termios, time
 f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
@@ -156,6 +157,10 @@ while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
     time.sleep(0.05)
 open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
 	wpid=$!
+}
+# The writer marks when the FIFO is empty (all read) and stays open.
+for how in TERM duration; do
+	fifo_writer
 	limit=--duration=1h
 	[ "$how" = duration ] && limit=--duration=20
 	"$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" \
@@ -174,13 +179,7 @@ open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
 	rm -f fill.dat*
 done
 # the same with -o -: every byte the writer wrote reaches stdout
-rm -f fifo drained; mkfifo fifo
-python3 -c 'import fcntl, os, struct, sys, termios, time
-f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
-while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
-    time.sleep(0.05)
-open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
-wpid=$!
+fifo_writer
 "$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" -o - \
 	--duration 1h >fill.out 2>r.err &
 pid=$!

@@ -19,6 +19,7 @@
 
 #define IDLE_WAIT_MS		100
 #define DEFAULT_PROGRESS_MS	500
+#define DRAIN_NOTICE_MS		1000	/* a drain longer than this is said */
 
 struct recorder {
 	struct dmakit_dev *dev;
@@ -207,21 +208,26 @@ static void drain(struct recorder *r, uint64_t *cookies)
 	enum rec_drain_state why = REC_DRAIN_GOING;
 	unsigned int depth = r->sink->depth < r->dev->geo.nbufs ?
 			     r->sink->depth : r->dev->geo.nbufs;
-	bool cut = false;
+	uint64_t notice_at = dmakit_now_ns() + DRAIN_NOTICE_MS * 1000000ULL;
+	bool cut = false, noticed = false;
 	int n, ret;
 
 	rec_drain_begin(&d, DMAKIT_LOAD_ACQUIRE(&r->dev->ctrl->head),
 			r->opts->stop, r->by_request);
 	/* read after the head: every loss a drained buffer carries is in it */
 	r->dropped_at_stop = producer_dropped(r);
-	/* a long backlog after a stop by time: say why the end waits */
-	if (!r->by_request && r->opts->stop &&
-	    d.end_pos - r->cons->next_pos > depth)
-		dmakit_sink_notice(r->sink, "writing the %llu buffers the source delivered before the stop (stop again to abandon them)",
-				   (unsigned long long)(d.end_pos - r->cons->next_pos));
 	while (r->cons->next_pos < d.end_pos && !dmakit_sink_error(r->sink)) {
 		int inflight = dmakit_sink_inflight(r->sink);
 		struct dmakit_buf b;
+
+		/* a backlog after a stop by time that takes a while: say why
+		 * the end waits (a short one is not worth a line) */
+		if (!noticed && !r->by_request && r->opts->stop &&
+		    dmakit_now_ns() > notice_at) {
+			dmakit_sink_notice(r->sink, "writing the %llu buffers the source delivered before the stop (stop again to abandon them)",
+					   (unsigned long long)(d.end_pos - r->cons->next_pos));
+			noticed = true;
+		}
 
 		if (r->max_bufs && r->submitted >= r->max_bufs)
 			break;		/* the size asked for: nothing is left out */

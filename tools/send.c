@@ -92,6 +92,7 @@ static void print_json(const struct dmakit_send_stats *st, int ret,
 	dmakit_json_u64(&j, "dropped", st->dropped);
 	dmakit_json_u64(&j, "skipped", st->skipped);
 	dmakit_json_u64(&j, "discarded", st->discarded);
+	dmakit_json_u64(&j, "not_sent", st->not_taken);
 	dmakit_json_str(&j, "zerocopy", dmakit_zerocopy_name(st->zerocopy));
 	dmakit_json_u64(&j, "zc_sends", st->zc_sends);
 	dmakit_json_u64(&j, "zc_copied", st->zc_copied);
@@ -116,14 +117,15 @@ static void print_text(const struct dmakit_send_stats *st)
 {
 	char b[32], r[32];
 
-	printf("sent %s in %.2f s (%s): %llu buffers, %llu dropped by the device, %llu skipped, %llu discarded\n",
+	printf("sent %s in %.2f s (%s): %llu buffers, %llu dropped by the device, %llu skipped, %llu discarded, %llu not sent\n",
 	       cli_fmt_bytes(b, sizeof(b), (double)st->bytes), st->seconds,
 	       cli_fmt_rate(r, sizeof(r), st->seconds > 0 ?
 			    (double)st->bytes / st->seconds : 0),
 	       (unsigned long long)st->buffers,
 	       (unsigned long long)st->dropped,
 	       (unsigned long long)st->skipped,
-	       (unsigned long long)st->discarded);
+	       (unsigned long long)st->discarded,
+	       (unsigned long long)st->not_taken);
 	printf("zero-copy: %s, %llu zero-copy sends, %llu copied by the kernel\n",
 	       dmakit_zerocopy_name(st->zerocopy),
 	       (unsigned long long)st->zc_sends,

@@ -293,6 +293,10 @@ struct dmakit_send_opts {
  * @dropped:    buffers the device dropped while sending (ring full)
  * @skipped:    buffers a lossy sender skipped
  * @discarded:  buffers found overwritten after sending (DISCARD frames)
+ * @not_taken:  buffers the source delivered before a stop that were not
+ *              sent: a stop request waits at most about a second for
+ *              them, and a source that does not hand them over is a
+ *              device error (the stream never ends "complete" then)
  * @result:     why the stream ended; "complete" only when dmakit_send()
  *              returns 0 (before streaming: interrupted, device or i/o error)
  * @final:      the receiver's FINAL frame, if @have_final
@@ -303,6 +307,7 @@ struct dmakit_send_stats {
 	uint64_t buffers, bytes;
 	uint64_t dropped, skipped, discarded;
 	uint64_t zc_sends, zc_copied;
+	uint64_t not_taken;
 	uint64_t producer_cpu_ns;
 	double seconds;
 	enum dmakit_zerocopy zerocopy;
@@ -314,7 +319,9 @@ struct dmakit_send_stats {
 /*
  * Connect to opts->addr and stream @dev's buffers until a limit, a stop
  * request, the end of the source, or an error.  Starts the device unless it
- * is running (and then stops it at the end), as dmakit_record() does.  Return 0 if the stream ended complete and the receiver recorded
+ * is running (and then stops it at the end), as dmakit_record() does; a
+ * stop by time or by request stops the source first and then sends what
+ * it delivered up to then (see @not_taken).  Return 0 if the stream ended complete and the receiver recorded
  * it (FINAL status 0).  -EINTR (stop request) and -ENODATA (the source
  * ended) mean the stream was ended early but cleanly: the receiver has
  * closed its recording.  Failures: -ECONNREFUSED, -EHOSTUNREACH,

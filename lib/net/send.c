@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "net.h"
+#include "record/drain.h"
 
 #ifndef SO_EE_ORIGIN_ZEROCOPY
 #define SO_EE_ORIGIN_ZEROCOPY 5
@@ -99,9 +100,14 @@ struct tx {
 	bool have_prev;
 	uint64_t prev_seq, dropped0, queued_bytes;
 	uint64_t pre_skipped;		/* lossy: found overwritten before send */
+	bool started;			/* we started the source: we stop it */
+	bool draining;			/* stopped: sending what it delivered */
+	bool dropped_final;		/* drops read at the stop */
+	struct rec_drain drain;
+	enum dmakit_result drain_result;
 	bool ending;
 	enum dmakit_result end_result;
-	char end_msg[48];
+	char end_msg[DMAKIT_ERRMSG_MAX];	/* END carries its start */
 	bool end_queued;
 	bool want_out;
 
@@ -165,13 +171,17 @@ static void fill_stats(struct tx *t, struct dmakit_frame_stats *s)
 	s->zc_sends = t->st->zc_sends;
 	s->zc_copied = t->st->zc_copied;
 	s->result = t->end_result;
-	snprintf(s->message, sizeof(s->message), "%s", t->end_msg);
+	/* the frame's field holds the start of a longer message */
+	memcpy(s->message, t->end_msg,
+	       strnlen(t->end_msg, sizeof(s->message) - 1));
 }
 
 static void update_dropped(struct tx *t)
 {
 	struct dmakit_stats cs;
 
+	if (t->dropped_final)
+		return;		/* later drops belong to no stream */
 	if (dmakit_consumer_stats(t->cons, &cs) == 0) {
 		t->st->dropped = cs.dropped - t->dropped0;
 		t->st->skipped = cs.skipped + t->pre_skipped;
@@ -500,16 +510,15 @@ static int read_peer(struct tx *t)
 
 /* ---- pulling buffers from the ring -------------------------------------- */
 
-static bool limit_reached(struct tx *t, uint64_t t0)
+static bool size_reached(struct tx *t)
 {
-	const struct dmakit_send_opts *o = t->o;
+	return t->o->max_bytes && t->queued_bytes >= t->o->max_bytes;
+}
 
-	if (o->max_bytes && t->queued_bytes >= o->max_bytes)
-		return true;
-	if (o->max_seconds > 0 &&
-	    (double)(dmakit_now_ns() - t0) / 1e9 >= o->max_seconds)
-		return true;
-	return false;
+static bool time_up(struct tx *t, uint64_t t0)
+{
+	return t->o->max_seconds > 0 &&
+	       (double)(dmakit_now_ns() - t0) / 1e9 >= t->o->max_seconds;
 }
 
 static void begin_end(struct tx *t, enum dmakit_result r, const char *msg)
@@ -594,6 +603,52 @@ static int queue_buffer(struct tx *t, struct dmakit_buf *b)
 	return 0;
 }
 
+/*
+ * A stop by time or by request: stop the source (if we started it) and
+ * send what it delivered up to the head seen now, as 'dmakit record'
+ * does (a chardev: reader's last partial buffer, the ring's backlog),
+ * within drain.h's bounds.
+ */
+static void begin_drain(struct tx *t, bool by_request)
+{
+	if (t->started) {
+		dmakit_stop(t->dev);
+		t->started = false;
+	}
+	rec_drain_begin(&t->drain, DMAKIT_LOAD_ACQUIRE(&t->dev->ctrl->head),
+			t->o->stop, by_request);
+	/* read after the head: every loss a drained buffer carries is in it */
+	update_dropped(t);
+	t->dropped_final = true;
+	t->draining = true;
+	t->drain_result = by_request ? DMAKIT_RESULT_INTERRUPTED :
+				       DMAKIT_RESULT_COMPLETE;
+}
+
+/* Whether the drain is over; ends the stream then. */
+static bool drain_over(struct tx *t)
+{
+	enum rec_drain_state why;
+	enum dmakit_result r;
+	char msg[DMAKIT_ERRMSG_MAX];
+	uint64_t left;
+
+	if (t->cons->next_pos >= t->drain.end_pos || size_reached(t)) {
+		begin_end(t, t->drain_result,
+			  t->drain_result == DMAKIT_RESULT_INTERRUPTED ?
+			  "interrupted" : "");
+		return true;
+	}
+	why = rec_drain_check(&t->drain);
+	if (why == REC_DRAIN_GOING)
+		return false;
+	left = t->drain.end_pos - t->cons->next_pos;
+	t->st->not_taken = left;
+	r = rec_drain_cut(why, left, "sent", msg, sizeof(msg));
+	begin_end(t, r, msg);
+	return true;
+}
+
 /* Take every available buffer while there is room; 1 if any was taken. */
 static int pull(struct tx *t, uint64_t t0)
 {
@@ -603,20 +658,27 @@ static int pull(struct tx *t, uint64_t t0)
 		struct dmakit_buf b;
 		int ret;
 
-		if (net_stopped(t->o->stop)) {
-			begin_end(t, DMAKIT_RESULT_INTERRUPTED, "interrupted");
-			break;
+		if (!t->draining) {
+			bool asked = net_stopped(t->o->stop);
+
+			if (asked || time_up(t, t0))
+				begin_drain(t, asked);
+			else if (size_reached(t)) {
+				begin_end(t, DMAKIT_RESULT_COMPLETE, "");
+				break;
+			}
 		}
-		if (limit_reached(t, t0)) {
-			begin_end(t, DMAKIT_RESULT_COMPLETE, "");
+		if (t->draining && drain_over(t))
 			break;
-		}
 		ret = dmakit_consumer_next(t->cons, &b, 0);
 		if (ret == -ETIMEDOUT || ret == -ENOBUFS)
 			break;
 		if (ret == -ENODATA) {
-			begin_end(t, DMAKIT_RESULT_SOURCE_ENDED,
-				  "the source stopped producing");
+			if (t->draining)	/* it ended before its stop */
+				begin_end(t, t->drain_result, "");
+			else
+				begin_end(t, DMAKIT_RESULT_SOURCE_ENDED,
+					  "the source stopped producing");
 			break;
 		}
 		if (ret < 0) {
@@ -627,6 +689,8 @@ static int pull(struct tx *t, uint64_t t0)
 		ret = queue_buffer(t, &b);
 		if (ret)
 			return ret;
+		if (t->draining)
+			rec_drain_got(&t->drain);
 		taken = 1;
 	}
 	return taken;
@@ -853,7 +917,7 @@ static int run(struct tx *t)
 						   .events = POLLIN };
 		if (!t->ending && t->tail - t->head < t->cap - CTRL_SLOTS)
 			p[np++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
-		if (o->max_seconds > 0 && !t->ending) {
+		if (o->max_seconds > 0 && !t->ending && !t->draining) {
 			double left = o->max_seconds -
 				      (double)(dmakit_now_ns() - t0) / 1e9;
 
@@ -907,7 +971,7 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	struct tx t = { .dev = dev, .o = o, .st = &st, .err = err,
 			.errlen = errlen, .fd = -1 };
 	struct dmakit_stats cs;
-	bool started = false, streamed = false;
+	bool streamed = false;
 	char peer[64];
 	uint64_t t0;
 	int ret;
@@ -957,7 +1021,7 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 	 * start gives the stream its id */
 	ret = dmakit_start(dev);
 	if (ret == 0) {
-		started = true;
+		t.started = true;
 	} else if (ret != -EALREADY) {
 		dmakit_errf(err, errlen, ret, "start: %s",
 			    dmakit_strerror(ret));
@@ -977,7 +1041,9 @@ int dmakit_send(struct dmakit_dev *dev, const struct dmakit_send_opts *o,
 					  "the receiver failed: %s",
 					  st.final.message);
 		else if (t.end_result == DMAKIT_RESULT_INTERRUPTED)
-			ret = dmakit_errf(err, errlen, -EINTR, "interrupted");
+			ret = dmakit_errf(err, errlen, -EINTR, "%s",
+					  t.end_msg[0] ? t.end_msg :
+					  "interrupted");
 		else if (t.end_result == DMAKIT_RESULT_SOURCE_ENDED)
 			ret = dmakit_errf(err, errlen, -ENODATA,
 					  "the source stopped producing");
@@ -1007,7 +1073,7 @@ out:
 		close(t.fd);
 	if (t.ring_ok)
 		io_uring_queue_exit(&t.ring);
-	if (started)
+	if (t.started)
 		dmakit_stop(dev);
 	if (t.cons) {
 		if (dmakit_consumer_stats(t.cons, &cs) == 0)

@@ -147,20 +147,9 @@ rm -f stop.dat*
 # --- short=fill: the stop comes while a buffer is partly filled (1000000
 # bytes = 15 x 64K + 16960): the source publishes the partial buffer when
 # it stops and the recorder takes it before finishing, by time or signal.
-# fifo_writer: a new FIFO "fifo" given 1000000 bytes by a writer that
-# marks when they are all read ("drained") and stays open; its pid in wpid
-fifo_writer() {
-	rm -f fifo drained; mkfifo fifo
-	python3 -c 'import fcntl, os, struct, sys, termios, time
-f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
-while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
-    time.sleep(0.05)
-open(sys.argv[2], "w").close(); time.sleep(300)' fifo drained &
-	wpid=$!
-}
-# The writer marks when the FIFO is empty (all read) and stays open.
+# fifo_writer (lib.bash): 1000000 bytes, "drained" once all are read.
 for how in TERM duration; do
-	fifo_writer
+	fifo_writer .
 	limit=--duration=1h
 	[ "$how" = duration ] && limit=--duration=20
 	"$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" \
@@ -179,7 +168,7 @@ for how in TERM duration; do
 	rm -f fill.dat*
 done
 # the same with -o -: every byte the writer wrote reaches stdout
-fifo_writer
+fifo_writer .
 "$DMAKIT" record -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" -o - \
 	--duration 1h >fill.out 2>r.err &
 pid=$!

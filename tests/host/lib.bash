@@ -117,6 +117,20 @@ t_skip() { echo "SKIP: $*"; exit 77; }
 
 need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }
 
+# fifo_writer DIR: a new FIFO DIR/fifo given 1000000 bytes (15 x 64 KiB +
+# 16960) by a writer that creates DIR/drained once the reader has taken them
+# all and then stays open (so the reader sees no end of stream); its pid in
+# wpid.
+fifo_writer() {
+	rm -f "$1/fifo" "$1/drained"; mkfifo "$1/fifo"
+	/usr/bin/python3 -c 'import fcntl, os, struct, sys, termios, time
+f = open(sys.argv[1], "wb", buffering=0); f.write(b"y" * 1000000)
+while struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0" * 4))[0]:
+    time.sleep(0.05)
+open(sys.argv[2], "w").close(); time.sleep(300)' "$1/fifo" "$1/drained" &
+	wpid=$!
+}
+
 t_done() {
 	echo "$T_PASSED passed, $T_FAILED failed"
 	[ "$T_FAILED" -eq 0 ]

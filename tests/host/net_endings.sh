@@ -2,8 +2,9 @@
 # How a network stream ends, beyond the happy path: a source that ends
 # (every buffer it made arrives, exit 0, JSON and text agree), a sender
 # that goes silent (recv --idle-timeout), the smallest receive pool
-# (recv --buffers 2), and send --sndbuf reaching the socket (seen by
-# strace, not by dmakit's own report).
+# (recv --buffers 2), send --sndbuf reaching the socket (seen by strace,
+# not by dmakit's own report), and a stop that still sends what the source
+# delivered before it.
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/net_lib.bash"
@@ -25,6 +26,36 @@ for rate in max 20M; do
 	t_eq "$n: 48 buffers recorded" "$(meta $n buffers)" 48
 	t_eq "$n: recorded from the first buffer" "$(meta $n first_seq)" 0
 	t_eq "$n: the recording says source-ended" "$(meta $n result)" source-ended
+	t_check "$n: recording verifies" verify_ok $n
+done
+
+# --- a stop sends what the source delivered before it: send stops the
+# source first (a chardev: short=fill reader publishes its partial last
+# buffer) and then sends the backlog, by signal and by time, as record does
+for how in TERM duration; do
+	n=fill-$how
+	start_recv $n || { t_eq "$n: recv starts" 1 0; continue; }
+	fifo_writer "$TMPDIR"
+	limit=--duration=1h
+	[ "$how" = duration ] && limit=--duration=20
+	$DMAKIT send -d "chardev:$TMPDIR/fifo,bufsize=64K,short=fill" \
+		127.0.0.1:$PORT "$limit" --json >"$TMPDIR/$n.send.json" 2>"$TMPDIR/$n.send.err" &
+	pid=$!
+	t_check "$n: the writer's bytes were all read" wait_for 120 test -e "$TMPDIR/drained"
+	[ "$how" = TERM ] && kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	kill "$wpid"; wait "$wpid" 2>/dev/null
+	wait_recv
+	t_eq "$n: send exits 0" "$rc" 0
+	t_eq "$n: recv exits 0" "$RECV_RC" 0
+	t_eq "$n: every byte read is recorded, the partial buffer too" \
+		"$(meta $n bytes)/$(meta $n buffers)" 1000000/16
+	t_eq "$n: send's own count agrees" \
+		"$(json_get "$TMPDIR/$n.send.json" bytes)/$(json_get "$TMPDIR/$n.send.json" not_sent)" 1000000/0
+	want=interrupted
+	[ "$how" = duration ] && want=complete
+	t_eq "$n: the recording says $want" "$(meta $n result)" $want
 	t_check "$n: recording verifies" verify_ok $n
 done
 

@@ -54,10 +54,35 @@ static void fill(void *data, uint32_t bufsize, uint64_t seq)
 		w[i] = dmakit_payload_word(seq, i);
 }
 
-static int usage(void)
+static const char usage_text[] =
+	"usage: producer [-b BUFSIZE] [-n NBUFS] [-p drop|block] [-c CONSUMERS]\n"
+	"                [-r BUFFERS_PER_SECOND] NAME COUNT\n"
+	"Creates the ring NAME, waits up to 60 s for CONSUMERS (default 1) to\n"
+	"attach and publishes COUNT verifiable buffers (0: until SIGINT/SIGTERM).\n"
+	"  -b BUFSIZE  buffer size (K/M suffixes; default 64K)\n"
+	"  -n NBUFS    buffers in the ring (default 64)\n"
+	"  -p POLICY   block (default): wait for the consumers; drop: count a\n"
+	"              buffer lost when the ring is full\n"
+	"  -c N        consumers to wait for before publishing (0..64)\n"
+	"  -r RATE     buffers per second (default: as fast as they go)\n";
+
+static int usage(const char *why, const char *arg)
 {
-	fprintf(stderr, "usage: producer [-b BUFSIZE] [-n NBUFS] [-p drop|block] [-c CONSUMERS] [-r BUFFERS_PER_SECOND] NAME COUNT\n");
+	if (why)
+		fprintf(stderr, "producer: %s '%s'\n", why, arg);
+	fputs(usage_text, stderr);
 	return 2;
+}
+
+/* A whole number in [min, max], nothing else. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || end == s || *end || *s == '-' || *v < min || *v > max ?
+	       -EINVAL : 0;
 }
 
 int main(int argc, char **argv)
@@ -65,39 +90,54 @@ int main(int argc, char **argv)
 	struct dmakit_producer_opts o = { .bufsize = 64 * 1024, .nbufs = 64,
 					  .policy = DMAKIT_POLICY_BLOCK,
 					  .payload = DMAKIT_PAYLOAD_SIM };
-	char err[DMAKIT_ERRMSG_MAX];
+	char err[DMAKIT_ERRMSG_MAX], *end;
 	struct dmakit_producer *p;
 	uint64_t count, seq = 0, lost = 0, t0, v;
 	double rate = 0;
 	int consumers = 1, opt, ret;
 
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	while ((opt = getopt(argc, argv, "b:n:p:c:r:")) != -1) {
 		switch (opt) {
 		case 'b':
-			if (dmakit_parse_size(optarg, &v) || v > UINT32_MAX)
-				return usage();
+			if (dmakit_parse_size(optarg, &v) || !v || v > UINT32_MAX)
+				return usage("bad buffer size", optarg);
 			o.bufsize = (uint32_t)v;
 			break;
 		case 'n':
-			o.nbufs = (uint32_t)strtoul(optarg, NULL, 0);
+			if (parse_u64(optarg, 0, UINT32_MAX, &v))
+				return usage("bad buffer count", optarg);
+			o.nbufs = (uint32_t)v;
 			break;
 		case 'p':
-			o.policy = !strcmp(optarg, "drop") ? DMAKIT_POLICY_DROP :
-				   DMAKIT_POLICY_BLOCK;
+			if (!strcmp(optarg, "drop"))
+				o.policy = DMAKIT_POLICY_DROP;
+			else if (!strcmp(optarg, "block"))
+				o.policy = DMAKIT_POLICY_BLOCK;
+			else
+				return usage("bad policy", optarg);
 			break;
 		case 'c':
-			consumers = atoi(optarg);
+			if (parse_u64(optarg, 0, 64, &v))
+				return usage("bad consumer count", optarg);
+			consumers = (int)v;
 			break;
 		case 'r':
-			rate = atof(optarg);
+			rate = strtod(optarg, &end);
+			if (end == optarg || *end || !(rate > 0 && rate <= 1e9))
+				return usage("bad rate", optarg);
 			break;
 		default:
-			return usage();
+			return usage(NULL, NULL);
 		}
 	}
 	if (argc - optind != 2)
-		return usage();
-	count = strtoull(argv[optind + 1], NULL, 0);
+		return usage(NULL, NULL);
+	if (parse_u64(argv[optind + 1], 0, UINT64_MAX, &count))
+		return usage("bad count", argv[optind + 1]);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

@@ -153,4 +153,16 @@ t_grep "bufsize 3: says why" "bufsize must be a multiple of 4K" prod.err
 "$PRODUCER" -n 1 "$NAME" 1 2>prod.err
 t_eq "nbufs 1: refused" "$?" 1
 t_check "refused producers leave no ring behind" test ! -e "/dev/shm/dmakit-app.$NAME"
+# the example's own command line: help on stdout, every bad value a usage error
+"$PRODUCER" --help >help.out 2>&1
+t_eq "example --help: exit 0" "$?" 0
+t_grep "example --help: the usage" "^usage: producer" help.out
+for bad in "-p fast" "-c 1x" "-c 65" "-n -1" "-r 0" "-b 0"; do
+	# shellcheck disable=SC2086 # the option and its value
+	"$PRODUCER" $bad "$NAME" 1 2>bad.err
+	t_eq "example $bad: usage error (exit 2)" "$?" 2
+done
+"$PRODUCER" "$NAME" 12x 2>bad.err
+t_eq "example COUNT 12x: usage error" "$?" 2
+t_check "usage errors leave no ring behind" test ! -e "/dev/shm/dmakit-app.$NAME"
 t_done

@@ -56,6 +56,7 @@ static void print_json(const char *path,
 	dmakit_json_u64(&j, "buffers", r->buffers);
 	dmakit_json_u64(&j, "bytes", r->bytes);
 	dmakit_json_u64(&j, "dropped", r->dropped);
+	dmakit_json_u64(&j, "dropped_after_last", r->dropped_after_last);
 	dmakit_json_u64(&j, "gaps", r->gaps);
 	dmakit_json_u64(&j, "lost", r->lost);
 	dmakit_json_u64(&j, "not_recorded", r->not_recorded);
@@ -98,6 +99,9 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 	       (unsigned long long)r->dropped, (unsigned long long)r->gaps,
 	       (unsigned long long)r->lost,
 	       (unsigned long long)r->not_recorded);
+	if (r->dropped_after_last)
+		printf("  %llu of the dropped buffers came after the last recorded one, before the stop: no hole in the recording\n",
+		       (unsigned long long)r->dropped_after_last);
 	if (r->empty || r->truncated || r->dma_errors)
 		printf("  buffers the source published empty %llu, truncated %llu, with a DMA error %llu\n",
 		       (unsigned long long)r->empty,

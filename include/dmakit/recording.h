@@ -487,6 +487,9 @@ int dmakit_record_fd(struct dmakit_dev *dev, int fd,
  * @dropped:   buffers the metadata says the source dropped
  * @gaps:      gap entries (lost > 0, after the first), accounted for
  * @lost:      sum of lost over those entries
+ * @dropped_after_last: of @dropped, those no entry carries as lost: they
+ *             came after the last recorded buffer (before the stop), so
+ *             they are no hole in the recording
  * @not_recorded: buffers the metadata says were not written
  * @empty, @truncated, @dma_errors: entries published empty, short, or
  *             flagged as a DMA error (a DMA error fails verification
@@ -517,6 +520,7 @@ struct dmakit_verify_report {
 	uint64_t dropped;
 	uint64_t gaps;
 	uint64_t lost;
+	uint64_t dropped_after_last;
 	uint64_t not_recorded;
 	uint64_t empty;
 	uint64_t truncated;

@@ -55,6 +55,7 @@ struct verifier {
 	bool quit;			/* under lock: the checker is done */
 	int read_error;			/* under lock: index unreadable */
 	bool partial_entry;		/* the index ends mid-entry */
+	uint64_t first_lost;		/* the first entry's lost: may predate it */
 	uint64_t nentries;		/* entries before the trailer/end */
 	bool have_trailer;
 	struct dmakit_idx_trailer trailer;
@@ -289,8 +290,10 @@ static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 		return;
 	}
 	check_sequence(v, e);
-	if (rep->buffers == 0)
+	if (rep->buffers == 0) {
 		v->first_seq = e->seq;
+		v->first_lost = e->lost;
+	}
 	v->last_seq = e->seq;
 	v->entries_crc = dmakit_crc32c(v->entries_crc, e, sizeof(*e));
 	rep->bytes += e->len;
@@ -714,6 +717,11 @@ static void summarize(struct verifier *v)
 	rep->payload_checked = v->hdr.payload == DMAKIT_PAYLOAD_SIM;
 	rep->version = v->hdr.version;
 	rep->bound_checked = v->hdr.version >= 2;
+	/* what no entry carries; the first entry's lost counts as carried,
+	 * so this never claims more than it knows (as 'dmakit record') */
+	if (rep->dropped > rep->lost + v->first_lost)
+		rep->dropped_after_last = rep->dropped - rep->lost -
+					  v->first_lost;
 	rep->ok = rep->finished && !rep->crc_errors && !rep->payload_errors &&
 		  !rep->index_errors && !rep->unaccounted &&
 		  (v->allow_dma_errors || !rep->dma_errors);

@@ -60,6 +60,8 @@ for e in uring pwrite; do
 		$((dropped - idx_lost)) $((N - 1 - idx_last))
 	t_eq "$e counted: record's JSON names those drops after the last recorded buffer" \
 		"$(json_get "$TMPDIR/r.json" dropped_after_last)" $((N - 1 - idx_last))
+	t_eq "$e counted: verify's JSON names them too" \
+		"$(json_get "$TMPDIR/v.json" dropped_after_last)" $((N - 1 - idx_last))
 	rm -f "$out"
 done
 t_done

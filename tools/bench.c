@@ -175,14 +175,12 @@ int cmd_bench(int argc, char **argv)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
-			ret = cli_common_opt(CMD, o, optarg, &json, &quiet,
-					     NULL);
-			if (ret <= 0) {
-				if (ret)
-					return ret;
-				break;
-			}
-			return cli_getopt_error(CMD, o, argv);
+			ret = cli_other_opt(CMD, o, optarg, argv,
+					    &json, &quiet,
+					    NULL, NULL);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (cli_no_operands(CMD, argc, argv))

@@ -144,8 +144,10 @@ int cli_parse_seconds(const char *s, double min, double max, double *out);
  * The options every command parses alike: -q/--quiet, --json and, where
  * there is a status line (record, send, recv, play), --status-interval.
  * CLI_COMMON_OPTIONS (and CLI_STATUS_OPTION) go into the getopt table;
- * cli_common_opt() takes one: returns 1 if @opt is not one, 0 if taken,
- * CLI_EXIT_USAGE after the message.  @status_interval is NULL for a
+ * cli_other_opt() is the default: of a command's option switch: one of
+ * them, else (with @smp) a sample option (CLI_SAMPLE_OPTIONS), else
+ * getopt's complaint.  Returns 0 if taken, else the exit status to return
+ * (CLI_EXIT_USAGE, the message printed).  @status_interval is NULL for a
  * command without the option.  --json also tells main()
  * (cli_json_requested()).
  */
@@ -155,15 +157,16 @@ enum { CLI_OPT_JSON = 0x1100, CLI_OPT_STATUS_INTERVAL };
 	{ "quiet", no_argument, NULL, 'q' }
 #define CLI_STATUS_OPTION \
 	{ "status-interval", required_argument, NULL, CLI_OPT_STATUS_INTERVAL }
-int cli_common_opt(const char *cmd, int opt, const char *arg, bool *json,
-		   bool *quiet, double *status_interval);
+struct dmakit_samples;
+int cli_other_opt(const char *cmd, int opt, const char *arg,
+		  char *const argv[], bool *json, bool *quiet,
+		  double *status_interval, struct dmakit_samples *smp);
 
 /*
  * What the recorded bytes are (record, recv): --sample-format,
  * --sample-rate, --center-freq.  CLI_SAMPLE_OPTIONS goes into the getopt
- * table, CLI_SAMPLE_HELP into --help; cli_sample_opt() takes one of them
- * (returns 1 if @opt is not one, 0 if taken, CLI_EXIT_USAGE after the
- * message), cli_sample_check() the combination after parsing.
+ * table, CLI_SAMPLE_HELP into --help; cli_other_opt() takes them,
+ * cli_sample_check() the combination after parsing.
  */
 enum { CLI_OPT_SAMPLE_FORMAT = 0x1000, CLI_OPT_SAMPLE_RATE,
        CLI_OPT_CENTER_FREQ };
@@ -179,9 +182,6 @@ enum { CLI_OPT_SAMPLE_FORMAT = 0x1000, CLI_OPT_SAMPLE_RATE,
 "                         'dmakit export --sigmf' and the Python package\n" \
 "      --sample-rate HZ   samples per second (k/M/G: 1000^n), e.g. 61.44M\n" \
 "      --center-freq HZ   centre frequency, e.g. 2.4G\n"
-struct dmakit_samples;
-int cli_sample_opt(const char *cmd, int opt, const char *arg,
-		   struct dmakit_samples *smp);
 int cli_sample_check(const char *cmd, const struct dmakit_samples *smp);
 
 /*

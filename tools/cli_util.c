@@ -264,8 +264,9 @@ int cli_parse_hz(const char *s, double *out)
 	return 0;
 }
 
-int cli_common_opt(const char *cmd, int opt, const char *arg, bool *json,
-		   bool *quiet, double *status_interval)
+/* 1 if @opt is not a common option, 0 if taken, CLI_EXIT_USAGE */
+static int cli_common_opt(const char *cmd, int opt, const char *arg,
+			  bool *json, bool *quiet, double *status_interval)
 {
 	switch (opt) {
 	case 'q':
@@ -287,8 +288,9 @@ int cli_common_opt(const char *cmd, int opt, const char *arg, bool *json,
 	return 1;
 }
 
-int cli_sample_opt(const char *cmd, int opt, const char *arg,
-		   struct dmakit_samples *smp)
+/* 1 if @opt is not a sample option, 0 if taken, CLI_EXIT_USAGE */
+static int cli_sample_opt(const char *cmd, int opt, const char *arg,
+			  struct dmakit_samples *smp)
 {
 	switch (opt) {
 	case CLI_OPT_SAMPLE_FORMAT:
@@ -310,6 +312,19 @@ int cli_sample_opt(const char *cmd, int opt, const char *arg,
 		return 0;
 	}
 	return 1;
+}
+
+int cli_other_opt(const char *cmd, int opt, const char *arg,
+		  char *const argv[], bool *json, bool *quiet,
+		  double *status_interval, struct dmakit_samples *smp)
+{
+	int ret = cli_common_opt(cmd, opt, arg, json, quiet, status_interval);
+
+	if (ret == 1 && smp)
+		ret = cli_sample_opt(cmd, opt, arg, smp);
+	if (ret == 1)
+		ret = cli_getopt_error(cmd, opt, argv);
+	return ret;
 }
 
 int cli_sample_check(const char *cmd, const struct dmakit_samples *smp)

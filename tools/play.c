@@ -148,14 +148,12 @@ static int parse_args(struct play_cli *c, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			ret = cli_common_opt(CMD, o, optarg, &c->json, &c->quiet,
-					     &c->status_interval);
-			if (ret <= 0) {
-				if (ret)
-					return ret;
-				break;
-			}
-			return cli_getopt_error(CMD, o, argv);
+			ret = cli_other_opt(CMD, o, optarg, argv,
+					    &c->json, &c->quiet,
+					    &c->status_interval, NULL);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (!c->target || !*c->target)

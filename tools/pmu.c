@@ -221,14 +221,12 @@ int cmd_pmu(int argc, char **argv)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
-			ret = cli_common_opt(CMD, c, optarg, &json, &quiet,
-					     NULL);
-			if (ret <= 0) {
-				if (ret)
-					return ret;
-				break;
-			}
-			return cli_getopt_error(CMD, c, argv);
+			ret = cli_other_opt(CMD, c, optarg, argv,
+					    &json, &quiet,
+					    NULL, NULL);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (argc - optind > 1)

@@ -239,16 +239,12 @@ int cmd_recv(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			ret = cli_common_opt("recv", c, optarg, &json, &quiet,
-					     &status_interval);
-			if (ret > 0)
-				ret = cli_sample_opt("recv", c, optarg, &o.sink.samples);
-			if (ret <= 0) {
-				if (ret)
-					return ret;
-				break;
-			}
-			return cli_getopt_error("recv", c, argv);
+			ret = cli_other_opt("recv", c, optarg, argv,
+					    &json, &quiet,
+					    &status_interval, &o.sink.samples);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (cli_no_operands("recv", argc, argv))

@@ -209,14 +209,12 @@ int cmd_send(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			ret = cli_common_opt("send", c, optarg, &json, &quiet,
-					     &status_interval);
-			if (ret <= 0) {
-				if (ret)
-					return ret;
-				break;
-			}
-			return cli_getopt_error("send", c, argv);
+			ret = cli_other_opt("send", c, optarg, argv,
+					    &json, &quiet,
+					    &status_interval, NULL);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (!device)

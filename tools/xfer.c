@@ -146,17 +146,16 @@ static int parse_args(int argc, char **argv, struct xfer_opts *o)
 			usage(stdout);
 			exit(CLI_EXIT_OK);
 		default:
-			ret = cli_common_opt(CMD, c, optarg, &o->json, &o->quiet,
-					     NULL);
-			if (ret <= 0) {
-				if (ret)
-					return ret;
-				break;
-			}
 			ret = cli_retired_option(CMD, c, 'o', "--offset B for the host buffer's offset");
 			if (!ret)
 				ret = cli_retired_option(CMD, c, 't', "--timeout TIME, with a unit (e.g. 5000ms)");
-			return ret ? ret : cli_getopt_error(CMD, c, argv);
+			if (!ret)
+				ret = cli_other_opt(CMD, c, optarg, argv,
+						    &o->json, &o->quiet, NULL,
+						    NULL);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (cli_no_operands(CMD, argc, argv))

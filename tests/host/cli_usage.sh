@@ -50,4 +50,17 @@ for cmd in record verify play send recv xfer trace bench; do
 	t_eq "$cmd stray operand: exit 2" "$?" 2
 	t_check "$cmd stray operand: named" grep -q "'extra'" "$TMPDIR/err"
 done
+# a bad value of a shared option is said once (it was also called an
+# unknown option)
+for cmd in record send recv play; do
+	"$DMAKIT" $cmd --status-interval 0 >"$TMPDIR/out" 2>"$TMPDIR/err"
+	t_eq "$cmd --status-interval 0: exit 2" "$?" 2
+	t_eq "$cmd --status-interval 0: one message" \
+		"$(grep -c "^dmakit $cmd: " "$TMPDIR/err")" 1
+done
+for cmd in record recv; do
+	"$DMAKIT" $cmd --sample-rate x >"$TMPDIR/out" 2>"$TMPDIR/err"
+	t_eq "$cmd --sample-rate x: exit 2, one message" \
+		"$?/$(grep -c "^dmakit $cmd: " "$TMPDIR/err")" 2/1
+done
 t_done

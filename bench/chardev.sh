@@ -20,6 +20,8 @@
 # exit 1 if chardev or app misses it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$top
+. "$top/bench/lib.sh"
 dmakit=$top/build/bin/dmakit
 size=2G
 dir=/var/tmp/dmakit-bench
@@ -29,19 +31,14 @@ while [ $# -gt 0 ]; do
 	--size) size=$2; shift 2 ;;
 	--dir) dir=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h|--help) bench_help; exit 0 ;;
 	*) echo "bench/chardev.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
 producer=$top/build/examples/producer
-for tool in fio dd python3 /usr/bin/time; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/chardev.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$dmakit" ] && [ -x "$producer" ] ||
-	{ echo "bench/chardev.sh: build first (make)" >&2; exit 1; }
-mib=$(python3 -c 'import sys
-u={"M":1,"G":1024}; s=sys.argv[1].upper(); print(int(float(s[:-1])*u[s[-1]]))' "$size")
+bench_tools bench/chardev.sh fio dd python3 /usr/bin/time
+[ -x "$producer" ] || { echo "bench/chardev.sh: build first (make)" >&2; exit 1; }
+mib=$(($(bench_bytes "$size") / 1048576))
 mkdir -p "$dir"
 f=$dir/chardev-bench.$$
 rows=$dir/chardev-rows.$$

@@ -26,6 +26,8 @@
 # numbers are printed either way).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$top
+. "$top/bench/lib.sh"
 dmakit=$top/build/bin/dmakit
 size=2G
 dir=/var/tmp/dmakit-bench
@@ -42,19 +44,12 @@ while [ $# -gt 0 ]; do
 	--depths) depths=$2; shift 2 ;;
 	--record-depths) record_depths=$2; shift 2 ;;
 	--json) json_out=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h|--help) bench_help; exit 0 ;;
 	*) echo "bench/checkpoint.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
-for tool in fio dd python3; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/checkpoint.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$dmakit" ] || { echo "bench/checkpoint.sh: build first (make)" >&2; exit 1; }
-bytes=$(python3 -c 'import sys
-u={"":1,"K":1<<10,"M":1<<20,"G":1<<30,"T":1<<40}
-s=sys.argv[1].upper().rstrip("B").rstrip("I"); n=s.rstrip("KMGT")
-print(int(float(n)*u[s[len(n):]]))' "$size")
+bench_tools bench/checkpoint.sh fio dd python3
+bytes=$(bench_bytes "$size")
 [ $((bytes % 524288)) = 0 ] ||
 	{ echo "bench/checkpoint.sh: --size must be a multiple of 512K" >&2; exit 2; }
 

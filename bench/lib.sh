@@ -1,4 +1,27 @@
-# Helpers shared by the tracing benchmarks (sourced; they set TOP first).
+# Helpers shared by the benchmarks (sourced; they set TOP first).
+
+# bench_help: the script's header comment, as its --help.
+bench_help() { sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; }
+
+# bench_tools NAME TOOL...: the tools (scripts/setup.sh installs them) and
+# the built CLI, or exit with a message.
+bench_tools() {
+	local name=$1 t
+	shift
+	for t in "$@"; do
+		command -v "$t" >/dev/null ||
+			{ echo "$name: $t is missing (scripts/setup.sh)" >&2; exit 1; }
+	done
+	[ -x "$TOP/build/bin/dmakit" ] || { echo "$name: build first (make)" >&2; exit 1; }
+}
+
+# bench_bytes SIZE: SIZE (K/M/G/T, powers of 1024; KiB/KB read alike) in bytes
+bench_bytes() {
+	python3 -c 'import sys
+u={"":1,"K":1<<10,"M":1<<20,"G":1<<30,"T":1<<40}
+s=sys.argv[1].upper().rstrip("B").rstrip("I"); n=s.rstrip("KMGT")
+print(int(float(n)*u[s[len(n):]]))' "$1"
+}
 
 # bench_need NAME TOOL...: root, the tools (scripts/setup.sh installs
 # them), the built CLI and tracefs, or exit with a message.

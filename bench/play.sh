@@ -17,6 +17,8 @@
 # No target (the issue asks for none): exit 0 unless a command fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$top
+. "$top/bench/lib.sh"
 dmakit=$top/build/bin/dmakit
 size=2G
 dir=/var/tmp/dmakit-bench
@@ -26,15 +28,11 @@ while [ $# -gt 0 ]; do
 	--size) size=$2; shift 2 ;;
 	--dir) dir=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h|--help) bench_help; exit 0 ;;
 	*) echo "bench/play.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
-for tool in dd python3 /usr/bin/time; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/play.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$dmakit" ] || { echo "bench/play.sh: build first (make)" >&2; exit 1; }
+bench_tools bench/play.sh dd python3 /usr/bin/time
 mkdir -p "$dir"
 rec=$dir/play-bench.$$
 fifo=$dir/play-fifo.$$

@@ -25,6 +25,8 @@
 # zero drops in the drop run.  Exit 1 if a target is missed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$top
+. "$top/bench/lib.sh"
 dmakit=$top/build/bin/dmakit
 size=4G
 dir=/var/tmp/dmakit-bench
@@ -43,19 +45,12 @@ while [ $# -gt 0 ]; do
 	--drop-nbufs) drop_nbufs=$2; shift 2 ;;
 	--engines) engines=$2; shift 2 ;;
 	--json) json_out=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h|--help) bench_help; exit 0 ;;
 	*) echo "bench/record.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
-for tool in fio python3 /usr/bin/time; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/record.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$dmakit" ] || { echo "bench/record.sh: build first (make)" >&2; exit 1; }
-bytes=$(python3 -c 'import sys
-u={"":1,"K":1<<10,"M":1<<20,"G":1<<30,"T":1<<40}
-s=sys.argv[1].upper().rstrip("B").rstrip("I"); n=s.rstrip("KMGT")
-print(int(float(n)*u[s[len(n):]]))' "$size")
+bench_tools bench/record.sh fio python3 /usr/bin/time
+bytes=$(bench_bytes "$size")
 
 mkdir -p "$dir"
 json_out=${json_out:-$dir/record-bench.json}

@@ -153,6 +153,12 @@ struct dmakit_trace_backend {
 			   uint64_t *counts);
 };
 
+/* feed.c: events in time order to the pairer (backends pairing in user space) */
+int trace_feed_open(struct dmakit_trace_session *s);
+int trace_feed(struct dmakit_trace_session *s, const struct pending *p);
+int trace_feed_counts_begin(struct dmakit_trace_session *s);
+int trace_feed_counts_end(struct dmakit_trace_session *s);
+
 extern const struct dmakit_trace_backend dmakit_trace_tracefs_backend;
 extern const struct dmakit_trace_backend dmakit_trace_bpf_backend;
 

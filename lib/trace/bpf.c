@@ -10,9 +10,13 @@
  *
  * What it pairs is what pair.c pairs for the same SPECs: by (channel,
  * id), or first-in first-out per thread when every event is
- * thread-synchronous.  Interrupt batches, FIFO across threads and
- * tracepoint filters stay with tracefs (unsupported() says so, and auto
- * picks tracefs for them).
+ * thread-synchronous.  The shapes the kernel side does not pair
+ * (interrupt batches, FIFO across threads, tracepoint filters) are
+ * streamed: the program hands every event over the ring buffer, this file
+ * puts them in time order, applies the SPECs' filters with libtraceevent
+ * (a tracefs "filter" file does not filter what a BPF program attached to
+ * the tracepoint sees) and feeds them to pair.c through feed.c, as the
+ * tracefs backend does.
  *
  * The uprobes session.c defined in tracefs (for their formats) are
  * never enabled here; the BPF program attaches to the same file offsets.
@@ -47,8 +51,23 @@
 _Static_assert(DTB_HIST_SLOTS == DMAKIT_TRACE_KHIST_SLOTS,
 	       "the kernel's histogram is the public one");
 
+/* A streamed event (or gap) waiting for its place in time order. */
+struct queued {
+	uint64_t seq;			/* arrival: ties keep their order */
+	struct pending p;
+};
+
 struct dmakit_trace_bpf {
 	struct trace_bpf *skel;
+	bool stream;			/* every event to user space */
+	struct tep_event_filter *filter[DTB_MAX_TYPES]; /* NULL: none */
+	struct queued *q;		/* streamed, not yet fed */
+	size_t qlen, qcap;
+	uint64_t seq;
+	uint64_t events;		/* streamed events fed (after filters) */
+	uint64_t unreadable;		/* records a filter could not be run on */
+	uint64_t missed_seen;		/* @missed already reported as a gap */
+	uint64_t missed_at;		/* when it was last looked at */
 	struct bpf_link *links[DTB_MAX_TYPES];
 	int nlinks;
 	struct ring_buffer *rb;
@@ -241,6 +260,90 @@ static int config_field(const struct evtype *t, const struct trace_field *f,
 	return 0;
 }
 
+/*
+ * Does the kernel pair this shape?  By id, and FIFO per thread of
+ * synchronous calls, yes; batches, FIFO across threads (one order over
+ * all CPUs) and filtered events are streamed to user space.
+ */
+static bool must_stream(const struct dmakit_trace_session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nsides; i++)
+		if (s->side[i].filter[0])
+			return true;
+	return s->close == DMAKIT_TRACE_CLOSE_ALL ||
+	       (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open);
+}
+
+/*
+ * The filter of @t's SPEC (an irq SPEC's vectors, a tracepoint's "if
+ * (...)") as libtraceevent evaluates it on the record the program copies;
+ * *@filterp stays NULL without one.  Returns non-zero with a sentence in
+ * @buf if it cannot be evaluated so: then tracefs applies it.
+ */
+static int compile_filter(const struct dmakit_trace_session *s,
+			  const struct evtype *t,
+			  struct tep_event_filter **filterp, char *buf,
+			  size_t len)
+{
+	const struct side *sd = t->side;
+	struct tep_format_field *f;
+	char *text, msg[160];
+	size_t end = 0;
+	int ret;
+
+	*filterp = NULL;
+	if (!sd->filter[0])
+		return 0;
+	/* the kernel overwrites them for BPF programs (on_event()) */
+	if (strstr(sd->filter, "common_flags") ||
+	    strstr(sd->filter, "common_preempt_count")) {
+		snprintf(buf, len,
+			 "%.100s: the filter reads common_flags or common_preempt_count, which BPF programs are not given",
+			 sd->spec.text);
+		return -EINVAL;
+	}
+	for (f = t->format->format.fields; f; f = f->next) {
+		if ((size_t)f->offset + (size_t)f->size > end)
+			end = (size_t)f->offset + (size_t)f->size;
+		/* its bytes follow the record's fixed part: maybe not copied */
+		if ((f->flags & TEP_FIELD_IS_DYNAMIC) && strstr(sd->filter, f->name)) {
+			snprintf(buf, len,
+				 "%.100s: the filter reads the variable-length field '%s', which the BPF program does not copy",
+				 sd->spec.text, f->name);
+			return -EINVAL;
+		}
+	}
+	if (end > DTB_REC_MAX) {
+		snprintf(buf, len,
+			 "%.100s: a filtered event's record is longer than %d bytes",
+			 sd->spec.text, DTB_REC_MAX);
+		return -EINVAL;
+	}
+	*filterp = tep_filter_alloc(s->tep);
+	if (!*filterp || asprintf(&text, "%s/%s:%s", sd->system,
+				  t->format->name, sd->filter) < 0) {
+		if (*filterp)
+			tep_filter_free(*filterp);
+		*filterp = NULL;
+		snprintf(buf, len, "out of memory");
+		return -ENOMEM;
+	}
+	ret = tep_filter_add_filter_str(*filterp, text);
+	free(text);
+	if (ret) {
+		tep_filter_strerror(*filterp, ret, msg, sizeof(msg));
+		tep_filter_free(*filterp);
+		*filterp = NULL;
+		snprintf(buf, len,
+			 "%.100s: libtraceevent cannot evaluate the filter '%.100s' (%.100s)",
+			 sd->spec.text, sd->filter, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 				   char *buf, size_t len)
 {
@@ -250,8 +353,6 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 		const struct side *sd = &s->side[i];
 
 		switch (sd->spec.kind) {
-		case DMAKIT_SPEC_IRQ:
-			return "interrupt SPECs (irq) end transactions in batches, which only tracefs pairs";
 		case DMAKIT_SPEC_UPROBE:
 		case DMAKIT_SPEC_URETPROBE:
 		case DMAKIT_SPEC_USDT: {
@@ -269,30 +370,24 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 				return "USDT arguments are translated for x86-64 only";
 			break;
 		}
-		case DMAKIT_SPEC_TP:
-			if (sd->filter[0]) {
-				snprintf(buf, len,
-					 "tracepoint filters ('%.100s') are applied by tracefs only",
-					 sd->filter);
-				return buf;
-			}
-			break;
 		default:
 			break;
 		}
 	}
-	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
-		return "batch pairing (--close batch) is done by tracefs only";
-	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
-		return "fifo pairing across threads needs one order over all CPUs, which only tracefs has (BPF pairs by id, or fifo per thread)";
 	if (s->ntypes > DTB_MAX_TYPES)
 		return "too many events for the BPF program";
 	for (i = 0; i < s->ntypes; i++) {
 		const struct evtype *t = &s->types[i];
 		const struct trace_field *fs[] = { &t->f_id, &t->f_bytes,
 					     &t->f_status, &t->f_chan,
-					     &t->f_chan2 };
+					     &t->f_chan2, &t->f_irq };
+		struct tep_event_filter *filter = NULL;
 		size_t k;
+
+		if (compile_filter(s, t, &filter, buf, len))
+			return buf;
+		if (filter)
+			tep_filter_free(filter);
 
 		for (k = 0; k < sizeof(fs) / sizeof(fs[0]); k++) {
 			const struct trace_field *f = fs[k];
@@ -336,12 +431,207 @@ static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
 	return (uint32_t)size;
 }
 
+/* --- streaming --- */
+
+/* A slot at the end of the queue, filled by the caller. */
+static struct pending *enqueue(struct dmakit_trace_bpf *b)
+{
+	struct queued *e;
+
+	if (b->qlen == b->qcap) {
+		size_t cap = b->qcap ? b->qcap * 2 : 1024;
+		struct queued *q = realloc(b->q, cap * sizeof(*q));
+
+		if (!q)
+			return NULL;
+		b->q = q;
+		b->qcap = cap;
+	}
+	e = &b->q[b->qlen++];
+	memset(e, 0, sizeof(*e));
+	e->seq = b->seq++;
+	return &e->p;
+}
+
+/* A gap: @count events (of @cpu) between @from and @to were lost. */
+static int enqueue_loss(struct dmakit_trace_bpf *b, int cpu, uint64_t from,
+			uint64_t to, uint64_t count)
+{
+	struct pending *p = enqueue(b);
+
+	if (!p)
+		return -ENOMEM;
+	p->loss = true;
+	p->ev.ts = from;
+	p->ev.cpu = cpu;
+	p->loss_to = to;
+	p->loss_count = count;
+	return 0;
+}
+
+/* Write common field @name of a record of @ev (little or host endian). */
+static void put_common(unsigned char *data, struct tep_event *ev,
+		       const char *name, uint64_t v)
+{
+	struct tep_format_field *f = tep_find_common_field(ev, name);
+
+	if (!f || f->offset < 0 || f->offset + f->size > DTB_REC_MAX)
+		return;
+	switch (f->size) {
+	case 1: { uint8_t x = (uint8_t)v; memcpy(data + f->offset, &x, 1); break; }
+	case 2: { uint16_t x = (uint16_t)v; memcpy(data + f->offset, &x, 2); break; }
+	case 4: { uint32_t x = (uint32_t)v; memcpy(data + f->offset, &x, 4); break; }
+	case 8: memcpy(data + f->offset, &v, 8); break;
+	default: break;
+	}
+}
+
+static int on_event(struct dmakit_trace_session *s, const struct dtb_event *e,
+		    size_t len)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	const struct evtype *t;
+	struct pending *p;
+	int ret;
+
+	if (len < sizeof(*e) || e->type >= (uint32_t)s->ntypes)
+		return 0;
+	t = &s->types[e->type];
+	if (e->lost) {
+		ret = enqueue_loss(b, (int)e->cpu, e->lost_from, e->ts, e->lost);
+		if (ret)
+			return ret;
+	}
+	if (b->filter[e->type]) {
+		unsigned char data[DTB_REC_MAX];
+		struct tep_record rec = {
+			.ts = e->ts,
+			.size = DTB_REC_MAX,
+			.cpu = (int)e->cpu,
+			.data = data,
+		};
+
+		if (!e->has_rec || len < sizeof(*e) + DTB_REC_MAX) {
+			/* not known to pass or fail: as good as lost */
+			b->unreadable++;
+			return enqueue_loss(b, (int)e->cpu, e->ts, e->ts, 1);
+		}
+		/*
+		 * The kernel hands a BPF program the record with its first 8
+		 * bytes (the common fields) overwritten by a pt_regs pointer:
+		 * the type and the thread are put back, the filter reads
+		 * no other common field (compile_filter()).
+		 */
+		memcpy(data, e->rec, sizeof(data));
+		put_common(data, t->format, "common_type", (uint64_t)t->format->id);
+		put_common(data, t->format, "common_pid", (uint64_t)(uint32_t)e->tid);
+		if (tep_filter_match(b->filter[e->type], &rec) != TEP_ERRNO__FILTER_MATCH)
+			return 0;
+	}
+	p = enqueue(b);
+	if (!p)
+		return -ENOMEM;
+	p->ev.ts = e->ts;
+	p->ev.role = t->role;
+	p->ev.cpu = (int)e->cpu;
+	p->ev.tid = e->tid;
+	p->ev.vector = e->vector;
+	p->ev.site = t->side->site;
+	p->ev.flags = e->flags;
+	p->ev.id = e->id;
+	p->ev.bytes = e->bytes;
+	p->ev.status = e->status;
+	p->ev.chan = e->chan;
+	t->side->seen++;
+	b->events++;
+	return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct queued *x = a, *y = b;
+
+	if (x->p.ev.ts != y->p.ev.ts)
+		return x->p.ev.ts < y->p.ev.ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Feed what is queued up to @upto in time order.  The ring buffer holds
+ * the CPUs' events in the order they were reserved, a few microseconds
+ * from their timestamps: whatever is older than COMMIT_SLACK_NS has all
+ * arrived.  Returns the events fed or -errno.
+ */
+static int feed_upto(struct dmakit_trace_session *s, uint64_t upto)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	size_t n = 0;
+	int ret, fed = 0;
+
+	if (b->qlen)
+		qsort(b->q, b->qlen, sizeof(*b->q), by_time);
+	while (n < b->qlen && b->q[n].p.ev.ts <= upto) {
+		ret = trace_feed(s, &b->q[n].p);
+		if (ret)
+			return ret;
+		fed += !b->q[n].p.loss;
+		n++;
+	}
+	if (n && n < b->qlen)
+		memmove(b->q, b->q + n, (b->qlen - n) * sizeof(*b->q));
+	b->qlen -= n;
+	if (upto != UINT64_MAX && upto > s->processed_to) {
+		s->processed_to = upto;
+		dmakit_trace_pairer_advance(s->pairer, upto);
+	}
+	return fed;
+}
+
+/*
+ * Events no program ran for (one already ran on that CPU) leave no
+ * trace of when: a gap over everything since the last look.
+ */
+static int missed_gap(struct dmakit_trace_session *s, uint64_t now)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int ret = 0;
+
+	if (b->missed > b->missed_seen)
+		ret = enqueue_loss(b, -1, b->missed_at, now,
+				   b->missed - b->missed_seen);
+	b->missed_seen = b->missed;
+	b->missed_at = now;
+	return ret;
+}
+
+/* At the end: each CPU's events lost after its last one delivered. */
+static int final_loss(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	struct dtb_loss *v = calloc((size_t)b->ncpus, sizeof(*v));
+	uint32_t zero = 0;
+	int cpu, ret = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stream_loss), &zero, v))
+		ret = -errno;
+	for (cpu = 0; !ret && cpu < b->ncpus; cpu++)
+		if (v[cpu].count)
+			ret = enqueue_loss(b, cpu, v[cpu].from, s->st.stop_ns,
+					   v[cpu].count);
+	free(v);
+	return ret;
+}
+
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct dmakit_trace_session *s = ctx;
 	const struct dtb_xact *r = data;
 	struct dmakit_trace_xact x;
 
+	if (s->bpf->stream)
+		return on_event(s, data, len);
 	if (len < sizeof(*r))
 		return 0;
 	memset(&x, 0, sizeof(x));
@@ -460,14 +750,27 @@ static int open_program(struct dmakit_trace_session *s, char *err,
 		config_field(t, &t->f_status, &c->status);
 		config_field(t, &t->f_chan, &c->chan);
 		config_field(t, &t->f_chan2, &c->chan2);
+		config_field(t, &t->f_irq, &c->irq);
+		if (compile_filter(s, t, &b->filter[i], err, errlen))
+			return -EINVAL;
+		c->copy_rec = b->filter[i] != NULL;
 	}
+	b->stream = must_stream(s);
+	if (b->stream) {
+		ret = trace_feed_open(s);
+		if (ret)
+			return dmakit_errf(err, errlen, ret, "out of memory");
+	}
+	skel->rodata->stream = b->stream;
 	skel->rodata->ntypes = (uint32_t)s->ntypes;
 	skel->rodata->by_id = s->close == DMAKIT_TRACE_CLOSE_ID;
 	skel->rodata->tgid_filter = s->opts.pid > 0 ? (uint32_t)s->opts.pid : 0;
 	skel->rodata->timeout_ns = s->opts.timeout_ns;
-	/* the pairing map not used gets no memory */
-	bpf_map__set_max_entries(s->close == DMAKIT_TRACE_CLOSE_ID ?
-				 skel->maps.open_fifo : skel->maps.open_ids, 1);
+	/* the pairing maps not used get no memory */
+	if (b->stream || s->close != DMAKIT_TRACE_CLOSE_ID)
+		bpf_map__set_max_entries(skel->maps.open_ids, 1);
+	if (b->stream || s->close == DMAKIT_TRACE_CLOSE_ID)
+		bpf_map__set_max_entries(skel->maps.open_fifo, 1);
 	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
 	ret = trace_bpf__load(skel);
 	/* EACCES is also the verifier's refusal: only without rights is it theirs */
@@ -514,6 +817,12 @@ static void bpf_close(struct dmakit_trace_session *s)
 	ring_buffer__free(b->rb);
 	trace_bpf__destroy(b->skel);
 	quiet_end(prev);
+	for (i = 0; i < DTB_MAX_TYPES; i++)
+		if (b->filter[i])	/* libtraceevent's free takes no NULL */
+			tep_filter_free(b->filter[i]);
+	free(b->q);
+	dmakit_trace_pairer_free(s->pairer);
+	s->pairer = NULL;
 	free(b);
 	s->bpf = NULL;
 }
@@ -563,6 +872,8 @@ static int read_counters(struct dmakit_trace_session *s)
 	}
 	free(v);
 	b->missed = programs_missed(b);
+	if (b->stream)
+		return 0;	/* sites counted as fed, after the filters */
 	/* the program counts per site only: one map update less per event */
 	b->c[DTB_C_STARTS] = b->c[DTB_C_ENDS] = 0;
 	for (i = 0; i < s->nsides; i++) {
@@ -648,8 +959,11 @@ static int bpf_start(struct dmakit_trace_session *s)
 	s->started = true;
 	s->st.start_ns = dmakit_now_ns();
 	s->bpf->last_sweep = s->st.start_ns;
+	s->bpf->missed_at = s->st.start_ns;
+	s->processed_to = s->st.start_ns;
 	s->bpf->skel->bss->enabled = 1;
-	return 0;
+	/* counts read now open the window the vectors are compared in */
+	return s->bpf->stream ? trace_feed_counts_begin(s) : 0;
 }
 
 static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
@@ -673,6 +987,15 @@ static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
 	if (ret < 0)
 		return ret;
 	now = dmakit_now_ns();
+	if (b->stream) {
+		ret = read_counters(s);
+		if (!ret)
+			ret = missed_gap(s, now);
+		if (ret)
+			return ret;
+		return feed_upto(s, now > COMMIT_SLACK_NS ?
+				    now - COMMIT_SLACK_NS : 0);
+	}
 	if (now - b->last_sweep >= SWEEP_PERIOD_NS) {
 		b->last_sweep = now;
 		sweep(s, now, false);
@@ -686,12 +1009,13 @@ static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
 static int bpf_stop(struct dmakit_trace_session *s)
 {
 	struct dmakit_trace_bpf *b = s->bpf;
-	int ret;
+	int ret, r2;
 
 	if (!s->started)
 		return -EINVAL;
 	if (s->stopped)
 		return 0;
+	r2 = b->stream ? trace_feed_counts_end(s) : 0;
 	b->skel->bss->enabled = 0;
 	s->stopped = true;
 	s->st.stop_ns = dmakit_now_ns();
@@ -703,6 +1027,17 @@ static int bpf_stop(struct dmakit_trace_session *s)
 	ret = read_counters(s);
 	if (ret)
 		return ret;
+	if (b->stream) {
+		ret = missed_gap(s, s->st.stop_ns);
+		if (!ret)
+			ret = final_loss(s);
+		if (!ret)
+			ret = feed_upto(s, UINT64_MAX);
+		if (ret < 0)
+			return ret;
+		dmakit_trace_pairer_finish(s->pairer, s->st.stop_ns);
+		return r2;
+	}
 	sweep(s, s->st.stop_ns, true);
 	return 0;
 }
@@ -717,7 +1052,8 @@ static int bpf_read_loss(struct dmakit_trace_session *s)
 	s->st.lost_known = !ret;
 	if (!ret)
 		s->st.lost_events = s->bpf->c[DTB_C_RB_LOST] +
-				    s->bpf->c[DTB_C_MAP_FULL] + s->bpf->missed;
+				    s->bpf->c[DTB_C_MAP_FULL] + s->bpf->missed +
+				    s->bpf->unreadable;
 	return ret;
 }
 
@@ -727,6 +1063,19 @@ static void bpf_stats(const struct dmakit_trace_session *s,
 	const struct dmakit_trace_bpf *b = s->bpf;
 	struct dmakit_trace_pair_stats *p = &st->pair;
 
+	if (b->stream) {
+		/* as tracefs: paired by pair.c, events lost before it */
+		dmakit_trace_pairer_stats(s->pairer, p);
+		st->events = b->events + b->c[DTB_C_PID_FILTERED];
+		st->pid_filtered = b->c[DTB_C_PID_FILTERED];
+		st->lost_xacts = st->lost_starts = 0;
+		st->lost_missed = b->missed;
+		st->lost_events = b->c[DTB_C_RB_LOST] + b->missed + b->unreadable;
+		if (p->lost_events > st->lost_events)
+			st->lost_events = p->lost_events;
+		st->lost_known = true;
+		return;
+	}
 	memset(p, 0, sizeof(*p));
 	p->starts = b->c[DTB_C_STARTS];
 	p->end_events = b->c[DTB_C_ENDS];
@@ -755,6 +1104,10 @@ static int bpf_kernel_hist(const struct dmakit_trace_session *s,
 	uint32_t k;
 	int cpu;
 
+	if (b->stream) {
+		free(v);
+		return -EOPNOTSUPP;	/* paired in user space: no histogram */
+	}
 	if (!v)
 		return -ENOMEM;
 	memset(counts, 0, DMAKIT_TRACE_KHIST_SLOTS * sizeof(*counts));

@@ -5,7 +5,9 @@
 # (at least what came while it was surely tracing, at most what came from
 # before it started to after it stopped), transactions must have
 # plausible latencies, the outputs must parse, and the global trace
-# buffer must be left as it was.
+# buffer must be left as it was.  By default (auto) the BPF backend
+# traces it (streamed, the filter applied and the batches paired in user
+# space); as trace_virtio@tracefs, tracefs.
 # timeout: 180
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/trace_lib.bash"
@@ -27,7 +29,13 @@ start_tracer --pci "$bdf" --start "tp:block:block_rq_issue:dev == $devt" \
 	--plot "$TMPDIR/plot.html" || { t_check "tracer starts" false; t_done; }
 inst=$(ls "$TRACEFS/instances" | grep "^dmakit_${TRACER}_")
 t_check "the tracer has its own instance" test -n "$inst"
-t_eq "its clock is mono" "$(grep -o '\[[a-z_0-9-]*\]' "$TRACEFS/instances/$inst/trace_clock")" "[mono]"
+# auto takes BPF (it streams the events, pair.c pairs them); as asked else
+backend=$(sed -n 's/^dmakit trace: backend \([a-z]*\).*/\1/p' "$TMPDIR/tracer.err")
+t_eq "the backend: bpf by default, else as DMAKIT_TRACE_BACKEND asks" "$backend" \
+	"${DMAKIT_TRACE_BACKEND:-bpf}"
+# (the BPF program's clock is bpf_ktime_get_ns: CLOCK_MONOTONIC)
+[ "$backend" = bpf ] ||
+	t_eq "its clock is mono" "$(grep -o '\[[a-z_0-9-]*\]' "$TRACEFS/instances/$inst/trace_clock")" "[mono]"
 cat /proc/interrupts >"$TMPDIR/irq.inner0"
 fio --name=w --filename="$dir/dmakit-trace-fio.$$" --rw=write --bs=128k \
 	--size=48M --loops=2 --direct=1 --ioengine=psync --end_fsync=1 \

@@ -30,6 +30,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile struct dtb_type types[DTB_MAX_TYPES] = {};
 const volatile __u32 ntypes = 0;
 const volatile __u32 by_id = 0;		/* else fifo per thread */
+const volatile __u32 stream = 0;	/* every event to user space, unpaired */
 const volatile __u32 tgid_filter = 0;	/* 0: every process */
 const volatile __u64 timeout_ns = 1000000000ULL;
 /* set by user space when the session starts, cleared when it stops */
@@ -68,6 +69,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } hist SEC(".maps");
+
+/* streaming: what each CPU could not hand over since its last event */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dtb_loss);
+} stream_loss SEC(".maps");
 
 /* a fresh fifo, copied into the hash (too big for the stack twice) */
 struct {
@@ -413,6 +422,54 @@ static __always_inline void pair_fifo(struct dtb_start *ev, bool is_end,
 	     ev->bytes, end_site);
 }
 
+/* --- streaming: user space pairs --- */
+
+static __always_inline void stream_event(const volatile struct dtb_type *t,
+					 __u32 type, void *rec,
+					 const struct regs_copy *regs,
+					 const struct dtb_start *ev, __u64 chan)
+{
+	__u32 zero = 0;
+	struct dtb_loss *loss = bpf_map_lookup_elem(&stream_loss, &zero);
+	struct dtb_event *e;
+	__u64 v;
+
+	if (!loss)
+		return;
+	if (t->copy_rec && rec) {
+		e = bpf_ringbuf_reserve(&xacts, sizeof(*e) + DTB_REC_MAX, 0);
+		/* a tracepoint's record is in a per-CPU buffer of pages */
+		if (e)
+			e->has_rec = !bpf_probe_read_kernel(e->rec, DTB_REC_MAX,
+							    rec);
+	} else {
+		e = bpf_ringbuf_reserve(&xacts, sizeof(*e), 0);
+		if (e)
+			e->has_rec = 0;
+	}
+	if (!e) {
+		count(DTB_C_RB_LOST);
+		if (!loss->count)
+			loss->from = ev->ts;
+		loss->count++;
+		return;
+	}
+	e->ts = ev->ts;
+	e->id = ev->id;
+	e->bytes = ev->bytes;
+	e->chan = chan;
+	e->status = ev->status;
+	e->lost = loss->count;
+	e->lost_from = loss->from;
+	loss->count = 0;
+	e->cpu = ev->cpu;
+	e->tid = ev->tid;
+	e->flags = ev->flags;
+	e->vector = read_value(&t->irq, rec, regs, &v) ? (__s32)v : -1;
+	e->type = type;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline int handle(void *ctx, void *rec,
 				  const struct regs_copy *regs)
 {
@@ -453,7 +510,9 @@ static __always_inline int handle(void *ctx, void *rec,
 	else if (read_value(&t->chan, rec, regs, &v))
 		chan = read_value(&t->chan2, rec, regs, &v2) ?
 		       v ^ (v2 * 0x9e3779b97f4a7c15ULL) : v;
-	if (by_id)
+	if (stream)
+		stream_event(t, idx & (DTB_MAX_TYPES - 1), rec, regs, &ev, chan);
+	else if (by_id)
 		pair_by_id(&ev, t->role, chan, t->site);
 	else
 		pair_fifo(&ev, t->role, chan, t->site);

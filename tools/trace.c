@@ -562,7 +562,9 @@ static void print_final(struct dmakit_trace_session *s,
 			st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
 		fprintf(r->report, "lost events: unknown (the kernel's per-CPU counts could not be read)\n");
-	if (st->lost_xacts || st->lost_starts || st->lost_missed)
+	/* paired in the kernel (no gaps) or streamed and paired here */
+	if ((st->lost_xacts || st->lost_starts || st->lost_missed) &&
+	    !st->pair.loss_holes)
 		fprintf(r->report, "LOST %" PRIu64 " transactions (paired in the kernel, no room in the BPF ring buffer; "
 			"the summary JSON's kernel_hist_log2_ns counts them), %" PRIu64
 			" starts (no room in the pairing map) and %" PRIu64
@@ -574,9 +576,13 @@ static void print_final(struct dmakit_trace_session *s,
 		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
 		fprintf(r->report, "LOST %s events in %" PRIu64
 			" gaps: %" PRIu64 " starts and %" PRIu64
-			" ends set aside instead of pairing across them\n",
+			" ends set aside instead of pairing across them",
 			lost, st->pair.loss_holes,
 			st->pair.discarded_starts, st->pair.discarded_ends);
+		if (st->lost_missed)
+			fprintf(r->report, " (%" PRIu64 " of them events the kernel ran no BPF program for: one was already running on that CPU)",
+				st->lost_missed);
+		fputc('\n', r->report);
 	}
 	for (i = 0; i < st->nvectors; i++) {
 		dmakit_trace_session_vector(s, i, &v);

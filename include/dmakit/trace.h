@@ -499,7 +499,9 @@ enum dmakit_trace_backend_kind {
  * @on_loss:    called for every gap found, at its place in the time
  *              order: events of @cpu between @from_ns (its last event
  *              read, or the start of tracing) and @to_ns were lost,
- *              @count of them or DMAKIT_TRACE_COUNT_UNKNOWN; may be NULL
+ *              @count of them or DMAKIT_TRACE_COUNT_UNKNOWN (@cpu -1: of
+ *              a CPU not known, the BPF backend's missed events); may
+ *              be NULL
  * @ctx:        passed to the callbacks
  * @backend:    enum dmakit_trace_backend_kind (0: auto)
  */

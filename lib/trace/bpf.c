@@ -261,19 +261,41 @@ static int config_field(const struct evtype *t, const struct trace_field *f,
 }
 
 /*
- * Does the kernel pair this shape?  By id, and FIFO per thread of
- * synchronous calls, yes; batches, FIFO across threads (one order over
- * all CPUs) and filtered events are streamed to user space.
+ * Why the kernel does not pair this shape (NULL: it does).  By id, and
+ * FIFO per thread of synchronous calls, it does; batches, FIFO across
+ * threads (one order over all CPUs) and filtered events are streamed to
+ * user space.
  */
-static bool must_stream(const struct dmakit_trace_session *s)
+static const char *stream_reason(const struct dmakit_trace_session *s)
 {
 	int i;
 
+	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
+		return "batches";
+	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
+		return "fifo across threads";
 	for (i = 0; i < s->nsides; i++)
 		if (s->side[i].filter[0])
-			return true;
-	return s->close == DMAKIT_TRACE_CLOSE_ALL ||
-	       (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open);
+			return "a filter";
+	return NULL;
+}
+
+static bool must_stream(const struct dmakit_trace_session *s)
+{
+	return stream_reason(s) != NULL;
+}
+
+static void bpf_describe(const struct dmakit_trace_session *s, char *buf,
+			 size_t len)
+{
+	const char *why = stream_reason(s);
+
+	if (why)
+		snprintf(buf, len,
+			 "the events are streamed and paired here (%s: the kernel side pairs by id or per thread only)",
+			 why);
+	else
+		snprintf(buf, len, "the events pair in the kernel");
 }
 
 /*
@@ -341,6 +363,32 @@ static int compile_filter(const struct dmakit_trace_session *s,
 			 sd->spec.text, sd->filter, msg);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * The kernel's verdict on the filter, as on tracefs: written to the
+ * event's filter file in the session's instance (where the event is
+ * never enabled).  libtraceevent alone would take a field the event does
+ * not have as a filter that never matches.
+ */
+static int kernel_checks_filter(struct dmakit_trace_session *s,
+				const struct evtype *t, char *err,
+				size_t errlen)
+{
+	const struct side *sd = t->side;
+	char file[256];
+
+	if (!sd->filter[0])
+		return 0;
+	if (!s->inst)		/* set up before any backend opens */
+		return dmakit_errf(err, errlen, -EINVAL, "no tracefs instance");
+	snprintf(file, sizeof(file), "events/%s/%s/filter", sd->system,
+		 t->format->name);
+	if (tracefs_instance_file_write(s->inst, file, sd->filter) < 0)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s:%s: the kernel rejected the filter '%s'",
+				   sd->system, t->format->name, sd->filter);
 	return 0;
 }
 
@@ -589,7 +637,8 @@ static int feed_upto(struct dmakit_trace_session *s, uint64_t upto)
 
 /*
  * Events no program ran for (one already ran on that CPU) leave no
- * trace of when: a gap over everything since the last look.
+ * trace of when or where: a gap over everything since the last look, of
+ * CPU -1 (unknown).
  */
 static int missed_gap(struct dmakit_trace_session *s, uint64_t now)
 {
@@ -751,6 +800,9 @@ static int open_program(struct dmakit_trace_session *s, char *err,
 		config_field(t, &t->f_chan, &c->chan);
 		config_field(t, &t->f_chan2, &c->chan2);
 		config_field(t, &t->f_irq, &c->irq);
+		ret = kernel_checks_filter(s, t, err, errlen);
+		if (ret)
+			return ret;
 		if (compile_filter(s, t, &b->filter[i], err, errlen))
 			return -EINVAL;
 		c->copy_rec = b->filter[i] != NULL;
@@ -1126,6 +1178,7 @@ static int bpf_kernel_hist(const struct dmakit_trace_session *s,
 const struct dmakit_trace_backend dmakit_trace_bpf_backend = {
 	.name = "bpf",
 	.unsupported = bpf_unsupported,
+	.describe = bpf_describe,
 	.open = bpf_open,
 	.close = bpf_close,
 	.start = bpf_start,

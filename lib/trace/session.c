@@ -867,8 +867,10 @@ static int choose_backend(struct dmakit_trace_session *s, char *err,
 		s->backend = bpf;
 		ret = bpf->open(s, bpf_err, sizeof(bpf_err));
 		if (!ret) {
+			bpf->describe(s, why, sizeof(why));
 			snprintf(s->backend_reason, sizeof(s->backend_reason),
-				 "auto: the kernel has BTF and lets us load BPF, and the events pair in the kernel");
+				 "auto: the kernel has BTF and lets us load BPF, and %.200s",
+				 why);
 			return 0;
 		}
 		bpf->close(s);

@@ -135,11 +135,15 @@ struct dmakit_trace_session {
  * the public dmakit_trace_session_* call of the same name.
  * @unsupported: NULL if the backend can trace what the session resolved,
  *               else why not (a sentence for the user)
+ * @describe:    how it pairs this session (for auto's reason); NULL: no
+ *               more to say
  */
 struct dmakit_trace_backend {
 	const char *name;
 	const char *(*unsupported)(const struct dmakit_trace_session *s,
 				   char *buf, size_t len);
+	void (*describe)(const struct dmakit_trace_session *s, char *buf,
+			 size_t len);
 	int (*open)(struct dmakit_trace_session *s, char *err, size_t errlen);
 	void (*close)(struct dmakit_trace_session *s);
 	int (*start)(struct dmakit_trace_session *s);

@@ -274,6 +274,34 @@ t_eq "loss: counted exactly (delivered + lost = calls), pairing unaffected" "$?"
 t_grep "loss: the summary says what was lost" "^LOST [0-9]+ transactions \(paired in the kernel" \
 	"$TMPDIR/bpf.out"
 
+# --- loss while streaming (--close batch: paired by pair.c) ---
+# every event is ours: those read plus those counted lost are all of them;
+# pairs across a gap are set aside, never wrong
+tracer bpfs --backend bpf "${specs[@]}" --close batch --interval 0 --buffer-kb 4 \
+	--events "$TMPDIR/bpfs_loss.jsonl" --summary-json "$TMPDIR/bpfs_loss.json" ||
+	{ t_check "streaming bpf tracer starts" false; t_done; }
+"$P/vendorapp" "$TMPDIR/gts_loss.txt" 4 3000x0 150x20000 3000x0 150x20000
+stop bpfs
+t_eq "streaming: tracer exit status" "$RC" 0
+t_grep "streaming: says it streams" "^dmakit trace: backend bpf" "$TMPDIR/bpfs.err"
+python3 "$TOP/tests/host/trace_threads_check.py" "$TMPDIR/gts_loss.txt" "$TMPDIR/bpfs_loss.jsonl" loss
+t_eq "streaming under loss: no wrong transaction" "$?" 0
+python3 - "$TMPDIR/bpfs_loss.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+calls = 4 * (3000 + 150 + 3000 + 150)
+keys = ("transactions", "lost_events", "start_events", "end_events", "discarded_starts",
+        "discarded_ends", "unmatched_starts", "orphans")
+print({k: s[k] for k in keys})
+ok = (s["lost_events"] > 0 and
+      s["start_events"] + s["end_events"] + s["lost_events"] == 2 * calls and
+      0 < s["transactions"] < calls and s["kernel_hist_log2_ns"] is None)
+sys.exit(0 if ok else 1)
+PY
+t_eq "streaming loss: read + lost = every event, fewer transactions than calls" "$?" 0
+t_grep "streaming loss: said like tracefs' loss" "^LOST [0-9]+ events in [0-9]+ gaps" \
+	"$TMPDIR/bpfs.out"
+
 # --- a tracepoint filter: streamed, filtered in user space, paired by pair.c ---
 # Both backends in one run; the filter keeps one process's getppid calls
 # (a known number) and drops another's made at the same time.

@@ -270,6 +270,9 @@ static const char *stream_reason(const struct dmakit_trace_session *s)
 {
 	int i;
 
+	for (i = 0; i < s->nsides; i++)
+		if (s->side[i].spec.kind == DMAKIT_SPEC_IRQ)
+			return "interrupts";
 	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
 		return "batches";
 	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
@@ -424,6 +427,8 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 	}
 	if (s->ntypes > DTB_MAX_TYPES)
 		return "too many events for the BPF program";
+	if (s->nvecs > DTB_MAX_VECS)
+		return "more interrupt vectors than the BPF program compares";
 	for (i = 0; i < s->ntypes; i++) {
 		const struct evtype *t = &s->types[i];
 		const struct trace_field *fs[] = { &t->f_id, &t->f_bytes,
@@ -432,7 +437,7 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 		struct tep_event_filter *filter = NULL;
 		size_t k;
 
-		if (compile_filter(s, t, &filter, buf, len))
+		if (!t->irq && compile_filter(s, t, &filter, buf, len))
 			return buf;
 		if (filter)
 			tep_filter_free(filter);
@@ -658,17 +663,20 @@ static int final_loss(struct dmakit_trace_session *s)
 {
 	struct dmakit_trace_bpf *b = s->bpf;
 	struct dtb_loss *v = calloc((size_t)b->ncpus, sizeof(*v));
-	uint32_t zero = 0;
+	uint32_t slot;
 	int cpu, ret = 0;
 
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stream_loss), &zero, v))
-		ret = -errno;
-	for (cpu = 0; !ret && cpu < b->ncpus; cpu++)
-		if (v[cpu].count)
-			ret = enqueue_loss(b, cpu, v[cpu].from, s->st.stop_ns,
-					   v[cpu].count);
+	for (slot = 0; !ret && slot < 2; slot++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stream_loss),
+					&slot, v))
+			ret = -errno;
+		for (cpu = 0; !ret && cpu < b->ncpus; cpu++)
+			if (v[cpu].count)
+				ret = enqueue_loss(b, cpu, v[cpu].from,
+						   s->st.stop_ns, v[cpu].count);
+	}
 	free(v);
 	return ret;
 }
@@ -727,6 +735,9 @@ static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
 							       -1, sd->spec.path,
 							       t->usdt ? t->usdt->pc_offset :
 									 sd->offset, &uo);
+		} else if (t->irq) {
+			link = bpf_program__attach_raw_tracepoint(b->skel->progs.dtb_irq,
+								  sd->events[0]);
 		} else {
 			LIBBPF_OPTS(bpf_tracepoint_opts, to,
 				    .bpf_cookie = (uint64_t)i);
@@ -800,6 +811,15 @@ static int open_program(struct dmakit_trace_session *s, char *err,
 		config_field(t, &t->f_chan, &c->chan);
 		config_field(t, &t->f_chan2, &c->chan2);
 		config_field(t, &t->f_irq, &c->irq);
+		if (t->irq) {	/* its vectors are compared by dtb_irq */
+			unsigned int v;
+
+			skel->rodata->irq_type = (uint32_t)i;
+			skel->rodata->nvecs = s->nvecs;
+			for (v = 0; v < s->nvecs; v++)
+				skel->rodata->vecs[v] = (int32_t)s->vecs[v].irq;
+			continue;
+		}
 		ret = kernel_checks_filter(s, t, err, errlen);
 		if (ret)
 			return ret;
@@ -887,7 +907,8 @@ static void bpf_close(struct dmakit_trace_session *s)
 static uint64_t programs_missed(const struct dmakit_trace_bpf *b)
 {
 	const struct bpf_program *progs[] = { b->skel->progs.dtb_probe,
-					      b->skel->progs.dtb_tracepoint };
+					      b->skel->progs.dtb_tracepoint,
+					      b->skel->progs.dtb_irq };
 	uint64_t n = 0;
 	size_t i;
 

@@ -14,6 +14,7 @@
 #define DTB_HIST_SLOTS	64		/* log2 of the latency in ns */
 #define DTB_STR_MAX	64		/* string fields hashed up to this */
 #define DTB_REC_MAX	256		/* a tracepoint record copied for a filter */
+#define DTB_MAX_VECS	64		/* interrupt vectors of an irq SPEC */
 
 /*
  * Registers a probe copies, by index: x86-64 ax bx cx dx si di bp sp ip
@@ -126,7 +127,10 @@ struct dtb_event {
 	__u8 rec[];		/* DTB_REC_MAX bytes if has_rec */
 };
 
-/* Per CPU, streaming: events lost since the CPU's last one delivered. */
+/*
+ * Per CPU, streaming: events lost since the CPU's last one delivered; one
+ * for the interrupt program (it may run inside another), one for the rest.
+ */
 struct dtb_loss {
 	__u64 count;
 	__u64 from;

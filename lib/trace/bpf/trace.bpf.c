@@ -94,8 +94,9 @@ static __always_inline void count_n(__u32 c, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
 
+	/* atomic: dtb_irq may run inside another program on this CPU */
 	if (v)
-		*v += n;
+		__sync_fetch_and_add(v, n);
 }
 
 static __always_inline void count(__u32 c)

@@ -47,13 +47,17 @@
 #pragma GCC diagnostic pop
 
 #define SWEEP_PERIOD_NS	1000000000ULL
+/*
+ * Streaming: read every 10 ms (a few hundred KiB at a million events a
+ * second, against a ring of --buffer-kb x CPUs).
+ */
+#define STREAM_POLL_PERIOD_MS 10
 
 _Static_assert(DTB_HIST_SLOTS == DMAKIT_TRACE_KHIST_SLOTS,
 	       "the kernel's histogram is the public one");
 
-/* A streamed event (or gap) waiting for its place in time order. */
+/* A streamed event (or gap) waiting for its turn, in time order. */
 struct queued {
-	uint64_t seq;			/* arrival: ties keep their order */
 	struct pending p;
 };
 
@@ -63,7 +67,6 @@ struct dmakit_trace_bpf {
 	struct tep_event_filter *filter[DTB_MAX_TYPES]; /* NULL: none */
 	struct queued *q;		/* streamed, not yet fed */
 	size_t qlen, qcap;
-	uint64_t seq;
 	uint64_t events;		/* streamed events fed (after filters) */
 	uint64_t unreadable;		/* records a filter could not be run on */
 	uint64_t missed_seen;		/* @missed already reported as a gap */
@@ -310,7 +313,7 @@ static void bpf_describe(const struct dmakit_trace_session *s, char *buf,
 static int compile_filter(const struct dmakit_trace_session *s,
 			  const struct evtype *t,
 			  struct tep_event_filter **filterp, char *buf,
-			  size_t len)
+			  size_t len, uint8_t *rec_class)
 {
 	const struct side *sd = t->side;
 	struct tep_format_field *f;
@@ -346,6 +349,9 @@ static int compile_filter(const struct dmakit_trace_session *s,
 			 sd->spec.text, DTB_REC_MAX);
 		return -EINVAL;
 	}
+	/* the smallest copy that holds the fixed part (all a filter reads) */
+	for (*rec_class = 1; DTB_REC_CLASS(*rec_class) < end; (*rec_class)++)
+		;
 	*filterp = tep_filter_alloc(s->tep);
 	if (!*filterp || asprintf(&text, "%s/%s:%s", sd->system,
 				  t->format->name, sd->filter) < 0) {
@@ -435,9 +441,10 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 					     &t->f_status, &t->f_chan,
 					     &t->f_chan2, &t->f_irq };
 		struct tep_event_filter *filter = NULL;
+		uint8_t rec_class;
 		size_t k;
 
-		if (!t->irq && compile_filter(s, t, &filter, buf, len))
+		if (!t->irq && compile_filter(s, t, &filter, buf, len, &rec_class))
 			return buf;
 		if (filter)
 			tep_filter_free(filter);
@@ -486,10 +493,15 @@ static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
 
 /* --- streaming --- */
 
-/* A slot at the end of the queue, filled by the caller. */
-static struct pending *enqueue(struct dmakit_trace_bpf *b)
+/*
+ * A slot for an event or gap at @ts, in time order (ties in arrival
+ * order): the ring buffer is nearly in time order, so it is nearly
+ * always the last.  The caller fills it.
+ */
+static struct pending *enqueue(struct dmakit_trace_bpf *b, uint64_t ts)
 {
 	struct queued *e;
+	size_t at;
 
 	if (b->qlen == b->qcap) {
 		size_t cap = b->qcap ? b->qcap * 2 : 1024;
@@ -500,9 +512,14 @@ static struct pending *enqueue(struct dmakit_trace_bpf *b)
 		b->q = q;
 		b->qcap = cap;
 	}
-	e = &b->q[b->qlen++];
+	for (at = b->qlen; at && b->q[at - 1].p.ev.ts > ts; at--)
+		;
+	if (at < b->qlen)
+		memmove(&b->q[at + 1], &b->q[at], (b->qlen - at) * sizeof(*b->q));
+	b->qlen++;
+	e = &b->q[at];
 	memset(e, 0, sizeof(*e));
-	e->seq = b->seq++;
+	e->p.ev.ts = ts;
 	return &e->p;
 }
 
@@ -510,7 +527,7 @@ static struct pending *enqueue(struct dmakit_trace_bpf *b)
 static int enqueue_loss(struct dmakit_trace_bpf *b, int cpu, uint64_t from,
 			uint64_t to, uint64_t count)
 {
-	struct pending *p = enqueue(b);
+	struct pending *p = enqueue(b, from);
 
 	if (!p)
 		return -ENOMEM;
@@ -559,12 +576,13 @@ static int on_event(struct dmakit_trace_session *s, const struct dtb_event *e,
 		unsigned char data[DTB_REC_MAX];
 		struct tep_record rec = {
 			.ts = e->ts,
-			.size = DTB_REC_MAX,
+			.size = (int)e->rec_len,
 			.cpu = (int)e->cpu,
 			.data = data,
 		};
 
-		if (!e->has_rec || len < sizeof(*e) + DTB_REC_MAX) {
+		if (!e->rec_len || e->rec_len > DTB_REC_MAX ||
+		    len < sizeof(*e) + e->rec_len) {
 			/* not known to pass or fail: as good as lost */
 			b->unreadable++;
 			return enqueue_loss(b, (int)e->cpu, e->ts, e->ts, 1);
@@ -575,13 +593,14 @@ static int on_event(struct dmakit_trace_session *s, const struct dtb_event *e,
 		 * the type and the thread are put back, the filter reads
 		 * no other common field (compile_filter()).
 		 */
-		memcpy(data, e->rec, sizeof(data));
+		memset(data, 0, sizeof(data));
+		memcpy(data, e->rec, e->rec_len);
 		put_common(data, t->format, "common_type", (uint64_t)t->format->id);
 		put_common(data, t->format, "common_pid", (uint64_t)(uint32_t)e->tid);
 		if (tep_filter_match(b->filter[e->type], &rec) != TEP_ERRNO__FILTER_MATCH)
 			return 0;
 	}
-	p = enqueue(b);
+	p = enqueue(b, e->ts);
 	if (!p)
 		return -ENOMEM;
 	p->ev.ts = e->ts;
@@ -600,15 +619,6 @@ static int on_event(struct dmakit_trace_session *s, const struct dtb_event *e,
 	return 0;
 }
 
-static int by_time(const void *a, const void *b)
-{
-	const struct queued *x = a, *y = b;
-
-	if (x->p.ev.ts != y->p.ev.ts)
-		return x->p.ev.ts < y->p.ev.ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 /*
  * Feed what is queued up to @upto in time order.  The ring buffer holds
  * the CPUs' events in the order they were reserved, a few microseconds
@@ -621,8 +631,6 @@ static int feed_upto(struct dmakit_trace_session *s, uint64_t upto)
 	size_t n = 0;
 	int ret, fed = 0;
 
-	if (b->qlen)
-		qsort(b->q, b->qlen, sizeof(*b->q), by_time);
 	while (n < b->qlen && b->q[n].p.ev.ts <= upto) {
 		ret = trace_feed(s, &b->q[n].p);
 		if (ret)
@@ -823,9 +831,11 @@ static int open_program(struct dmakit_trace_session *s, char *err,
 		ret = kernel_checks_filter(s, t, err, errlen);
 		if (ret)
 			return ret;
-		if (compile_filter(s, t, &b->filter[i], err, errlen))
+		if (compile_filter(s, t, &b->filter[i], err, errlen,
+				   &c->copy_rec))
 			return -EINVAL;
-		c->copy_rec = b->filter[i] != NULL;
+		if (!b->filter[i])
+			c->copy_rec = 0;
 	}
 	b->stream = must_stream(s);
 	if (b->stream) {
@@ -1049,7 +1059,9 @@ static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
 	if (!s->started || s->stopped)
 		return -EINVAL;
 	if (timeout_ms > 0) {
-		int ms = timeout_ms < POLL_PERIOD_MS ? timeout_ms : POLL_PERIOD_MS;
+		/* streamed events fill the ring faster than transactions */
+		int period = b->stream ? STREAM_POLL_PERIOD_MS : POLL_PERIOD_MS;
+		int ms = timeout_ms < period ? timeout_ms : period;
 
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (long)(ms % 1000) * 1000000L;

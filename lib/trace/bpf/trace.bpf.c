@@ -441,17 +441,28 @@ static __always_inline void stream_event(const volatile struct dtb_type *t,
 
 	if (!loss)
 		return;
-	if (t->copy_rec && rec) {
-		e = bpf_ringbuf_reserve(&xacts, sizeof(*e) + DTB_REC_MAX, 0);
-		/* a tracepoint's record is in a per-CPU buffer of pages */
-		if (e)
-			e->has_rec = !bpf_probe_read_kernel(e->rec, DTB_REC_MAX,
-							    rec);
-	} else {
+	/* constant sizes for the verifier: the record's class */
+#define RESERVE_COPY(n)							\
+	do {								\
+		e = bpf_ringbuf_reserve(&xacts, sizeof(*e) + (n), 0);	\
+		if (e)							\
+			e->rec_len = bpf_probe_read_kernel(e->rec, (n), rec) ? \
+				     0 : (n);				\
+	} while (0)
+	if (rec && t->copy_rec == 1)
+		RESERVE_COPY(DTB_REC_CLASS(1));
+	else if (rec && t->copy_rec == 2)
+		RESERVE_COPY(DTB_REC_CLASS(2));
+	else if (rec && t->copy_rec == 3)
+		RESERVE_COPY(DTB_REC_CLASS(3));
+	else if (rec && t->copy_rec == 4)
+		RESERVE_COPY(DTB_REC_CLASS(4));
+	else {
 		e = bpf_ringbuf_reserve(&xacts, sizeof(*e), 0);
 		if (e)
-			e->has_rec = 0;
+			e->rec_len = 0;
 	}
+#undef RESERVE_COPY
 	if (!e) {
 		count(DTB_C_RB_LOST);
 		if (!loss->count)

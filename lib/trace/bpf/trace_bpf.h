@@ -15,6 +15,8 @@
 #define DTB_STR_MAX	64		/* string fields hashed up to this */
 #define DTB_REC_MAX	256		/* a tracepoint record copied for a filter */
 #define DTB_MAX_VECS	64		/* interrupt vectors of an irq SPEC */
+/* the record bytes copied: 32 << (class - 1), class 1..4 */
+#define DTB_REC_CLASS(c)	(32u << ((c) - 1))
 
 /*
  * Registers a probe copies, by index: x86-64 ax bx cx dx si di bp sp ip
@@ -52,7 +54,8 @@ struct dtb_type {
 	__u8 site;
 	__u8 user;		/* uprobe: subject to the pid filter */
 	__u8 chan_tid;		/* channel = thread id */
-	__u8 copy_rec;		/* stream: the record goes along (a filter's) */
+	__u8 copy_rec;		/* stream: the record goes along (a filter's):
+				 * 0 no, else DTB_REC_CLASS(copy_rec) bytes */
 	__u8 pad[3];
 	struct dtb_field id, bytes, status, chan, chan2, irq;
 };
@@ -123,8 +126,8 @@ struct dtb_event {
 	__u32 flags;
 	__s32 vector;		/* the irq field; -1 if none */
 	__u32 type;		/* index in types[] */
-	__u32 has_rec;
-	__u8 rec[];		/* DTB_REC_MAX bytes if has_rec */
+	__u32 rec_len;		/* bytes of rec[]; 0: not copied */
+	__u8 rec[];		/* the tracepoint's record, its first rec_len bytes */
 };
 
 /*

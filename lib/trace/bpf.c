@@ -597,8 +597,13 @@ static int on_event(struct dmakit_trace_session *s, const struct dtb_event *e,
 		memcpy(data, e->rec, e->rec_len);
 		put_common(data, t->format, "common_type", (uint64_t)t->format->id);
 		put_common(data, t->format, "common_pid", (uint64_t)(uint32_t)e->tid);
-		if (tep_filter_match(b->filter[e->type], &rec) != TEP_ERRNO__FILTER_MATCH)
+		ret = tep_filter_match(b->filter[e->type], &rec);
+		if (ret == TEP_ERRNO__FILTER_MISS)
 			return 0;
+		if (ret != TEP_ERRNO__FILTER_MATCH) {	/* could not evaluate */
+			b->unreadable++;
+			return enqueue_loss(b, (int)e->cpu, e->ts, e->ts, 1);
+		}
 	}
 	p = enqueue(b, e->ts);
 	if (!p)

@@ -377,6 +377,7 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_u64(j, "lost_transactions", st->lost_xacts);
 	dmakit_json_u64(j, "lost_starts", st->lost_starts);
 	dmakit_json_u64(j, "lost_missed_events", st->lost_missed);
+	dmakit_json_u64(j, "lost_interrupts", st->lost_interrupts);
 	kernel_hist_json(j, s);
 	dmakit_json_u64(j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(j, "discarded_starts", st->pair.discarded_starts);
@@ -428,6 +429,7 @@ static void summary_members(struct dmakit_json *j,
 		dmakit_json_u64(j, "proc_end", v.proc_end);
 		dmakit_json_u64(j, "proc_delta", v.proc_end - v.proc_start);
 		dmakit_json_u64(j, "ambiguous", v.ambiguous);
+		dmakit_json_u64(j, "untraced", v.untraced);
 		dmakit_json_obj_end(j);
 	}
 	dmakit_json_arr_end(j);
@@ -582,13 +584,20 @@ static void print_final(struct dmakit_trace_session *s,
 		if (st->lost_missed)
 			fprintf(r->report, " (%" PRIu64 " of them events the kernel ran no BPF program for: one was already running on that CPU)",
 				st->lost_missed);
+		if (st->lost_interrupts)
+			fprintf(r->report, " (%" PRIu64 " of them interrupts /proc/interrupts counted that no event was read for: see the vectors)",
+				st->lost_interrupts);
 		fputc('\n', r->report);
 	}
 	for (i = 0; i < st->nvectors; i++) {
 		dmakit_trace_session_vector(s, i, &v);
 		fprintf(r->report, "irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
-			"%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
+			"%s", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
 			v.ambiguous ? " (some at the window's edges)" : "");
+		if (v.untraced)
+			fprintf(r->report, ", LOST %" PRIu64 " the kernel handled without the tracer seeing them (a batch around each ended at a later interrupt)",
+				v.untraced);
+		fputc('\n', r->report);
 	}
 	print_sites(s, r, DMAKIT_TRACE_START);
 	print_sites(s, r, DMAKIT_TRACE_END);

@@ -80,7 +80,8 @@ static void usage(FILE *f)
 		"  --cleanup           remove what killed dmakit sessions left in tracefs\n"
 		"  --backend B         auto (default), bpf (paired in the kernel by a BPF\n"
 		"                      program) or tracefs (trace buffers paired here);\n"
-		"                      auto: bpf where it can trace the SPECs, else tracefs\n"
+		"                      auto: bpf where it can trace the SPECs, else (and\n"
+		"                      for irq SPECs: see docs/trace.md) tracefs\n"
 		"                      (default: $DMAKIT_TRACE_BACKEND, else auto)\n"
 		"  --events FILE       one JSON line per transaction ('-': stdout; the\n"
 		"                      text report then goes to stderr)\n"
@@ -377,6 +378,7 @@ static void summary_members(struct dmakit_json *j,
 	dmakit_json_u64(j, "lost_transactions", st->lost_xacts);
 	dmakit_json_u64(j, "lost_starts", st->lost_starts);
 	dmakit_json_u64(j, "lost_missed_events", st->lost_missed);
+	dmakit_json_u64(j, "lost_interrupts", st->lost_interrupts);
 	kernel_hist_json(j, s);
 	dmakit_json_u64(j, "loss_holes", st->pair.loss_holes);
 	dmakit_json_u64(j, "discarded_starts", st->pair.discarded_starts);
@@ -428,6 +430,7 @@ static void summary_members(struct dmakit_json *j,
 		dmakit_json_u64(j, "proc_end", v.proc_end);
 		dmakit_json_u64(j, "proc_delta", v.proc_end - v.proc_start);
 		dmakit_json_u64(j, "ambiguous", v.ambiguous);
+		dmakit_json_u64(j, "untraced", v.untraced);
 		dmakit_json_obj_end(j);
 	}
 	dmakit_json_arr_end(j);
@@ -562,7 +565,9 @@ static void print_final(struct dmakit_trace_session *s,
 			st->pair.coalesced_ends, st->pair.max_batch);
 	if (!st->lost_known)
 		fprintf(r->report, "lost events: unknown (the kernel's per-CPU counts could not be read)\n");
-	if (st->lost_xacts || st->lost_starts || st->lost_missed)
+	/* paired in the kernel (no gaps) or streamed and paired here */
+	if ((st->lost_xacts || st->lost_starts || st->lost_missed) &&
+	    !st->pair.loss_holes)
 		fprintf(r->report, "LOST %" PRIu64 " transactions (paired in the kernel, no room in the BPF ring buffer; "
 			"the summary JSON's kernel_hist_log2_ns counts them), %" PRIu64
 			" starts (no room in the pairing map) and %" PRIu64
@@ -574,15 +579,26 @@ static void print_final(struct dmakit_trace_session *s,
 		fmt_count(lost, sizeof(lost), st->lost_events, st->lost_known);
 		fprintf(r->report, "LOST %s events in %" PRIu64
 			" gaps: %" PRIu64 " starts and %" PRIu64
-			" ends set aside instead of pairing across them\n",
+			" ends set aside instead of pairing across them",
 			lost, st->pair.loss_holes,
 			st->pair.discarded_starts, st->pair.discarded_ends);
+		if (st->lost_missed)
+			fprintf(r->report, " (%" PRIu64 " of them events the kernel ran no BPF program for: one was already running on that CPU)",
+				st->lost_missed);
+		if (st->lost_interrupts)
+			fprintf(r->report, " (%" PRIu64 " of them interrupts /proc/interrupts counted that no event was read for: see the vectors)",
+				st->lost_interrupts);
+		fputc('\n', r->report);
 	}
 	for (i = 0; i < st->nvectors; i++) {
 		dmakit_trace_session_vector(s, i, &v);
 		fprintf(r->report, "irq %u %s: %" PRIu64 " interrupts traced, /proc/interrupts +%" PRIu64
-			"%s\n", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
+			"%s", v.irq, v.name, v.traced, v.proc_end - v.proc_start,
 			v.ambiguous ? " (some at the window's edges)" : "");
+		if (v.untraced)
+			fprintf(r->report, ", LOST %" PRIu64 " the kernel handled without the tracer seeing them (a batch around each ended at a later interrupt)",
+				v.untraced);
+		fputc('\n', r->report);
 	}
 	print_sites(s, r, DMAKIT_TRACE_START);
 	print_sites(s, r, DMAKIT_TRACE_END);

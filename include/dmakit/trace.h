@@ -499,7 +499,9 @@ enum dmakit_trace_backend_kind {
  * @on_loss:    called for every gap found, at its place in the time
  *              order: events of @cpu between @from_ns (its last event
  *              read, or the start of tracing) and @to_ns were lost,
- *              @count of them or DMAKIT_TRACE_COUNT_UNKNOWN; may be NULL
+ *              @count of them or DMAKIT_TRACE_COUNT_UNKNOWN (@cpu -1: of
+ *              a CPU not known, the BPF backend's missed events); may
+ *              be NULL
  * @ctx:        passed to the callbacks
  * @backend:    enum dmakit_trace_backend_kind (0: auto)
  */
@@ -534,11 +536,17 @@ struct dmakit_trace_opts {
  *                 start and end
  * @ambiguous:     events within the (short) time it took to read those
  *                 counts: they may or may not be in the difference
+ * @untraced:      interrupts the kernel counted in the window beyond
+ *                 traced + ambiguous: handled, yet no event of theirs
+ *                 reached the tracer (the kernel did not run the BPF
+ *                 program for them, and did not count that as a miss);
+ *                 in the stats' @lost_interrupts and @lost_events.  0
+ *                 until the window is closed (the session stopped).
  *
  * The window runs from reading the counts after tracing started to
  * reading them again before it stopped, so with no lost events
  * proc_end - proc_start == traced when ambiguous is 0, and in general
- * traced <= proc_end - proc_start <= traced + ambiguous.
+ * traced <= proc_end - proc_start <= traced + ambiguous + untraced.
  */
 struct dmakit_trace_vector_stats {
 	unsigned int irq;
@@ -548,6 +556,7 @@ struct dmakit_trace_vector_stats {
 	uint64_t proc_start;
 	uint64_t proc_end;
 	uint64_t ambiguous;
+	uint64_t untraced;
 };
 
 /**
@@ -575,6 +584,10 @@ struct dmakit_trace_vector_stats {
  *                kernel ran no program for (one was already running on
  *                that CPU: a start or end missing, as if lost); 0 on
  *                tracefs
+ * @lost_interrupts: the vectors' @untraced summed (in @lost_events):
+ *                interrupts /proc/interrupts counted in the window that
+ *                no event was read for; a batch around one ended at a
+ *                later interrupt
  * @queued_max:   tracefs: the most events held at once between reading
  *                them and pairing them (in time order over the CPUs);
  *                bounded by the library, whatever the rate and the lag
@@ -594,6 +607,7 @@ struct dmakit_trace_stats {
 	uint64_t lost_starts;
 	uint64_t lost_missed;
 	uint64_t queued_max;
+	uint64_t lost_interrupts;
 };
 
 struct dmakit_trace_session;

@@ -10,9 +10,13 @@
  *
  * What it pairs is what pair.c pairs for the same SPECs: by (channel,
  * id), or first-in first-out per thread when every event is
- * thread-synchronous.  Interrupt batches, FIFO across threads and
- * tracepoint filters stay with tracefs (unsupported() says so, and auto
- * picks tracefs for them).
+ * thread-synchronous.  The shapes the kernel side does not pair
+ * (interrupt batches, FIFO across threads, tracepoint filters) are
+ * streamed: the program hands every event over the ring buffer, this file
+ * puts them in time order, applies the SPECs' filters with libtraceevent
+ * (a tracefs "filter" file does not filter what a BPF program attached to
+ * the tracepoint sees) and feeds them to pair.c through feed.c, as the
+ * tracefs backend does.
  *
  * The uprobes session.c defined in tracefs (for their formats) are
  * never enabled here; the BPF program attaches to the same file offsets.
@@ -43,12 +47,30 @@
 #pragma GCC diagnostic pop
 
 #define SWEEP_PERIOD_NS	1000000000ULL
+/*
+ * Streaming: read every 10 ms (a few hundred KiB at a million events a
+ * second, against a ring of --buffer-kb x CPUs).
+ */
+#define STREAM_POLL_PERIOD_MS 10
 
 _Static_assert(DTB_HIST_SLOTS == DMAKIT_TRACE_KHIST_SLOTS,
 	       "the kernel's histogram is the public one");
 
+/* A streamed event (or gap) waiting for its turn, in time order. */
+struct queued {
+	struct pending p;
+};
+
 struct dmakit_trace_bpf {
 	struct trace_bpf *skel;
+	bool stream;			/* every event to user space */
+	struct tep_event_filter *filter[DTB_MAX_TYPES]; /* NULL: none */
+	struct queued *q;		/* streamed, not yet fed */
+	size_t qlen, qcap;
+	uint64_t events;		/* streamed events fed (after filters) */
+	uint64_t unreadable;		/* records a filter could not be run on */
+	uint64_t missed_seen;		/* @missed already reported as a gap */
+	uint64_t missed_at;		/* when it was last looked at */
 	struct bpf_link *links[DTB_MAX_TYPES];
 	int nlinks;
 	struct ring_buffer *rb;
@@ -241,6 +263,144 @@ static int config_field(const struct evtype *t, const struct trace_field *f,
 	return 0;
 }
 
+/*
+ * Why the kernel does not pair this shape (NULL: it does).  By id, and
+ * FIFO per thread of synchronous calls, it does; batches, FIFO across
+ * threads (one order over all CPUs) and filtered events are streamed to
+ * user space.
+ */
+static const char *stream_reason(const struct dmakit_trace_session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nsides; i++)
+		if (s->side[i].spec.kind == DMAKIT_SPEC_IRQ)
+			return "interrupts";
+	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
+		return "batches";
+	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
+		return "fifo across threads";
+	for (i = 0; i < s->nsides; i++)
+		if (s->side[i].filter[0])
+			return "a filter";
+	return NULL;
+}
+
+static bool must_stream(const struct dmakit_trace_session *s)
+{
+	return stream_reason(s) != NULL;
+}
+
+static void bpf_describe(const struct dmakit_trace_session *s, char *buf,
+			 size_t len)
+{
+	const char *why = stream_reason(s);
+
+	if (why)
+		snprintf(buf, len,
+			 "the events are streamed and paired here (%s: the kernel side pairs by id or per thread only)",
+			 why);
+	else
+		snprintf(buf, len, "the events pair in the kernel");
+}
+
+/*
+ * The filter of @t's SPEC (an irq SPEC's vectors, a tracepoint's "if
+ * (...)") as libtraceevent evaluates it on the record the program copies;
+ * *@filterp stays NULL without one.  Returns non-zero with a sentence in
+ * @buf if it cannot be evaluated so: then tracefs applies it.
+ */
+static int compile_filter(const struct dmakit_trace_session *s,
+			  const struct evtype *t,
+			  struct tep_event_filter **filterp, char *buf,
+			  size_t len, uint8_t *rec_class)
+{
+	const struct side *sd = t->side;
+	struct tep_format_field *f;
+	char *text, msg[160];
+	size_t end = 0;
+	int ret;
+
+	*filterp = NULL;
+	if (!sd->filter[0])
+		return 0;
+	/* the kernel overwrites them for BPF programs (on_event()) */
+	if (strstr(sd->filter, "common_flags") ||
+	    strstr(sd->filter, "common_preempt_count")) {
+		snprintf(buf, len,
+			 "%.100s: the filter reads common_flags or common_preempt_count, which BPF programs are not given",
+			 sd->spec.text);
+		return -EINVAL;
+	}
+	for (f = t->format->format.fields; f; f = f->next) {
+		if ((size_t)f->offset + (size_t)f->size > end)
+			end = (size_t)f->offset + (size_t)f->size;
+		/* its bytes follow the record's fixed part: maybe not copied */
+		if ((f->flags & TEP_FIELD_IS_DYNAMIC) && strstr(sd->filter, f->name)) {
+			snprintf(buf, len,
+				 "%.100s: the filter reads the variable-length field '%s', which the BPF program does not copy",
+				 sd->spec.text, f->name);
+			return -EINVAL;
+		}
+	}
+	if (end > DTB_REC_MAX) {
+		snprintf(buf, len,
+			 "%.100s: a filtered event's record is longer than %d bytes",
+			 sd->spec.text, DTB_REC_MAX);
+		return -EINVAL;
+	}
+	/* the smallest copy that holds the fixed part (all a filter reads) */
+	for (*rec_class = 1; DTB_REC_CLASS(*rec_class) < end; (*rec_class)++)
+		;
+	*filterp = tep_filter_alloc(s->tep);
+	if (!*filterp || asprintf(&text, "%s/%s:%s", sd->system,
+				  t->format->name, sd->filter) < 0) {
+		if (*filterp)
+			tep_filter_free(*filterp);
+		*filterp = NULL;
+		snprintf(buf, len, "out of memory");
+		return -ENOMEM;
+	}
+	ret = tep_filter_add_filter_str(*filterp, text);
+	free(text);
+	if (ret) {
+		tep_filter_strerror(*filterp, ret, msg, sizeof(msg));
+		tep_filter_free(*filterp);
+		*filterp = NULL;
+		snprintf(buf, len,
+			 "%.100s: libtraceevent cannot evaluate the filter '%.100s' (%.100s)",
+			 sd->spec.text, sd->filter, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The kernel's verdict on the filter, as on tracefs: written to the
+ * event's filter file in the session's instance (where the event is
+ * never enabled).  libtraceevent alone would take a field the event does
+ * not have as a filter that never matches.
+ */
+static int kernel_checks_filter(struct dmakit_trace_session *s,
+				const struct evtype *t, char *err,
+				size_t errlen)
+{
+	const struct side *sd = t->side;
+	char file[256];
+
+	if (!sd->filter[0])
+		return 0;
+	if (!s->inst)		/* set up before any backend opens */
+		return dmakit_errf(err, errlen, -EINVAL, "no tracefs instance");
+	snprintf(file, sizeof(file), "events/%s/%s/filter", sd->system,
+		 t->format->name);
+	if (tracefs_instance_file_write(s->inst, file, sd->filter) < 0)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s:%s: the kernel rejected the filter '%s'",
+				   sd->system, t->format->name, sd->filter);
+	return 0;
+}
+
 static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 				   char *buf, size_t len)
 {
@@ -250,8 +410,6 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 		const struct side *sd = &s->side[i];
 
 		switch (sd->spec.kind) {
-		case DMAKIT_SPEC_IRQ:
-			return "interrupt SPECs (irq) end transactions in batches, which only tracefs pairs";
 		case DMAKIT_SPEC_UPROBE:
 		case DMAKIT_SPEC_URETPROBE:
 		case DMAKIT_SPEC_USDT: {
@@ -269,30 +427,27 @@ static const char *bpf_unsupported(const struct dmakit_trace_session *s,
 				return "USDT arguments are translated for x86-64 only";
 			break;
 		}
-		case DMAKIT_SPEC_TP:
-			if (sd->filter[0]) {
-				snprintf(buf, len,
-					 "tracepoint filters ('%.100s') are applied by tracefs only",
-					 sd->filter);
-				return buf;
-			}
-			break;
 		default:
 			break;
 		}
 	}
-	if (s->close == DMAKIT_TRACE_CLOSE_ALL)
-		return "batch pairing (--close batch) is done by tracefs only";
-	if (s->close == DMAKIT_TRACE_CLOSE_ONE && !s->one_open)
-		return "fifo pairing across threads needs one order over all CPUs, which only tracefs has (BPF pairs by id, or fifo per thread)";
 	if (s->ntypes > DTB_MAX_TYPES)
 		return "too many events for the BPF program";
+	if (s->nvecs > DTB_MAX_VECS)
+		return "more interrupt vectors than the BPF program compares";
 	for (i = 0; i < s->ntypes; i++) {
 		const struct evtype *t = &s->types[i];
 		const struct trace_field *fs[] = { &t->f_id, &t->f_bytes,
 					     &t->f_status, &t->f_chan,
-					     &t->f_chan2 };
+					     &t->f_chan2, &t->f_irq };
+		struct tep_event_filter *filter = NULL;
+		uint8_t rec_class;
 		size_t k;
+
+		if (!t->irq && compile_filter(s, t, &filter, buf, len, &rec_class))
+			return buf;
+		if (filter)
+			tep_filter_free(filter);
 
 		for (k = 0; k < sizeof(fs) / sizeof(fs[0]); k++) {
 			const struct trace_field *f = fs[k];
@@ -336,12 +491,217 @@ static uint32_t ring_size(const struct dmakit_trace_session *s, int ncpus)
 	return (uint32_t)size;
 }
 
+/* --- streaming --- */
+
+/*
+ * A slot for an event or gap at @ts, in time order (ties in arrival
+ * order): the ring buffer is nearly in time order, so it is nearly
+ * always the last.  The caller fills it.
+ */
+static struct pending *enqueue(struct dmakit_trace_bpf *b, uint64_t ts)
+{
+	struct queued *e;
+	size_t at;
+
+	if (b->qlen == b->qcap) {
+		size_t cap = b->qcap ? b->qcap * 2 : 1024;
+		struct queued *q = realloc(b->q, cap * sizeof(*q));
+
+		if (!q)
+			return NULL;
+		b->q = q;
+		b->qcap = cap;
+	}
+	for (at = b->qlen; at && b->q[at - 1].p.ev.ts > ts; at--)
+		;
+	if (at < b->qlen)
+		memmove(&b->q[at + 1], &b->q[at], (b->qlen - at) * sizeof(*b->q));
+	b->qlen++;
+	e = &b->q[at];
+	memset(e, 0, sizeof(*e));
+	e->p.ev.ts = ts;
+	return &e->p;
+}
+
+/* A gap: @count events (of @cpu) between @from and @to were lost. */
+static int enqueue_loss(struct dmakit_trace_bpf *b, int cpu, uint64_t from,
+			uint64_t to, uint64_t count)
+{
+	struct pending *p = enqueue(b, from);
+
+	if (!p)
+		return -ENOMEM;
+	p->loss = true;
+	p->ev.ts = from;
+	p->ev.cpu = cpu;
+	p->loss_to = to;
+	p->loss_count = count;
+	return 0;
+}
+
+/* Write common field @name of a record of @ev (little or host endian). */
+static void put_common(unsigned char *data, struct tep_event *ev,
+		       const char *name, uint64_t v)
+{
+	struct tep_format_field *f = tep_find_common_field(ev, name);
+
+	if (!f || f->offset < 0 || f->offset + f->size > DTB_REC_MAX)
+		return;
+	switch (f->size) {
+	case 1: { uint8_t x = (uint8_t)v; memcpy(data + f->offset, &x, 1); break; }
+	case 2: { uint16_t x = (uint16_t)v; memcpy(data + f->offset, &x, 2); break; }
+	case 4: { uint32_t x = (uint32_t)v; memcpy(data + f->offset, &x, 4); break; }
+	case 8: memcpy(data + f->offset, &v, 8); break;
+	default: break;
+	}
+}
+
+static int on_event(struct dmakit_trace_session *s, const struct dtb_event *e,
+		    size_t len)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	const struct evtype *t;
+	struct pending *p;
+	int ret;
+
+	if (len < sizeof(*e) || e->type >= (uint32_t)s->ntypes)
+		return 0;
+	t = &s->types[e->type];
+	if (e->lost) {
+		ret = enqueue_loss(b, (int)e->cpu, e->lost_from, e->ts, e->lost);
+		if (ret)
+			return ret;
+	}
+	if (b->filter[e->type]) {
+		unsigned char data[DTB_REC_MAX];
+		struct tep_record rec = {
+			.ts = e->ts,
+			.size = (int)e->rec_len,
+			.cpu = (int)e->cpu,
+			.data = data,
+		};
+
+		if (!e->rec_len || e->rec_len > DTB_REC_MAX ||
+		    len < sizeof(*e) + e->rec_len) {
+			/* not known to pass or fail: as good as lost */
+			b->unreadable++;
+			return enqueue_loss(b, (int)e->cpu, e->ts, e->ts, 1);
+		}
+		/*
+		 * The kernel hands a BPF program the record with its first 8
+		 * bytes (the common fields) overwritten by a pt_regs pointer:
+		 * the type and the thread are put back, the filter reads
+		 * no other common field (compile_filter()).
+		 */
+		memset(data, 0, sizeof(data));
+		memcpy(data, e->rec, e->rec_len);
+		put_common(data, t->format, "common_type", (uint64_t)t->format->id);
+		put_common(data, t->format, "common_pid", (uint64_t)(uint32_t)e->tid);
+		ret = tep_filter_match(b->filter[e->type], &rec);
+		if (ret == TEP_ERRNO__FILTER_MISS)
+			return 0;
+		if (ret != TEP_ERRNO__FILTER_MATCH) {	/* could not evaluate */
+			b->unreadable++;
+			return enqueue_loss(b, (int)e->cpu, e->ts, e->ts, 1);
+		}
+	}
+	p = enqueue(b, e->ts);
+	if (!p)
+		return -ENOMEM;
+	p->ev.ts = e->ts;
+	p->ev.role = t->role;
+	p->ev.cpu = (int)e->cpu;
+	p->ev.tid = e->tid;
+	p->ev.vector = e->vector;
+	p->ev.site = t->side->site;
+	p->ev.flags = e->flags;
+	p->ev.id = e->id;
+	p->ev.bytes = e->bytes;
+	p->ev.status = e->status;
+	p->ev.chan = e->chan;
+	t->side->seen++;
+	b->events++;
+	return 0;
+}
+
+/*
+ * Feed what is queued up to @upto in time order.  The ring buffer holds
+ * the CPUs' events in the order they were reserved, a few microseconds
+ * from their timestamps: whatever is older than COMMIT_SLACK_NS has all
+ * arrived.  Returns the events fed or -errno.
+ */
+static int feed_upto(struct dmakit_trace_session *s, uint64_t upto)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	size_t n = 0;
+	int ret, fed = 0;
+
+	while (n < b->qlen && b->q[n].p.ev.ts <= upto) {
+		ret = trace_feed(s, &b->q[n].p);
+		if (ret)
+			return ret;
+		fed += !b->q[n].p.loss;
+		n++;
+	}
+	if (n && n < b->qlen)
+		memmove(b->q, b->q + n, (b->qlen - n) * sizeof(*b->q));
+	b->qlen -= n;
+	if (upto != UINT64_MAX && upto > s->processed_to) {
+		s->processed_to = upto;
+		dmakit_trace_pairer_advance(s->pairer, upto);
+	}
+	return fed;
+}
+
+/*
+ * Events no program ran for (one already ran on that CPU) leave no
+ * trace of when or where: a gap over everything since the last look, of
+ * CPU -1 (unknown).
+ */
+static int missed_gap(struct dmakit_trace_session *s, uint64_t now)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	int ret = 0;
+
+	if (b->missed > b->missed_seen)
+		ret = enqueue_loss(b, -1, b->missed_at, now,
+				   b->missed - b->missed_seen);
+	b->missed_seen = b->missed;
+	b->missed_at = now;
+	return ret;
+}
+
+/* At the end: each CPU's events lost after its last one delivered. */
+static int final_loss(struct dmakit_trace_session *s)
+{
+	struct dmakit_trace_bpf *b = s->bpf;
+	struct dtb_loss *v = calloc((size_t)b->ncpus, sizeof(*v));
+	uint32_t slot;
+	int cpu, ret = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (slot = 0; !ret && slot < 2; slot++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stream_loss),
+					&slot, v))
+			ret = -errno;
+		for (cpu = 0; !ret && cpu < b->ncpus; cpu++)
+			if (v[cpu].count)
+				ret = enqueue_loss(b, cpu, v[cpu].from,
+						   s->st.stop_ns, v[cpu].count);
+	}
+	free(v);
+	return ret;
+}
+
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct dmakit_trace_session *s = ctx;
 	const struct dtb_xact *r = data;
 	struct dmakit_trace_xact x;
 
+	if (s->bpf->stream)
+		return on_event(s, data, len);
 	if (len < sizeof(*r))
 		return 0;
 	memset(&x, 0, sizeof(x));
@@ -388,6 +748,9 @@ static int attach(struct dmakit_trace_session *s, char *err, size_t errlen)
 							       -1, sd->spec.path,
 							       t->usdt ? t->usdt->pc_offset :
 									 sd->offset, &uo);
+		} else if (t->irq) {
+			link = bpf_program__attach_raw_tracepoint(b->skel->progs.dtb_irq,
+								  sd->events[0]);
 		} else {
 			LIBBPF_OPTS(bpf_tracepoint_opts, to,
 				    .bpf_cookie = (uint64_t)i);
@@ -460,14 +823,41 @@ static int open_program(struct dmakit_trace_session *s, char *err,
 		config_field(t, &t->f_status, &c->status);
 		config_field(t, &t->f_chan, &c->chan);
 		config_field(t, &t->f_chan2, &c->chan2);
+		config_field(t, &t->f_irq, &c->irq);
+		if (t->irq) {	/* its vectors are compared by dtb_irq */
+			unsigned int v;
+
+			skel->rodata->irq_type = (uint32_t)i;
+			skel->rodata->nvecs = s->nvecs;
+			for (v = 0; v < s->nvecs; v++)
+				skel->rodata->vecs[v] = (int32_t)s->vecs[v].irq;
+			continue;
+		}
+		ret = kernel_checks_filter(s, t, err, errlen);
+		if (ret)
+			return ret;
+		if (compile_filter(s, t, &b->filter[i], err, errlen,
+				   &c->copy_rec))
+			return -EINVAL;
+		if (!b->filter[i])
+			c->copy_rec = 0;
 	}
+	b->stream = must_stream(s);
+	if (b->stream) {
+		ret = trace_feed_open(s);
+		if (ret)
+			return dmakit_errf(err, errlen, ret, "out of memory");
+	}
+	skel->rodata->stream = b->stream;
 	skel->rodata->ntypes = (uint32_t)s->ntypes;
 	skel->rodata->by_id = s->close == DMAKIT_TRACE_CLOSE_ID;
 	skel->rodata->tgid_filter = s->opts.pid > 0 ? (uint32_t)s->opts.pid : 0;
 	skel->rodata->timeout_ns = s->opts.timeout_ns;
-	/* the pairing map not used gets no memory */
-	bpf_map__set_max_entries(s->close == DMAKIT_TRACE_CLOSE_ID ?
-				 skel->maps.open_fifo : skel->maps.open_ids, 1);
+	/* the pairing maps not used get no memory */
+	if (b->stream || s->close != DMAKIT_TRACE_CLOSE_ID)
+		bpf_map__set_max_entries(skel->maps.open_ids, 1);
+	if (b->stream || s->close == DMAKIT_TRACE_CLOSE_ID)
+		bpf_map__set_max_entries(skel->maps.open_fifo, 1);
 	bpf_map__set_max_entries(skel->maps.xacts, ring_size(s, b->ncpus));
 	ret = trace_bpf__load(skel);
 	/* EACCES is also the verifier's refusal: only without rights is it theirs */
@@ -514,6 +904,12 @@ static void bpf_close(struct dmakit_trace_session *s)
 	ring_buffer__free(b->rb);
 	trace_bpf__destroy(b->skel);
 	quiet_end(prev);
+	for (i = 0; i < DTB_MAX_TYPES; i++)
+		if (b->filter[i])	/* libtraceevent's free takes no NULL */
+			tep_filter_free(b->filter[i]);
+	free(b->q);
+	dmakit_trace_pairer_free(s->pairer);
+	s->pairer = NULL;
 	free(b);
 	s->bpf = NULL;
 }
@@ -526,7 +922,8 @@ static void bpf_close(struct dmakit_trace_session *s)
 static uint64_t programs_missed(const struct dmakit_trace_bpf *b)
 {
 	const struct bpf_program *progs[] = { b->skel->progs.dtb_probe,
-					      b->skel->progs.dtb_tracepoint };
+					      b->skel->progs.dtb_tracepoint,
+					      b->skel->progs.dtb_irq };
 	uint64_t n = 0;
 	size_t i;
 
@@ -563,6 +960,8 @@ static int read_counters(struct dmakit_trace_session *s)
 	}
 	free(v);
 	b->missed = programs_missed(b);
+	if (b->stream)
+		return 0;	/* sites counted as fed, after the filters */
 	/* the program counts per site only: one map update less per event */
 	b->c[DTB_C_STARTS] = b->c[DTB_C_ENDS] = 0;
 	for (i = 0; i < s->nsides; i++) {
@@ -648,8 +1047,11 @@ static int bpf_start(struct dmakit_trace_session *s)
 	s->started = true;
 	s->st.start_ns = dmakit_now_ns();
 	s->bpf->last_sweep = s->st.start_ns;
+	s->bpf->missed_at = s->st.start_ns;
+	s->processed_to = s->st.start_ns;
 	s->bpf->skel->bss->enabled = 1;
-	return 0;
+	/* counts read now open the window the vectors are compared in */
+	return s->bpf->stream ? trace_feed_counts_begin(s) : 0;
 }
 
 static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
@@ -662,7 +1064,9 @@ static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
 	if (!s->started || s->stopped)
 		return -EINVAL;
 	if (timeout_ms > 0) {
-		int ms = timeout_ms < POLL_PERIOD_MS ? timeout_ms : POLL_PERIOD_MS;
+		/* streamed events fill the ring faster than transactions */
+		int period = b->stream ? STREAM_POLL_PERIOD_MS : POLL_PERIOD_MS;
+		int ms = timeout_ms < period ? timeout_ms : period;
 
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
@@ -673,6 +1077,15 @@ static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
 	if (ret < 0)
 		return ret;
 	now = dmakit_now_ns();
+	if (b->stream) {
+		ret = read_counters(s);
+		if (!ret)
+			ret = missed_gap(s, now);
+		if (ret)
+			return ret;
+		return feed_upto(s, now > COMMIT_SLACK_NS ?
+				    now - COMMIT_SLACK_NS : 0);
+	}
 	if (now - b->last_sweep >= SWEEP_PERIOD_NS) {
 		b->last_sweep = now;
 		sweep(s, now, false);
@@ -686,12 +1099,13 @@ static int bpf_poll(struct dmakit_trace_session *s, int timeout_ms)
 static int bpf_stop(struct dmakit_trace_session *s)
 {
 	struct dmakit_trace_bpf *b = s->bpf;
-	int ret;
+	int ret, r2;
 
 	if (!s->started)
 		return -EINVAL;
 	if (s->stopped)
 		return 0;
+	r2 = b->stream ? trace_feed_counts_end(s) : 0;
 	b->skel->bss->enabled = 0;
 	s->stopped = true;
 	s->st.stop_ns = dmakit_now_ns();
@@ -703,6 +1117,17 @@ static int bpf_stop(struct dmakit_trace_session *s)
 	ret = read_counters(s);
 	if (ret)
 		return ret;
+	if (b->stream) {
+		ret = missed_gap(s, s->st.stop_ns);
+		if (!ret)
+			ret = final_loss(s);
+		if (!ret)
+			ret = feed_upto(s, UINT64_MAX);
+		if (ret < 0)
+			return ret;
+		dmakit_trace_pairer_finish(s->pairer, s->st.stop_ns);
+		return r2;
+	}
 	sweep(s, s->st.stop_ns, true);
 	return 0;
 }
@@ -717,7 +1142,8 @@ static int bpf_read_loss(struct dmakit_trace_session *s)
 	s->st.lost_known = !ret;
 	if (!ret)
 		s->st.lost_events = s->bpf->c[DTB_C_RB_LOST] +
-				    s->bpf->c[DTB_C_MAP_FULL] + s->bpf->missed;
+				    s->bpf->c[DTB_C_MAP_FULL] + s->bpf->missed +
+				    s->bpf->unreadable;
 	return ret;
 }
 
@@ -727,6 +1153,19 @@ static void bpf_stats(const struct dmakit_trace_session *s,
 	const struct dmakit_trace_bpf *b = s->bpf;
 	struct dmakit_trace_pair_stats *p = &st->pair;
 
+	if (b->stream) {
+		/* as tracefs: paired by pair.c, events lost before it */
+		dmakit_trace_pairer_stats(s->pairer, p);
+		st->events = b->events + b->c[DTB_C_PID_FILTERED];
+		st->pid_filtered = b->c[DTB_C_PID_FILTERED];
+		st->lost_xacts = st->lost_starts = 0;
+		st->lost_missed = b->missed;
+		st->lost_events = b->c[DTB_C_RB_LOST] + b->missed + b->unreadable;
+		if (p->lost_events > st->lost_events)
+			st->lost_events = p->lost_events;
+		st->lost_known = true;
+		return;
+	}
 	memset(p, 0, sizeof(*p));
 	p->starts = b->c[DTB_C_STARTS];
 	p->end_events = b->c[DTB_C_ENDS];
@@ -755,6 +1194,10 @@ static int bpf_kernel_hist(const struct dmakit_trace_session *s,
 	uint32_t k;
 	int cpu;
 
+	if (b->stream) {
+		free(v);
+		return -EOPNOTSUPP;	/* paired in user space: no histogram */
+	}
 	if (!v)
 		return -ENOMEM;
 	memset(counts, 0, DMAKIT_TRACE_KHIST_SLOTS * sizeof(*counts));
@@ -773,6 +1216,7 @@ static int bpf_kernel_hist(const struct dmakit_trace_session *s,
 const struct dmakit_trace_backend dmakit_trace_bpf_backend = {
 	.name = "bpf",
 	.unsupported = bpf_unsupported,
+	.describe = bpf_describe,
 	.open = bpf_open,
 	.close = bpf_close,
 	.start = bpf_start,

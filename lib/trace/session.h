@@ -135,11 +135,15 @@ struct dmakit_trace_session {
  * the public dmakit_trace_session_* call of the same name.
  * @unsupported: NULL if the backend can trace what the session resolved,
  *               else why not (a sentence for the user)
+ * @describe:    how it pairs this session (for auto's reason); NULL: no
+ *               more to say
  */
 struct dmakit_trace_backend {
 	const char *name;
 	const char *(*unsupported)(const struct dmakit_trace_session *s,
 				   char *buf, size_t len);
+	void (*describe)(const struct dmakit_trace_session *s, char *buf,
+			 size_t len);
 	int (*open)(struct dmakit_trace_session *s, char *err, size_t errlen);
 	void (*close)(struct dmakit_trace_session *s);
 	int (*start)(struct dmakit_trace_session *s);
@@ -152,6 +156,12 @@ struct dmakit_trace_backend {
 	int (*kernel_hist)(const struct dmakit_trace_session *s,
 			   uint64_t *counts);
 };
+
+/* feed.c: events in time order to the pairer (backends pairing in user space) */
+int trace_feed_open(struct dmakit_trace_session *s);
+int trace_feed(struct dmakit_trace_session *s, const struct pending *p);
+int trace_feed_counts_begin(struct dmakit_trace_session *s);
+int trace_feed_counts_end(struct dmakit_trace_session *s);
 
 extern const struct dmakit_trace_backend dmakit_trace_tracefs_backend;
 extern const struct dmakit_trace_backend dmakit_trace_bpf_backend;

@@ -37,44 +37,6 @@ static int inst_write(struct dmakit_trace_session *s, const char *file,
 	return 0;
 }
 
-static int read_counts(struct dmakit_trace_session *s, bool at_end)
-{
-	unsigned int *irqs, i;
-	uint64_t *counts;
-	char *text, (*names)[64];
-	int ret;
-
-	if (!s->nvecs)
-		return 0;
-	ret = dmakit_read_text("/proc/interrupts", &text, NULL);
-	if (ret)
-		return ret;
-	irqs = calloc(s->nvecs, sizeof(*irqs));
-	counts = calloc(s->nvecs, sizeof(*counts));
-	names = calloc(s->nvecs, sizeof(*names));
-	if (!irqs || !counts || !names) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < s->nvecs; i++)
-		irqs[i] = s->vecs[i].irq;
-	ret = dmakit_parse_proc_interrupts(text, irqs, s->nvecs, counts, names);
-	for (i = 0; !ret && i < s->nvecs; i++) {
-		if (at_end)
-			s->vecs[i].proc_end = counts[i];
-		else
-			s->vecs[i].proc_start = counts[i];
-		if (!s->vecs[i].name[0])
-			memcpy(s->vecs[i].name, names[i], sizeof(names[i]));
-	}
-out:
-	free(text);
-	free(irqs);
-	free(counts);
-	free(names);
-	return ret;
-}
-
 /* --- setting up --- */
 
 static int enable_side(struct dmakit_trace_session *s, struct side *sd,
@@ -143,13 +105,6 @@ static int open_cpus(struct dmakit_trace_session *s, char *err, size_t errlen)
 static int tracefs_open(struct dmakit_trace_session *s, char *err,
 			size_t errlen)
 {
-	struct dmakit_trace_pair_opts po = {
-		.close = s->close,
-		.timeout_ns = s->opts.timeout_ns,
-		.one_open = s->one_open,
-		.on_xact = s->opts.on_xact,
-		.ctx = s->opts.ctx,
-	};
 	char buf[32];
 	long long sub_kb;
 	int ret, r;
@@ -192,7 +147,7 @@ static int tracefs_open(struct dmakit_trace_session *s, char *err,
 		return ret;
 	if (s->opts.pid > 0)
 		trace_tids_seed(&s->tids);
-	ret = dmakit_trace_pairer_alloc(&s->pairer, &po);
+	ret = trace_feed_open(s);
 	if (ret)
 		return dmakit_errf(err, errlen, ret, "out of memory");
 	return 0;
@@ -426,31 +381,6 @@ static int read_cpu(struct dmakit_trace_session *s, struct cpu_stream *c,
 	return pages;
 }
 
-static void count_irq(struct dmakit_trace_session *s,
-		      const struct dmakit_trace_event *ev)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->nvecs; i++) {
-		struct vec *v = &s->vecs[i];
-
-		if (v->irq != (unsigned int)ev->vector)
-			continue;
-		v->total++;
-		if (!s->t0b)
-			return;		/* before the first count was read */
-		if (ev->ts < s->t0a)
-			return;
-		if (ev->ts <= s->t0b + COUNT_MARGIN_NS ||
-		    (s->t1a && ev->ts > s->t1a &&
-		     ev->ts <= s->t1b + COUNT_MARGIN_NS))
-			v->ambiguous++;
-		else if (!s->t1a || ev->ts <= s->t1a)
-			v->traced++;
-		return;
-	}
-}
-
 /* Feed every queued event up to @upto in time order. */
 static int merge(struct dmakit_trace_session *s, uint64_t upto)
 {
@@ -481,24 +411,11 @@ static int merge(struct dmakit_trace_session *s, uint64_t upto)
 		while (best->len && best->q[best->head].ev.ts <= limit) {
 			struct pending *p = &best->q[best->head];
 
-			if (p->loss) {
-				dmakit_trace_pairer_loss(s->pairer, p->ev.ts, p->loss_to,
-							 p->loss_count == DMAKIT_TRACE_COUNT_UNKNOWN ?
-							 0 : p->loss_count);
-				if (s->opts.on_loss)
-					s->opts.on_loss(s->opts.ctx, p->ev.cpu,
-							p->ev.ts, p->loss_to,
-							p->loss_count);
-			} else {
-				if (p->ev.vector >= 0)
-					count_irq(s, &p->ev);
-				if (p->ev.role == DMAKIT_TRACE_END && s->opts.on_end)
-					s->opts.on_end(s->opts.ctx, &p->ev);
-				ret = dmakit_trace_pairer_feed(s->pairer, &p->ev);
-				if (ret)
-					return ret;
+			ret = trace_feed(s, p);
+			if (ret)
+				return ret;
+			if (!p->loss)
 				processed++;
-			}
 			best->head = (best->head + 1) & (best->cap - 1);
 			best->len--;
 		}
@@ -556,11 +473,7 @@ static int tracefs_start(struct dmakit_trace_session *s)
 	s->st.start_ns = dmakit_now_ns();
 	tracefs_read_loss(s);
 	s->processed_to = s->st.start_ns;
-	/* counts read now open the window the vectors are compared in */
-	s->t0a = dmakit_now_ns();
-	ret = read_counts(s, false);
-	s->t0b = dmakit_now_ns();
-	return ret;
+	return trace_feed_counts_begin(s);
 }
 
 static int tracefs_poll(struct dmakit_trace_session *s, int timeout_ms)
@@ -610,9 +523,7 @@ static int tracefs_stop(struct dmakit_trace_session *s)
 		return -EINVAL;
 	if (s->stopped)
 		return 0;
-	s->t1a = dmakit_now_ns();
-	r2 = read_counts(s, true);
-	s->t1b = dmakit_now_ns();
+	r2 = trace_feed_counts_end(s);
 	ret = inst_write(s, "tracing_on", "0");
 	s->stopped = true;
 	s->st.stop_ns = dmakit_now_ns();

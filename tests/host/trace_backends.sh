@@ -274,20 +274,81 @@ t_eq "loss: counted exactly (delivered + lost = calls), pairing unaffected" "$?"
 t_grep "loss: the summary says what was lost" "^LOST [0-9]+ transactions \(paired in the kernel" \
 	"$TMPDIR/bpf.out"
 
-# --- what BPF does not trace: refused (exit 2), auto takes tracefs ---
+# --- loss while streaming (--close batch: paired by pair.c) ---
+# every event is ours: those read plus those counted lost are all of them;
+# pairs across a gap are set aside, never wrong
+tracer bpfs --backend bpf "${specs[@]}" --close batch --interval 0 --buffer-kb 4 \
+	--events "$TMPDIR/bpfs_loss.jsonl" --summary-json "$TMPDIR/bpfs_loss.json" ||
+	{ t_check "streaming bpf tracer starts" false; t_done; }
+"$P/vendorapp" "$TMPDIR/gts_loss.txt" 4 3000x0 150x20000 3000x0 150x20000
+stop bpfs
+t_eq "streaming: tracer exit status" "$RC" 0
+t_grep "streaming: says it streams" "^dmakit trace: backend bpf" "$TMPDIR/bpfs.err"
+python3 "$TOP/tests/host/trace_threads_check.py" "$TMPDIR/gts_loss.txt" "$TMPDIR/bpfs_loss.jsonl" loss
+t_eq "streaming under loss: no wrong transaction" "$?" 0
+python3 - "$TMPDIR/bpfs_loss.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+calls = 4 * (3000 + 150 + 3000 + 150)
+keys = ("transactions", "lost_events", "start_events", "end_events", "discarded_starts",
+        "discarded_ends", "unmatched_starts", "orphans")
+print({k: s[k] for k in keys})
+ok = (s["lost_events"] > 0 and
+      s["start_events"] + s["end_events"] + s["lost_events"] == 2 * calls and
+      0 < s["transactions"] < calls and s["kernel_hist_log2_ns"] is None)
+sys.exit(0 if ok else 1)
+PY
+t_eq "streaming loss: read + lost = every event, fewer transactions than calls" "$?" 0
+t_grep "streaming loss: said like tracefs' loss" "^LOST [0-9]+ events in [0-9]+ gaps" \
+	"$TMPDIR/bpfs.out"
+
+# --- a tracepoint filter: streamed, filtered in user space, paired by pair.c ---
+# Both backends in one run; the filter keeps one process's getppid calls
+# (a known number) and drops another's made at the same time.
+mkfifo "$TMPDIR/go"
+python3 -c 'import os, sys; open(sys.argv[1]).read(); [os.getppid() for _ in range(5000)]' \
+	"$TMPDIR/go" &
+KEEP=$!
+filt=(--start "tp:syscalls:sys_enter_getppid:common_pid == $KEEP"
+      --end tp:syscalls:sys_exit_getppid --interval 0)
+tracer fb --backend bpf "${filt[@]}" --summary-json "$TMPDIR/fb.json" ||
+	{ t_check "filter: bpf tracer starts" false; t_done; }
+tracer ft --backend tracefs "${filt[@]}" --summary-json "$TMPDIR/ft.json" ||
+	{ t_check "filter: tracefs tracer starts" false; t_done; }
+python3 -c 'import os; [os.getppid() for _ in range(3000)]' &
+NOISE=$!
+echo go >"$TMPDIR/go"
+wait "$KEEP"; t_eq "filter: the kept process ran" "$?" 0
+wait "$NOISE"
+stop fb; t_eq "filter: bpf tracer exit status" "$RC" 0
+stop ft; t_eq "filter: tracefs tracer exit status" "$RC" 0
+t_grep "filter: bpf says it streams" "^dmakit trace: backend bpf \(as --backend asks\)" "$TMPDIR/fb.err"
+for tag in fb ft; do
+	t_eq "filter $tag: transactions = the kept process's calls" \
+		"$(json_get "$TMPDIR/$tag.json" transactions)" 5000
+	t_eq "filter $tag: start events = those calls" \
+		"$(json_get "$TMPDIR/$tag.json" start_events)" 5000
+done
+t_eq "filter: bpf and tracefs the same unmatched starts" \
+	"$(json_get "$TMPDIR/fb.json" unmatched_starts)" "$(json_get "$TMPDIR/ft.json" unmatched_starts)"
+
+# --- an interrupt end: batches, paired by pair.c from the streamed events ---
 "$DMAKIT" trace --backend bpf --start tp:syscalls:sys_enter_getppid --end irq:1 \
-	--duration 0.2 >/dev/null 2>"$TMPDIR/refuse.err"
-t_eq "irq on --backend bpf: exit 2" "$?" 2
-t_grep "irq: says why" "BPF backend cannot trace this: interrupt SPECs" "$TMPDIR/refuse.err"
-"$DMAKIT" trace --backend bpf --start 'tp:syscalls:sys_enter_getppid:common_pid == 1' \
-	--end tp:syscalls:sys_exit_getppid --duration 0.2 >/dev/null 2>"$TMPDIR/refuse2.err"
-t_eq "tracepoint filter on --backend bpf: exit 2" "$?" 2
-t_grep "filter: says why" "tracepoint filters .* are applied by tracefs only" "$TMPDIR/refuse2.err"
-"$DMAKIT" trace --start tp:syscalls:sys_enter_getppid --end irq:1 --duration 0.2 \
-	>/dev/null 2>"$TMPDIR/auto.err"
-t_eq "irq on auto: runs" "$?" 0
+	--duration 0.2 >/dev/null 2>"$TMPDIR/irq.err"
+t_eq "irq on --backend bpf: runs" "$?" 0
+t_grep "irq: pairs in batches" "^dmakit trace: pairing batch" "$TMPDIR/irq.err"
+
+# --- what BPF does not trace: refused (exit 2), auto takes tracefs ---
+dyn=(--start 'tp:sched:sched_process_exec:filename == "/nonexistent"'
+     --end tp:sched:sched_process_exit --duration 0.2)
+"$DMAKIT" trace --backend bpf "${dyn[@]}" >/dev/null 2>"$TMPDIR/refuse.err"
+t_eq "a filter on a variable-length field on --backend bpf: exit 2" "$?" 2
+t_grep "it says why" "BPF backend cannot trace this: .*variable-length field 'filename'" \
+	"$TMPDIR/refuse.err"
+"$DMAKIT" trace "${dyn[@]}" >/dev/null 2>"$TMPDIR/auto.err"
+t_eq "that filter on auto: runs" "$?" 0
 t_grep "auto: picks tracefs and says why" \
-	"^dmakit trace: backend tracefs \(auto: not bpf, interrupt SPECs" "$TMPDIR/auto.err"
+	"^dmakit trace: backend tracefs \(auto: not bpf, .*variable-length field" "$TMPDIR/auto.err"
 "$DMAKIT" trace "${specs[@]}" --duration 0.2 >/dev/null 2>"$TMPDIR/auto2.err"
 t_grep "auto: picks bpf for uprobes and says why" "^dmakit trace: backend bpf \(auto: " \
 	"$TMPDIR/auto2.err"

@@ -30,6 +30,11 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile struct dtb_type types[DTB_MAX_TYPES] = {};
 const volatile __u32 ntypes = 0;
 const volatile __u32 by_id = 0;		/* else fifo per thread */
+const volatile __u32 stream = 0;	/* every event to user space, unpaired */
+/* the irq SPEC's event (dtb_irq), and its vectors (none: every one) */
+const volatile __u32 irq_type = 0;
+const volatile __u32 nvecs = 0;
+const volatile __s32 vecs[DTB_MAX_VECS] = {};
 const volatile __u32 tgid_filter = 0;	/* 0: every process */
 const volatile __u64 timeout_ns = 1000000000ULL;
 /* set by user space when the session starts, cleared when it stops */
@@ -69,6 +74,14 @@ struct {
 	__type(value, __u64);
 } hist SEC(".maps");
 
+/* streaming: what each CPU could not hand over since its last event */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);		/* [1]: dtb_irq's */
+	__type(key, __u32);
+	__type(value, struct dtb_loss);
+} stream_loss SEC(".maps");
+
 /* a fresh fifo, copied into the hash (too big for the stack twice) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -81,8 +94,9 @@ static __always_inline void count_n(__u32 c, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
 
+	/* atomic: dtb_irq may run inside another program on this CPU */
 	if (v)
-		*v += n;
+		__sync_fetch_and_add(v, n);
 }
 
 static __always_inline void count(__u32 c)
@@ -413,15 +427,79 @@ static __always_inline void pair_fifo(struct dtb_start *ev, bool is_end,
 	     ev->bytes, end_site);
 }
 
-static __always_inline int handle(void *ctx, void *rec,
-				  const struct regs_copy *regs)
+/* --- streaming: user space pairs --- */
+
+static __always_inline void stream_event(const volatile struct dtb_type *t,
+					 __u32 type, void *rec,
+					 const struct regs_copy *regs,
+					 const struct dtb_start *ev, __u64 chan,
+					 __s32 vector, __u32 loss_slot)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct dtb_loss *loss = bpf_map_lookup_elem(&stream_loss, &loss_slot);
+	struct dtb_event *e;
+	__u64 v;
+
+	if (!loss)
+		return;
+	/* constant sizes for the verifier: the record's class */
+#define RESERVE_COPY(n)							\
+	do {								\
+		e = bpf_ringbuf_reserve(&xacts, sizeof(*e) + (n), 0);	\
+		if (e)							\
+			e->rec_len = bpf_probe_read_kernel(e->rec, (n), rec) ? \
+				     0 : (n);				\
+	} while (0)
+	if (rec && t->copy_rec == 1)
+		RESERVE_COPY(DTB_REC_CLASS(1));
+	else if (rec && t->copy_rec == 2)
+		RESERVE_COPY(DTB_REC_CLASS(2));
+	else if (rec && t->copy_rec == 3)
+		RESERVE_COPY(DTB_REC_CLASS(3));
+	else if (rec && t->copy_rec == 4)
+		RESERVE_COPY(DTB_REC_CLASS(4));
+	else {
+		e = bpf_ringbuf_reserve(&xacts, sizeof(*e), 0);
+		if (e)
+			e->rec_len = 0;
+	}
+#undef RESERVE_COPY
+	if (!e) {
+		count(DTB_C_RB_LOST);
+		if (!loss->count)
+			loss->from = ev->ts;
+		loss->count++;
+		return;
+	}
+	e->ts = ev->ts;
+	e->id = ev->id;
+	e->bytes = ev->bytes;
+	e->chan = chan;
+	e->status = ev->status;
+	e->lost = loss->count;
+	e->lost_from = loss->from;
+	loss->count = 0;
+	e->cpu = ev->cpu;
+	e->tid = ev->tid;
+	e->flags = ev->flags;
+	e->vector = vector >= 0 ? vector :
+		    read_value(&t->irq, rec, regs, &v) ? (__s32)v : -1;
+	e->type = type;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * An event of types[@idx]: @rec its tracepoint record (NULL for probes
+ * and the interrupt program), @regs a probe's registers, @vector the
+ * interrupt's (-1: none or in @rec).
+ */
+static __always_inline int handle_type(__u32 idx, void *rec,
+				       const struct regs_copy *regs,
+				       __s32 vector, __u32 loss_slot)
+{
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	const volatile struct dtb_type *t;
 	struct dtb_start ev = {};
 	__u64 v, v2, chan = 0;
-	__u32 idx = (__u32)cookie;
 
 	if (!enabled || idx >= ntypes)
 		return 0;
@@ -453,11 +531,20 @@ static __always_inline int handle(void *ctx, void *rec,
 	else if (read_value(&t->chan, rec, regs, &v))
 		chan = read_value(&t->chan2, rec, regs, &v2) ?
 		       v ^ (v2 * 0x9e3779b97f4a7c15ULL) : v;
-	if (by_id)
+	if (stream)
+		stream_event(t, idx & (DTB_MAX_TYPES - 1), rec, regs, &ev, chan,
+			     vector, loss_slot);
+	else if (by_id)
 		pair_by_id(&ev, t->role, chan, t->site);
 	else
 		pair_fifo(&ev, t->role, chan, t->site);
 	return 0;
+}
+
+static __always_inline int handle(void *ctx, void *rec,
+				  const struct regs_copy *regs)
+{
+	return handle_type((__u32)bpf_get_attach_cookie(ctx), rec, regs, -1, 0);
 }
 
 SEC("uprobe")
@@ -476,4 +563,30 @@ SEC("tracepoint")
 int dtb_tracepoint(void *rec)
 {
 	return handle(rec, rec, NULL);
+}
+
+/*
+ * irq_handler_entry as a raw tracepoint: a tracepoint program is not run
+ * for an interrupt that comes while another one runs on the CPU (one
+ * per-CPU guard for all), a raw tracepoint program only not inside
+ * itself.  No cookie (Linux 6.10+ only): its event is irq_type; the
+ * vectors are compared here (args[0]), there is no record to filter.
+ */
+SEC("raw_tp")
+int dtb_irq(struct bpf_raw_tracepoint_args *ctx)
+{
+	__s32 irq = (__s32)ctx->args[0];
+	__u32 i;
+
+	if (nvecs) {
+		for (i = 0; i < DTB_MAX_VECS; i++) {
+			if (i >= nvecs)
+				return 0;
+			if (vecs[i] == irq)
+				break;
+		}
+		if (i == DTB_MAX_VECS)
+			return 0;
+	}
+	return handle_type(irq_type, NULL, NULL, irq, 1);
 }

@@ -13,6 +13,10 @@
 #define DTB_FIFO	4		/* open calls per thread kept in order */
 #define DTB_HIST_SLOTS	64		/* log2 of the latency in ns */
 #define DTB_STR_MAX	64		/* string fields hashed up to this */
+#define DTB_REC_MAX	256		/* a tracepoint record copied for a filter */
+#define DTB_MAX_VECS	64		/* interrupt vectors of an irq SPEC */
+/* the record bytes copied: 32 << (class - 1), class 1..4 */
+#define DTB_REC_CLASS(c)	(32u << ((c) - 1))
 
 /*
  * Registers a probe copies, by index: x86-64 ax bx cx dx si di bp sp ip
@@ -50,8 +54,10 @@ struct dtb_type {
 	__u8 site;
 	__u8 user;		/* uprobe: subject to the pid filter */
 	__u8 chan_tid;		/* channel = thread id */
-	__u32 pad;
-	struct dtb_field id, bytes, status, chan, chan2;
+	__u8 copy_rec;		/* stream: the record goes along (a filter's):
+				 * 0 no, else DTB_REC_CLASS(copy_rec) bytes */
+	__u8 pad[3];
+	struct dtb_field id, bytes, status, chan, chan2, irq;
 };
 
 /* An open start (flags: DMAKIT_TRACE_F_* of include/dmakit/trace.h). */
@@ -101,12 +107,45 @@ struct dtb_xact {
 	__u16 start_site, end_site;
 };
 
+/*
+ * Streaming (a shape the kernel does not pair: interrupt batches, FIFO
+ * across threads, tracepoint filters): every event through the ring
+ * buffer, paired in user space by pair.c.  @lost: events of this CPU the
+ * ring had no room for since its previous event, the first at @lost_from.
+ */
+struct dtb_event {
+	__u64 ts;
+	__u64 id;
+	__u64 bytes;
+	__u64 chan;
+	__s64 status;
+	__u64 lost;
+	__u64 lost_from;
+	__u32 cpu;
+	__s32 tid;
+	__u32 flags;
+	__s32 vector;		/* the irq field; -1 if none */
+	__u32 type;		/* index in types[] */
+	__u32 rec_len;		/* bytes of rec[]; 0: not copied */
+	__u8 rec[];		/* the tracepoint's record, its first rec_len bytes */
+};
+
+/*
+ * Per CPU, streaming: events lost since the CPU's last one delivered; one
+ * for the interrupt program (it may run inside another), one for the rest.
+ */
+struct dtb_loss {
+	__u64 count;
+	__u64 from;
+};
+
 /* Per-CPU counters. */
 enum dtb_counter {
 	DTB_C_STARTS,		/* user space sums the sites' counts */
 	DTB_C_ENDS,
 	DTB_C_XACTS,		/* made in the kernel (delivered or lost) */
-	DTB_C_RB_LOST,		/* ring buffer full: transactions lost */
+	DTB_C_RB_LOST,		/* ring buffer full: transactions (streaming:
+				 * events) lost */
 	DTB_C_MAP_FULL,		/* no room for an open start: starts lost */
 	DTB_C_ORPHANS,
 	DTB_C_UNMATCHED,

@@ -109,15 +109,26 @@ struct dmakit_card;
  *                address @sg_bus, to the engine (a doorbell write)
  * @stream_drops: the engine's count of buffers dropped since start
  *
- * Transaction engine (one segment in flight at a time):
- * @xfer_seg_start: start moving @len bytes between bus address @bus and
- *                card memory offset @card_off; completion is reported with
- *                dmakit_xfer_irq().  Called with the card's xfer_lock held.
- * @xfer_seg_poll: 1 while a segment is in flight, 0 when idle, -ENODEV if
- *                the device no longer answers.  Atomic context.
+ * Transaction engine: one unit of work in flight at a time, of one of two
+ * kinds; the core uses the chain op when the backend has it:
+ * @xfer_seg_start: start moving @len bytes (at most card->xfer_max_seg)
+ *                between bus address @bus and card memory offset
+ *                @card_off.  A transaction takes one start per segment.
+ * @xfer_chain_start: start moving a whole DMA-mapped scatter-gather list
+ *                (struct dmakit_xfer_chain), written by the backend in the
+ *                engine's own descriptor format; one completion for all of
+ *                it.  A transaction takes one start, or one per
+ *                card->xfer_max_chain elements.
+ *                Either start is called with the card's xfer_lock held (no
+ *                sleeping) and reports its end with dmakit_xfer_complete().
+ * @xfer_poll:    1 while a segment or chain is in flight, 0 when idle,
+ *                -ENODEV if the device no longer answers.  Atomic context.
  * @xfer_abort:   stop a hung engine from touching memory (may sleep)
- * @xfer_timeout_ms: longest a healthy segment takes
+ * @xfer_timeout_ms: longest a healthy segment (chain of xfer_max_chain
+ *                elements) takes
  */
+struct dmakit_xfer_chain;
+
 struct dmakit_hw_ops {
 	int (*stream_start)(struct dmakit_card *card,
 			    const struct dmakit_stream_cfg *cfg);
@@ -128,13 +139,36 @@ struct dmakit_hw_ops {
 
 	int (*xfer_seg_start)(struct dmakit_card *card, dma_addr_t bus,
 			      u64 card_off, u32 len, bool to_host);
-	int (*xfer_seg_poll)(struct dmakit_card *card);
+	int (*xfer_chain_start)(struct dmakit_card *card,
+				const struct dmakit_xfer_chain *chain);
+	int (*xfer_poll)(struct dmakit_card *card);
 	void (*xfer_abort)(struct dmakit_card *card);
 	unsigned int xfer_timeout_ms;
 };
 
+/**
+ * struct dmakit_xfer_chain - what one xfer_chain_start() moves.
+ * @sgl:      the first element, DMA-mapped: walk @nents of them with
+ *            for_each_sg() and read sg_dma_address()/sg_dma_len(); each is
+ *            at most card->xfer_max_seg bytes and the mapping lives until
+ *            the completion has been reported
+ * @nents:    elements in this chain (at most card->xfer_max_chain)
+ * @len:      their total length
+ * @card_off: card memory offset of the first byte; the elements follow
+ *            each other in card memory
+ * @to_host:  the device writes host memory (else it reads it)
+ */
+struct dmakit_xfer_chain {
+	struct scatterlist *sgl;
+	unsigned int nents;
+	u64 len;
+	u64 card_off;
+	bool to_host;
+};
+
 struct dmakit_counters {
 	atomic64_t submitted;	/* transactions + ring buffers given to hw */
+	atomic64_t xfer_starts;	/* transaction segments/chains started */
 	atomic64_t completed;	/* ... and reported back */
 	atomic64_t bytes;	/* bytes completed */
 	atomic64_t errors;	/* completions with an error status */
@@ -174,7 +208,8 @@ struct dmakit_card {
 	void *hw_priv;
 	char backend[16];
 	u64 card_mem_size;
-	u32 xfer_max_seg;	/* largest segment the engine moves at once */
+	u32 xfer_max_seg;	/* largest segment (chain element) it moves */
+	u32 xfer_max_chain;	/* chain elements per start, 0: no limit */
 	u32 dma_bits;
 	u32 irq_type;		/* DMAKIT_IRQ_* */
 	u32 nvec;
@@ -219,6 +254,12 @@ static inline struct dmakit_card *dmakit_card_of(struct device *dev)
 	return container_of(dev, struct dmakit_card, dev);
 }
 
+/* The card has a transaction engine, of either kind. */
+static inline bool dmakit_card_has_xfer(const struct dmakit_card *card)
+{
+	return card->hw->xfer_seg_start || card->hw->xfer_chain_start;
+}
+
 /* core.c */
 extern unsigned int dmakit_ring_nbufs_default;
 extern unsigned int dmakit_ring_bufsize_default;
@@ -261,7 +302,7 @@ const char *dmakit_ring_state_name(struct dmakit_card *card);
 int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg);
 int dmakit_xfer_wait(struct dmakit_file *f,
 		     struct dmakit_xfer_wait __user *arg);
-void dmakit_xfer_irq(struct dmakit_card *card, int status);
+void dmakit_xfer_complete(struct dmakit_card *card, u64 bytes, int status);
 void dmakit_xfer_release_file(struct dmakit_file *f);
 void dmakit_xfer_shutdown(struct dmakit_card *card);
 void dmakit_xfer_init(struct dmakit_card *card);
@@ -289,7 +330,9 @@ struct dmakit_pci;
  * @bar:       the register BAR
  * @dma_bits:  the device's addressing limit
  * @card_mem_size: bytes of card memory transactions may address
- * @xfer_max_seg: largest single DMA of its transaction engine
+ * @xfer_max_seg: largest single DMA of its transaction engine (a chain
+ *             engine: the longest descriptor, at least PAGE_SIZE)
+ * @xfer_max_chain: a chain engine's descriptors per start (0: no limit)
  * @hw:        its engines
  * @check:     is the device alive and what we expect (registers mapped)
  * @irq_handler: the handler of vector 0 (dev_id: struct dmakit_pci)
@@ -301,6 +344,7 @@ struct dmakit_pci_info {
 	unsigned int dma_bits;
 	u64 card_mem_size;
 	u32 xfer_max_seg;
+	u32 xfer_max_chain;
 	const struct dmakit_hw_ops *hw;
 	int (*check)(struct dmakit_pci *p);
 	irqreturn_t (*irq_handler)(int irq, void *dev_id);

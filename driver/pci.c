@@ -101,8 +101,13 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 			info->dma_bits);
 		return bits;
 	}
-	/* DMA segments as long as the card takes (the default is 64 KiB) */
-	dma_set_max_seg_size(dev, UINT_MAX);
+	/*
+	 * DMA segments as long as the card takes (the default is 64 KiB); a
+	 * chain engine's descriptor limit also bounds what an IOMMU merges
+	 */
+	dma_set_max_seg_size(dev, info->hw->xfer_chain_start ?
+			     rounddown(info->xfer_max_seg, PAGE_SIZE) :
+			     UINT_MAX);
 	pci_set_master(pdev);
 	ret = info->check ? info->check(p) : 0;
 	if (ret)
@@ -114,6 +119,7 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 	card->dma_bits = bits;
 	card->card_mem_size = info->card_mem_size;
 	card->xfer_max_seg = info->xfer_max_seg;
+	card->xfer_max_chain = info->xfer_max_chain;
 	p->card = card;
 
 	ret = dmakit_pci_setup_irq(p);

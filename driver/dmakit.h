@@ -74,8 +74,47 @@ struct dmakit_hw_cmpl {
 };
 
 #define DMAKIT_HW_CMPL_DONE	BIT(0)
-#define DMAKIT_HW_CMPL_ERR	BIT(1)
-#define DMAKIT_HW_CMPL_CRC	BIT(2)
+#define DMAKIT_HW_CMPL_ERR	BIT(1)	/* a DMA error: the data is suspect */
+#define DMAKIT_HW_CMPL_CRC	BIT(2)	/* crc32c is valid */
+#define DMAKIT_HW_CMPL_TRUNC	BIT(3)	/* more data than fitted: cut short */
+#define DMAKIT_HW_CMPL_NOSEQ	BIT(4)	/* no device sequence: the core counts */
+#define DMAKIT_HW_CMPL_NOTS	BIT(5)	/* no device clock: host time is used */
+
+/**
+ * struct dmakit_stream_result - one filled buffer, as an engine reports it
+ * with dmakit_stream_complete() (instead of writing a dmakit_hw_cmpl).
+ * @len:    bytes written (less than the buffer: truncated)
+ * @flags:  DMAKIT_HW_CMPL_ERR, _CRC, _TRUNC, _NOSEQ, _NOTS
+ * @crc32c: CRC32C of the @len bytes (with _CRC)
+ * @seq:    the device's sequence number of the buffer (unless _NOSEQ:
+ *          then the core numbers buffers, previous + 1 + @lost)
+ * @dev_ts: device clock, ns since the stream started (unless _NOTS: then
+ *          the host's, at publication)
+ * @lost:   buffers the engine dropped just before this one
+ */
+struct dmakit_stream_result {
+	u32 len;
+	u32 flags;
+	u32 crc32c;
+	u64 seq;
+	u64 dev_ts;
+	u64 lost;
+};
+
+/**
+ * struct dmakit_stream_buf - a ring buffer posted to the engine.
+ * @sgt:      the buffer as mapped for the device (DMA_FROM_DEVICE): walk
+ *            it with for_each_sgtable_dma_sg() and sg_dma_address() /
+ *            sg_dma_len() to write the engine's own descriptors
+ * @hwsg_bus: the same list in dmakit's format, @nsg struct dmakit_hw_sg
+ *            (last one flagged), for an engine that reads that format
+ * @nsg:      elements of the list
+ */
+struct dmakit_stream_buf {
+	struct sg_table *sgt;
+	dma_addr_t hwsg_bus;
+	u32 nsg;
+};
 
 /**
  * struct dmakit_stream_cfg - what a streaming engine is told at start.
@@ -84,10 +123,12 @@ struct dmakit_hw_cmpl {
  * @bufsize:   bytes per buffer
  * @rate:      bytes/s to produce, 0: as fast as the engine can
  * @pausable:  wait for a posted buffer instead of dropping (policy BLOCK)
+ * @max_nsg:   the most scatter-gather elements of any buffer
  */
 struct dmakit_stream_cfg {
 	dma_addr_t cmpl_bus;
 	u32 nbufs;
+	u32 max_nsg;
 	u32 bufsize;
 	u64 rate;
 	bool pausable;
@@ -105,9 +146,17 @@ struct dmakit_card;
  *                enable it; it starts producing once a buffer is posted
  * @stream_stop:  disable it; on return it writes no buffer and reports no
  *                completion any more.  May sleep.
- * @stream_post:  hand ring slot @slot, described by @nsg elements at bus
- *                address @sg_bus, to the engine (a doorbell write)
+ * @stream_post:  hand ring slot @slot, described by @buf, to the engine
+ *                (its descriptors, then a doorbell).  Process context,
+ *                under the ring's mutex.
  * @stream_drops: the engine's count of buffers dropped since start
+ *
+ * The engine reports each filled buffer either by writing its completion
+ * record (struct dmakit_hw_cmpl at cfg->cmpl_bus + slot * 64, status
+ * last) or with dmakit_stream_complete() (any context), then has the core
+ * publish them with dmakit_ring_irq() (process context: a threaded
+ * interrupt handler, a work item, a poll loop).  Buffers may complete out
+ * of order; they are published in ring order.
  *
  * Transaction engine: one unit of work in flight at a time, of one of two
  * kinds; the core uses the chain op when the backend has it:
@@ -134,7 +183,7 @@ struct dmakit_hw_ops {
 			    const struct dmakit_stream_cfg *cfg);
 	void (*stream_stop)(struct dmakit_card *card);
 	void (*stream_post)(struct dmakit_card *card, u32 slot,
-			    dma_addr_t sg_bus, u32 nsg);
+			    const struct dmakit_stream_buf *buf);
 	u64 (*stream_drops)(struct dmakit_card *card);
 
 	int (*xfer_seg_start)(struct dmakit_card *card, dma_addr_t bus,
@@ -289,6 +338,8 @@ u64 dmakit_ring_mapped_bytes(struct dmakit_ring *ring);
 int dmakit_ring_start(struct dmakit_card *card);
 void dmakit_ring_stop(struct dmakit_card *card, u32 state);
 void dmakit_ring_irq(struct dmakit_card *card);
+void dmakit_stream_complete(struct dmakit_card *card, u32 slot,
+			    const struct dmakit_stream_result *res);
 void dmakit_ring_kick(struct dmakit_card *card);
 int dmakit_ring_attach(struct dmakit_card *card, u32 mode, u32 *slot,
 		       u64 *start_pos);
@@ -335,8 +386,14 @@ struct dmakit_pci;
  * @xfer_max_chain: a chain engine's descriptors per start (0: no limit)
  * @hw:        its engines
  * @check:     is the device alive and what we expect (registers mapped)
- * @irq_handler: the handler of vector 0 (dev_id: struct dmakit_pci)
- * @irq_selftest: make the device raise an interrupt and wait for it
+ * @irq_handler: the hard interrupt handler of vector 0 (dev_id: struct
+ *             dmakit_pci): acknowledge, account (dmakit_card_irq()),
+ *             report what may be reported in atomic context, and return
+ *             IRQ_WAKE_THREAD for the rest; NULL: only @irq_thread
+ * @irq_thread: its threaded handler (may sleep: dmakit_ring_irq()), or
+ *             NULL: the hard handler does everything
+ * @irq_selftest: make the device raise an interrupt and wait for it;
+ *             optional (NULL: the first vector the PCI core gives is used)
  */
 struct dmakit_pci_info {
 	const char *name;
@@ -348,6 +405,7 @@ struct dmakit_pci_info {
 	const struct dmakit_hw_ops *hw;
 	int (*check)(struct dmakit_pci *p);
 	irqreturn_t (*irq_handler)(int irq, void *dev_id);
+	irqreturn_t (*irq_thread)(int irq, void *dev_id);
 	int (*irq_selftest)(struct dmakit_pci *p);
 };
 

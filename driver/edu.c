@@ -64,6 +64,11 @@ static void edu_writeq(struct dmakit_pci *p, u32 reg, u64 val)
 	writeq(val, p->regs + reg);
 }
 
+/*
+ * Hard half: is it ours, acknowledge, account; a finished DMA is reported
+ * from the thread (the pattern of an engine whose completion handling
+ * may sleep; dmakit_xfer_complete() itself takes any context).
+ */
 static irqreturn_t edu_irq(int irq, void *dev_id)
 {
 	struct dmakit_pci *p = dev_id;
@@ -78,10 +83,15 @@ static irqreturn_t edu_irq(int irq, void *dev_id)
 	dmakit_card_irq(p->card, 0);
 	if (status & EDU_IRQ_SELFTEST)
 		complete(&p->irq_test);
-	/* the count register still holds the length of the DMA that ended */
-	if (status & EDU_IRQ_DMA)
-		dmakit_xfer_complete(p->card,
-				     edu_readl(p, EDU_REG_DMA_COUNT), 0);
+	return status & EDU_IRQ_DMA ? IRQ_WAKE_THREAD : IRQ_HANDLED;
+}
+
+/* Threaded half: the count register holds the length of the DMA that ended. */
+static irqreturn_t edu_irq_thread(int irq, void *dev_id)
+{
+	struct dmakit_pci *p = dev_id;
+
+	dmakit_xfer_complete(p->card, edu_readl(p, EDU_REG_DMA_COUNT), 0);
 	return IRQ_HANDLED;
 }
 
@@ -184,5 +194,6 @@ const struct dmakit_pci_info dmakit_edu_info = {
 	.hw = &edu_hw_ops,
 	.check = edu_check,
 	.irq_handler = edu_irq,
+	.irq_thread = edu_irq_thread,
 	.irq_selftest = edu_irq_selftest,
 };

@@ -10,7 +10,12 @@
  *    each element, computes its CRC32C, writes a completion record
  *    (coherent memory) and raises its interrupt.  With nothing posted it
  *    drops the buffer (policy drop: counted, reported as "lost" with the
- *    next one) or waits (policy block).
+ *    next one) or waits (policy block).  With sim_stream_table=1 it is
+ *    shaped like engines with their own descriptor format instead: the
+ *    driver writes each posted buffer's mapped elements into a table on
+ *    the card (as into MMIO), and the engine reports a filled buffer
+ *    through dmakit_stream_complete() (as from a status register), with
+ *    no sequence counter of its own (the core numbers the buffers).
  *  - a transaction engine over vmalloc'ed card memory, completing after a
  *    modelled latency: a chain engine (the default) that reads a
  *    descriptor table in host memory (struct dmakit_hw_sg entries, the
@@ -66,6 +71,11 @@ module_param(sim_xfer_seg, uint, 0444);
 MODULE_PARM_DESC(sim_xfer_seg,
 		 "largest segment of the simulated transaction engine (default 1M)");
 
+static bool sim_stream_table;
+module_param(sim_stream_table, bool, 0444);
+MODULE_PARM_DESC(sim_stream_table,
+		 "streaming engine with its own descriptor table, reporting through dmakit_stream_complete() (default 0: reads dmakit's lists, writes completion records)");
+
 static unsigned int sim_xfer_chain = 512;
 module_param(sim_xfer_chain, uint, 0444);
 MODULE_PARM_DESC(sim_xfer_chain,
@@ -91,6 +101,12 @@ struct sim_post {
 	dma_addr_t sg_bus;
 };
 
+/* A descriptor of the table mode, in the card's own memory. */
+struct sim_table_desc {
+	dma_addr_t addr;
+	u32 len;
+};
+
 struct dmakit_sim {
 	struct device *dev;
 	struct dmakit_card *card;
@@ -102,6 +118,11 @@ struct dmakit_sim {
 	bool starved;			/* pausable and nothing posted */
 	struct dmakit_stream_cfg cfg;
 	struct sim_post *fifo;
+	struct sim_table_desc *table;	/* table mode: max_nsg per slot */
+	size_t table_len;
+	bool held_valid;		/* table mode: a report held back */
+	u32 held_slot;
+	struct dmakit_stream_result held_res;
 	u32 fifo_cap;
 	u32 fifo_head;
 	u32 fifo_count;
@@ -224,6 +245,57 @@ static void sim_fill_chunk(void *va, size_t len, void *ctx)
 	f->crc = crc32c(f->crc, va, len);
 }
 
+static void sim_report_held(struct dmakit_sim *s)
+{
+	if (s->held_valid)
+		dmakit_stream_complete(s->card, s->held_slot, &s->held_res);
+	s->held_valid = false;
+}
+
+/*
+ * Table mode: fill the slot's elements from the card's table and report
+ * it.  Like an engine with several buffers in flight, it finishes them in
+ * pairs out of order (the second first) when another is posted behind
+ * (@last: none is); the core publishes them in ring order.
+ */
+static void sim_produce_table(struct dmakit_sim *s,
+			      const struct sim_post *post, u64 seq, u64 lost,
+			      u64 dev_ts, bool last)
+{
+	const struct sim_table_desc *d = &s->table[(size_t)post->slot *
+						   s->cfg.max_nsg];
+	struct sim_fill fill = {
+		.base = seq * DMAKIT_PAYLOAD_K1,
+		.k = DMAKIT_PAYLOAD_K2,
+		.crc = ~0U,
+	};
+	struct dmakit_stream_result res = {
+		.flags = DMAKIT_HW_CMPL_CRC | DMAKIT_HW_CMPL_NOSEQ,
+		.dev_ts = dev_ts,
+		.lost = lost,
+	};
+	u32 i;
+
+	for (i = 0; i < post->nsg && res.len < s->cfg.bufsize; i++) {
+		u32 n = min(d[i].len, s->cfg.bufsize - res.len);
+
+		if (sim_bus_access(s, d[i].addr, n, sim_fill_chunk, &fill)) {
+			res.flags |= DMAKIT_HW_CMPL_ERR;
+			break;
+		}
+		res.len += n;
+	}
+	res.crc32c = ~fill.crc;
+	if (!s->held_valid && !last) {
+		s->held_valid = true;
+		s->held_slot = post->slot;
+		s->held_res = res;
+		return;
+	}
+	dmakit_stream_complete(s->card, post->slot, &res);
+	sim_report_held(s);
+}
+
 /* Write buffer @seq into a posted slot and report it. */
 static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
 			u64 seq, u64 lost, u64 dev_ts)
@@ -279,6 +351,7 @@ static void sim_arm(struct dmakit_sim *s, u64 when_ns)
 /* The engine's interrupt: the driver's completion path runs now. */
 static void sim_stream_raise(struct dmakit_sim *s)
 {
+	sim_report_held(s);
 	dmakit_card_irq(s->card, SIM_VEC_STREAM);
 	dmakit_ring_irq(s->card);
 }
@@ -333,8 +406,13 @@ static void sim_stream_work(struct work_struct *work)
 		spin_unlock(&s->lock);
 
 		t = ktime_get_ns();
-		sim_produce(s, &post, seq, lost,
-			    (s->buf_ns ? due : now) - s->t0_ns);
+		if (s->table)
+			sim_produce_table(s, &post, seq, lost,
+					  (s->buf_ns ? due : now) - s->t0_ns,
+					  empty);
+		else
+			sim_produce(s, &post, seq, lost,
+				    (s->buf_ns ? due : now) - s->t0_ns);
 		s->gen_ns = (s->gen_ns * 7 + (ktime_get_ns() - t)) / 8;
 		unreported++;
 		/* out of buffers: interrupt now, the driver posts more */
@@ -370,11 +448,23 @@ static int sim_stream_start(struct dmakit_card *card,
 {
 	struct dmakit_sim *s = card->hw_priv;
 	struct sim_post *fifo = NULL;
+	size_t table_len = (size_t)cfg->nbufs * cfg->max_nsg;
 
 	if (s->fifo_cap != cfg->nbufs) {
 		fifo = kcalloc(cfg->nbufs, sizeof(*fifo), GFP_KERNEL);
 		if (!fifo)
 			return -ENOMEM;
+	}
+	/* the engine is stopped: its table may be replaced */
+	if (sim_stream_table && s->table_len != table_len) {
+		kvfree(s->table);
+		s->table_len = 0;
+		s->table = kvcalloc(table_len, sizeof(*s->table), GFP_KERNEL);
+		if (!s->table) {
+			kfree(fifo);
+			return -ENOMEM;
+		}
+		s->table_len = table_len;
 	}
 	spin_lock(&s->lock);
 	if (fifo) {
@@ -389,6 +479,7 @@ static int sim_stream_start(struct dmakit_card *card,
 	s->lost = 0;
 	s->next_drop_ns = 0;
 	s->starved = false;
+	s->held_valid = false;
 	s->buf_ns = cfg->rate ? div64_u64((u64)cfg->bufsize * NSEC_PER_SEC,
 					  cfg->rate) : 0;
 	s->t0_ns = ktime_get_ns();
@@ -411,13 +502,34 @@ static void sim_stream_stop(struct dmakit_card *card)
 	cancel_work_sync(&s->work);
 }
 
-/* The doorbell: one more buffer the engine may fill. */
+/*
+ * One more buffer the engine may fill: in table mode its elements go into
+ * the card's table first; then the doorbell.
+ */
 static void sim_stream_post(struct dmakit_card *card, u32 slot,
-			    dma_addr_t sg_bus, u32 nsg)
+			    const struct dmakit_stream_buf *buf)
 {
 	struct dmakit_sim *s = card->hw_priv;
+	dma_addr_t sg_bus = buf->hwsg_bus;
+	u32 nsg = buf->nsg;
 	bool kick = false;
 
+	if (s->table) {
+		struct sim_table_desc *d = &s->table[(size_t)slot *
+						     s->cfg.max_nsg];
+		struct scatterlist *sg;
+		int i;
+
+		nsg = 0;
+		for_each_sgtable_dma_sg(buf->sgt, sg, i) {
+			if (nsg == s->cfg.max_nsg)
+				break;
+			d[nsg].addr = sg_dma_address(sg);
+			d[nsg].len = sg_dma_len(sg);
+			nsg++;
+		}
+		sg_bus = 0;
+	}
 	spin_lock(&s->lock);
 	if (s->enabled && s->fifo_count < s->fifo_cap) {
 		u32 tail = (s->fifo_head + s->fifo_count) % s->fifo_cap;
@@ -766,6 +878,7 @@ static void sim_remove_card(struct platform_device *pdev)
 	sim_free_xdesc(s);
 	vfree(s->mem);
 	kfree(s->fifo);
+	kvfree(s->table);
 	pdev->dev.dma_parms = NULL;
 }
 

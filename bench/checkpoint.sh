@@ -11,6 +11,11 @@
 # change in the shared disk's speed hits all of them alike):
 #   dd       dd if=/dev/zero of=F bs=512k count=N oflag=direct conv=fsync
 #   fio-qdD  fio ioengine=io_uring direct=1 bs=512k iodepth=D end_fsync=1
+#   fio-qdD-sync1s  the deepest fio again with an fdatasync after every
+#            second's worth of its writes (N = its plain rate in this
+#            round x 1 s / 512 KiB): the plain writer with the promise
+#            checkpoints keep, so what the disk charges for a flush a
+#            second shows apart from what dmakit adds
 #   ckpt-1   dmakit record -d sim:policy=block,rate=max --checkpoint 1
 #            (the recorder's default queue depth, 8)
 #   ckpt-0   the same with --checkpoint 0
@@ -106,6 +111,12 @@ for r in $(seq "$rounds"); do
 			--bs=512k --iodepth="$d" --ioengine=io_uring --direct=1 \
 			--size="$bytes" --end_fsync=1
 	done
+	# the same fio flushing once a second: writes per second from its row
+	per_s=$(tail -n1 "$rows" | python3 -c 'import json,sys
+print(max(1, round(json.load(sys.stdin)["bytes_per_s"] / 524288)))')
+	row "fio-qd$d-sync1s" "$r" fio --name=w --filename="$f" --rw=write \
+		--bs=512k --iodepth="$d" --ioengine=io_uring --direct=1 \
+		--size="$bytes" --end_fsync=1 --fdatasync="$per_s"
 	row ckpt-1 "$r" record_checked 1 8
 	cp "$dir/ckpt-rec.json" "$dir/ckpt-rec-1.json"
 	row ckpt-0 "$r" record_checked 0 8
@@ -126,8 +137,10 @@ for r in rows:
         configs.append(r["config"])
 med = {c: statistics.median(r["bytes_per_s"] for r in rows
                             if r["config"] == c) for c in configs}
-plain = [c for c in configs if not c.startswith("ckpt-")]
+plain = [c for c in configs if not c.startswith("ckpt-") and
+         not c.endswith("-sync1s")]
 ref = max(plain, key=lambda c: med[c])
+synced = [c for c in configs if c.endswith("-sync1s")]
 ck = json.load(open(sys.argv[7]))
 out = {"size": sys.argv[3], "rounds": int(sys.argv[4]),
        "load_before": sys.argv[5], "load_after": sys.argv[6],
@@ -152,5 +165,11 @@ for c in configs:
         off = c.replace("ckpt-1", "ckpt-0")
         print("checkpoints every 1 s vs only at the end (%s/%s): %.3f" %
               (c, off, med[c] / med[off]))
+for c in synced:
+    plain_c = c[:-len("-sync1s")]
+    print("the disk's price of a flush a second (%s/%s): %.3f" %
+          (c, plain_c, med[c] / med[plain_c]))
+    print("%s against the same promise from fio (%s/%s): %.3f" %
+          (best, best, c, med[best] / med[c]))
 sys.exit(0 if ok else 1)
 PY

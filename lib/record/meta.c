@@ -241,6 +241,32 @@ int rec_meta_commit(int tmp_fd, const char *tmp_path, const char *path,
 	return ret;
 }
 
+int rec_meta_publish(const char *path, const char *suffix, const char *text,
+		     size_t len)
+{
+	char *tmp;
+	int fd, ret;
+
+	if (asprintf(&tmp, "%s.%s", path, suffix) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		free(tmp);
+		return ret;
+	}
+	ret = rec_write_all(fd, text, len, 0);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	close(fd);
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
 int rec_meta_replace(const char *path, const char *suffix, const char *text,
 		     size_t len)
 {

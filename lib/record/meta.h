@@ -73,6 +73,16 @@ int rec_meta_commit(int tmp_fd, const char *tmp_path, const char *path,
 int rec_meta_replace(const char *path, const char *suffix, const char *text,
 		     size_t len);
 
+/*
+ * A checkpoint's version: the same without the directory's fsync, so the
+ * new name becomes durable with the file system's next commit (the next
+ * checkpoint's, or the close's).  Until then a crash leaves the previous
+ * version, whose claims are as true; the contents are durable before the
+ * rename either way.
+ */
+int rec_meta_publish(const char *path, const char *suffix, const char *text,
+		     size_t len);
+
 /* fsync the directory holding @path. */
 int rec_fsync_dir_of(const char *path);
 

@@ -2,13 +2,21 @@
 /*
  * Checkpoints: every checkpoint_ms a thread makes the data and the index
  * written so far durable (fdatasync of both) and only then publishes
- * metadata naming them (temporary file, fsync, rename, directory fsync),
- * so the recorder never waits for a flush and the metadata never claims
- * more than is durable.  dmakit_recover() relies on that claim: after a
- * crash it keeps at least checkpoint_buffers entries.
+ * metadata naming them (temporary file, fsync, rename), so the recorder
+ * never waits for a flush and the metadata never claims more than is
+ * durable.  dmakit_recover() relies on that claim: after a crash it keeps
+ * at least checkpoint_buffers entries.
+ *
+ * A flush is what a checkpoint costs: on a disk that stalls its queue for
+ * one (a virtual disk flushing its host's cache), each of them takes a
+ * bite of the recording's throughput.  So the two fdatasyncs go to the
+ * kernel together (io_uring: a journalling file system commits both in
+ * one transaction), and the rename is left to the next commit instead of
+ * a directory fsync of its own: two flushes a checkpoint instead of four.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <liburing.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +24,56 @@
 #include "meta.h"
 #include "sink.h"
 
+/*
+ * fdatasync of data and index: in flight together through @ring while
+ * *@ring_ok, else (no io_uring here, or the ring failed) one after the
+ * other.
+ */
+static int sync_data_and_index(struct dmakit_sink *s, struct io_uring *ring,
+			       bool *ring_ok)
+{
+	int fds[2] = { s->fd, s->idx_fd };
+	struct io_uring_cqe *cqe;
+	int i, r, ret = 0, got = 0;
+
+	if (*ring_ok) {
+		for (i = 0; i < 2; i++)
+			io_uring_prep_fsync(io_uring_get_sqe(ring), fds[i],
+					    IORING_FSYNC_DATASYNC);
+		got = io_uring_submit(ring);
+		for (i = 0; i < got; i++) {
+			do
+				r = io_uring_wait_cqe(ring, &cqe);
+			while (r == -EINTR);
+			if (r < 0)
+				break;
+			if (cqe->res < 0 && !ret)
+				ret = cqe->res;
+			io_uring_cqe_seen(ring, cqe);
+		}
+		if (got == 2 && i == 2)
+			return ret;
+		*ring_ok = false;	/* not every answer came: do it here */
+	}
+	for (i = 0; i < 2; i++)
+		if (fdatasync(fds[i]))
+			return -errno;
+	return 0;
+}
+
 /* The thread: publishes the metadata text the caller handed it. */
 static void *checkpoint_thread(void *arg)
 {
 	struct dmakit_sink *s = arg;
 	struct sink_ckpt *c = &s->ckpt;
+	struct io_uring ring;
+	bool have_ring, ring_ok;
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	have_ring = io_uring_queue_init(2, &ring, 0) == 0;
+	ring_ok = have_ring;
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		char *text;
@@ -42,12 +91,9 @@ static void *checkpoint_thread(void *arg)
 		last_seq = c->want_last_seq;
 		pthread_mutex_unlock(&c->lock);
 
-		if (fdatasync(s->fd))
-			ret = -errno;
-		if (!ret && fdatasync(s->idx_fd))
-			ret = -errno;
+		ret = sync_data_and_index(s, &ring, &ring_ok);
 		if (!ret)
-			ret = rec_meta_replace(s->meta_path, "ckpt", text, len);
+			ret = rec_meta_publish(s->meta_path, "ckpt", text, len);
 		free(text);
 
 		pthread_mutex_lock(&c->lock);
@@ -63,6 +109,8 @@ static void *checkpoint_thread(void *arg)
 		pthread_cond_broadcast(&c->cond);
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (have_ring)
+		io_uring_queue_exit(&ring);
 	return NULL;
 }
 

@@ -224,8 +224,9 @@ int rec_fsync_dir_of(const char *path)
 	return ret;
 }
 
-int rec_meta_commit(int tmp_fd, const char *tmp_path, const char *path,
-		    const char *text, size_t len)
+/* rec_meta_commit(), the directory's fsync only if @sync_dir */
+static int meta_commit(int tmp_fd, const char *tmp_path, const char *path,
+		       const char *text, size_t len, bool sync_dir)
 {
 	int ret = rec_write_all(tmp_fd, text, len, 0);
 
@@ -236,54 +237,47 @@ int rec_meta_commit(int tmp_fd, const char *tmp_path, const char *path,
 	close(tmp_fd);
 	if (!ret && rename(tmp_path, path))
 		ret = -errno;
-	if (!ret)
+	if (!ret && sync_dir)
 		ret = rec_fsync_dir_of(path);
+	return ret;
+}
+
+int rec_meta_commit(int tmp_fd, const char *tmp_path, const char *path,
+		    const char *text, size_t len)
+{
+	return meta_commit(tmp_fd, tmp_path, path, text, len, true);
+}
+
+/* rec_meta_replace() and rec_meta_publish(): "<path>.<suffix>" made here */
+static int meta_replace(const char *path, const char *suffix,
+			const char *text, size_t len, bool sync_dir)
+{
+	char *tmp;
+	int fd, ret;
+
+	if (asprintf(&tmp, "%s.%s", path, suffix) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		free(tmp);
+		return ret;
+	}
+	ret = meta_commit(fd, tmp, path, text, len, sync_dir);
+	if (ret)
+		unlink(tmp);
+	free(tmp);
 	return ret;
 }
 
 int rec_meta_publish(const char *path, const char *suffix, const char *text,
 		     size_t len)
 {
-	char *tmp;
-	int fd, ret;
-
-	if (asprintf(&tmp, "%s.%s", path, suffix) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		free(tmp);
-		return ret;
-	}
-	ret = rec_write_all(fd, text, len, 0);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	close(fd);
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
+	return meta_replace(path, suffix, text, len, false);
 }
 
 int rec_meta_replace(const char *path, const char *suffix, const char *text,
 		     size_t len)
 {
-	char *tmp;
-	int fd, ret;
-
-	if (asprintf(&tmp, "%s.%s", path, suffix) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		free(tmp);
-		return ret;
-	}
-	ret = rec_meta_commit(fd, tmp, path, text, len);
-	if (ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
+	return meta_replace(path, suffix, text, len, true);
 }

@@ -21,12 +21,13 @@ build_pkgs=(gcc make pkg-config libc6-dev liburing-dev libtracefs-dev
 # tools make the signatures a raw target must not lose (record_blockdev.sh);
 # man-db, bsdextrautils (col): the man pages rendered (cli_docs.sh);
 # bsdutils (script): a terminal on stdout (cli_rules.sh);
+# stress-ng: the CPU hogs beside the suite (tests/busy.sh);
 # dpkg-dev, debhelper, dh-dkms, dkms, lintian: the packages built, checked
 # and installed (deb.sh)
 test_pkgs=(python3 python3-numpy bc fio trace-cmd iproute2 socat util-linux e2fsprogs
 	   xfsprogs btrfs-progs dosfstools fdisk cryptsetup-bin python3-fuse
 	   procps kmod time strace pciutils pci.ids bpftrace man-db bsdextrautils
-	   bsdutils
+	   bsdutils stress-ng
 	   dpkg-dev debhelper dh-dkms dkms lintian)
 # the driver's QEMU suite on Debian 12's two kernels (6.1: linux-image-amd64,
 # 6.12: linux-image-6.12-amd64), xz-utils for 6.12's compressed modules;

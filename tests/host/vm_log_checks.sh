@@ -9,7 +9,8 @@
 # other (the runner may add a boot, never drop one); the fault boot scores
 # each section's module load and transfer.  The runner's init watchdog
 # (vm_watch_init) stops a boot that never reaches the guest's init and
-# leaves a boot that did alone.
+# leaves a boot that did alone; its silence watcher (vm_watch_silence)
+# dumps and names what the vCPUs of a silent guest are doing.
 # (The fault boot of `make check-vm KERNEL=debug` proves the same checks
 # against a real kernel.)
 . "$TOP/tests/host/lib.bash"
@@ -206,4 +207,49 @@ VM_INIT_TIMEOUT=2 vm_watch_init "$TMPDIR/up.log" "$alive"
 t_check "a boot that reached init is left running" kill -0 "$alive"
 t_check "... with no stall recorded" test ! -e "$TMPDIR/up.log.stalled"
 kill "$alive" 2>/dev/null
+
+# vm_watch_silence: a guest whose console stops growing gets its vCPUs'
+# registers dumped through the monitor (here a canned one) and the
+# instruction pointers named from System.map with the guest's KASLR
+# offset, or from the module's own symbols at its load address.
+d=$TMPDIR/silence
+mkdir -p "$d"
+printf '%s\n' 'ffffffff81000000 T _stext' 'ffffffff81001000 T native_safe_halt' \
+	'ffffffff81002000 t stuck_here' 'ffffffff81003000 D some_data' >"$d/System.map"
+printf '%s\n' 'int f_a(int x) { return x + 1; }' 'int f_b(int x) { return x * 3 + f_a(x); }' >"$d/m.c"
+gcc -O0 -c -o "$d/fake.ko" "$d/m.c"
+fb=$(objdump -t "$d/fake.ko" | awk '$NF == "f_b" { print $1 }')
+printf '%s\n' '@@BOOT config=plain' '@@KSYM _stext ffffffff95000000' \
+	'@@KMOD fake.ko 0xffffffffc0100000' 'ok - 80-hotplug: something' >"$d/console.log"
+mod_rip=$(printf '%016x' $((0xffffffffc0100000 + 0x$fb + 4)))
+printf '%s\n' 'CPU#0' 'RAX=0000000000000000 RBX=0000000000000001' \
+	'RIP=ffffffff95002008 RFL=00000046 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0' \
+	'CPU#1' "RIP=$mod_rip RFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=1" >"$d/regs"
+cat >"$d/monitor.sh" <<EOS
+read -r c
+case \$c in
+"info registers -a") cat "$d/regs" ;;
+*) echo "reply to \$c" ;;
+esac
+EOS
+socat "UNIX-LISTEN:$d/mon,fork" "SYSTEM:bash $d/monitor.sh" &
+monpid=$!
+sleep 1000 &
+guest=$!
+wait_for 60 test -S "$d/mon"
+VM_SILENCE=2 VM_SYSTEM_MAP=$d/System.map VM_MODULE_DIR=$d \
+	vm_watch_silence "$d/console.log" "$d/mon" "$guest" &
+watcher=$!
+wait_for 120 grep -qs '^CPU#1 RIP' "$d/console.log.frozen"
+cat "$d/console.log.frozen"
+t_grep "silence: the monitor's register dump is kept" '^RIP=ffffffff95002008 ' "$d/console.log.frozen"
+t_grep "silence: a kernel address named with the guest's KASLR offset" \
+	'^CPU#0 RIP=ffffffff95002008 stuck_here\+0x8$' "$d/console.log.frozen"
+t_grep "silence: a module address named from the module's symbols" \
+	"^CPU#1 RIP=$mod_rip \\[fake.ko\\] f_b\\+0x4\$" "$d/console.log.frozen"
+t_grep "silence: the status asked too" '^reply to info status$' "$d/console.log.frozen"
+kill "$guest"
+wait_for 60 sh -c "! kill -0 $watcher 2>/dev/null"
+t_check "silence: the watcher ends with the guest" sh -c "! kill -0 $watcher 2>/dev/null"
+kill "$monpid" 2>/dev/null
 t_done

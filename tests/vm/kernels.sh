@@ -2,6 +2,7 @@
 #
 # kernel_setup NAME sets, for kernel NAME:
 #   KERNEL_IMAGE  the bzImage QEMU boots
+#   SYSTEM_MAP    its System.map (vm_watch_silence names stuck vCPUs)
 #   KDIR          the matching module build directory (headers + Kbuild)
 #   MODDIR        its module tree (lib/modules/VERSION) for virtio and
 #                 crc32c, or empty when the kernel has them built in
@@ -53,6 +54,7 @@ kernel_setup() {
 			[ -d "/usr/src/linux-headers-$v" ] && [ -d "/lib/modules/$v/kernel" ] && KVER=$v
 		done
 		KERNEL_IMAGE=/boot/vmlinuz-$KVER
+		SYSTEM_MAP=/boot/System.map-$KVER
 		KDIR=/usr/src/linux-headers-$KVER
 		MODDIR=/lib/modules/$KVER
 		;;
@@ -61,6 +63,7 @@ kernel_setup() {
 		d=$("$TOP/scripts/debug-kernel/build.sh" --dir)
 		KERNEL_IMAGE=$d/bzImage
 		KDIR=$d/src
+		SYSTEM_MAP=$KDIR/System.map
 		KVER=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null || true)
 		MODDIR=
 		if [ ! -f "$d/ready" ]; then

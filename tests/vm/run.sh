@@ -202,6 +202,8 @@ boot_once() {
 	add_results "$(score_boot "$label" "$log" "qemu exit $rc after $((t1 - t0))s")"
 	[ -e "$log.stalled" ] && say "$label: stopped before the guest's init: $(cat "$log.stalled")"
 	[ -s "$log.qemu" ] && ! grep -q '^@@DONE' "$log" && sed 's/^/    qemu: /' "$log.qemu" | tail -n 5
+	[ -s "$log.frozen" ] && say "$label: the console fell silent for ${VM_SILENCE:-240} s: what the vCPUs did is in $log.frozen" &&
+		sed -n '/^--- instruction pointers/,$p' "$log.frozen" | tail -n 4 | sed 's/^/    /'
 	grep -q '^@@HOST-FAILED' "$log.host" 2>/dev/null &&
 		fail "$kernel/$config: monitor commands failed: $(cat "$log.host")"
 	say "$kernel/$name: $(grep -c '^ok - ' "$log") passed, $(grep -c '^not ok - ' "$log") failed, $(grep -c '^skip - ' "$log") skipped in the guest, $((t1 - t0))s ($log)"
@@ -285,6 +287,8 @@ for kernel in $kernels; do
 	[ "$kernel" = debug ] && KERNEL_DEBUG=1
 	dir=$OUT/$kernel
 	mkdir -p "$dir"
+	# for vm_watch_silence: the guest's symbols and modules
+	export VM_SYSTEM_MAP=$SYSTEM_MAP VM_MODULE_DIR=$dir
 	say "$kernel: $KVER ($KERNEL_IMAGE)"
 	if ! build_module "$dir"; then
 		fail "$kernel: dmakit.ko builds against $KDIR with W=1 and no warnings"

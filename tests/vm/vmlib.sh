@@ -109,16 +109,50 @@ vm_watch_init() {
 	done
 }
 
+# vm_watch_silence LOG MON PID: when the guest's console has printed
+# nothing for VM_SILENCE seconds (default 240), ask QEMU's monitor what each vCPU is doing -- status,
+# registers, interrupt counts -- into LOG.frozen, and name the instruction
+# pointers (symbolize.py; VM_SYSTEM_MAP, VM_MODULE_DIR), up to three times
+# a boot.  A guest that froze whole (no hung-task or lockup report can
+# reach the console then) leaves where its CPUs were stuck; the dumps are
+# a diagnosis only, the boot is scored as it ends.
+vm_watch_silence() {
+	local log=$1 mon=$2 pid=$3 size last=-1 since n=0 cmd
+	since=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size since=$(date +%s)
+		fi
+		if [ $(($(date +%s) - since)) -ge "${VM_SILENCE:-240}" ] && [ "$n" -lt 3 ]; then
+			n=$((n + 1)) since=$(date +%s)
+			{
+				echo "=== the console silent for ${VM_SILENCE:-240} s at $(date +%T): dump $n"
+				for cmd in "info status" "info cpus" "info registers -a" "info pic" "info irq"; do
+					echo "--- $cmd"
+					echo "$cmd" | socat -t 5 - "UNIX-CONNECT:$mon" 2>&1 | tr -d '\r'
+				done
+			} >>"$log.frozen"
+			if [ -n "${VM_SYSTEM_MAP:-}" ]; then
+				echo "--- instruction pointers (dump $n)"
+				python3 "$(dirname "${BASH_SOURCE[0]}")/symbolize.py" \
+					"$log.frozen" "$log" "$VM_SYSTEM_MAP" "${VM_MODULE_DIR:-}"
+			fi >>"$log.frozen" 2>&1
+		fi
+		sleep 5
+	done
+}
+
 # vm_boot INITRAMFS LOG TIMEOUT DISK... -- QEMU-ARGS...: returns QEMU's status.
 vm_boot() {
-	local initrd=$1 log=$2 tmo=$3 drives=() qpid spid wpid rc d
+	local initrd=$1 log=$2 tmo=$3 drives=() qpid spid wpid fpid rc d
 	shift 3
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		drives+=(-drive "file=$1,if=virtio,format=raw,cache=unsafe")
 		shift
 	done
 	[ "${1:-}" = -- ] && shift
-	rm -f "$log" "$log.mon" "$log.host" "$log.stalled"
+	rm -f "$log" "$log.mon" "$log.host" "$log.stalled" "$log.frozen"
 	timeout -k 10 "$tmo" qemu-system-x86_64 \
 		-display none -no-reboot -serial "file:$log" \
 		-monitor "unix:$log.mon,server=on,wait=off" \
@@ -130,10 +164,12 @@ vm_boot() {
 	spid=$!
 	vm_watch_init "$log" "$qpid" &
 	wpid=$!
+	vm_watch_silence "$log" "$log.mon" "$qpid" &
+	fpid=$!
 	wait "$qpid"
 	rc=$?
-	kill "$spid" "$wpid" 2>/dev/null
-	wait "$spid" "$wpid" 2>/dev/null
+	kill "$spid" "$wpid" "$fpid" 2>/dev/null
+	wait "$spid" "$wpid" "$fpid" 2>/dev/null
 	tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
 	return $rc
 }

@@ -78,6 +78,8 @@ load_dmakit() {
 	fi
 	insmod $want || return 1
 	echo "$want" >/tmp/dmakit.params
+	# the module's text address, for the host's vm_watch_silence
+	echo "@@KMOD $(basename "${want%% *}") $(cat /sys/module/dmakit/sections/.text 2>/dev/null)"
 }
 
 unload_dmakit() {

@@ -149,10 +149,12 @@ struct dmakit_reg_poll_opts {
  * @short_xacts:   transactions seen by fewer than two reads: the poller
  *                 was at its limit, similar ones may have been missed
  * @maybe_missed:  gaps between reads at least as long as the shortest
- *                 transaction seen, rounded down to a power of two (a
- *                 transaction that short could have started and ended
- *                 unseen in each); with no transaction seen, gaps
- *                 longer than two mean periods
+ *                 time a transaction was certainly active (its first to
+ *                 its last active read, never more than its true length),
+ *                 rounded down to a power of two (a transaction that
+ *                 short could have started and ended unseen in each);
+ *                 with none seen by two reads, gaps longer than two mean
+ *                 periods
  * @min_latency_ns: the shortest transaction seen (0: none)
  */
 struct dmakit_reg_poll_stats {

@@ -42,6 +42,7 @@ struct dmakit_reg_poller {
 	uint64_t transactions;
 	uint64_t short_xacts;
 	uint64_t min_latency_ns;
+	uint64_t min_certain_ns;	/* shortest first-to-last active read */
 	int active_at_start, active_now;
 	uint64_t gaps[GAP_SLOTS];
 };
@@ -84,7 +85,8 @@ static void *poll_thread(void *arg)
 	struct dmakit_reg_poller *p = arg;
 	const struct dmakit_reg_poll_opts *o = &p->opts;
 	struct dmakit_trace_xact x;
-	uint64_t t, prev_t, start_t = 0, start_poll = 0, polls = 1, deadline;
+	uint64_t t, prev_t, start_t = 0, last_active_t = 0, start_poll = 0;
+	uint64_t polls = 1, deadline;
 	bool active, prev_active, open = false;
 	int cpu = sched_getcpu();
 	int32_t tid = (int32_t)syscall(SYS_gettid);
@@ -112,6 +114,8 @@ static void *poll_thread(void *arg)
 		STORE(p->gaps[gap_slot(t - prev_t)], p->gaps[gap_slot(t - prev_t)] + 1);
 		if (t - prev_t > LOAD(p->max_gap_ns))
 			STORE(p->max_gap_ns, t - prev_t);
+		if (active)
+			last_active_t = t;
 		if (active && !prev_active) {
 			open = true;
 			start_t = t;
@@ -129,6 +133,9 @@ static void *poll_thread(void *arg)
 			/* active in reads start_poll..polls-1 */
 			if (polls - start_poll < 2)
 				STORE(p->short_xacts, LOAD(p->short_xacts) + 1);
+			else if (!LOAD(p->min_certain_ns) ||
+				 last_active_t - start_t < LOAD(p->min_certain_ns))
+				STORE(p->min_certain_ns, last_active_t - start_t);
 			if (!LOAD(p->min_latency_ns) ||
 			    x.latency_ns < LOAD(p->min_latency_ns))
 				STORE(p->min_latency_ns, x.latency_ns);
@@ -235,8 +242,14 @@ void dmakit_reg_poller_stats(struct dmakit_reg_poller *p,
 	s->active_at_stop = LOAD(p->active_now);
 	s->short_xacts = LOAD(p->short_xacts);
 	s->min_latency_ns = LOAD(p->min_latency_ns);
-	limit = s->min_latency_ns ? s->min_latency_ns :
-		(uint64_t)(2 * s->period_ns) + 1;
+	/*
+	 * A stretch's measured latency may be a gap too long on each side; the
+	 * time from its first to its last active read never is: the shortest
+	 * of those is what a gap must reach to hide a similar transaction.
+	 */
+	limit = LOAD(p->min_certain_ns);
+	if (!limit)
+		limit = (uint64_t)(2 * s->period_ns) + 1;
 	/* slots whose smallest gap, 2^(i-1), is at least limit rounded down */
 	for (i = gap_slot(limit); i < GAP_SLOTS; i++)
 		missed += __atomic_load_n(&p->gaps[i], __ATOMIC_RELAXED);

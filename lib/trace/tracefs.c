@@ -543,7 +543,11 @@ static int tracefs_stop(struct dmakit_trace_session *s)
 			if (ret < 0)
 				return ret;
 		}
-		for (i = 0; i < s->ncpus && s->cpus[i].drained; i++)
+		/* done when every CPU is drained or has reached the stop: if
+		 * tracing_on could not be cleared (the instance was removed
+		 * under us), events keep coming and this must still end */
+		for (i = 0; i < s->ncpus && (s->cpus[i].drained ||
+					    s->cpus[i].last_ts > s->st.stop_ns); i++)
 			;
 	} while (i < s->ncpus);
 	ret = merge(s, UINT64_MAX);

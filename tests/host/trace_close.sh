@@ -55,8 +55,11 @@ trace() {
 	t_eq "$name: the calls ran" "$?" 0
 	stop_tracer
 	t_eq "$name: tracer exit 0" "$TRACER_RC" 0
-	t_eq "$name: every call seen ($starts starts, 100 ends), none lost" \
-		"$(summary "$name" 's["start_events"], s["end_events"], s["lost_events"]')" "$starts 100 0"
+	local seen
+	seen=$(summary "$name" 's["start_events"], s["end_events"], s["lost_events"]')
+	t_eq "$name: every call seen ($starts starts, 100 ends), none lost" "$seen" "$starts 100 0"
+	[ "$seen" = "$starts 100 0" ] ||
+		{ echo "the tracer's output:"; cat "$TMPDIR/tracer.err" "$TMPDIR/$name.json"; }
 }
 
 trace batch rounds 300 --close batch --channel none

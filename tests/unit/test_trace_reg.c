@@ -480,6 +480,52 @@ static void test_poll_short_and_missed(void)
 		 t.xact[0].latency_ns : t.xact[1].latency_ns);
 }
 
+/*
+ * A stall inside a transaction's last read makes its measured latency
+ * 20 ms; a second transaction of similar true length could hide in any
+ * later gap as long as the time the first was certainly active (reads 10
+ * to 12, microseconds), such as the 5 ms stall at read 40: both stalls
+ * count, not only the one as long as the inflated latency.
+ */
+static uint64_t read_inflated(void *src)
+{
+	uint64_t n = ++scripted_reads;
+	struct timespec stall20 = { 0, 20000000 }, stall5 = { 0, 5000000 };
+
+	(void)src;
+	if (n == 13)
+		nanosleep(&stall20, NULL);
+	if (n == 40)
+		nanosleep(&stall5, NULL);
+	return n >= 10 && n < 13;
+}
+
+static void test_poll_missed_inflated(void)
+{
+	static struct toggle t;
+	struct dmakit_reg_poll_opts o = {
+		.read = read_inflated, .mask = 1, .cpu = -1,
+		.on_xact = on_xact, .ctx = &t,
+	};
+	struct dmakit_reg_poll_stats s;
+	uint64_t deadline = now_ns() + WAIT_BOUND_NS;
+	char err[256];
+
+	memset(&t, 0, sizeof(t));
+	scripted_reads = 0;
+	T_EQ(dmakit_reg_poller_alloc(&t.poller, &o, err, sizeof(err)), 0);
+	T_EQ(dmakit_reg_poller_start(t.poller, err, sizeof(err)), 0);
+	while (polls_of(t.poller) < 100 && now_ns() < deadline)
+		sched_yield();
+	dmakit_reg_poller_stop(t.poller);
+	dmakit_reg_poller_stats(t.poller, &s);
+	dmakit_reg_poller_free(t.poller);
+	T_EQ(s.transactions, 1);
+	T_EQ(s.short_xacts, 0);
+	T_ASSERT(s.min_latency_ns >= 20000000);	/* inflated by the stall */
+	T_ASSERT(s.maybe_missed >= 2);		/* the 20 ms and the 5 ms gap */
+}
+
 static void test_poll_bad_opts(void)
 {
 	struct dmakit_reg_poller *p = NULL;
@@ -591,6 +637,7 @@ int main(void)
 	T_RUN(test_poll_active_low);
 	T_RUN(test_poll_active_at_start);
 	T_RUN(test_poll_short_and_missed);
+	T_RUN(test_poll_missed_inflated);
 	T_RUN(test_poll_bad_opts);
 	T_RUN(test_reg_trace);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);

@@ -24,8 +24,11 @@ t_check "two sim cards and edu ($sim_a $sim_b $edu)" test -n "$sim_a" -a -n "$si
 tracer_up() {
 	grep -q 'tracing\.\.\.' /tmp/tr.err 2>/dev/null || ! kill -0 "$TRACER" 2>/dev/null
 }
+# --timeout 60s: an edu DMA takes 100 ms, and its end may reach the tracer
+# seconds later in a guest starved by a loaded host (the default 1 s would
+# call it unmatched; the timeout itself is tested on the host)
 start_tracer() {
-	dmakit trace "$@" >/tmp/tr.out 2>/tmp/tr.err &
+	dmakit trace --timeout 60s "$@" >/tmp/tr.out 2>/tmp/tr.err &
 	TRACER=$!
 	wait_for 120 tracer_up && grep -q 'tracing\.\.\.' /tmp/tr.err && return 0
 	cat /tmp/tr.err

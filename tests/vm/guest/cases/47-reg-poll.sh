@@ -34,7 +34,7 @@ poll_beside_driver() {
 	dmakit trace --start "$spec" --end "$spec" $pin --interval 0 \
 		--events /tmp/bp.jsonl --summary-json /tmp/bp.json >/tmp/bp.out 2>/tmp/bp.err &
 	bp=$!
-	dmakit trace --start dmakit --end dmakit --interval 0 \
+	dmakit trace --start dmakit --end dmakit --interval 0 --timeout 60s \
 		--events /tmp/bd.jsonl --summary-json /tmp/bd.json >/tmp/bd.out 2>/tmp/bd.err &
 	bd=$!
 	t_check "bound: the poller polls beside the driver" wait_for 60 grep -q 'tracing\.\.\.' /tmp/bp.err

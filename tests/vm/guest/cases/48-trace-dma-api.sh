@@ -57,7 +57,7 @@ tracer_up() {
 	grep -q 'tracing\.\.\.' /tmp/td.err 2>/dev/null || ! kill -0 "$TRACER" 2>/dev/null
 }
 dmakit trace --start "tp:dma:dma_map_sg:$filter" --end "tp:dma:dma_unmap_sg:$filter" \
-	--pair-by 'phys_addrs[0],addrs[0]' --bytes lengths \
+	--pair-by 'phys_addrs[0],addrs[0]' --bytes lengths --timeout 60s \
 	--channel device --interval 0 --events /tmp/td.jsonl \
 	--summary-json /tmp/td.json >/tmp/td.out 2>/tmp/td.err &
 TRACER=$!

@@ -3,7 +3,7 @@
 # fio, inside one QEMU guest (Debian's kernel, TCG), in one invocation
 # (results: docs/driver.md).
 #
-#   bench/vm-record.sh [--size 512M] [--runs 3] [--keep]
+#   bench/vm-record.sh [--size 512M] [--runs 3] [--keep] [--kernel stock-6.1|stock-6.12]
 #
 # The guest (q35, 2 vCPUs, 1 GiB, no edu device) gets a raw 2 GiB virtio
 # disk and a disk with fio and its libraries.  Each run, in turn, writes
@@ -28,11 +28,13 @@ STATIC=$VM/out/static
 size=512M
 runs=3
 keep=0
+kernel=stock-6.1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--size) size=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--kernel) kernel=$2; shift 2 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) echo "bench/vm-record.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
@@ -43,7 +45,7 @@ for tool in qemu-system-x86_64 fio mke2fs cpio socat; do
 done
 . "$VM/kernels.sh"
 . "$VM/vmlib.sh"
-kernel_setup stock || { echo "bench/vm-record.sh: $KERNEL_MISSING" >&2; exit 1; }
+kernel_setup "$kernel" || { echo "bench/vm-record.sh: $KERNEL_MISSING" >&2; exit 1; }
 
 echo "host: $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 make -s -C "$VM" userspace >/dev/null
@@ -62,7 +64,7 @@ mke2fs -q -F -t ext2 -d "$tools" "$OUT/tools.img" 160M
 
 truncate -s 2G "$OUT/target.img"
 truncate -s 64M "$OUT/scratch.img"
-VM_APPEND="console=ttyS0 panic=-1 loglevel=5 clocksource=tsc tsc=reliable DMAKIT_VM_CONFIG=bench DMAKIT_BENCH_SIZE=$size DMAKIT_BENCH_RUNS=$runs"
+VM_APPEND="console=ttyS0 panic=-1 loglevel=5 clocksource=tsc tsc=reliable no_timer_check DMAKIT_VM_CONFIG=bench DMAKIT_BENCH_SIZE=$size DMAKIT_BENCH_RUNS=$runs"
 log=$OUT/console.log
 t0=$(date +%s)
 vm_boot "$OUT/initramfs.gz" "$log" 1800 "$OUT/target.img" "$OUT/scratch.img" "$OUT/tools.img" -- \

@@ -79,7 +79,7 @@ static long dmakit_ioc_info(struct dmakit_card *card, void __user *arg)
 		info.ring_bufsize = card->ring_bufsize;
 		info.rate = card->rate;
 	}
-	if (card->hw->xfer_seg_start)
+	if (dmakit_card_has_xfer(card))
 		info.flags |= DMAKIT_INFO_F_XFER;
 	mutex_unlock(&card->lock);
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;

@@ -97,6 +97,13 @@ int dmakit_card_add(struct dmakit_card *card)
 {
 	int ret;
 
+	/* a chain engine's elements are whole pages at least (xfer.c) */
+	if (card->hw->xfer_chain_start && card->xfer_max_seg < PAGE_SIZE) {
+		dev_err(card->dma_dev, "chain engine with %u-byte segments\n",
+			card->xfer_max_seg);
+		return -EINVAL;
+	}
+
 	if (card->hw->stream_start) {
 		if (dmakit_ring_check_geometry(card->ring_nbufs,
 					       card->ring_bufsize)) {

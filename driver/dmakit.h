@@ -74,8 +74,47 @@ struct dmakit_hw_cmpl {
 };
 
 #define DMAKIT_HW_CMPL_DONE	BIT(0)
-#define DMAKIT_HW_CMPL_ERR	BIT(1)
-#define DMAKIT_HW_CMPL_CRC	BIT(2)
+#define DMAKIT_HW_CMPL_ERR	BIT(1)	/* a DMA error: the data is suspect */
+#define DMAKIT_HW_CMPL_CRC	BIT(2)	/* crc32c is valid */
+#define DMAKIT_HW_CMPL_TRUNC	BIT(3)	/* more data than fitted: cut short */
+#define DMAKIT_HW_CMPL_NOSEQ	BIT(4)	/* no device sequence: the core counts */
+#define DMAKIT_HW_CMPL_NOTS	BIT(5)	/* no device clock: host time is used */
+
+/**
+ * struct dmakit_stream_result - one filled buffer, as an engine reports it
+ * with dmakit_stream_complete() (instead of writing a dmakit_hw_cmpl).
+ * @len:    bytes written (less than the buffer: truncated)
+ * @flags:  DMAKIT_HW_CMPL_ERR, _CRC, _TRUNC, _NOSEQ, _NOTS
+ * @crc32c: CRC32C of the @len bytes (with _CRC)
+ * @seq:    the device's sequence number of the buffer (unless _NOSEQ:
+ *          then the core numbers buffers, previous + 1 + @lost)
+ * @dev_ts: device clock, ns since the stream started (unless _NOTS: then
+ *          the host's, at publication)
+ * @lost:   buffers the engine dropped just before this one
+ */
+struct dmakit_stream_result {
+	u32 len;
+	u32 flags;
+	u32 crc32c;
+	u64 seq;
+	u64 dev_ts;
+	u64 lost;
+};
+
+/**
+ * struct dmakit_stream_buf - a ring buffer posted to the engine.
+ * @sgt:      the buffer as mapped for the device (DMA_FROM_DEVICE): walk
+ *            it with for_each_sgtable_dma_sg() and sg_dma_address() /
+ *            sg_dma_len() to write the engine's own descriptors
+ * @hwsg_bus: the same list in dmakit's format, @nsg struct dmakit_hw_sg
+ *            (last one flagged), for an engine that reads that format
+ * @nsg:      elements of the list
+ */
+struct dmakit_stream_buf {
+	struct sg_table *sgt;
+	dma_addr_t hwsg_bus;
+	u32 nsg;
+};
 
 /**
  * struct dmakit_stream_cfg - what a streaming engine is told at start.
@@ -84,10 +123,12 @@ struct dmakit_hw_cmpl {
  * @bufsize:   bytes per buffer
  * @rate:      bytes/s to produce, 0: as fast as the engine can
  * @pausable:  wait for a posted buffer instead of dropping (policy BLOCK)
+ * @max_nsg:   the most scatter-gather elements of any buffer
  */
 struct dmakit_stream_cfg {
 	dma_addr_t cmpl_bus;
 	u32 nbufs;
+	u32 max_nsg;
 	u32 bufsize;
 	u64 rate;
 	bool pausable;
@@ -105,36 +146,78 @@ struct dmakit_card;
  *                enable it; it starts producing once a buffer is posted
  * @stream_stop:  disable it; on return it writes no buffer and reports no
  *                completion any more.  May sleep.
- * @stream_post:  hand ring slot @slot, described by @nsg elements at bus
- *                address @sg_bus, to the engine (a doorbell write)
+ * @stream_post:  hand ring slot @slot, described by @buf, to the engine
+ *                (its descriptors, then a doorbell).  Process context,
+ *                under the ring's mutex.
  * @stream_drops: the engine's count of buffers dropped since start
  *
- * Transaction engine (one segment in flight at a time):
- * @xfer_seg_start: start moving @len bytes between bus address @bus and
- *                card memory offset @card_off; completion is reported with
- *                dmakit_xfer_irq().  Called with the card's xfer_lock held.
- * @xfer_seg_poll: 1 while a segment is in flight, 0 when idle, -ENODEV if
- *                the device no longer answers.  Atomic context.
+ * The engine reports each filled buffer either by writing its completion
+ * record (struct dmakit_hw_cmpl at cfg->cmpl_bus + slot * 64, status
+ * last) or with dmakit_stream_complete() (any context), then has the core
+ * publish them with dmakit_ring_irq() (process context: a threaded
+ * interrupt handler, a work item, a poll loop).  Buffers may complete out
+ * of order; they are published in ring order.
+ *
+ * Transaction engine: one unit of work in flight at a time, of one of two
+ * kinds; the core uses the chain op when the backend has it:
+ * @xfer_seg_start: start moving @len bytes (at most card->xfer_max_seg)
+ *                between bus address @bus and card memory offset
+ *                @card_off.  A transaction takes one start per segment.
+ * @xfer_chain_start: start moving a whole DMA-mapped scatter-gather list
+ *                (struct dmakit_xfer_chain), written by the backend in the
+ *                engine's own descriptor format; one completion for all of
+ *                it.  A transaction takes one start, or one per
+ *                card->xfer_max_chain elements.
+ *                Either start is called with the card's xfer_lock held (no
+ *                sleeping) and reports its end with dmakit_xfer_complete().
+ * @xfer_poll:    1 while a segment or chain is in flight, 0 when idle,
+ *                -ENODEV if the device no longer answers.  Atomic context.
  * @xfer_abort:   stop a hung engine from touching memory (may sleep)
- * @xfer_timeout_ms: longest a healthy segment takes
+ * @xfer_timeout_ms: longest a healthy segment (chain of xfer_max_chain
+ *                elements) takes
  */
+struct dmakit_xfer_chain;
+
 struct dmakit_hw_ops {
 	int (*stream_start)(struct dmakit_card *card,
 			    const struct dmakit_stream_cfg *cfg);
 	void (*stream_stop)(struct dmakit_card *card);
 	void (*stream_post)(struct dmakit_card *card, u32 slot,
-			    dma_addr_t sg_bus, u32 nsg);
+			    const struct dmakit_stream_buf *buf);
 	u64 (*stream_drops)(struct dmakit_card *card);
 
 	int (*xfer_seg_start)(struct dmakit_card *card, dma_addr_t bus,
 			      u64 card_off, u32 len, bool to_host);
-	int (*xfer_seg_poll)(struct dmakit_card *card);
+	int (*xfer_chain_start)(struct dmakit_card *card,
+				const struct dmakit_xfer_chain *chain);
+	int (*xfer_poll)(struct dmakit_card *card);
 	void (*xfer_abort)(struct dmakit_card *card);
 	unsigned int xfer_timeout_ms;
 };
 
+/**
+ * struct dmakit_xfer_chain - what one xfer_chain_start() moves.
+ * @sgl:      the first element, DMA-mapped: walk @nents of them with
+ *            for_each_sg() and read sg_dma_address()/sg_dma_len(); each is
+ *            at most card->xfer_max_seg bytes and the mapping lives until
+ *            the completion has been reported
+ * @nents:    elements in this chain (at most card->xfer_max_chain)
+ * @len:      their total length
+ * @card_off: card memory offset of the first byte; the elements follow
+ *            each other in card memory
+ * @to_host:  the device writes host memory (else it reads it)
+ */
+struct dmakit_xfer_chain {
+	struct scatterlist *sgl;
+	unsigned int nents;
+	u64 len;
+	u64 card_off;
+	bool to_host;
+};
+
 struct dmakit_counters {
 	atomic64_t submitted;	/* transactions + ring buffers given to hw */
+	atomic64_t xfer_starts;	/* transaction segments/chains started */
 	atomic64_t completed;	/* ... and reported back */
 	atomic64_t bytes;	/* bytes completed */
 	atomic64_t errors;	/* completions with an error status */
@@ -174,7 +257,8 @@ struct dmakit_card {
 	void *hw_priv;
 	char backend[16];
 	u64 card_mem_size;
-	u32 xfer_max_seg;	/* largest segment the engine moves at once */
+	u32 xfer_max_seg;	/* largest segment (chain element) it moves */
+	u32 xfer_max_chain;	/* chain elements per start, 0: no limit */
 	u32 dma_bits;
 	u32 irq_type;		/* DMAKIT_IRQ_* */
 	u32 nvec;
@@ -219,6 +303,12 @@ static inline struct dmakit_card *dmakit_card_of(struct device *dev)
 	return container_of(dev, struct dmakit_card, dev);
 }
 
+/* The card has a transaction engine, of either kind. */
+static inline bool dmakit_card_has_xfer(const struct dmakit_card *card)
+{
+	return card->hw->xfer_seg_start || card->hw->xfer_chain_start;
+}
+
 /* core.c */
 extern unsigned int dmakit_ring_nbufs_default;
 extern unsigned int dmakit_ring_bufsize_default;
@@ -248,6 +338,8 @@ u64 dmakit_ring_mapped_bytes(struct dmakit_ring *ring);
 int dmakit_ring_start(struct dmakit_card *card);
 void dmakit_ring_stop(struct dmakit_card *card, u32 state);
 void dmakit_ring_irq(struct dmakit_card *card);
+void dmakit_stream_complete(struct dmakit_card *card, u32 slot,
+			    const struct dmakit_stream_result *res);
 void dmakit_ring_kick(struct dmakit_card *card);
 int dmakit_ring_attach(struct dmakit_card *card, u32 mode, u32 *slot,
 		       u64 *start_pos);
@@ -261,7 +353,7 @@ const char *dmakit_ring_state_name(struct dmakit_card *card);
 int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg);
 int dmakit_xfer_wait(struct dmakit_file *f,
 		     struct dmakit_xfer_wait __user *arg);
-void dmakit_xfer_irq(struct dmakit_card *card, int status);
+void dmakit_xfer_complete(struct dmakit_card *card, u64 bytes, int status);
 void dmakit_xfer_release_file(struct dmakit_file *f);
 void dmakit_xfer_shutdown(struct dmakit_card *card);
 void dmakit_xfer_init(struct dmakit_card *card);
@@ -289,11 +381,19 @@ struct dmakit_pci;
  * @bar:       the register BAR
  * @dma_bits:  the device's addressing limit
  * @card_mem_size: bytes of card memory transactions may address
- * @xfer_max_seg: largest single DMA of its transaction engine
+ * @xfer_max_seg: largest single DMA of its transaction engine (a chain
+ *             engine: the longest descriptor, at least PAGE_SIZE)
+ * @xfer_max_chain: a chain engine's descriptors per start (0: no limit)
  * @hw:        its engines
  * @check:     is the device alive and what we expect (registers mapped)
- * @irq_handler: the handler of vector 0 (dev_id: struct dmakit_pci)
- * @irq_selftest: make the device raise an interrupt and wait for it
+ * @irq_handler: the hard interrupt handler of vector 0 (dev_id: struct
+ *             dmakit_pci): acknowledge, account (dmakit_card_irq()),
+ *             report what may be reported in atomic context, and return
+ *             IRQ_WAKE_THREAD for the rest; NULL: only @irq_thread
+ * @irq_thread: its threaded handler (may sleep: dmakit_ring_irq()), or
+ *             NULL: the hard handler does everything
+ * @irq_selftest: make the device raise an interrupt and wait for it;
+ *             optional (NULL: the first vector the PCI core gives is used)
  */
 struct dmakit_pci_info {
 	const char *name;
@@ -301,9 +401,11 @@ struct dmakit_pci_info {
 	unsigned int dma_bits;
 	u64 card_mem_size;
 	u32 xfer_max_seg;
+	u32 xfer_max_chain;
 	const struct dmakit_hw_ops *hw;
 	int (*check)(struct dmakit_pci *p);
 	irqreturn_t (*irq_handler)(int irq, void *dev_id);
+	irqreturn_t (*irq_thread)(int irq, void *dev_id);
 	int (*irq_selftest)(struct dmakit_pci *p);
 };
 

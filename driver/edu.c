@@ -64,6 +64,11 @@ static void edu_writeq(struct dmakit_pci *p, u32 reg, u64 val)
 	writeq(val, p->regs + reg);
 }
 
+/*
+ * Hard half: is it ours, acknowledge, account; a finished DMA is reported
+ * from the thread (the pattern of an engine whose completion handling
+ * may sleep; dmakit_xfer_complete() itself takes any context).
+ */
 static irqreturn_t edu_irq(int irq, void *dev_id)
 {
 	struct dmakit_pci *p = dev_id;
@@ -78,8 +83,15 @@ static irqreturn_t edu_irq(int irq, void *dev_id)
 	dmakit_card_irq(p->card, 0);
 	if (status & EDU_IRQ_SELFTEST)
 		complete(&p->irq_test);
-	if (status & EDU_IRQ_DMA)
-		dmakit_xfer_irq(p->card, 0);
+	return status & EDU_IRQ_DMA ? IRQ_WAKE_THREAD : IRQ_HANDLED;
+}
+
+/* Threaded half: the count register holds the length of the DMA that ended. */
+static irqreturn_t edu_irq_thread(int irq, void *dev_id)
+{
+	struct dmakit_pci *p = dev_id;
+
+	dmakit_xfer_complete(p->card, edu_readl(p, EDU_REG_DMA_COUNT), 0);
 	return IRQ_HANDLED;
 }
 
@@ -114,7 +126,7 @@ static int edu_check(struct dmakit_pci *p)
 	return 0;
 }
 
-static int edu_xfer_seg_poll(struct dmakit_card *card)
+static int edu_xfer_poll(struct dmakit_card *card)
 {
 	struct dmakit_pci *p = card->hw_priv;
 	u32 cmd = edu_readl(p, EDU_REG_DMA_CMD);
@@ -136,7 +148,7 @@ static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 	/* the device truncates addresses beyond its mask */
 	if (bus + len - 1 > DMA_BIT_MASK(EDU_DMA_BITS))
 		return -EIO;
-	busy = edu_xfer_seg_poll(card);
+	busy = edu_xfer_poll(card);
 	if (busy)
 		return busy < 0 ? busy : -EBUSY;
 
@@ -150,7 +162,7 @@ static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 	 * 100 ms, so a clear start bit without a completion means the device
 	 * did not take the command (e.g. its memory decoding is off).
 	 */
-	busy = edu_xfer_seg_poll(card);
+	busy = edu_xfer_poll(card);
 	if (busy < 0)
 		return busy;
 	if (!busy && !(edu_readl(p, EDU_REG_IRQ_STATUS) & EDU_IRQ_DMA))
@@ -168,7 +180,7 @@ static void edu_xfer_abort(struct dmakit_card *card)
 
 static const struct dmakit_hw_ops edu_hw_ops = {
 	.xfer_seg_start = edu_xfer_seg_start,
-	.xfer_seg_poll = edu_xfer_seg_poll,
+	.xfer_poll = edu_xfer_poll,
 	.xfer_abort = edu_xfer_abort,
 	.xfer_timeout_ms = EDU_SEG_TIMEOUT_MS,
 };
@@ -182,5 +194,6 @@ const struct dmakit_pci_info dmakit_edu_info = {
 	.hw = &edu_hw_ops,
 	.check = edu_check,
 	.irq_handler = edu_irq,
+	.irq_thread = edu_irq_thread,
 	.irq_selftest = edu_irq_selftest,
 };

@@ -3,8 +3,9 @@
  * The PCI driver: what every dmakit PCI card needs, in probe order --
  * enable, map the register BAR, negotiate the DMA mask (the device's
  * limit, else 32 bits), bus mastering, the device's own check, one interrupt
- * vector (MSI-X, MSI, then INTx: a vector that fails its self test falls
- * back to INTx), and /dev/dmakitN last.  Remove is the reverse.  What
+ * vector (MSI-X, MSI, then INTx: a vector that fails its self test, where
+ * the card has one, falls back to INTx) with the backend's hard and/or
+ * threaded handler, and /dev/dmakitN last.  Remove is the reverse.  What
  * differs between cards is data: struct dmakit_pci_info in the ID table.
  */
 #include <linux/module.h>
@@ -33,6 +34,23 @@ static u32 dmakit_pci_irq_type(struct pci_dev *pdev)
 	return DMAKIT_IRQ_INTX;
 }
 
+/*
+ * INTx may be shared.  A handler that is only a thread keeps the line
+ * masked until it has run (IRQF_ONESHOT); sharing the line then needs
+ * every sharer to agree, so a card on INTx should have a hard handler
+ * that checks its status and returns IRQ_WAKE_THREAD.
+ */
+static unsigned long dmakit_pci_irq_flags(struct dmakit_pci *p)
+{
+	unsigned long flags = 0;
+
+	if (p->card->irq_type == DMAKIT_IRQ_INTX)
+		flags |= IRQF_SHARED;
+	if (!p->info->irq_handler)
+		flags |= IRQF_ONESHOT;
+	return flags;
+}
+
 static int dmakit_pci_setup_irq(struct dmakit_pci *p)
 {
 	struct pci_dev *pdev = p->pdev;
@@ -46,9 +64,11 @@ static int dmakit_pci_setup_irq(struct dmakit_pci *p)
 			return nvec;
 		card->irq_type = dmakit_pci_irq_type(pdev);
 		card->nvec = nvec;
-		ret = request_irq(pci_irq_vector(pdev, 0), p->info->irq_handler,
-				  card->irq_type == DMAKIT_IRQ_INTX ?
-				  IRQF_SHARED : 0, dev_name(&card->dev), p);
+		ret = request_threaded_irq(pci_irq_vector(pdev, 0),
+					   p->info->irq_handler,
+					   p->info->irq_thread,
+					   dmakit_pci_irq_flags(p),
+					   dev_name(&card->dev), p);
 		if (!ret) {
 			/* a card without a self test trusts its first vector */
 			if (p->info->irq_selftest)
@@ -101,8 +121,13 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 			info->dma_bits);
 		return bits;
 	}
-	/* DMA segments as long as the card takes (the default is 64 KiB) */
-	dma_set_max_seg_size(dev, UINT_MAX);
+	/*
+	 * DMA segments as long as the card takes (the default is 64 KiB); a
+	 * chain engine's descriptor limit also bounds what an IOMMU merges
+	 */
+	dma_set_max_seg_size(dev, info->hw->xfer_chain_start ?
+			     rounddown(info->xfer_max_seg, PAGE_SIZE) :
+			     UINT_MAX);
 	pci_set_master(pdev);
 	ret = info->check ? info->check(p) : 0;
 	if (ret)
@@ -114,6 +139,7 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 	card->dma_bits = bits;
 	card->card_mem_size = info->card_mem_size;
 	card->xfer_max_seg = info->xfer_max_seg;
+	card->xfer_max_chain = info->xfer_max_chain;
 	p->card = card;
 
 	ret = dmakit_pci_setup_irq(p);

@@ -9,9 +9,11 @@
  * vmap(); it never touches the data, the engine does, by bus address.
  *
  * DMA: each buffer is a streaming mapping (DMA_FROM_DEVICE) for the life of
- * the ring, described to the engine by a scatter-gather list in dma_pool
- * memory; the engine reports each filled buffer in a completion record in
- * coherent memory.  Ownership moves with the sync calls:
+ * the ring, described to the engine by its mapped sg_table and by a
+ * scatter-gather list in dmakit's format in dma_pool memory; the engine
+ * reports each filled buffer in a completion record in coherent memory,
+ * written by the engine or by dmakit_stream_complete() for it.  Ownership
+ * moves with the sync calls:
  *   post:     dma_sync_sgtable_for_device() then the doorbell
  *   complete: completion record DONE, dma_rmb(), dma_sync_sgtable_for_cpu(),
  *             then the descriptor and head are published to consumers.
@@ -73,6 +75,7 @@ struct dmakit_ring {
 	struct dmakit_hw_cmpl *cmpl;
 	dma_addr_t cmpl_bus;
 	size_t cmpl_size;
+	u32 max_nsg;
 	bool dma_ready;
 
 	struct mutex lock;	/* producer state below */
@@ -82,6 +85,8 @@ struct dmakit_ring {
 	u64 next_done;
 	u64 claim;
 	u64 drops_seen;
+	u64 next_seq;		/* for engines without a sequence counter */
+	u64 start_ns;		/* for engines without a clock */
 	unsigned long slots;
 	wait_queue_head_t wq;
 };
@@ -202,6 +207,7 @@ static int ring_map_dma(struct dmakit_ring *r)
 		max_nsg = max(max_nsg, rb->nsg);
 	}
 
+	r->max_nsg = max_nsg;
 	r->sg_pool = dma_pool_create("dmakit-sg", dev,
 				     max_nsg * sizeof(struct dmakit_hw_sg),
 				     sizeof(struct dmakit_hw_sg), 0);
@@ -405,6 +411,11 @@ static void ring_refill_locked(struct dmakit_ring *r)
 		u64 pos = r->next_post;
 		u32 slot = pos % r->nbufs;
 		struct dmakit_rbuf *rb = &r->bufs[slot];
+		struct dmakit_stream_buf buf = {
+			.sgt = &rb->sgt,
+			.hwsg_bus = rb->hwsg_bus,
+			.nsg = rb->nsg,
+		};
 
 		if (!dmakit_ring_may_claim(ctrl, r->nbufs, pos)) {
 			/* consumers release, see producer_waiting, kick us */
@@ -427,7 +438,7 @@ static void ring_refill_locked(struct dmakit_ring *r)
 					    DMA_FROM_DEVICE);
 		/* the reset record is visible before the engine owns the slot */
 		dma_wmb();
-		card->hw->stream_post(card, slot, rb->hwsg_bus, rb->nsg);
+		card->hw->stream_post(card, slot, &buf);
 		trace_dma_submit(card, DMAKIT_CHAN_STREAM, pos,
 				 DMAKIT_XFER_TO_HOST, r->bufsize,
 				 sg_dma_address(rb->sgt.sgl), 0);
@@ -455,16 +466,19 @@ static void ring_complete_locked(struct dmakit_ring *r)
 		d.len = min_t(u32, le32_to_cpu(c->len), r->bufsize);
 		dma_sync_sgtable_for_cpu(card->dma_dev, &r->bufs[slot].sgt,
 					 DMA_FROM_DEVICE);
-		d.seq = le64_to_cpu(c->seq);
-		d.dev_ts = le64_to_cpu(c->dev_ts);
-		d.host_ts = ktime_get_ns();
 		d.lost = le64_to_cpu(c->lost);
+		d.seq = status & DMAKIT_HW_CMPL_NOSEQ ? r->next_seq + d.lost :
+							le64_to_cpu(c->seq);
+		r->next_seq = d.seq + 1;
+		d.host_ts = ktime_get_ns();
+		d.dev_ts = status & DMAKIT_HW_CMPL_NOTS ? d.host_ts - r->start_ns :
+							 le64_to_cpu(c->dev_ts);
 		d.crc32c = le32_to_cpu(c->crc32c);
 		if (status & DMAKIT_HW_CMPL_CRC)
 			d.flags |= DMAKIT_DESC_F_CRC;
 		if (status & DMAKIT_HW_CMPL_ERR)
 			d.flags |= DMAKIT_DESC_F_DMA_ERR;
-		if (d.len < r->bufsize)
+		if (d.len < r->bufsize || (status & DMAKIT_HW_CMPL_TRUNC))
 			d.flags |= DMAKIT_DESC_F_TRUNC;
 		dmakit_ring_publish(r->ctrl, r->descs, r->nbufs, pos, &d);
 		trace_dma_complete(card, DMAKIT_CHAN_STREAM, pos,
@@ -508,9 +522,42 @@ static void ring_wake(struct dmakit_ring *r)
 	}
 }
 
+/**
+ * dmakit_stream_complete - an engine reports that it filled ring slot @slot
+ * (any context: hard or threaded interrupt handler, a poll loop).
+ * @card: the card
+ * @slot: a slot posted with stream_post() and not yet reported
+ * @res:  what the engine knows of the buffer
+ *
+ * Writes the slot's completion record as a card built to dmakit's format
+ * would, status last; dmakit_ring_irq() publishes it.  For engines that
+ * learn of completions from a register, a writeback count or their own
+ * descriptor status instead of writing that record.
+ */
+void dmakit_stream_complete(struct dmakit_card *card, u32 slot,
+			    const struct dmakit_stream_result *res)
+{
+	struct dmakit_ring *r = card->ring;
+	struct dmakit_hw_cmpl *c;
+
+	if (WARN_ON_ONCE(!r || slot >= r->nbufs || !r->cmpl))
+		return;
+	c = &r->cmpl[slot];
+	c->seq = cpu_to_le64(res->seq);
+	c->dev_ts = cpu_to_le64(res->dev_ts);
+	c->lost = cpu_to_le64(res->lost);
+	c->len = cpu_to_le32(res->len);
+	c->crc32c = cpu_to_le32(res->crc32c);
+	/* the record before its status, as ring_complete_locked() reads it */
+	dma_wmb();
+	WRITE_ONCE(c->status, cpu_to_le32((res->flags & ~DMAKIT_HW_CMPL_DONE) |
+					  DMAKIT_HW_CMPL_DONE));
+}
+
 /*
  * The streaming engine's interrupt: buffers completed or dropped.  Process
- * context (the engine's bottom half).
+ * context (the engine's bottom half: a threaded interrupt handler, a work
+ * item, a poll loop).
  */
 void dmakit_ring_irq(struct dmakit_card *card)
 {
@@ -558,9 +605,12 @@ int dmakit_ring_start(struct dmakit_card *card)
 		goto out;
 	}
 	cfg.cmpl_bus = r->cmpl_bus;
+	cfg.max_nsg = r->max_nsg;
 	/* what a stop left posted is reposted; those positions stay claimed */
 	r->next_post = r->next_done;
 	r->drops_seen = 0;
+	r->next_seq = 0;
+	r->start_ns = ktime_get_ns();
 	WRITE_ONCE(r->ctrl->stream_id, get_random_u64());
 	ret = card->hw->stream_start(card, &cfg);
 	if (ret)

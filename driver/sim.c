@@ -10,9 +10,18 @@
  *    each element, computes its CRC32C, writes a completion record
  *    (coherent memory) and raises its interrupt.  With nothing posted it
  *    drops the buffer (policy drop: counted, reported as "lost" with the
- *    next one) or waits (policy block).
- *  - a transaction engine over vmalloc'ed card memory, one segment at a
- *    time, completing after a modelled latency.
+ *    next one) or waits (policy block).  With sim_stream_table=1 it is
+ *    shaped like engines with their own descriptor format instead: the
+ *    driver writes each posted buffer's mapped elements into a table on
+ *    the card (as into MMIO), and the engine reports a filled buffer
+ *    through dmakit_stream_complete() (as from a status register), with
+ *    no sequence counter of its own (the core numbers the buffers).
+ *  - a transaction engine over vmalloc'ed card memory, completing after a
+ *    modelled latency: a chain engine (the default) that reads a
+ *    descriptor table in host memory (struct dmakit_hw_sg entries, the
+ *    last one flagged) by bus address and moves every element of it in
+ *    one start, or with sim_xfer_chain=0 a segment engine, one segment
+ *    per start.
  *
  * Writing by bus address is what makes the simulation honest: with
  * swiotlb the bus address is the bounce buffer and the data reaches the
@@ -62,6 +71,16 @@ module_param(sim_xfer_seg, uint, 0444);
 MODULE_PARM_DESC(sim_xfer_seg,
 		 "largest segment of the simulated transaction engine (default 1M)");
 
+static bool sim_stream_table;
+module_param(sim_stream_table, bool, 0444);
+MODULE_PARM_DESC(sim_stream_table,
+		 "streaming engine with its own descriptor table, reporting through dmakit_stream_complete() (default 0: reads dmakit's lists, writes completion records)");
+
+static unsigned int sim_xfer_chain = 512;
+module_param(sim_xfer_chain, uint, 0444);
+MODULE_PARM_DESC(sim_xfer_chain,
+		 "descriptors per chained transaction start (default 512; 0: one segment per start)");
+
 static unsigned int sim_dma_bits = 64;
 module_param(sim_dma_bits, uint, 0444);
 MODULE_PARM_DESC(sim_dma_bits, "addressing limit of simulated cards (default 64)");
@@ -82,6 +101,12 @@ struct sim_post {
 	dma_addr_t sg_bus;
 };
 
+/* A descriptor of the table mode, in the card's own memory. */
+struct sim_table_desc {
+	dma_addr_t addr;
+	u32 len;
+};
+
 struct dmakit_sim {
 	struct device *dev;
 	struct dmakit_card *card;
@@ -93,6 +118,11 @@ struct dmakit_sim {
 	bool starved;			/* pausable and nothing posted */
 	struct dmakit_stream_cfg cfg;
 	struct sim_post *fifo;
+	struct sim_table_desc *table;	/* table mode: max_nsg per slot */
+	size_t table_len;
+	bool held_valid;		/* table mode: a report held back */
+	u32 held_slot;
+	struct dmakit_stream_result held_res;
 	u32 fifo_cap;
 	u32 fifo_head;
 	u32 fifo_count;
@@ -106,13 +136,21 @@ struct dmakit_sim {
 	struct hrtimer timer;
 	struct work_struct work;
 
-	/* transaction engine */
+	/*
+	 * transaction engine: a segment (@x_bus, @x_len) or a chain of
+	 * @x_nents descriptors at @x_bus (the table @xdesc) from card offset
+	 * @x_off
+	 */
 	spinlock_t xlock;
 	bool x_busy;
 	bool x_to_host;
 	dma_addr_t x_bus;
 	u64 x_off;
 	u32 x_len;
+	u32 x_nents;
+	struct dmakit_hw_sg *xdesc;
+	dma_addr_t xdesc_bus;
+	u32 xdesc_cap;
 	struct hrtimer xtimer;
 	struct work_struct xwork;
 	u8 *mem;
@@ -207,6 +245,57 @@ static void sim_fill_chunk(void *va, size_t len, void *ctx)
 	f->crc = crc32c(f->crc, va, len);
 }
 
+static void sim_report_held(struct dmakit_sim *s)
+{
+	if (s->held_valid)
+		dmakit_stream_complete(s->card, s->held_slot, &s->held_res);
+	s->held_valid = false;
+}
+
+/*
+ * Table mode: fill the slot's elements from the card's table and report
+ * it.  Like an engine with several buffers in flight, it finishes them in
+ * pairs out of order (the second first) when another is posted behind
+ * (@last: none is); the core publishes them in ring order.
+ */
+static void sim_produce_table(struct dmakit_sim *s,
+			      const struct sim_post *post, u64 seq, u64 lost,
+			      u64 dev_ts, bool last)
+{
+	const struct sim_table_desc *d = &s->table[(size_t)post->slot *
+						   s->cfg.max_nsg];
+	struct sim_fill fill = {
+		.base = seq * DMAKIT_PAYLOAD_K1,
+		.k = DMAKIT_PAYLOAD_K2,
+		.crc = ~0U,
+	};
+	struct dmakit_stream_result res = {
+		.flags = DMAKIT_HW_CMPL_CRC | DMAKIT_HW_CMPL_NOSEQ,
+		.dev_ts = dev_ts,
+		.lost = lost,
+	};
+	u32 i;
+
+	for (i = 0; i < post->nsg && res.len < s->cfg.bufsize; i++) {
+		u32 n = min(d[i].len, s->cfg.bufsize - res.len);
+
+		if (sim_bus_access(s, d[i].addr, n, sim_fill_chunk, &fill)) {
+			res.flags |= DMAKIT_HW_CMPL_ERR;
+			break;
+		}
+		res.len += n;
+	}
+	res.crc32c = ~fill.crc;
+	if (!s->held_valid && !last) {
+		s->held_valid = true;
+		s->held_slot = post->slot;
+		s->held_res = res;
+		return;
+	}
+	dmakit_stream_complete(s->card, post->slot, &res);
+	sim_report_held(s);
+}
+
 /* Write buffer @seq into a posted slot and report it. */
 static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
 			u64 seq, u64 lost, u64 dev_ts)
@@ -262,6 +351,7 @@ static void sim_arm(struct dmakit_sim *s, u64 when_ns)
 /* The engine's interrupt: the driver's completion path runs now. */
 static void sim_stream_raise(struct dmakit_sim *s)
 {
+	sim_report_held(s);
 	dmakit_card_irq(s->card, SIM_VEC_STREAM);
 	dmakit_ring_irq(s->card);
 }
@@ -316,8 +406,13 @@ static void sim_stream_work(struct work_struct *work)
 		spin_unlock(&s->lock);
 
 		t = ktime_get_ns();
-		sim_produce(s, &post, seq, lost,
-			    (s->buf_ns ? due : now) - s->t0_ns);
+		if (s->table)
+			sim_produce_table(s, &post, seq, lost,
+					  (s->buf_ns ? due : now) - s->t0_ns,
+					  empty);
+		else
+			sim_produce(s, &post, seq, lost,
+				    (s->buf_ns ? due : now) - s->t0_ns);
 		s->gen_ns = (s->gen_ns * 7 + (ktime_get_ns() - t)) / 8;
 		unreported++;
 		/* out of buffers: interrupt now, the driver posts more */
@@ -353,11 +448,23 @@ static int sim_stream_start(struct dmakit_card *card,
 {
 	struct dmakit_sim *s = card->hw_priv;
 	struct sim_post *fifo = NULL;
+	size_t table_len = (size_t)cfg->nbufs * cfg->max_nsg;
 
 	if (s->fifo_cap != cfg->nbufs) {
 		fifo = kcalloc(cfg->nbufs, sizeof(*fifo), GFP_KERNEL);
 		if (!fifo)
 			return -ENOMEM;
+	}
+	/* the engine is stopped: its table may be replaced */
+	if (sim_stream_table && s->table_len != table_len) {
+		kvfree(s->table);
+		s->table_len = 0;
+		s->table = kvcalloc(table_len, sizeof(*s->table), GFP_KERNEL);
+		if (!s->table) {
+			kfree(fifo);
+			return -ENOMEM;
+		}
+		s->table_len = table_len;
 	}
 	spin_lock(&s->lock);
 	if (fifo) {
@@ -372,6 +479,7 @@ static int sim_stream_start(struct dmakit_card *card,
 	s->lost = 0;
 	s->next_drop_ns = 0;
 	s->starved = false;
+	s->held_valid = false;
 	s->buf_ns = cfg->rate ? div64_u64((u64)cfg->bufsize * NSEC_PER_SEC,
 					  cfg->rate) : 0;
 	s->t0_ns = ktime_get_ns();
@@ -394,13 +502,34 @@ static void sim_stream_stop(struct dmakit_card *card)
 	cancel_work_sync(&s->work);
 }
 
-/* The doorbell: one more buffer the engine may fill. */
+/*
+ * One more buffer the engine may fill: in table mode its elements go into
+ * the card's table first; then the doorbell.
+ */
 static void sim_stream_post(struct dmakit_card *card, u32 slot,
-			    dma_addr_t sg_bus, u32 nsg)
+			    const struct dmakit_stream_buf *buf)
 {
 	struct dmakit_sim *s = card->hw_priv;
+	dma_addr_t sg_bus = buf->hwsg_bus;
+	u32 nsg = buf->nsg;
 	bool kick = false;
 
+	if (s->table) {
+		struct sim_table_desc *d = &s->table[(size_t)slot *
+						     s->cfg.max_nsg];
+		struct scatterlist *sg;
+		int i;
+
+		nsg = 0;
+		for_each_sgtable_dma_sg(buf->sgt, sg, i) {
+			if (nsg == s->cfg.max_nsg)
+				break;
+			d[nsg].addr = sg_dma_address(sg);
+			d[nsg].len = sg_dma_len(sg);
+			nsg++;
+		}
+		sg_bus = 0;
+	}
 	spin_lock(&s->lock);
 	if (s->enabled && s->fifo_count < s->fifo_cap) {
 		u32 tail = (s->fifo_head + s->fifo_count) % s->fifo_cap;
@@ -426,14 +555,55 @@ static u64 sim_stream_drops(struct dmakit_card *card)
 	return drops;
 }
 
+static int sim_xfer_move(struct dmakit_sim *s, dma_addr_t bus, u64 off,
+			 u32 len, bool to_host)
+{
+	if (!len || off >= s->mem_size || len > s->mem_size - off)
+		return -EIO;
+	if (to_host)
+		return sim_bus_write(s, bus, s->mem + off, len);
+	return sim_bus_read(s, bus, s->mem + off, len);
+}
+
+/*
+ * Walk the chain as the card would: fetch each descriptor from host
+ * memory, move its bytes, stop after the one flagged last.  Returns the
+ * bytes moved; *err says whether a fetch or a move failed.
+ */
+static u64 sim_xfer_run_chain(struct dmakit_sim *s, dma_addr_t table,
+			      u32 nents, u64 off, bool to_host, int *err)
+{
+	u64 moved = 0;
+	u32 i;
+
+	*err = -EIO;	/* a chain without its last descriptor is an error */
+	for (i = 0; i < nents; i++) {
+		struct dmakit_hw_sg d;
+		u32 len;
+
+		if (sim_bus_read(s, table + i * sizeof(d), &d, sizeof(d)))
+			return moved;
+		len = le32_to_cpu(d.len);
+		if (sim_xfer_move(s, le64_to_cpu(d.addr), off + moved, len,
+				  to_host))
+			return moved;
+		moved += len;
+		if (le32_to_cpu(d.flags) & DMAKIT_HW_SG_LAST) {
+			*err = 0;
+			break;
+		}
+	}
+	return moved;
+}
+
 static void sim_xfer_work(struct work_struct *work)
 {
 	struct dmakit_sim *s = container_of(work, struct dmakit_sim, xwork);
 	unsigned long flags;
 	dma_addr_t bus;
 	bool to_host;
-	u8 *card_mem;
-	u32 len;
+	u32 len, nents;
+	u64 off, moved;
 	int ret;
 
 	spin_lock_irqsave(&s->xlock, flags);
@@ -443,20 +613,23 @@ static void sim_xfer_work(struct work_struct *work)
 	}
 	bus = s->x_bus;
 	len = s->x_len;
+	nents = s->x_nents;
+	off = s->x_off;
 	to_host = s->x_to_host;
-	card_mem = s->mem + s->x_off;
 	spin_unlock_irqrestore(&s->xlock, flags);
 
-	if (to_host)
-		ret = sim_bus_write(s, bus, card_mem, len);
-	else
-		ret = sim_bus_read(s, bus, card_mem, len);
+	if (nents) {
+		moved = sim_xfer_run_chain(s, bus, nents, off, to_host, &ret);
+	} else {
+		ret = sim_xfer_move(s, bus, off, len, to_host);
+		moved = ret ? 0 : len;
+	}
 
 	spin_lock_irqsave(&s->xlock, flags);
 	s->x_busy = false;
 	spin_unlock_irqrestore(&s->xlock, flags);
 	dmakit_card_irq(s->card, SIM_VEC_XFER);
-	dmakit_xfer_irq(s->card, ret ? -EIO : 0);
+	dmakit_xfer_complete(s->card, moved, ret ? -EIO : 0);
 }
 
 static enum hrtimer_restart sim_xtimer_fn(struct hrtimer *t)
@@ -467,14 +640,28 @@ static enum hrtimer_restart sim_xtimer_fn(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-static int sim_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
-			      u64 card_off, u32 len, bool to_host)
+/* The doorbell: the engine runs what x_* describe after its latency. */
+static void sim_xfer_go(struct dmakit_sim *s)
 {
-	struct dmakit_sim *s = card->hw_priv;
-	unsigned int latency_us;
+	unsigned int latency_us = READ_ONCE(sim_xfer_us);
+
+	if (latency_us)
+		hrtimer_start(&s->xtimer, ns_to_ktime((u64)latency_us * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+	else
+		queue_work(sim_wq, &s->xwork);
+}
+
+/*
+ * Claim the idle engine for a unit of @len bytes at card offset @off: a
+ * segment at @bus, or a chain of @nents descriptors in the table at @bus.
+ */
+static int sim_xfer_claim(struct dmakit_sim *s, dma_addr_t bus, u64 off,
+			  u64 len, u32 nents, bool to_host)
+{
 	unsigned long flags;
 
-	if (!len || card_off >= s->mem_size || len > s->mem_size - card_off)
+	if (!len || off >= s->mem_size || len > s->mem_size - off)
 		return -EINVAL;
 	spin_lock_irqsave(&s->xlock, flags);
 	if (s->x_busy) {
@@ -483,20 +670,65 @@ static int sim_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 	}
 	s->x_busy = true;
 	s->x_bus = bus;
-	s->x_off = card_off;
+	s->x_off = off;
 	s->x_len = len;
+	s->x_nents = nents;
 	s->x_to_host = to_host;
 	spin_unlock_irqrestore(&s->xlock, flags);
-	latency_us = READ_ONCE(sim_xfer_us);
-	if (latency_us)
-		hrtimer_start(&s->xtimer, ns_to_ktime((u64)latency_us * NSEC_PER_USEC),
-			      HRTIMER_MODE_REL);
-	else
-		queue_work(sim_wq, &s->xwork);
 	return 0;
 }
 
-static int sim_xfer_seg_poll(struct dmakit_card *card)
+static int sim_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
+			      u64 card_off, u32 len, bool to_host)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	int ret;
+
+	ret = sim_xfer_claim(s, bus, card_off, len, 0, to_host);
+	if (ret)
+		return ret;
+	sim_xfer_go(s);
+	return 0;
+}
+
+/*
+ * Write the chain into the engine's descriptor table, in its format, then
+ * ring the doorbell with the table's bus address.
+ */
+static int sim_xfer_chain_start(struct dmakit_card *card,
+				const struct dmakit_xfer_chain *chain)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	struct scatterlist *sg;
+	u64 left = chain->len;
+	unsigned int i;
+	int ret;
+
+	if (!chain->nents || chain->nents > s->xdesc_cap)
+		return -EINVAL;
+	ret = sim_xfer_claim(s, s->xdesc_bus, chain->card_off, chain->len,
+			     chain->nents, chain->to_host);
+	if (ret)
+		return ret;
+	/* the engine is ours: its table may be rewritten */
+	for_each_sg(chain->sgl, sg, chain->nents, i) {
+		u32 n = min_t(u64, sg_dma_len(sg), left);
+
+		s->xdesc[i] = (struct dmakit_hw_sg){
+			.addr = cpu_to_le64(sg_dma_address(sg)),
+			.len = cpu_to_le32(n),
+			.flags = cpu_to_le32(i == chain->nents - 1 ?
+					     DMAKIT_HW_SG_LAST : 0),
+		};
+		left -= n;
+	}
+	/* the table is in memory before the engine may fetch it */
+	dma_wmb();
+	sim_xfer_go(s);
+	return 0;
+}
+
+static int sim_xfer_poll(struct dmakit_card *card)
 {
 	struct dmakit_sim *s = card->hw_priv;
 	unsigned long flags;
@@ -519,16 +751,36 @@ static void sim_xfer_abort(struct dmakit_card *card)
 	spin_unlock_irq(&s->xlock);
 }
 
-static const struct dmakit_hw_ops sim_hw_ops = {
+/* the chain engine, or (sim_xfer_chain=0) the segment engine */
+static const struct dmakit_hw_ops sim_hw_ops_chain = {
+	.stream_start = sim_stream_start,
+	.stream_stop = sim_stream_stop,
+	.stream_post = sim_stream_post,
+	.stream_drops = sim_stream_drops,
+	.xfer_chain_start = sim_xfer_chain_start,
+	.xfer_poll = sim_xfer_poll,
+	.xfer_abort = sim_xfer_abort,
+	.xfer_timeout_ms = 1000,
+};
+
+static const struct dmakit_hw_ops sim_hw_ops_seg = {
 	.stream_start = sim_stream_start,
 	.stream_stop = sim_stream_stop,
 	.stream_post = sim_stream_post,
 	.stream_drops = sim_stream_drops,
 	.xfer_seg_start = sim_xfer_seg_start,
-	.xfer_seg_poll = sim_xfer_seg_poll,
+	.xfer_poll = sim_xfer_poll,
 	.xfer_abort = sim_xfer_abort,
 	.xfer_timeout_ms = 1000,
 };
+
+static void sim_free_xdesc(struct dmakit_sim *s)
+{
+	if (s->xdesc)
+		dma_free_coherent(s->dev, s->xdesc_cap * sizeof(*s->xdesc),
+				  s->xdesc, s->xdesc_bus);
+	s->xdesc = NULL;
+}
 
 static int sim_probe(struct platform_device *pdev)
 {
@@ -542,8 +794,10 @@ static int sim_probe(struct platform_device *pdev)
 		dev_err(dev, "DMA ops in use: the simulation models dma-direct only\n");
 		return -ENODEV;
 	}
-	if (!sim_cardmem || sim_dma_bits < 12 || !sim_xfer_seg) {
-		dev_err(dev, "bad sim_cardmem, sim_dma_bits or sim_xfer_seg\n");
+	if (!sim_cardmem || sim_dma_bits < 12 || !sim_xfer_seg ||
+	    (sim_xfer_chain && sim_xfer_seg < PAGE_SIZE) ||
+	    sim_xfer_chain > 65536) {
+		dev_err(dev, "bad sim_cardmem, sim_dma_bits, sim_xfer_seg or sim_xfer_chain (a chain engine's segment is at least a page)\n");
 		return -EINVAL;
 	}
 	s = devm_kzalloc(dev, sizeof(*s), GFP_KERNEL);
@@ -571,8 +825,19 @@ static int sim_probe(struct platform_device *pdev)
 		ret = -ENOMEM;
 		goto err_mem;
 	}
+	if (sim_xfer_chain) {
+		s->xdesc_cap = sim_xfer_chain;
+		s->xdesc = dma_alloc_coherent(dev, s->xdesc_cap *
+					      sizeof(*s->xdesc),
+					      &s->xdesc_bus, GFP_KERNEL);
+		if (!s->xdesc) {
+			ret = -ENOMEM;
+			goto err_mem;
+		}
+	}
 
-	card = dmakit_card_alloc(dev, dev, &sim_hw_ops, s, "sim");
+	card = dmakit_card_alloc(dev, dev, sim_xfer_chain ? &sim_hw_ops_chain :
+					   &sim_hw_ops_seg, s, "sim");
 	if (IS_ERR(card)) {
 		ret = PTR_ERR(card);
 		goto err_mem;
@@ -580,6 +845,7 @@ static int sim_probe(struct platform_device *pdev)
 	card->dma_bits = bits;
 	card->card_mem_size = s->mem_size;
 	card->xfer_max_seg = sim_xfer_seg;
+	card->xfer_max_chain = sim_xfer_chain;
 	card->irq_type = DMAKIT_IRQ_NONE;
 	card->nvec = 2;
 	card->payload = DMAKIT_PAYLOAD_SIM;
@@ -594,6 +860,7 @@ static int sim_probe(struct platform_device *pdev)
 err_card:
 	dmakit_card_put(card);
 err_mem:
+	sim_free_xdesc(s);
 	vfree(s->mem);
 	dev->dma_parms = NULL;
 	return ret;
@@ -608,8 +875,10 @@ static void sim_remove_card(struct platform_device *pdev)
 	sim_stream_stop(s->card);
 	sim_xfer_abort(s->card);
 	dmakit_card_put(s->card);
+	sim_free_xdesc(s);
 	vfree(s->mem);
 	kfree(s->fifo);
+	kvfree(s->table);
 	pdev->dev.dma_parms = NULL;
 }
 

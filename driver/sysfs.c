@@ -206,6 +206,7 @@ DMAKIT_COUNTER_ATTR(bytes);
 DMAKIT_COUNTER_ATTR(errors);
 DMAKIT_COUNTER_ATTR(timeouts);
 DMAKIT_COUNTER_ATTR(drops);
+DMAKIT_COUNTER_ATTR(xfer_starts);
 
 static ssize_t interrupts_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
@@ -229,6 +230,7 @@ static struct attribute *dmakit_counter_attrs[] = {
 	&dev_attr_errors.attr,
 	&dev_attr_timeouts.attr,
 	&dev_attr_drops.attr,
+	&dev_attr_xfer_starts.attr,
 	&dev_attr_interrupts.attr,
 	NULL,
 };

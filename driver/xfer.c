@@ -5,9 +5,12 @@
  * Submit pins the user pages (pin.c: long-term, charged to the process's
  * locked memory and the card's cap), builds an sg_table and maps it with
  * dma_map_sgtable() for the direction of the transfer, then queues the
- * transaction.  The card runs one transaction at a time, one hardware
- * segment at a time (a DMA segment, split to the engine's limit); each
- * segment's interrupt starts the next.  Wait sleeps, with a timeout and
+ * transaction.  The card runs one transaction at a time, one unit of
+ * work at a time: on a segment engine one hardware segment (a DMA segment,
+ * split to the engine's limit), each segment's completion starting the
+ * next; on a chain engine the whole mapped scatter-gather list in one
+ * start and one completion (or one per xfer_max_chain elements).  Wait
+ * sleeps, with a timeout and
  * interruptibly, until the transaction has ended, then unmaps (which, with
  * swiotlb, copies the bounce buffer back for DMA_FROM_DEVICE) and unpins
  * (dirtying the pages the device wrote).
@@ -64,10 +67,13 @@ struct dmakit_txn {
 	struct dmakit_pin pin;		/* the user buffer (pin.c) */
 	struct sg_table sgt;
 	dma_addr_t first_bus;
-	/* the segment in flight */
+	/* the unit in flight: a segment at @sg + @sg_off, or a chain of
+	 * @unit_nents elements from @sg; @unit_len bytes either way
+	 */
 	struct scatterlist *sg;
 	u32 sg_off;
-	u32 seg_len;
+	unsigned int unit_nents;
+	u64 unit_len;
 };
 
 static enum dma_data_direction xfer_dma_dir(const struct dmakit_txn *x)
@@ -111,22 +117,57 @@ static void xfer_finish_locked(struct dmakit_card *card, struct dmakit_txn *x,
 	}
 }
 
-/* Program the next hardware segment of the active transaction. */
+/* Start the chain of the elements from x->sg, as many as the engine takes. */
+static int xfer_issue_chain_locked(struct dmakit_card *card,
+				   struct dmakit_txn *x)
+{
+	struct dmakit_xfer_chain chain = {
+		.sgl = x->sg,
+		.card_off = x->card_addr + x->done,
+		.to_host = x->dir == DMAKIT_XFER_TO_HOST,
+	};
+	struct scatterlist *sg = x->sg;
+	u64 left = x->len - x->done;
+
+	while (sg && left && (!card->xfer_max_chain ||
+			      chain.nents < card->xfer_max_chain)) {
+		u32 n = min_t(u64, sg_dma_len(sg), left);
+
+		chain.len += n;
+		left -= n;
+		chain.nents++;
+		sg = sg_next(sg);
+	}
+	x->unit_nents = chain.nents;
+	x->unit_len = chain.len;
+	return card->hw->xfer_chain_start(card, &chain);
+}
+
+/* Program the next segment or chain of the active transaction. */
 static int xfer_issue_locked(struct dmakit_card *card, struct dmakit_txn *x)
 {
 	const struct dmakit_hw_ops *hw = card->hw;
-	u32 avail = sg_dma_len(x->sg) - x->sg_off;
-	dma_addr_t bus = sg_dma_address(x->sg) + x->sg_off;
 	int ret;
 
-	x->seg_len = min(avail, card->xfer_max_seg);
 	card->xfer_seg_gen++;
 	card->xfer_watchdog_polls = 0;
-	ret = hw->xfer_seg_start(card, bus, x->card_addr + x->done,
-				 x->seg_len, x->dir == DMAKIT_XFER_TO_HOST);
-	if (!ret)
+	if (hw->xfer_chain_start) {
+		ret = xfer_issue_chain_locked(card, x);
+	} else {
+		u32 avail = sg_dma_len(x->sg) - x->sg_off;
+
+		x->unit_nents = 1;
+		x->unit_len = min(avail, card->xfer_max_seg);
+		ret = hw->xfer_seg_start(card,
+					 sg_dma_address(x->sg) + x->sg_off,
+					 x->card_addr + x->done, x->unit_len,
+					 x->dir == DMAKIT_XFER_TO_HOST);
+	}
+	if (!ret) {
+		atomic64_inc(&card->cnt.xfer_starts);
 		mod_delayed_work(system_wq, &card->xfer_watchdog,
 				 msecs_to_jiffies(hw->xfer_timeout_ms));
+	}
 	return ret;
 }
 
@@ -157,22 +198,49 @@ static void xfer_start_next_locked(struct dmakit_card *card)
 	}
 }
 
-/* The segment in flight ended with @status. */
-static void xfer_seg_done_locked(struct dmakit_card *card,
-				 struct dmakit_txn *x, int status)
+/* Past the unit that completed: the next segment or chain starts there. */
+static void xfer_advance_locked(struct dmakit_card *card, struct dmakit_txn *x)
 {
-	int ret;
+	unsigned int i;
 
-	if (status) {
-		xfer_finish_locked(card, x, status);
-		goto next;
+	x->done += x->unit_len;
+	if (x->done >= x->len)
+		return;
+	if (card->hw->xfer_chain_start) {
+		for (i = 0; i < x->unit_nents; i++)
+			x->sg = sg_next(x->sg);
+		return;
 	}
-	x->done += x->seg_len;
-	x->sg_off += x->seg_len;
-	if (x->sg_off == sg_dma_len(x->sg) && x->done < x->len) {
+	x->sg_off += x->unit_len;
+	if (x->sg_off == sg_dma_len(x->sg)) {
 		x->sg = sg_next(x->sg);
 		x->sg_off = 0;
 	}
+}
+
+/*
+ * The unit in flight ended: the engine moved @bytes of it, with @status.
+ * Fewer bytes than started without an error status is an error too: the
+ * transaction's data did not all move.
+ */
+static void xfer_unit_done_locked(struct dmakit_card *card,
+				  struct dmakit_txn *x, u64 bytes, int status)
+{
+	int ret;
+
+	if (!status && bytes != x->unit_len) {
+		dev_err_ratelimited(&card->dev,
+				    "transaction %llu: the engine reported %llu of %llu bytes\n",
+				    x->id, bytes, x->unit_len);
+		status = -EIO;
+	}
+	if (status) {
+		/* what the engine says it moved before the error */
+		x->done += min(bytes, x->unit_len);
+		xfer_finish_locked(card, x, status);
+		goto next;
+	}
+	xfer_advance_locked(card, x);
 	if (x->done >= x->len) {
 		xfer_finish_locked(card, x, 0);
 	} else if (x->cancelled) {
@@ -193,12 +261,19 @@ next:
 	xfer_start_next_locked(card);
 }
 
-/*
- * The transaction engine's interrupt (any context).  The engine is asked
- * whether it is idle, under the lock: an interrupt left over from a
- * segment the watchdog already completed must not end the next one.
+/**
+ * dmakit_xfer_complete - the engine finished the segment or chain it was
+ * given (any context: hard or threaded interrupt handler, work, a poll
+ * loop).
+ * @card:   the card
+ * @bytes:  bytes the engine moved (all of the unit on success)
+ * @status: 0, or a negative errno for a failed DMA (-EIO)
+ *
+ * The engine is asked whether it is idle, under the lock: a completion
+ * left over from a unit the watchdog already completed must not end the
+ * next one.
  */
-void dmakit_xfer_irq(struct dmakit_card *card, int status)
+void dmakit_xfer_complete(struct dmakit_card *card, u64 bytes, int status)
 {
 	struct dmakit_txn *x;
 	unsigned long flags;
@@ -206,16 +281,18 @@ void dmakit_xfer_irq(struct dmakit_card *card, int status)
 	spin_lock_irqsave(&card->xfer_lock, flags);
 	x = card->xfer_active;
 	if (x && !card->dead) {
-		int busy = card->hw->xfer_seg_poll(card);
+		int busy = card->hw->xfer_poll(card);
 
 		if (busy < 0) {
+			/* a vanished device's report is not to be trusted */
 			status = busy;
+			bytes = 0;
 		} else if (busy) {
 			spin_unlock_irqrestore(&card->xfer_lock, flags);
 			return;
 		}
 		cancel_delayed_work(&card->xfer_watchdog);
-		xfer_seg_done_locked(card, x, status);
+		xfer_unit_done_locked(card, x, bytes, status);
 	}
 	spin_unlock_irqrestore(&card->xfer_lock, flags);
 }
@@ -247,12 +324,12 @@ static void xfer_watchdog_fn(struct work_struct *work)
 	if (!x || card->dead)
 		goto out;
 	gen = card->xfer_seg_gen;
-	busy = card->hw->xfer_seg_poll(card);
+	busy = card->hw->xfer_poll(card);
 	if (busy == 0) {
 		dev_warn_ratelimited(&card->dev,
 				     "transaction %llu: completion interrupt lost, recovered\n",
 				     x->id);
-		xfer_seg_done_locked(card, x, 0);
+		xfer_unit_done_locked(card, x, x->unit_len, 0);
 		goto out;
 	}
 	if (busy < 0) {
@@ -313,6 +390,30 @@ static int xfer_check_args(struct dmakit_card *card,
 }
 
 /*
+ * An IOMMU merges mapped pages up to the device's max_seg_size, which a
+ * chain engine's backend sets to its descriptor limit (pci.c does): an
+ * element beyond it is never handed to the engine.
+ */
+static int xfer_check_chain_limit(struct dmakit_card *card,
+				  struct dmakit_txn *x)
+{
+	struct scatterlist *sg;
+	int i;
+
+	if (!card->hw->xfer_chain_start)
+		return 0;
+	for_each_sgtable_dma_sg(&x->sgt, sg, i) {
+		if (sg_dma_len(sg) > card->xfer_max_seg) {
+			dev_err_ratelimited(&card->dev,
+					    "a mapped segment of %u bytes exceeds the engine's %u\n",
+					    sg_dma_len(sg), card->xfer_max_seg);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
  * Describe the pinned pages within the DMA layer's segment limits and map
  * them.  Called with card->lock held, the card alive.
  */
@@ -323,6 +424,9 @@ static int xfer_map(struct dmakit_card *card, struct dmakit_txn *x)
 
 	max_seg = min_t(size_t, dma_get_max_seg_size(card->dma_dev),
 			dma_max_mapping_size(card->dma_dev));
+	/* a chain engine's descriptor takes at most xfer_max_seg bytes */
+	if (card->hw->xfer_chain_start)
+		max_seg = min(max_seg, card->xfer_max_seg);
 	max_seg = max_t(unsigned int, rounddown(max_seg, PAGE_SIZE), PAGE_SIZE);
 	ret = sg_alloc_table_from_pages_segment(&x->sgt, x->pin.pages,
 						x->pin.npages, x->pin.offset,
@@ -339,6 +443,9 @@ static int xfer_map(struct dmakit_card *card, struct dmakit_txn *x)
 	}
 	x->mapped = true;
 	x->first_bus = sg_dma_address(x->sgt.sgl);
+	ret = xfer_check_chain_limit(card, x);
+	if (ret)
+		return ret;
 	if (dmakit_fault(DMAKIT_FAULT_MAP_ERROR)) {
 		/* the bug: a page mapped and used without dma_mapping_error() */
 		dma_addr_t bus = dma_map_page(card->dma_dev, x->pin.pages[0], 0,
@@ -363,7 +470,7 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 		dmakit_ring_fault_lock_order(card);
 	if (dmakit_fault(DMAKIT_FAULT_USE_AFTER_FREE))
 		dmakit_fault_use_after_free();
-	if (!card->hw->xfer_seg_start)
+	if (!dmakit_card_has_xfer(card))
 		return -EOPNOTSUPP;
 	ret = xfer_check_args(card, &a);
 	if (ret)
@@ -626,17 +733,17 @@ void dmakit_xfer_shutdown(struct dmakit_card *card)
 	unsigned long deadline;
 	bool active;
 
-	if (!hw->xfer_seg_start)
+	if (!dmakit_card_has_xfer(card))
 		return;
 	spin_lock_irq(&card->xfer_lock);
 	active = card->xfer_active;
 	spin_unlock_irq(&card->xfer_lock);
 	if (active) {
 		deadline = jiffies + msecs_to_jiffies(2 * hw->xfer_timeout_ms);
-		while (hw->xfer_seg_poll(card) == 1 &&
+		while (hw->xfer_poll(card) == 1 &&
 		       time_before(jiffies, deadline))
 			usleep_range(5000, 10000);
-		if (hw->xfer_seg_poll(card) == 1)
+		if (hw->xfer_poll(card) == 1)
 			hw->xfer_abort(card);
 	}
 	cancel_delayed_work_sync(&card->xfer_watchdog);

@@ -70,8 +70,12 @@ card_sys() {
 # card is not needed.
 TEST_MOD=/lib/modules/dmakit-faults.ko
 load_dmakit() {
-	# a 32-buffer ring: 8 MiB of the 16 MiB bounce pool under swiotlb
-	local want="${DMAKIT_KO:-$MOD} sim=1 sim_xfer_seg=4096 ring_nbufs=32 $*"
+	# a 32-buffer ring: 8 MiB of the 16 MiB bounce pool under swiotlb;
+	# the sim's chain engine takes two 4 KiB descriptors per start, so a
+	# transaction of several pages takes several starts (the core's split
+	# of long lists; partial completion visible): 25-chain loads whole
+	# chains
+	local want="${DMAKIT_KO:-$MOD} sim=1 sim_xfer_seg=4096 sim_xfer_chain=2 ring_nbufs=32 $*"
 	if [ -d /sys/module/dmakit ]; then
 		[ "$(cat /tmp/dmakit.params 2>/dev/null)" = "$want" ] && return 0
 		rmmod dmakit || return 1

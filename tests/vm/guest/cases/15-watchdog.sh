@@ -1,8 +1,8 @@
 # timeout: 300
 # The transaction watchdog and closing, on their rare paths, forced with
 # the test build's hooks (driver/fault.h) on the simulated card:
-# - a segment that ends while the watchdog stops the hung engine
-#   (abort_window): no new segment may start, nothing freed may be read
+# - a segment or chain that ends while the watchdog stops the hung engine
+#   (abort_window): no new one may start, nothing freed may be read
 #   (KASAN on the debug kernel), and a transaction whose data did not all
 #   move must fail, never be "recovered" as a success;
 # - a close that cannot wait for its running transaction (close_nowait,
@@ -22,23 +22,36 @@ timeouts_counted() {	# SYSFS-DIR
 	[ "$(cat "$1/counters/timeouts")" -ge 1 ]
 }
 
-# A 10 s segment: the watchdog (three silent 1 s polls) gives the engine
-# up while it runs; the hook holds the abort until the segment has ended.
+# A 10 s unit of work: the watchdog (three silent 1 s polls) gives the
+# engine up while it runs; the hook holds the abort until the unit has
+# ended.  Once on the segment engine (two 4 KiB segments), once on the
+# chain engine (a chain of two 4 KiB descriptors, then one more): the
+# transfer must fail with what the first unit moved.
 slow="sim_xfer_us=10000000 fault=abort_window"
 
-DMAKIT_KO=$TEST_MOD load_dmakit $slow
-sim=$(card_dev sim)
-s=$(card_sys "$sim")
-dmakit xfer -d "$sim" --to-host --size 8192 --timeout 60s -q >/tmp/wd.out 2>&1
-rc=$?
-cat /tmp/wd.out
-t_eq "two segments, the engine given up during the first: the transfer fails" $rc 1
-t_check "  with ETIMEDOUT, not all of it done" grep -qi "timed out ([0-9]* of 8192 bytes done)" /tmp/wd.out
-t_check "  the watchdog said so" sh -c 'dmesg | grep -q "DMA engine hung, stopping it"'
-t_check "  and counted it, once the engine is stopped" \
-	wait_for 60 timeouts_counted "$s"
-dmakit xfer -d "$sim" --to-host --size 512 --timeout 60s -q 2>/dev/null
-t_eq "the given-up engine takes no new work" $? 1
+given_up() {	# WHAT SIZE DONE MODULE-PARAMS...
+	local what=$1 size=$2 done=$3
+	shift 3
+	unload_dmakit 2>/dev/null
+	DMAKIT_KO=$TEST_MOD load_dmakit $slow "$@"
+	sim=$(card_dev sim)
+	s=$(card_sys "$sim")
+	hung0=$(dmesg | grep -c "DMA engine hung, stopping it")
+	dmakit xfer -d "$sim" --to-host --size "$size" --timeout 60s -q >/tmp/wd.out 2>&1
+	rc=$?
+	cat /tmp/wd.out
+	t_eq "$what, the engine given up during the first: the transfer fails" $rc 1
+	t_check "  with ETIMEDOUT, $done of $size bytes done" grep -qi "timed out ($done of $size bytes done)" /tmp/wd.out
+	t_check "  the watchdog said so" \
+		test "$(dmesg | grep -c "DMA engine hung, stopping it")" -gt "$hung0"
+	t_check "  and counted it, once the engine is stopped" \
+		wait_for 60 timeouts_counted "$s"
+	dmakit xfer -d "$sim" --to-host --size 512 --timeout 60s -q 2>/dev/null
+	t_eq "  the given-up engine takes no new work" $? 1
+}
+
+given_up "two segments" 8192 4096 sim_xfer_chain=0
+given_up "two chains" 12288 8192
 
 # one segment: it completes in the window and its waiter frees it while
 # the watchdog still holds it (the debug kernel's KASAN checks the rest)

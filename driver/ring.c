@@ -583,6 +583,12 @@ void dmakit_ring_kick(struct dmakit_card *card)
 	mutex_unlock(&r->lock);
 }
 
+/* The stream runs; stable while card->lock is held (start and stop take it). */
+bool dmakit_ring_running(struct dmakit_card *card)
+{
+	return card->ring && READ_ONCE(card->ring->running);
+}
+
 /* Called with card->lock held. */
 int dmakit_ring_start(struct dmakit_card *card)
 {
@@ -602,6 +608,11 @@ int dmakit_ring_start(struct dmakit_card *card)
 	}
 	if (r->running) {
 		ret = -EALREADY;
+		goto out;
+	}
+	/* one engine for both: it is busy with transactions */
+	if (card->hw->shared_engine && dmakit_xfer_busy(card)) {
+		ret = -EBUSY;
 		goto out;
 	}
 	cfg.cmpl_bus = r->cmpl_bus;

@@ -107,4 +107,36 @@ vm_edu_data /mnt/edu4.dat 2
 t_eq "  data checked" $? 0
 rm -f /mnt/edu4.*
 t_check "rmmod" unload_dmakit
+
+# The checks above must catch a ring that gets the DMA API wrong where the
+# platform makes it matter (the test build's faults, fault.h): buffers
+# mapped DMA_TO_DEVICE -- the IOMMU maps them read-only and blocks edu's
+# writes, swiotlb never copies the bounce buffer back; no sync for the
+# CPU -- swiotlb leaves the data in the bounce buffer.  On plain (and
+# no_sync behind the IOMMU, x86 being coherent) nothing shows: that is
+# why this case runs in all three configurations.
+fault_run() {	# fault_run FAULT: 0 if vm_edu_data accepted the recording
+	local rc
+	DMAKIT_KO=$TEST_MOD load_dmakit "fault=$1" || return 2
+	dmakit record -d "$(card_dev edu)" -o /mnt/f.dat --size 32K --quiet || return 2
+	vm_edu_data /mnt/f.dat 2 >/dev/null 2>&1
+	rc=$?
+	rm -f /mnt/f.*
+	unload_dmakit
+	return $rc
+}
+case $DMAKIT_VM_CONFIG in
+plain)	want_dir=0 want_sync=0 ;;
+iommu)	want_dir=1 want_sync=0 ;;
+*)	want_dir=1 want_sync=1 ;;
+esac
+n0=$(dmesg | wc -l)
+fault_run ring_wrong_dir
+t_eq "fault=ring_wrong_dir: data check fails ($want_dir: 1 = caught)" $? $want_dir
+if [ "$DMAKIT_VM_CONFIG" = iommu ]; then
+	t_check "  the IOMMU blocked edu's writes (DMAR fault logged)" \
+		sh -c "dmesg | tail -n +$((n0 + 1)) | grep -qE 'DMAR: \[DMA Write'"
+fi
+fault_run ring_no_sync
+t_eq "fault=ring_no_sync: data check fails ($want_sync: 1 = caught)" $? $want_sync
 t_done

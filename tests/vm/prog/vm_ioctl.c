@@ -81,7 +81,7 @@ static void info_ok(void)
 	T_EQ(info.abi_version, DMAKIT_IOCTL_ABI_VERSION);
 	T_STREQ(info.backend, is_sim ? "sim" : "edu");
 	T_ASSERT(info.flags & DMAKIT_INFO_F_XFER);
-	T_EQ(!!(info.flags & DMAKIT_INFO_F_RING), is_sim);
+	T_ASSERT(info.flags & DMAKIT_INFO_F_RING);	/* edu has one too */
 	T_ASSERT(info.card_mem_size > 0);
 	T_EQ(info.max_xfers, MAX_XFERS);
 	for (size_t i = 0; i < sizeof(info.reserved) / 8; i++)

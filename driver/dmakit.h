@@ -8,6 +8,7 @@
  *   core.c   what backends call: card lifetime, DMA masks, interrupts
  *   pci.c    the PCI driver: probe/remove, IRQ vectors, per-device data
  *   edu.c    QEMU's edu device: registers, transaction engine, IRQ handler
+ *   edu_stream.c  edu's streaming engine: ring buffers filled DMA by DMA
  *   sim.c    the simulated card: a streaming and a transaction engine that
  *            reach memory only through bus addresses, like hardware
  *   ring.c   the streaming ring (include/uapi/dmakit/ring.h) over DMA
@@ -175,6 +176,11 @@ struct dmakit_card;
  * @xfer_abort:   stop a hung engine from touching memory (may sleep)
  * @xfer_timeout_ms: longest a healthy segment (chain of xfer_max_chain
  *                elements) takes
+ *
+ * @shared_engine: the streaming and the transaction engine are one DMA
+ *                engine (edu): the ring does not start while a transaction
+ *                is queued or running, and a transaction is refused while
+ *                the ring runs (-EBUSY both ways)
  */
 struct dmakit_xfer_chain;
 
@@ -193,6 +199,7 @@ struct dmakit_hw_ops {
 	int (*xfer_poll)(struct dmakit_card *card);
 	void (*xfer_abort)(struct dmakit_card *card);
 	unsigned int xfer_timeout_ms;
+	bool shared_engine;
 };
 
 /**
@@ -341,6 +348,7 @@ void dmakit_ring_irq(struct dmakit_card *card);
 void dmakit_stream_complete(struct dmakit_card *card, u32 slot,
 			    const struct dmakit_stream_result *res);
 void dmakit_ring_kick(struct dmakit_card *card);
+bool dmakit_ring_running(struct dmakit_card *card);
 int dmakit_ring_attach(struct dmakit_card *card, u32 mode, u32 *slot,
 		       u64 *start_pos);
 void dmakit_ring_detach(struct dmakit_card *card, u32 slot);
@@ -357,6 +365,7 @@ void dmakit_xfer_complete(struct dmakit_card *card, u64 bytes, int status);
 void dmakit_xfer_release_file(struct dmakit_file *f);
 void dmakit_xfer_shutdown(struct dmakit_card *card);
 void dmakit_xfer_init(struct dmakit_card *card);
+bool dmakit_xfer_busy(struct dmakit_card *card);
 
 /* pin.c */
 int dmakit_pin_user(struct dmakit_card *card, struct dmakit_pin *pin,
@@ -394,6 +403,12 @@ struct dmakit_pci;
  *             NULL: the hard handler does everything
  * @irq_selftest: make the device raise an interrupt and wait for it;
  *             optional (NULL: the first vector the PCI core gives is used)
+ * @priv_size: bytes of the backend's own per-device state (p->priv,
+ *             zeroed, freed with the device)
+ * @init:      set up that state (locks, work items) before anything that
+ *             could use it: the check, the interrupt handlers
+ * @ring_nbufs, @ring_bufsize: the card's default ring geometry (0: the
+ *             module parameters'); a slow engine wants a small ring
  */
 struct dmakit_pci_info {
 	const char *name;
@@ -407,6 +422,10 @@ struct dmakit_pci_info {
 	irqreturn_t (*irq_handler)(int irq, void *dev_id);
 	irqreturn_t (*irq_thread)(int irq, void *dev_id);
 	int (*irq_selftest)(struct dmakit_pci *p);
+	size_t priv_size;
+	int (*init)(struct dmakit_pci *p);
+	u32 ring_nbufs;
+	u32 ring_bufsize;
 };
 
 struct dmakit_pci {
@@ -415,6 +434,7 @@ struct dmakit_pci {
 	struct dmakit_card *card;
 	const struct dmakit_pci_info *info;
 	struct completion irq_test;
+	void *priv;		/* info->priv_size bytes of the backend's */
 #ifdef DMAKIT_FAULT_INJECT
 	struct dentry *debugfs;
 	bool fake_vanished;	/* debugfs: registers read all-ones */

@@ -2,7 +2,9 @@
 /*
  * QEMU's edu device (hw/misc/edu.c, docs/specs/edu.rst) as a dmakit card:
  * a transaction engine between host memory and a 4 KiB window of device
- * memory, one DMA at a time, completing with an interrupt.
+ * memory, one DMA at a time, completing with an interrupt.  The same
+ * engine fills the streaming ring (edu_stream.c): transactions and the
+ * stream take turns (shared_engine: one refuses while the other runs).
  *
  * The emulator aborts on a DMA of zero bytes or outside its window (QEMU
  * before 8.2.1 also on a range that ends exactly at the window's end), so
@@ -14,32 +16,8 @@
 #include <linux/pci.h>
 
 #include "dmakit.h"
+#include "edu.h"
 #include "fault.h"
-
-#define EDU_REG_ID		0x00
-#define  EDU_ID_MAGIC_MASK	0xff
-#define  EDU_ID_MAGIC		0xed
-#define EDU_REG_ALIVE		0x04	/* reads back the inverse */
-#define EDU_REG_IRQ_STATUS	0x24
-#define  EDU_IRQ_DMA		BIT(8)
-#define  EDU_IRQ_SELFTEST	BIT(16)	/* any bit the driver raises */
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-#define  EDU_DMA_START		BIT(0)	/* stays set while the DMA runs */
-#define  EDU_DMA_TO_RAM		BIT(1)
-#define  EDU_DMA_IRQ		BIT(2)
-
-#define EDU_DMA_WINDOW		0x40000
-/* the last byte of the 4 KiB window is unreachable on QEMU < 8.2.1 */
-#define EDU_CARD_MEM		(4096 - 1)
-#define EDU_DMA_BITS		28
-/* a DMA takes 100 ms of QEMU's virtual clock */
-#define EDU_SEG_TIMEOUT_MS	1000
-#define EDU_ALL_ONES		0xffffffffU
 
 /*
  * A removed device answers reads with all-ones.  QEMU cannot remove a
@@ -47,19 +25,19 @@
  * test builds a debugfs switch, dmakit/<pci address>/fake_vanished, makes
  * the registers read that way to test the driver's handling (fault.c).
  */
-static u32 edu_readl(struct dmakit_pci *p, u32 reg)
+u32 edu_readl(struct dmakit_pci *p, u32 reg)
 {
 	if (unlikely(dmakit_fault_vanished(p)))
 		return EDU_ALL_ONES;
 	return readl(p->regs + reg);
 }
 
-static void edu_writel(struct dmakit_pci *p, u32 reg, u32 val)
+void edu_writel(struct dmakit_pci *p, u32 reg, u32 val)
 {
 	writel(val, p->regs + reg);
 }
 
-static void edu_writeq(struct dmakit_pci *p, u32 reg, u64 val)
+void edu_writeq(struct dmakit_pci *p, u32 reg, u64 val)
 {
 	writeq(val, p->regs + reg);
 }
@@ -86,12 +64,18 @@ static irqreturn_t edu_irq(int irq, void *dev_id)
 	return status & EDU_IRQ_DMA ? IRQ_WAKE_THREAD : IRQ_HANDLED;
 }
 
-/* Threaded half: the count register holds the length of the DMA that ended. */
+/*
+ * Threaded half: the DMA that ended is the stream's or a transaction's
+ * (never both at once); for a transaction the count register holds its
+ * length.
+ */
 static irqreturn_t edu_irq_thread(int irq, void *dev_id)
 {
 	struct dmakit_pci *p = dev_id;
 
-	dmakit_xfer_complete(p->card, edu_readl(p, EDU_REG_DMA_COUNT), 0);
+	if (!edu_stream_irq(p))
+		dmakit_xfer_complete(p->card,
+				     edu_readl(p, EDU_REG_DMA_COUNT), 0);
 	return IRQ_HANDLED;
 }
 
@@ -126,9 +110,9 @@ static int edu_check(struct dmakit_pci *p)
 	return 0;
 }
 
-static int edu_xfer_poll(struct dmakit_card *card)
+/* 1 while a DMA runs, 0 when idle, -ENODEV if the device is gone. */
+int edu_dma_poll(struct dmakit_pci *p)
 {
-	struct dmakit_pci *p = card->hw_priv;
 	u32 cmd = edu_readl(p, EDU_REG_DMA_CMD);
 
 	if (cmd == EDU_ALL_ONES)
@@ -136,10 +120,19 @@ static int edu_xfer_poll(struct dmakit_card *card)
 	return cmd & EDU_DMA_START ? 1 : 0;
 }
 
-static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
-			      u64 card_off, u32 len, bool to_host)
+static int edu_xfer_poll(struct dmakit_card *card)
 {
-	struct dmakit_pci *p = card->hw_priv;
+	return edu_dma_poll(card->hw_priv);
+}
+
+/*
+ * Start one DMA of @len bytes between bus address @bus and device memory
+ * offset @card_off, completing with an interrupt; checked first, as the
+ * emulator dies of a bad one.
+ */
+int edu_dma_start(struct dmakit_pci *p, dma_addr_t bus, u32 card_off,
+		  u32 len, bool to_ram)
+{
 	u64 window = EDU_DMA_WINDOW + card_off;
 	int busy;
 
@@ -148,26 +141,34 @@ static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
 	/* the device truncates addresses beyond its mask */
 	if (bus + len - 1 > DMA_BIT_MASK(EDU_DMA_BITS))
 		return -EIO;
-	busy = edu_xfer_poll(card);
+	busy = edu_dma_poll(p);
 	if (busy)
 		return busy < 0 ? busy : -EBUSY;
 
-	edu_writeq(p, EDU_REG_DMA_SRC, to_host ? window : bus);
-	edu_writeq(p, EDU_REG_DMA_DST, to_host ? bus : window);
+	edu_writeq(p, EDU_REG_DMA_SRC, to_ram ? window : bus);
+	edu_writeq(p, EDU_REG_DMA_DST, to_ram ? bus : window);
 	edu_writeq(p, EDU_REG_DMA_COUNT, len);
 	edu_writel(p, EDU_REG_DMA_CMD, EDU_DMA_START | EDU_DMA_IRQ |
-		   (to_host ? EDU_DMA_TO_RAM : 0));
+		   (to_ram ? EDU_DMA_TO_RAM : 0));
 	/*
 	 * Flush the posted writes and see the engine busy: it stays busy for
 	 * 100 ms, so a clear start bit without a completion means the device
 	 * did not take the command (e.g. its memory decoding is off).
 	 */
-	busy = edu_xfer_poll(card);
+	busy = edu_dma_poll(p);
 	if (busy < 0)
 		return busy;
 	if (!busy && !(edu_readl(p, EDU_REG_IRQ_STATUS) & EDU_IRQ_DMA))
 		return -EIO;
 	return 0;
+}
+
+static int edu_xfer_seg_start(struct dmakit_card *card, dma_addr_t bus,
+			      u64 card_off, u32 len, bool to_host)
+{
+	if (card_off >= EDU_CARD_MEM)
+		return -EINVAL;
+	return edu_dma_start(card->hw_priv, bus, card_off, len, to_host);
 }
 
 /* A hung engine: no more bus mastering, so it cannot touch our pages. */
@@ -178,11 +179,21 @@ static void edu_xfer_abort(struct dmakit_card *card)
 	pci_clear_master(p->pdev);
 }
 
+static int edu_init(struct dmakit_pci *p)
+{
+	edu_stream_init(p);
+	return 0;
+}
+
 static const struct dmakit_hw_ops edu_hw_ops = {
+	.stream_start = edu_stream_start,
+	.stream_stop = edu_stream_stop,
+	.stream_post = edu_stream_post,
 	.xfer_seg_start = edu_xfer_seg_start,
 	.xfer_poll = edu_xfer_poll,
 	.xfer_abort = edu_xfer_abort,
 	.xfer_timeout_ms = EDU_SEG_TIMEOUT_MS,
+	.shared_engine = true,
 };
 
 const struct dmakit_pci_info dmakit_edu_info = {
@@ -196,4 +207,8 @@ const struct dmakit_pci_info dmakit_edu_info = {
 	.irq_handler = edu_irq,
 	.irq_thread = edu_irq_thread,
 	.irq_selftest = edu_irq_selftest,
+	.priv_size = sizeof(struct edu),
+	.init = edu_init,
+	.ring_nbufs = EDU_RING_NBUFS,
+	.ring_bufsize = EDU_RING_BUFSIZE,
 };

@@ -17,7 +17,7 @@
 static char *fault = "";
 module_param(fault, charp, 0444);
 MODULE_PARM_DESC(fault,
-		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep,lock_order,use_after_free,ring_vmap), paths to force (abort_window,close_nowait)");
+		 "TEST BUILD ONLY: bugs to commit (leak_unmap,map_error,atomic_sleep,lock_order,use_after_free,ring_vmap,ring_wrong_dir,ring_no_sync), paths to force (abort_window,close_nowait)");
 
 static const char *const fault_names[] = {
 	[DMAKIT_FAULT_LEAK_UNMAP] = "leak_unmap",
@@ -26,6 +26,8 @@ static const char *const fault_names[] = {
 	[DMAKIT_FAULT_LOCK_ORDER] = "lock_order",
 	[DMAKIT_FAULT_USE_AFTER_FREE] = "use_after_free",
 	[DMAKIT_FAULT_RING_VMAP] = "ring_vmap",
+	[DMAKIT_FAULT_RING_WRONG_DIR] = "ring_wrong_dir",
+	[DMAKIT_FAULT_RING_NO_SYNC] = "ring_no_sync",
 	[DMAKIT_FAULT_ABORT_WINDOW] = "abort_window",
 	[DMAKIT_FAULT_CLOSE_NOWAIT] = "close_nowait",
 };

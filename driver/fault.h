@@ -15,6 +15,13 @@
  *                       ring->lock, then card->lock: the reverse of the
  *                       driver's order (lockdep: circular dependency)
  *   fault=ring_vmap     the ring's control pages cannot be vmap()ed
+ *   fault=ring_wrong_dir  ring buffers mapped, synced and unmapped
+ *                       DMA_TO_DEVICE (consistently: DMA-API debugging
+ *                       cannot tell; an IOMMU's read-only mapping and
+ *                       swiotlb's one-way bounce can)
+ *   fault=ring_no_sync  a filled ring buffer is published without
+ *                       dma_sync_sgtable_for_cpu() (swiotlb: the data
+ *                       stays in the bounce buffer)
  *
  * Not bugs but hooks that make a rare path happen, to test it:
  *
@@ -41,6 +48,8 @@ enum dmakit_fault {
 	DMAKIT_FAULT_LOCK_ORDER,
 	DMAKIT_FAULT_USE_AFTER_FREE,
 	DMAKIT_FAULT_RING_VMAP,
+	DMAKIT_FAULT_RING_WRONG_DIR,
+	DMAKIT_FAULT_RING_NO_SYNC,
 	DMAKIT_FAULT_ABORT_WINDOW,
 	DMAKIT_FAULT_CLOSE_NOWAIT,
 };

@@ -107,6 +107,14 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 	p->pdev = pdev;
 	p->info = info;
 	init_completion(&p->irq_test);
+	if (info->priv_size) {
+		p->priv = devm_kzalloc(dev, info->priv_size, GFP_KERNEL);
+		if (!p->priv)
+			return -ENOMEM;
+	}
+	ret = info->init ? info->init(p) : 0;
+	if (ret)
+		return ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
@@ -140,6 +148,10 @@ static int dmakit_pci_probe(struct pci_dev *pdev,
 	card->card_mem_size = info->card_mem_size;
 	card->xfer_max_seg = info->xfer_max_seg;
 	card->xfer_max_chain = info->xfer_max_chain;
+	if (info->ring_nbufs && info->ring_bufsize) {
+		card->ring_nbufs = info->ring_nbufs;
+		card->ring_bufsize = info->ring_bufsize;
+	}
 	p->card = card;
 
 	ret = dmakit_pci_setup_irq(p);

@@ -76,6 +76,7 @@ struct dmakit_ring {
 	dma_addr_t cmpl_bus;
 	size_t cmpl_size;
 	u32 max_nsg;
+	enum dma_data_direction dma_dir;	/* DMA_FROM_DEVICE (fault.h) */
 	bool dma_ready;
 
 	struct mutex lock;	/* producer state below */
@@ -184,6 +185,8 @@ static int ring_map_dma(struct dmakit_ring *r)
 	max_seg = min_t(size_t, dma_get_max_seg_size(dev),
 			dma_max_mapping_size(dev));
 	max_seg = max_t(unsigned int, rounddown(max_seg, PAGE_SIZE), PAGE_SIZE);
+	r->dma_dir = dmakit_fault(DMAKIT_FAULT_RING_WRONG_DIR) ? DMA_TO_DEVICE :
+								  DMA_FROM_DEVICE;
 
 	for (slot = 0; slot < r->nbufs; slot++) {
 		struct dmakit_rbuf *rb = &r->bufs[slot];
@@ -195,7 +198,7 @@ static int ring_map_dma(struct dmakit_ring *r)
 							GFP_KERNEL);
 		if (ret)
 			return ret;
-		ret = dma_map_sgtable(dev, &rb->sgt, DMA_FROM_DEVICE, 0);
+		ret = dma_map_sgtable(dev, &rb->sgt, r->dma_dir, 0);
 		if (ret) {
 			dev_err(dev, "cannot map ring buffer %u (%u bytes): %d\n",
 				slot, r->bufsize, ret);
@@ -255,7 +258,7 @@ static void ring_unmap_dma(struct dmakit_ring *r)
 			dma_pool_free(r->sg_pool, rb->hwsg, rb->hwsg_bus);
 		rb->hwsg = NULL;
 		if (rb->mapped) {
-			dma_unmap_sgtable(dev, &rb->sgt, DMA_FROM_DEVICE, 0);
+			dma_unmap_sgtable(dev, &rb->sgt, r->dma_dir, 0);
 			sg_free_table(&rb->sgt);
 		}
 		rb->mapped = false;
@@ -434,8 +437,7 @@ static void ring_refill_locked(struct dmakit_ring *r)
 			r->claim = pos + 1;
 		}
 		WRITE_ONCE(r->cmpl[slot].status, 0);
-		dma_sync_sgtable_for_device(card->dma_dev, &rb->sgt,
-					    DMA_FROM_DEVICE);
+		dma_sync_sgtable_for_device(card->dma_dev, &rb->sgt, r->dma_dir);
 		/* the reset record is visible before the engine owns the slot */
 		dma_wmb();
 		card->hw->stream_post(card, slot, &buf);
@@ -464,8 +466,9 @@ static void ring_complete_locked(struct dmakit_ring *r)
 		/* the rest of the record was written before status */
 		dma_rmb();
 		d.len = min_t(u32, le32_to_cpu(c->len), r->bufsize);
-		dma_sync_sgtable_for_cpu(card->dma_dev, &r->bufs[slot].sgt,
-					 DMA_FROM_DEVICE);
+		if (!dmakit_fault(DMAKIT_FAULT_RING_NO_SYNC))
+			dma_sync_sgtable_for_cpu(card->dma_dev,
+						 &r->bufs[slot].sgt, r->dma_dir);
 		d.lost = le64_to_cpu(c->lost);
 		d.seq = status & DMAKIT_HW_CMPL_NOSEQ ? r->next_seq + d.lost :
 							le64_to_cpu(c->seq);
@@ -583,6 +586,12 @@ void dmakit_ring_kick(struct dmakit_card *card)
 	mutex_unlock(&r->lock);
 }
 
+/* The stream runs; stable while card->lock is held (start and stop take it). */
+bool dmakit_ring_running(struct dmakit_card *card)
+{
+	return card->ring && READ_ONCE(card->ring->running);
+}
+
 /* Called with card->lock held. */
 int dmakit_ring_start(struct dmakit_card *card)
 {
@@ -602,6 +611,11 @@ int dmakit_ring_start(struct dmakit_card *card)
 	}
 	if (r->running) {
 		ret = -EALREADY;
+		goto out;
+	}
+	/* one engine for both: it is busy with transactions */
+	if (card->hw->shared_engine && dmakit_xfer_busy(card)) {
+		ret = -EBUSY;
 		goto out;
 	}
 	cfg.cmpl_bus = r->cmpl_bus;

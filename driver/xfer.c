@@ -517,6 +517,10 @@ int dmakit_xfer_submit(struct dmakit_file *f, struct dmakit_xfer __user *arg)
 	ret = card->xfer_err;
 	if (ret)
 		goto err_unlock;
+	/* one engine for both, and the stream has it (ring.c checks back) */
+	ret = -EBUSY;
+	if (card->hw->shared_engine && dmakit_ring_running(card))
+		goto err_unlock;
 	ret = xfer_map(card, x);
 	if (ret)
 		goto err_unlock;
@@ -542,6 +546,17 @@ err_unreserve:
 	f->nxfers--;
 	spin_unlock_irq(&card->xfer_lock);
 	return ret;
+}
+
+/* A transaction is queued or running (for the ring: shared_engine). */
+bool dmakit_xfer_busy(struct dmakit_card *card)
+{
+	bool busy;
+
+	spin_lock_irq(&card->xfer_lock);
+	busy = card->xfer_active || !list_empty(&card->xfer_queue);
+	spin_unlock_irq(&card->xfer_lock);
+	return busy;
 }
 
 static struct dmakit_txn *xfer_find_locked(struct dmakit_file *f, u64 id)

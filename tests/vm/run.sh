@@ -26,7 +26,7 @@
 #
 # Configurations:
 #   plain    i440fx, edu on the root bus (ACPI hot-unplug), no IOMMU
-#   iommu    q35 + intel-iommu (intremap=on, intel_iommu=on), edu behind
+#   iommu    q35 + intel-iommu (intremap=on, intel_iommu=on iommu.strict=1), edu behind
 #            a PCIe root port (hot-unplug)
 #   swiotlb  q35 with swiotlb=8192,force: every streaming mapping bounced
 #            (q35: the debug kernel enables a device on i440fx slowly, ~10 s)
@@ -128,7 +128,9 @@ qemu_args() {
 		QEMU_ARGS+=(-M q35 -device intel-iommu,intremap=on
 			    -device pcie-root-port,id=rp1,slot=1,chassis=1
 			    -device edu,id=edu1,bus=rp1)
-		VM_APPEND+=" intel_iommu=on"
+		# strict: every unmap invalidates the IOTLB at once, so a
+		# device that used a buffer after its unmap faults
+		VM_APPEND+=" intel_iommu=on iommu.strict=1"
 		;;
 	faults)
 		# q35: the fault boot loads the module four times (see swiotlb)

@@ -81,7 +81,7 @@ static void info_ok(void)
 	T_EQ(info.abi_version, DMAKIT_IOCTL_ABI_VERSION);
 	T_STREQ(info.backend, is_sim ? "sim" : "edu");
 	T_ASSERT(info.flags & DMAKIT_INFO_F_XFER);
-	T_EQ(!!(info.flags & DMAKIT_INFO_F_RING), is_sim);
+	T_ASSERT(info.flags & DMAKIT_INFO_F_RING);	/* edu has one too */
 	T_ASSERT(info.card_mem_size > 0);
 	T_EQ(info.max_xfers, MAX_XFERS);
 	for (size_t i = 0; i < sizeof(info.reserved) / 8; i++)
@@ -190,18 +190,35 @@ static void wait_bad_arguments(void)
 	T_EQ(wait_id(fd, id, 0, NULL), -ENOENT);
 }
 
+/*
+ * edu has one DMA engine for its ring and its transactions: each refuses
+ * (EBUSY) while the other has it, and works once it is free again.
+ */
+static void shared_engine(void)
+{
+	uint8_t *buf = vmt_pages(1);
+	uint64_t id;
+
+	T_ASSERT(buf != NULL);
+	T_EQ(submit(fd, DMAKIT_XFER_FROM_HOST, buf, 64, 0, &id), 0);
+	T_EQ(ioc(fd, DMAKIT_IOC_START, NULL), -EBUSY);
+	T_EQ(wait_id(fd, id, 10000, NULL), 0);
+	T_EQ(ioc(fd, DMAKIT_IOC_START, NULL), 0);
+	T_EQ(submit(fd, DMAKIT_XFER_FROM_HOST, buf, 64, 0, &id), -EBUSY);
+	/* the stream's first DMA is in flight: stop waits for it */
+	T_EQ(ioc(fd, DMAKIT_IOC_STOP, NULL), 0);
+	T_EQ(submit(fd, DMAKIT_XFER_TO_HOST, buf, 64, 0, &id), 0);
+	T_EQ(wait_id(fd, id, 10000, NULL), 0);
+	munmap(buf, 4096);
+}
+
 static void ring_commands(void)
 {
 	struct dmakit_attach a = { .mode = DMAKIT_CONSUMER_RELIABLE };
 	void *m;
 
 	if (!is_sim) {
-		T_EQ(ioc(fd, DMAKIT_IOC_ATTACH, &a), -EOPNOTSUPP);
-		T_EQ(ioc(fd, DMAKIT_IOC_START, NULL), -EOPNOTSUPP);
-		T_EQ(ioc(fd, DMAKIT_IOC_STOP, NULL), -EOPNOTSUPP);
-		T_EQ(ioc(fd, DMAKIT_IOC_KICK, NULL), -EOPNOTSUPP);
-		m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-		T_ASSERT(m == MAP_FAILED && errno == EOPNOTSUPP);
+		shared_engine();
 		return;
 	}
 	{

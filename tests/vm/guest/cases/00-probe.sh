@@ -17,7 +17,9 @@ for round in 1 2; do
 	t_eq "edu card_mem_size (4 KiB window, last byte unreachable in QEMU 7.2)" \
 		"$(cat "$s/card_mem_size")" 4095
 	t_eq "edu irq_type" "$(cat "$s/irq_type")" msi
-	t_eq "edu has no ring" "$(cat "$s/state")" none
+	t_eq "edu ring idle" "$(cat "$s/state")" idle
+	t_eq "edu's own small ring (8 x 16 KiB, not the module parameters')" \
+		"$(cat "$s/ring_nbufs") $(cat "$s/ring_bufsize")" "8 16384"
 	t_check "edu is a child of its PCI device" \
 		test "$(readlink -f "$s/device")" = "$(readlink -f /sys/bus/pci/devices/$(edu_bdf))"
 	t_check "edu self-test interrupt counted" test "$(cat "$s/counters/interrupts")" -ge 1
@@ -43,12 +45,14 @@ t_eq "sim dma_mask_bits with a 48-bit limit" "$(cat "$(card_sys "$(card_dev sim)
 t_check "rmmod" unload_dmakit
 
 # a ring whose control pages cannot be mapped: the card fails its probe
-# (the test build's hook), it does not come up without a ring
+# (the test build's hook), it does not come up without a ring -- both
+# cards have one
 DMAKIT_KO=$TEST_MOD load_dmakit fault=ring_vmap
 t_eq "insmod the test build, fault=ring_vmap" $? 0
 t_check "  no sim card" test -z "$(card_dev sim)"
 t_check "  its probe failed with ENOMEM" sh -c 'dmesg | grep -q "dmakit-sim.*failed with error -12"'
-t_check "  the edu card is there" card_dev edu
+t_check "  no edu card either" test -z "$(card_dev edu)"
+t_check "  its probe failed with ENOMEM" sh -c "dmesg | grep -q '$(edu_bdf).*failed with error -12'"
 t_check "rmmod" unload_dmakit
 
 # a bad module parameter fails the load cleanly

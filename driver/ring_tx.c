@@ -31,6 +31,7 @@
 /* The application's head, or "nothing new" when it is impossible. */
 static u64 tx_published(struct dmakit_ring *r)
 {
+	/* pairs with the application's store-release: its descriptor first */
 	u64 head = smp_load_acquire(&r->ctrl->head);
 
 	if (head < r->next_post || head - r->next_done > r->nbufs)
@@ -197,6 +198,7 @@ void dmakit_ring_tx_cut_locked(struct dmakit_ring *r)
 		WRITE_ONCE(d->flags, rb->tx_flags | DMAKIT_DESC_F_CUT);
 	}
 	r->next_done = r->next_post;
+	/* the cut descriptors before the position that frees them */
 	smp_store_release(&r->ctrl->tx_done, r->next_done);
 }
 

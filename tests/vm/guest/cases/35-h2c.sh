@@ -83,6 +83,10 @@ c0=$(cat "$s/counters/completed")
 dmakit play -d "$sim" --rate 2M --json /mnt/h1.dat >/tmp/p3.json &
 pl=$!
 t_check "playing at 2 MB/s: the card receives" wait_for 60 took "$c0" 3
+dmakit record -d "$sim" -o /mnt/h0.dat --size 1M --quiet 2>/tmp/h0.err
+t_eq "  a recorder meanwhile is refused" $? 1
+t_check "  saying the ring is set up host to card" grep -q "host to card" /tmp/h0.err
+rm -f /mnt/h0.*
 kill -INT $pl
 wait $pl
 t_eq "  SIGINT: exit status 1" $? 1
@@ -112,6 +116,17 @@ t_eq "  the card comes back" $? 0
 sim=$(card_dev sim)
 s=$(card_sys "$sim")
 t_eq "  with a C2H ring" "$(cat $s/direction)" c2h
+
+# an engine with its own descriptor table, reporting through
+# dmakit_stream_complete() (sim_stream_table=1, 32-ring-table's shape)
+t_check "reload with sim_stream_table=1" load_dmakit sim_stream_table=1
+sim=$(card_dev sim)
+s=$(card_sys "$sim")
+t_check "ring: 32 x 256 KiB, max rate" set_ring 32 262144 block 0
+dmakit play -d "$sim" --json /mnt/h1.dat >/tmp/p5.json
+t_eq "play into the table engine" "$?/$(json_get /tmp/p5.json result)" 0/complete
+t_check "  the card received exactly the recording" \
+	h2c_is "$want_bytes" "$want_bufs" "$want_crc"
 unload_dmakit
 t_eq "  and the module unloads" $? 0
-rm -f /mnt/h1.* /tmp/p[1-4].*
+rm -f /mnt/h1.* /tmp/p[1-5].* /tmp/h0.err

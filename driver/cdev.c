@@ -7,6 +7,11 @@
  *
  * Every ioctl validates its argument completely before it touches the
  * card, and every one fails with -ENODEV once the card is gone.
+ *
+ * The ring's direction is per use: DMAKIT_IOC_RING_SETUP sets it up H2C
+ * for the file alone on the card, and the card's first open and last close
+ * with nothing mapped put it back to C2H, so a program that never asks
+ * (a recorder, an older libdmakit) always finds the default.
  */
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -34,6 +39,9 @@ static int dmakit_open(struct inode *inode, struct file *file)
 	}
 	get_device(&card->dev);
 	card->nopen++;
+	/* a mapping that outlived the last close kept it H2C till now */
+	if (card->ring)
+		dmakit_ring_default_dir(card);
 	mutex_unlock(&card->lock);
 	file->private_data = f;
 	return nonseekable_open(inode, file);
@@ -51,6 +59,7 @@ static int dmakit_release(struct inode *inode, struct file *file)
 			dmakit_ring_detach(card, f->slot);
 		if (f->started || card->nopen == 1)
 			dmakit_ring_stop(card, DMAKIT_STATE_STOPPED);
+		dmakit_ring_default_dir(card);
 	}
 	card->nopen--;
 	mutex_unlock(&card->lock);
@@ -78,6 +87,9 @@ static long dmakit_ioc_info(struct dmakit_card *card, void __user *arg)
 		info.ring_nbufs = card->ring_nbufs;
 		info.ring_bufsize = card->ring_bufsize;
 		info.rate = card->rate;
+		info.ring_dir = card->ring_dir;
+		if (card->ring_h2c)
+			info.flags |= DMAKIT_INFO_F_RING_H2C;
 	}
 	if (dmakit_card_has_xfer(card))
 		info.flags |= DMAKIT_INFO_F_XFER;
@@ -91,7 +103,8 @@ static long dmakit_ioc_attach(struct dmakit_file *f, struct dmakit_attach *a)
 	struct dmakit_card *card = f->card;
 	long ret;
 
-	if (!card->ring)
+	/* an H2C ring has no consumers: its application fills it */
+	if (!card->ring || card->ring_dir != DMAKIT_DIR_C2H)
 		return -EOPNOTSUPP;
 	/* one consumer per open file: open the device again for another */
 	if (f->slot >= 0)
@@ -107,7 +120,8 @@ static long dmakit_ioc_attach(struct dmakit_file *f, struct dmakit_attach *a)
  * a fault takes mmap_lock, which mmap() holds when it takes card->lock.
  */
 static long dmakit_ioctl_locked(struct dmakit_file *f, unsigned int cmd,
-				struct dmakit_attach *a)
+				struct dmakit_attach *a,
+				const struct dmakit_ring_setup *rs)
 {
 	struct dmakit_card *card = f->card;
 	long ret;
@@ -134,6 +148,10 @@ static long dmakit_ioctl_locked(struct dmakit_file *f, unsigned int cmd,
 			return -EOPNOTSUPP;
 		dmakit_ring_kick(card);
 		return 0;
+	case DMAKIT_IOC_RING_SETUP:
+		if (!card->ring)
+			return -EOPNOTSUPP;
+		return dmakit_ring_set_dir(card, rs->dir);
 	}
 	return -ENOTTY;
 }
@@ -144,6 +162,7 @@ static long dmakit_ioctl(struct file *file, unsigned int cmd,
 	struct dmakit_file *f = file->private_data;
 	struct dmakit_card *card = f->card;
 	void __user *uarg = (void __user *)arg;
+	struct dmakit_ring_setup rs = {};
 	struct dmakit_attach a;
 	long ret;
 
@@ -165,11 +184,20 @@ static long dmakit_ioctl(struct file *file, unsigned int cmd,
 		    a.mode != DMAKIT_CONSUMER_LOSSY)
 			return -EINVAL;
 		fallthrough;
+	case DMAKIT_IOC_RING_SETUP:
+		if (cmd == DMAKIT_IOC_RING_SETUP) {
+			if (copy_from_user(&rs, uarg, sizeof(rs)))
+				return -EFAULT;
+			if (rs.reserved0 || rs.reserved[0] || rs.reserved[1] ||
+			    rs.reserved[2])
+				return -EINVAL;
+		}
+		fallthrough;
 	case DMAKIT_IOC_START:
 	case DMAKIT_IOC_STOP:
 	case DMAKIT_IOC_KICK:
 		mutex_lock(&card->lock);
-		ret = dmakit_ioctl_locked(f, cmd, &a);
+		ret = dmakit_ioctl_locked(f, cmd, &a, &rs);
 		mutex_unlock(&card->lock);
 		if (ret || cmd != DMAKIT_IOC_ATTACH)
 			return ret;

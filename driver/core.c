@@ -80,7 +80,6 @@ struct dmakit_card *dmakit_card_alloc(struct device *parent,
 	card->dev.class = dmakit_class;
 	card->dev.parent = parent;
 	card->dev.devt = MKDEV(MAJOR(dmakit_devt), minor);
-	card->dev.groups = dmakit_card_groups;
 	card->dev.release = dmakit_card_release;
 	ret = dev_set_name(&card->dev, DMAKIT_NAME "%d", minor);
 	if (ret) {
@@ -113,10 +112,15 @@ int dmakit_card_add(struct dmakit_card *card)
 			return -EINVAL;
 		}
 		ret = dmakit_ring_create(card, card->ring_nbufs,
-					 card->ring_bufsize, card->policy);
+					 card->ring_bufsize, card->policy,
+					 card->ring_dir);
 		if (ret)
 			return ret;
 	}
+	card->groups[0] = &dmakit_card_group;
+	card->groups[1] = &dmakit_counter_group;
+	card->groups[2] = card->backend_group;
+	card->dev.groups = card->groups;
 	ret = cdev_device_add(&card->cdev, &card->dev);
 	if (ret) {
 		dmakit_ring_teardown(card);

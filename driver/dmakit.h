@@ -12,6 +12,8 @@
  *   sim.c    the simulated card: a streaming and a transaction engine that
  *            reach memory only through bus addresses, like hardware
  *   ring.c   the streaming ring (include/uapi/dmakit/ring.h) over DMA
+ *   ring_tx.c its host-to-card (H2C) direction: posting what the
+ *            application published, returning drained buffers
  *   cdev.c   /dev/dmakitN: open, mmap, poll, ioctl
  *   xfer.c   transactions: pinned user buffers <-> card memory
  *   sysfs.c  configuration and counters under /sys/class/dmakit/dmakitN
@@ -80,6 +82,7 @@ struct dmakit_hw_cmpl {
 #define DMAKIT_HW_CMPL_TRUNC	BIT(3)	/* more data than fitted: cut short */
 #define DMAKIT_HW_CMPL_NOSEQ	BIT(4)	/* no device sequence: the core counts */
 #define DMAKIT_HW_CMPL_NOTS	BIT(5)	/* no device clock: host time is used */
+#define DMAKIT_HW_CMPL_UNDERRUN	BIT(6)	/* H2C: ran dry before it (lost: times) */
 
 /**
  * struct dmakit_stream_result - one filled buffer, as an engine reports it
@@ -91,7 +94,10 @@ struct dmakit_hw_cmpl {
  *          then the core numbers buffers, previous + 1 + @lost)
  * @dev_ts: device clock, ns since the stream started (unless _NOTS: then
  *          the host's, at publication)
- * @lost:   buffers the engine dropped just before this one
+ * @lost:   buffers the engine dropped just before this one; H2C: the
+ *          underruns just before it (with DMAKIT_HW_CMPL_UNDERRUN)
+ *
+ * H2C: @len is the bytes the engine read, @crc32c its CRC of them.
  */
 struct dmakit_stream_result {
 	u32 len;
@@ -104,18 +110,27 @@ struct dmakit_stream_result {
 
 /**
  * struct dmakit_stream_buf - a ring buffer posted to the engine.
- * @sgt:      the buffer as mapped for the device (DMA_FROM_DEVICE): walk
- *            it with for_each_sgtable_dma_sg() and sg_dma_address() /
+ * @sgt:      the buffer as mapped for the device (DMA_FROM_DEVICE, or
+ *            DMA_TO_DEVICE in an H2C ring): walk it with
+ *            for_each_sgtable_dma_sg() and sg_dma_address() /
  *            sg_dma_len() to write the engine's own descriptors
  * @hwsg_bus: the same list in dmakit's format, @nsg struct dmakit_hw_sg
  *            (last one flagged), for an engine that reads that format
  * @nsg:      elements of the list
+ * @len:      H2C: bytes to send from the start of the buffer (1..bufsize;
+ *            the list covers the whole buffer: stop after @len); C2H 0
+ * @flags:    H2C: DMAKIT_STREAM_F_END: the application has nothing after
+ *            this buffer for now: idle without counting an underrun
  */
 struct dmakit_stream_buf {
 	struct sg_table *sgt;
 	dma_addr_t hwsg_bus;
 	u32 nsg;
+	u32 len;
+	u32 flags;
 };
+
+#define DMAKIT_STREAM_F_END	BIT(0)
 
 /**
  * struct dmakit_stream_cfg - what a streaming engine is told at start.
@@ -125,6 +140,12 @@ struct dmakit_stream_buf {
  * @rate:      bytes/s to produce, 0: as fast as the engine can
  * @pausable:  wait for a posted buffer instead of dropping (policy BLOCK)
  * @max_nsg:   the most scatter-gather elements of any buffer
+ * @h2c:       host to card: the engine reads each posted buffer (its
+ *             buf->len bytes) instead of filling it; it never drops (it
+ *             waits for the next post) and counts an underrun when it is
+ *             ready for data and nothing is posted, unless the last
+ *             buffer said DMAKIT_STREAM_F_END; @rate is how fast it takes
+ *             data (0: as fast as it can: no underruns)
  */
 struct dmakit_stream_cfg {
 	dma_addr_t cmpl_bus;
@@ -133,6 +154,7 @@ struct dmakit_stream_cfg {
 	u32 bufsize;
 	u64 rate;
 	bool pausable;
+	bool h2c;
 };
 
 struct dmakit_card;
@@ -151,6 +173,8 @@ struct dmakit_card;
  *                (its descriptors, then a doorbell).  Process context,
  *                under the ring's mutex.
  * @stream_drops: the engine's count of buffers dropped since start
+ * @stream_underruns: H2C: the engine's count of underruns since start
+ *                (optional: without it the core adds up the completions')
  *
  * The engine reports each filled buffer either by writing its completion
  * record (struct dmakit_hw_cmpl at cfg->cmpl_bus + slot * 64, status
@@ -191,6 +215,7 @@ struct dmakit_hw_ops {
 	void (*stream_post)(struct dmakit_card *card, u32 slot,
 			    const struct dmakit_stream_buf *buf);
 	u64 (*stream_drops)(struct dmakit_card *card);
+	u64 (*stream_underruns)(struct dmakit_card *card);
 
 	int (*xfer_seg_start)(struct dmakit_card *card, dma_addr_t bus,
 			      u64 card_off, u32 len, bool to_host);
@@ -230,6 +255,7 @@ struct dmakit_counters {
 	atomic64_t errors;	/* completions with an error status */
 	atomic64_t timeouts;	/* waits that timed out, engine watchdog */
 	atomic64_t drops;	/* ring buffers the engine dropped */
+	atomic64_t underruns;	/* H2C: times the engine ran dry */
 	atomic64_t irqs[DMAKIT_MAX_VECTORS];
 };
 
@@ -280,6 +306,11 @@ struct dmakit_card {
 	u32 policy;		/* DMAKIT_POLICY_* */
 	u32 payload;		/* DMAKIT_PAYLOAD_* the engine produces */
 	u64 rate;		/* bytes/s, 0 = max */
+	u32 ring_dir;		/* DMAKIT_DIR_*, set up by DMAKIT_IOC_RING_SETUP */
+	bool ring_h2c;		/* backend: the engine can drain an H2C ring */
+	/* backend: its own sysfs attributes (set before dmakit_card_add) */
+	const struct attribute_group *backend_group;
+	const struct attribute_group *groups[4];
 
 	spinlock_t xfer_lock;		/* see above */
 	struct list_head xfers;		/* every live transaction */
@@ -336,9 +367,11 @@ void dmakit_card_irq(struct dmakit_card *card, unsigned int vec);
 
 /* ring.c */
 int dmakit_ring_create(struct dmakit_card *card, u32 nbufs, u32 bufsize,
-		       u32 policy);
+		       u32 policy, u32 dir);
 int dmakit_ring_reconfigure(struct dmakit_card *card, u32 nbufs, u32 bufsize,
-			    u32 policy);
+			    u32 policy, u32 dir);
+int dmakit_ring_set_dir(struct dmakit_card *card, u32 dir);
+void dmakit_ring_default_dir(struct dmakit_card *card);
 void dmakit_ring_teardown(struct dmakit_card *card);
 void dmakit_ring_free(struct dmakit_ring *ring);
 u64 dmakit_ring_mapped_bytes(struct dmakit_ring *ring);
@@ -376,7 +409,8 @@ void dmakit_unpin_user(struct dmakit_card *card, struct dmakit_pin *pin);
 extern const struct file_operations dmakit_fops;
 
 /* sysfs.c */
-extern const struct attribute_group *dmakit_card_groups[];
+extern const struct attribute_group dmakit_card_group;
+extern const struct attribute_group dmakit_counter_group;
 
 /*
  * PCI backends (pci.c does what every PCI card needs; the per-device part

@@ -8,8 +8,8 @@
  * MSG_ZEROCOPY accept them.  The kernel sees ctrl + descriptors through a
  * vmap(); it never touches the data, the engine does, by bus address.
  *
- * DMA: each buffer is a streaming mapping (DMA_FROM_DEVICE) for the life of
- * the ring, described to the engine by its mapped sg_table and by a
+ * DMA: each buffer is a streaming mapping (DMA_FROM_DEVICE; DMA_TO_DEVICE
+ * in an H2C ring, ring_tx.c) for the life of the ring, described to the engine by its mapped sg_table and by a
  * scatter-gather list in dmakit's format in dma_pool memory; the engine
  * reports each filled buffer in a completion record in coherent memory,
  * written by the engine or by dmakit_stream_complete() for it.  Ownership
@@ -34,63 +34,10 @@
 #include "dmakit.h"
 #include "dmakit_trace.h"
 #include "fault.h"
+#include "ring_priv.h"
 
 /* Largest chunk of physically contiguous data pages tried first. */
 #define RING_MAX_ORDER	9
-
-struct dmakit_rbuf {
-	struct sg_table sgt;
-	bool mapped;
-	struct dmakit_hw_sg *hwsg;	/* dma_pool block */
-	dma_addr_t hwsg_bus;
-	u32 nsg;
-};
-
-/*
- * The kernel side of one streaming ring.
- * @pages:     every page of the user mapping, in mapping order
- * @nmeta:     ctrl + descriptor pages at the start of @pages
- * @depth:     most buffers posted to the engine at once
- * @lock:      the producer state below, posting and completing
- * @next_post: next position to post; [next_done, next_post) are posted
- * @next_done: next position to complete (== ctrl->head)
- * @claim:     the kernel's copy of ctrl->claim
- * @slots:     consumer slots owned by open files
- * @wq:        consumers sleeping in poll()
- */
-struct dmakit_ring {
-	struct dmakit_card *card;
-	u32 nbufs;
-	u32 bufsize;
-	u32 depth;
-	u64 map_size;
-	struct page **pages;
-	unsigned long npages;
-	unsigned long nmeta;
-	void *meta;
-	struct dmakit_ring_ctrl *ctrl;
-	struct dmakit_desc *descs;
-	struct dmakit_rbuf *bufs;
-	struct dma_pool *sg_pool;
-	struct dmakit_hw_cmpl *cmpl;
-	dma_addr_t cmpl_bus;
-	size_t cmpl_size;
-	u32 max_nsg;
-	enum dma_data_direction dma_dir;	/* DMA_FROM_DEVICE (fault.h) */
-	bool dma_ready;
-
-	struct mutex lock;	/* producer state below */
-	bool running;
-	u32 state;
-	u64 next_post;
-	u64 next_done;
-	u64 claim;
-	u64 drops_seen;
-	u64 next_seq;		/* for engines without a sequence counter */
-	u64 start_ns;		/* for engines without a clock */
-	unsigned long slots;
-	wait_queue_head_t wq;
-};
 
 static const char *const ring_state_names[] = {
 	[DMAKIT_STATE_IDLE] = "idle",
@@ -168,6 +115,7 @@ static void ring_init_ctrl(struct dmakit_ring *r, u32 policy, u32 payload)
 	ctrl->dev_clock_hz = NSEC_PER_SEC;
 	ctrl->state = DMAKIT_STATE_IDLE;
 	ctrl->stream_id = get_random_u64();
+	ctrl->direction = r->dir;
 }
 
 /*
@@ -185,8 +133,10 @@ static int ring_map_dma(struct dmakit_ring *r)
 	max_seg = min_t(size_t, dma_get_max_seg_size(dev),
 			dma_max_mapping_size(dev));
 	max_seg = max_t(unsigned int, rounddown(max_seg, PAGE_SIZE), PAGE_SIZE);
-	r->dma_dir = dmakit_fault(DMAKIT_FAULT_RING_WRONG_DIR) ? DMA_TO_DEVICE :
-								  DMA_FROM_DEVICE;
+	/* the test build's ring_wrong_dir maps the buffers the other way */
+	if (dmakit_fault(DMAKIT_FAULT_RING_WRONG_DIR))
+		r->dma_dir = r->dir == DMAKIT_DIR_H2C ? DMA_FROM_DEVICE :
+							DMA_TO_DEVICE;
 
 	for (slot = 0; slot < r->nbufs; slot++) {
 		struct dmakit_rbuf *rb = &r->bufs[slot];
@@ -284,7 +234,7 @@ void dmakit_ring_free(struct dmakit_ring *r)
 
 /* Build the card's ring; called with no user of the card's old ring. */
 int dmakit_ring_create(struct dmakit_card *card, u32 nbufs, u32 bufsize,
-		       u32 policy)
+		       u32 policy, u32 dir)
 {
 	struct dmakit_ring *r;
 	unsigned long i;
@@ -293,7 +243,8 @@ int dmakit_ring_create(struct dmakit_card *card, u32 nbufs, u32 bufsize,
 	/* the ABI lays the mapping out in 4 KiB units */
 	BUILD_BUG_ON(PAGE_SIZE != DMAKIT_RING_CTRL_SIZE);
 	BUILD_BUG_ON(sizeof(struct dmakit_ring_ctrl) > DMAKIT_RING_CTRL_SIZE);
-	if (dmakit_ring_check_geometry(nbufs, bufsize))
+	if (dmakit_ring_check_geometry(nbufs, bufsize) ||
+	    (dir != DMAKIT_DIR_C2H && dir != DMAKIT_DIR_H2C))
 		return -EINVAL;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
@@ -302,6 +253,8 @@ int dmakit_ring_create(struct dmakit_card *card, u32 nbufs, u32 bufsize,
 	r->card = card;
 	r->nbufs = nbufs;
 	r->bufsize = bufsize;
+	r->dir = dir;
+	r->dma_dir = dir == DMAKIT_DIR_H2C ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 	r->depth = clamp_t(u32, nbufs / 4, 1, 32);
 	r->map_size = dmakit_ring_map_size(nbufs, bufsize);
 	r->npages = r->map_size >> PAGE_SHIFT;
@@ -351,7 +304,7 @@ err_free:
  * with card->lock held.  On failure the old geometry is rebuilt.
  */
 int dmakit_ring_reconfigure(struct dmakit_card *card, u32 nbufs, u32 bufsize,
-			    u32 policy)
+			    u32 policy, u32 dir)
 {
 	struct dmakit_ring *old = card->ring;
 	int ret;
@@ -364,16 +317,56 @@ int dmakit_ring_reconfigure(struct dmakit_card *card, u32 nbufs, u32 bufsize,
 	mutex_unlock(&old->lock);
 	dmakit_ring_free(old);
 	card->ring = NULL;
-	ret = dmakit_ring_create(card, nbufs, bufsize, policy);
+	ret = dmakit_ring_create(card, nbufs, bufsize, policy, dir);
 	if (ret && dmakit_ring_create(card, card->ring_nbufs,
-				      card->ring_bufsize, card->policy))
+				      card->ring_bufsize, card->policy,
+				      card->ring_dir))
 		dev_err(&card->dev, "lost the ring while reconfiguring it\n");
 	if (ret)
 		return ret;
 	card->ring_nbufs = nbufs;
 	card->ring_bufsize = bufsize;
 	card->policy = policy;
+	WRITE_ONCE(card->ring_dir, dir);
 	return 0;
+}
+
+/*
+ * DMAKIT_IOC_RING_SETUP: a new, empty ring for direction @dir, for the
+ * card's only open file with nothing mapped.  Called with card->lock held.
+ */
+int dmakit_ring_set_dir(struct dmakit_card *card, u32 dir)
+{
+	if (dir != DMAKIT_DIR_C2H && dir != DMAKIT_DIR_H2C)
+		return -EINVAL;
+	if (dir == DMAKIT_DIR_H2C && !card->ring_h2c)
+		return -EOPNOTSUPP;
+	if (dir == card->ring_dir && dir == DMAKIT_DIR_C2H)
+		return 0;
+	/* one H2C producer: the file that set it up while alone */
+	if (card->nopen != 1)
+		return -EBUSY;
+	if (dir == card->ring_dir)
+		return 0;
+	if (atomic_read(&card->nmaps) || READ_ONCE(card->ring->running))
+		return -EBUSY;
+	return dmakit_ring_reconfigure(card, card->ring_nbufs,
+				       card->ring_bufsize, card->policy, dir);
+}
+
+/*
+ * The last file closed (@card->nopen is still 1): a ring an application
+ * set up H2C returns to the default, C2H, unless something still maps it.
+ * Called with card->lock held, the stream stopped.
+ */
+void dmakit_ring_default_dir(struct dmakit_card *card)
+{
+	if (card->ring_dir == DMAKIT_DIR_C2H || card->nopen != 1 ||
+	    atomic_read(&card->nmaps))
+		return;
+	if (dmakit_ring_reconfigure(card, card->ring_nbufs, card->ring_bufsize,
+				    card->policy, DMAKIT_DIR_C2H))
+		dev_warn(&card->dev, "ring left H2C: no memory to rebuild it\n");
 }
 
 /* The DMA half of the ring goes with the device; the memory stays. */
@@ -567,21 +560,33 @@ void dmakit_ring_irq(struct dmakit_card *card)
 	struct dmakit_ring *r = card->ring;
 
 	mutex_lock(&r->lock);
-	if (r->dma_ready) {
+	if (r->dma_ready && r->dir == DMAKIT_DIR_H2C) {
+		dmakit_ring_tx_complete_locked(r);
+		dmakit_ring_tx_refill_locked(r);
+	} else if (r->dma_ready) {
 		ring_complete_locked(r);
 		ring_refill_locked(r);
 	}
 	mutex_unlock(&r->lock);
-	ring_wake(r);
+	if (r->dir == DMAKIT_DIR_H2C)
+		wake_up_interruptible_poll(&r->wq, EPOLLOUT | EPOLLWRNORM |
+					   EPOLLIN | EPOLLRDNORM);
+	else
+		ring_wake(r);
 }
 
-/* A consumer released buffers the producer was waiting for. */
+/*
+ * C2H: a consumer released buffers the producer was waiting for.
+ * H2C: the application published buffers while the engine waited.
+ */
 void dmakit_ring_kick(struct dmakit_card *card)
 {
 	struct dmakit_ring *r = card->ring;
 
 	mutex_lock(&r->lock);
-	if (r->dma_ready)
+	if (r->dma_ready && r->dir == DMAKIT_DIR_H2C)
+		dmakit_ring_tx_refill_locked(r);
+	else if (r->dma_ready)
 		ring_refill_locked(r);
 	mutex_unlock(&r->lock);
 }
@@ -601,6 +606,7 @@ int dmakit_ring_start(struct dmakit_card *card)
 		.bufsize = r->bufsize,
 		.rate = card->rate,
 		.pausable = card->policy == DMAKIT_POLICY_BLOCK,
+		.h2c = r->dir == DMAKIT_DIR_H2C,
 	};
 	int ret;
 
@@ -623,6 +629,7 @@ int dmakit_ring_start(struct dmakit_card *card)
 	/* what a stop left posted is reposted; those positions stay claimed */
 	r->next_post = r->next_done;
 	r->drops_seen = 0;
+	r->underruns_seen = 0;
 	r->next_seq = 0;
 	r->start_ns = ktime_get_ns();
 	WRITE_ONCE(r->ctrl->stream_id, get_random_u64());
@@ -633,7 +640,10 @@ int dmakit_ring_start(struct dmakit_card *card)
 	WRITE_ONCE(r->state, DMAKIT_STATE_RUNNING);
 	/* stream_id before the state consumers acquire */
 	smp_store_release(&r->ctrl->state, DMAKIT_STATE_RUNNING);
-	ring_refill_locked(r);
+	if (r->dir == DMAKIT_DIR_H2C)
+		dmakit_ring_tx_refill_locked(r);
+	else
+		ring_refill_locked(r);
 out:
 	mutex_unlock(&r->lock);
 	return ret;
@@ -660,13 +670,20 @@ void dmakit_ring_stop(struct dmakit_card *card, u32 state)
 		card->hw->stream_stop(card);
 
 	mutex_lock(&r->lock);
-	if (was_running && r->dma_ready)
+	if (r->dir == DMAKIT_DIR_H2C && r->dma_ready) {
+		/* what the engine finished, then the rest returned, cut */
+		if (was_running)
+			dmakit_ring_tx_complete_locked(r);
+		dmakit_ring_tx_cut_locked(r);
+	} else if (was_running && r->dma_ready) {
 		ring_complete_locked(r);
+	}
 	WRITE_ONCE(r->state, state);
 	/* after the last head: consumers see every buffer before the state */
 	smp_store_release(&r->ctrl->state, state);
 	mutex_unlock(&r->lock);
-	wake_up_interruptible_poll(&r->wq, EPOLLIN | EPOLLRDNORM |
+	wake_up_interruptible_poll(&r->wq, EPOLLIN | EPOLLRDNORM | EPOLLOUT |
+				   EPOLLWRNORM |
 				   (state == DMAKIT_STATE_ERROR ? EPOLLERR : 0));
 }
 
@@ -715,7 +732,7 @@ void dmakit_ring_detach(struct dmakit_card *card, u32 slot)
 	smp_store_release(&r->ctrl->consumers[slot].state,
 			  DMAKIT_CONSUMER_FREE);
 	clear_bit(slot, &r->slots);
-	if (r->dma_ready)
+	if (r->dma_ready && r->dir == DMAKIT_DIR_C2H)
 		ring_refill_locked(r);
 	mutex_unlock(&r->lock);
 }
@@ -728,6 +745,8 @@ __poll_t dmakit_ring_poll(struct dmakit_card *card, int slot,
 	u32 state;
 
 	poll_wait(file, &r->wq, wait);
+	if (r->dir == DMAKIT_DIR_H2C)
+		return dmakit_ring_tx_poll(r);
 	state = READ_ONCE(r->state);
 	if (state == DMAKIT_STATE_ERROR)
 		return EPOLLIN | EPOLLRDNORM | EPOLLERR;

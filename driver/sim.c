@@ -16,6 +16,10 @@
  *    the card (as into MMIO), and the engine reports a filled buffer
  *    through dmakit_stream_complete() (as from a status register), with
  *    no sequence counter of its own (the core numbers the buffers).
+ *    Set up host to card (an H2C ring) the same engine reads each posted
+ *    buffer's bytes instead, at the configured rate, and keeps what a
+ *    card would prove it received (sysfs h2c/: bytes, buffers, a running
+ *    CRC32C over every byte in order, underruns).
  *  - a transaction engine over vmalloc'ed card memory, completing after a
  *    modelled latency: a chain engine (the default) that reads a
  *    descriptor table in host memory (struct dmakit_hw_sg entries, the
@@ -99,6 +103,8 @@ struct sim_post {
 	u32 slot;
 	u32 nsg;
 	dma_addr_t sg_bus;
+	u32 len;		/* H2C: bytes to read */
+	u32 flags;		/* H2C: DMAKIT_STREAM_F_END */
 };
 
 /* A descriptor of the table mode, in the card's own memory. */
@@ -133,6 +139,18 @@ struct dmakit_sim {
 	u64 drops;
 	u64 lost;			/* drops not yet reported */
 	u64 gen_ns;			/* measured cost of one buffer */
+	/*
+	 * H2C: what the card received since the stream started (read by
+	 * sysfs under @lock); pacing by bytes from an anchor, moved to the
+	 * first buffer after the engine ran dry
+	 */
+	u64 rx_bytes;
+	u64 rx_buffers;
+	u32 rx_crc;			/* running CRC32C register (~0 seeded) */
+	u64 rx_underruns;
+	u64 rx_pending_underruns;	/* for the next completion */
+	u64 rx_anchor_bytes;
+	bool rx_running;		/* took a buffer, not ended since */
 	struct hrtimer timer;
 	struct work_struct work;
 
@@ -343,6 +361,95 @@ static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
 		      sizeof(st));
 }
 
+struct sim_rx {
+	u32 crc;			/* this buffer's */
+	u32 run_crc;			/* the stream's */
+};
+
+static void sim_rx_chunk(void *va, size_t len, void *ctx)
+{
+	struct sim_rx *rx = ctx;
+
+	rx->crc = crc32c(rx->crc, va, len);
+	rx->run_crc = crc32c(rx->run_crc, va, len);
+}
+
+/*
+ * H2C: read the posted buffer's bytes as the card would (elements from
+ * the card's table or from dmakit's list by bus address), fold them into
+ * the running CRC, report the buffer with the underruns just before it.
+ */
+static void sim_consume(struct dmakit_sim *s, const struct sim_post *post,
+			u64 underruns)
+{
+	struct sim_rx rx = { .crc = ~0U };
+	struct dmakit_stream_result res = {
+		.flags = DMAKIT_HW_CMPL_CRC | DMAKIT_HW_CMPL_NOSEQ |
+			 DMAKIT_HW_CMPL_NOTS,
+		.lost = underruns,
+	};
+	struct dmakit_hw_cmpl c = {};
+	dma_addr_t rec;
+	__le32 st;
+	u32 i;
+
+	spin_lock(&s->lock);
+	rx.run_crc = s->rx_crc;
+	spin_unlock(&s->lock);
+	if (underruns)
+		res.flags |= DMAKIT_HW_CMPL_UNDERRUN;
+	for (i = 0; i < post->nsg && res.len < post->len; i++) {
+		dma_addr_t addr;
+		u32 n, elen;
+
+		if (s->table) {
+			const struct sim_table_desc *d =
+				&s->table[(size_t)post->slot * s->cfg.max_nsg + i];
+
+			addr = d->addr;
+			elen = d->len;
+		} else {
+			struct dmakit_hw_sg sg;
+
+			if (sim_bus_read(s, post->sg_bus + i * sizeof(sg), &sg,
+					 sizeof(sg))) {
+				res.flags |= DMAKIT_HW_CMPL_ERR;
+				break;
+			}
+			addr = le64_to_cpu(sg.addr);
+			elen = le32_to_cpu(sg.len);
+		}
+		n = min(elen, post->len - res.len);
+		if (sim_bus_access(s, addr, n, sim_rx_chunk, &rx)) {
+			res.flags |= DMAKIT_HW_CMPL_ERR;
+			break;
+		}
+		res.len += n;
+	}
+	res.crc32c = ~rx.crc;
+	spin_lock(&s->lock);
+	s->rx_crc = rx.run_crc;
+	s->rx_bytes += res.len;
+	s->rx_buffers++;
+	spin_unlock(&s->lock);
+	if (s->table) {
+		dmakit_stream_complete(s->card, post->slot, &res);
+		return;
+	}
+	/* a card built to dmakit's format writes the record, status last */
+	c.lost = cpu_to_le64(res.lost);
+	c.len = cpu_to_le32(res.len);
+	c.crc32c = cpu_to_le32(res.crc32c);
+	rec = s->cfg.cmpl_bus +
+	      (dma_addr_t)post->slot * sizeof(struct dmakit_hw_cmpl);
+	sim_bus_write(s, rec, &c, sizeof(c));
+	/* like a card's write ordering: the record lands before its status */
+	wmb();
+	st = cpu_to_le32(res.flags | DMAKIT_HW_CMPL_DONE);
+	sim_bus_write(s, rec + offsetof(struct dmakit_hw_cmpl, status), &st,
+		      sizeof(st));
+}
+
 static void sim_arm(struct dmakit_sim *s, u64 when_ns)
 {
 	hrtimer_start(&s->timer, ns_to_ktime(when_ns), HRTIMER_MODE_ABS);
@@ -354,6 +461,48 @@ static void sim_stream_raise(struct dmakit_sim *s)
 	sim_report_held(s);
 	dmakit_card_irq(s->card, SIM_VEC_STREAM);
 	dmakit_ring_irq(s->card);
+}
+
+/*
+ * H2C, under @lock: the next posted buffer if the engine is due for data
+ * (false: it waits, for its pace or for a post).  Due with nothing posted
+ * after it started, and no END since, is an underrun: counted, reported
+ * with the next buffer, and the pace starts again from that buffer.
+ */
+static bool sim_h2c_take(struct dmakit_sim *s, u64 now, struct sim_post *post,
+			 u64 *underruns)
+{
+	u64 due = s->t0_ns;
+
+	if (s->cfg.rate)
+		due += mul_u64_u64_div_u64(s->rx_anchor_bytes, NSEC_PER_SEC,
+					   s->cfg.rate);
+	if (s->cfg.rate && s->rx_running && now < due) {
+		sim_arm(s, due);
+		return false;
+	}
+	if (!s->fifo_count) {
+		if (s->cfg.rate && s->rx_running) {
+			s->rx_underruns++;
+			s->rx_pending_underruns++;
+		}
+		s->rx_running = false;
+		s->starved = true;
+		return false;
+	}
+	*post = s->fifo[s->fifo_head];
+	s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
+	s->fifo_count--;
+	if (!s->rx_running) {
+		/* the first buffer, or the first after running dry or END */
+		s->t0_ns = now;
+		s->rx_anchor_bytes = 0;
+	}
+	s->rx_anchor_bytes += post->len;
+	s->rx_running = !(post->flags & DMAKIT_STREAM_F_END);
+	*underruns = s->rx_pending_underruns;
+	s->rx_pending_underruns = 0;
+	return true;
 }
 
 static void sim_stream_work(struct work_struct *work)
@@ -370,6 +519,20 @@ static void sim_stream_work(struct work_struct *work)
 		if (!s->enabled)
 			goto out_unlock;
 		now = ktime_get_ns();
+		if (s->cfg.h2c) {
+			if (!sim_h2c_take(s, now, &post, &lost))
+				goto out_unlock;
+			empty = s->fifo_count == 0;
+			spin_unlock(&s->lock);
+			sim_consume(s, &post, lost);
+			unreported++;
+			if (empty) {
+				sim_stream_raise(s);
+				unreported = 0;
+			}
+			cond_resched();
+			continue;
+		}
 		due = s->t0_ns + s->seq * s->buf_ns;
 		if (s->buf_ns && now < due) {
 			sim_arm(s, due);
@@ -483,6 +646,13 @@ static int sim_stream_start(struct dmakit_card *card,
 	s->buf_ns = cfg->rate ? div64_u64((u64)cfg->bufsize * NSEC_PER_SEC,
 					  cfg->rate) : 0;
 	s->t0_ns = ktime_get_ns();
+	s->rx_bytes = 0;
+	s->rx_buffers = 0;
+	s->rx_crc = ~0U;
+	s->rx_underruns = 0;
+	s->rx_pending_underruns = 0;
+	s->rx_anchor_bytes = 0;
+	s->rx_running = false;
 	s->enabled = true;
 	spin_unlock(&s->lock);
 	kfree(fifo);
@@ -534,7 +704,8 @@ static void sim_stream_post(struct dmakit_card *card, u32 slot,
 	if (s->enabled && s->fifo_count < s->fifo_cap) {
 		u32 tail = (s->fifo_head + s->fifo_count) % s->fifo_cap;
 
-		s->fifo[tail] = (struct sim_post){ slot, nsg, sg_bus };
+		s->fifo[tail] = (struct sim_post){ slot, nsg, sg_bus, buf->len,
+						   buf->flags };
 		kick = s->starved || s->fifo_count == 0;
 		s->fifo_count++;
 		s->starved = false;
@@ -554,6 +725,62 @@ static u64 sim_stream_drops(struct dmakit_card *card)
 	spin_unlock(&s->lock);
 	return drops;
 }
+
+static u64 sim_stream_underruns(struct dmakit_card *card)
+{
+	struct dmakit_sim *s = card->hw_priv;
+	u64 n;
+
+	spin_lock(&s->lock);
+	n = s->rx_underruns;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+/*
+ * h2c/: what the card received since the stream last started, as a card
+ * would count it (bytes, buffers, CRC32C of every byte in order, times it
+ * ran dry).  Kept after a stop until the next start.
+ */
+static struct dmakit_sim *sim_of(struct device *dev)
+{
+	return dmakit_card_of(dev)->hw_priv;
+}
+
+#define SIM_H2C_ATTR(name, field, fmt, xform)				\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	struct dmakit_sim *s = sim_of(dev);				\
+	u64 v;								\
+									\
+	spin_lock(&s->lock);						\
+	v = xform(s->field);						\
+	spin_unlock(&s->lock);						\
+	return sysfs_emit(buf, fmt "\n", v);				\
+}									\
+static DEVICE_ATTR_RO(name)
+
+#define SIM_AS_IS(v)	(v)
+#define SIM_CRC_OUT(v)	((u64)(u32)~(v))
+
+SIM_H2C_ATTR(bytes, rx_bytes, "%llu", SIM_AS_IS);
+SIM_H2C_ATTR(buffers, rx_buffers, "%llu", SIM_AS_IS);
+SIM_H2C_ATTR(crc32c, rx_crc, "%08llx", SIM_CRC_OUT);
+SIM_H2C_ATTR(underruns, rx_underruns, "%llu", SIM_AS_IS);
+
+static struct attribute *sim_h2c_attrs[] = {
+	&dev_attr_bytes.attr,
+	&dev_attr_buffers.attr,
+	&dev_attr_crc32c.attr,
+	&dev_attr_underruns.attr,
+	NULL,
+};
+
+static const struct attribute_group sim_h2c_group = {
+	.name = "h2c",
+	.attrs = sim_h2c_attrs,
+};
 
 static int sim_xfer_move(struct dmakit_sim *s, dma_addr_t bus, u64 off,
 			 u32 len, bool to_host)
@@ -757,6 +984,7 @@ static const struct dmakit_hw_ops sim_hw_ops_chain = {
 	.stream_stop = sim_stream_stop,
 	.stream_post = sim_stream_post,
 	.stream_drops = sim_stream_drops,
+	.stream_underruns = sim_stream_underruns,
 	.xfer_chain_start = sim_xfer_chain_start,
 	.xfer_poll = sim_xfer_poll,
 	.xfer_abort = sim_xfer_abort,
@@ -768,6 +996,7 @@ static const struct dmakit_hw_ops sim_hw_ops_seg = {
 	.stream_stop = sim_stream_stop,
 	.stream_post = sim_stream_post,
 	.stream_drops = sim_stream_drops,
+	.stream_underruns = sim_stream_underruns,
 	.xfer_seg_start = sim_xfer_seg_start,
 	.xfer_poll = sim_xfer_poll,
 	.xfer_abort = sim_xfer_abort,
@@ -850,6 +1079,8 @@ static int sim_probe(struct platform_device *pdev)
 	card->nvec = 2;
 	card->payload = DMAKIT_PAYLOAD_SIM;
 	card->rate = sim_rate;
+	card->ring_h2c = true;
+	card->backend_group = &sim_h2c_group;
 	s->card = card;
 	ret = dmakit_card_add(card);
 	if (ret)

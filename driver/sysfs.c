@@ -6,7 +6,8 @@
  *
  * The ring's geometry and policy can change only while nobody has the card
  * open or its ring mapped (-EBUSY otherwise); the rate applies at the next
- * start of the stream.
+ * start of the stream.  The ring's direction is the application's to set
+ * (DMAKIT_IOC_RING_SETUP); "direction" shows it.
  */
 #include <linux/kernel.h>
 #include <linux/sysfs.h>
@@ -78,7 +79,8 @@ static int ring_store(struct dmakit_card *card, u32 nbufs, u32 bufsize,
 	else if (card->nopen || atomic_read(&card->nmaps))
 		ret = -EBUSY;
 	else
-		ret = dmakit_ring_reconfigure(card, nbufs, bufsize, policy);
+		ret = dmakit_ring_reconfigure(card, nbufs, bufsize, policy,
+					      card->ring_dir);
 	mutex_unlock(&card->lock);
 	return ret;
 }
@@ -151,6 +153,15 @@ static ssize_t policy_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(policy);
 
+static ssize_t direction_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(dmakit_card_of(dev)->ring_dir) ==
+			  DMAKIT_DIR_H2C ? "h2c" : "c2h");
+}
+static DEVICE_ATTR_RO(direction);
+
 static ssize_t rate_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
@@ -183,11 +194,12 @@ static struct attribute *dmakit_card_attrs[] = {
 	&dev_attr_ring_nbufs.attr,
 	&dev_attr_ring_bufsize.attr,
 	&dev_attr_policy.attr,
+	&dev_attr_direction.attr,
 	&dev_attr_rate.attr,
 	NULL,
 };
 
-static const struct attribute_group dmakit_card_group = {
+const struct attribute_group dmakit_card_group = {
 	.attrs = dmakit_card_attrs,
 };
 
@@ -206,6 +218,7 @@ DMAKIT_COUNTER_ATTR(bytes);
 DMAKIT_COUNTER_ATTR(errors);
 DMAKIT_COUNTER_ATTR(timeouts);
 DMAKIT_COUNTER_ATTR(drops);
+DMAKIT_COUNTER_ATTR(underruns);
 DMAKIT_COUNTER_ATTR(xfer_starts);
 
 static ssize_t interrupts_show(struct device *dev,
@@ -230,18 +243,14 @@ static struct attribute *dmakit_counter_attrs[] = {
 	&dev_attr_errors.attr,
 	&dev_attr_timeouts.attr,
 	&dev_attr_drops.attr,
+	&dev_attr_underruns.attr,
 	&dev_attr_xfer_starts.attr,
 	&dev_attr_interrupts.attr,
 	NULL,
 };
 
-static const struct attribute_group dmakit_counter_group = {
+const struct attribute_group dmakit_counter_group = {
 	.name = "counters",
 	.attrs = dmakit_counter_attrs,
 };
 
-const struct attribute_group *dmakit_card_groups[] = {
-	&dmakit_card_group,
-	&dmakit_counter_group,
-	NULL,
-};

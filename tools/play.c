@@ -26,17 +26,23 @@ static void usage(FILE *f)
 "                   [--skip-dma-errors] [--force] [--quiet] [--json]\n"
 "                   [--status-interval TIME] RECORDING\n"
 "\n"
-"Write a recording back into a card (a vendor driver's H2C character\n"
-"device, e.g. XDMA's /dev/xdma0_h2c_0), a FIFO or a file: each buffer's\n"
-"valid bytes, in recording order, with io_uring writes from page-aligned\n"
-"buffers (a driver that DMAs from the caller's pages sends them with no\n"
-"copy).  The whole index is checked before anything is written, and each\n"
+"Write a recording back into a card (a dmakit.ko card's host-to-card ring,\n"
+"or a vendor driver's H2C character device, e.g. XDMA's /dev/xdma0_h2c_0),\n"
+"a FIFO or a file: each buffer's valid bytes, in recording order, with\n"
+"io_uring writes from page-aligned buffers (a driver that DMAs from the\n"
+"caller's pages sends them with no copy; a dmakit.ko card's ring is filled\n"
+"in place).  The whole index is checked before anything is written, and each\n"
 "buffer's data against its CRC before it is written: a corrupt or\n"
 "unfinished recording is refused, a corrupt buffer is never sent.\n"
 "Gaps (buffers lost while recording) are counted, nothing stands in for\n"
 "them; short buffers send their valid bytes; empty ones send nothing.\n"
 "\n"
-"  -d, --device TARGET    chardev:PATH[,depth=N]: an existing character\n"
+"  -d, --device TARGET    /dev/dmakitN: a dmakit.ko card, streamed into its\n"
+"                         ring set up host to card, at the recording's own\n"
+"                         rate (from its timestamps) unless --rate; what\n"
+"                         counts is what the card confirmed taking, its\n"
+"                         underruns are reported\n"
+"                         chardev:PATH[,depth=N]: an existing character\n"
 "                         device, FIFO or file (never created), N writes in\n"
 "                         flight, 1..64, default 8; or a plain PATH (a new\n"
 "                         file is created, never under /dev)\n"
@@ -44,7 +50,8 @@ static void usage(FILE *f)
 "                         PREFIX.idx / PREFIX.json (default: RECORDING)\n"
 "      --rate RATE        at most RATE bytes per second, averaged from the\n"
 "                         start (k/M/G/T: 1000^n, e.g. 800M), 1..1e15;\n"
-"                         default: as fast as the target takes them\n"
+"                         default: a dmakit.ko card the recording's rate,\n"
+"                         other targets as fast as they take them\n"
 "      --loop N           play the recording N times in a row, 1..1000000\n"
 "                         (default 1)\n"
 "      --skip-dma-errors  skip buffers the recorder flagged as DMA errors\n"
@@ -65,11 +72,16 @@ static void usage(FILE *f)
 "again (100 times in a row at most); EIO, ENOSPC, EPIPE (the reader went\n"
 "away) and other errors end the play.  SIGINT/SIGTERM stop it: writes in\n"
 "flight are cancelled and what was written is reported.\n"
+"Into a dmakit.ko card, a stop waits (10 s and the card's rate's time at\n"
+"most) for the card to take what was published, then stops its stream;\n"
+"a buffer the card reports in error, or whose CRC32C as the card computed\n"
+"it differs from the recording's bytes', fails the play.\n"
 "Exit status: 0 every buffer of every pass was written; 1 it was not\n"
 "(a write error, a corrupt buffer, a stop request, a refused recording or\n"
 "target), with the bytes and buffers written; 2 bad usage.\n"
 "\n"
 "Examples:\n"
+"  dmakit play -d /dev/dmakit0 /data/run1.dat\n"
 "  dmakit play -d chardev:/dev/xdma0_h2c_0 /data/run1.dat\n"
 "  dmakit play -d chardev:/dev/xdma0_h2c_0,depth=16 --rate 400M --loop 10 run1.dat\n"
 "  mkfifo /tmp/f; sha256sum </tmp/f & dmakit play -d /tmp/f run1.dat\n");
@@ -200,6 +212,14 @@ static void print_json(const struct play_cli *c,
 	dmakit_json_u64(&j, "unchecked", r->unchecked);
 	dmakit_json_u64(&j, "short_writes", r->short_writes);
 	dmakit_json_u64(&j, "retries", r->retries);
+	dmakit_json_u64(&j, "rate", r->rate);
+	dmakit_json_str(&j, "rate_source", r->rate_source);
+	dmakit_json_bool(&j, "card", r->card);
+	dmakit_json_u64(&j, "underruns", r->underruns);
+	dmakit_json_u64(&j, "cut", r->cut);
+	dmakit_json_u64(&j, "card_errors", r->card_errors);
+	dmakit_json_u64(&j, "card_crc_checked", r->card_crc_checked);
+	dmakit_json_u64(&j, "card_crc_mismatches", r->card_crc_mismatches);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }
@@ -222,6 +242,19 @@ static void print_summary(const struct dmakit_play_report *r,
 	       (unsigned long long)r->truncated,
 	       (unsigned long long)r->dma_errors,
 	       (unsigned long long)r->unchecked);
+	if (r->rate)
+		printf("  paced at %s (%s)\n",
+		       cli_fmt_rate(b2, sizeof(b2), (double)r->rate),
+		       !strcmp(r->rate_source, "recording") ?
+		       "the recording's rate" : "--rate");
+	if (r->card)
+		printf("  the card: took %llu buffers (%llu CRCs checked, %llu differed); underruns %llu; errors %llu; cut by the stop %llu\n",
+		       (unsigned long long)r->buffers,
+		       (unsigned long long)r->card_crc_checked,
+		       (unsigned long long)r->card_crc_mismatches,
+		       (unsigned long long)r->underruns,
+		       (unsigned long long)r->card_errors,
+		       (unsigned long long)r->cut);
 	if (r->short_writes || r->retries)
 		printf("  short writes %llu (continued), retried writes %llu\n",
 		       (unsigned long long)r->short_writes,

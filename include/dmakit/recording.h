@@ -743,6 +743,18 @@ struct dmakit_play_opts {
  * @result:    how it ended
  * @error:     the error that ended it (-errno), 0 if complete
  * @message:   what ended it, "" if complete
+ * @rate:      the pace it kept, bytes/s (0: none, as fast as taken)
+ * @rate_source: "option" (@opts->rate), "recording" (a card's TX ring by
+ *             default: the recording's own rate, from its timestamps) or
+ *             "none"
+ * @card:      the target is a dmakit.ko card's TX ring; then @buffers and
+ *             @bytes are what the card confirmed taking, and:
+ * @underruns: times the card ran dry while the play ran (the card's count)
+ * @cut:       buffers a stop cut before the card confirmed them
+ * @card_errors: buffers the card reported an error for or took in part
+ * @card_crc_checked, @card_crc_mismatches: buffers whose CRC32C as the
+ *             card computed it was compared with the recording's bytes',
+ *             and those that differed (an error: result target-error)
  */
 struct dmakit_play_report {
 	char target[4096];
@@ -758,6 +770,11 @@ struct dmakit_play_report {
 	enum dmakit_play_result result;
 	int error;
 	char message[256];
+	uint64_t rate;
+	char rate_source[16];
+	bool card;
+	uint64_t underruns, cut, card_errors;
+	uint64_t card_crc_checked, card_crc_mismatches;
 };
 
 /*
@@ -767,8 +784,9 @@ struct dmakit_play_report {
  * channels do, reads them with no copy).
  *
  * @target is "chardev:PATH[,depth=N]" (an existing character device,
- * FIFO or file; a missing one is an error, never created) or a plain
- * PATH (may be created as a regular file, never under /dev).  depth: 1..64
+ * FIFO or file; a missing one is an error, never created), a dmakit.ko
+ * card such as "/dev/dmakit0" (its ring set up host to card: see below)
+ * or a plain PATH (may be created as a regular file, never under /dev).  depth: 1..64
  * writes in flight (default 8).  A stream (character device, FIFO,
  * socket) has no offsets: its writes are linked so the kernel issues
  * them one after the other in order (a FIFO's pipe is grown to the
@@ -793,6 +811,18 @@ struct dmakit_play_report {
  * process by default: a program that wants the EPIPE ending ignores
  * SIGPIPE.  Opening a FIFO waits for its reader (a signal interrupts it:
  * -EINTR, nothing written).
+ *
+ * A dmakit.ko card (include/dmakit/tx.h): each buffer is read and checked
+ * straight into a free buffer of the card's TX ring and published; the
+ * pace is the recording's own rate unless @opts->rate says otherwise (the
+ * bytes after the first buffer over the time from its timestamp to the
+ * last one's, device clock where the recording has one; a recording of
+ * one buffer has none).  The card's ring buffers must hold the
+ * recording's (its sysfs ring_bufsize).  At the end, or when stopped, it
+ * waits for the card to take what was published (up to 10 s plus the
+ * time the card's rate needs), then stops the card's stream, cutting what
+ * is left.  Underruns are reported; a card error or a CRC the card
+ * computed that differs from the recording's ends it as target-error.
  *
  * @report is filled in whatever happens.  Return 0 if every buffer of
  * every pass was written; -EINTR if stopped; the target's -errno; or

@@ -41,62 +41,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "play_target.h"
-#include "sink.h"
+#include "play_priv.h"
 
 /* EINTR/EAGAIN/nothing written, in a row without progress, before failing */
 #define PLAY_MAX_RETRIES	100
 #define PLAY_RETRY_NS		10000000ULL	/* 10 ms between such retries */
-#define PLAY_POLL_NS		100000000ULL	/* one wait, at most */
 /* how long cancelled writes may take to come back before giving up */
 #define PLAY_CANCEL_MS		10000
-#define PLAY_IDX_BATCH		1024		/* index entries per read */
 #define CANCEL_TAG		0xcafeULL
-
-/* One buffer on its way to the target. */
-struct play_write {
-	void *buf;
-	uint32_t len, done;
-	uint64_t off;			/* target offset of byte 0 (seekable) */
-	bool submitted;
-};
-
-struct player {
-	/* the recording */
-	const char *data_path;
-	char *idx_path;
-	int data_fd, idx_fd;
-	struct dmakit_idx_header hdr;
-	uint64_t nentries;		/* before the trailer */
-	struct dmakit_idx_entry ents[PLAY_IDX_BATCH];
-	uint64_t ents_first;
-	size_t ents_n;
-
-	struct play_target t;
-	uint32_t depth;			/* t.depth */
-	struct io_uring uring;
-	bool uring_ready;
-
-	struct dmakit_play_opts o;
-	struct dmakit_play_report *rep;
-
-	/* the queue of writes, in target order */
-	struct play_write q[2 * PLAY_MAX_DEPTH];
-	unsigned int qcap;		/* 2 * depth: reads overlap the writes */
-	unsigned int q_first, q_n, in_flight;
-	bool leak_buffers;		/* writes still in flight at the end */
-
-	/* where the player is */
-	uint64_t pass, entry;		/* the next entry to play */
-	uint64_t target_off, queued_bytes;
-	uint64_t t0, retry_at, next_progress;
-	unsigned int retries_in_row;
-	bool started, reading_done, stopping, failed;
-	/* a buffer did not check out: the ones queued before it still go */
-	bool corrupt;
-	int corrupt_error;
-	char corrupt_message[256];
-};
 
 static const char *const play_result_names[] = {
 	[DMAKIT_PLAY_COMPLETE] = "complete",
@@ -113,12 +65,9 @@ const char *dmakit_play_result_name(enum dmakit_play_result r)
 	       play_result_names[r] : "?";
 }
 
-static void fail(struct player *p, enum dmakit_play_result result, int error,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
 /* The first ending wins: later errors are consequences of it. */
-static void fail(struct player *p, enum dmakit_play_result result, int error,
-		 const char *fmt, ...)
+void play_fail(struct player *p, enum dmakit_play_result result, int error,
+	       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -132,11 +81,8 @@ static void fail(struct player *p, enum dmakit_play_result result, int error,
 	va_end(ap);
 }
 
-static void corrupt(struct player *p, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Reading ends at a bad buffer; what was queued before it is written. */
-static void corrupt(struct player *p, int error, const char *fmt, ...)
+void play_corrupt(struct player *p, int error, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -225,6 +171,7 @@ static int check_recording(struct player *p, char *err, size_t errlen)
 	struct dmakit_idx_trailer t;
 	uint64_t k, recs, prev_seq = 0, first_dma_seq = 0, end = 0;
 	uint64_t per_pass_buffers = 0, per_pass_bytes = 0;
+	uint64_t first_ts = 0, last_ts = 0, bytes_after_first = 0;
 	uint32_t entries_crc = 0;
 	bool have_trailer = false;
 	struct stat sb;
@@ -289,7 +236,14 @@ static int check_recording(struct player *p, char *err, size_t errlen)
 		if (e->len && !(e->flags & DMAKIT_DESC_F_CRC))
 			rep->unchecked++;
 		if (entry_played(p, e)) {
-			per_pass_buffers++;
+			uint64_t ts = p->hdr.dev_clock_hz ? e->dev_ts :
+							    e->host_ts;
+
+			if (per_pass_buffers++)
+				bytes_after_first += e->len;
+			else
+				first_ts = ts;
+			last_ts = ts;
 			per_pass_bytes += e->len;
 		}
 		if (e->len)
@@ -326,6 +280,14 @@ static int check_recording(struct player *p, char *err, size_t errlen)
 		return dmakit_errf(err, errlen, -EINVAL,
 				   "%u passes of %llu bytes are more bytes than can be counted",
 				   p->o.loops, (unsigned long long)per_pass_bytes);
+	/* the data rate the recording was made at, from its clock */
+	if (last_ts > first_ts && bytes_after_first) {
+		double hz = p->hdr.dev_clock_hz ? (double)p->hdr.dev_clock_hz :
+						  1e9;
+
+		p->rec_rate = (uint64_t)((double)bytes_after_first * hz /
+					 (double)(last_ts - first_ts));
+	}
 	rep->total_buffers = per_pass_buffers * p->o.loops;
 	rep->total_bytes = per_pass_bytes * p->o.loops;
 	return 0;
@@ -339,7 +301,7 @@ static struct play_write *q_at(struct player *p, unsigned int i)
 }
 
 /* The next entry to write into *@e; false at the end of the last pass. */
-static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
+bool play_next_entry(struct player *p, struct dmakit_idx_entry *e)
 {
 	for (;;) {
 		if (p->entry == p->nentries) {
@@ -355,7 +317,7 @@ static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
 			ssize_t n = load_entries(p, p->entry);
 
 			if (n <= 0) {
-				corrupt(p, n ? (int)n : -EBADMSG,
+				play_corrupt(p, n ? (int)n : -EBADMSG,
 					"read %s: %s", p->idx_path,
 					n ? dmakit_strerror((int)n) :
 					"it ends early");
@@ -365,7 +327,7 @@ static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
 		*e = p->ents[p->entry - p->ents_first];
 		/* checked before; the file may have changed since */
 		if (!dmakit_idx_entry_ok(e, p->entry, p->hdr.bufsize)) {
-			corrupt(p, -EBADMSG,
+			play_corrupt(p, -EBADMSG,
 				"%s: index entry %llu changed while playing",
 				p->idx_path, (unsigned long long)p->entry);
 			return false;
@@ -374,6 +336,34 @@ static bool next_entry(struct player *p, struct dmakit_idx_entry *e)
 		if (entry_played(p, e))
 			return true;
 	}
+}
+
+/*
+ * Entry @e's bytes into @buf, checked against its CRC; false (the play
+ * ends there, result corrupt) if they cannot be read or do not match.
+ */
+bool play_read_buffer(struct player *p, const struct dmakit_idx_entry *e,
+		      void *buf)
+{
+	ssize_t n = pread_full(p->data_fd, buf, e->len, e->offset);
+
+	if (n != (ssize_t)e->len) {
+		play_corrupt(p, n < 0 ? (int)n : -EBADMSG,
+			     "buffer seq %llu (entry %llu): read %s: %s: not written",
+			     (unsigned long long)e->seq,
+			     (unsigned long long)p->entry - 1, p->data_path,
+			     n < 0 ? dmakit_strerror((int)n) : "it ends early");
+		return false;
+	}
+	if (!dmakit_idx_data_ok(p->hdr.version, e, buf)) {
+		play_corrupt(p, -EBADMSG,
+			     "buffer seq %llu (entry %llu, offset %llu of %s): data CRC mismatch: not written",
+			     (unsigned long long)e->seq,
+			     (unsigned long long)p->entry - 1,
+			     (unsigned long long)e->offset, p->data_path);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -387,11 +377,10 @@ static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)
 	while (!p->failed && !p->stopping && !p->reading_done &&
 	       p->q_n < p->qcap) {
 		struct play_write *w = q_at(p, p->q_n);
-		ssize_t n;
 
-		if (p->o.rate && p->started) {
+		if (p->rate && p->started) {
 			uint64_t due = p->t0 + (uint64_t)((double)p->queued_bytes *
-							  1e9 / (double)p->o.rate);
+							  1e9 / (double)p->rate);
 
 			if (due > now) {
 				if (due - now < *wait_ns)
@@ -399,25 +388,8 @@ static void fill_queue(struct player *p, uint64_t now, uint64_t *wait_ns)
 				return;
 			}
 		}
-		if (!next_entry(p, &e))
+		if (!play_next_entry(p, &e) || !play_read_buffer(p, &e, w->buf))
 			return;
-		n = pread_full(p->data_fd, w->buf, e.len, e.offset);
-		if (n != (ssize_t)e.len) {
-			corrupt(p, n < 0 ? (int)n : -EBADMSG,
-				"buffer seq %llu (entry %llu): read %s: %s: not written",
-				(unsigned long long)e.seq,
-				(unsigned long long)p->entry - 1, p->data_path,
-				n < 0 ? dmakit_strerror((int)n) : "it ends early");
-			return;
-		}
-		if (!dmakit_idx_data_ok(p->hdr.version, &e, w->buf)) {
-			corrupt(p, -EBADMSG,
-				"buffer seq %llu (entry %llu, offset %llu of %s): data CRC mismatch: not written",
-				(unsigned long long)e.seq,
-				(unsigned long long)p->entry - 1,
-				(unsigned long long)e.offset, p->data_path);
-			return;
-		}
 		if (!p->started) {
 			p->started = true;
 			p->t0 = now;
@@ -471,7 +443,7 @@ static void submit_writes(struct player *p, uint64_t now)
 	if (ret < 0) {
 		for (i = 0; i < p->q_n; i++)
 			q_at(p, i)->submitted = false;
-		fail(p, DMAKIT_PLAY_TARGET_ERROR, ret, "io_uring submit: %s",
+		play_fail(p, DMAKIT_PLAY_TARGET_ERROR, ret, "io_uring submit: %s",
 		     strerror(-ret));
 		return;
 	}
@@ -500,13 +472,13 @@ static void complete(struct player *p, struct play_write *w, int res,
 		rep->retries++;
 		p->retry_at = now + PLAY_RETRY_NS;
 		if (++p->retries_in_row > PLAY_MAX_RETRIES)
-			fail(p, DMAKIT_PLAY_TARGET_ERROR, res ? res : -EIO,
+			play_fail(p, DMAKIT_PLAY_TARGET_ERROR, res ? res : -EIO,
 			     "write %s: %s %d times in a row without progress",
 			     p->t.path, res ? strerror(-res) : "nothing written",
 			     PLAY_MAX_RETRIES + 1);
 		return;
 	}
-	fail(p, DMAKIT_PLAY_TARGET_ERROR, res, "write %s: %s", p->t.path,
+	play_fail(p, DMAKIT_PLAY_TARGET_ERROR, res, "write %s: %s", p->t.path,
 	     strerror(-res));
 }
 
@@ -567,10 +539,11 @@ static void cancel_writes(struct player *p)
 	io_uring_submit(&p->uring);
 }
 
-static void progress(struct player *p, bool final)
+/* The progress callback: @bytes sent so far, @inflight on their way. */
+void play_progress(struct player *p, uint64_t bytes, uint32_t inflight,
+		   bool final)
 {
 	struct dmakit_play_progress pr;
-	unsigned int i;
 
 	if (!p->o.progress)
 		return;
@@ -578,16 +551,24 @@ static void progress(struct player *p, bool final)
 	pr.seconds = p->started ?
 		     (double)(dmakit_now_ns() - p->t0) / 1e9 : 0;
 	pr.buffers = p->rep->buffers;
-	pr.bytes = p->rep->bytes;
-	for (i = 0; i < p->q_n; i++)
-		pr.bytes += q_at(p, i)->done;
+	pr.bytes = bytes;
 	pr.total_bytes = p->rep->total_bytes;
-	pr.inflight = p->in_flight;
+	pr.inflight = inflight;
 	pr.final = final;
 	p->o.progress(p->o.progress_ctx, &pr);
 }
 
-static bool stop_requested(const struct player *p)
+static void progress(struct player *p, bool final)
+{
+	uint64_t bytes = p->rep->bytes;
+	unsigned int i;
+
+	for (i = 0; i < p->q_n; i++)
+		bytes += q_at(p, i)->done;
+	play_progress(p, bytes, p->in_flight, final);
+}
+
+bool play_stop_requested(const struct player *p)
 {
 	return p->o.stop && *p->o.stop;
 }
@@ -603,7 +584,7 @@ static void play_loop(struct player *p)
 	for (;;) {
 		uint64_t now = dmakit_now_ns(), wait_ns = PLAY_POLL_NS;
 
-		if (stop_requested(p) && !p->stopping && !p->failed) {
+		if (play_stop_requested(p) && !p->stopping && !p->failed) {
 			p->stopping = true;
 			p->rep->result = DMAKIT_PLAY_INTERRUPTED;
 			p->rep->error = -EINTR;
@@ -678,6 +659,7 @@ static void player_free(struct player *p)
 {
 	unsigned int i;
 
+	dmakit_tx_close(p->tx);
 	if (p->uring_ready)
 		io_uring_queue_exit(&p->uring);
 	for (i = 0; i < 2 * PLAY_MAX_DEPTH && !p->leak_buffers; i++)
@@ -719,10 +701,15 @@ int dmakit_play(const char *path, const char *target,
 		p->o = *opts;
 	if (!p->o.loops)
 		p->o.loops = 1;
-	ret = play_target_parse(&p->t, target, err, errlen);
-	if (ret)
-		goto out;
-	p->depth = p->t.depth;
+	if (play_ring_target(target)) {
+		snprintf(p->t.path, sizeof(p->t.path), "%s", target);
+		p->depth = 1;
+	} else {
+		ret = play_target_parse(&p->t, target, err, errlen);
+		if (ret)
+			goto out;
+		p->depth = p->t.depth;
+	}
 	snprintf(rep->target, sizeof(rep->target), "%s", p->t.path);
 	rep->depth = p->depth;
 
@@ -748,6 +735,26 @@ int dmakit_play(const char *path, const char *target,
 	ret = check_recording(p, err, errlen);
 	if (ret)
 		goto out;
+	p->rate = p->o.rate;
+	snprintf(rep->rate_source, sizeof(rep->rate_source), "%s",
+		 p->o.rate ? "option" : "none");
+	if (play_ring_target(target)) {
+		if (!p->o.rate && p->rec_rate) {
+			p->rate = p->rec_rate;
+			snprintf(rep->rate_source, sizeof(rep->rate_source),
+				 "recording");
+		}
+		rep->rate = p->rate;
+		ret = play_ring_open(p, target, err, errlen);
+		if (ret)
+			goto out;
+		play_ring_loop(p);
+		ret = rep->error;
+		if (ret)
+			dmakit_errf(err, errlen, ret, "%s", rep->message);
+		goto out;
+	}
+	rep->rate = p->rate;
 	if (alloc_buffers(p)) {
 		ret = dmakit_errf(err, errlen, -ENOMEM,
 				  "out of memory for %u buffers of %u bytes",

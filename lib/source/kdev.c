@@ -61,6 +61,11 @@ static int kdev_check_ring(struct kdev *k, char *err, size_t errlen)
 				 dmakit_ring_desc_bytes(nbufs))
 		return dmakit_errf(err, errlen, -EPROTO,
 				   "%s: inconsistent ring geometry", k->path);
+	/* set up host to card by the program that has it (dmakit play) */
+	if (ctrl->direction != DMAKIT_DIR_C2H)
+		return dmakit_errf(err, errlen, -EBUSY,
+				   "%s: its ring is set up host to card by another program (dmakit play?): nothing to read until it closes the card",
+				   k->path);
 	return 0;
 }
 

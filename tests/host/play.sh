@@ -68,6 +68,16 @@ t_eq "sim -> FIFO: json ok, result complete" \
 	"$(json_get sim.json ok)/$(json_get sim.json result)" true/complete
 t_eq "sim -> FIFO: every buffer and byte reported" \
 	"$(json_get sim.json buffers)/$(json_get sim.json bytes)" "512/10485760"
+t_eq "sim -> FIFO: not a card, not paced by default" \
+	"$(json_get sim.json card)/$(json_get sim.json rate_source)/$(json_get sim.json rate)" \
+	"false/none/0"
+# a character device that is no dmakit card (no INFO ioctl) stays a
+# plain write target, never taken for a card's TX ring
+"$DMAKIT" play -d /dev/null --rate 900M --json sim.dat >null.json
+t_eq "sim -> /dev/null: exit 0, written, not a card" \
+	"$?/$(json_get null.json bytes)/$(json_get null.json card)" "0/10485760/false"
+t_eq "  --rate is the pace" \
+	"$(json_get null.json rate_source)/$(json_get null.json rate)" "option/900000000"
 
 # --- two channels at once from one recording --------------------------------
 for ch in 0 1; do

@@ -28,8 +28,20 @@ static void info_layout(void)
 	T_EQ(offsetof(struct dmakit_info, irq_type), 60);
 	T_EQ(offsetof(struct dmakit_info, irq_vectors), 64);
 	T_EQ(offsetof(struct dmakit_info, max_xfers), 68);
-	T_EQ(offsetof(struct dmakit_info, reserved), 72);
+	T_EQ(offsetof(struct dmakit_info, ring_dir), 72);
+	T_EQ(offsetof(struct dmakit_info, reserved0), 76);
+	T_EQ(offsetof(struct dmakit_info, reserved), 80);
 	T_EQ(FIELD_END(struct dmakit_info, reserved), sizeof(struct dmakit_info));
+}
+
+static void ring_setup_layout(void)
+{
+	T_EQ(sizeof(struct dmakit_ring_setup), 32);
+	T_EQ(offsetof(struct dmakit_ring_setup, dir), 0);
+	T_EQ(offsetof(struct dmakit_ring_setup, reserved0), 4);
+	T_EQ(offsetof(struct dmakit_ring_setup, reserved), 8);
+	T_EQ(FIELD_END(struct dmakit_ring_setup, reserved),
+	     sizeof(struct dmakit_ring_setup));
 }
 
 static void attach_layout(void)
@@ -79,6 +91,7 @@ static void ioctl_numbers(void)
 	T_EQ_U64(DMAKIT_IOC_START, 0x0000D302u);	/* none,         0x02 */
 	T_EQ_U64(DMAKIT_IOC_STOP, 0x0000D303u);		/* none,         0x03 */
 	T_EQ_U64(DMAKIT_IOC_KICK, 0x0000D304u);		/* none,         0x04 */
+	T_EQ_U64(DMAKIT_IOC_RING_SETUP, 0x4020D305u);	/* W,   32 bytes, 0x05 */
 	T_EQ_U64(DMAKIT_IOC_XFER_SUBMIT, 0xC040D310u);	/* RW,  64 bytes, 0x10 */
 	T_EQ_U64(DMAKIT_IOC_XFER_WAIT, 0xC030D311u);	/* RW,  48 bytes, 0x11 */
 }
@@ -104,6 +117,11 @@ static void ring_constants(void)
 	T_EQ(DMAKIT_DESC_F_DMA_ERR, 2);
 	T_EQ(DMAKIT_DESC_F_TRUNC, 4);
 	T_EQ(DMAKIT_DESC_F_CRC, 8);
+	T_EQ(DMAKIT_DESC_F_END, 16);
+	T_EQ(DMAKIT_DESC_F_UNDERRUN, 32);
+	T_EQ(DMAKIT_DESC_F_CUT, 64);
+	T_EQ(DMAKIT_DIR_C2H, 0);
+	T_EQ(DMAKIT_DIR_H2C, 1);
 }
 
 /* The driver's hardware records live in kernel headers; the ring's here. */
@@ -111,6 +129,15 @@ static void ring_abi_still_64_bytes(void)
 {
 	T_EQ(sizeof(struct dmakit_desc), 64);
 	T_EQ(sizeof(struct dmakit_ring_consumer), 64);
+	/* the H2C fields filled the producer line's padding: nothing moved */
+	T_EQ(offsetof(struct dmakit_ring_ctrl, tx_done),
+	     offsetof(struct dmakit_ring_ctrl, claim));
+	T_EQ(offsetof(struct dmakit_ring_ctrl, engine_waiting),
+	     offsetof(struct dmakit_ring_ctrl, producer_waiting));
+	T_EQ(offsetof(struct dmakit_ring_ctrl, stream_id), 104);
+	T_EQ(offsetof(struct dmakit_ring_ctrl, direction), 112);
+	T_EQ(offsetof(struct dmakit_ring_ctrl, underruns), 120);
+	T_EQ(offsetof(struct dmakit_ring_ctrl, consumers), 128);
 }
 
 static void open_not_a_card(void)
@@ -134,6 +161,7 @@ int main(void)
 {
 	T_RUN(info_layout);
 	T_RUN(attach_layout);
+	T_RUN(ring_setup_layout);
 	T_RUN(xfer_layout);
 	T_RUN(ioctl_numbers);
 	T_RUN(ring_constants);

@@ -26,6 +26,7 @@
 /* dmakit_info.flags: what the card has */
 #define DMAKIT_INFO_F_RING	(1U << 0)	/* a streaming ring (mmap) */
 #define DMAKIT_INFO_F_XFER	(1U << 1)	/* a transaction engine */
+#define DMAKIT_INFO_F_RING_H2C	(1U << 2)	/* the ring can be set up H2C */
 
 /* dmakit_info.irq_type */
 #define DMAKIT_IRQ_NONE		0	/* no hardware interrupt (sim) */
@@ -47,6 +48,7 @@
  * @irq_type:     DMAKIT_IRQ_*
  * @irq_vectors:  interrupt vectors in use
  * @max_xfers:    transactions one file may have outstanding
+ * @ring_dir:     DMAKIT_DIR_* (ring.h) of the ring as it is set up now
  */
 struct dmakit_info {
 	__u32 abi_version;
@@ -61,7 +63,30 @@ struct dmakit_info {
 	__u32 irq_type;
 	__u32 irq_vectors;
 	__u32 max_xfers;
-	__u64 reserved[7];
+	__u32 ring_dir;
+	__u32 reserved0;
+	__u64 reserved[6];
+};
+
+/**
+ * struct dmakit_ring_setup - DMAKIT_IOC_RING_SETUP: set the ring up for a
+ * direction.  Geometry and policy stay as configured (sysfs).
+ * @dir:      in: DMAKIT_DIR_C2H (every ring's default) or DMAKIT_DIR_H2C
+ *            (needs DMAKIT_INFO_F_RING_H2C)
+ * @reserved0, @reserved: in: zero
+ *
+ * C2H again changes nothing.  H2C needs this file to be the card's only
+ * open file (one producer; EBUSY otherwise).  A change of direction builds
+ * a new, empty ring: only while the stream is stopped and nothing maps the
+ * ring (EBUSY otherwise; map after the call).  When the last file of the card closes with nothing mapped,
+ * the ring returns to C2H, so programs that never ask keep their default.
+ * Errors: EINVAL (dir, reserved), EOPNOTSUPP (no ring, or no H2C engine),
+ * EBUSY, ENOMEM (the old ring is kept), ENODEV.
+ */
+struct dmakit_ring_setup {
+	__u32 dir;
+	__u32 reserved0;
+	__u64 reserved[3];
 };
 
 /**
@@ -133,8 +158,12 @@ struct dmakit_xfer_wait {
 #define DMAKIT_IOC_ATTACH	_IOWR(DMAKIT_IOC_MAGIC, 0x01, struct dmakit_attach)
 #define DMAKIT_IOC_START	_IO(DMAKIT_IOC_MAGIC, 0x02)
 #define DMAKIT_IOC_STOP		_IO(DMAKIT_IOC_MAGIC, 0x03)
-/* A consumer released buffers while ctrl->producer_waiting was set. */
+/*
+ * A consumer released buffers while ctrl->producer_waiting was set (C2H),
+ * or the application published while ctrl->engine_waiting was (H2C).
+ */
 #define DMAKIT_IOC_KICK		_IO(DMAKIT_IOC_MAGIC, 0x04)
+#define DMAKIT_IOC_RING_SETUP	_IOW(DMAKIT_IOC_MAGIC, 0x05, struct dmakit_ring_setup)
 #define DMAKIT_IOC_XFER_SUBMIT	_IOWR(DMAKIT_IOC_MAGIC, 0x10, struct dmakit_xfer)
 #define DMAKIT_IOC_XFER_WAIT	_IOWR(DMAKIT_IOC_MAGIC, 0x11, struct dmakit_xfer_wait)
 

@@ -36,6 +36,28 @@
  *
  * The kernel never trusts values written by user space: it indexes only with
  * its own counters and treats an impossible tail as "ring full".
+ *
+ * Host to card (ctrl->direction == DMAKIT_DIR_H2C, a TX ring): the roles
+ * swap.  The application fills buffers and the engine drains them; nothing
+ * is ever dropped, and there are no consumer slots:
+ *   - the application may fill position p while p < tx_done + nbufs; it
+ *     writes the data, then the descriptor's len (1..bufsize), seq, dev_ts
+ *     and flags (only DMAKIT_DESC_F_END is its to set), then publishes
+ *     head = p + 1 with a store-release; then, after a full barrier, if
+ *     engine_waiting is set it calls DMAKIT_IOC_KICK (the doorbell);
+ *   - the kernel posts published positions to the engine in order and, as
+ *     the engine completes them, writes back the descriptor's len (bytes
+ *     the engine read), host_ts, crc32c (F_CRC: the card's CRC of what it
+ *     read), flags (F_UNDERRUN with lost = the underruns just before this
+ *     buffer, F_DMA_ERR, F_TRUNC, F_CUT) and then advances tx_done with a
+ *     store-release: positions < tx_done are free again;
+ *   - an underrun (the engine ready for data, nothing published while the
+ *     stream runs) is counted in ctrl->underruns and flagged in the next
+ *     buffer; a buffer flagged F_END tells the engine nothing follows, so
+ *     the idle time after it is no underrun.
+ * An impossible head (behind what was posted, or more than nbufs ahead of
+ * tx_done) is "nothing published".  poll() on the device: EPOLLOUT when a
+ * buffer is free, EPOLLIN when everything published has been drained.
  */
 #ifndef _UAPI_DMAKIT_RING_H
 #define _UAPI_DMAKIT_RING_H
@@ -73,11 +95,20 @@
 #define DMAKIT_CONSUMER_RELIABLE 1	/* holds buffers until released */
 #define DMAKIT_CONSUMER_LOSSY	 2	/* never holds the producer back */
 
+/* ctrl->direction */
+#define DMAKIT_DIR_C2H		0	/* card to host: the card fills */
+#define DMAKIT_DIR_H2C		1	/* host to card: the application fills */
+
 /* descriptor flags */
 #define DMAKIT_DESC_F_GAP	(1U << 0)	/* desc.lost buffers lost before */
 #define DMAKIT_DESC_F_DMA_ERR	(1U << 1)	/* the device reported an error */
 #define DMAKIT_DESC_F_TRUNC	(1U << 2)	/* len < bufsize (short buffer) */
 #define DMAKIT_DESC_F_CRC	(1U << 3)	/* crc32c is valid */
+/* H2C only (see above) */
+#define DMAKIT_DESC_F_END	(1U << 4)	/* app: the last buffer for now */
+#define DMAKIT_DESC_F_UNDERRUN	(1U << 5)	/* the engine ran dry before it */
+/* stopped before the engine read it all: len 0, the card may have a part */
+#define DMAKIT_DESC_F_CUT	(1U << 6)
 
 /**
  * struct dmakit_desc - one filled buffer, written by the producer before it
@@ -144,6 +175,15 @@ struct dmakit_ring_consumer {
  * @state:   DMAKIT_STATE_* (producer store-release, consumer load-acquire).
  * @producer_waiting: set by a BLOCK producer sleeping for space; a consumer
  *           that advances tail while it is set wakes the producer.
+ *           H2C (engine_waiting): set by the kernel when the engine has
+ *           nothing published to take; the application kicks after
+ *           publishing while it is set.
+ * @direction: DMAKIT_DIR_* (geometry: fixed for the ring's life)
+ * @underruns: H2C: times the engine was ready and nothing was published
+ *           (kernel, relaxed; statistics).
+ *
+ * H2C reads @claim as tx_done and @produced_bytes as the bytes the engine
+ * read; @dropped stays 0.
  */
 struct dmakit_ring_ctrl {
 	/* geometry: read-only after publication */
@@ -161,12 +201,21 @@ struct dmakit_ring_ctrl {
 
 	/* producer line */
 	__u64 head __attribute__((aligned(DMAKIT_CACHELINE)));
-	__u64 claim;
+	union {
+		__u64 claim;
+		__u64 tx_done;	/* H2C */
+	};
 	__u64 dropped;
 	__u64 produced_bytes;
 	__u32 state;
-	__u32 producer_waiting;
+	union {
+		__u32 producer_waiting;
+		__u32 engine_waiting;	/* H2C */
+	};
 	__u64 stream_id;	/* random per start: tells recordings apart */
+	__u32 direction;
+	__u32 reserved1;
+	__u64 underruns;	/* H2C */
 
 	struct dmakit_ring_consumer consumers[DMAKIT_RING_MAX_CONSUMERS]
 		__attribute__((aligned(DMAKIT_CACHELINE)));

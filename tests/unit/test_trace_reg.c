@@ -449,26 +449,34 @@ static uint64_t read_scripted(void *src)
 	return (n >= 10 && n < 20) || n == 60;
 }
 
-static void test_poll_short_and_missed(void)
+/* Poll a scripted source for 100 reads (bounded), then its stats. */
+static void run_scripted(struct toggle *t, uint64_t (*read)(void *),
+			 struct dmakit_reg_poll_stats *s)
 {
-	static struct toggle t;
 	struct dmakit_reg_poll_opts o = {
-		.read = read_scripted, .mask = 1, .cpu = -1,
-		.on_xact = on_xact, .ctx = &t,
+		.read = read, .mask = 1, .cpu = -1,
+		.on_xact = on_xact, .ctx = t,
 	};
-	struct dmakit_reg_poll_stats s;
 	uint64_t deadline = now_ns() + WAIT_BOUND_NS;
 	char err[256];
 
-	memset(&t, 0, sizeof(t));
+	memset(t, 0, sizeof(*t));
 	scripted_reads = 0;
-	T_EQ(dmakit_reg_poller_alloc(&t.poller, &o, err, sizeof(err)), 0);
-	T_EQ(dmakit_reg_poller_start(t.poller, err, sizeof(err)), 0);
-	while (polls_of(t.poller) < 100 && now_ns() < deadline)
+	T_EQ(dmakit_reg_poller_alloc(&t->poller, &o, err, sizeof(err)), 0);
+	T_EQ(dmakit_reg_poller_start(t->poller, err, sizeof(err)), 0);
+	while (polls_of(t->poller) < 100 && now_ns() < deadline)
 		sched_yield();
-	dmakit_reg_poller_stop(t.poller);
-	dmakit_reg_poller_stats(t.poller, &s);
-	dmakit_reg_poller_free(t.poller);
+	dmakit_reg_poller_stop(t->poller);
+	dmakit_reg_poller_stats(t->poller, s);
+	dmakit_reg_poller_free(t->poller);
+}
+
+static void test_poll_short_and_missed(void)
+{
+	static struct toggle t;
+	struct dmakit_reg_poll_stats s;
+
+	run_scripted(&t, read_scripted, &s);
 	T_EQ(s.transactions, 2);
 	T_EQ(s.short_xacts, 1);			/* the one-read transaction */
 	T_ASSERT(s.max_gap_ns >= 5000000);	/* the stall */
@@ -503,23 +511,9 @@ static uint64_t read_inflated(void *src)
 static void test_poll_missed_inflated(void)
 {
 	static struct toggle t;
-	struct dmakit_reg_poll_opts o = {
-		.read = read_inflated, .mask = 1, .cpu = -1,
-		.on_xact = on_xact, .ctx = &t,
-	};
 	struct dmakit_reg_poll_stats s;
-	uint64_t deadline = now_ns() + WAIT_BOUND_NS;
-	char err[256];
 
-	memset(&t, 0, sizeof(t));
-	scripted_reads = 0;
-	T_EQ(dmakit_reg_poller_alloc(&t.poller, &o, err, sizeof(err)), 0);
-	T_EQ(dmakit_reg_poller_start(t.poller, err, sizeof(err)), 0);
-	while (polls_of(t.poller) < 100 && now_ns() < deadline)
-		sched_yield();
-	dmakit_reg_poller_stop(t.poller);
-	dmakit_reg_poller_stats(t.poller, &s);
-	dmakit_reg_poller_free(t.poller);
+	run_scripted(&t, read_inflated, &s);
 	T_EQ(s.transactions, 1);
 	T_EQ(s.short_xacts, 0);
 	T_ASSERT(s.min_latency_ns >= 20000000);	/* inflated by the stall */

@@ -63,6 +63,13 @@ card_sys() {
 	echo "/sys/class/dmakit/${1##*/}"
 }
 
+# set_ring NBUFS BUFSIZE POLICY RATE: the ring of the card whose sysfs
+# directory is $s (the caller's card_sys)
+set_ring() {
+	echo "$1" >"$s/ring_nbufs" && echo "$2" >"$s/ring_bufsize" &&
+		echo "$3" >"$s/policy" && echo "$4" >"$s/rate"
+}
+
 # dmakit.ko with the suite's standard parameters (plus "$@"); with
 # DMAKIT_KO=$TEST_MOD, the test build (DMAKIT_FAULTS=1: the fault= hooks
 # and the fake_vanished switch).  A module already loaded the same way is

@@ -11,10 +11,6 @@
 load_dmakit
 sim=$(card_dev sim)
 s=$(card_sys "$sim")
-set_ring() {
-	echo "$1" >"$s/ring_nbufs" && echo "$2" >"$s/ring_bufsize" &&
-		echo "$3" >"$s/policy" && echo "$4" >"$s/rate"
-}
 h2c_is() {	# bytes buffers crc32c
 	[ "$(cat $s/h2c/bytes) $(cat $s/h2c/buffers) $(cat $s/h2c/crc32c)" = "$1 $2 $3" ]
 }

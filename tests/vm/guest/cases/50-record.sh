@@ -9,10 +9,6 @@
 load_dmakit
 sim=$(card_dev sim)
 s=$(card_sys "$sim")
-set_ring() {
-	echo "$1" >"$s/ring_nbufs" && echo "$2" >"$s/ring_bufsize" &&
-		echo "$3" >"$s/policy" && echo "$4" >"$s/rate"
-}
 
 t_check "ring: 32 x 256 KiB, block, max rate" set_ring 32 262144 block 0
 dmakit record -d "$sim" -o /mnt/r1.dat --size 16M --json --quiet >/tmp/r1.json

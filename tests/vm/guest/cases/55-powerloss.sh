@@ -92,10 +92,6 @@ t_check "mount ext4 on the log-writes device" mount -t ext4 "$LW" /pl
 load_dmakit
 sim=$(card_dev sim)
 s=$(card_sys "$sim")
-set_ring() {
-	echo "$1" >"$s/ring_nbufs" && echo "$2" >"$s/ring_bufsize" &&
-		echo "$3" >"$s/policy" && echo "$4" >"$s/rate"
-}
 t_check "ring: 32 x 256 KiB, block, 4 MiB/s" set_ring 32 262144 block $RATE
 vm_dm message pl-w "mark record-start"
 dmakit record -d "$sim" -o /pl/run.dat --size $RECORD_SIZE --checkpoint $CHECKPOINT \

@@ -273,7 +273,11 @@ char *dmakit_sidecar_name(const char *prefix, const char *suffix);
  *                    (a block device: blank, no signature) (-EEXIST)
  *   lock:            take @fd's exclusive flock at once, or name the
  *                    holder (-EBUSY); -EOPNOTSUPP: the file system has
- *                    no flock (the caller goes on, with a notice)
+ *                    no flock (the caller goes on, with a notice).  A
+ *                    holder that has exited (its last file references
+ *                    still being dropped by the kernel, as after SIGKILL
+ *                    with io_uring writes) is waited for, up to
+ *                    DMAKIT_SINK_DEAD_LOCK_MS (lock_wait: @dead_wait_ms)
  *   check_unlocked:  nobody holds @path's flock (a probe, nothing kept)
  * (dmakit_sink_preflight() in recording.h runs them without opening.)
  */
@@ -282,6 +286,9 @@ int dmakit_sink_check_existing(const char *data, const char *idx,
 			       const char *meta, bool is_blkdev, char *err,
 			       size_t errlen);
 int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen);
+#define DMAKIT_SINK_DEAD_LOCK_MS	30000
+int dmakit_sink_lock_wait(int fd, const char *path, int dead_wait_ms,
+			  char *err, size_t errlen);
 int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen);
 /* 1 (and @writer says who) if a writer holds @path's lock, else 0. */
 int dmakit_sink_writer(const char *path, char *writer, size_t len);

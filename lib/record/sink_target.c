@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <signal.h>
 #include <unistd.h>
 #include "sink.h"
 
@@ -250,21 +251,67 @@ static void describe_writer(int fd, const char *path, char *out, size_t len)
 			 path);
 }
 
-int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen)
+/* @pid has exited (or is a zombie, whose files are already closed). */
+static bool process_gone(long pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+
+	if (kill((pid_t)pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT;
+	/* "pid (comm) S ...": comm may hold spaces and parentheses */
+	if (fscanf(f, "%*[^)]) %c", &state) != 1)
+		state = 0;
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+int dmakit_sink_lock_wait(int fd, const char *path, int dead_wait_ms,
+			  char *err, size_t errlen)
 {
 	char writer[DMAKIT_ERRMSG_MAX];
+	int waited = 0, e;
+	long holder;
 
-	if (!flock(fd, LOCK_EX | LOCK_NB))
-		return 0;
+	/*
+	 * A recorder killed with SIGKILL can hold its lock for a while after
+	 * it was reaped: the kernel drops the last references to its files
+	 * asynchronously (io_uring's ring teardown, a delayed fput), and the
+	 * lock goes with the last one.  "kill -9; dmakit recover" is what a
+	 * user does, so a lock whose owner has exited is waited for (bounded),
+	 * not reported as a live writer.
+	 */
+	for (;;) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		e = errno;
+		if (e != EWOULDBLOCK || waited >= dead_wait_ms)
+			break;
+		holder = flock_holder(fd);
+		if (holder <= 0 || !process_gone(holder))
+			break;
+		usleep(10 * 1000);
+		waited += 10;
+	}
 	/* some network and FUSE file systems have no flock */
-	if (errno == ENOLCK || errno == EOPNOTSUPP || errno == ENOSYS)
+	if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS)
 		return -EOPNOTSUPP;
-	if (errno != EWOULDBLOCK)
-		return dmakit_errf(err, errlen, -errno, "lock %s: %s", path,
-				   strerror(errno));
+	if (e != EWOULDBLOCK)
+		return dmakit_errf(err, errlen, -e, "lock %s: %s", path,
+				   strerror(e));
 	describe_writer(fd, path, writer, sizeof(writer));
 	return dmakit_errf(err, errlen, -EBUSY,
 			   "%s: two writers would corrupt each other", writer);
+}
+
+int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen)
+{
+	return dmakit_sink_lock_wait(fd, path, DMAKIT_SINK_DEAD_LOCK_MS, err,
+				     errlen);
 }
 
 int dmakit_sink_writer(const char *path, char *writer, size_t len)

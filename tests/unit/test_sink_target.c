@@ -8,7 +8,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
@@ -229,6 +231,58 @@ static void second_writer_refused(void)
 	T_EQ(dmakit_sink_close(first, NULL, NULL), 0);
 }
 
+/*
+ * A lock whose owner has exited but whose file the kernel has not yet let
+ * go of (after SIGKILL, io_uring's teardown drops it later): waited for,
+ * not refused.  Simulated with a grandchild that inherits the locked file
+ * from the child that took the lock and exits after it.
+ */
+static void dead_holder_waited_for(void)
+{
+	const char *path = tmp_path("dead.dat");
+	int fd, mine, go[2], status;
+	char err[256], pid[32];
+	pid_t child;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	T_ASSERT(fd >= 0);
+	T_EQ(pipe(go), 0);
+	child = fork();
+	T_ASSERT(child >= 0);
+	if (child == 0) {
+		char c;
+		pid_t grandchild;
+
+		close(go[1]);
+		if (flock(fd, LOCK_EX))
+			_exit(1);
+		grandchild = fork();
+		if (grandchild)
+			_exit(grandchild < 0);
+		/* the owner has exited; its child keeps the file a while */
+		if (read(go[0], &c, 1) == 1)
+			usleep(300 * 1000);
+		_exit(0);
+	}
+	/* the lock lives in the file description: only the children hold it */
+	close(fd);
+	close(go[0]);
+	T_EQ(waitpid(child, &status, 0), child);
+	T_EQ(status, 0);
+	mine = open(path, O_RDWR);
+	T_ASSERT(mine >= 0);
+	/* without a wait: refused, naming the exited owner */
+	T_EQ(dmakit_sink_lock_wait(mine, path, 0, err, sizeof(err)), -EBUSY);
+	snprintf(pid, sizeof(pid), "pid %d", (int)child);
+	T_ASSERT(strstr(err, pid));
+	/* with one: taken once the last holder lets go */
+	T_EQ(write(go[1], "g", 1), 1);
+	T_EQ(dmakit_sink_lock_wait(mine, path, DMAKIT_SINK_DEAD_LOCK_MS, err,
+				   sizeof(err)), 0);
+	close(go[1]);
+	close(mine);
+}
+
 static void data_and_sidecar_differ(void)
 {
 	struct dmakit_sink_opts o;
@@ -350,6 +404,7 @@ int main(void)
 	T_RUN(existing_recording_kept);
 	T_RUN(any_piece_refuses);
 	T_RUN(second_writer_refused);
+	T_RUN(dead_holder_waited_for);
 	T_RUN(data_and_sidecar_differ);
 	T_RUN(no_files_in_dev);
 	T_RUN(disk_signatures);

@@ -290,7 +290,8 @@ int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen);
 int dmakit_sink_lock_wait(int fd, const char *path, int dead_wait_ms,
 			  char *err, size_t errlen);
 int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen);
-/* 1 (and @writer says who) if a writer holds @path's lock, else 0. */
+/* 1 (and @writer says who) if a live writer holds @path's lock, else 0
+ * (also when only an exited process's files still hold it). */
 int dmakit_sink_writer(const char *path, char *writer, size_t len);
 
 /*

@@ -321,10 +321,15 @@ int dmakit_sink_writer(const char *path, char *writer, size_t len)
 
 	if (fd < 0)
 		return 0;
-	/* a shared probe: it never stands in a writer's way for long */
+	/* a shared probe: it never stands in a writer's way for long; a
+	 * holder that has exited is a killed recorder, not a writer */
 	if (flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK) {
-		describe_writer(fd, path, writer, len);
-		held = 1;
+		long holder = flock_holder(fd);
+
+		if (holder <= 0 || !process_gone(holder)) {
+			describe_writer(fd, path, writer, len);
+			held = 1;
+		}
 	}
 	close(fd);
 	return held;

@@ -222,6 +222,8 @@ static void second_writer_refused(void)
 	T_ASSERT(strstr(err, "being written by another process"));
 	T_ASSERT(strstr(err, pid));
 	T_EQ(dmakit_sink_preflight(&o, err, sizeof(err)), -EBUSY);
+	T_EQ(dmakit_sink_writer(path, err, sizeof(err)), 1);
+	T_ASSERT(strstr(err, pid));
 	/* the same index under another data name is just as busy */
 	o.path = tmp_path("other.dat");
 	o.sidecar = path;
@@ -275,6 +277,8 @@ static void dead_holder_waited_for(void)
 	T_EQ(dmakit_sink_lock_wait(mine, path, 0, err, sizeof(err)), -EBUSY);
 	snprintf(pid, sizeof(pid), "pid %d", (int)child);
 	T_ASSERT(strstr(err, pid));
+	/* verify's probe: an exited owner is not a writer at work */
+	T_EQ(dmakit_sink_writer(path, err, sizeof(err)), 0);
 	/* with one: taken once the last holder lets go */
 	T_EQ(write(go[1], "g", 1), 1);
 	T_EQ(dmakit_sink_lock_wait(mine, path, DMAKIT_SINK_DEAD_LOCK_MS, err,

@@ -59,6 +59,11 @@ block_devt() {
 # Start "dmakit trace ARGS..." in the background; wait until tracing is on.
 # Sets TRACER (its pid); its stderr goes to $TMPDIR/tracer.err.
 start_tracer() {
+	# not an earlier tracer's line: the redirection below truncates in the
+	# background child, maybe after the loop has read the previous
+	# tracer's "tracing..." (seen: trace_cleanup checked a tracer that had
+	# set nothing up yet, 1 run in 8)
+	rm -f "$TMPDIR/tracer.out" "$TMPDIR/tracer.err"
 	"$DMAKIT" trace "$@" >"$TMPDIR/tracer.out" 2>"$TMPDIR/tracer.err" &
 	TRACER=$!
 	local i

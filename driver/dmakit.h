@@ -477,6 +477,26 @@ struct dmakit_pci {
 
 extern const struct dmakit_pci_info dmakit_edu_info;
 
+/*
+ * sim_bus.c: the simulated cards' bus master (sim.c, xdma_model.c).
+ * dmakit_sim_fill_chunk() as @fn writes dmakit_payload_word(seq, w) from
+ * word (k / K2 - 1) of buffer seq (base = seq * K1) and runs a CRC32C.
+ */
+struct dmakit_sim_fill {
+	u64 base;			/* seq * K1 */
+	u64 k;				/* (word + 1) * K2 of the next word */
+	u32 crc;
+};
+
+int dmakit_sim_bus_access(struct device *dev, dma_addr_t bus, size_t len,
+			  void (*fn)(void *va, size_t len, void *ctx),
+			  void *ctx);
+int dmakit_sim_bus_read(struct device *dev, dma_addr_t bus, void *dst,
+			size_t len);
+int dmakit_sim_bus_write(struct device *dev, dma_addr_t bus, const void *src,
+			 size_t len);
+void dmakit_sim_fill_chunk(void *va, size_t len, void *ctx);
+
 /* core.c: set up before the backends register (main.c) */
 int dmakit_core_init(void);
 void dmakit_core_exit(void);

@@ -11,6 +11,11 @@
  *   edu_stream.c  edu's streaming engine: ring buffers filled DMA by DMA
  *   sim.c    the simulated card: a streaming and a transaction engine that
  *            reach memory only through bus addresses, like hardware
+ *   sim_bus.c     the simulated cards' bus master: host memory by bus
+ *            address, the verifiable payload
+ *   xdma.c   the backend for cards built on Xilinx's XDMA (xdma.h,
+ *            xdma_regs.h), through register accessors only
+ *   xdma_model.c  a register-level model of such a card (sim_xdma=N)
  *   ring.c   the streaming ring (include/uapi/dmakit/ring.h) over DMA
  *   ring_tx.c its host-to-card (H2C) direction: posting what the
  *            application published, returning drained buffers

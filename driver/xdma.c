@@ -23,6 +23,12 @@
  * go into the next chain.  Stop: run cleared, then a bounded wait for
  * busy to drop, interrupts off, synchronize_irq.
  *
+ * H2C stream, channel 0 (the ring set up host to card): the same chains
+ * over the first buf->len bytes of each posted buffer, the last
+ * descriptor of each with EOP; no writebacks (the count says what was
+ * read); each buffer is reported with the length and CRC32C the user
+ * logic's sink received for its packet.
+ *
  * A real XDMA card (not bound here: untested on hardware):
  *  - PCI vendor 0x10ee; Xilinx's reference designs use device IDs of the
  *    form 0xGGLW (generation, lanes, width), e.g. 0x7011, 0x7012, 0x7014,
@@ -52,15 +58,18 @@
 #include "xdma.h"
 #include "xdma_regs.h"
 
-/* the vector number the backend gives C2H channel 0 */
+/* the vector numbers the backend gives the channels 0 */
+#define XDMA_VEC_H2C0		0
 #define XDMA_VEC_C2H0		1
 /*
  * How long a stop waits for busy to drop: one descriptor's move, at most
  * a ring buffer; generous for a debug kernel under TCG on a loaded host.
  */
 #define XDMA_STOP_TIMEOUT_S	5
+/* channel interrupt bits: the H2C channels', then the C2H channels' */
+#define XDMA_H2C0_IRQ_BIT	BIT(0)
 #define XDMA_C2H0_IRQ_BIT	BIT(XDMA_MAX_CHANNELS + 0)
-#define XDMA_C2H0_IE		(XDMA_CTRL_IE_DESC_STOPPED | \
+#define XDMA_CHAN_IE		(XDMA_CTRL_IE_DESC_STOPPED | \
 				 XDMA_CTRL_IE_DESC_COMPLETED | \
 				 XDMA_CTRL_IE_MAGIC_STOPPED | \
 				 XDMA_CTRL_IE_READ_ERROR | \
@@ -74,6 +83,7 @@ struct dmakit_xdma {
 
 	spinlock_t lock;		/* everything below */
 	bool running;			/* between stream start and stop */
+	bool h2c;			/* the ring's direction: which channel */
 	bool chain_busy;		/* the engine runs a chain */
 	struct dmakit_stream_cfg cfg;
 
@@ -91,6 +101,7 @@ struct dmakit_xdma {
 	size_t ndesc;			/* descriptors (and writebacks) */
 	u32 nbufs;			/* slots they were sized for */
 	u32 *nd;			/* per slot: its descriptors */
+	u32 *nbytes;			/* per slot: their bytes */
 
 	/*
 	 * posted slots in ring order: the first @inflight are in the
@@ -112,14 +123,28 @@ static void xdma_wr(struct dmakit_xdma *xd, unsigned int bar, u32 off, u32 v)
 	xd->io->wr(xd->ctx, bar, off, v);
 }
 
-static u32 xdma_c2h_rd(struct dmakit_xdma *xd, u32 reg)
+/* the ring's channel 0 (H2C or C2H) and its SGDMA block */
+static u32 xdma_chan_rd(struct dmakit_xdma *xd, u32 reg)
 {
-	return xdma_rd(xd, XDMA_BAR_DMA, XDMA_C2H_CHAN(0) + reg);
+	return xdma_rd(xd, XDMA_BAR_DMA,
+		       (xd->h2c ? XDMA_H2C_CHAN(0) : XDMA_C2H_CHAN(0)) + reg);
 }
 
-static void xdma_c2h_wr(struct dmakit_xdma *xd, u32 reg, u32 v)
+static void xdma_chan_wr(struct dmakit_xdma *xd, u32 reg, u32 v)
 {
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_C2H_CHAN(0) + reg, v);
+	xdma_wr(xd, XDMA_BAR_DMA,
+		(xd->h2c ? XDMA_H2C_CHAN(0) : XDMA_C2H_CHAN(0)) + reg, v);
+}
+
+static void xdma_sgdma_wr(struct dmakit_xdma *xd, u32 reg, u32 v)
+{
+	xdma_wr(xd, XDMA_BAR_DMA,
+		(xd->h2c ? XDMA_H2C_SGDMA(0) : XDMA_C2H_SGDMA(0)) + reg, v);
+}
+
+static u32 xdma_chan_irq_bit(struct dmakit_xdma *xd)
+{
+	return xd->h2c ? XDMA_H2C0_IRQ_BIT : XDMA_C2H0_IRQ_BIT;
 }
 
 static struct xdma_desc *xdma_slot_desc(struct dmakit_xdma *xd, u32 slot)
@@ -142,10 +167,12 @@ static void xdma_free_rings(struct dmakit_xdma *xd)
 		dma_free_coherent(xd->dma_dev, xd->ndesc * sizeof(*xd->wb),
 				  xd->wb, xd->wb_bus);
 	kfree(xd->nd);
+	kfree(xd->nbytes);
 	kfree(xd->queue);
 	xd->desc = NULL;
 	xd->wb = NULL;
 	xd->nd = NULL;
+	xd->nbytes = NULL;
 	xd->queue = NULL;
 	xd->ndesc = 0;
 	xd->nbufs = 0;
@@ -167,8 +194,9 @@ static int xdma_alloc_rings(struct dmakit_xdma *xd,
 	xd->wb = dma_alloc_coherent(xd->dma_dev, ndesc * sizeof(*xd->wb),
 				    &xd->wb_bus, GFP_KERNEL);
 	xd->nd = kcalloc(cfg->nbufs, sizeof(*xd->nd), GFP_KERNEL);
+	xd->nbytes = kcalloc(cfg->nbufs, sizeof(*xd->nbytes), GFP_KERNEL);
 	xd->queue = kcalloc(cfg->nbufs, sizeof(*xd->queue), GFP_KERNEL);
-	if (!xd->desc || !xd->wb || !xd->nd || !xd->queue) {
+	if (!xd->desc || !xd->wb || !xd->nd || !xd->nbytes || !xd->queue) {
 		xdma_free_rings(xd);
 		return -ENOMEM;
 	}
@@ -188,7 +216,7 @@ static void xdma_chain_start(struct dmakit_xdma *xd)
 		u32 slot = xd->queue[(xd->qhead + i) % xd->cfg.nbufs];
 		struct xdma_desc *last = &xdma_slot_desc(xd, slot)[xd->nd[slot] - 1];
 		u32 ctl = XDMA_DESC_MAGIC << XDMA_DESC_MAGIC_SHIFT |
-			  XDMA_DESC_COMPLETED;
+			  XDMA_DESC_COMPLETED | (xd->h2c ? XDMA_DESC_EOP : 0);
 		dma_addr_t next = 0;
 
 		if (i + 1 < xd->qlen)
@@ -206,15 +234,12 @@ static void xdma_chain_start(struct dmakit_xdma *xd)
 	WRITE_ONCE(*xd->count_wb, 0);
 	/* descriptors in memory before the engine is told (xdma_io.wr) */
 	dma_wmb();
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_LO,
-		lower_32_bits(head));
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_HI,
-		upper_32_bits(head));
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_ADJACENT,
-		0);
+	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_LO, lower_32_bits(head));
+	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_HI, upper_32_bits(head));
+	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_ADJACENT, 0);
 	/* run 0 -> 1 starts it (after a STOP run is still set) */
-	xdma_c2h_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
-	xdma_c2h_wr(xd, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
+	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
+	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
 }
 
 /*
@@ -237,6 +262,22 @@ static bool xdma_pop_meta(struct dmakit_xdma *xd,
 	return true;
 }
 
+/*
+ * Under @lock, H2C: the length and CRC32C of the oldest packet the sink
+ * received, from its FIFO, into @res; false if the FIFO is empty.
+ */
+static bool xdma_pop_sink_meta(struct dmakit_xdma *xd,
+			       struct dmakit_stream_result *res, u32 *flags)
+{
+	if (!xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_COUNT))
+		return false;
+	res->len = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_LEN);
+	res->crc32c = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_CRC);
+	*flags = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_FLAGS);
+	xdma_wr(xd, XDMA_BAR_USER, XDMA_SINK_META_POP, 1);
+	return true;
+}
+
 /* Under @lock: the buffer at the head of the queue is reported. */
 static void xdma_report_head(struct dmakit_xdma *xd,
 			     struct dmakit_stream_result *res)
@@ -256,7 +297,24 @@ static void xdma_report_head(struct dmakit_xdma *xd,
  */
 static void xdma_reap(struct dmakit_xdma *xd, u32 count)
 {
-	while (xd->inflight) {
+	while (xd->inflight && xd->h2c) {
+		u32 slot = xd->queue[xd->qhead], flags = 0;
+		struct dmakit_stream_result res = {
+			.flags = DMAKIT_HW_CMPL_NOSEQ | DMAKIT_HW_CMPL_NOTS,
+		};
+
+		if (count - xd->chain_done < xd->nd[slot])
+			break;
+		/* the engine read the descriptors; the sink says what came */
+		if (!xdma_pop_sink_meta(xd, &res, &flags) ||
+		    (flags & XDMA_SRC_META_ABORTED) ||
+		    res.len != xd->nbytes[slot])
+			res.flags |= DMAKIT_HW_CMPL_ERR;
+		else
+			res.flags |= DMAKIT_HW_CMPL_CRC;
+		xdma_report_head(xd, &res);
+	}
+	while (xd->inflight && !xd->h2c) {
 		u32 slot = xd->queue[xd->qhead], i, flags = 0;
 		const struct xdma_c2h_wb *wb = &xd->wb[(size_t)slot *
 						       xd->cfg.max_nsg];
@@ -295,14 +353,15 @@ void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec)
 {
 	u32 status, count;
 
-	if (!xd || vec != XDMA_VEC_C2H0)
+	if (!xd)
 		return;
 	spin_lock(&xd->lock);
-	if (!xd->running || !xd->chain_busy) {
+	if (!xd->running || !xd->chain_busy ||
+	    vec != (xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0)) {
 		spin_unlock(&xd->lock);
 		return;
 	}
-	status = xdma_c2h_rd(xd, XDMA_CHAN_STATUS_RC);
+	status = xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
 	dmakit_card_irq(xd->card, 0);
 	/* the count the engine wrote back, after its data and writebacks */
 	count = le32_to_cpu(READ_ONCE(*xd->count_wb)) & XDMA_WB_COUNT_MASK;
@@ -316,10 +375,13 @@ void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec)
 		u32 flags;
 
 		dev_warn_ratelimited(&xd->card->dev,
-				     "C2H engine stopped, status %#x after %u descriptors\n",
-				     status, count);
+				     "%s engine stopped, status %#x after %u descriptors\n",
+				     xd->h2c ? "H2C" : "C2H", status, count);
 		if (xd->inflight) {
-			if (!xdma_pop_meta(xd, &res, &flags))
+			/* its packet, cut off, is in the FIFO as aborted */
+			if (xd->h2c)
+				xdma_pop_sink_meta(xd, &res, &flags);
+			if (xd->h2c || !xdma_pop_meta(xd, &res, &flags))
 				res.flags |= DMAKIT_HW_CMPL_NOSEQ |
 					     DMAKIT_HW_CMPL_NOTS;
 			res.len = 0;
@@ -345,16 +407,17 @@ static int xdma_stream_start(struct dmakit_card *card,
 			     const struct dmakit_stream_cfg *cfg)
 {
 	struct dmakit_xdma *xd = card->hw_priv;
-	u32 vec;
+	u32 vec, vec_reg;
 	int ret;
 
-	if (cfg->h2c || !cfg->max_nsg || cfg->bufsize % 8)
+	if (!cfg->max_nsg || cfg->bufsize % 8)
 		return -EOPNOTSUPP;
 	ret = xdma_alloc_rings(xd, cfg);
 	if (ret)
 		return ret;
 	spin_lock(&xd->lock);
 	xd->cfg = *cfg;
+	xd->h2c = cfg->h2c;
 	xd->qhead = 0;
 	xd->qlen = 0;
 	xd->inflight = 0;
@@ -363,20 +426,29 @@ static int xdma_stream_start(struct dmakit_card *card,
 	xd->running = true;
 	spin_unlock(&xd->lock);
 
-	/* the engine: its vector, interrupts, the count written back */
-	vec = xdma_rd(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_C2H_VECTOR);
+	/* the channel: its vector, interrupts, the count written back */
+	vec_reg = XDMA_IRQ_BLOCK + (xd->h2c ? XDMA_IRQ_H2C_VECTOR :
+					      XDMA_IRQ_C2H_VECTOR);
+	vec = xdma_rd(xd, XDMA_BAR_DMA, vec_reg);
 	vec &= ~(XDMA_IRQ_VECTOR_MASK << XDMA_IRQ_VECTOR_SHIFT(0));
-	vec |= XDMA_VEC_C2H0 << XDMA_IRQ_VECTOR_SHIFT(0);
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_C2H_VECTOR, vec);
-	xdma_c2h_wr(xd, XDMA_CHAN_POLL_WB_LO, lower_32_bits(xd->count_wb_bus));
-	xdma_c2h_wr(xd, XDMA_CHAN_POLL_WB_HI, upper_32_bits(xd->count_wb_bus));
-	xdma_c2h_wr(xd, XDMA_CHAN_INT_ENABLE, XDMA_C2H0_IE);
-	xdma_c2h_wr(xd, XDMA_CHAN_CONTROL, XDMA_C2H0_IE |
-		    XDMA_CTRL_POLL_WB_ENABLE);
-	xdma_c2h_rd(xd, XDMA_CHAN_STATUS_RC);
+	vec |= (xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0) <<
+	       XDMA_IRQ_VECTOR_SHIFT(0);
+	xdma_wr(xd, XDMA_BAR_DMA, vec_reg, vec);
+	xdma_chan_wr(xd, XDMA_CHAN_POLL_WB_LO, lower_32_bits(xd->count_wb_bus));
+	xdma_chan_wr(xd, XDMA_CHAN_POLL_WB_HI, upper_32_bits(xd->count_wb_bus));
+	xdma_chan_wr(xd, XDMA_CHAN_INT_ENABLE, XDMA_CHAN_IE);
+	xdma_chan_wr(xd, XDMA_CHAN_CONTROL, XDMA_CHAN_IE |
+		     XDMA_CTRL_POLL_WB_ENABLE);
+	xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
 	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S,
-		XDMA_C2H0_IRQ_BIT);
+		xdma_chan_irq_bit(xd));
 
+	if (xd->h2c) {
+		/* the sink: what it proves it received, from now */
+		xdma_wr(xd, XDMA_BAR_USER, XDMA_SINK_CTRL,
+			XDMA_SINK_CTRL_RESET);
+		return 0;
+	}
 	/* the acquisition logic: one packet per buffer, from sequence 0 */
 	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_CTRL, 0);
 	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_PKT_LEN, cfg->bufsize);
@@ -396,19 +468,20 @@ static void xdma_stream_stop(struct dmakit_card *card)
 	spin_lock(&xd->lock);
 	xd->running = false;
 	spin_unlock(&xd->lock);
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_CTRL, 0);
-	xdma_c2h_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
-	/* it finishes the descriptor it is on, then writes nothing more */
-	ret = read_poll_timeout(xdma_c2h_rd, status, !(status & XDMA_STAT_BUSY),
+	if (!xd->h2c)
+		xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_CTRL, 0);
+	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
+	/* it finishes the descriptor it is on, then touches nothing more */
+	ret = read_poll_timeout(xdma_chan_rd, status, !(status & XDMA_STAT_BUSY),
 				100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false, xd,
 				XDMA_CHAN_STATUS);
 	if (ret)
-		dev_err(&card->dev, "C2H engine still busy %d s after stop (status %#x)\n",
-			XDMA_STOP_TIMEOUT_S, status);
+		dev_err(&card->dev, "%s engine still busy %d s after stop (status %#x)\n",
+			xd->h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, status);
 	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1C,
-		XDMA_C2H0_IRQ_BIT);
-	xdma_c2h_wr(xd, XDMA_CHAN_INT_ENABLE, 0);
-	xd->io->sync_irq(xd->ctx, XDMA_VEC_C2H0);
+		xdma_chan_irq_bit(xd));
+	xdma_chan_wr(xd, XDMA_CHAN_INT_ENABLE, 0);
+	xd->io->sync_irq(xd->ctx, xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0);
 	spin_lock(&xd->lock);
 	xd->chain_busy = false;
 	xd->qlen = 0;
@@ -427,24 +500,33 @@ static void xdma_stream_post(struct dmakit_card *card, u32 slot,
 			    (dma_addr_t)slot * xd->cfg.max_nsg * sizeof(*wb);
 	dma_addr_t d_bus = xdma_slot_desc_bus(xd, slot);
 	struct scatterlist *sg;
-	u32 n = 0, left = xd->cfg.bufsize;
+	u32 n = 0, left = xd->h2c ? buf->len : xd->cfg.bufsize;
 	int i;
 
+	/*
+	 * C2H: the engine writes the element, then the writeback to the
+	 * descriptor's source address; H2C: it reads the element (the
+	 * destination is the stream: 0)
+	 */
 	for_each_sgtable_dma_sg(buf->sgt, sg, i) {
 		u32 len = min_t(u32, sg_dma_len(sg), left);
 		dma_addr_t next = d_bus + (n + 1) * sizeof(*d);
-		dma_addr_t wba = wb_bus + n * sizeof(*wb);
+		dma_addr_t src = wb_bus + n * sizeof(*wb), dst = 0;
 
 		if (n == xd->cfg.max_nsg || !len)
 			break;
+		if (xd->h2c)
+			src = sg_dma_address(sg);
+		else
+			dst = sg_dma_address(sg);
 		d[n] = (struct xdma_desc){
 			.control = cpu_to_le32(XDMA_DESC_MAGIC <<
 					       XDMA_DESC_MAGIC_SHIFT),
 			.len = cpu_to_le32(len),
-			.src_lo = cpu_to_le32(lower_32_bits(wba)),
-			.src_hi = cpu_to_le32(upper_32_bits(wba)),
-			.dst_lo = cpu_to_le32(lower_32_bits(sg_dma_address(sg))),
-			.dst_hi = cpu_to_le32(upper_32_bits(sg_dma_address(sg))),
+			.src_lo = cpu_to_le32(lower_32_bits(src)),
+			.src_hi = cpu_to_le32(upper_32_bits(src)),
+			.dst_lo = cpu_to_le32(lower_32_bits(dst)),
+			.dst_hi = cpu_to_le32(upper_32_bits(dst)),
 			.next_lo = cpu_to_le32(lower_32_bits(next)),
 			.next_hi = cpu_to_le32(upper_32_bits(next)),
 		};
@@ -459,6 +541,7 @@ static void xdma_stream_post(struct dmakit_card *card, u32 slot,
 		return;
 	}
 	xd->nd[slot] = n;
+	xd->nbytes[slot] = (xd->h2c ? buf->len : xd->cfg.bufsize) - left;
 	xd->queue[(xd->qhead + xd->qlen) % xd->cfg.nbufs] = slot;
 	xd->qlen++;
 	if (!xd->chain_busy)
@@ -478,6 +561,67 @@ static u64 xdma_stream_drops(struct dmakit_card *card)
 	} while (hi != xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_DROPS_HI));
 	return (u64)hi << 32 | lo;
 }
+
+/*
+ * h2c/: what the sink proves it received since the H2C stream last
+ * started (bytes, buffers, the CRC32C of every byte in order, underruns:
+ * it never runs dry), read from the user logic as sim's h2c/ shows its
+ * own.  Kept after a stop until the next start.
+ */
+static struct dmakit_xdma *xdma_of(struct device *dev)
+{
+	return dmakit_card_of(dev)->hw_priv;
+}
+
+static ssize_t bytes_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct dmakit_xdma *xd = xdma_of(dev);
+	u32 lo, hi;
+
+	do {
+		hi = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_BYTES_HI);
+		lo = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_BYTES_LO);
+	} while (hi != xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_BYTES_HI));
+	return sysfs_emit(buf, "%llu\n", (u64)hi << 32 | lo);
+}
+static DEVICE_ATTR_RO(bytes);
+
+static ssize_t buffers_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", xdma_rd(xdma_of(dev), XDMA_BAR_USER,
+					       XDMA_SINK_PACKETS));
+}
+static DEVICE_ATTR_RO(buffers);
+
+static ssize_t crc32c_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%08x\n", xdma_rd(xdma_of(dev), XDMA_BAR_USER,
+						 XDMA_SINK_CRC));
+}
+static DEVICE_ATTR_RO(crc32c);
+
+static ssize_t underruns_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "0\n");
+}
+static DEVICE_ATTR_RO(underruns);
+
+static struct attribute *xdma_h2c_attrs[] = {
+	&dev_attr_bytes.attr,
+	&dev_attr_buffers.attr,
+	&dev_attr_crc32c.attr,
+	&dev_attr_underruns.attr,
+	NULL,
+};
+
+static const struct attribute_group xdma_h2c_group = {
+	.name = "h2c",
+	.attrs = xdma_h2c_attrs,
+};
 
 static const struct dmakit_hw_ops xdma_hw_ops = {
 	.stream_start = xdma_stream_start,
@@ -564,6 +708,8 @@ int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 	card->nvec = 1;
 	/* what the acquisition logic writes into the stream */
 	card->payload = DMAKIT_PAYLOAD_SIM;
+	card->ring_h2c = true;
+	card->backend_group = &xdma_h2c_group;
 	xd->card = card;
 	WRITE_ONCE(*xdp, xd);
 	ret = dmakit_card_add(card);

@@ -33,7 +33,7 @@ struct xdma_io {
 
 /*
  * The acquisition logic in the user BAR (dmakit's design behind XDMA's
- * C2H stream channel 0, not part of PG195): a packet source writing one
+ * stream channels 0, not part of PG195).  C2H: a packet source writing one
  * packet per ring buffer into the AXI-ST port -- the payload of
  * dmakit_payload_word() -- at a set rate, and a metadata FIFO with one
  * entry per packet (its sequence number, time, the packets dropped just
@@ -64,6 +64,25 @@ struct xdma_io {
 #define XDMA_SRC_META_ABORTED	BIT(0)	/* the engine stopped mid-packet */
 #define XDMA_SRC_META_POP	0x40	/* write: drop the oldest entry */
 #define XDMA_SRC_META_DEPTH	1024
+
+/*
+ * The sink behind the H2C stream (channel 0): what the card proves it
+ * received -- bytes, packets (one per buffer, ended by a descriptor with
+ * EOP), the CRC32C of every byte in order -- and a FIFO with each
+ * packet's length and CRC32C.  It takes data as fast as the engine gives
+ * it (no pace: it never runs dry).  Its FIFO full, the engine waits.
+ */
+#define XDMA_SINK_CTRL		0x60
+#define XDMA_SINK_CTRL_RESET	BIT(0)	/* write: counters and FIFO cleared */
+#define XDMA_SINK_BYTES_LO	0x64
+#define XDMA_SINK_BYTES_HI	0x68
+#define XDMA_SINK_PACKETS	0x6c
+#define XDMA_SINK_CRC		0x70	/* of every byte since the reset */
+#define XDMA_SINK_META_COUNT	0x74
+#define XDMA_SINK_META_LEN	0x78	/* the oldest entry */
+#define XDMA_SINK_META_CRC	0x7c
+#define XDMA_SINK_META_FLAGS	0x80	/* XDMA_SRC_META_ABORTED */
+#define XDMA_SINK_META_POP	0x84
 
 struct dmakit_xdma;
 

@@ -5,8 +5,8 @@
  * reached only through struct xdma_io, driven by the xdma backend (xdma.c)
  * exactly as that backend would drive a PCI card's BARs.
  *
- * DMA BAR (xdma_regs.h): every block's identifier; C2H channel 0 in AXI-ST
- * mode with its control (run, interrupt enables, poll-mode writeback),
+ * DMA BAR (xdma_regs.h): every block's identifier; H2C and C2H channel 0
+ * in AXI-ST mode, each with its control (run, interrupt enables, poll-mode writeback),
  * status (write-1-to-clear and read-to-clear), completed-descriptor count,
  * writeback address and interrupt enable mask; its SGDMA block (first
  * descriptor address, adjacent count); the IRQ block's channel interrupt
@@ -18,14 +18,17 @@
  * packet) to its source address, the completed count to the writeback
  * address, and follows the next pointer until a descriptor with STOP
  * (descriptor-stopped, interrupt).  A descriptor with COMPLETED raises
- * descriptor-completed.  Clearing run stops the engine after the
+ * descriptor-completed.  The H2C engine reads each descriptor's bytes from
+ * its source address into the stream (no writeback: the count says what
+ * was read), a descriptor with EOP ending a packet.  Clearing run stops the engine after the
  * descriptor it is moving; busy drops then, and it writes nothing more.
  *
- * User BAR (xdma.h): the acquisition logic feeding the stream, a packet
- * per ring buffer at a rate, with its metadata FIFO.
+ * User BAR (xdma.h): the acquisition logic feeding the C2H stream, a
+ * packet per ring buffer at a rate, with its metadata FIFO; the sink
+ * taking the H2C stream, with its counters and packet FIFO.
  *
- * Not modelled: the H2C channels and the AXI-MM (card memory) mode, more
- * than one channel, descriptor prefetch (adjacent counts are accepted,
+ * Not modelled: the AXI-MM (card memory) mode, more than one channel per
+ * direction, descriptor prefetch (adjacent counts are accepted,
  * not used), descriptor credits, the user interrupts, the config BAR, the
  * performance counters; a bus error reports descriptor-error (fetch) or
  * read-error (data) without PG195's finer split.
@@ -61,12 +64,39 @@ MODULE_PARM_DESC(sim_xdma_bad_desc,
 #define XM_VERSION	0x06	/* identifier [7:0] */
 /* descriptors moved before the engine's work yields */
 #define XM_BUDGET	16
-#define XM_C2H_IRQ_BIT	BIT(XDMA_MAX_CHANNELS + 0)	/* after the H2C bits */
+/* channel interrupt bits: the H2C channels', then the C2H channels' */
+#define XM_H2C_IRQ_BIT	BIT(0)
+#define XM_C2H_IRQ_BIT	BIT(XDMA_MAX_CHANNELS + 0)
 
 struct xm_meta {
 	u64 seq;
 	u64 ts;
 	u32 lost;
+	u32 crc;
+	u32 flags;
+};
+
+struct xdma_model;
+
+/* One channel and its SGDMA block; the model's @lock covers it. */
+struct xm_chan {
+	struct xdma_model *m;
+	bool h2c;
+	u32 irq_bit;			/* in the IRQ block's channel masks */
+	u32 ctrl;
+	u32 status;
+	u32 completed;
+	u32 int_en;
+	u32 wb_lo, wb_hi;
+	u32 desc_lo, desc_hi, desc_adj;
+	bool busy;
+	bool moving;			/* a descriptor's data is on the bus */
+	dma_addr_t next_desc;
+	struct work_struct work;	/* the engine; calls its handler */
+};
+
+struct xm_sink_meta {
+	u32 len;
 	u32 crc;
 	u32 flags;
 };
@@ -77,16 +107,7 @@ struct xdma_model {
 	struct dmakit_xdma *xd;
 	spinlock_t lock;		/* everything below */
 
-	/* C2H channel 0 and its SGDMA block */
-	u32 ctrl;
-	u32 status;
-	u32 completed;
-	u32 int_en;
-	u32 wb_lo, wb_hi;
-	u32 desc_lo, desc_hi, desc_adj;
-	bool busy;
-	bool moving;			/* a descriptor's data is on the bus */
-	dma_addr_t next_desc;
+	struct xm_chan h2c, c2h;
 
 	/* IRQ block */
 	u32 chan_int_en;
@@ -111,9 +132,16 @@ struct xdma_model {
 	u64 pkt_t;			/* when it started (gen_ns) */
 	struct xm_meta *meta;
 	u32 meta_head, meta_count;
+	struct hrtimer timer;		/* the source's pace */
 
-	struct hrtimer timer;
-	struct work_struct work;
+	/* user logic: the H2C sink */
+	u64 rx_bytes;
+	u32 rx_packets;
+	u32 rx_crc;			/* running register, ~0 seeded */
+	u32 rx_pkt_len;
+	u32 rx_pkt_crc;
+	struct xm_sink_meta *rx_meta;
+	u32 rx_meta_head, rx_meta_count;
 };
 
 static struct workqueue_struct *xm_wq;
@@ -146,32 +174,60 @@ static void xm_meta_push(struct xdma_model *m, u32 flags)
 	m->in_pkt = false;
 }
 
-/* Under @lock: the engine stops; a packet it was writing is cut off. */
-static void xm_engine_halt(struct xdma_model *m)
+/* Under @lock: a packet the sink got part of ends in its FIFO. */
+static void xm_sink_push(struct xdma_model *m, u32 flags)
 {
-	m->busy = false;
-	if (m->in_pkt)
+	struct xm_sink_meta *e;
+
+	if (m->rx_meta_count == XDMA_SRC_META_DEPTH)
+		return;		/* never: the engine waits for room */
+	e = &m->rx_meta[(m->rx_meta_head + m->rx_meta_count) %
+			XDMA_SRC_META_DEPTH];
+	*e = (struct xm_sink_meta){
+		.len = m->rx_pkt_len,
+		.crc = ~m->rx_pkt_crc,
+		.flags = flags,
+	};
+	m->rx_meta_count++;
+	m->rx_pkt_len = 0;
+	m->rx_pkt_crc = ~0U;
+}
+
+/* Under @lock: the engine stops; a packet it was moving is cut off. */
+static void xm_engine_halt(struct xm_chan *ch)
+{
+	struct xdma_model *m = ch->m;
+
+	ch->busy = false;
+	if (!ch->h2c && m->in_pkt)
 		xm_meta_push(m, XDMA_SRC_META_ABORTED);
+	if (ch->h2c && m->rx_pkt_len)
+		xm_sink_push(m, XDMA_SRC_META_ABORTED);
 }
 
 /* Under @lock: an event the channel may interrupt for.  True: raise it. */
-static bool xm_event(struct xdma_model *m, u32 stat, u32 ie)
+static bool xm_event(struct xm_chan *ch, u32 stat, u32 ie)
 {
-	m->status |= stat;
-	if (!(m->int_en & ie))
+	struct xdma_model *m = ch->m;
+
+	ch->status |= stat;
+	if (!(ch->int_en & ie))
 		return false;
-	m->chan_int_req |= XM_C2H_IRQ_BIT;
-	return m->chan_int_en & XM_C2H_IRQ_BIT;
+	m->chan_int_req |= ch->irq_bit;
+	return m->chan_int_en & ch->irq_bit;
 }
 
-static void xm_raise(struct xdma_model *m)
+/* The channel's vector: its handler runs (in the engine's work). */
+static void xm_raise(struct xm_chan *ch)
 {
+	struct xdma_model *m = ch->m;
 	u32 vec;
 
 	spin_lock(&m->lock);
-	vec = (m->c2h_vec >> XDMA_IRQ_VECTOR_SHIFT(0)) & XDMA_IRQ_VECTOR_MASK;
+	vec = ch->h2c ? m->h2c_vec : m->c2h_vec;
 	spin_unlock(&m->lock);
-	dmakit_xdma_irq(READ_ONCE(m->xd), vec);
+	dmakit_xdma_irq(READ_ONCE(m->xd),
+			(vec >> XDMA_IRQ_VECTOR_SHIFT(0)) & XDMA_IRQ_VECTOR_MASK);
 }
 
 static void xm_arm(struct xdma_model *m, u64 when_ns)
@@ -198,7 +254,7 @@ static bool xm_source_ready(struct xdma_model *m)
 			xm_arm(m, due);
 			return false;
 		}
-		if (m->busy && m->meta_count < XDMA_SRC_META_DEPTH)
+		if (m->c2h.busy && m->meta_count < XDMA_SRC_META_DEPTH)
 			break;
 		/* no free descriptor: back-pressure, or the packet is lost */
 		if (!(m->src_ctrl & XDMA_SRC_CTRL_DROP))
@@ -235,41 +291,99 @@ static void xm_write_count(struct xdma_model *m, dma_addr_t wb, u32 count)
 }
 
 /*
- * One descriptor, as the engine runs it: fetch, check, move the stream's
- * bytes, write back.  Called with @lock held and a packet ready; returns
- * with it held.  True: go on with the next descriptor.
+ * Fetch the channel's next descriptor, with @lock held (dropped while on
+ * the bus; @moving set).  False: a bus error or a bad descriptor stopped
+ * the engine (its event raised).
  */
-static bool xm_run_desc(struct xdma_model *m, bool *irq)
+static bool xm_fetch(struct xm_chan *ch, struct xdma_desc *d, bool *irq)
 {
-	dma_addr_t at = m->next_desc, dst, wb_addr;
-	dma_addr_t pollwb = (u64)m->wb_hi << 32 | m->wb_lo;
-	bool poll = m->ctrl & XDMA_CTRL_POLL_WB_ENABLE, eop;
-	struct dmakit_sim_fill fill;
-	struct xdma_c2h_wb wb;
-	struct xdma_desc d;
-	u32 ctl, len, n, count;
+	struct xdma_model *m = ch->m;
+	dma_addr_t at = ch->next_desc;
 	int err;
 
-	m->moving = true;
+	ch->moving = true;
 	spin_unlock(&m->lock);
-	err = dmakit_sim_bus_read(m->dev, at, &d, sizeof(d));
+	err = dmakit_sim_bus_read(m->dev, at, d, sizeof(*d));
 	if (!err && atomic_add_unless(&sim_xdma_bad_desc, -1, 0))
-		d.control ^= cpu_to_le32(0x0100 << XDMA_DESC_MAGIC_SHIFT);
-	ctl = le32_to_cpu(d.control);
+		d->control ^= cpu_to_le32(0x0100 << XDMA_DESC_MAGIC_SHIFT);
 	spin_lock(&m->lock);
-	if (err || ctl >> XDMA_DESC_MAGIC_SHIFT != XDMA_DESC_MAGIC ||
-	    !(le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX)) {
-		m->moving = false;
-		xm_engine_halt(m);
-		if (err)
-			*irq |= xm_event(m, XDMA_STAT_DESC_ERROR_FIRST, XDMA_CTRL_IE_DESC_ERROR);
-		else
-			*irq |= xm_event(m, XDMA_STAT_MAGIC_STOPPED,
-					 XDMA_CTRL_IE_MAGIC_STOPPED);
+	if (!err &&
+	    le32_to_cpu(d->control) >> XDMA_DESC_MAGIC_SHIFT == XDMA_DESC_MAGIC &&
+	    (le32_to_cpu(d->len) & XDMA_DESC_LEN_MAX))
+		return true;
+	ch->moving = false;
+	xm_engine_halt(ch);
+	if (err)
+		*irq |= xm_event(ch, XDMA_STAT_DESC_ERROR_FIRST,
+				 XDMA_CTRL_IE_DESC_ERROR);
+	else
+		*irq |= xm_event(ch, XDMA_STAT_MAGIC_STOPPED,
+				 XDMA_CTRL_IE_MAGIC_STOPPED);
+	return false;
+}
+
+/*
+ * Under @lock, descriptor @d done (@err: its data move failed): count it,
+ * write the count back, stop at STOP or a cleared run bit, raise its
+ * events.  True: go on with the next descriptor.
+ */
+static bool xm_desc_done(struct xm_chan *ch, const struct xdma_desc *d,
+			 int err, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	u32 ctl = le32_to_cpu(d->control), count;
+
+	ch->moving = false;
+	if (err) {
+		xm_engine_halt(ch);
+		*irq |= xm_event(ch, XDMA_STAT_READ_ERROR_FIRST,
+				 XDMA_CTRL_IE_READ_ERROR);
 		return false;
 	}
-	len = le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX;
-	n = min(len, m->pkt_len - m->pkt_off);
+	count = ++ch->completed;
+	ch->next_desc = (u64)le32_to_cpu(d->next_hi) << 32 |
+			le32_to_cpu(d->next_lo);
+	if (!(ch->ctrl & XDMA_CTRL_RUN) || (ctl & XDMA_DESC_STOP))
+		xm_engine_halt(ch);
+	/* data and writeback land before the count that announces them */
+	wmb();
+	if (ch->ctrl & XDMA_CTRL_POLL_WB_ENABLE)
+		xm_write_count(m, (u64)ch->wb_hi << 32 | ch->wb_lo,
+			       count | (ch->busy ? 0 : XDMA_WB_STOPPED));
+	if (!(ch->ctrl & XDMA_CTRL_RUN))
+		return false;
+	if (ctl & XDMA_DESC_STOP) {
+		*irq |= xm_event(ch, XDMA_STAT_DESC_STOPPED |
+				 (ctl & XDMA_DESC_COMPLETED ?
+				  XDMA_STAT_DESC_COMPLETED : 0),
+				 XDMA_CTRL_IE_DESC_STOPPED);
+		return false;
+	}
+	if (ctl & XDMA_DESC_COMPLETED)
+		*irq |= xm_event(ch, XDMA_STAT_DESC_COMPLETED,
+				 XDMA_CTRL_IE_DESC_COMPLETED);
+	return true;
+}
+
+/*
+ * C2H: one descriptor, with @lock held and a packet ready: the stream's
+ * bytes to its destination, the writeback to its source address.
+ */
+static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	struct dmakit_sim_fill fill;
+	dma_addr_t dst, wb_addr;
+	struct xdma_c2h_wb wb;
+	struct xdma_desc d;
+	bool eop;
+	u32 n;
+	int err;
+
+	if (!xm_fetch(ch, &d, irq))
+		return false;
+	n = min(le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX,
+		m->pkt_len - m->pkt_off);
 	fill = (struct dmakit_sim_fill){
 		.base = m->seq * DMAKIT_PAYLOAD_K1,
 		.k = (u64)(m->pkt_off / 8 + 1) * DMAKIT_PAYLOAD_K2,
@@ -290,90 +404,121 @@ static bool xm_run_desc(struct xdma_model *m, bool *irq)
 	}
 
 	spin_lock(&m->lock);
-	m->moving = false;
-	if (err) {
-		xm_engine_halt(m);
-		*irq |= xm_event(m, XDMA_STAT_READ_ERROR_FIRST, XDMA_CTRL_IE_READ_ERROR);
-		return false;
-	}
-	m->pkt_off += n;
-	m->pkt_crc = fill.crc;
-	if (eop) {
-		u64 t = ktime_get_ns() - m->pkt_t;
+	if (!err) {
+		m->pkt_off += n;
+		m->pkt_crc = fill.crc;
+		if (eop) {
+			u64 t = ktime_get_ns() - m->pkt_t;
 
-		m->gen_ns = (m->gen_ns * 7 + t) / 8;
-		xm_meta_push(m, 0);
+			m->gen_ns = (m->gen_ns * 7 + t) / 8;
+			xm_meta_push(m, 0);
+		}
 	}
-	count = ++m->completed;
-	m->next_desc = (u64)le32_to_cpu(d.next_hi) << 32 |
-		       le32_to_cpu(d.next_lo);
-	if (!(m->ctrl & XDMA_CTRL_RUN) || (ctl & XDMA_DESC_STOP))
-		xm_engine_halt(m);
-	/* data and writeback land before the count that announces them */
-	wmb();
-	if (poll)
-		xm_write_count(m, pollwb, count |
-			       (m->busy ? 0 : XDMA_WB_STOPPED));
-	if (!(m->ctrl & XDMA_CTRL_RUN))
+	return xm_desc_done(ch, &d, err, irq);
+}
+
+struct xm_rx {
+	u32 pkt_crc;
+	u32 run_crc;
+};
+
+static void xm_rx_chunk(void *va, size_t len, void *ctx)
+{
+	struct xm_rx *rx = ctx;
+
+	rx->pkt_crc = crc32c(rx->pkt_crc, va, len);
+	rx->run_crc = crc32c(rx->run_crc, va, len);
+}
+
+/* H2C: one descriptor, with @lock held: its bytes into the sink. */
+static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	struct xm_rx rx;
+	struct xdma_desc d;
+	dma_addr_t src;
+	u32 n;
+	int err;
+
+	if (!xm_fetch(ch, &d, irq))
 		return false;
-	if (ctl & XDMA_DESC_STOP) {
-		*irq |= xm_event(m, XDMA_STAT_DESC_STOPPED |
-				 (ctl & XDMA_DESC_COMPLETED ?
-				  XDMA_STAT_DESC_COMPLETED : 0),
-				 XDMA_CTRL_IE_DESC_STOPPED);
-		return false;
+	n = le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX;
+	rx = (struct xm_rx){ .pkt_crc = m->rx_pkt_crc, .run_crc = m->rx_crc };
+	spin_unlock(&m->lock);
+
+	src = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
+	err = dmakit_sim_bus_access(m->dev, src, n, xm_rx_chunk, &rx);
+
+	spin_lock(&m->lock);
+	if (!err) {
+		m->rx_bytes += n;
+		m->rx_crc = rx.run_crc;
+		m->rx_pkt_crc = rx.pkt_crc;
+		m->rx_pkt_len += n;
+		if (le32_to_cpu(d.control) & XDMA_DESC_EOP) {
+			m->rx_packets++;
+			xm_sink_push(m, 0);
+		}
 	}
-	if (ctl & XDMA_DESC_COMPLETED)
-		*irq |= xm_event(m, XDMA_STAT_DESC_COMPLETED,
-				 XDMA_CTRL_IE_DESC_COMPLETED);
-	return true;
+	return xm_desc_done(ch, &d, err, irq);
+}
+
+/* Under @lock: has the channel's engine something to do now? */
+static bool xm_chan_ready(struct xm_chan *ch)
+{
+	struct xdma_model *m = ch->m;
+
+	if (ch->h2c)
+		return ch->busy && m->rx_meta_count < XDMA_SRC_META_DEPTH;
+	return xm_source_ready(m) && ch->busy;
 }
 
 static void xm_work(struct work_struct *work)
 {
-	struct xdma_model *m = container_of(work, struct xdma_model, work);
+	struct xm_chan *ch = container_of(work, struct xm_chan, work);
+	struct xdma_model *m = ch->m;
 	unsigned int budget = XM_BUDGET;
 	bool irq = false, more = true;
 
 	while (more && budget--) {
 		spin_lock(&m->lock);
-		more = xm_source_ready(m) && m->busy &&
-		       xm_run_desc(m, &irq);
+		more = xm_chan_ready(ch) &&
+		       (ch->h2c ? xm_run_h2c(ch, &irq) : xm_run_c2h(ch, &irq));
 		spin_unlock(&m->lock);
 		/* the interrupt of each event, before the engine goes on */
 		if (irq)
-			xm_raise(m);
+			xm_raise(ch);
 		irq = false;
 		cond_resched();
 	}
 	if (more)
-		queue_work(xm_wq, &m->work);
+		queue_work(xm_wq, &ch->work);
 }
 
 static enum hrtimer_restart xm_timer_fn(struct hrtimer *t)
 {
 	struct xdma_model *m = container_of(t, struct xdma_model, timer);
 
-	queue_work(xm_wq, &m->work);
+	queue_work(xm_wq, &m->c2h.work);
 	return HRTIMER_NORESTART;
 }
 
 /* Under @lock: control written; run 0 -> 1 starts the engine. */
-static bool xm_set_ctrl(struct xdma_model *m, u32 v)
+static bool xm_set_ctrl(struct xm_chan *ch, u32 v)
 {
-	bool start = !(m->ctrl & XDMA_CTRL_RUN) && (v & XDMA_CTRL_RUN);
+	bool start = !(ch->ctrl & XDMA_CTRL_RUN) && (v & XDMA_CTRL_RUN);
 
-	m->ctrl = v;
+	ch->ctrl = v;
 	if (start) {
-		m->busy = true;
-		m->completed = 0;
-		m->status &= ~(XDMA_STAT_DESC_STOPPED |
-			       XDMA_STAT_DESC_COMPLETED | XDMA_STAT_ERRORS);
-		m->next_desc = (u64)m->desc_hi << 32 | m->desc_lo;
+		ch->busy = true;
+		ch->completed = 0;
+		ch->status &= ~(XDMA_STAT_DESC_STOPPED |
+				XDMA_STAT_DESC_COMPLETED | XDMA_STAT_ERRORS);
+		ch->next_desc = (u64)ch->desc_hi << 32 | ch->desc_lo;
 		return true;
 	}
-	if (!(v & XDMA_CTRL_RUN) && m->busy && !m->moving)
-		xm_engine_halt(m);	/* between descriptors: at once */
+	if (!(v & XDMA_CTRL_RUN) && ch->busy && !ch->moving)
+		xm_engine_halt(ch);	/* between descriptors: at once */
 	return false;
 }
 
@@ -394,10 +539,23 @@ static void xm_set_src_ctrl(struct xdma_model *m, u32 v)
 	m->src_ctrl = v;
 }
 
+static void xm_sink_reset(struct xdma_model *m)
+{
+	m->rx_bytes = 0;
+	m->rx_packets = 0;
+	m->rx_crc = ~0U;
+	m->rx_pkt_len = 0;
+	m->rx_pkt_crc = ~0U;
+	m->rx_meta_head = 0;
+	m->rx_meta_count = 0;
+}
+
 static u32 xm_rd_user(struct xdma_model *m, u32 off)
 {
 	const struct xm_meta *e = m->meta_count ? &m->meta[m->meta_head] :
 				  NULL;
+	const struct xm_sink_meta *r = m->rx_meta_count ?
+				       &m->rx_meta[m->rx_meta_head] : NULL;
 
 	switch (off) {
 	case XDMA_SRC_ID:
@@ -416,30 +574,42 @@ static u32 xm_rd_user(struct xdma_model *m, u32 off)
 		return upper_32_bits(m->drops);
 	case XDMA_SRC_META_COUNT:
 		return m->meta_count;
-	}
-	if (!e)
-		return 0;
-	switch (off) {
 	case XDMA_SRC_META_SEQ_LO:
-		return lower_32_bits(e->seq);
+		return e ? lower_32_bits(e->seq) : 0;
 	case XDMA_SRC_META_SEQ_HI:
-		return upper_32_bits(e->seq);
+		return e ? upper_32_bits(e->seq) : 0;
 	case XDMA_SRC_META_TS_LO:
-		return lower_32_bits(e->ts);
+		return e ? lower_32_bits(e->ts) : 0;
 	case XDMA_SRC_META_TS_HI:
-		return upper_32_bits(e->ts);
+		return e ? upper_32_bits(e->ts) : 0;
 	case XDMA_SRC_META_LOST:
-		return e->lost;
+		return e ? e->lost : 0;
 	case XDMA_SRC_META_CRC:
-		return e->crc;
+		return e ? e->crc : 0;
 	case XDMA_SRC_META_FLAGS:
-		return e->flags;
+		return e ? e->flags : 0;
+	case XDMA_SINK_BYTES_LO:
+		return lower_32_bits(m->rx_bytes);
+	case XDMA_SINK_BYTES_HI:
+		return upper_32_bits(m->rx_bytes);
+	case XDMA_SINK_PACKETS:
+		return m->rx_packets;
+	case XDMA_SINK_CRC:
+		return ~m->rx_crc;
+	case XDMA_SINK_META_COUNT:
+		return m->rx_meta_count;
+	case XDMA_SINK_META_LEN:
+		return r ? r->len : 0;
+	case XDMA_SINK_META_CRC:
+		return r ? r->crc : 0;
+	case XDMA_SINK_META_FLAGS:
+		return r ? r->flags : 0;
 	}
 	return 0;
 }
 
-/* Returns whether the engine's work should run. */
-static bool xm_wr_user(struct xdma_model *m, u32 off, u32 v)
+/* Returns the engine whose work should run, or NULL. */
+static struct xm_chan *xm_wr_user(struct xdma_model *m, u32 off, u32 v)
 {
 	switch (off) {
 	case XDMA_SRC_CTRL:
@@ -459,59 +629,100 @@ static bool xm_wr_user(struct xdma_model *m, u32 off, u32 v)
 		if (m->meta_count) {
 			m->meta_head = (m->meta_head + 1) % XDMA_SRC_META_DEPTH;
 			m->meta_count--;
-			return true;	/* room again for a waiting source */
+			return &m->c2h;	/* room again for a waiting source */
+		}
+		break;
+	case XDMA_SINK_CTRL:
+		if (v & XDMA_SINK_CTRL_RESET)
+			xm_sink_reset(m);
+		break;
+	case XDMA_SINK_META_POP:
+		if (m->rx_meta_count) {
+			m->rx_meta_head = (m->rx_meta_head + 1) %
+					  XDMA_SRC_META_DEPTH;
+			m->rx_meta_count--;
+			return &m->h2c;	/* room again for a waiting engine */
 		}
 		break;
 	}
-	return false;
+	return NULL;
+}
+
+/* The channel (and SGDMA) block @off falls in, or NULL. */
+static struct xm_chan *xm_chan_at(struct xdma_model *m, u32 off)
+{
+	switch (off & ~(XDMA_CHAN_STRIDE - 1)) {
+	case XDMA_H2C_CHAN(0):
+	case XDMA_H2C_SGDMA(0):
+		return &m->h2c;
+	case XDMA_C2H_CHAN(0):
+	case XDMA_C2H_SGDMA(0):
+		return &m->c2h;
+	}
+	return NULL;
+}
+
+static u32 xm_identifier_at(u32 block)
+{
+	switch (block) {
+	case XDMA_H2C_CHAN(0):
+		return xm_identifier(XDMA_TARGET_H2C, true, 0);
+	case XDMA_C2H_CHAN(0):
+		return xm_identifier(XDMA_TARGET_C2H, true, 0);
+	case XDMA_IRQ_BLOCK:
+		return xm_identifier(XDMA_TARGET_IRQ, false, 0);
+	case XDMA_H2C_SGDMA(0):
+		return xm_identifier(XDMA_TARGET_H2C_SGDMA, false, 0);
+	case XDMA_C2H_SGDMA(0):
+		return xm_identifier(XDMA_TARGET_C2H_SGDMA, false, 0);
+	case XDMA_SGDMA_COMMON:
+		return xm_identifier(XDMA_TARGET_SGDMA_COMMON, false, 0);
+	}
+	return 0;
 }
 
 static u32 xm_rd_dma(struct xdma_model *m, u32 off)
 {
 	u32 block = off & ~(XDMA_CHAN_STRIDE - 1), reg = off & 0xff, v;
+	struct xm_chan *ch = xm_chan_at(m, off);
+	bool sgdma = (block >> 12) >= XDMA_TARGET_H2C_SGDMA;
 
-	if (reg == XDMA_REG_IDENTIFIER) {
-		switch (block) {
-		case XDMA_H2C_CHAN(0):
-			return xm_identifier(XDMA_TARGET_H2C, true, 0);
-		case XDMA_C2H_CHAN(0):
-			return xm_identifier(XDMA_TARGET_C2H, true, 0);
-		case XDMA_IRQ_BLOCK:
-			return xm_identifier(XDMA_TARGET_IRQ, false, 0);
-		case XDMA_H2C_SGDMA(0):
-			return xm_identifier(XDMA_TARGET_H2C_SGDMA, false, 0);
-		case XDMA_C2H_SGDMA(0):
-			return xm_identifier(XDMA_TARGET_C2H_SGDMA, false, 0);
-		case XDMA_SGDMA_COMMON:
-			return xm_identifier(XDMA_TARGET_SGDMA_COMMON, false,
-					     0);
+	if (reg == XDMA_REG_IDENTIFIER)
+		return xm_identifier_at(block);
+	if (ch && sgdma) {
+		switch (reg) {
+		case XDMA_SGDMA_DESC_LO:
+			return ch->desc_lo;
+		case XDMA_SGDMA_DESC_HI:
+			return ch->desc_hi;
+		case XDMA_SGDMA_DESC_ADJACENT:
+			return ch->desc_adj;
+		}
+		return 0;
+	}
+	if (ch) {
+		switch (reg) {
+		case XDMA_CHAN_CONTROL:
+			return ch->ctrl;
+		case XDMA_CHAN_STATUS:
+			return ch->status | (ch->busy ? XDMA_STAT_BUSY : 0);
+		case XDMA_CHAN_STATUS_RC:
+			v = ch->status | (ch->busy ? XDMA_STAT_BUSY : 0);
+			ch->status = 0;
+			m->chan_int_req &= ~ch->irq_bit;
+			return v;
+		case XDMA_CHAN_COMPLETED_DESC:
+			return ch->completed;
+		case XDMA_CHAN_POLL_WB_LO:
+			return ch->wb_lo;
+		case XDMA_CHAN_POLL_WB_HI:
+			return ch->wb_hi;
+		case XDMA_CHAN_INT_ENABLE:
+			return ch->int_en;
 		}
 		return 0;
 	}
 	switch (off) {
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_CONTROL:
-		return m->ctrl;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_STATUS:
-		return m->status | (m->busy ? XDMA_STAT_BUSY : 0);
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_STATUS_RC:
-		v = m->status | (m->busy ? XDMA_STAT_BUSY : 0);
-		m->status = 0;
-		m->chan_int_req &= ~XM_C2H_IRQ_BIT;
-		return v;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_COMPLETED_DESC:
-		return m->completed;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_POLL_WB_LO:
-		return m->wb_lo;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_POLL_WB_HI:
-		return m->wb_hi;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_INT_ENABLE:
-		return m->int_en;
-	case XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_LO:
-		return m->desc_lo;
-	case XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_HI:
-		return m->desc_hi;
-	case XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_ADJACENT:
-		return m->desc_adj;
 	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN:
 		return m->chan_int_en;
 	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_REQUEST:
@@ -526,43 +737,51 @@ static u32 xm_rd_dma(struct xdma_model *m, u32 off)
 	return 0;
 }
 
-/* Returns whether the engine's work should run. */
-static bool xm_wr_dma(struct xdma_model *m, u32 off, u32 v)
+/* Returns the engine whose work should run, or NULL. */
+static struct xm_chan *xm_wr_dma(struct xdma_model *m, u32 off, u32 v)
 {
+	u32 block = off & ~(XDMA_CHAN_STRIDE - 1), reg = off & 0xff;
+	struct xm_chan *ch = xm_chan_at(m, off);
+
+	if (ch && (block >> 12) >= XDMA_TARGET_H2C_SGDMA) {
+		if (reg == XDMA_SGDMA_DESC_LO)
+			ch->desc_lo = v;
+		else if (reg == XDMA_SGDMA_DESC_HI)
+			ch->desc_hi = v;
+		else if (reg == XDMA_SGDMA_DESC_ADJACENT)
+			ch->desc_adj = v & XDMA_DESC_NEXT_ADJ_MASK;
+		return NULL;
+	}
+	if (ch) {
+		switch (reg) {
+		case XDMA_CHAN_CONTROL:
+			return xm_set_ctrl(ch, v) ? ch : NULL;
+		case XDMA_CHAN_CONTROL_W1S:
+			return xm_set_ctrl(ch, ch->ctrl | v) ? ch : NULL;
+		case XDMA_CHAN_CONTROL_W1C:
+			return xm_set_ctrl(ch, ch->ctrl & ~v) ? ch : NULL;
+		case XDMA_CHAN_STATUS:
+			ch->status &= ~v;
+			break;
+		case XDMA_CHAN_POLL_WB_LO:
+			ch->wb_lo = v;
+			break;
+		case XDMA_CHAN_POLL_WB_HI:
+			ch->wb_hi = v;
+			break;
+		case XDMA_CHAN_INT_ENABLE:
+			ch->int_en = v;
+			break;
+		case XDMA_CHAN_INT_ENABLE_W1S:
+			ch->int_en |= v;
+			break;
+		case XDMA_CHAN_INT_ENABLE_W1C:
+			ch->int_en &= ~v;
+			break;
+		}
+		return NULL;
+	}
 	switch (off) {
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_CONTROL:
-		return xm_set_ctrl(m, v);
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_CONTROL_W1S:
-		return xm_set_ctrl(m, m->ctrl | v);
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_CONTROL_W1C:
-		return xm_set_ctrl(m, m->ctrl & ~v);
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_STATUS:
-		m->status &= ~v;
-		break;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_POLL_WB_LO:
-		m->wb_lo = v;
-		break;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_POLL_WB_HI:
-		m->wb_hi = v;
-		break;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_INT_ENABLE:
-		m->int_en = v;
-		break;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_INT_ENABLE_W1S:
-		m->int_en |= v;
-		break;
-	case XDMA_C2H_CHAN(0) + XDMA_CHAN_INT_ENABLE_W1C:
-		m->int_en &= ~v;
-		break;
-	case XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_LO:
-		m->desc_lo = v;
-		break;
-	case XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_HI:
-		m->desc_hi = v;
-		break;
-	case XDMA_C2H_SGDMA(0) + XDMA_SGDMA_DESC_ADJACENT:
-		m->desc_adj = v & XDMA_DESC_NEXT_ADJ_MASK;
-		break;
 	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN:
 		m->chan_int_en = v;
 		break;
@@ -579,7 +798,7 @@ static bool xm_wr_dma(struct xdma_model *m, u32 off, u32 v)
 		m->c2h_vec = v;
 		break;
 	}
-	return false;
+	return NULL;
 }
 
 static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
@@ -599,26 +818,27 @@ static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
 static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
 {
 	struct xdma_model *m = ctx;
-	bool kick = false;
+	struct xm_chan *kick = NULL;
 
 	/* as iowrite32: the CPU's memory writes before the register's */
 	wmb();
 	spin_lock(&m->lock);
 	if (bar == XDMA_BAR_USER)
 		kick = xm_wr_user(m, off, v);
-	else if (bar == XDMA_BAR_DMA)
+	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
 		kick = xm_wr_dma(m, off, v);
 	spin_unlock(&m->lock);
 	if (kick)
-		queue_work(xm_wq, &m->work);
+		queue_work(xm_wq, &kick->work);
 }
 
-/* The handlers run from the engine's work: synchronize_irq() is a flush. */
+/* The handlers run from the engines' work: synchronize_irq() is a flush. */
 static void xm_sync_irq(void *ctx, unsigned int vec)
 {
 	struct xdma_model *m = ctx;
 
-	flush_work(&m->work);
+	flush_work(&m->h2c.work);
+	flush_work(&m->c2h.work);
 }
 
 static const struct xdma_io xm_io = {
@@ -627,13 +847,21 @@ static const struct xdma_io xm_io = {
 	.sync_irq = xm_sync_irq,
 };
 
+static void xm_chan_init(struct xdma_model *m, struct xm_chan *ch, bool h2c)
+{
+	ch->m = m;
+	ch->h2c = h2c;
+	ch->irq_bit = h2c ? XM_H2C_IRQ_BIT : XM_C2H_IRQ_BIT;
+	INIT_WORK(&ch->work, xm_work);
+}
+
 static int xm_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
 	struct xdma_model *m;
 	int ret;
 
-	/* the engine translates bus addresses as dma-direct does */
+	/* the engines translate bus addresses as dma-direct does */
 	if (get_dma_ops(dev)) {
 		dev_err(dev, "DMA ops in use: the model handles dma-direct only\n");
 		return -ENODEV;
@@ -643,7 +871,9 @@ static int xm_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	m->meta = devm_kcalloc(dev, XDMA_SRC_META_DEPTH, sizeof(*m->meta),
 			       GFP_KERNEL);
-	if (!m->meta)
+	m->rx_meta = devm_kcalloc(dev, XDMA_SRC_META_DEPTH,
+				  sizeof(*m->rx_meta), GFP_KERNEL);
+	if (!m->meta || !m->rx_meta)
 		return -ENOMEM;
 	m->dev = dev;
 	dev->dma_parms = &m->dma_parms;
@@ -651,7 +881,9 @@ static int xm_probe(struct platform_device *pdev)
 	spin_lock_init(&m->lock);
 	hrtimer_setup(&m->timer, xm_timer_fn, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_ABS);
-	INIT_WORK(&m->work, xm_work);
+	xm_chan_init(m, &m->h2c, true);
+	xm_chan_init(m, &m->c2h, false);
+	xm_sink_reset(m);
 	platform_set_drvdata(pdev, m);
 	ret = dmakit_xdma_attach(&m->xd, dev, dev, &xm_io, m);
 	if (ret) {
@@ -666,13 +898,15 @@ static void xm_remove_card(struct platform_device *pdev)
 	struct xdma_model *m = platform_get_drvdata(pdev);
 
 	dmakit_xdma_detach(m->xd);
-	/* the engine is stopped: no timer or work may be left */
+	/* the engines are stopped: no timer or work may be left */
 	spin_lock(&m->lock);
 	m->src_ctrl = 0;
-	m->busy = false;
+	m->h2c.busy = false;
+	m->c2h.busy = false;
 	spin_unlock(&m->lock);
 	hrtimer_cancel(&m->timer);
-	cancel_work_sync(&m->work);
+	cancel_work_sync(&m->c2h.work);
+	cancel_work_sync(&m->h2c.work);
 	hrtimer_cancel(&m->timer);
 	pdev->dev.dma_parms = NULL;
 }

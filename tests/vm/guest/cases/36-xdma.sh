@@ -7,7 +7,7 @@
 # suite as 30-ring and 32-ring-table (every byte and CRC, sequence and
 # gaps under policy drop, the device clock at a paced rate, consumers,
 # restart, zero-copy I/O, the card unbound under a reader), a recording
-# that verifies, the recording
+# that verifies, the dmakit tracepoints for every buffer, the recording
 # played back into the H2C channel (the sink's bytes, buffers and CRC32C
 # equal the recording's), and the negative checks: a descriptor fetched
 # with a bad magic is reported as a DMA error (no data, no gap) in both
@@ -41,6 +41,25 @@ dmakit verify /mnt/x1.dat --json >/tmp/xv1.json
 t_eq "verify" $? 0
 t_eq "  payload checked word by word" "$(json_get /tmp/xv1.json payload_checked)" true
 t_eq "  no gaps" "$(json_get /tmp/xv1.json gaps)" 0
+
+# tracing works unchanged: dmakit:dma_submit/dma_complete for every ring
+# buffer of the XDMA card (a tracefs instance of this case's own)
+I=/sys/kernel/tracing/instances/dmakit-xdma36
+mkdir -p "$I"
+t_check "tracefs instance for this case" test -d "$I/events/dmakit"
+echo 1 >"$I/events/dmakit/enable"
+vm_consume "$xd" 20 >/dev/null
+t_eq "twenty ring buffers consumed while tracing" $? 0
+echo 0 >"$I/events/dmakit/enable"
+name=${xd##*/}
+grep "dev=$name " "$I/trace" >/tmp/xt.txt
+sub=$(grep -c " dma_submit: .*channel=0 " /tmp/xt.txt)
+cmp=$(grep -c " dma_complete: .*channel=0 .*status=0" /tmp/xt.txt)
+t_check "  dma_submit for each buffer ($sub)" test "$sub" -ge 20
+t_check "  dma_complete with status 0 for each ($cmp)" test "$cmp" -ge 20
+t_eq "  no completion with an error status" \
+	"$(grep " dma_complete: " /tmp/xt.txt | grep -vc "status=0")" 0
+rmdir "$I"
 
 # host to card: the recording played into the H2C channel's sink, which
 # must receive exactly its payload (vm_crc32c: its own reading and table)

@@ -29,6 +29,12 @@
  * read); each buffer is reported with the length and CRC32C the user
  * logic's sink received for its packet.
  *
+ * An XDMA built for AXI-MM (the identifiers' AXI-ST bit clear): no ring
+ * but transactions, one chain of descriptors per xfer_chain_start (card
+ * addresses on the AXI side) on the C2H channel (to host) or the H2C
+ * one, ended by the channel's interrupt: dmakit_xfer_complete() with the
+ * bytes of the completed descriptors.
+ *
  * A real XDMA card (not bound here: untested on hardware):
  *  - PCI vendor 0x10ee; Xilinx's reference designs use device IDs of the
  *    form 0xGGLW (generation, lanes, width), e.g. 0x7011, 0x7012, 0x7014,
@@ -58,6 +64,11 @@
 #include "xdma.h"
 #include "xdma_regs.h"
 
+/* descriptors per transaction chain (the core splits longer lists) */
+#define XDMA_XFER_MAX_CHAIN	64
+/* a transaction descriptor's longest element, a page multiple */
+#define XDMA_XFER_MAX_SEG	SZ_1M
+
 /* the vector numbers the backend gives the channels 0 */
 #define XDMA_VEC_H2C0		0
 #define XDMA_VEC_C2H0		1
@@ -81,9 +92,21 @@ struct dmakit_xdma {
 	void *ctx;
 	struct dmakit_card *card;
 
+	/*
+	 * AXI-MM (transactions): one chain at a time on the H2C or the C2H
+	 * channel, in @xdesc (coherent, XDMA_XFER_MAX_CHAIN descriptors);
+	 * under @lock
+	 */
+	bool mm;
+	bool x_busy;
+	bool x_h2c;
+	u32 x_nd;
+	struct xdma_desc *xdesc;
+	dma_addr_t xdesc_bus;
+
 	spinlock_t lock;		/* everything below */
 	bool running;			/* between stream start and stop */
-	bool h2c;			/* the ring's direction: which channel */
+	bool h2c;			/* the channel in use: H2C or C2H */
 	bool chain_busy;		/* the engine runs a chain */
 	struct dmakit_stream_cfg cfg;
 
@@ -346,6 +369,164 @@ static void xdma_reap(struct dmakit_xdma *xd, u32 count)
 }
 
 /*
+ * AXI-MM: a transaction chain ended (@vec: its channel's vector).  Its
+ * bytes: the lengths of the descriptors the engine completed.
+ */
+static void xdma_xfer_irq(struct dmakit_xdma *xd, unsigned int vec)
+{
+	u32 status, count, i;
+	u64 bytes = 0;
+	int err = 0;
+
+	spin_lock(&xd->lock);
+	xd->h2c = xd->x_h2c;
+	if (!xd->x_busy || vec != (xd->x_h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0)) {
+		spin_unlock(&xd->lock);
+		return;
+	}
+	status = xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
+	if (!(status & (XDMA_STAT_DESC_STOPPED | XDMA_STAT_ERRORS)) ||
+	    (status & XDMA_STAT_BUSY)) {
+		spin_unlock(&xd->lock);
+		return;		/* not ended yet */
+	}
+	count = xdma_chan_rd(xd, XDMA_CHAN_COMPLETED_DESC);
+	for (i = 0; i < min(count, xd->x_nd); i++)
+		bytes += le32_to_cpu(xd->xdesc[i].len);
+	if (status & XDMA_STAT_ERRORS) {
+		dev_warn_ratelimited(&xd->card->dev,
+				     "%s engine stopped, status %#x after %u descriptors\n",
+				     xd->x_h2c ? "H2C" : "C2H", status, count);
+		err = -EIO;
+	}
+	xd->x_busy = false;
+	spin_unlock(&xd->lock);
+	dmakit_card_irq(xd->card, xd->x_h2c ? 0 : 1);
+	/* may start the next chain (xdma_xfer_chain_start) */
+	dmakit_xfer_complete(xd->card, bytes, err);
+}
+
+/*
+ * AXI-MM: a chain of descriptors for @chain's elements, card addresses
+ * from chain->card_off on, on the C2H channel (to host) or the H2C one,
+ * started.  Called with the card's xfer_lock held: no sleeping.
+ */
+static int xdma_xfer_chain_start(struct dmakit_card *card,
+				 const struct dmakit_xfer_chain *chain)
+{
+	struct dmakit_xdma *xd = card->hw_priv;
+	u64 card_addr = chain->card_off, left = chain->len;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (!chain->nents || chain->nents > XDMA_XFER_MAX_CHAIN)
+		return -EINVAL;
+	spin_lock(&xd->lock);
+	if (xd->x_busy) {
+		spin_unlock(&xd->lock);
+		return -EBUSY;
+	}
+	for_each_sg(chain->sgl, sg, chain->nents, i) {
+		u32 len = min_t(u64, sg_dma_len(sg), left);
+		u64 host = sg_dma_address(sg);
+		u64 src = chain->to_host ? card_addr : host;
+		u64 dst = chain->to_host ? host : card_addr;
+		dma_addr_t next = xd->xdesc_bus + (i + 1) * sizeof(*xd->xdesc);
+		u32 ctl = XDMA_DESC_MAGIC << XDMA_DESC_MAGIC_SHIFT;
+
+		if (i == chain->nents - 1) {
+			ctl |= XDMA_DESC_STOP | XDMA_DESC_COMPLETED;
+			next = 0;
+		}
+		xd->xdesc[i] = (struct xdma_desc){
+			.control = cpu_to_le32(ctl),
+			.len = cpu_to_le32(len),
+			.src_lo = cpu_to_le32(lower_32_bits(src)),
+			.src_hi = cpu_to_le32(upper_32_bits(src)),
+			.dst_lo = cpu_to_le32(lower_32_bits(dst)),
+			.dst_hi = cpu_to_le32(upper_32_bits(dst)),
+			.next_lo = cpu_to_le32(lower_32_bits(next)),
+			.next_hi = cpu_to_le32(upper_32_bits(next)),
+		};
+		card_addr += len;
+		left -= len;
+	}
+	xd->x_busy = true;
+	xd->x_h2c = !chain->to_host;
+	xd->x_nd = chain->nents;
+	xd->h2c = xd->x_h2c;
+	/* descriptors in memory before the engine is told (xdma_io.wr) */
+	dma_wmb();
+	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_LO, lower_32_bits(xd->xdesc_bus));
+	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_HI, upper_32_bits(xd->xdesc_bus));
+	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_ADJACENT, 0);
+	xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
+	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
+	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
+	spin_unlock(&xd->lock);
+	return 0;
+}
+
+/* 1 while a chain runs, 0 idle, -ENODEV if the card reads all-ones. */
+static int xdma_xfer_poll(struct dmakit_card *card)
+{
+	struct dmakit_xdma *xd = card->hw_priv;
+	int busy;
+
+	if (xdma_rd(xd, XDMA_BAR_DMA, XDMA_C2H_CHAN(0)) == ~0U)
+		return -ENODEV;
+	spin_lock(&xd->lock);
+	busy = xd->x_busy;
+	spin_unlock(&xd->lock);
+	return busy;
+}
+
+/* Both channels stopped, bounded; the chain in flight is given up. */
+static void xdma_xfer_abort(struct dmakit_card *card)
+{
+	struct dmakit_xdma *xd = card->hw_priv;
+	unsigned int i;
+	u32 status;
+
+	for (i = 0; i < 2; i++) {
+		u32 ch = i ? XDMA_C2H_CHAN(0) : XDMA_H2C_CHAN(0);
+
+		xdma_wr(xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL_W1C,
+			XDMA_CTRL_RUN);
+		if (read_poll_timeout(xdma_rd, status,
+				      !(status & XDMA_STAT_BUSY), 100,
+				      XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false,
+				      xd, XDMA_BAR_DMA, ch + XDMA_CHAN_STATUS))
+			dev_err(&card->dev, "%s engine still busy %d s after abort (status %#x)\n",
+				i ? "C2H" : "H2C", XDMA_STOP_TIMEOUT_S, status);
+	}
+	xd->io->sync_irq(xd->ctx, XDMA_VEC_H2C0);
+	spin_lock(&xd->lock);
+	xd->x_busy = false;
+	spin_unlock(&xd->lock);
+}
+
+/* AXI-MM: both channels' vectors and interrupts, for transactions. */
+static void xdma_xfer_setup(struct dmakit_xdma *xd)
+{
+	unsigned int i;
+
+	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_H2C_VECTOR,
+		XDMA_VEC_H2C0 << XDMA_IRQ_VECTOR_SHIFT(0));
+	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_C2H_VECTOR,
+		XDMA_VEC_C2H0 << XDMA_IRQ_VECTOR_SHIFT(0));
+	for (i = 0; i < 2; i++) {
+		u32 ch = i ? XDMA_C2H_CHAN(0) : XDMA_H2C_CHAN(0);
+
+		xdma_wr(xd, XDMA_BAR_DMA, ch + XDMA_CHAN_INT_ENABLE,
+			XDMA_CHAN_IE);
+		xdma_wr(xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL, XDMA_CHAN_IE);
+	}
+	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S,
+		XDMA_H2C0_IRQ_BIT | XDMA_C2H0_IRQ_BIT);
+}
+
+/*
  * The interrupt of @vec (a threaded handler: the model calls it from its
  * engine's work, a PCI card's vector would be requested threaded).
  */
@@ -355,6 +536,10 @@ void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec)
 
 	if (!xd)
 		return;
+	if (xd->mm) {
+		xdma_xfer_irq(xd, vec);
+		return;
+	}
 	spin_lock(&xd->lock);
 	if (!xd->running || !xd->chain_busy ||
 	    vec != (xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0)) {
@@ -623,11 +808,20 @@ static const struct attribute_group xdma_h2c_group = {
 	.attrs = xdma_h2c_attrs,
 };
 
-static const struct dmakit_hw_ops xdma_hw_ops = {
+/* AXI-ST: the streaming ring, both directions */
+static const struct dmakit_hw_ops xdma_hw_ops_stream = {
 	.stream_start = xdma_stream_start,
 	.stream_stop = xdma_stream_stop,
 	.stream_post = xdma_stream_post,
 	.stream_drops = xdma_stream_drops,
+};
+
+/* AXI-MM: transactions between host memory and the card's */
+static const struct dmakit_hw_ops xdma_hw_ops_mm = {
+	.xfer_chain_start = xdma_xfer_chain_start,
+	.xfer_poll = xdma_xfer_poll,
+	.xfer_abort = xdma_xfer_abort,
+	.xfer_timeout_ms = 1000,
 };
 
 /* The card is what xdma.h says: an XDMA C2H stream and our user logic. */
@@ -645,11 +839,13 @@ static int xdma_check(struct dmakit_xdma *xd)
 			h2c, c2h);
 		return -ENODEV;
 	}
-	if (!(c2h & XDMA_ID_STREAM)) {
-		dev_err(xd->dma_dev, "C2H channel 0 is AXI-MM: the ring needs AXI-ST\n");
+	xd->mm = !(c2h & XDMA_ID_STREAM);
+	if (xd->mm != !(h2c & XDMA_ID_STREAM)) {
+		dev_err(xd->dma_dev, "H2C and C2H channels of different kinds (identifiers %#x, %#x)\n",
+			h2c, c2h);
 		return -ENODEV;
 	}
-	if (src != XDMA_SRC_ID_VALUE) {
+	if (!xd->mm && src != XDMA_SRC_ID_VALUE) {
 		dev_err(xd->dma_dev, "no acquisition logic in the user BAR (id %#x)\n",
 			src);
 		return -ENODEV;
@@ -665,12 +861,15 @@ static int xdma_check(struct dmakit_xdma *xd)
  * @dma_dev: the device that does DMA
  * @io:      its register accessors
  * @ctx:     their first argument
+ * @mm_size: an AXI-MM card: bytes of card memory transactions may
+ *           address (the design's AXI address map; PG195 has no register
+ *           for it)
  *
  * Registers /dev/dmakitN.  Returns 0 or a negative errno.
  */
 int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		       struct device *dma_dev, const struct xdma_io *io,
-		       void *ctx)
+		       void *ctx, u64 mm_size)
 {
 	struct dmakit_xdma *xd;
 	struct dmakit_card *card;
@@ -686,6 +885,11 @@ int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 	ret = xdma_check(xd);
 	if (ret)
 		goto err_free;
+	if (xd->mm && !mm_size) {
+		dev_err(dma_dev, "an AXI-MM card without card memory\n");
+		ret = -EINVAL;
+		goto err_free;
+	}
 	/* XDMA's descriptors carry 64-bit addresses */
 	bits = dmakit_dma_set_mask(dma_dev, 64);
 	if (bits < 0) {
@@ -698,18 +902,35 @@ int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	card = dmakit_card_alloc(parent, dma_dev, &xdma_hw_ops, xd, "xdma");
+	if (xd->mm) {
+		xd->xdesc = dma_alloc_coherent(dma_dev, XDMA_XFER_MAX_CHAIN *
+					       sizeof(*xd->xdesc),
+					       &xd->xdesc_bus, GFP_KERNEL);
+		if (!xd->xdesc) {
+			ret = -ENOMEM;
+			goto err_wb;
+		}
+		xdma_xfer_setup(xd);
+	}
+	card = dmakit_card_alloc(parent, dma_dev, xd->mm ? &xdma_hw_ops_mm :
+					   &xdma_hw_ops_stream, xd, "xdma");
 	if (IS_ERR(card)) {
 		ret = PTR_ERR(card);
 		goto err_wb;
 	}
 	card->dma_bits = bits;
 	card->irq_type = DMAKIT_IRQ_NONE;
-	card->nvec = 1;
-	/* what the acquisition logic writes into the stream */
-	card->payload = DMAKIT_PAYLOAD_SIM;
-	card->ring_h2c = true;
-	card->backend_group = &xdma_h2c_group;
+	card->nvec = 2;
+	if (xd->mm) {
+		card->card_mem_size = mm_size;
+		card->xfer_max_seg = XDMA_XFER_MAX_SEG;
+		card->xfer_max_chain = XDMA_XFER_MAX_CHAIN;
+	} else {
+		/* what the acquisition logic writes into the stream */
+		card->payload = DMAKIT_PAYLOAD_SIM;
+		card->ring_h2c = true;
+		card->backend_group = &xdma_h2c_group;
+	}
 	xd->card = card;
 	WRITE_ONCE(*xdp, xd);
 	ret = dmakit_card_add(card);
@@ -721,6 +942,9 @@ err_card:
 	WRITE_ONCE(*xdp, NULL);
 	dmakit_card_put(card);
 err_wb:
+	if (xd->xdesc)
+		dma_free_coherent(dma_dev, XDMA_XFER_MAX_CHAIN *
+				  sizeof(*xd->xdesc), xd->xdesc, xd->xdesc_bus);
 	dma_free_coherent(dma_dev, sizeof(*xd->count_wb), xd->count_wb,
 			  xd->count_wb_bus);
 err_free:
@@ -731,10 +955,16 @@ err_free:
 void dmakit_xdma_detach(struct dmakit_xdma *xd)
 {
 	dmakit_card_remove(xd->card);
-	/* stopped by the removal if it ran; make sure, it is idempotent */
-	xdma_stream_stop(xd->card);
+	/* stopped by the removal if they ran; make sure, it is idempotent */
+	if (xd->mm)
+		xdma_xfer_abort(xd->card);
+	else
+		xdma_stream_stop(xd->card);
 	dmakit_card_put(xd->card);
 	xdma_free_rings(xd);
+	if (xd->xdesc)
+		dma_free_coherent(xd->dma_dev, XDMA_XFER_MAX_CHAIN *
+				  sizeof(*xd->xdesc), xd->xdesc, xd->xdesc_bus);
 	dma_free_coherent(xd->dma_dev, sizeof(*xd->count_wb), xd->count_wb,
 			  xd->count_wb_bus);
 	kfree(xd);

@@ -89,7 +89,7 @@ struct dmakit_xdma;
 /* xdma.c */
 int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		       struct device *dma_dev, const struct xdma_io *io,
-		       void *ctx);
+		       void *ctx, u64 mm_size);
 void dmakit_xdma_detach(struct dmakit_xdma *xd);
 void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec);
 

@@ -6,32 +6,39 @@
  * exactly as that backend would drive a PCI card's BARs.
  *
  * DMA BAR (xdma_regs.h): every block's identifier; H2C and C2H channel 0
- * in AXI-ST mode, each with its control (run, interrupt enables, poll-mode writeback),
- * status (write-1-to-clear and read-to-clear), completed-descriptor count,
- * writeback address and interrupt enable mask; its SGDMA block (first
- * descriptor address, adjacent count); the IRQ block's channel interrupt
- * enable/request/pending and vector numbers.  Run 0 -> 1 starts the
- * engine at the SGDMA descriptor address: it fetches each 32-byte
- * descriptor from host memory by bus address, stops on a bad magic
- * (magic-stopped, interrupt), writes the stream's bytes to the
- * descriptor's destination, the C2H writeback (magic, length, end of
- * packet) to its source address, the completed count to the writeback
- * address, and follows the next pointer until a descriptor with STOP
- * (descriptor-stopped, interrupt).  A descriptor with COMPLETED raises
- * descriptor-completed.  The H2C engine reads each descriptor's bytes from
- * its source address into the stream (no writeback: the count says what
- * was read), a descriptor with EOP ending a packet.  Clearing run stops the engine after the
- * descriptor it is moving; busy drops then, and it writes nothing more.
+ * in AXI-ST mode, each with its control (run, interrupt enables,
+ * poll-mode writeback), status (write-1-to-clear and read-to-clear),
+ * completed-descriptor count, writeback address and interrupt enable
+ * mask; its SGDMA block (first descriptor address, adjacent count); the
+ * IRQ block's channel interrupt enable/request/pending and vector
+ * numbers.  Run 0 -> 1 starts the engine at the SGDMA descriptor address:
+ * it fetches each 32-byte descriptor from host memory by bus address,
+ * stops on a bad magic (magic-stopped, interrupt), writes the stream's
+ * bytes to the descriptor's destination, the C2H writeback (magic,
+ * length, end of packet) to its source address, the completed count to
+ * the writeback address, and follows the next pointer until a descriptor
+ * with STOP (descriptor-stopped, interrupt).  A descriptor with COMPLETED
+ * raises descriptor-completed.  The H2C engine reads each descriptor's
+ * bytes from its source address into the stream (no writeback: the count
+ * says what was read), a descriptor with EOP ending a packet.  Clearing
+ * run stops an engine after the descriptor it is moving; busy drops
+ * then, and it touches no memory any more.
  *
  * User BAR (xdma.h): the acquisition logic feeding the C2H stream, a
  * packet per ring buffer at a rate, with its metadata FIFO; the sink
  * taking the H2C stream, with its counters and packet FIFO.
  *
- * Not modelled: the AXI-MM (card memory) mode, more than one channel per
- * direction, descriptor prefetch (adjacent counts are accepted,
- * not used), descriptor credits, the user interrupts, the config BAR, the
- * performance counters; a bus error reports descriptor-error (fetch) or
- * read-error (data) without PG195's finer split.
+ * With sim_xdma_mm=1 the card is built for AXI-MM instead (as PG195's IP
+ * is, for all its channels): identifiers without the AXI-ST bit, no user
+ * logic, 1 MiB of card memory that each H2C descriptor writes from its
+ * host source to its card destination and each C2H descriptor reads from
+ * its card source to its host destination.
+ *
+ * Not modelled: more than one channel per direction, descriptor
+ * prefetch (adjacent counts are accepted, not used), descriptor credits,
+ * the user interrupts, the config BAR, the performance counters; a bus
+ * error reports descriptor-error (fetch) or read-error (data) without
+ * PG195's finer split.
  *
  * Each channel's interrupt is its own vector: the model calls the
  * backend's handler for the vector number in the IRQ block's register,
@@ -46,6 +53,7 @@
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/version.h>
+#include <linux/vmalloc.h>
 
 #include "dmakit.h"
 #include "xdma.h"
@@ -54,6 +62,13 @@
 static unsigned int sim_xdma_count;
 module_param_named(sim_xdma, sim_xdma_count, uint, 0444);
 MODULE_PARM_DESC(sim_xdma, "modelled XDMA cards to create (default 0)");
+
+static bool sim_xdma_mm;
+module_param(sim_xdma_mm, bool, 0444);
+MODULE_PARM_DESC(sim_xdma_mm,
+		 "modelled XDMA cards built for AXI-MM: their channels move card memory (transactions) instead of streams (default 0: AXI-ST)");
+
+#define XM_MM_SIZE	SZ_1M	/* card memory of an AXI-MM card */
 
 static atomic_t sim_xdma_bad_desc = ATOMIC_INIT(0);
 module_param_named(sim_xdma_bad_desc, sim_xdma_bad_desc.counter, int, 0644);
@@ -108,6 +123,7 @@ struct xdma_model {
 	spinlock_t lock;		/* everything below */
 
 	struct xm_chan h2c, c2h;
+	u8 *mem;			/* AXI-MM: card memory, else NULL */
 
 	/* IRQ block */
 	u32 chan_int_en;
@@ -463,11 +479,41 @@ static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
 	return xm_desc_done(ch, &d, err, irq);
 }
 
+/*
+ * AXI-MM: one descriptor, with @lock held: H2C host source -> card
+ * destination, C2H card source -> host destination.
+ */
+static bool xm_run_mm(struct xm_chan *ch, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	struct xdma_desc d;
+	u64 src, dst, card;
+	u32 n;
+	int err = -EFAULT;
+
+	if (!xm_fetch(ch, &d, irq))
+		return false;
+	spin_unlock(&m->lock);
+	n = le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX;
+	src = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
+	dst = (u64)le32_to_cpu(d.dst_hi) << 32 | le32_to_cpu(d.dst_lo);
+	card = ch->h2c ? dst : src;
+	/* an AXI address outside card memory: a decode error */
+	if (card < XM_MM_SIZE && n <= XM_MM_SIZE - card)
+		err = ch->h2c ?
+		      dmakit_sim_bus_read(m->dev, src, m->mem + card, n) :
+		      dmakit_sim_bus_write(m->dev, dst, m->mem + card, n);
+	spin_lock(&m->lock);
+	return xm_desc_done(ch, &d, err, irq);
+}
+
 /* Under @lock: has the channel's engine something to do now? */
 static bool xm_chan_ready(struct xm_chan *ch)
 {
 	struct xdma_model *m = ch->m;
 
+	if (m->mem)
+		return ch->busy;
 	if (ch->h2c)
 		return ch->busy && m->rx_meta_count < XDMA_SRC_META_DEPTH;
 	return xm_source_ready(m) && ch->busy;
@@ -482,8 +528,13 @@ static void xm_work(struct work_struct *work)
 
 	while (more && budget--) {
 		spin_lock(&m->lock);
-		more = xm_chan_ready(ch) &&
-		       (ch->h2c ? xm_run_h2c(ch, &irq) : xm_run_c2h(ch, &irq));
+		if (!xm_chan_ready(ch))
+			more = false;
+		else if (m->mem)
+			more = xm_run_mm(ch, &irq);
+		else
+			more = ch->h2c ? xm_run_h2c(ch, &irq) :
+					 xm_run_c2h(ch, &irq);
 		spin_unlock(&m->lock);
 		/* the interrupt of each event, before the engine goes on */
 		if (irq)
@@ -666,9 +717,9 @@ static u32 xm_identifier_at(u32 block)
 {
 	switch (block) {
 	case XDMA_H2C_CHAN(0):
-		return xm_identifier(XDMA_TARGET_H2C, true, 0);
+		return xm_identifier(XDMA_TARGET_H2C, !sim_xdma_mm, 0);
 	case XDMA_C2H_CHAN(0):
-		return xm_identifier(XDMA_TARGET_C2H, true, 0);
+		return xm_identifier(XDMA_TARGET_C2H, !sim_xdma_mm, 0);
 	case XDMA_IRQ_BLOCK:
 		return xm_identifier(XDMA_TARGET_IRQ, false, 0);
 	case XDMA_H2C_SGDMA(0):
@@ -807,7 +858,8 @@ static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
 	u32 v = ~0U;	/* no such BAR: a master abort reads all-ones */
 
 	spin_lock(&m->lock);
-	if (bar == XDMA_BAR_USER)
+	/* an AXI-MM card has no user logic: no user BAR */
+	if (bar == XDMA_BAR_USER && !m->mem)
 		v = xm_rd_user(m, off);
 	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
 		v = xm_rd_dma(m, off);
@@ -823,7 +875,7 @@ static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
 	/* as iowrite32: the CPU's memory writes before the register's */
 	wmb();
 	spin_lock(&m->lock);
-	if (bar == XDMA_BAR_USER)
+	if (bar == XDMA_BAR_USER && !m->mem)
 		kick = xm_wr_user(m, off, v);
 	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
 		kick = xm_wr_dma(m, off, v);
@@ -875,6 +927,11 @@ static int xm_probe(struct platform_device *pdev)
 				  sizeof(*m->rx_meta), GFP_KERNEL);
 	if (!m->meta || !m->rx_meta)
 		return -ENOMEM;
+	if (sim_xdma_mm) {
+		m->mem = vzalloc(XM_MM_SIZE);
+		if (!m->mem)
+			return -ENOMEM;
+	}
 	m->dev = dev;
 	dev->dma_parms = &m->dma_parms;
 	dma_set_max_seg_size(dev, XDMA_DESC_LEN_MAX & PAGE_MASK);
@@ -885,8 +942,10 @@ static int xm_probe(struct platform_device *pdev)
 	xm_chan_init(m, &m->c2h, false);
 	xm_sink_reset(m);
 	platform_set_drvdata(pdev, m);
-	ret = dmakit_xdma_attach(&m->xd, dev, dev, &xm_io, m);
+	ret = dmakit_xdma_attach(&m->xd, dev, dev, &xm_io, m,
+				 m->mem ? XM_MM_SIZE : 0);
 	if (ret) {
+		vfree(m->mem);
 		dev->dma_parms = NULL;
 		return ret;
 	}
@@ -908,6 +967,7 @@ static void xm_remove_card(struct platform_device *pdev)
 	cancel_work_sync(&m->c2h.work);
 	cancel_work_sync(&m->h2c.work);
 	hrtimer_cancel(&m->timer);
+	vfree(m->mem);
 	pdev->dev.dma_parms = NULL;
 }
 

@@ -126,5 +126,35 @@ dmakit verify /mnt/x3.dat --json >/tmp/xv3.json
 t_eq "  verify" $? 0
 rm -f /mnt/x3.*
 
+
+# the same IP built for AXI-MM (sim_xdma_mm=1): card memory, transactions
+# as chains of the same descriptors on the H2C and C2H channels
+t_check "reload with sim_xdma_mm=1" load_dmakit sim_xdma=1 sim_xdma_mm=1
+xd=$(card_dev xdma)
+s=$(card_sys "$xd")
+t_eq "an AXI-MM xdma card with 1 MiB of card memory" "$(cat "$s/card_mem_size")" 1048576
+for dir in --to-host --from-host; do
+	for off in 0 5; do
+		dmakit xfer -d "$xd" $dir --size 512K --offset $off --card-addr 4096 \
+			--count 4 --check -q
+		t_eq "  xfer $dir, host offset $off: data checked" $? 0
+	done
+done
+c0=$(cat "$s/counters/completed") x0=$(cat "$s/counters/xfer_starts")
+dmakit xfer -d "$xd" --to-host --size 1M --check -q
+t_eq "  1 MiB, all of card memory, in and back out, checked" $? 0
+t_eq "    two transactions completed" $(($(cat "$s/counters/completed") - c0)) 2
+t_check "    in chains of at most 64 descriptors ($(($(cat "$s/counters/xfer_starts") - x0)) starts)" \
+	test $(($(cat "$s/counters/xfer_starts") - x0)) -ge 2
+dmakit xfer -d "$xd" --to-host --size 8K --card-addr 1M -q 2>/dev/null
+t_check "  past card memory: refused" test $? -ne 0
+e0=$(cat "$s/counters/errors")
+echo 1 >/sys/module/dmakit/parameters/sim_xdma_bad_desc
+dmakit xfer -d "$xd" --from-host --size 64K -q 2>/tmp/xx.err
+t_check "  a bad descriptor: the transaction fails" test $? -ne 0
+t_eq "    the fault was used" "$(cat /sys/module/dmakit/parameters/sim_xdma_bad_desc)" 0
+t_eq "    the driver counted one error" "$(($(cat "$s/counters/errors") - e0))" 1
+dmakit xfer -d "$xd" --from-host --size 64K --check -q
+t_eq "  and the card works on" $? 0
 t_check "rmmod" unload_dmakit
 t_done

@@ -11,6 +11,11 @@
  *   edu_stream.c  edu's streaming engine: ring buffers filled DMA by DMA
  *   sim.c    the simulated card: a streaming and a transaction engine that
  *            reach memory only through bus addresses, like hardware
+ *   sim_bus.c     the simulated cards' bus master: host memory by bus
+ *            address, the verifiable payload
+ *   xdma.c   the backend for cards built on Xilinx's XDMA (xdma.h,
+ *            xdma_regs.h), through register accessors only
+ *   xdma_model.c  a register-level model of such a card (sim_xdma=N)
  *   ring.c   the streaming ring (include/uapi/dmakit/ring.h) over DMA
  *   ring_tx.c its host-to-card (H2C) direction: posting what the
  *            application published, returning drained buffers
@@ -476,6 +481,26 @@ struct dmakit_pci {
 };
 
 extern const struct dmakit_pci_info dmakit_edu_info;
+
+/*
+ * sim_bus.c: the simulated cards' bus master (sim.c, xdma_model.c).
+ * dmakit_sim_fill_chunk() as @fn writes dmakit_payload_word(seq, w) from
+ * word (k / K2 - 1) of buffer seq (base = seq * K1) and runs a CRC32C.
+ */
+struct dmakit_sim_fill {
+	u64 base;			/* seq * K1 */
+	u64 k;				/* (word + 1) * K2 of the next word */
+	u32 crc;
+};
+
+int dmakit_sim_bus_access(struct device *dev, dma_addr_t bus, size_t len,
+			  void (*fn)(void *va, size_t len, void *ctx),
+			  void *ctx);
+int dmakit_sim_bus_read(struct device *dev, dma_addr_t bus, void *dst,
+			size_t len);
+int dmakit_sim_bus_write(struct device *dev, dma_addr_t bus, const void *src,
+			 size_t len);
+void dmakit_sim_fill_chunk(void *va, size_t len, void *ctx);
 
 /* core.c: set up before the backends register (main.c) */
 int dmakit_core_init(void);

@@ -7,6 +7,7 @@
 #include <linux/module.h>
 
 #include "dmakit.h"
+#include "xdma.h"
 
 static int __init dmakit_init(void)
 {
@@ -18,11 +19,16 @@ static int __init dmakit_init(void)
 	ret = dmakit_sim_init();
 	if (ret)
 		goto err_core;
-	ret = dmakit_pci_init();
+	ret = dmakit_xdma_model_init();
 	if (ret)
 		goto err_sim;
+	ret = dmakit_pci_init();
+	if (ret)
+		goto err_xdma;
 	return 0;
 
+err_xdma:
+	dmakit_xdma_model_exit();
 err_sim:
 	dmakit_sim_exit();
 err_core:
@@ -33,6 +39,7 @@ err_core:
 static void __exit dmakit_exit(void)
 {
 	dmakit_pci_exit();
+	dmakit_xdma_model_exit();
 	dmakit_sim_exit();
 	dmakit_core_exit();
 }

@@ -39,9 +39,7 @@
  * that work (like a threaded interrupt handler).
  */
 #include <linux/crc32c.h>
-#include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
-#include <linux/highmem.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -178,91 +176,6 @@ struct dmakit_sim {
 static struct workqueue_struct *sim_wq;
 static struct platform_device **sim_pdevs;
 
-/*
- * The bus as the card sees it: call @fn on each piece of host memory that
- * [bus, bus + len) reaches.  Fails like a master abort on a bad address.
- */
-static int sim_bus_access(struct dmakit_sim *s, dma_addr_t bus, size_t len,
-			  void (*fn)(void *va, size_t len, void *ctx),
-			  void *ctx)
-{
-	while (len) {
-		phys_addr_t phys = dma_to_phys(s->dev, bus);
-		unsigned long pfn = PHYS_PFN(phys);
-		size_t off = offset_in_page(phys);
-		size_t n = min_t(size_t, len, PAGE_SIZE - off);
-		struct page *page;
-		void *va;
-
-		if (!pfn_valid(pfn) || !pfn_valid(PHYS_PFN(phys + len - 1)))
-			return -EFAULT;
-		page = pfn_to_page(pfn);
-		if (!PageHighMem(page)) {
-			/* a bus segment is physically contiguous: so is its
-			 * direct mapping (one call per segment, not per page)
-			 */
-			fn(page_address(page) + off, len, ctx);
-			return 0;
-		}
-		va = kmap_local_page(page);
-		fn(va + off, n, ctx);
-		kunmap_local(va);
-		bus += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* bus -> buffer */
-static void sim_read_chunk(void *va, size_t len, void *ctx)
-{
-	u8 **dst = ctx;
-
-	memcpy(*dst, va, len);
-	*dst += len;
-}
-
-/* buffer -> bus */
-static void sim_write_chunk(void *va, size_t len, void *ctx)
-{
-	const u8 **src = ctx;
-
-	memcpy(va, *src, len);
-	*src += len;
-}
-
-static int sim_bus_read(struct dmakit_sim *s, dma_addr_t bus, void *dst,
-			size_t len)
-{
-	return sim_bus_access(s, bus, len, sim_read_chunk, &dst);
-}
-
-static int sim_bus_write(struct dmakit_sim *s, dma_addr_t bus, const void *src,
-			 size_t len)
-{
-	return sim_bus_access(s, bus, len, sim_write_chunk, &src);
-}
-
-struct sim_fill {
-	u64 base;			/* seq * K1 */
-	u64 k;				/* (word + 1) * K2 of the next word */
-	u32 crc;
-};
-
-/* dmakit_payload_word(seq, w) == base ^ ((w + 1) * K2), one add per word */
-static void sim_fill_chunk(void *va, size_t len, void *ctx)
-{
-	struct sim_fill *f = ctx;
-	u64 *w = va;
-	size_t i;
-
-	for (i = 0; i < len / 8; i++) {
-		w[i] = f->base ^ f->k;
-		f->k += DMAKIT_PAYLOAD_K2;
-	}
-	f->crc = crc32c(f->crc, va, len);
-}
-
 static void sim_report_held(struct dmakit_sim *s)
 {
 	if (s->held_valid)
@@ -282,7 +195,7 @@ static void sim_produce_table(struct dmakit_sim *s,
 {
 	const struct sim_table_desc *d = &s->table[(size_t)post->slot *
 						   s->cfg.max_nsg];
-	struct sim_fill fill = {
+	struct dmakit_sim_fill fill = {
 		.base = seq * DMAKIT_PAYLOAD_K1,
 		.k = DMAKIT_PAYLOAD_K2,
 		.crc = ~0U,
@@ -297,7 +210,8 @@ static void sim_produce_table(struct dmakit_sim *s,
 	for (i = 0; i < post->nsg && res.len < s->cfg.bufsize; i++) {
 		u32 n = min(d[i].len, s->cfg.bufsize - res.len);
 
-		if (sim_bus_access(s, d[i].addr, n, sim_fill_chunk, &fill)) {
+		if (dmakit_sim_bus_access(s->dev, d[i].addr, n,
+					  dmakit_sim_fill_chunk, &fill)) {
 			res.flags |= DMAKIT_HW_CMPL_ERR;
 			break;
 		}
@@ -318,7 +232,7 @@ static void sim_produce_table(struct dmakit_sim *s,
 static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
 			u64 seq, u64 lost, u64 dev_ts)
 {
-	struct sim_fill fill = {
+	struct dmakit_sim_fill fill = {
 		.base = seq * DMAKIT_PAYLOAD_K1,
 		.k = DMAKIT_PAYLOAD_K2,
 		.crc = ~0U,
@@ -333,14 +247,14 @@ static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
 		struct dmakit_hw_sg sg;
 		u32 n;
 
-		if (sim_bus_read(s, post->sg_bus + i * sizeof(sg), &sg,
-				 sizeof(sg))) {
+		if (dmakit_sim_bus_read(s->dev, post->sg_bus + i * sizeof(sg),
+					&sg, sizeof(sg))) {
 			status |= DMAKIT_HW_CMPL_ERR;
 			break;
 		}
 		n = min(le32_to_cpu(sg.len), s->cfg.bufsize - len);
-		if (sim_bus_access(s, le64_to_cpu(sg.addr), n, sim_fill_chunk,
-				   &fill)) {
+		if (dmakit_sim_bus_access(s->dev, le64_to_cpu(sg.addr), n,
+					  dmakit_sim_fill_chunk, &fill)) {
 			status |= DMAKIT_HW_CMPL_ERR;
 			break;
 		}
@@ -353,12 +267,13 @@ static void sim_produce(struct dmakit_sim *s, const struct sim_post *post,
 	c.lost = cpu_to_le64(lost);
 	c.len = cpu_to_le32(len);
 	c.crc32c = cpu_to_le32(~fill.crc);
-	sim_bus_write(s, rec, &c, sizeof(c));
+	dmakit_sim_bus_write(s->dev, rec, &c, sizeof(c));
 	/* like a card's write ordering: the record lands before its status */
 	wmb();
 	st = cpu_to_le32(status);
-	sim_bus_write(s, rec + offsetof(struct dmakit_hw_cmpl, status), &st,
-		      sizeof(st));
+	dmakit_sim_bus_write(s->dev,
+			     rec + offsetof(struct dmakit_hw_cmpl, status),
+			     &st, sizeof(st));
 }
 
 struct sim_rx {
@@ -411,8 +326,9 @@ static void sim_consume(struct dmakit_sim *s, const struct sim_post *post,
 		} else {
 			struct dmakit_hw_sg sg;
 
-			if (sim_bus_read(s, post->sg_bus + i * sizeof(sg), &sg,
-					 sizeof(sg))) {
+			if (dmakit_sim_bus_read(s->dev,
+						post->sg_bus + i * sizeof(sg),
+						&sg, sizeof(sg))) {
 				res.flags |= DMAKIT_HW_CMPL_ERR;
 				break;
 			}
@@ -420,7 +336,7 @@ static void sim_consume(struct dmakit_sim *s, const struct sim_post *post,
 			elen = le32_to_cpu(sg.len);
 		}
 		n = min(elen, post->len - res.len);
-		if (sim_bus_access(s, addr, n, sim_rx_chunk, &rx)) {
+		if (dmakit_sim_bus_access(s->dev, addr, n, sim_rx_chunk, &rx)) {
 			res.flags |= DMAKIT_HW_CMPL_ERR;
 			break;
 		}
@@ -442,12 +358,13 @@ static void sim_consume(struct dmakit_sim *s, const struct sim_post *post,
 	c.crc32c = cpu_to_le32(res.crc32c);
 	rec = s->cfg.cmpl_bus +
 	      (dma_addr_t)post->slot * sizeof(struct dmakit_hw_cmpl);
-	sim_bus_write(s, rec, &c, sizeof(c));
+	dmakit_sim_bus_write(s->dev, rec, &c, sizeof(c));
 	/* like a card's write ordering: the record lands before its status */
 	wmb();
 	st = cpu_to_le32(res.flags | DMAKIT_HW_CMPL_DONE);
-	sim_bus_write(s, rec + offsetof(struct dmakit_hw_cmpl, status), &st,
-		      sizeof(st));
+	dmakit_sim_bus_write(s->dev,
+			     rec + offsetof(struct dmakit_hw_cmpl, status),
+			     &st, sizeof(st));
 }
 
 static void sim_arm(struct dmakit_sim *s, u64 when_ns)
@@ -788,8 +705,8 @@ static int sim_xfer_move(struct dmakit_sim *s, dma_addr_t bus, u64 off,
 	if (!len || off >= s->mem_size || len > s->mem_size - off)
 		return -EIO;
 	if (to_host)
-		return sim_bus_write(s, bus, s->mem + off, len);
-	return sim_bus_read(s, bus, s->mem + off, len);
+		return dmakit_sim_bus_write(s->dev, bus, s->mem + off, len);
+	return dmakit_sim_bus_read(s->dev, bus, s->mem + off, len);
 }
 
 /*
@@ -808,7 +725,8 @@ static u64 sim_xfer_run_chain(struct dmakit_sim *s, dma_addr_t table,
 		struct dmakit_hw_sg d;
 		u32 len;
 
-		if (sim_bus_read(s, table + i * sizeof(d), &d, sizeof(d)))
+		if (dmakit_sim_bus_read(s->dev, table + i * sizeof(d), &d,
+					sizeof(d)))
 			return moved;
 		len = le32_to_cpu(d.len);
 		if (sim_xfer_move(s, le64_to_cpu(d.addr), off + moved, len,

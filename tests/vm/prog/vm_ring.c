@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm_ring DEV [DISK]: the streaming ring of a simulated card, consumed
- * through libdmakit exactly as `dmakit record` does.
+ * through libdmakit exactly as `dmakit record` does.  The card is the
+ * platform device dmakit-sim.0 (of driver dmakit-sim), or the one named
+ * by VM_RING_PLATFORM="DRIVER DEVICE" (e.g. the XDMA model's).
  *
  * Every byte of every buffer is checked against dmakit_payload_word() and
  * the CRC32C the engine reported, so a missed or misdirected DMA sync
@@ -25,6 +27,7 @@
 
 static const char *devpath, *diskpath;
 static char sysdir[128];
+static char unbind_path[128], bind_path[128], platform_dev[64];
 
 static int configure(unsigned int nbufs, unsigned int bufsize,
 		     const char *policy, const char *rate)
@@ -447,8 +450,7 @@ static void *unbind_later(void *arg)
 
 	while (u->consumed < 50)
 		usleep(1000);
-	vmt_write_file("/sys/bus/platform/drivers/dmakit-sim/unbind",
-		       "dmakit-sim.0");
+	vmt_write_file(unbind_path, platform_dev);
 	return NULL;
 }
 
@@ -493,13 +495,13 @@ static void unbind_while_reading(void)
 		(void)last;
 	}
 	dmakit_close(dev);
-	T_EQ(vmt_write_file("/sys/bus/platform/drivers/dmakit-sim/bind",
-			    "dmakit-sim.0"), 0);
+	T_EQ(vmt_write_file(bind_path, platform_dev), 0);
 }
 
 int main(int argc, char **argv)
 {
-	const char *base;
+	const char *base, *platform = getenv("VM_RING_PLATFORM");
+	char driver[64] = "dmakit-sim";
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: vm_ring DEV [DISK]\n");
@@ -510,6 +512,15 @@ int main(int argc, char **argv)
 	base = strrchr(devpath, '/');
 	snprintf(sysdir, sizeof(sysdir), "/sys/class/dmakit/%s",
 		 base ? base + 1 : devpath);
+	snprintf(platform_dev, sizeof(platform_dev), "dmakit-sim.0");
+	if (platform && sscanf(platform, "%63s %63s", driver, platform_dev) != 2) {
+		fprintf(stderr, "VM_RING_PLATFORM: want \"DRIVER DEVICE\"\n");
+		return 2;
+	}
+	snprintf(unbind_path, sizeof(unbind_path),
+		 "/sys/bus/platform/drivers/%s/unbind", driver);
+	snprintf(bind_path, sizeof(bind_path),
+		 "/sys/bus/platform/drivers/%s/bind", driver);
 	T_RUN(geometry);
 	T_RUN(block_in_order);
 	T_RUN(drop_gaps);

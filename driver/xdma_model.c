@@ -1,0 +1,1053 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A model of a card built on Xilinx's XDMA (PG195), as hardware: a
+ * platform device per "sim_xdma" module parameter whose registers are
+ * reached only through struct xdma_io, driven by the xdma backend (xdma.c)
+ * exactly as that backend would drive a PCI card's BARs.
+ *
+ * DMA BAR (xdma_regs.h): every block's identifier; H2C and C2H channel 0
+ * in AXI-ST mode, each with its control (run, interrupt enables,
+ * poll-mode writeback), status (write-1-to-clear and read-to-clear),
+ * completed-descriptor count, writeback address and interrupt enable
+ * mask; its SGDMA block (first descriptor address, adjacent count); the
+ * IRQ block's channel interrupt enable/request/pending and vector
+ * numbers.  Run 0 -> 1 starts the engine at the SGDMA descriptor address:
+ * it fetches each 32-byte descriptor from host memory by bus address,
+ * stops on a bad magic (magic-stopped, interrupt), writes the stream's
+ * bytes to the descriptor's destination, the C2H writeback (magic,
+ * length, end of packet) to its source address, the completed count to
+ * the writeback address, and follows the next pointer until a descriptor
+ * with STOP (descriptor-stopped, interrupt).  A descriptor with COMPLETED
+ * raises descriptor-completed.  The H2C engine reads each descriptor's
+ * bytes from its source address into the stream (no writeback: the count
+ * says what was read), a descriptor with EOP ending a packet.  Clearing
+ * run stops an engine after the descriptor it is moving; busy drops
+ * then, and it touches no memory any more.
+ *
+ * User BAR (xdma.h): the acquisition logic feeding the C2H stream, a
+ * packet per ring buffer at a rate, with its metadata FIFO; the sink
+ * taking the H2C stream, with its counters and packet FIFO.
+ *
+ * With sim_xdma_mm=1 the card is built for AXI-MM instead (as PG195's IP
+ * is, for all its channels): identifiers without the AXI-ST bit, no user
+ * logic, 1 MiB of card memory that each H2C descriptor writes from its
+ * host source to its card destination and each C2H descriptor reads from
+ * its card source to its host destination.
+ *
+ * Not modelled: more than one channel per direction, descriptor
+ * prefetch (adjacent counts are accepted, not used), descriptor credits,
+ * the user interrupts, the config BAR, the performance counters; a bus
+ * error reports descriptor-error (fetch) or read-error (data) without
+ * PG195's finer split.
+ *
+ * Each channel's interrupt is its own vector: the model calls the
+ * backend's handler for the vector number in the IRQ block's register,
+ * from the engine's work item (as a threaded handler runs).  With
+ * sim_xdma_bad_desc=N the next N descriptor fetches read a corrupted magic
+ * (a test's fault on the bus).
+ */
+#include <linux/crc32c.h>
+#include <linux/dma-map-ops.h>
+#include <linux/hrtimer.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+#include <linux/vmalloc.h>
+
+#include "dmakit.h"
+#include "xdma.h"
+#include "xdma_regs.h"
+
+static unsigned int sim_xdma_count;
+module_param_named(sim_xdma, sim_xdma_count, uint, 0444);
+MODULE_PARM_DESC(sim_xdma, "modelled XDMA cards to create (default 0)");
+
+static bool sim_xdma_mm;
+module_param(sim_xdma_mm, bool, 0444);
+MODULE_PARM_DESC(sim_xdma_mm,
+		 "modelled XDMA cards built for AXI-MM: their channels move card memory (transactions) instead of streams (default 0: AXI-ST)");
+
+#define XM_MM_SIZE	SZ_1M	/* card memory of an AXI-MM card */
+
+static atomic_t sim_xdma_bad_desc = ATOMIC_INIT(0);
+module_param_named(sim_xdma_bad_desc, sim_xdma_bad_desc.counter, int, 0644);
+MODULE_PARM_DESC(sim_xdma_bad_desc,
+		 "descriptor fetches of the modelled XDMA cards that read a bad magic from now (tests; default 0)");
+
+#define XM_NAME		"dmakit-xdma"
+#define XM_VERSION	0x06	/* identifier [7:0] */
+/* descriptors moved before the engine's work yields */
+#define XM_BUDGET	16
+/* channel interrupt bits: the H2C channels', then the C2H channels' */
+#define XM_H2C_IRQ_BIT	BIT(0)
+#define XM_C2H_IRQ_BIT	BIT(XDMA_MAX_CHANNELS + 0)
+
+struct xm_meta {
+	u64 seq;
+	u64 ts;
+	u32 lost;
+	u32 crc;
+	u32 flags;
+};
+
+struct xdma_model;
+
+/* One channel and its SGDMA block; the model's @lock covers it. */
+struct xm_chan {
+	struct xdma_model *m;
+	bool h2c;
+	u32 irq_bit;			/* in the IRQ block's channel masks */
+	u32 ctrl;
+	u32 status;
+	u32 completed;
+	u32 int_en;
+	u32 wb_lo, wb_hi;
+	u32 desc_lo, desc_hi, desc_adj;
+	bool busy;
+	bool moving;			/* a descriptor's data is on the bus */
+	dma_addr_t next_desc;
+	struct work_struct work;	/* the engine; calls its handler */
+};
+
+struct xm_sink_meta {
+	u32 len;
+	u32 crc;
+	u32 flags;
+};
+
+struct xdma_model {
+	struct device *dev;
+	struct device_dma_parameters dma_parms;
+	struct dmakit_xdma *xd;
+	spinlock_t lock;		/* everything below */
+
+	struct xm_chan h2c, c2h;
+	u8 *mem;			/* AXI-MM: card memory, else NULL */
+
+	/* IRQ block */
+	u32 chan_int_en;
+	u32 chan_int_req;
+	u32 h2c_vec, c2h_vec;
+
+	/* user logic: the packet source and its metadata FIFO */
+	u32 src_ctrl;
+	u32 pkt_len;
+	u64 rate;
+	u64 t0_ns;
+	u64 buf_ns;			/* ns per packet at the rate, 0: max */
+	u64 gen_ns;			/* measured cost of one packet */
+	u64 next_drop_ns;
+	u64 seq;
+	u64 lost;			/* drops before the next packet */
+	u64 drops;
+	bool in_pkt;
+	u32 pkt_off;
+	u32 pkt_crc;
+	u64 pkt_ts;
+	u64 pkt_t;			/* when it started (gen_ns) */
+	struct xm_meta *meta;
+	u32 meta_head, meta_count;
+	struct hrtimer timer;		/* the source's pace */
+
+	/* user logic: the H2C sink */
+	u64 rx_bytes;
+	u32 rx_packets;
+	u32 rx_crc;			/* running register, ~0 seeded */
+	u32 rx_pkt_len;
+	u32 rx_pkt_crc;
+	struct xm_sink_meta *rx_meta;
+	u32 rx_meta_head, rx_meta_count;
+};
+
+static struct workqueue_struct *xm_wq;
+static struct platform_device **xm_pdevs;
+
+static u32 xm_identifier(u32 target, bool stream, u32 chan)
+{
+	return XDMA_SUBSYSTEM_ID << 20 | target << 16 |
+	       (stream ? XDMA_ID_STREAM : 0) | chan << 8 | XM_VERSION;
+}
+
+/* Under @lock: the oldest unfinished packet ends in the FIFO, flagged. */
+static void xm_meta_push(struct xdma_model *m, u32 flags)
+{
+	struct xm_meta *e;
+
+	if (m->meta_count == XDMA_SRC_META_DEPTH)
+		return;		/* never: the source waits for room */
+	e = &m->meta[(m->meta_head + m->meta_count) % XDMA_SRC_META_DEPTH];
+	*e = (struct xm_meta){
+		.seq = m->seq,
+		.ts = m->pkt_ts,
+		.lost = min_t(u64, m->lost, U32_MAX),
+		.crc = ~m->pkt_crc,
+		.flags = flags,
+	};
+	m->meta_count++;
+	m->seq++;
+	m->lost = 0;
+	m->in_pkt = false;
+}
+
+/* Under @lock: a packet the sink got part of ends in its FIFO. */
+static void xm_sink_push(struct xdma_model *m, u32 flags)
+{
+	struct xm_sink_meta *e;
+
+	if (m->rx_meta_count == XDMA_SRC_META_DEPTH)
+		return;		/* never: the engine waits for room */
+	e = &m->rx_meta[(m->rx_meta_head + m->rx_meta_count) %
+			XDMA_SRC_META_DEPTH];
+	*e = (struct xm_sink_meta){
+		.len = m->rx_pkt_len,
+		.crc = ~m->rx_pkt_crc,
+		.flags = flags,
+	};
+	m->rx_meta_count++;
+	m->rx_pkt_len = 0;
+	m->rx_pkt_crc = ~0U;
+}
+
+/* Under @lock: the engine stops; a packet it was moving is cut off. */
+static void xm_engine_halt(struct xm_chan *ch)
+{
+	struct xdma_model *m = ch->m;
+
+	ch->busy = false;
+	if (!ch->h2c && m->in_pkt)
+		xm_meta_push(m, XDMA_SRC_META_ABORTED);
+	if (ch->h2c && m->rx_pkt_len)
+		xm_sink_push(m, XDMA_SRC_META_ABORTED);
+}
+
+/* Under @lock: an event the channel may interrupt for.  True: raise it. */
+static bool xm_event(struct xm_chan *ch, u32 stat, u32 ie)
+{
+	struct xdma_model *m = ch->m;
+
+	ch->status |= stat;
+	if (!(ch->int_en & ie))
+		return false;
+	m->chan_int_req |= ch->irq_bit;
+	return m->chan_int_en & ch->irq_bit;
+}
+
+/* The channel's vector: its handler runs (in the engine's work). */
+static void xm_raise(struct xm_chan *ch)
+{
+	struct xdma_model *m = ch->m;
+	u32 vec;
+
+	spin_lock(&m->lock);
+	vec = ch->h2c ? m->h2c_vec : m->c2h_vec;
+	spin_unlock(&m->lock);
+	dmakit_xdma_irq(READ_ONCE(m->xd),
+			(vec >> XDMA_IRQ_VECTOR_SHIFT(0)) & XDMA_IRQ_VECTOR_MASK);
+}
+
+static void xm_arm(struct xdma_model *m, u64 when_ns)
+{
+	hrtimer_start(&m->timer, ns_to_ktime(when_ns), HRTIMER_MODE_ABS);
+}
+
+/*
+ * Under @lock: is a packet ready to go into the engine?  Starts it (true),
+ * or drops or holds it back, arming the timer for its pace (false).
+ */
+static bool xm_source_ready(struct xdma_model *m)
+{
+	u64 now, due;
+
+	if (m->in_pkt)
+		return true;
+	if (!(m->src_ctrl & XDMA_SRC_CTRL_RUN) || !m->pkt_len)
+		return false;
+	now = ktime_get_ns();
+	for (;;) {
+		due = m->t0_ns + m->seq * m->buf_ns;
+		if (m->buf_ns && now < due) {
+			xm_arm(m, due);
+			return false;
+		}
+		if (m->c2h.busy && m->meta_count < XDMA_SRC_META_DEPTH)
+			break;
+		/* no free descriptor: back-pressure, or the packet is lost */
+		if (!(m->src_ctrl & XDMA_SRC_CTRL_DROP))
+			return false;
+		if (!m->buf_ns) {
+			/* as fast as it can: a drop takes a packet's time */
+			if (!m->next_drop_ns)
+				m->next_drop_ns = now + max_t(u64, m->gen_ns,
+							      NSEC_PER_USEC);
+			if (now < m->next_drop_ns) {
+				xm_arm(m, m->next_drop_ns);
+				return false;
+			}
+			m->next_drop_ns = 0;
+		}
+		m->seq++;
+		m->lost++;
+		m->drops++;
+	}
+	m->next_drop_ns = 0;
+	m->in_pkt = true;
+	m->pkt_off = 0;
+	m->pkt_crc = ~0U;
+	m->pkt_ts = (m->buf_ns ? due : now) - m->t0_ns;
+	m->pkt_t = now;
+	return true;
+}
+
+static void xm_write_count(struct xdma_model *m, dma_addr_t wb, u32 count)
+{
+	__le32 v = cpu_to_le32(count);
+
+	dmakit_sim_bus_write(m->dev, wb, &v, sizeof(v));
+}
+
+/*
+ * Fetch the channel's next descriptor, with @lock held (dropped while on
+ * the bus; @moving set).  False: a bus error or a bad descriptor stopped
+ * the engine (its event raised).
+ */
+static bool xm_fetch(struct xm_chan *ch, struct xdma_desc *d, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	dma_addr_t at = ch->next_desc;
+	int err;
+
+	ch->moving = true;
+	spin_unlock(&m->lock);
+	err = dmakit_sim_bus_read(m->dev, at, d, sizeof(*d));
+	if (!err && atomic_add_unless(&sim_xdma_bad_desc, -1, 0))
+		d->control ^= cpu_to_le32(0x0100 << XDMA_DESC_MAGIC_SHIFT);
+	spin_lock(&m->lock);
+	if (!err &&
+	    le32_to_cpu(d->control) >> XDMA_DESC_MAGIC_SHIFT == XDMA_DESC_MAGIC &&
+	    (le32_to_cpu(d->len) & XDMA_DESC_LEN_MAX))
+		return true;
+	ch->moving = false;
+	xm_engine_halt(ch);
+	if (err)
+		*irq |= xm_event(ch, XDMA_STAT_DESC_ERROR_FIRST,
+				 XDMA_CTRL_IE_DESC_ERROR);
+	else
+		*irq |= xm_event(ch, XDMA_STAT_MAGIC_STOPPED,
+				 XDMA_CTRL_IE_MAGIC_STOPPED);
+	return false;
+}
+
+/*
+ * Under @lock, descriptor @d done (@err: its data move failed): count it,
+ * write the count back, stop at STOP or a cleared run bit, raise its
+ * events.  True: go on with the next descriptor.
+ */
+static bool xm_desc_done(struct xm_chan *ch, const struct xdma_desc *d,
+			 int err, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	u32 ctl = le32_to_cpu(d->control), count;
+
+	ch->moving = false;
+	if (err) {
+		xm_engine_halt(ch);
+		*irq |= xm_event(ch, XDMA_STAT_READ_ERROR_FIRST,
+				 XDMA_CTRL_IE_READ_ERROR);
+		return false;
+	}
+	count = ++ch->completed;
+	ch->next_desc = (u64)le32_to_cpu(d->next_hi) << 32 |
+			le32_to_cpu(d->next_lo);
+	if (!(ch->ctrl & XDMA_CTRL_RUN) || (ctl & XDMA_DESC_STOP))
+		xm_engine_halt(ch);
+	/* data and writeback land before the count that announces them */
+	wmb();
+	if (ch->ctrl & XDMA_CTRL_POLL_WB_ENABLE)
+		xm_write_count(m, (u64)ch->wb_hi << 32 | ch->wb_lo,
+			       count | (ch->busy ? 0 : XDMA_WB_STOPPED));
+	if (!(ch->ctrl & XDMA_CTRL_RUN))
+		return false;
+	if (ctl & XDMA_DESC_STOP) {
+		*irq |= xm_event(ch, XDMA_STAT_DESC_STOPPED |
+				 (ctl & XDMA_DESC_COMPLETED ?
+				  XDMA_STAT_DESC_COMPLETED : 0),
+				 XDMA_CTRL_IE_DESC_STOPPED);
+		return false;
+	}
+	if (ctl & XDMA_DESC_COMPLETED)
+		*irq |= xm_event(ch, XDMA_STAT_DESC_COMPLETED,
+				 XDMA_CTRL_IE_DESC_COMPLETED);
+	return true;
+}
+
+/*
+ * C2H: one descriptor, with @lock held and a packet ready: the stream's
+ * bytes to its destination, the writeback to its source address.
+ */
+static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	struct dmakit_sim_fill fill;
+	dma_addr_t dst, wb_addr;
+	struct xdma_c2h_wb wb;
+	struct xdma_desc d;
+	bool eop;
+	u32 n;
+	int err;
+
+	if (!xm_fetch(ch, &d, irq))
+		return false;
+	n = min(le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX,
+		m->pkt_len - m->pkt_off);
+	fill = (struct dmakit_sim_fill){
+		.base = m->seq * DMAKIT_PAYLOAD_K1,
+		.k = (u64)(m->pkt_off / 8 + 1) * DMAKIT_PAYLOAD_K2,
+		.crc = m->pkt_crc,
+	};
+	spin_unlock(&m->lock);
+
+	dst = (u64)le32_to_cpu(d.dst_hi) << 32 | le32_to_cpu(d.dst_lo);
+	wb_addr = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
+	err = dmakit_sim_bus_access(m->dev, dst, n, dmakit_sim_fill_chunk,
+				    &fill);
+	eop = !err && m->pkt_off + n == m->pkt_len;
+	if (!err) {
+		wb.status = cpu_to_le32(XDMA_WB_MAGIC << XDMA_WB_MAGIC_SHIFT |
+					(eop ? XDMA_WB_EOP : 0));
+		wb.len = cpu_to_le32(n);
+		err = dmakit_sim_bus_write(m->dev, wb_addr, &wb, sizeof(wb));
+	}
+
+	spin_lock(&m->lock);
+	if (!err) {
+		m->pkt_off += n;
+		m->pkt_crc = fill.crc;
+		if (eop) {
+			u64 t = ktime_get_ns() - m->pkt_t;
+
+			m->gen_ns = (m->gen_ns * 7 + t) / 8;
+			xm_meta_push(m, 0);
+		}
+	}
+	return xm_desc_done(ch, &d, err, irq);
+}
+
+struct xm_rx {
+	u32 pkt_crc;
+	u32 run_crc;
+};
+
+static void xm_rx_chunk(void *va, size_t len, void *ctx)
+{
+	struct xm_rx *rx = ctx;
+
+	rx->pkt_crc = crc32c(rx->pkt_crc, va, len);
+	rx->run_crc = crc32c(rx->run_crc, va, len);
+}
+
+/* H2C: one descriptor, with @lock held: its bytes into the sink. */
+static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	struct xm_rx rx;
+	struct xdma_desc d;
+	dma_addr_t src;
+	u32 n;
+	int err;
+
+	if (!xm_fetch(ch, &d, irq))
+		return false;
+	n = le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX;
+	rx = (struct xm_rx){ .pkt_crc = m->rx_pkt_crc, .run_crc = m->rx_crc };
+	spin_unlock(&m->lock);
+
+	src = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
+	err = dmakit_sim_bus_access(m->dev, src, n, xm_rx_chunk, &rx);
+
+	spin_lock(&m->lock);
+	if (!err) {
+		m->rx_bytes += n;
+		m->rx_crc = rx.run_crc;
+		m->rx_pkt_crc = rx.pkt_crc;
+		m->rx_pkt_len += n;
+		if (le32_to_cpu(d.control) & XDMA_DESC_EOP) {
+			m->rx_packets++;
+			xm_sink_push(m, 0);
+		}
+	}
+	return xm_desc_done(ch, &d, err, irq);
+}
+
+/*
+ * AXI-MM: one descriptor, with @lock held: H2C host source -> card
+ * destination, C2H card source -> host destination.
+ */
+static bool xm_run_mm(struct xm_chan *ch, bool *irq)
+{
+	struct xdma_model *m = ch->m;
+	struct xdma_desc d;
+	u64 src, dst, card;
+	u32 n;
+	int err = -EFAULT;
+
+	if (!xm_fetch(ch, &d, irq))
+		return false;
+	spin_unlock(&m->lock);
+	n = le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX;
+	src = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
+	dst = (u64)le32_to_cpu(d.dst_hi) << 32 | le32_to_cpu(d.dst_lo);
+	card = ch->h2c ? dst : src;
+	/* an AXI address outside card memory: a decode error */
+	if (card < XM_MM_SIZE && n <= XM_MM_SIZE - card)
+		err = ch->h2c ?
+		      dmakit_sim_bus_read(m->dev, src, m->mem + card, n) :
+		      dmakit_sim_bus_write(m->dev, dst, m->mem + card, n);
+	spin_lock(&m->lock);
+	return xm_desc_done(ch, &d, err, irq);
+}
+
+/* Under @lock: has the channel's engine something to do now? */
+static bool xm_chan_ready(struct xm_chan *ch)
+{
+	struct xdma_model *m = ch->m;
+
+	if (m->mem)
+		return ch->busy;
+	if (ch->h2c)
+		return ch->busy && m->rx_meta_count < XDMA_SRC_META_DEPTH;
+	return xm_source_ready(m) && ch->busy;
+}
+
+static void xm_work(struct work_struct *work)
+{
+	struct xm_chan *ch = container_of(work, struct xm_chan, work);
+	struct xdma_model *m = ch->m;
+	unsigned int budget = XM_BUDGET;
+	bool irq = false, more = true;
+
+	while (more && budget--) {
+		spin_lock(&m->lock);
+		if (!xm_chan_ready(ch))
+			more = false;
+		else if (m->mem)
+			more = xm_run_mm(ch, &irq);
+		else
+			more = ch->h2c ? xm_run_h2c(ch, &irq) :
+					 xm_run_c2h(ch, &irq);
+		spin_unlock(&m->lock);
+		/* the interrupt of each event, before the engine goes on */
+		if (irq)
+			xm_raise(ch);
+		irq = false;
+		cond_resched();
+	}
+	if (more)
+		queue_work(xm_wq, &ch->work);
+}
+
+static enum hrtimer_restart xm_timer_fn(struct hrtimer *t)
+{
+	struct xdma_model *m = container_of(t, struct xdma_model, timer);
+
+	queue_work(xm_wq, &m->c2h.work);
+	return HRTIMER_NORESTART;
+}
+
+/* Under @lock: control written; run 0 -> 1 starts the engine. */
+static bool xm_set_ctrl(struct xm_chan *ch, u32 v)
+{
+	bool start = !(ch->ctrl & XDMA_CTRL_RUN) && (v & XDMA_CTRL_RUN);
+
+	ch->ctrl = v;
+	if (start) {
+		ch->busy = true;
+		ch->completed = 0;
+		ch->status &= ~(XDMA_STAT_DESC_STOPPED |
+				XDMA_STAT_DESC_COMPLETED | XDMA_STAT_ERRORS);
+		ch->next_desc = (u64)ch->desc_hi << 32 | ch->desc_lo;
+		return true;
+	}
+	if (!(v & XDMA_CTRL_RUN) && ch->busy && !ch->moving)
+		xm_engine_halt(ch);	/* between descriptors: at once */
+	return false;
+}
+
+static void xm_set_src_ctrl(struct xdma_model *m, u32 v)
+{
+	if (!(m->src_ctrl & XDMA_SRC_CTRL_RUN) && (v & XDMA_SRC_CTRL_RUN)) {
+		m->seq = 0;
+		m->lost = 0;
+		m->drops = 0;
+		m->in_pkt = false;
+		m->meta_head = 0;
+		m->meta_count = 0;
+		m->next_drop_ns = 0;
+		m->t0_ns = ktime_get_ns();
+		m->buf_ns = m->rate ? div64_u64((u64)m->pkt_len * NSEC_PER_SEC,
+						m->rate) : 0;
+	}
+	m->src_ctrl = v;
+}
+
+static void xm_sink_reset(struct xdma_model *m)
+{
+	m->rx_bytes = 0;
+	m->rx_packets = 0;
+	m->rx_crc = ~0U;
+	m->rx_pkt_len = 0;
+	m->rx_pkt_crc = ~0U;
+	m->rx_meta_head = 0;
+	m->rx_meta_count = 0;
+}
+
+static u32 xm_rd_user(struct xdma_model *m, u32 off)
+{
+	const struct xm_meta *e = m->meta_count ? &m->meta[m->meta_head] :
+				  NULL;
+	const struct xm_sink_meta *r = m->rx_meta_count ?
+				       &m->rx_meta[m->rx_meta_head] : NULL;
+
+	switch (off) {
+	case XDMA_SRC_ID:
+		return XDMA_SRC_ID_VALUE;
+	case XDMA_SRC_CTRL:
+		return m->src_ctrl;
+	case XDMA_SRC_PKT_LEN:
+		return m->pkt_len;
+	case XDMA_SRC_RATE_LO:
+		return lower_32_bits(m->rate);
+	case XDMA_SRC_RATE_HI:
+		return upper_32_bits(m->rate);
+	case XDMA_SRC_DROPS_LO:
+		return lower_32_bits(m->drops);
+	case XDMA_SRC_DROPS_HI:
+		return upper_32_bits(m->drops);
+	case XDMA_SRC_META_COUNT:
+		return m->meta_count;
+	case XDMA_SRC_META_SEQ_LO:
+		return e ? lower_32_bits(e->seq) : 0;
+	case XDMA_SRC_META_SEQ_HI:
+		return e ? upper_32_bits(e->seq) : 0;
+	case XDMA_SRC_META_TS_LO:
+		return e ? lower_32_bits(e->ts) : 0;
+	case XDMA_SRC_META_TS_HI:
+		return e ? upper_32_bits(e->ts) : 0;
+	case XDMA_SRC_META_LOST:
+		return e ? e->lost : 0;
+	case XDMA_SRC_META_CRC:
+		return e ? e->crc : 0;
+	case XDMA_SRC_META_FLAGS:
+		return e ? e->flags : 0;
+	case XDMA_SINK_BYTES_LO:
+		return lower_32_bits(m->rx_bytes);
+	case XDMA_SINK_BYTES_HI:
+		return upper_32_bits(m->rx_bytes);
+	case XDMA_SINK_PACKETS:
+		return m->rx_packets;
+	case XDMA_SINK_CRC:
+		return ~m->rx_crc;
+	case XDMA_SINK_META_COUNT:
+		return m->rx_meta_count;
+	case XDMA_SINK_META_LEN:
+		return r ? r->len : 0;
+	case XDMA_SINK_META_CRC:
+		return r ? r->crc : 0;
+	case XDMA_SINK_META_FLAGS:
+		return r ? r->flags : 0;
+	}
+	return 0;
+}
+
+/* Returns the engine whose work should run, or NULL. */
+static struct xm_chan *xm_wr_user(struct xdma_model *m, u32 off, u32 v)
+{
+	switch (off) {
+	case XDMA_SRC_CTRL:
+		/* it starts timing; the engine's start kicks the work */
+		xm_set_src_ctrl(m, v);
+		break;
+	case XDMA_SRC_PKT_LEN:
+		m->pkt_len = v & ~7U;
+		break;
+	case XDMA_SRC_RATE_LO:
+		m->rate = (m->rate & ~0xffffffffULL) | v;
+		break;
+	case XDMA_SRC_RATE_HI:
+		m->rate = (m->rate & 0xffffffffULL) | (u64)v << 32;
+		break;
+	case XDMA_SRC_META_POP:
+		if (m->meta_count) {
+			m->meta_head = (m->meta_head + 1) % XDMA_SRC_META_DEPTH;
+			m->meta_count--;
+			return &m->c2h;	/* room again for a waiting source */
+		}
+		break;
+	case XDMA_SINK_CTRL:
+		if (v & XDMA_SINK_CTRL_RESET)
+			xm_sink_reset(m);
+		break;
+	case XDMA_SINK_META_POP:
+		if (m->rx_meta_count) {
+			m->rx_meta_head = (m->rx_meta_head + 1) %
+					  XDMA_SRC_META_DEPTH;
+			m->rx_meta_count--;
+			return &m->h2c;	/* room again for a waiting engine */
+		}
+		break;
+	}
+	return NULL;
+}
+
+/* The channel (and SGDMA) block @off falls in, or NULL. */
+static struct xm_chan *xm_chan_at(struct xdma_model *m, u32 off)
+{
+	switch (off & ~(XDMA_CHAN_STRIDE - 1)) {
+	case XDMA_H2C_CHAN(0):
+	case XDMA_H2C_SGDMA(0):
+		return &m->h2c;
+	case XDMA_C2H_CHAN(0):
+	case XDMA_C2H_SGDMA(0):
+		return &m->c2h;
+	}
+	return NULL;
+}
+
+static u32 xm_identifier_at(u32 block)
+{
+	switch (block) {
+	case XDMA_H2C_CHAN(0):
+		return xm_identifier(XDMA_TARGET_H2C, !sim_xdma_mm, 0);
+	case XDMA_C2H_CHAN(0):
+		return xm_identifier(XDMA_TARGET_C2H, !sim_xdma_mm, 0);
+	case XDMA_IRQ_BLOCK:
+		return xm_identifier(XDMA_TARGET_IRQ, false, 0);
+	case XDMA_H2C_SGDMA(0):
+		return xm_identifier(XDMA_TARGET_H2C_SGDMA, false, 0);
+	case XDMA_C2H_SGDMA(0):
+		return xm_identifier(XDMA_TARGET_C2H_SGDMA, false, 0);
+	case XDMA_SGDMA_COMMON:
+		return xm_identifier(XDMA_TARGET_SGDMA_COMMON, false, 0);
+	}
+	return 0;
+}
+
+static u32 xm_rd_dma(struct xdma_model *m, u32 off)
+{
+	u32 block = off & ~(XDMA_CHAN_STRIDE - 1), reg = off & 0xff, v;
+	struct xm_chan *ch = xm_chan_at(m, off);
+	bool sgdma = (block >> 12) >= XDMA_TARGET_H2C_SGDMA;
+
+	if (reg == XDMA_REG_IDENTIFIER)
+		return xm_identifier_at(block);
+	if (ch && sgdma) {
+		switch (reg) {
+		case XDMA_SGDMA_DESC_LO:
+			return ch->desc_lo;
+		case XDMA_SGDMA_DESC_HI:
+			return ch->desc_hi;
+		case XDMA_SGDMA_DESC_ADJACENT:
+			return ch->desc_adj;
+		}
+		return 0;
+	}
+	if (ch) {
+		switch (reg) {
+		case XDMA_CHAN_CONTROL:
+			return ch->ctrl;
+		case XDMA_CHAN_STATUS:
+			return ch->status | (ch->busy ? XDMA_STAT_BUSY : 0);
+		case XDMA_CHAN_STATUS_RC:
+			v = ch->status | (ch->busy ? XDMA_STAT_BUSY : 0);
+			ch->status = 0;
+			m->chan_int_req &= ~ch->irq_bit;
+			return v;
+		case XDMA_CHAN_COMPLETED_DESC:
+			return ch->completed;
+		case XDMA_CHAN_POLL_WB_LO:
+			return ch->wb_lo;
+		case XDMA_CHAN_POLL_WB_HI:
+			return ch->wb_hi;
+		case XDMA_CHAN_INT_ENABLE:
+			return ch->int_en;
+		}
+		return 0;
+	}
+	switch (off) {
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN:
+		return m->chan_int_en;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_REQUEST:
+		return m->chan_int_req;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_PENDING:
+		return m->chan_int_req & m->chan_int_en;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_H2C_VECTOR:
+		return m->h2c_vec;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_C2H_VECTOR:
+		return m->c2h_vec;
+	}
+	return 0;
+}
+
+/* Returns the engine whose work should run, or NULL. */
+static struct xm_chan *xm_wr_dma(struct xdma_model *m, u32 off, u32 v)
+{
+	u32 block = off & ~(XDMA_CHAN_STRIDE - 1), reg = off & 0xff;
+	struct xm_chan *ch = xm_chan_at(m, off);
+
+	if (ch && (block >> 12) >= XDMA_TARGET_H2C_SGDMA) {
+		if (reg == XDMA_SGDMA_DESC_LO)
+			ch->desc_lo = v;
+		else if (reg == XDMA_SGDMA_DESC_HI)
+			ch->desc_hi = v;
+		else if (reg == XDMA_SGDMA_DESC_ADJACENT)
+			ch->desc_adj = v & XDMA_DESC_NEXT_ADJ_MASK;
+		return NULL;
+	}
+	if (ch) {
+		switch (reg) {
+		case XDMA_CHAN_CONTROL:
+			return xm_set_ctrl(ch, v) ? ch : NULL;
+		case XDMA_CHAN_CONTROL_W1S:
+			return xm_set_ctrl(ch, ch->ctrl | v) ? ch : NULL;
+		case XDMA_CHAN_CONTROL_W1C:
+			return xm_set_ctrl(ch, ch->ctrl & ~v) ? ch : NULL;
+		case XDMA_CHAN_STATUS:
+			ch->status &= ~v;
+			break;
+		case XDMA_CHAN_POLL_WB_LO:
+			ch->wb_lo = v;
+			break;
+		case XDMA_CHAN_POLL_WB_HI:
+			ch->wb_hi = v;
+			break;
+		case XDMA_CHAN_INT_ENABLE:
+			ch->int_en = v;
+			break;
+		case XDMA_CHAN_INT_ENABLE_W1S:
+			ch->int_en |= v;
+			break;
+		case XDMA_CHAN_INT_ENABLE_W1C:
+			ch->int_en &= ~v;
+			break;
+		}
+		return NULL;
+	}
+	switch (off) {
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN:
+		m->chan_int_en = v;
+		break;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S:
+		m->chan_int_en |= v;
+		break;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1C:
+		m->chan_int_en &= ~v;
+		break;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_H2C_VECTOR:
+		m->h2c_vec = v;
+		break;
+	case XDMA_IRQ_BLOCK + XDMA_IRQ_C2H_VECTOR:
+		m->c2h_vec = v;
+		break;
+	}
+	return NULL;
+}
+
+static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
+{
+	struct xdma_model *m = ctx;
+	u32 v = ~0U;	/* no such BAR: a master abort reads all-ones */
+
+	spin_lock(&m->lock);
+	/* an AXI-MM card has no user logic: no user BAR */
+	if (bar == XDMA_BAR_USER && !m->mem)
+		v = xm_rd_user(m, off);
+	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
+		v = xm_rd_dma(m, off);
+	spin_unlock(&m->lock);
+	return v;
+}
+
+static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
+{
+	struct xdma_model *m = ctx;
+	struct xm_chan *kick = NULL;
+
+	/* as iowrite32: the CPU's memory writes before the register's */
+	wmb();
+	spin_lock(&m->lock);
+	if (bar == XDMA_BAR_USER && !m->mem)
+		kick = xm_wr_user(m, off, v);
+	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
+		kick = xm_wr_dma(m, off, v);
+	spin_unlock(&m->lock);
+	if (kick)
+		queue_work(xm_wq, &kick->work);
+}
+
+/* The handlers run from the engines' work: synchronize_irq() is a flush. */
+static void xm_sync_irq(void *ctx, unsigned int vec)
+{
+	struct xdma_model *m = ctx;
+
+	flush_work(&m->h2c.work);
+	flush_work(&m->c2h.work);
+}
+
+static const struct xdma_io xm_io = {
+	.rd = xm_rd,
+	.wr = xm_wr,
+	.sync_irq = xm_sync_irq,
+};
+
+static void xm_chan_init(struct xdma_model *m, struct xm_chan *ch, bool h2c)
+{
+	ch->m = m;
+	ch->h2c = h2c;
+	ch->irq_bit = h2c ? XM_H2C_IRQ_BIT : XM_C2H_IRQ_BIT;
+	INIT_WORK(&ch->work, xm_work);
+}
+
+static int xm_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct xdma_model *m;
+	int ret;
+
+	/* the engines translate bus addresses as dma-direct does */
+	if (get_dma_ops(dev)) {
+		dev_err(dev, "DMA ops in use: the model handles dma-direct only\n");
+		return -ENODEV;
+	}
+	m = devm_kzalloc(dev, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->meta = devm_kcalloc(dev, XDMA_SRC_META_DEPTH, sizeof(*m->meta),
+			       GFP_KERNEL);
+	m->rx_meta = devm_kcalloc(dev, XDMA_SRC_META_DEPTH,
+				  sizeof(*m->rx_meta), GFP_KERNEL);
+	if (!m->meta || !m->rx_meta)
+		return -ENOMEM;
+	if (sim_xdma_mm) {
+		m->mem = vzalloc(XM_MM_SIZE);
+		if (!m->mem)
+			return -ENOMEM;
+	}
+	m->dev = dev;
+	dev->dma_parms = &m->dma_parms;
+	dma_set_max_seg_size(dev, XDMA_DESC_LEN_MAX & PAGE_MASK);
+	spin_lock_init(&m->lock);
+	hrtimer_setup(&m->timer, xm_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS);
+	xm_chan_init(m, &m->h2c, true);
+	xm_chan_init(m, &m->c2h, false);
+	xm_sink_reset(m);
+	platform_set_drvdata(pdev, m);
+	ret = dmakit_xdma_attach(&m->xd, dev, dev, &xm_io, m,
+				 m->mem ? XM_MM_SIZE : 0);
+	if (ret) {
+		vfree(m->mem);
+		dev->dma_parms = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static void xm_remove_card(struct platform_device *pdev)
+{
+	struct xdma_model *m = platform_get_drvdata(pdev);
+
+	dmakit_xdma_detach(m->xd);
+	/* the engines are stopped: no timer or work may be left */
+	spin_lock(&m->lock);
+	m->src_ctrl = 0;
+	m->h2c.busy = false;
+	m->c2h.busy = false;
+	spin_unlock(&m->lock);
+	hrtimer_cancel(&m->timer);
+	cancel_work_sync(&m->c2h.work);
+	cancel_work_sync(&m->h2c.work);
+	hrtimer_cancel(&m->timer);
+	vfree(m->mem);
+	pdev->dev.dma_parms = NULL;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void xm_remove(struct platform_device *pdev)
+{
+	xm_remove_card(pdev);
+}
+#else
+static int xm_remove(struct platform_device *pdev)
+{
+	xm_remove_card(pdev);
+	return 0;
+}
+#endif
+
+static struct platform_driver xm_driver = {
+	.driver.name = XM_NAME,
+	.probe = xm_probe,
+	.remove = xm_remove,
+};
+
+int dmakit_xdma_model_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	if (!sim_xdma_count)
+		return 0;
+	if (sim_xdma_count > DMAKIT_MAX_CARDS)
+		return -EINVAL;
+	xm_wq = alloc_workqueue("dmakit-xdma", WQ_UNBOUND, 0);
+	if (!xm_wq)
+		return -ENOMEM;
+	ret = platform_driver_register(&xm_driver);
+	if (ret)
+		goto err_wq;
+	xm_pdevs = kcalloc(sim_xdma_count, sizeof(*xm_pdevs), GFP_KERNEL);
+	if (!xm_pdevs) {
+		ret = -ENOMEM;
+		goto err_driver;
+	}
+	for (i = 0; i < sim_xdma_count; i++) {
+		struct platform_device_info info = {
+			.name = XM_NAME,
+			.id = i,
+			.dma_mask = DMA_BIT_MASK(64),
+		};
+
+		xm_pdevs[i] = platform_device_register_full(&info);
+		if (IS_ERR(xm_pdevs[i])) {
+			ret = PTR_ERR(xm_pdevs[i]);
+			goto err_devices;
+		}
+	}
+	return 0;
+
+err_devices:
+	while (i--)
+		platform_device_unregister(xm_pdevs[i]);
+	kfree(xm_pdevs);
+	xm_pdevs = NULL;
+err_driver:
+	platform_driver_unregister(&xm_driver);
+err_wq:
+	destroy_workqueue(xm_wq);
+	xm_wq = NULL;
+	return ret;
+}
+
+void dmakit_xdma_model_exit(void)
+{
+	unsigned int i;
+
+	if (!xm_wq)
+		return;
+	for (i = 0; i < sim_xdma_count; i++)
+		platform_device_unregister(xm_pdevs[i]);
+	kfree(xm_pdevs);
+	platform_driver_unregister(&xm_driver);
+	destroy_workqueue(xm_wq);
+	xm_wq = NULL;
+}

@@ -42,9 +42,9 @@
  *
  * Each channel's interrupt is its own vector: the model calls the
  * backend's handler for the vector number in the IRQ block's register,
- * from the engine's work item (as a threaded handler runs).  With
- * sim_xdma_bad_desc=N the next N descriptor fetches read a corrupted magic
- * (a test's fault on the bus).
+ * from the engine's work item (as a threaded handler runs).  In test
+ * builds (DMAKIT_FAULTS=1), sim_xdma_bad_desc=N makes the next N
+ * descriptor fetches read a corrupted magic (a test's fault on the bus).
  */
 #include <linux/crc32c.h>
 #include <linux/dma-map-ops.h>
@@ -70,10 +70,23 @@ MODULE_PARM_DESC(sim_xdma_mm,
 
 #define XM_MM_SIZE	SZ_1M	/* card memory of an AXI-MM card */
 
+#ifdef DMAKIT_FAULT_INJECT
+/* test builds only (fault.h): the production module has no such switch */
 static atomic_t sim_xdma_bad_desc = ATOMIC_INIT(0);
 module_param_named(sim_xdma_bad_desc, sim_xdma_bad_desc.counter, int, 0644);
 MODULE_PARM_DESC(sim_xdma_bad_desc,
 		 "descriptor fetches of the modelled XDMA cards that read a bad magic from now (tests; default 0)");
+
+static bool xm_fetch_bad_desc(void)
+{
+	return atomic_add_unless(&sim_xdma_bad_desc, -1, 0);
+}
+#else
+static bool xm_fetch_bad_desc(void)
+{
+	return false;
+}
+#endif
 
 #define XM_NAME		"dmakit-xdma"
 #define XM_VERSION	0x06	/* identifier [7:0] */
@@ -320,7 +333,7 @@ static bool xm_fetch(struct xm_chan *ch, struct xdma_desc *d, bool *irq)
 	ch->moving = true;
 	spin_unlock(&m->lock);
 	err = dmakit_sim_bus_read(m->dev, at, d, sizeof(*d));
-	if (!err && atomic_add_unless(&sim_xdma_bad_desc, -1, 0))
+	if (!err && xm_fetch_bad_desc())
 		d->control ^= cpu_to_le32(0x0100 << XDMA_DESC_MAGIC_SHIFT);
 	spin_lock(&m->lock);
 	if (!err &&

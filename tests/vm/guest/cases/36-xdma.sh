@@ -1,4 +1,4 @@
-# timeout: 300
+# timeout: 600
 # The streaming ring on the register-level XDMA model (sim_xdma=1), driven
 # by the xdma backend through its registers only: the backend builds
 # PG195 descriptor chains in coherent memory, the model's engines fetch
@@ -80,36 +80,7 @@ t_eq "the sink received exactly the recording (bytes, buffers, CRC32C)" \
 	"$want_bytes $want_bufs $want_crc"
 t_eq "  the ring went back to C2H with the last close" "$(cat $s/direction)" c2h
 
-# a bad descriptor on the way out: that buffer is reported as not taken
-e0=$(cat "$s/counters/errors")
-echo 1 >/sys/module/dmakit/parameters/sim_xdma_bad_desc
-dmakit play -d "$xd" --json /mnt/x1.dat >/tmp/xp2.json
-t_eq "play with one bad descriptor: exit status 1" $? 1
-t_eq "  the fault was used" "$(cat /sys/module/dmakit/parameters/sim_xdma_bad_desc)" 0
-t_eq "  the driver counted one error" "$(($(cat "$s/counters/errors") - e0))" 1
-t_eq "  the player reports it" "$(json_get /tmp/xp2.json card_errors)" 1
-t_check "  and the sink has one buffer less" \
-	test "$(cat $s/h2c/buffers)" -eq $((want_bufs - 1))
 rm -f /mnt/x1.* /tmp/x1.crc
-t_check "  the busy engine stopped within its bound (no 'still busy')" \
-	sh -c "! dmesg | grep -q 'still busy'"
-
-# a descriptor fetched with a corrupted magic: the engine stops with
-# magic-stopped; that buffer is a DMA error (no data), the stream goes on
-e0=$(cat "$s/counters/errors")
-echo 1 >/sys/module/dmakit/parameters/sim_xdma_bad_desc
-dmakit record -d "$xd" -o /mnt/x2.dat --size 4M --json --quiet >/tmp/x2.json
-t_eq "record with one bad descriptor" "$(json_get /tmp/x2.json result)" complete
-t_eq "  the fault was used" "$(cat /sys/module/dmakit/parameters/sim_xdma_bad_desc)" 0
-t_eq "  one buffer flagged as a DMA error" "$(json_get /tmp/x2.json dma_errors)" 1
-t_eq "  the driver counted it" "$(($(cat "$s/counters/errors") - e0))" 1
-t_check "  and said why" sh -c "dmesg | grep -q 'C2H engine stopped, status 0x10 '"
-dmakit verify /mnt/x2.dat --json >/tmp/xv2.json
-t_eq "  verify fails on it" $? 1
-t_eq "  as a DMA error, no payload or CRC error, no gap" \
-	"$(json_get /tmp/xv2.json dma_errors) $(json_get /tmp/xv2.json payload_errors) $(json_get /tmp/xv2.json crc_errors) $(json_get /tmp/xv2.json gaps)" \
-	"1 0 0 0"
-rm -f /mnt/x2.*
 
 # stop the engine while it streams (1 MiB buffers at full speed: the
 # recorder's stop lands mid-buffer; 4 MiB in all fits swiotlb's pool):
@@ -148,6 +119,53 @@ t_check "    in chains of at most 64 descriptors ($(($(cat "$s/counters/xfer_sta
 	test $(($(cat "$s/counters/xfer_starts") - x0)) -ge 2
 dmakit xfer -d "$xd" --to-host --size 8K --card-addr 1M -q 2>/dev/null
 t_check "  past card memory: refused" test $? -ne 0
+
+# The faults: the test build (DMAKIT_FAULTS=1) has the model's
+# sim_xdma_bad_desc switch; the production module does not
+# (host/driver_build checks).
+DMAKIT_KO=$TEST_MOD load_dmakit sim_xdma=1
+t_eq "reload the test build" $? 0
+xd=$(card_dev xdma)
+s=$(card_sys "$xd")
+t_check "ring: 16 x 256 KiB, block, max rate" set_ring 16 262144 block 0
+dmakit record -d "$xd" -o /mnt/x4.dat --size 4M --quiet
+t_eq "record 4 MiB to play back (16 buffers)" $? 0
+
+# a bad descriptor on the way out: that buffer is reported as not taken
+e0=$(cat "$s/counters/errors") b0=$(cat "$s/h2c/buffers")
+echo 1 >/sys/module/dmakit/parameters/sim_xdma_bad_desc
+dmakit play -d "$xd" --json /mnt/x4.dat >/tmp/xp2.json
+t_eq "play with one bad descriptor: exit status 1" $? 1
+t_eq "  the fault was used" "$(cat /sys/module/dmakit/parameters/sim_xdma_bad_desc)" 0
+t_eq "  the driver counted one error" "$(($(cat "$s/counters/errors") - e0))" 1
+t_eq "  the player reports it" "$(json_get /tmp/xp2.json card_errors)" 1
+t_check "  and the sink has one buffer less" \
+	test "$(cat $s/h2c/buffers)" -eq $((b0 + 15))
+rm -f /mnt/x4.*
+t_check "  the busy engine stopped within its bound (no 'still busy')" \
+	sh -c "! dmesg | grep -q 'still busy'"
+
+# a descriptor fetched with a corrupted magic: the engine stops with
+# magic-stopped; that buffer is a DMA error (no data), the stream goes on
+e0=$(cat "$s/counters/errors")
+echo 1 >/sys/module/dmakit/parameters/sim_xdma_bad_desc
+dmakit record -d "$xd" -o /mnt/x2.dat --size 4M --json --quiet >/tmp/x2.json
+t_eq "record with one bad descriptor" "$(json_get /tmp/x2.json result)" complete
+t_eq "  the fault was used" "$(cat /sys/module/dmakit/parameters/sim_xdma_bad_desc)" 0
+t_eq "  one buffer flagged as a DMA error" "$(json_get /tmp/x2.json dma_errors)" 1
+t_eq "  the driver counted it" "$(($(cat "$s/counters/errors") - e0))" 1
+t_check "  and said why" sh -c "dmesg | grep -q 'C2H engine stopped, status 0x10 '"
+dmakit verify /mnt/x2.dat --json >/tmp/xv2.json
+t_eq "  verify fails on it" $? 1
+t_eq "  as a DMA error, no payload or CRC error, no gap" \
+	"$(json_get /tmp/xv2.json dma_errors) $(json_get /tmp/xv2.json payload_errors) $(json_get /tmp/xv2.json crc_errors) $(json_get /tmp/xv2.json gaps)" \
+	"1 0 0 0"
+rm -f /mnt/x2.*
+
+DMAKIT_KO=$TEST_MOD load_dmakit sim_xdma=1 sim_xdma_mm=1
+t_eq "reload the test build, AXI-MM" $? 0
+xd=$(card_dev xdma)
+s=$(card_sys "$xd")
 e0=$(cat "$s/counters/errors")
 echo 1 >/sys/module/dmakit/parameters/sim_xdma_bad_desc
 dmakit xfer -d "$xd" --from-host --size 64K -q 2>/tmp/xx.err

@@ -181,6 +181,23 @@ static dma_addr_t xdma_slot_desc_bus(struct dmakit_xdma *xd, u32 slot)
 	       (dma_addr_t)slot * xd->cfg.max_nsg * sizeof(struct xdma_desc);
 }
 
+/* Fill @d: the magic with @flags, @len bytes from @src to @dst, @next. */
+static void xdma_desc_set(struct xdma_desc *d, u32 flags, u32 len, u64 src,
+			  u64 dst, u64 next)
+{
+	*d = (struct xdma_desc){
+		.control = cpu_to_le32(XDMA_DESC_MAGIC << XDMA_DESC_MAGIC_SHIFT |
+				       flags),
+		.len = cpu_to_le32(len),
+		.src_lo = cpu_to_le32(lower_32_bits(src)),
+		.src_hi = cpu_to_le32(upper_32_bits(src)),
+		.dst_lo = cpu_to_le32(lower_32_bits(dst)),
+		.dst_hi = cpu_to_le32(upper_32_bits(dst)),
+		.next_lo = cpu_to_le32(lower_32_bits(next)),
+		.next_hi = cpu_to_le32(upper_32_bits(next)),
+	};
+}
+
 static void xdma_free_rings(struct dmakit_xdma *xd)
 {
 	if (xd->desc)
@@ -432,22 +449,13 @@ static int xdma_xfer_chain_start(struct dmakit_card *card,
 		u64 src = chain->to_host ? card_addr : host;
 		u64 dst = chain->to_host ? host : card_addr;
 		dma_addr_t next = xd->xdesc_bus + (i + 1) * sizeof(*xd->xdesc);
-		u32 ctl = XDMA_DESC_MAGIC << XDMA_DESC_MAGIC_SHIFT;
+		u32 flags = 0;
 
 		if (i == chain->nents - 1) {
-			ctl |= XDMA_DESC_STOP | XDMA_DESC_COMPLETED;
+			flags = XDMA_DESC_STOP | XDMA_DESC_COMPLETED;
 			next = 0;
 		}
-		xd->xdesc[i] = (struct xdma_desc){
-			.control = cpu_to_le32(ctl),
-			.len = cpu_to_le32(len),
-			.src_lo = cpu_to_le32(lower_32_bits(src)),
-			.src_hi = cpu_to_le32(upper_32_bits(src)),
-			.dst_lo = cpu_to_le32(lower_32_bits(dst)),
-			.dst_hi = cpu_to_le32(upper_32_bits(dst)),
-			.next_lo = cpu_to_le32(lower_32_bits(next)),
-			.next_hi = cpu_to_le32(upper_32_bits(next)),
-		};
+		xdma_desc_set(&xd->xdesc[i], flags, len, src, dst, next);
 		card_addr += len;
 		left -= len;
 	}
@@ -704,17 +712,7 @@ static void xdma_stream_post(struct dmakit_card *card, u32 slot,
 			src = sg_dma_address(sg);
 		else
 			dst = sg_dma_address(sg);
-		d[n] = (struct xdma_desc){
-			.control = cpu_to_le32(XDMA_DESC_MAGIC <<
-					       XDMA_DESC_MAGIC_SHIFT),
-			.len = cpu_to_le32(len),
-			.src_lo = cpu_to_le32(lower_32_bits(src)),
-			.src_hi = cpu_to_le32(upper_32_bits(src)),
-			.dst_lo = cpu_to_le32(lower_32_bits(dst)),
-			.dst_hi = cpu_to_le32(upper_32_bits(dst)),
-			.next_lo = cpu_to_le32(lower_32_bits(next)),
-			.next_hi = cpu_to_le32(upper_32_bits(next)),
-		};
+		xdma_desc_set(&d[n], 0, len, src, dst, next);
 		memset(&xd->wb[(size_t)slot * xd->cfg.max_nsg + n], 0,
 		       sizeof(*wb));
 		left -= len;

@@ -84,7 +84,12 @@ failed=0
 skipped=0
 
 say() { echo "vm: $*"; }
-fail() { echo "not ok - $*"; failed=$((failed + 1)); }
+# every failed check is also kept in $FAILED_LOG, so the run's last lines
+# (all that a CI log may keep) name them again
+FAILED_LOG=$OUT/failed.txt
+mkdir -p "$OUT"
+: >"$FAILED_LOG"
+fail() { echo "not ok - $*"; echo "not ok - $*" >>"$FAILED_LOG"; failed=$((failed + 1)); }
 pass() { echo "ok - $*"; passed=$((passed + 1)); }
 
 case $which in
@@ -156,6 +161,7 @@ qemu_args() {
 add_results() {
 	[ -n "$1" ] || return 0
 	echo "$1"
+	echo "$1" | grep '^not ok - ' >>"$FAILED_LOG"
 	passed=$((passed + $(echo "$1" | grep -c '^ok - ')))
 	failed=$((failed + $(echo "$1" | grep -c '^not ok - ')))
 	skipped=$((skipped + $(echo "$1" | grep -c '^skip - ')))
@@ -269,7 +275,8 @@ run_boots() {
 	wait
 	for c; do
 		cat "$dir/$c.out"
-		read -r p f s <"$dir/$c.counts" || { p=0 f=1 s=0; echo "not ok - $kernel/$c: no result"; }
+		read -r p f s <"$dir/$c.counts" ||
+			{ p=0 f=1 s=0; echo "not ok - $kernel/$c: no result" | tee -a "$FAILED_LOG"; }
 		passed=$((passed + p))
 		failed=$((failed + f))
 		skipped=$((skipped + s))
@@ -335,5 +342,9 @@ for kernel in $kernels; do
 	say "$kernel: all boots $(( $(date +%s) - k_start ))s"
 done
 say "total $(( $(date +%s) - t_start ))s; $skipped checks skipped (each named above with its reason)"
+if [ -s "$FAILED_LOG" ]; then
+	say "the failed checks again ($FAILED_LOG):"
+	cut -c 1-300 "$FAILED_LOG" | head -n 20
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -69,6 +69,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_getopt_error(const char *cmd, int c, char *const argv[]);
 int cli_no_operands(const char *cmd, int argc, char *const argv[]);
 /*
+ * cli_one_operand() takes the one operand after the options into *@out;
+ * none is the usage error "no @what given (@synopsis)", a second one
+ * "unexpected argument".  Returns 0 or CLI_EXIT_USAGE (printed).
+ */
+int cli_one_operand(const char *cmd, int argc, char *const argv[],
+		    const char *what, const char *synopsis, const char **out);
+/*
  * An option a command no longer has, whose letter now means what it means
  * everywhere else (xfer's -o, -t): if getopt reported @letter unknown
  * (@c '?' or ':'), a usage error naming the new spelling; else 0.

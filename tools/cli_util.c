@@ -153,6 +153,18 @@ int cli_no_operands(const char *cmd, int argc, char *const argv[])
 	return 0;
 }
 
+int cli_one_operand(const char *cmd, int argc, char *const argv[],
+		    const char *what, const char *synopsis, const char **out)
+{
+	if (optind >= argc)
+		return cli_usage_error(cmd, "no %s given (%s)", what, synopsis);
+	if (optind + 1 < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind + 1]);
+	*out = argv[optind];
+	return 0;
+}
+
 void cli_notice(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -117,12 +117,10 @@ int cmd_export(int argc, char **argv)
 	}
 	if (!sigmf)
 		return cli_usage_error(CMD, "say which format: --sigmf");
-	if (optind >= argc)
-		return cli_usage_error(CMD, "no recording given (dmakit export --sigmf PATH)");
-	if (optind + 1 < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'",
-				       argv[optind + 1]);
-	path = argv[optind];
+	ret = cli_one_operand(CMD, argc, argv, "recording",
+			      "dmakit export --sigmf PATH", &path);
+	if (ret)
+		return ret;
 
 	ret = dmakit_export_sigmf(path, &eo, &rep, err, sizeof(err));
 	/* No sample format to export: a usage error, so no JSON (docs/cli.md). */

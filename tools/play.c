@@ -172,13 +172,8 @@ static int parse_args(struct play_cli *c, int argc, char **argv)
 		return cli_usage_error(CMD, "no target (-d chardev:/dev/xdma0_h2c_0, a FIFO or a file)");
 	if (cli_is_stdout_path(c->target))
 		return cli_usage_error(CMD, "-d - : give a path (/dev/stdout if you mean it)");
-	if (optind >= argc)
-		return cli_usage_error(CMD, "no recording given (dmakit play -d TARGET RECORDING)");
-	if (optind + 1 < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'",
-				       argv[optind + 1]);
-	c->recording = argv[optind];
-	return 0;
+	return cli_one_operand(CMD, argc, argv, "recording",
+			       "dmakit play -d TARGET RECORDING", &c->recording);
 }
 
 static void print_json(const struct play_cli *c,

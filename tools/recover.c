@@ -95,12 +95,10 @@ int cmd_recover(int argc, char **argv)
 			break;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(CMD, "no recording given (dmakit recover PATH)");
-	if (optind + 1 < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'",
-				       argv[optind + 1]);
-	path = argv[optind];
+	ret = cli_one_operand(CMD, argc, argv, "recording",
+			      "dmakit recover PATH", &path);
+	if (ret)
+		return ret;
 
 	if (dmakit_recover(path, sidecar, &rep, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);

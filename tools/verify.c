@@ -159,12 +159,10 @@ int cmd_verify(int argc, char **argv)
 			break;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(CMD, "no recording given (dmakit verify PATH)");
-	if (optind + 1 < argc)
-		return cli_usage_error(CMD, "unexpected argument '%s'",
-				       argv[optind + 1]);
-	path = argv[optind];
+	ret = cli_one_operand(CMD, argc, argv, "recording",
+			      "dmakit verify PATH", &path);
+	if (ret)
+		return ret;
 
 	t0 = cli_now_ns();
 	ret = dmakit_verify(path, &vo, &rep, err, sizeof(err));

@@ -220,6 +220,8 @@ boot_once() {
 	[ -s "$log.qemu" ] && ! grep -q '^@@DONE' "$log" && sed 's/^/    qemu: /' "$log.qemu" | tail -n 5
 	[ -s "$log.frozen" ] && say "$label: the console fell silent for ${VM_SILENCE:-240} s: what the vCPUs did is in $log.frozen" &&
 		sed -n '/^--- instruction pointers/,$p' "$log.frozen" | tail -n 4 | sed 's/^/    /'
+	grep -qs '^Error' "$log.monitor" &&
+		say "$label: the QEMU monitor refused: $(grep '^Error' "$log.monitor" | head -n 3 | tr -d '\r' | tr '\n' ' ')($log.monitor)"
 	grep -q '^@@HOST-FAILED' "$log.host" 2>/dev/null &&
 		fail "$kernel/$config: monitor commands failed: $(cat "$log.host")"
 	say "$kernel/$name: $(grep -c '^ok - ' "$log") passed, $(grep -c '^not ok - ' "$log") failed, $(grep -c '^skip - ' "$log") skipped in the guest, $((t1 - t0))s ($log)"

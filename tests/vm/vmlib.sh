@@ -82,7 +82,13 @@ vm_serve_host_requests() {
 		while [ "${n:-0}" -gt "$done_n" ]; do
 			done_n=$((done_n + 1))
 			line=$(grep '^@@HOST ' "$log" | sed -n "${done_n}p" | tr -d '\r')
-			echo "${line#@@HOST }" | socat - "UNIX-CONNECT:$mon" >/dev/null 2>&1 ||
+			# the monitor's answer, kept (an "Error: ..." of a refused
+			# device_add is seen nowhere else); a failed socat is scored
+			echo "--- $(date +%T) ${line#@@HOST }" >>"$log.monitor"
+			echo "${line#@@HOST }" | socat -t 2 - "UNIX-CONNECT:$mon" 2>&1 |
+				sed 's/\x1b\[[0-9;]*[A-Za-z]//g' |
+				grep -v '^QEMU .* monitor\|^(qemu)' >>"$log.monitor"
+			[ "${PIPESTATUS[1]}" = 0 ] ||
 				echo "@@HOST-FAILED $line" >>"$log.host"
 		done
 		sleep 0.3

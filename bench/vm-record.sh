@@ -24,7 +24,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VM=$TOP/tests/vm
 OUT=$VM/out/bench
-STATIC=$VM/out/static
+. "$TOP/bench/lib.sh"
+. "$TOP/bench/vm/lib.sh"
 size=512M
 runs=3
 keep=0
@@ -35,23 +36,11 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--kernel) kernel=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "bench/vm-record.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
-for tool in qemu-system-x86_64 fio mke2fs cpio socat; do
-	command -v $tool >/dev/null ||
-		{ echo "bench/vm-record.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-. "$VM/kernels.sh"
-. "$VM/vmlib.sh"
-kernel_setup "$kernel" || { echo "bench/vm-record.sh: $KERNEL_MISSING" >&2; exit 1; }
-
-echo "host: $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-make -s -C "$VM" userspace >/dev/null
-mkdir -p "$OUT"
-build_module "$OUT" || { echo "bench/vm-record.sh: module build failed" >&2; exit 1; }
-pack_initramfs "$OUT" "$TOP/bench/vm/record-guest.sh"
+bench_vm_setup bench/vm-record.sh "$kernel" "$TOP/bench/vm/record-guest.sh" fio mke2fs
 
 # fio and the libraries it links, on an ext2 image (too big for the initramfs)
 tools=$OUT/tools
@@ -64,7 +53,7 @@ mke2fs -q -F -t ext2 -d "$tools" "$OUT/tools.img" 160M
 
 truncate -s 2G "$OUT/target.img"
 truncate -s 64M "$OUT/scratch.img"
-VM_APPEND="console=ttyS0 panic=-1 loglevel=5 clocksource=tsc tsc=reliable no_timer_check DMAKIT_VM_CONFIG=bench DMAKIT_BENCH_SIZE=$size DMAKIT_BENCH_RUNS=$runs"
+VM_APPEND="$BENCH_VM_APPEND DMAKIT_BENCH_SIZE=$size DMAKIT_BENCH_RUNS=$runs"
 log=$OUT/console.log
 t0=$(date +%s)
 vm_boot "$OUT/initramfs.gz" "$log" 1800 "$OUT/target.img" "$OUT/scratch.img" "$OUT/tools.img" -- \
@@ -73,11 +62,7 @@ t1=$(date +%s)
 echo "host: load after: $(cut -d' ' -f1-3 /proc/loadavg); the guest ran $((t1 - t0)) s"
 [ "$keep" = 1 ] || rm -f "$OUT/target.img" "$OUT/scratch.img" "$OUT/tools.img"
 
-if ! grep -q '^@@BENCH tool=verify-drop' "$log"; then
-	echo "bench/vm-record.sh: the guest did not finish; see $log" >&2
-	grep -E '^@@|not ok' "$log" | tail -n 20 >&2
-	exit 1
-fi
+bench_vm_finished bench/vm-record.sh "$log" '^@@BENCH tool=verify-drop' || exit 1
 grep '^@@BENCH' "$log" | sed 's/^@@BENCH //' >"$OUT/results.txt"
 python3 - "$OUT/results.txt" <<'PY'
 import statistics, sys

@@ -25,7 +25,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VM=$TOP/tests/vm
 OUT=$VM/out/bench-ring-iommu
-STATIC=$VM/out/static
+. "$TOP/bench/lib.sh"
+. "$TOP/bench/vm/lib.sh"
 simsize=64M
 edusize=256K
 reps=10
@@ -38,27 +39,15 @@ while [ $# -gt 0 ]; do
 	--reps) reps=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "bench/vm-ring-iommu.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
-for tool in qemu-system-x86_64 cpio socat; do
-	command -v $tool >/dev/null ||
-		{ echo "bench/vm-ring-iommu.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-. "$VM/kernels.sh"
-. "$VM/vmlib.sh"
-kernel_setup "$kernel" || { echo "bench/vm-ring-iommu.sh: $KERNEL_MISSING" >&2; exit 1; }
-
-echo "host: $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg); guest kernel $KVER"
-make -s -C "$VM" userspace >/dev/null
-mkdir -p "$OUT"
-build_module "$OUT" || { echo "bench/vm-ring-iommu.sh: module build failed" >&2; exit 1; }
-pack_initramfs "$OUT" "$TOP/bench/vm/ring-iommu-guest.sh"
+bench_vm_setup bench/vm-ring-iommu.sh "$kernel" "$TOP/bench/vm/ring-iommu-guest.sh"
 : >"$OUT/results.txt"
 for round in $(seq "$rounds"); do for mode in none lazy strict; do
 	args=(-M q35 -m 256M -smp 2 -cpu max,la57=off -accel tcg,thread=multi)
-	append="console=ttyS0 panic=-1 loglevel=5 clocksource=tsc tsc=reliable no_timer_check DMAKIT_VM_CONFIG=bench DMAKIT_BENCH_MODE=$mode DMAKIT_BENCH_SIM=$simsize DMAKIT_BENCH_EDU=$edusize DMAKIT_BENCH_REPS=$reps"
+	append="$BENCH_VM_APPEND DMAKIT_BENCH_MODE=$mode DMAKIT_BENCH_SIM=$simsize DMAKIT_BENCH_EDU=$edusize DMAKIT_BENCH_REPS=$reps"
 	case $mode in
 	none) ;;
 	lazy) args+=(-device intel-iommu,intremap=on); append+=" intel_iommu=on iommu.strict=0" ;;
@@ -75,11 +64,7 @@ for round in $(seq "$rounds"); do for mode in none lazy strict; do
 		"${args[@]}" || true
 	echo "host: round $round, $mode: the guest ran $(($(date +%s) - t0)) s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	rm -f "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img"
-	if ! grep -q "^@@BENCH what=done mode=$mode" "$log"; then
-		echo "bench/vm-ring-iommu.sh: the $mode guest did not finish; see $log" >&2
-		grep -E '^@@|not ok' "$log" | tail -n 20 >&2
-		exit 1
-	fi
+	bench_vm_finished bench/vm-ring-iommu.sh "$log" "^@@BENCH what=done mode=$mode" "$mode" || exit 1
 	grep '^@@BENCH what=' "$log" | sed 's/^@@BENCH //' >>"$OUT/results.txt"
 done; done
 python3 - "$OUT/results.txt" <<'PY'

@@ -1043,7 +1043,8 @@ static void xdma_teardown(struct dmakit_xdma *xd, unsigned int nadded)
 		dmakit_card_put(xc->card);
 	}
 	for (i = 0; i < xd->nchan; i++)
-		xdma_chan_free(&xd->chan[i]);
+		if (xd->chan[i].xd)	/* xdma_chan_init() began on it */
+			xdma_chan_free(&xd->chan[i]);
 	kfree(xd);
 }
 

@@ -39,8 +39,8 @@
  *
  * An XDMA built for AXI-MM (the identifiers' AXI-ST bit clear): no ring
  * but transactions, one chain of descriptors per xfer_chain_start (card
- * addresses on the AXI side) on the C2H channel (to host) or the H2C
- * one, ended by the channel's interrupt: dmakit_xfer_complete() with the
+ * addresses on the AXI side) on the channel's C2H engine (to host) or
+ * its H2C one, ended by that engine's interrupt: dmakit_xfer_complete() with the
  * bytes of the completed descriptors.
  *
  * A real XDMA card (not bound here: untested on hardware):
@@ -54,10 +54,11 @@
  *    0x1fc0xxxx and 0x1000 reads 0x1fc1xxxx (XDMA_ID_*); the user (AXI-
  *    Lite master) BAR, if the design has one, comes before it, so the DMA
  *    BAR is BAR0 or BAR1 (the bypass BAR, if any, after it).
- *  - Interrupts: MSI-X (or MSI), one vector per channel: the backend
- *    writes each channel's vector number into the IRQ block's vector
- *    registers and enables the channel's bit in the channel interrupt
- *    enable mask; the handler of that vector is dmakit_xdma_irq().
+ *  - Interrupts: MSI-X (or MSI), one vector per channel engine: the
+ *    backend writes each engine's vector number into the IRQ block's
+ *    vector registers and enables its bit in the channel interrupt
+ *    enable mask; the handler of every vector is dmakit_xdma_irq(), and
+ *    dmakit_xdma_attach() is told how many vectors the card got.
  * Binding it takes a pci_driver entry that maps both BARs, finds the DMA
  * BAR by its identifiers, requests the vectors as threaded interrupts and
  * passes an xdma_io of ioread32/iowrite32/synchronize_irq to

@@ -277,7 +277,8 @@ struct dmakit_pin {
 };
 
 /*
- * One /dev/dmakitN.
+ * One /dev/dmakitN: a card, or one DMA channel of a card that has
+ * several (a card object each, sharing the device; sysfs "channel").
  * @dev:       the class device; its release frees the card, so every open
  *             file and every user mapping holds a reference
  * @dma_dev:   the device that does DMA (PCI function, platform device);
@@ -300,6 +301,7 @@ struct dmakit_card {
 	u32 dma_bits;
 	u32 irq_type;		/* DMAKIT_IRQ_* */
 	u32 nvec;
+	u32 channel;		/* which of its device's DMA channels */
 
 	struct mutex lock;	/* see above */
 	bool dead;

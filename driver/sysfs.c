@@ -28,6 +28,14 @@ static ssize_t card_mem_size_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(card_mem_size);
 
+/* which DMA channel of the device ("device" links it) this node is */
+static ssize_t channel_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", dmakit_card_of(dev)->channel);
+}
+static DEVICE_ATTR_RO(channel);
+
 static ssize_t dma_mask_bits_show(struct device *dev,
 				  struct device_attribute *attr, char *buf)
 {
@@ -188,6 +196,7 @@ static DEVICE_ATTR_RW(rate);
 static struct attribute *dmakit_card_attrs[] = {
 	&dev_attr_backend.attr,
 	&dev_attr_card_mem_size.attr,
+	&dev_attr_channel.attr,
 	&dev_attr_dma_mask_bits.attr,
 	&dev_attr_irq_type.attr,
 	&dev_attr_state.attr,

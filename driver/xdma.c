@@ -5,7 +5,15 @@
  * against its register-level description (xdma_regs.h) and the card's
  * acquisition logic in the user BAR (xdma.h), through struct xdma_io.
  *
- * C2H stream, channel 0: each posted ring buffer becomes a run of
+ * Channels: the card has as many as its H2C and C2H identifiers name
+ * (PG195: channel n's blocks at +n * 0x100); each is one card object
+ * (/dev/dmakitN, sysfs "channel" n), sharing the device, with its own
+ * ring, counters and state below, and its own vectors: H2C n raises
+ * vector 2n, C2H n 2n + 1 (programmed in its byte of the IRQ block's
+ * vector registers); vectors beyond what the device was given fall back
+ * to its last one, shared, whose handler runs every channel's on it.
+ *
+ * C2H stream, channel n: each posted ring buffer becomes a run of
  * 32-byte descriptors (one per mapped element of its sg_table, in
  * coherent memory, one slot's run per ring slot), each writing its C2H
  * writeback (magic, length, end of packet) to its own entry, the last
@@ -23,7 +31,7 @@
  * go into the next chain.  Stop: run cleared, then a bounded wait for
  * busy to drop, interrupts off, synchronize_irq.
  *
- * H2C stream, channel 0 (the ring set up host to card): the same chains
+ * H2C stream, channel n (the ring set up host to card): the same chains
  * over the first buf->len bytes of each posted buffer, the last
  * descriptor of each with EOP; no writebacks (the count says what was
  * read); each buffer is reported with the length and CRC32C the user
@@ -31,8 +39,8 @@
  *
  * An XDMA built for AXI-MM (the identifiers' AXI-ST bit clear): no ring
  * but transactions, one chain of descriptors per xfer_chain_start (card
- * addresses on the AXI side) on the C2H channel (to host) or the H2C
- * one, ended by the channel's interrupt: dmakit_xfer_complete() with the
+ * addresses on the AXI side) on the channel's C2H engine (to host) or
+ * its H2C one, ended by that engine's interrupt: dmakit_xfer_complete() with the
  * bytes of the completed descriptors.
  *
  * A real XDMA card (not bound here: untested on hardware):
@@ -46,10 +54,11 @@
  *    0x1fc0xxxx and 0x1000 reads 0x1fc1xxxx (XDMA_ID_*); the user (AXI-
  *    Lite master) BAR, if the design has one, comes before it, so the DMA
  *    BAR is BAR0 or BAR1 (the bypass BAR, if any, after it).
- *  - Interrupts: MSI-X (or MSI), one vector per channel: the backend
- *    writes each channel's vector number into the IRQ block's vector
- *    registers and enables the channel's bit in the channel interrupt
- *    enable mask; the handler of that vector is dmakit_xdma_irq().
+ *  - Interrupts: MSI-X (or MSI), one vector per channel engine: the
+ *    backend writes each engine's vector number into the IRQ block's
+ *    vector registers and enables its bit in the channel interrupt
+ *    enable mask; the handler of every vector is dmakit_xdma_irq(), and
+ *    dmakit_xdma_attach() is told how many vectors the card got.
  * Binding it takes a pci_driver entry that maps both BARs, finds the DMA
  * BAR by its identifiers, requests the vectors as threaded interrupts and
  * passes an xdma_io of ioread32/iowrite32/synchronize_irq to
@@ -69,27 +78,28 @@
 /* a transaction descriptor's longest element, a page multiple */
 #define XDMA_XFER_MAX_SEG	SZ_1M
 
-/* the vector numbers the backend gives the channels 0 */
-#define XDMA_VEC_H2C0		0
-#define XDMA_VEC_C2H0		1
 /*
  * How long a stop waits for busy to drop: one descriptor's move, at most
  * a ring buffer; generous for a debug kernel under TCG on a loaded host.
  */
 #define XDMA_STOP_TIMEOUT_S	5
-/* channel interrupt bits: the H2C channels', then the C2H channels' */
-#define XDMA_H2C0_IRQ_BIT	BIT(0)
-#define XDMA_C2H0_IRQ_BIT	BIT(XDMA_MAX_CHANNELS + 0)
 #define XDMA_CHAN_IE		(XDMA_CTRL_IE_DESC_STOPPED | \
 				 XDMA_CTRL_IE_DESC_COMPLETED | \
 				 XDMA_CTRL_IE_MAGIC_STOPPED | \
 				 XDMA_CTRL_IE_READ_ERROR | \
 				 XDMA_CTRL_IE_DESC_ERROR)
 
-struct dmakit_xdma {
-	struct device *dma_dev;
-	const struct xdma_io *io;
-	void *ctx;
+struct dmakit_xdma;
+
+/*
+ * One channel: H2C channel n and C2H channel n of the device, one card
+ * (/dev/dmakitN) whose ring uses either of them, or, AXI-MM, whose
+ * transactions use both.
+ */
+struct xdma_chan {
+	struct dmakit_xdma *xd;
+	unsigned int idx;		/* n */
+	unsigned int vec_h2c, vec_c2h;	/* the vectors it raises */
 	struct dmakit_card *card;
 
 	/*
@@ -97,7 +107,6 @@ struct dmakit_xdma {
 	 * channel, in @xdesc (coherent, XDMA_XFER_MAX_CHAIN descriptors);
 	 * under @lock
 	 */
-	bool mm;
 	bool x_busy;
 	bool x_h2c;
 	u32 x_nd;
@@ -136,6 +145,17 @@ struct dmakit_xdma {
 	u32 chain_done;
 };
 
+/* One device: its channels 0..@nchan-1, each a card. */
+struct dmakit_xdma {
+	struct device *dma_dev;
+	const struct xdma_io *io;
+	void *ctx;
+	bool mm;			/* AXI-MM: transactions, else streams */
+	unsigned int nchan;
+	unsigned int nvec;		/* vectors the device was given */
+	struct xdma_chan chan[XDMA_MAX_CHANNELS];
+};
+
 static u32 xdma_rd(struct dmakit_xdma *xd, unsigned int bar, u32 off)
 {
 	return xd->io->rd(xd->ctx, bar, off);
@@ -146,39 +166,81 @@ static void xdma_wr(struct dmakit_xdma *xd, unsigned int bar, u32 off, u32 v)
 	xd->io->wr(xd->ctx, bar, off, v);
 }
 
-/* the ring's channel 0 (H2C or C2H) and its SGDMA block */
-static u32 xdma_chan_rd(struct dmakit_xdma *xd, u32 reg)
+/* The user logic of channel @xc (xdma.h: its block in the user BAR). */
+static u32 xdma_user_rd(struct xdma_chan *xc, u32 reg)
 {
-	return xdma_rd(xd, XDMA_BAR_DMA,
-		       (xd->h2c ? XDMA_H2C_CHAN(0) : XDMA_C2H_CHAN(0)) + reg);
+	return xdma_rd(xc->xd, XDMA_BAR_USER, XDMA_USER_CHAN(xc->idx) + reg);
 }
 
-static void xdma_chan_wr(struct dmakit_xdma *xd, u32 reg, u32 v)
+static void xdma_user_wr(struct xdma_chan *xc, u32 reg, u32 v)
 {
-	xdma_wr(xd, XDMA_BAR_DMA,
-		(xd->h2c ? XDMA_H2C_CHAN(0) : XDMA_C2H_CHAN(0)) + reg, v);
+	xdma_wr(xc->xd, XDMA_BAR_USER, XDMA_USER_CHAN(xc->idx) + reg, v);
 }
 
-static void xdma_sgdma_wr(struct dmakit_xdma *xd, u32 reg, u32 v)
+/* channel @xc's H2C or C2H register block */
+static u32 xdma_chan_base(struct xdma_chan *xc, bool h2c)
 {
-	xdma_wr(xd, XDMA_BAR_DMA,
-		(xd->h2c ? XDMA_H2C_SGDMA(0) : XDMA_C2H_SGDMA(0)) + reg, v);
+	return h2c ? XDMA_H2C_CHAN(xc->idx) : XDMA_C2H_CHAN(xc->idx);
 }
 
-static u32 xdma_chan_irq_bit(struct dmakit_xdma *xd)
+/* the direction in use (xc->h2c): its channel and SGDMA block */
+static u32 xdma_chan_rd(struct xdma_chan *xc, u32 reg)
 {
-	return xd->h2c ? XDMA_H2C0_IRQ_BIT : XDMA_C2H0_IRQ_BIT;
+	return xdma_rd(xc->xd, XDMA_BAR_DMA, xdma_chan_base(xc, xc->h2c) + reg);
 }
 
-static struct xdma_desc *xdma_slot_desc(struct dmakit_xdma *xd, u32 slot)
+static void xdma_chan_wr(struct xdma_chan *xc, u32 reg, u32 v)
 {
-	return &xd->desc[(size_t)slot * xd->cfg.max_nsg];
+	xdma_wr(xc->xd, XDMA_BAR_DMA, xdma_chan_base(xc, xc->h2c) + reg, v);
 }
 
-static dma_addr_t xdma_slot_desc_bus(struct dmakit_xdma *xd, u32 slot)
+static void xdma_sgdma_wr(struct xdma_chan *xc, u32 reg, u32 v)
 {
-	return xd->desc_bus +
-	       (dma_addr_t)slot * xd->cfg.max_nsg * sizeof(struct xdma_desc);
+	xdma_wr(xc->xd, XDMA_BAR_DMA,
+		(xc->h2c ? XDMA_H2C_SGDMA(xc->idx) : XDMA_C2H_SGDMA(xc->idx)) +
+		reg, v);
+}
+
+/* its bit in the IRQ block's channel interrupt masks */
+static u32 xdma_chan_irq_bit(struct xdma_chan *xc, bool h2c)
+{
+	return h2c ? XDMA_IRQ_H2C_BIT(xc->idx) : XDMA_IRQ_C2H_BIT(xc->idx);
+}
+
+static unsigned int xdma_chan_vec(struct xdma_chan *xc, bool h2c)
+{
+	return h2c ? xc->vec_h2c : xc->vec_c2h;
+}
+
+static void xdma_sync_irq(struct xdma_chan *xc, bool h2c)
+{
+	xc->xd->io->sync_irq(xc->xd->ctx, xdma_chan_vec(xc, h2c));
+}
+
+/*
+ * Program the vector of channel @xc's H2C or C2H engine into its byte of
+ * the IRQ block's vector register (PG195: one byte per channel).
+ */
+static void xdma_set_vector(struct xdma_chan *xc, bool h2c)
+{
+	u32 reg = XDMA_IRQ_BLOCK + (h2c ? XDMA_IRQ_H2C_VECTOR :
+					  XDMA_IRQ_C2H_VECTOR);
+	u32 v = xdma_rd(xc->xd, XDMA_BAR_DMA, reg);
+
+	v &= ~(XDMA_IRQ_VECTOR_MASK << XDMA_IRQ_VECTOR_SHIFT(xc->idx));
+	v |= xdma_chan_vec(xc, h2c) << XDMA_IRQ_VECTOR_SHIFT(xc->idx);
+	xdma_wr(xc->xd, XDMA_BAR_DMA, reg, v);
+}
+
+static struct xdma_desc *xdma_slot_desc(struct xdma_chan *xc, u32 slot)
+{
+	return &xc->desc[(size_t)slot * xc->cfg.max_nsg];
+}
+
+static dma_addr_t xdma_slot_desc_bus(struct xdma_chan *xc, u32 slot)
+{
+	return xc->desc_bus +
+	       (dma_addr_t)slot * xc->cfg.max_nsg * sizeof(struct xdma_desc);
 }
 
 /* Fill @d: the magic with @flags, @len bytes from @src to @dst, @next. */
@@ -198,46 +260,46 @@ static void xdma_desc_set(struct xdma_desc *d, u32 flags, u32 len, u64 src,
 	};
 }
 
-static void xdma_free_rings(struct dmakit_xdma *xd)
+static void xdma_free_rings(struct xdma_chan *xc)
 {
-	if (xd->desc)
-		dma_free_coherent(xd->dma_dev, xd->ndesc * sizeof(*xd->desc),
-				  xd->desc, xd->desc_bus);
-	if (xd->wb)
-		dma_free_coherent(xd->dma_dev, xd->ndesc * sizeof(*xd->wb),
-				  xd->wb, xd->wb_bus);
-	kfree(xd->nd);
-	kfree(xd->nbytes);
-	kfree(xd->queue);
-	xd->desc = NULL;
-	xd->wb = NULL;
-	xd->nd = NULL;
-	xd->nbytes = NULL;
-	xd->queue = NULL;
-	xd->ndesc = 0;
-	xd->nbufs = 0;
+	if (xc->desc)
+		dma_free_coherent(xc->xd->dma_dev, xc->ndesc * sizeof(*xc->desc),
+				  xc->desc, xc->desc_bus);
+	if (xc->wb)
+		dma_free_coherent(xc->xd->dma_dev, xc->ndesc * sizeof(*xc->wb),
+				  xc->wb, xc->wb_bus);
+	kfree(xc->nd);
+	kfree(xc->nbytes);
+	kfree(xc->queue);
+	xc->desc = NULL;
+	xc->wb = NULL;
+	xc->nd = NULL;
+	xc->nbytes = NULL;
+	xc->queue = NULL;
+	xc->ndesc = 0;
+	xc->nbufs = 0;
 }
 
 /* The engine is stopped: (re)size the descriptor memory for @cfg. */
-static int xdma_alloc_rings(struct dmakit_xdma *xd,
+static int xdma_alloc_rings(struct xdma_chan *xc,
 			    const struct dmakit_stream_cfg *cfg)
 {
 	size_t ndesc = (size_t)cfg->nbufs * cfg->max_nsg;
 
-	if (xd->ndesc == ndesc && xd->nbufs == cfg->nbufs)
+	if (xc->ndesc == ndesc && xc->nbufs == cfg->nbufs)
 		return 0;
-	xdma_free_rings(xd);
-	xd->ndesc = ndesc;
-	xd->nbufs = cfg->nbufs;
-	xd->desc = dma_alloc_coherent(xd->dma_dev, ndesc * sizeof(*xd->desc),
-				      &xd->desc_bus, GFP_KERNEL);
-	xd->wb = dma_alloc_coherent(xd->dma_dev, ndesc * sizeof(*xd->wb),
-				    &xd->wb_bus, GFP_KERNEL);
-	xd->nd = kcalloc(cfg->nbufs, sizeof(*xd->nd), GFP_KERNEL);
-	xd->nbytes = kcalloc(cfg->nbufs, sizeof(*xd->nbytes), GFP_KERNEL);
-	xd->queue = kcalloc(cfg->nbufs, sizeof(*xd->queue), GFP_KERNEL);
-	if (!xd->desc || !xd->wb || !xd->nd || !xd->nbytes || !xd->queue) {
-		xdma_free_rings(xd);
+	xdma_free_rings(xc);
+	xc->ndesc = ndesc;
+	xc->nbufs = cfg->nbufs;
+	xc->desc = dma_alloc_coherent(xc->xd->dma_dev, ndesc * sizeof(*xc->desc),
+				      &xc->desc_bus, GFP_KERNEL);
+	xc->wb = dma_alloc_coherent(xc->xd->dma_dev, ndesc * sizeof(*xc->wb),
+				    &xc->wb_bus, GFP_KERNEL);
+	xc->nd = kcalloc(cfg->nbufs, sizeof(*xc->nd), GFP_KERNEL);
+	xc->nbytes = kcalloc(cfg->nbufs, sizeof(*xc->nbytes), GFP_KERNEL);
+	xc->queue = kcalloc(cfg->nbufs, sizeof(*xc->queue), GFP_KERNEL);
+	if (!xc->desc || !xc->wb || !xc->nd || !xc->nbytes || !xc->queue) {
+		xdma_free_rings(xc);
 		return -ENOMEM;
 	}
 	return 0;
@@ -247,58 +309,58 @@ static int xdma_alloc_rings(struct dmakit_xdma *xd,
  * Under @lock, the engine idle: link every queued slot's descriptors into
  * one chain, STOP on the last, and start it.
  */
-static void xdma_chain_start(struct dmakit_xdma *xd)
+static void xdma_chain_start(struct xdma_chan *xc)
 {
-	u32 i, first = xd->queue[xd->qhead];
-	dma_addr_t head = xdma_slot_desc_bus(xd, first);
+	u32 i, first = xc->queue[xc->qhead];
+	dma_addr_t head = xdma_slot_desc_bus(xc, first);
 
-	for (i = 0; i < xd->qlen; i++) {
-		u32 slot = xd->queue[(xd->qhead + i) % xd->cfg.nbufs];
-		struct xdma_desc *last = &xdma_slot_desc(xd, slot)[xd->nd[slot] - 1];
+	for (i = 0; i < xc->qlen; i++) {
+		u32 slot = xc->queue[(xc->qhead + i) % xc->cfg.nbufs];
+		struct xdma_desc *last = &xdma_slot_desc(xc, slot)[xc->nd[slot] - 1];
 		u32 ctl = XDMA_DESC_MAGIC << XDMA_DESC_MAGIC_SHIFT |
-			  XDMA_DESC_COMPLETED | (xd->h2c ? XDMA_DESC_EOP : 0);
+			  XDMA_DESC_COMPLETED | (xc->h2c ? XDMA_DESC_EOP : 0);
 		dma_addr_t next = 0;
 
-		if (i + 1 < xd->qlen)
-			next = xdma_slot_desc_bus(xd, xd->queue[(xd->qhead + i + 1) %
-								xd->cfg.nbufs]);
+		if (i + 1 < xc->qlen)
+			next = xdma_slot_desc_bus(xc, xc->queue[(xc->qhead + i + 1) %
+								xc->cfg.nbufs]);
 		else
 			ctl |= XDMA_DESC_STOP;
 		last->control = cpu_to_le32(ctl);
 		last->next_lo = cpu_to_le32(lower_32_bits(next));
 		last->next_hi = cpu_to_le32(upper_32_bits(next));
 	}
-	xd->inflight = xd->qlen;
-	xd->chain_done = 0;
-	xd->chain_busy = true;
-	WRITE_ONCE(*xd->count_wb, 0);
+	xc->inflight = xc->qlen;
+	xc->chain_done = 0;
+	xc->chain_busy = true;
+	WRITE_ONCE(*xc->count_wb, 0);
 	/* descriptors in memory before the engine is told (xdma_io.wr) */
 	dma_wmb();
-	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_LO, lower_32_bits(head));
-	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_HI, upper_32_bits(head));
-	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_ADJACENT, 0);
+	xdma_sgdma_wr(xc, XDMA_SGDMA_DESC_LO, lower_32_bits(head));
+	xdma_sgdma_wr(xc, XDMA_SGDMA_DESC_HI, upper_32_bits(head));
+	xdma_sgdma_wr(xc, XDMA_SGDMA_DESC_ADJACENT, 0);
 	/* run 0 -> 1 starts it (after a STOP run is still set) */
-	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
-	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
+	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
+	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
 }
 
 /*
  * Under @lock: the metadata of the oldest packet, from the user logic's
  * FIFO, into @res; false if the FIFO is empty (a desynchronised card).
  */
-static bool xdma_pop_meta(struct dmakit_xdma *xd,
+static bool xdma_pop_meta(struct xdma_chan *xc,
 			  struct dmakit_stream_result *res, u32 *flags)
 {
-	if (!xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_COUNT))
+	if (!xdma_user_rd(xc, XDMA_SRC_META_COUNT))
 		return false;
-	res->seq = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_SEQ_LO) |
-		   (u64)xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_SEQ_HI) << 32;
-	res->dev_ts = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_TS_LO) |
-		      (u64)xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_TS_HI) << 32;
-	res->lost = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_LOST);
-	res->crc32c = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_CRC);
-	*flags = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_META_FLAGS);
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_META_POP, 1);
+	res->seq = xdma_user_rd(xc, XDMA_SRC_META_SEQ_LO) |
+		   (u64)xdma_user_rd(xc, XDMA_SRC_META_SEQ_HI) << 32;
+	res->dev_ts = xdma_user_rd(xc, XDMA_SRC_META_TS_LO) |
+		      (u64)xdma_user_rd(xc, XDMA_SRC_META_TS_HI) << 32;
+	res->lost = xdma_user_rd(xc, XDMA_SRC_META_LOST);
+	res->crc32c = xdma_user_rd(xc, XDMA_SRC_META_CRC);
+	*flags = xdma_user_rd(xc, XDMA_SRC_META_FLAGS);
+	xdma_user_wr(xc, XDMA_SRC_META_POP, 1);
 	return true;
 }
 
@@ -306,64 +368,64 @@ static bool xdma_pop_meta(struct dmakit_xdma *xd,
  * Under @lock, H2C: the length and CRC32C of the oldest packet the sink
  * received, from its FIFO, into @res; false if the FIFO is empty.
  */
-static bool xdma_pop_sink_meta(struct dmakit_xdma *xd,
+static bool xdma_pop_sink_meta(struct xdma_chan *xc,
 			       struct dmakit_stream_result *res, u32 *flags)
 {
-	if (!xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_COUNT))
+	if (!xdma_user_rd(xc, XDMA_SINK_META_COUNT))
 		return false;
-	res->len = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_LEN);
-	res->crc32c = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_CRC);
-	*flags = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_META_FLAGS);
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SINK_META_POP, 1);
+	res->len = xdma_user_rd(xc, XDMA_SINK_META_LEN);
+	res->crc32c = xdma_user_rd(xc, XDMA_SINK_META_CRC);
+	*flags = xdma_user_rd(xc, XDMA_SINK_META_FLAGS);
+	xdma_user_wr(xc, XDMA_SINK_META_POP, 1);
 	return true;
 }
 
 /* Under @lock: the buffer at the head of the queue is reported. */
-static void xdma_report_head(struct dmakit_xdma *xd,
+static void xdma_report_head(struct xdma_chan *xc,
 			     struct dmakit_stream_result *res)
 {
-	u32 slot = xd->queue[xd->qhead];
+	u32 slot = xc->queue[xc->qhead];
 
-	dmakit_stream_complete(xd->card, slot, res);
-	xd->chain_done += xd->nd[slot];
-	xd->qhead = (xd->qhead + 1) % xd->cfg.nbufs;
-	xd->qlen--;
-	xd->inflight--;
+	dmakit_stream_complete(xc->card, slot, res);
+	xc->chain_done += xc->nd[slot];
+	xc->qhead = (xc->qhead + 1) % xc->cfg.nbufs;
+	xc->qlen--;
+	xc->inflight--;
 }
 
 /*
  * Under @lock: report the buffers of the chain whose descriptors the
  * engine has all completed (@count of them since the chain started).
  */
-static void xdma_reap(struct dmakit_xdma *xd, u32 count)
+static void xdma_reap(struct xdma_chan *xc, u32 count)
 {
-	while (xd->inflight && xd->h2c) {
-		u32 slot = xd->queue[xd->qhead], flags = 0;
+	while (xc->inflight && xc->h2c) {
+		u32 slot = xc->queue[xc->qhead], flags = 0;
 		struct dmakit_stream_result res = {
 			.flags = DMAKIT_HW_CMPL_NOSEQ | DMAKIT_HW_CMPL_NOTS,
 		};
 
-		if (count - xd->chain_done < xd->nd[slot])
+		if (count - xc->chain_done < xc->nd[slot])
 			break;
 		/* the engine read the descriptors; the sink says what came */
-		if (!xdma_pop_sink_meta(xd, &res, &flags) ||
+		if (!xdma_pop_sink_meta(xc, &res, &flags) ||
 		    (flags & XDMA_SRC_META_ABORTED) ||
-		    res.len != xd->nbytes[slot])
+		    res.len != xc->nbytes[slot])
 			res.flags |= DMAKIT_HW_CMPL_ERR;
 		else
 			res.flags |= DMAKIT_HW_CMPL_CRC;
-		xdma_report_head(xd, &res);
+		xdma_report_head(xc, &res);
 	}
-	while (xd->inflight && !xd->h2c) {
-		u32 slot = xd->queue[xd->qhead], i, flags = 0;
-		const struct xdma_c2h_wb *wb = &xd->wb[(size_t)slot *
-						       xd->cfg.max_nsg];
+	while (xc->inflight && !xc->h2c) {
+		u32 slot = xc->queue[xc->qhead], i, flags = 0;
+		const struct xdma_c2h_wb *wb = &xc->wb[(size_t)slot *
+						       xc->cfg.max_nsg];
 		struct dmakit_stream_result res = {};
 		bool eop = false;
 
-		if (count - xd->chain_done < xd->nd[slot])
+		if (count - xc->chain_done < xc->nd[slot])
 			break;
-		for (i = 0; i < xd->nd[slot]; i++) {
+		for (i = 0; i < xc->nd[slot]; i++) {
 			u32 st = le32_to_cpu(READ_ONCE(wb[i].status));
 
 			if (st >> XDMA_WB_MAGIC_SHIFT != XDMA_WB_MAGIC) {
@@ -373,7 +435,7 @@ static void xdma_reap(struct dmakit_xdma *xd, u32 count)
 			res.len += le32_to_cpu(READ_ONCE(wb[i].len));
 			eop = st & XDMA_WB_EOP;
 		}
-		if (!xdma_pop_meta(xd, &res, &flags) ||
+		if (!xdma_pop_meta(xc, &res, &flags) ||
 		    (flags & XDMA_SRC_META_ABORTED))
 			res.flags |= DMAKIT_HW_CMPL_ERR;
 		else
@@ -381,7 +443,7 @@ static void xdma_reap(struct dmakit_xdma *xd, u32 count)
 		/* one packet per buffer: its end is the buffer's */
 		if (!eop)
 			res.flags |= DMAKIT_HW_CMPL_TRUNC;
-		xdma_report_head(xd, &res);
+		xdma_report_head(xc, &res);
 	}
 }
 
@@ -389,38 +451,38 @@ static void xdma_reap(struct dmakit_xdma *xd, u32 count)
  * AXI-MM: a transaction chain ended (@vec: its channel's vector).  Its
  * bytes: the lengths of the descriptors the engine completed.
  */
-static void xdma_xfer_irq(struct dmakit_xdma *xd, unsigned int vec)
+static void xdma_xfer_irq(struct xdma_chan *xc, unsigned int vec)
 {
 	u32 status, count, i;
 	u64 bytes = 0;
 	int err = 0;
 
-	spin_lock(&xd->lock);
-	xd->h2c = xd->x_h2c;
-	if (!xd->x_busy || vec != (xd->x_h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0)) {
-		spin_unlock(&xd->lock);
+	spin_lock(&xc->lock);
+	xc->h2c = xc->x_h2c;
+	if (!xc->x_busy || vec != xdma_chan_vec(xc, xc->x_h2c)) {
+		spin_unlock(&xc->lock);
 		return;
 	}
-	status = xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
+	status = xdma_chan_rd(xc, XDMA_CHAN_STATUS_RC);
 	if (!(status & (XDMA_STAT_DESC_STOPPED | XDMA_STAT_ERRORS)) ||
 	    (status & XDMA_STAT_BUSY)) {
-		spin_unlock(&xd->lock);
+		spin_unlock(&xc->lock);
 		return;		/* not ended yet */
 	}
-	count = xdma_chan_rd(xd, XDMA_CHAN_COMPLETED_DESC);
-	for (i = 0; i < min(count, xd->x_nd); i++)
-		bytes += le32_to_cpu(xd->xdesc[i].len);
+	count = xdma_chan_rd(xc, XDMA_CHAN_COMPLETED_DESC);
+	for (i = 0; i < min(count, xc->x_nd); i++)
+		bytes += le32_to_cpu(xc->xdesc[i].len);
 	if (status & XDMA_STAT_ERRORS) {
-		dev_warn_ratelimited(&xd->card->dev,
+		dev_warn_ratelimited(&xc->card->dev,
 				     "%s engine stopped, status %#x after %u descriptors\n",
-				     xd->x_h2c ? "H2C" : "C2H", status, count);
+				     xc->x_h2c ? "H2C" : "C2H", status, count);
 		err = -EIO;
 	}
-	xd->x_busy = false;
-	spin_unlock(&xd->lock);
-	dmakit_card_irq(xd->card, xd->x_h2c ? 0 : 1);
+	xc->x_busy = false;
+	spin_unlock(&xc->lock);
+	dmakit_card_irq(xc->card, xc->x_h2c ? 0 : 1);
 	/* may start the next chain (xdma_xfer_chain_start) */
-	dmakit_xfer_complete(xd->card, bytes, err);
+	dmakit_xfer_complete(xc->card, bytes, err);
 }
 
 /*
@@ -431,16 +493,16 @@ static void xdma_xfer_irq(struct dmakit_xdma *xd, unsigned int vec)
 static int xdma_xfer_chain_start(struct dmakit_card *card,
 				 const struct dmakit_xfer_chain *chain)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
+	struct xdma_chan *xc = card->hw_priv;
 	u64 card_addr = chain->card_off, left = chain->len;
 	struct scatterlist *sg;
 	unsigned int i;
 
 	if (!chain->nents || chain->nents > XDMA_XFER_MAX_CHAIN)
 		return -EINVAL;
-	spin_lock(&xd->lock);
-	if (xd->x_busy) {
-		spin_unlock(&xd->lock);
+	spin_lock(&xc->lock);
+	if (xc->x_busy) {
+		spin_unlock(&xc->lock);
 		return -EBUSY;
 	}
 	for_each_sg(chain->sgl, sg, chain->nents, i) {
@@ -448,118 +510,111 @@ static int xdma_xfer_chain_start(struct dmakit_card *card,
 		u64 host = sg_dma_address(sg);
 		u64 src = chain->to_host ? card_addr : host;
 		u64 dst = chain->to_host ? host : card_addr;
-		dma_addr_t next = xd->xdesc_bus + (i + 1) * sizeof(*xd->xdesc);
+		dma_addr_t next = xc->xdesc_bus + (i + 1) * sizeof(*xc->xdesc);
 		u32 flags = 0;
 
 		if (i == chain->nents - 1) {
 			flags = XDMA_DESC_STOP | XDMA_DESC_COMPLETED;
 			next = 0;
 		}
-		xdma_desc_set(&xd->xdesc[i], flags, len, src, dst, next);
+		xdma_desc_set(&xc->xdesc[i], flags, len, src, dst, next);
 		card_addr += len;
 		left -= len;
 	}
-	xd->x_busy = true;
-	xd->x_h2c = !chain->to_host;
-	xd->x_nd = chain->nents;
-	xd->h2c = xd->x_h2c;
+	xc->x_busy = true;
+	xc->x_h2c = !chain->to_host;
+	xc->x_nd = chain->nents;
+	xc->h2c = xc->x_h2c;
 	/* descriptors in memory before the engine is told (xdma_io.wr) */
 	dma_wmb();
-	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_LO, lower_32_bits(xd->xdesc_bus));
-	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_HI, upper_32_bits(xd->xdesc_bus));
-	xdma_sgdma_wr(xd, XDMA_SGDMA_DESC_ADJACENT, 0);
-	xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
-	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
-	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
-	spin_unlock(&xd->lock);
+	xdma_sgdma_wr(xc, XDMA_SGDMA_DESC_LO, lower_32_bits(xc->xdesc_bus));
+	xdma_sgdma_wr(xc, XDMA_SGDMA_DESC_HI, upper_32_bits(xc->xdesc_bus));
+	xdma_sgdma_wr(xc, XDMA_SGDMA_DESC_ADJACENT, 0);
+	xdma_chan_rd(xc, XDMA_CHAN_STATUS_RC);
+	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
+	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1S, XDMA_CTRL_RUN);
+	spin_unlock(&xc->lock);
 	return 0;
 }
 
 /* 1 while a chain runs, 0 idle, -ENODEV if the card reads all-ones. */
 static int xdma_xfer_poll(struct dmakit_card *card)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
+	struct xdma_chan *xc = card->hw_priv;
 	int busy;
 
-	if (xdma_rd(xd, XDMA_BAR_DMA, XDMA_C2H_CHAN(0)) == ~0U)
+	if (xdma_rd(xc->xd, XDMA_BAR_DMA, xdma_chan_base(xc, false)) == ~0U)
 		return -ENODEV;
-	spin_lock(&xd->lock);
-	busy = xd->x_busy;
-	spin_unlock(&xd->lock);
+	spin_lock(&xc->lock);
+	busy = xc->x_busy;
+	spin_unlock(&xc->lock);
 	return busy;
 }
 
 /* Both channels stopped, bounded; the chain in flight is given up. */
 static void xdma_xfer_abort(struct dmakit_card *card)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
+	struct xdma_chan *xc = card->hw_priv;
 	unsigned int i;
 	u32 status;
 
 	for (i = 0; i < 2; i++) {
-		u32 ch = i ? XDMA_C2H_CHAN(0) : XDMA_H2C_CHAN(0);
+		u32 ch = xdma_chan_base(xc, !i);
 
-		xdma_wr(xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL_W1C,
+		xdma_wr(xc->xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL_W1C,
 			XDMA_CTRL_RUN);
 		if (read_poll_timeout(xdma_rd, status,
 				      !(status & XDMA_STAT_BUSY), 100,
 				      XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false,
-				      xd, XDMA_BAR_DMA, ch + XDMA_CHAN_STATUS))
+				      xc->xd, XDMA_BAR_DMA,
+				      ch + XDMA_CHAN_STATUS))
 			dev_err(&card->dev, "%s engine still busy %d s after abort (status %#x)\n",
 				i ? "C2H" : "H2C", XDMA_STOP_TIMEOUT_S, status);
 	}
-	xd->io->sync_irq(xd->ctx, XDMA_VEC_H2C0);
-	spin_lock(&xd->lock);
-	xd->x_busy = false;
-	spin_unlock(&xd->lock);
+	xdma_sync_irq(xc, true);
+	xdma_sync_irq(xc, false);
+	spin_lock(&xc->lock);
+	xc->x_busy = false;
+	spin_unlock(&xc->lock);
 }
 
 /* AXI-MM: both channels' vectors and interrupts, for transactions. */
-static void xdma_xfer_setup(struct dmakit_xdma *xd)
+static void xdma_xfer_setup(struct xdma_chan *xc)
 {
 	unsigned int i;
 
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_H2C_VECTOR,
-		XDMA_VEC_H2C0 << XDMA_IRQ_VECTOR_SHIFT(0));
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_C2H_VECTOR,
-		XDMA_VEC_C2H0 << XDMA_IRQ_VECTOR_SHIFT(0));
 	for (i = 0; i < 2; i++) {
-		u32 ch = i ? XDMA_C2H_CHAN(0) : XDMA_H2C_CHAN(0);
+		u32 ch = xdma_chan_base(xc, !i);
 
-		xdma_wr(xd, XDMA_BAR_DMA, ch + XDMA_CHAN_INT_ENABLE,
+		xdma_set_vector(xc, !i);
+		xdma_wr(xc->xd, XDMA_BAR_DMA, ch + XDMA_CHAN_INT_ENABLE,
 			XDMA_CHAN_IE);
-		xdma_wr(xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL, XDMA_CHAN_IE);
+		xdma_wr(xc->xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL,
+			XDMA_CHAN_IE);
 	}
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S,
-		XDMA_H2C0_IRQ_BIT | XDMA_C2H0_IRQ_BIT);
+	xdma_wr(xc->xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S,
+		xdma_chan_irq_bit(xc, true) | xdma_chan_irq_bit(xc, false));
 }
 
-/*
- * The interrupt of @vec (a threaded handler: the model calls it from its
- * engine's work, a PCI card's vector would be requested threaded).
- */
-void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec)
+/* The stream's interrupt (@vec) on channel @xc. */
+static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 {
 	u32 status, count;
 
-	if (!xd)
-		return;
-	if (xd->mm) {
-		xdma_xfer_irq(xd, vec);
-		return;
-	}
-	spin_lock(&xd->lock);
-	if (!xd->running || !xd->chain_busy ||
-	    vec != (xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0)) {
-		spin_unlock(&xd->lock);
+	spin_lock(&xc->lock);
+	if (!xc->running || !xc->chain_busy ||
+	    vec != xdma_chan_vec(xc, xc->h2c)) {
+		spin_unlock(&xc->lock);
 		return;
 	}
-	status = xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
-	dmakit_card_irq(xd->card, 0);
+	status = xdma_chan_rd(xc, XDMA_CHAN_STATUS_RC);
+	/* on a shared vector: count only what this channel raised */
+	if (status & ~XDMA_STAT_BUSY)
+		dmakit_card_irq(xc->card, xc->h2c ? 0 : 1);
 	/* the count the engine wrote back, after its data and writebacks */
-	count = le32_to_cpu(READ_ONCE(*xd->count_wb)) & XDMA_WB_COUNT_MASK;
+	count = le32_to_cpu(READ_ONCE(*xc->count_wb)) & XDMA_WB_COUNT_MASK;
 	dma_rmb();
-	xdma_reap(xd, count);
+	xdma_reap(xc, count);
 	if (status & XDMA_STAT_ERRORS) {
 		/* stopped on the next descriptor: its buffer failed */
 		struct dmakit_stream_result res = {
@@ -567,133 +622,152 @@ void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec)
 		};
 		u32 flags;
 
-		dev_warn_ratelimited(&xd->card->dev,
+		dev_warn_ratelimited(&xc->card->dev,
 				     "%s engine stopped, status %#x after %u descriptors\n",
-				     xd->h2c ? "H2C" : "C2H", status, count);
-		if (xd->inflight) {
+				     xc->h2c ? "H2C" : "C2H", status, count);
+		if (xc->inflight) {
 			/* its packet, cut off, is in the FIFO as aborted */
-			if (xd->h2c)
-				xdma_pop_sink_meta(xd, &res, &flags);
-			if (xd->h2c || !xdma_pop_meta(xd, &res, &flags))
+			if (xc->h2c)
+				xdma_pop_sink_meta(xc, &res, &flags);
+			if (xc->h2c || !xdma_pop_meta(xc, &res, &flags))
 				res.flags |= DMAKIT_HW_CMPL_NOSEQ |
 					     DMAKIT_HW_CMPL_NOTS;
 			res.len = 0;
 			res.crc32c = 0;
 			res.flags &= ~DMAKIT_HW_CMPL_CRC;
-			xdma_report_head(xd, &res);
+			xdma_report_head(xc, &res);
 		}
-		xd->chain_busy = false;
+		xc->chain_busy = false;
 	} else if (!(status & XDMA_STAT_BUSY) &&
 		   (status & XDMA_STAT_DESC_STOPPED)) {
-		xd->chain_busy = false;
+		xc->chain_busy = false;
 	}
-	if (!xd->chain_busy) {
-		xd->inflight = 0;
-		if (xd->qlen)
-			xdma_chain_start(xd);
+	if (!xc->chain_busy) {
+		xc->inflight = 0;
+		if (xc->qlen)
+			xdma_chain_start(xc);
 	}
-	spin_unlock(&xd->lock);
-	dmakit_ring_irq(xd->card);
+	spin_unlock(&xc->lock);
+	dmakit_ring_irq(xc->card);
+}
+
+/*
+ * The interrupt of @vec (a threaded handler: the model calls it from its
+ * engine's work, a PCI card's vector would be requested threaded): the
+ * handler of every channel engine that raises @vec (one, unless the
+ * device was given fewer vectors than it has engines).
+ */
+void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec)
+{
+	unsigned int i;
+
+	if (!xd)
+		return;
+	for (i = 0; i < xd->nchan; i++) {
+		struct xdma_chan *xc = &xd->chan[i];
+
+		if (vec != xc->vec_h2c && vec != xc->vec_c2h)
+			continue;
+		if (xd->mm)
+			xdma_xfer_irq(xc, vec);
+		else
+			xdma_stream_irq(xc, vec);
+	}
 }
 
 static int xdma_stream_start(struct dmakit_card *card,
 			     const struct dmakit_stream_cfg *cfg)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
-	u32 vec, vec_reg;
+	struct xdma_chan *xc = card->hw_priv;
 	int ret;
 
 	if (!cfg->max_nsg || cfg->bufsize % 8)
 		return -EOPNOTSUPP;
-	ret = xdma_alloc_rings(xd, cfg);
+	ret = xdma_alloc_rings(xc, cfg);
 	if (ret)
 		return ret;
-	spin_lock(&xd->lock);
-	xd->cfg = *cfg;
-	xd->h2c = cfg->h2c;
-	xd->qhead = 0;
-	xd->qlen = 0;
-	xd->inflight = 0;
-	xd->chain_done = 0;
-	xd->chain_busy = false;
-	xd->running = true;
-	spin_unlock(&xd->lock);
+	spin_lock(&xc->lock);
+	xc->cfg = *cfg;
+	xc->h2c = cfg->h2c;
+	xc->qhead = 0;
+	xc->qlen = 0;
+	xc->inflight = 0;
+	xc->chain_done = 0;
+	xc->chain_busy = false;
+	xc->running = true;
+	spin_unlock(&xc->lock);
 
 	/* the channel: its vector, interrupts, the count written back */
-	vec_reg = XDMA_IRQ_BLOCK + (xd->h2c ? XDMA_IRQ_H2C_VECTOR :
-					      XDMA_IRQ_C2H_VECTOR);
-	vec = xdma_rd(xd, XDMA_BAR_DMA, vec_reg);
-	vec &= ~(XDMA_IRQ_VECTOR_MASK << XDMA_IRQ_VECTOR_SHIFT(0));
-	vec |= (xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0) <<
-	       XDMA_IRQ_VECTOR_SHIFT(0);
-	xdma_wr(xd, XDMA_BAR_DMA, vec_reg, vec);
-	xdma_chan_wr(xd, XDMA_CHAN_POLL_WB_LO, lower_32_bits(xd->count_wb_bus));
-	xdma_chan_wr(xd, XDMA_CHAN_POLL_WB_HI, upper_32_bits(xd->count_wb_bus));
-	xdma_chan_wr(xd, XDMA_CHAN_INT_ENABLE, XDMA_CHAN_IE);
-	xdma_chan_wr(xd, XDMA_CHAN_CONTROL, XDMA_CHAN_IE |
+	xdma_set_vector(xc, xc->h2c);
+	xdma_chan_wr(xc, XDMA_CHAN_POLL_WB_LO, lower_32_bits(xc->count_wb_bus));
+	xdma_chan_wr(xc, XDMA_CHAN_POLL_WB_HI, upper_32_bits(xc->count_wb_bus));
+	xdma_chan_wr(xc, XDMA_CHAN_INT_ENABLE, XDMA_CHAN_IE);
+	xdma_chan_wr(xc, XDMA_CHAN_CONTROL, XDMA_CHAN_IE |
 		     XDMA_CTRL_POLL_WB_ENABLE);
-	xdma_chan_rd(xd, XDMA_CHAN_STATUS_RC);
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S,
-		xdma_chan_irq_bit(xd));
+	xdma_chan_rd(xc, XDMA_CHAN_STATUS_RC);
+	xdma_wr(xc->xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1S,
+		xdma_chan_irq_bit(xc, xc->h2c));
 
-	if (xd->h2c) {
+	if (xc->h2c) {
 		/* the sink: what it proves it received, from now */
-		xdma_wr(xd, XDMA_BAR_USER, XDMA_SINK_CTRL,
-			XDMA_SINK_CTRL_RESET);
+		xdma_user_wr(xc, XDMA_SINK_CTRL, XDMA_SINK_CTRL_RESET);
 		return 0;
 	}
-	/* the acquisition logic: one packet per buffer, from sequence 0 */
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_CTRL, 0);
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_PKT_LEN, cfg->bufsize);
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_RATE_LO, lower_32_bits(cfg->rate));
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_RATE_HI, upper_32_bits(cfg->rate));
-	xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_CTRL, XDMA_SRC_CTRL_RUN |
-		(cfg->pausable ? 0 : XDMA_SRC_CTRL_DROP));
+	/*
+	 * the acquisition logic: one packet per buffer, numbered from the
+	 * channel's first sequence number (xdma.h)
+	 */
+	xdma_user_wr(xc, XDMA_SRC_CTRL, 0);
+	xdma_user_wr(xc, XDMA_SRC_PKT_LEN, cfg->bufsize);
+	xdma_user_wr(xc, XDMA_SRC_RATE_LO, lower_32_bits(cfg->rate));
+	xdma_user_wr(xc, XDMA_SRC_RATE_HI, upper_32_bits(cfg->rate));
+	xdma_user_wr(xc, XDMA_SRC_CTRL, XDMA_SRC_CTRL_RUN |
+		     (cfg->pausable ? 0 : XDMA_SRC_CTRL_DROP));
 	return 0;
 }
 
 static void xdma_stream_stop(struct dmakit_card *card)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
+	struct xdma_chan *xc = card->hw_priv;
 	u32 status;
 	int ret;
 
-	spin_lock(&xd->lock);
-	xd->running = false;
-	spin_unlock(&xd->lock);
-	if (!xd->h2c)
-		xdma_wr(xd, XDMA_BAR_USER, XDMA_SRC_CTRL, 0);
-	xdma_chan_wr(xd, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
+	spin_lock(&xc->lock);
+	xc->running = false;
+	spin_unlock(&xc->lock);
+	if (!xc->h2c)
+		xdma_user_wr(xc, XDMA_SRC_CTRL, 0);
+	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
 	/* it finishes the descriptor it is on, then touches nothing more */
 	ret = read_poll_timeout(xdma_chan_rd, status, !(status & XDMA_STAT_BUSY),
-				100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false, xd,
+				100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false, xc,
 				XDMA_CHAN_STATUS);
 	if (ret)
 		dev_err(&card->dev, "%s engine still busy %d s after stop (status %#x)\n",
-			xd->h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, status);
-	xdma_wr(xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1C,
-		xdma_chan_irq_bit(xd));
-	xdma_chan_wr(xd, XDMA_CHAN_INT_ENABLE, 0);
-	xd->io->sync_irq(xd->ctx, xd->h2c ? XDMA_VEC_H2C0 : XDMA_VEC_C2H0);
-	spin_lock(&xd->lock);
-	xd->chain_busy = false;
-	xd->qlen = 0;
-	xd->inflight = 0;
-	spin_unlock(&xd->lock);
+			xc->h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, status);
+	xdma_wr(xc->xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1C,
+		xdma_chan_irq_bit(xc, xc->h2c));
+	xdma_chan_wr(xc, XDMA_CHAN_INT_ENABLE, 0);
+	xdma_sync_irq(xc, xc->h2c);
+	spin_lock(&xc->lock);
+	xc->chain_busy = false;
+	xc->qlen = 0;
+	xc->inflight = 0;
+	spin_unlock(&xc->lock);
 }
 
 /* Write slot @slot's descriptors; start a chain if the engine is idle. */
 static void xdma_stream_post(struct dmakit_card *card, u32 slot,
 			     const struct dmakit_stream_buf *buf)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
-	struct xdma_desc *d = xdma_slot_desc(xd, slot);
-	const struct xdma_c2h_wb *wb = &xd->wb[(size_t)slot * xd->cfg.max_nsg];
-	dma_addr_t wb_bus = xd->wb_bus +
-			    (dma_addr_t)slot * xd->cfg.max_nsg * sizeof(*wb);
-	dma_addr_t d_bus = xdma_slot_desc_bus(xd, slot);
+	struct xdma_chan *xc = card->hw_priv;
+	struct xdma_desc *d = xdma_slot_desc(xc, slot);
+	const struct xdma_c2h_wb *wb = &xc->wb[(size_t)slot * xc->cfg.max_nsg];
+	dma_addr_t wb_bus = xc->wb_bus +
+			    (dma_addr_t)slot * xc->cfg.max_nsg * sizeof(*wb);
+	dma_addr_t d_bus = xdma_slot_desc_bus(xc, slot);
 	struct scatterlist *sg;
-	u32 n = 0, left = xd->h2c ? buf->len : xd->cfg.bufsize;
+	u32 n = 0, left = xc->h2c ? buf->len : xc->cfg.bufsize;
 	int i;
 
 	/*
@@ -706,42 +780,42 @@ static void xdma_stream_post(struct dmakit_card *card, u32 slot,
 		dma_addr_t next = d_bus + (n + 1) * sizeof(*d);
 		dma_addr_t src = wb_bus + n * sizeof(*wb), dst = 0;
 
-		if (n == xd->cfg.max_nsg || !len)
+		if (n == xc->cfg.max_nsg || !len)
 			break;
-		if (xd->h2c)
+		if (xc->h2c)
 			src = sg_dma_address(sg);
 		else
 			dst = sg_dma_address(sg);
 		xdma_desc_set(&d[n], 0, len, src, dst, next);
-		memset(&xd->wb[(size_t)slot * xd->cfg.max_nsg + n], 0,
+		memset(&xc->wb[(size_t)slot * xc->cfg.max_nsg + n], 0,
 		       sizeof(*wb));
 		left -= len;
 		n++;
 	}
-	spin_lock(&xd->lock);
-	if (!xd->running || WARN_ON_ONCE(!n || xd->qlen == xd->cfg.nbufs)) {
-		spin_unlock(&xd->lock);
+	spin_lock(&xc->lock);
+	if (!xc->running || WARN_ON_ONCE(!n || xc->qlen == xc->cfg.nbufs)) {
+		spin_unlock(&xc->lock);
 		return;
 	}
-	xd->nd[slot] = n;
-	xd->nbytes[slot] = (xd->h2c ? buf->len : xd->cfg.bufsize) - left;
-	xd->queue[(xd->qhead + xd->qlen) % xd->cfg.nbufs] = slot;
-	xd->qlen++;
-	if (!xd->chain_busy)
-		xdma_chain_start(xd);
-	spin_unlock(&xd->lock);
+	xc->nd[slot] = n;
+	xc->nbytes[slot] = (xc->h2c ? buf->len : xc->cfg.bufsize) - left;
+	xc->queue[(xc->qhead + xc->qlen) % xc->cfg.nbufs] = slot;
+	xc->qlen++;
+	if (!xc->chain_busy)
+		xdma_chain_start(xc);
+	spin_unlock(&xc->lock);
 }
 
 static u64 xdma_stream_drops(struct dmakit_card *card)
 {
-	struct dmakit_xdma *xd = card->hw_priv;
+	struct xdma_chan *xc = card->hw_priv;
 	u32 lo, hi;
 
 	/* hi, lo, hi again: a consistent 64-bit count */
 	do {
-		hi = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_DROPS_HI);
-		lo = xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_DROPS_LO);
-	} while (hi != xdma_rd(xd, XDMA_BAR_USER, XDMA_SRC_DROPS_HI));
+		hi = xdma_user_rd(xc, XDMA_SRC_DROPS_HI);
+		lo = xdma_user_rd(xc, XDMA_SRC_DROPS_LO);
+	} while (hi != xdma_user_rd(xc, XDMA_SRC_DROPS_HI));
 	return (u64)hi << 32 | lo;
 }
 
@@ -751,7 +825,7 @@ static u64 xdma_stream_drops(struct dmakit_card *card)
  * it never runs dry), read from the user logic as sim's h2c/ shows its
  * own.  Kept after a stop until the next start.
  */
-static struct dmakit_xdma *xdma_of(struct device *dev)
+static struct xdma_chan *xdma_of(struct device *dev)
 {
 	return dmakit_card_of(dev)->hw_priv;
 }
@@ -759,13 +833,13 @@ static struct dmakit_xdma *xdma_of(struct device *dev)
 static ssize_t bytes_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct dmakit_xdma *xd = xdma_of(dev);
+	struct xdma_chan *xc = xdma_of(dev);
 	u32 lo, hi;
 
 	do {
-		hi = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_BYTES_HI);
-		lo = xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_BYTES_LO);
-	} while (hi != xdma_rd(xd, XDMA_BAR_USER, XDMA_SINK_BYTES_HI));
+		hi = xdma_user_rd(xc, XDMA_SINK_BYTES_HI);
+		lo = xdma_user_rd(xc, XDMA_SINK_BYTES_LO);
+	} while (hi != xdma_user_rd(xc, XDMA_SINK_BYTES_HI));
 	return sysfs_emit(buf, "%llu\n", (u64)hi << 32 | lo);
 }
 static DEVICE_ATTR_RO(bytes);
@@ -773,16 +847,16 @@ static DEVICE_ATTR_RO(bytes);
 static ssize_t buffers_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	return sysfs_emit(buf, "%u\n", xdma_rd(xdma_of(dev), XDMA_BAR_USER,
-					       XDMA_SINK_PACKETS));
+	return sysfs_emit(buf, "%u\n",
+			  xdma_user_rd(xdma_of(dev), XDMA_SINK_PACKETS));
 }
 static DEVICE_ATTR_RO(buffers);
 
 static ssize_t crc32c_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%08x\n", xdma_rd(xdma_of(dev), XDMA_BAR_USER,
-						 XDMA_SINK_CRC));
+	return sysfs_emit(buf, "%08x\n",
+			  xdma_user_rd(xdma_of(dev), XDMA_SINK_CRC));
 }
 static DEVICE_ATTR_RO(crc32c);
 
@@ -822,7 +896,31 @@ static const struct dmakit_hw_ops xdma_hw_ops_mm = {
 	.xfer_timeout_ms = 1000,
 };
 
-/* The card is what xdma.h says: an XDMA C2H stream and our user logic. */
+/*
+ * Channel @n is there: its H2C and C2H identifiers (PG195) name it, of
+ * channel 0's kind, and (AXI-ST) its user logic answers.
+ */
+static bool xdma_chan_present(struct dmakit_xdma *xd, unsigned int n)
+{
+	u32 h2c = xdma_rd(xd, XDMA_BAR_DMA, XDMA_H2C_CHAN(n));
+	u32 c2h = xdma_rd(xd, XDMA_BAR_DMA, XDMA_C2H_CHAN(n));
+	u32 src = xdma_rd(xd, XDMA_BAR_USER, XDMA_USER_CHAN(n) + XDMA_SRC_ID);
+
+	return XDMA_ID_SUBSYSTEM(h2c) == XDMA_SUBSYSTEM_ID &&
+	       XDMA_ID_TARGET(h2c) == XDMA_TARGET_H2C &&
+	       XDMA_ID_CHANNEL(h2c) == n &&
+	       XDMA_ID_SUBSYSTEM(c2h) == XDMA_SUBSYSTEM_ID &&
+	       XDMA_ID_TARGET(c2h) == XDMA_TARGET_C2H &&
+	       XDMA_ID_CHANNEL(c2h) == n &&
+	       xd->mm == !(h2c & XDMA_ID_STREAM) &&
+	       xd->mm == !(c2h & XDMA_ID_STREAM) &&
+	       (xd->mm || src == XDMA_SRC_ID_VALUE);
+}
+
+/*
+ * The card is what xdma.h says: an XDMA with channel 0 and, for a stream,
+ * our user logic; then its channels 1.. as far as their identifiers go.
+ */
 static int xdma_check(struct dmakit_xdma *xd)
 {
 	u32 h2c = xdma_rd(xd, XDMA_BAR_DMA, XDMA_H2C_CHAN(0));
@@ -848,7 +946,107 @@ static int xdma_check(struct dmakit_xdma *xd)
 			src);
 		return -ENODEV;
 	}
+	xd->nchan = 1;
+	while (xd->nchan < XDMA_MAX_CHANNELS &&
+	       xdma_chan_present(xd, xd->nchan))
+		xd->nchan++;
 	return 0;
+}
+
+/* The memory of channel @xc; its card is gone or was never added. */
+static void xdma_chan_free(struct xdma_chan *xc)
+{
+	struct device *dma_dev = xc->xd->dma_dev;
+
+	xdma_free_rings(xc);
+	if (xc->xdesc)
+		dma_free_coherent(dma_dev, XDMA_XFER_MAX_CHAIN *
+				  sizeof(*xc->xdesc), xc->xdesc, xc->xdesc_bus);
+	if (xc->count_wb)
+		dma_free_coherent(dma_dev, sizeof(*xc->count_wb), xc->count_wb,
+				  xc->count_wb_bus);
+	xc->xdesc = NULL;
+	xc->count_wb = NULL;
+}
+
+/*
+ * Channel @n of @xd: its vectors (H2C 2n, C2H 2n + 1; past the device's
+ * @nvec vectors, its last one, shared), its memory and its card (not
+ * added yet).
+ */
+static int xdma_chan_init(struct dmakit_xdma *xd, unsigned int n,
+			  struct device *parent, int bits, u64 mm_size)
+{
+	struct xdma_chan *xc = &xd->chan[n];
+	struct dmakit_card *card;
+
+	xc->xd = xd;
+	xc->idx = n;
+	xc->vec_h2c = min(2 * n, xd->nvec - 1);
+	xc->vec_c2h = min(2 * n + 1, xd->nvec - 1);
+	spin_lock_init(&xc->lock);
+	xc->count_wb = dma_alloc_coherent(xd->dma_dev, sizeof(*xc->count_wb),
+					  &xc->count_wb_bus, GFP_KERNEL);
+	if (!xc->count_wb)
+		return -ENOMEM;
+	if (xd->mm) {
+		xc->xdesc = dma_alloc_coherent(xd->dma_dev, XDMA_XFER_MAX_CHAIN *
+					       sizeof(*xc->xdesc),
+					       &xc->xdesc_bus, GFP_KERNEL);
+		if (!xc->xdesc)
+			return -ENOMEM;
+		xdma_xfer_setup(xc);
+	}
+	card = dmakit_card_alloc(parent, xd->dma_dev,
+				 xd->mm ? &xdma_hw_ops_mm : &xdma_hw_ops_stream,
+				 xc, "xdma");
+	if (IS_ERR(card))
+		return PTR_ERR(card);
+	card->dma_bits = bits;
+	card->irq_type = DMAKIT_IRQ_NONE;
+	card->nvec = 2;		/* counters: its H2C, its C2H vector */
+	card->channel = n;
+	if (xd->mm) {
+		card->card_mem_size = mm_size;
+		card->xfer_max_seg = XDMA_XFER_MAX_SEG;
+		card->xfer_max_chain = XDMA_XFER_MAX_CHAIN;
+	} else {
+		/* what the acquisition logic writes into the stream */
+		card->payload = DMAKIT_PAYLOAD_SIM;
+		card->ring_h2c = true;
+		card->backend_group = &xdma_h2c_group;
+	}
+	xc->card = card;
+	return 0;
+}
+
+/*
+ * Undo the channels: the first @nadded cards were added (removed here,
+ * their engines stopped), every card is put, all memory freed.
+ */
+static void xdma_teardown(struct dmakit_xdma *xd, unsigned int nadded)
+{
+	unsigned int i;
+
+	for (i = 0; i < xd->nchan; i++) {
+		struct xdma_chan *xc = &xd->chan[i];
+
+		if (!xc->card)
+			continue;
+		if (i < nadded) {
+			dmakit_card_remove(xc->card);
+			/* stopped by the removal if they ran; it is idempotent */
+			if (xd->mm)
+				xdma_xfer_abort(xc->card);
+			else
+				xdma_stream_stop(xc->card);
+		}
+		dmakit_card_put(xc->card);
+	}
+	for (i = 0; i < xd->nchan; i++)
+		if (xd->chan[i].xd)	/* xdma_chan_init() began on it */
+			xdma_chan_free(&xd->chan[i]);
+	kfree(xd);
 }
 
 /**
@@ -862,15 +1060,19 @@ static int xdma_check(struct dmakit_xdma *xd)
  * @mm_size: an AXI-MM card: bytes of card memory transactions may
  *           address (the design's AXI address map; PG195 has no register
  *           for it)
+ * @nvec:    interrupt vectors the device was given (2 per channel: each
+ *           engine its own; fewer: the last one is shared)
  *
- * Registers /dev/dmakitN.  Returns 0 or a negative errno.
+ * Registers one /dev/dmakitN per channel the card has, in channel order
+ * (sysfs: channel, and the device link to @parent).  Returns 0 or a
+ * negative errno.
  */
 int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		       struct device *dma_dev, const struct xdma_io *io,
-		       void *ctx, u64 mm_size)
+		       void *ctx, u64 mm_size, unsigned int nvec)
 {
 	struct dmakit_xdma *xd;
-	struct dmakit_card *card;
+	unsigned int i;
 	int bits, ret;
 
 	xd = kzalloc(sizeof(*xd), GFP_KERNEL);
@@ -879,7 +1081,7 @@ int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 	xd->dma_dev = dma_dev;
 	xd->io = io;
 	xd->ctx = ctx;
-	spin_lock_init(&xd->lock);
+	xd->nvec = max(nvec, 1U);
 	ret = xdma_check(xd);
 	if (ret)
 		goto err_free;
@@ -894,57 +1096,27 @@ int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		ret = bits;
 		goto err_free;
 	}
-	xd->count_wb = dma_alloc_coherent(dma_dev, sizeof(*xd->count_wb),
-					  &xd->count_wb_bus, GFP_KERNEL);
-	if (!xd->count_wb) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	if (xd->mm) {
-		xd->xdesc = dma_alloc_coherent(dma_dev, XDMA_XFER_MAX_CHAIN *
-					       sizeof(*xd->xdesc),
-					       &xd->xdesc_bus, GFP_KERNEL);
-		if (!xd->xdesc) {
-			ret = -ENOMEM;
-			goto err_wb;
+	for (i = 0; i < xd->nchan; i++) {
+		ret = xdma_chan_init(xd, i, parent, bits, mm_size);
+		if (ret) {
+			xdma_teardown(xd, 0);
+			return ret;
 		}
-		xdma_xfer_setup(xd);
 	}
-	card = dmakit_card_alloc(parent, dma_dev, xd->mm ? &xdma_hw_ops_mm :
-					   &xdma_hw_ops_stream, xd, "xdma");
-	if (IS_ERR(card)) {
-		ret = PTR_ERR(card);
-		goto err_wb;
-	}
-	card->dma_bits = bits;
-	card->irq_type = DMAKIT_IRQ_NONE;
-	card->nvec = 2;
-	if (xd->mm) {
-		card->card_mem_size = mm_size;
-		card->xfer_max_seg = XDMA_XFER_MAX_SEG;
-		card->xfer_max_chain = XDMA_XFER_MAX_CHAIN;
-	} else {
-		/* what the acquisition logic writes into the stream */
-		card->payload = DMAKIT_PAYLOAD_SIM;
-		card->ring_h2c = true;
-		card->backend_group = &xdma_h2c_group;
-	}
-	xd->card = card;
 	WRITE_ONCE(*xdp, xd);
-	ret = dmakit_card_add(card);
-	if (ret)
-		goto err_card;
+	for (i = 0; i < xd->nchan; i++) {
+		ret = dmakit_card_add(xd->chan[i].card);
+		if (ret) {
+			WRITE_ONCE(*xdp, NULL);
+			xdma_teardown(xd, i);
+			return ret;
+		}
+	}
+	if (xd->nchan > 1)
+		dev_info(dma_dev, "%u channels, %u vectors\n", xd->nchan,
+			 xd->nvec);
 	return 0;
 
-err_card:
-	WRITE_ONCE(*xdp, NULL);
-	dmakit_card_put(card);
-err_wb:
-	if (xd->xdesc)
-		dma_free_coherent(dma_dev, XDMA_XFER_MAX_CHAIN *
-				  sizeof(*xd->xdesc), xd->xdesc, xd->xdesc_bus);
-	dma_free_coherent(dma_dev, sizeof(*xd->count_wb), xd->count_wb,
-			  xd->count_wb_bus);
 err_free:
 	kfree(xd);
 	return ret;
@@ -952,18 +1124,5 @@ err_free:
 
 void dmakit_xdma_detach(struct dmakit_xdma *xd)
 {
-	dmakit_card_remove(xd->card);
-	/* stopped by the removal if they ran; make sure, it is idempotent */
-	if (xd->mm)
-		xdma_xfer_abort(xd->card);
-	else
-		xdma_stream_stop(xd->card);
-	dmakit_card_put(xd->card);
-	xdma_free_rings(xd);
-	if (xd->xdesc)
-		dma_free_coherent(xd->dma_dev, XDMA_XFER_MAX_CHAIN *
-				  sizeof(*xd->xdesc), xd->xdesc, xd->xdesc_bus);
-	dma_free_coherent(xd->dma_dev, sizeof(*xd->count_wb), xd->count_wb,
-			  xd->count_wb_bus);
-	kfree(xd);
+	xdma_teardown(xd, xd->nchan);
 }

@@ -33,16 +33,22 @@ struct xdma_io {
 
 /*
  * The acquisition logic in the user BAR (dmakit's design behind XDMA's
- * stream channels 0, not part of PG195).  C2H: a packet source writing one
- * packet per ring buffer into the AXI-ST port -- the payload of
- * dmakit_payload_word() -- at a set rate, and a metadata FIFO with one
- * entry per packet (its sequence number, time, the packets dropped just
- * before it, its CRC32C).  XDMA's C2H writeback carries only a length;
- * what a recorder needs besides comes from the user logic, as on real
- * acquisition cards.  Without a free descriptor the source waits
- * (XDMA_SRC_CTRL_DROP clear: AXI-ST back-pressure) or drops the packet
- * (counted).
+ * stream channels, not part of PG195): one block of the registers below
+ * per channel n, at XDMA_USER_CHAN(n), behind C2H and H2C channel n.
+ * C2H: a packet source writing one packet per ring buffer into the
+ * channel's AXI-ST port -- the payload of dmakit_payload_word() -- at a
+ * set rate, and a metadata FIFO with one entry per packet (its sequence
+ * number, time, the packets dropped just before it, its CRC32C).  XDMA's
+ * C2H writeback carries only a length; what a recorder needs besides
+ * comes from the user logic, as on real acquisition cards.  Without a
+ * free descriptor the source waits (XDMA_SRC_CTRL_DROP clear: AXI-ST
+ * back-pressure) or drops the packet (counted).  Channel n's source
+ * numbers its packets from n << XDMA_SRC_SEQ_CHAN_SHIFT: the channel is
+ * in every sequence number, so its payload is its own and a recording
+ * says which channel it came from (a swapped channel is seen).
  */
+#define XDMA_USER_CHAN(n)	((n) * 0x100)
+#define XDMA_SRC_SEQ_CHAN_SHIFT	40
 #define XDMA_SRC_ID		0x00	/* reads XDMA_SRC_ID_VALUE */
 #define XDMA_SRC_ID_VALUE	0xd3a50001
 #define XDMA_SRC_CTRL		0x04
@@ -66,7 +72,7 @@ struct xdma_io {
 #define XDMA_SRC_META_DEPTH	1024
 
 /*
- * The sink behind the H2C stream (channel 0): what the card proves it
+ * The sink behind each H2C stream (channel n's, in its block): what the card proves it
  * received -- bytes, packets (one per buffer, ended by a descriptor with
  * EOP), the CRC32C of every byte in order -- and a FIFO with each
  * packet's length and CRC32C.  It takes data as fast as the engine gives
@@ -89,7 +95,7 @@ struct dmakit_xdma;
 /* xdma.c */
 int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		       struct device *dma_dev, const struct xdma_io *io,
-		       void *ctx, u64 mm_size);
+		       void *ctx, u64 mm_size, unsigned int nvec);
 void dmakit_xdma_detach(struct dmakit_xdma *xd);
 void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec);
 

@@ -5,8 +5,9 @@
  * reached only through struct xdma_io, driven by the xdma backend (xdma.c)
  * exactly as that backend would drive a PCI card's BARs.
  *
- * DMA BAR (xdma_regs.h): every block's identifier; H2C and C2H channel 0
- * in AXI-ST mode, each with its control (run, interrupt enables,
+ * DMA BAR (xdma_regs.h): every block's identifier; H2C and C2H channels
+ * 0..sim_xdma_channels-1 (PG195's offsets: channel n at +n * 0x100 in the
+ * channel and SGDMA blocks) in AXI-ST mode, each with its control (run, interrupt enables,
  * poll-mode writeback), status (write-1-to-clear and read-to-clear),
  * completed-descriptor count, writeback address and interrupt enable
  * mask; its SGDMA block (first descriptor address, adjacent count); the
@@ -24,9 +25,10 @@
  * run stops an engine after the descriptor it is moving; busy drops
  * then, and it touches no memory any more.
  *
- * User BAR (xdma.h): the acquisition logic feeding the C2H stream, a
- * packet per ring buffer at a rate, with its metadata FIFO; the sink
- * taking the H2C stream, with its counters and packet FIFO.
+ * User BAR (xdma.h): per channel, the acquisition logic feeding its C2H
+ * stream, a packet per ring buffer at a rate, numbered from the channel's
+ * own first sequence number, with its metadata FIFO; the sink taking its
+ * H2C stream, with its counters and packet FIFO.
  *
  * With sim_xdma_mm=1 the card is built for AXI-MM instead (as PG195's IP
  * is, for all its channels): identifiers without the AXI-ST bit, no user
@@ -34,15 +36,17 @@
  * host source to its card destination and each C2H descriptor reads from
  * its card source to its host destination.
  *
- * Not modelled: more than one channel per direction, descriptor
- * prefetch (adjacent counts are accepted, not used), descriptor credits,
+ * Not modelled: descriptor prefetch (adjacent counts are accepted, not used), descriptor credits,
  * the user interrupts, the config BAR, the performance counters; a bus
  * error reports descriptor-error (fetch) or read-error (data) without
  * PG195's finer split.
  *
- * Each channel's interrupt is its own vector: the model calls the
- * backend's handler for the vector number in the IRQ block's register,
- * from the engine's work item (as a threaded handler runs).  In test
+ * Each channel engine's interrupt is the vector number in its byte of
+ * the IRQ block's vector register: the model calls the backend's handler
+ * for that number from the engine's work item (as a threaded handler
+ * runs).  The device has sim_xdma_vectors vectors (default two per
+ * channel), which the backend is told as a PCI driver is by
+ * pci_alloc_irq_vectors().  In test
  * builds (DMAKIT_FAULTS=1), sim_xdma_bad_desc=N makes the next N
  * descriptor fetches read a corrupted magic (a test's fault on the bus).
  */
@@ -70,6 +74,16 @@ MODULE_PARM_DESC(sim_xdma_mm,
 
 #define XM_MM_SIZE	SZ_1M	/* card memory of an AXI-MM card */
 
+static unsigned int sim_xdma_channels = 1;
+module_param(sim_xdma_channels, uint, 0444);
+MODULE_PARM_DESC(sim_xdma_channels,
+		 "channels per direction of each modelled XDMA card, 1..4, each a /dev/dmakitN (default 1)");
+
+static unsigned int sim_xdma_vectors;
+module_param(sim_xdma_vectors, uint, 0444);
+MODULE_PARM_DESC(sim_xdma_vectors,
+		 "interrupt vectors each modelled XDMA card is given (default 0: two per channel, one per engine; fewer: the last is shared)");
+
 #ifdef DMAKIT_FAULT_INJECT
 /* test builds only (fault.h): the production module has no such switch */
 static atomic_t sim_xdma_bad_desc = ATOMIC_INIT(0);
@@ -92,9 +106,6 @@ static bool xm_fetch_bad_desc(void)
 #define XM_VERSION	0x06	/* identifier [7:0] */
 /* descriptors moved before the engine's work yields */
 #define XM_BUDGET	16
-/* channel interrupt bits: the H2C channels', then the C2H channels' */
-#define XM_H2C_IRQ_BIT	BIT(0)
-#define XM_C2H_IRQ_BIT	BIT(XDMA_MAX_CHANNELS + 0)
 
 struct xm_meta {
 	u64 seq;
@@ -105,10 +116,13 @@ struct xm_meta {
 };
 
 struct xdma_model;
+struct xm_user;
 
-/* One channel and its SGDMA block; the model's @lock covers it. */
+/* One channel engine and its SGDMA block; the model's @lock covers it. */
 struct xm_chan {
 	struct xdma_model *m;
+	struct xm_user *u;		/* the user logic behind it */
+	unsigned int idx;		/* channel n */
 	bool h2c;
 	u32 irq_bit;			/* in the IRQ block's channel masks */
 	u32 ctrl;
@@ -129,24 +143,15 @@ struct xm_sink_meta {
 	u32 flags;
 };
 
-struct xdma_model {
-	struct device *dev;
-	struct device_dma_parameters dma_parms;
-	struct dmakit_xdma *xd;
-	spinlock_t lock;		/* everything below */
+/* Channel n's user logic (xdma.h): its packet source and its sink. */
+struct xm_user {
+	struct xm_chan *c2h, *h2c;	/* the engines it feeds, drains */
 
-	struct xm_chan h2c, c2h;
-	u8 *mem;			/* AXI-MM: card memory, else NULL */
-
-	/* IRQ block */
-	u32 chan_int_en;
-	u32 chan_int_req;
-	u32 h2c_vec, c2h_vec;
-
-	/* user logic: the packet source and its metadata FIFO */
+	/* the packet source and its metadata FIFO */
 	u32 src_ctrl;
 	u32 pkt_len;
 	u64 rate;
+	u64 seq_base;			/* n << XDMA_SRC_SEQ_CHAN_SHIFT */
 	u64 t0_ns;
 	u64 buf_ns;			/* ns per packet at the rate, 0: max */
 	u64 gen_ns;			/* measured cost of one packet */
@@ -163,7 +168,7 @@ struct xdma_model {
 	u32 meta_head, meta_count;
 	struct hrtimer timer;		/* the source's pace */
 
-	/* user logic: the H2C sink */
+	/* the H2C sink */
 	u64 rx_bytes;
 	u32 rx_packets;
 	u32 rx_crc;			/* running register, ~0 seeded */
@@ -171,6 +176,23 @@ struct xdma_model {
 	u32 rx_pkt_crc;
 	struct xm_sink_meta *rx_meta;
 	u32 rx_meta_head, rx_meta_count;
+};
+
+struct xdma_model {
+	struct device *dev;
+	struct device_dma_parameters dma_parms;
+	struct dmakit_xdma *xd;
+	spinlock_t lock;		/* everything below and in the channels */
+
+	unsigned int nchan;
+	struct xm_chan h2c[XDMA_MAX_CHANNELS], c2h[XDMA_MAX_CHANNELS];
+	struct xm_user user[XDMA_MAX_CHANNELS];
+	u8 *mem;			/* AXI-MM: card memory, else NULL */
+
+	/* IRQ block */
+	u32 chan_int_en;
+	u32 chan_int_req;
+	u32 h2c_vec, c2h_vec;		/* a byte per channel */
 };
 
 static struct workqueue_struct *xm_wq;
@@ -183,55 +205,55 @@ static u32 xm_identifier(u32 target, bool stream, u32 chan)
 }
 
 /* Under @lock: the oldest unfinished packet ends in the FIFO, flagged. */
-static void xm_meta_push(struct xdma_model *m, u32 flags)
+static void xm_meta_push(struct xm_user *u, u32 flags)
 {
 	struct xm_meta *e;
 
-	if (m->meta_count == XDMA_SRC_META_DEPTH)
+	if (u->meta_count == XDMA_SRC_META_DEPTH)
 		return;		/* never: the source waits for room */
-	e = &m->meta[(m->meta_head + m->meta_count) % XDMA_SRC_META_DEPTH];
+	e = &u->meta[(u->meta_head + u->meta_count) % XDMA_SRC_META_DEPTH];
 	*e = (struct xm_meta){
-		.seq = m->seq,
-		.ts = m->pkt_ts,
-		.lost = min_t(u64, m->lost, U32_MAX),
-		.crc = ~m->pkt_crc,
+		.seq = u->seq,
+		.ts = u->pkt_ts,
+		.lost = min_t(u64, u->lost, U32_MAX),
+		.crc = ~u->pkt_crc,
 		.flags = flags,
 	};
-	m->meta_count++;
-	m->seq++;
-	m->lost = 0;
-	m->in_pkt = false;
+	u->meta_count++;
+	u->seq++;
+	u->lost = 0;
+	u->in_pkt = false;
 }
 
 /* Under @lock: a packet the sink got part of ends in its FIFO. */
-static void xm_sink_push(struct xdma_model *m, u32 flags)
+static void xm_sink_push(struct xm_user *u, u32 flags)
 {
 	struct xm_sink_meta *e;
 
-	if (m->rx_meta_count == XDMA_SRC_META_DEPTH)
+	if (u->rx_meta_count == XDMA_SRC_META_DEPTH)
 		return;		/* never: the engine waits for room */
-	e = &m->rx_meta[(m->rx_meta_head + m->rx_meta_count) %
+	e = &u->rx_meta[(u->rx_meta_head + u->rx_meta_count) %
 			XDMA_SRC_META_DEPTH];
 	*e = (struct xm_sink_meta){
-		.len = m->rx_pkt_len,
-		.crc = ~m->rx_pkt_crc,
+		.len = u->rx_pkt_len,
+		.crc = ~u->rx_pkt_crc,
 		.flags = flags,
 	};
-	m->rx_meta_count++;
-	m->rx_pkt_len = 0;
-	m->rx_pkt_crc = ~0U;
+	u->rx_meta_count++;
+	u->rx_pkt_len = 0;
+	u->rx_pkt_crc = ~0U;
 }
 
 /* Under @lock: the engine stops; a packet it was moving is cut off. */
 static void xm_engine_halt(struct xm_chan *ch)
 {
-	struct xdma_model *m = ch->m;
+	struct xm_user *u = ch->u;
 
 	ch->busy = false;
-	if (!ch->h2c && m->in_pkt)
-		xm_meta_push(m, XDMA_SRC_META_ABORTED);
-	if (ch->h2c && m->rx_pkt_len)
-		xm_sink_push(m, XDMA_SRC_META_ABORTED);
+	if (!ch->h2c && u->in_pkt)
+		xm_meta_push(u, XDMA_SRC_META_ABORTED);
+	if (ch->h2c && u->rx_pkt_len)
+		xm_sink_push(u, XDMA_SRC_META_ABORTED);
 }
 
 /* Under @lock: an event the channel may interrupt for.  True: raise it. */
@@ -246,69 +268,76 @@ static bool xm_event(struct xm_chan *ch, u32 stat, u32 ie)
 	return m->chan_int_en & ch->irq_bit;
 }
 
+/* Under @lock: the vector programmed for the channel (its byte). */
+static unsigned int xm_vector(struct xm_chan *ch)
+{
+	u32 v = ch->h2c ? ch->m->h2c_vec : ch->m->c2h_vec;
+
+	return (v >> XDMA_IRQ_VECTOR_SHIFT(ch->idx)) & XDMA_IRQ_VECTOR_MASK;
+}
+
 /* The channel's vector: its handler runs (in the engine's work). */
 static void xm_raise(struct xm_chan *ch)
 {
 	struct xdma_model *m = ch->m;
-	u32 vec;
+	unsigned int vec;
 
 	spin_lock(&m->lock);
-	vec = ch->h2c ? m->h2c_vec : m->c2h_vec;
+	vec = xm_vector(ch);
 	spin_unlock(&m->lock);
-	dmakit_xdma_irq(READ_ONCE(m->xd),
-			(vec >> XDMA_IRQ_VECTOR_SHIFT(0)) & XDMA_IRQ_VECTOR_MASK);
+	dmakit_xdma_irq(READ_ONCE(m->xd), vec);
 }
 
-static void xm_arm(struct xdma_model *m, u64 when_ns)
+static void xm_arm(struct xm_user *u, u64 when_ns)
 {
-	hrtimer_start(&m->timer, ns_to_ktime(when_ns), HRTIMER_MODE_ABS);
+	hrtimer_start(&u->timer, ns_to_ktime(when_ns), HRTIMER_MODE_ABS);
 }
 
 /*
  * Under @lock: is a packet ready to go into the engine?  Starts it (true),
  * or drops or holds it back, arming the timer for its pace (false).
  */
-static bool xm_source_ready(struct xdma_model *m)
+static bool xm_source_ready(struct xm_user *u)
 {
 	u64 now, due;
 
-	if (m->in_pkt)
+	if (u->in_pkt)
 		return true;
-	if (!(m->src_ctrl & XDMA_SRC_CTRL_RUN) || !m->pkt_len)
+	if (!(u->src_ctrl & XDMA_SRC_CTRL_RUN) || !u->pkt_len)
 		return false;
 	now = ktime_get_ns();
 	for (;;) {
-		due = m->t0_ns + m->seq * m->buf_ns;
-		if (m->buf_ns && now < due) {
-			xm_arm(m, due);
+		due = u->t0_ns + (u->seq - u->seq_base) * u->buf_ns;
+		if (u->buf_ns && now < due) {
+			xm_arm(u, due);
 			return false;
 		}
-		if (m->c2h.busy && m->meta_count < XDMA_SRC_META_DEPTH)
+		if (u->c2h->busy && u->meta_count < XDMA_SRC_META_DEPTH)
 			break;
 		/* no free descriptor: back-pressure, or the packet is lost */
-		if (!(m->src_ctrl & XDMA_SRC_CTRL_DROP))
+		if (!(u->src_ctrl & XDMA_SRC_CTRL_DROP))
 			return false;
-		if (!m->buf_ns) {
+		if (!u->buf_ns) {
 			/* as fast as it can: a drop takes a packet's time */
-			if (!m->next_drop_ns)
-				m->next_drop_ns = now + max_t(u64, m->gen_ns,
+			if (!u->next_drop_ns)
+				u->next_drop_ns = now + max_t(u64, u->gen_ns,
 							      NSEC_PER_USEC);
-			if (now < m->next_drop_ns) {
-				xm_arm(m, m->next_drop_ns);
+			if (now < u->next_drop_ns) {
+				xm_arm(u, u->next_drop_ns);
 				return false;
 			}
-			m->next_drop_ns = 0;
+			u->next_drop_ns = 0;
 		}
-		m->seq++;
-		m->lost++;
-		m->drops++;
+		u->seq++;
+		u->lost++;
+		u->drops++;
 	}
-	m->next_drop_ns = 0;
-	m->in_pkt = true;
-	m->pkt_off = 0;
-	m->pkt_crc = ~0U;
-	m->pkt_ts = (m->buf_ns ? due : now) - m->t0_ns;
-	m->pkt_t = now;
+	u->next_drop_ns = 0;
+	u->in_pkt = true;
+	u->pkt_off = 0;
+	u->pkt_crc = ~0U;
+	u->pkt_ts = (u->buf_ns ? due : now) - u->t0_ns;
+	u->pkt_t = now;
 	return true;
 }
 
@@ -401,6 +430,7 @@ static bool xm_desc_done(struct xm_chan *ch, const struct xdma_desc *d,
 static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
 {
 	struct xdma_model *m = ch->m;
+	struct xm_user *u = ch->u;
 	struct dmakit_sim_fill fill;
 	dma_addr_t dst, wb_addr;
 	struct xdma_c2h_wb wb;
@@ -412,11 +442,11 @@ static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
 	if (!xm_fetch(ch, &d, irq))
 		return false;
 	n = min(le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX,
-		m->pkt_len - m->pkt_off);
+		u->pkt_len - u->pkt_off);
 	fill = (struct dmakit_sim_fill){
-		.base = m->seq * DMAKIT_PAYLOAD_K1,
-		.k = (u64)(m->pkt_off / 8 + 1) * DMAKIT_PAYLOAD_K2,
-		.crc = m->pkt_crc,
+		.base = u->seq * DMAKIT_PAYLOAD_K1,
+		.k = (u64)(u->pkt_off / 8 + 1) * DMAKIT_PAYLOAD_K2,
+		.crc = u->pkt_crc,
 	};
 	spin_unlock(&m->lock);
 
@@ -424,7 +454,7 @@ static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
 	wb_addr = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
 	err = dmakit_sim_bus_access(m->dev, dst, n, dmakit_sim_fill_chunk,
 				    &fill);
-	eop = !err && m->pkt_off + n == m->pkt_len;
+	eop = !err && u->pkt_off + n == u->pkt_len;
 	if (!err) {
 		wb.status = cpu_to_le32(XDMA_WB_MAGIC << XDMA_WB_MAGIC_SHIFT |
 					(eop ? XDMA_WB_EOP : 0));
@@ -434,13 +464,13 @@ static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
 
 	spin_lock(&m->lock);
 	if (!err) {
-		m->pkt_off += n;
-		m->pkt_crc = fill.crc;
+		u->pkt_off += n;
+		u->pkt_crc = fill.crc;
 		if (eop) {
-			u64 t = ktime_get_ns() - m->pkt_t;
+			u64 t = ktime_get_ns() - u->pkt_t;
 
-			m->gen_ns = (m->gen_ns * 7 + t) / 8;
-			xm_meta_push(m, 0);
+			u->gen_ns = (u->gen_ns * 7 + t) / 8;
+			xm_meta_push(u, 0);
 		}
 	}
 	return xm_desc_done(ch, &d, err, irq);
@@ -463,6 +493,7 @@ static void xm_rx_chunk(void *va, size_t len, void *ctx)
 static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
 {
 	struct xdma_model *m = ch->m;
+	struct xm_user *u = ch->u;
 	struct xm_rx rx;
 	struct xdma_desc d;
 	dma_addr_t src;
@@ -472,7 +503,7 @@ static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
 	if (!xm_fetch(ch, &d, irq))
 		return false;
 	n = le32_to_cpu(d.len) & XDMA_DESC_LEN_MAX;
-	rx = (struct xm_rx){ .pkt_crc = m->rx_pkt_crc, .run_crc = m->rx_crc };
+	rx = (struct xm_rx){ .pkt_crc = u->rx_pkt_crc, .run_crc = u->rx_crc };
 	spin_unlock(&m->lock);
 
 	src = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
@@ -480,13 +511,13 @@ static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
 
 	spin_lock(&m->lock);
 	if (!err) {
-		m->rx_bytes += n;
-		m->rx_crc = rx.run_crc;
-		m->rx_pkt_crc = rx.pkt_crc;
-		m->rx_pkt_len += n;
+		u->rx_bytes += n;
+		u->rx_crc = rx.run_crc;
+		u->rx_pkt_crc = rx.pkt_crc;
+		u->rx_pkt_len += n;
 		if (le32_to_cpu(d.control) & XDMA_DESC_EOP) {
-			m->rx_packets++;
-			xm_sink_push(m, 0);
+			u->rx_packets++;
+			xm_sink_push(u, 0);
 		}
 	}
 	return xm_desc_done(ch, &d, err, irq);
@@ -528,8 +559,8 @@ static bool xm_chan_ready(struct xm_chan *ch)
 	if (m->mem)
 		return ch->busy;
 	if (ch->h2c)
-		return ch->busy && m->rx_meta_count < XDMA_SRC_META_DEPTH;
-	return xm_source_ready(m) && ch->busy;
+		return ch->busy && ch->u->rx_meta_count < XDMA_SRC_META_DEPTH;
+	return xm_source_ready(ch->u) && ch->busy;
 }
 
 static void xm_work(struct work_struct *work)
@@ -561,9 +592,9 @@ static void xm_work(struct work_struct *work)
 
 static enum hrtimer_restart xm_timer_fn(struct hrtimer *t)
 {
-	struct xdma_model *m = container_of(t, struct xdma_model, timer);
+	struct xm_user *u = container_of(t, struct xm_user, timer);
 
-	queue_work(xm_wq, &m->c2h.work);
+	queue_work(xm_wq, &u->c2h->work);
 	return HRTIMER_NORESTART;
 }
 
@@ -586,58 +617,58 @@ static bool xm_set_ctrl(struct xm_chan *ch, u32 v)
 	return false;
 }
 
-static void xm_set_src_ctrl(struct xdma_model *m, u32 v)
+static void xm_set_src_ctrl(struct xm_user *u, u32 v)
 {
-	if (!(m->src_ctrl & XDMA_SRC_CTRL_RUN) && (v & XDMA_SRC_CTRL_RUN)) {
-		m->seq = 0;
-		m->lost = 0;
-		m->drops = 0;
-		m->in_pkt = false;
-		m->meta_head = 0;
-		m->meta_count = 0;
-		m->next_drop_ns = 0;
-		m->t0_ns = ktime_get_ns();
-		m->buf_ns = m->rate ? div64_u64((u64)m->pkt_len * NSEC_PER_SEC,
-						m->rate) : 0;
+	if (!(u->src_ctrl & XDMA_SRC_CTRL_RUN) && (v & XDMA_SRC_CTRL_RUN)) {
+		u->seq = u->seq_base;
+		u->lost = 0;
+		u->drops = 0;
+		u->in_pkt = false;
+		u->meta_head = 0;
+		u->meta_count = 0;
+		u->next_drop_ns = 0;
+		u->t0_ns = ktime_get_ns();
+		u->buf_ns = u->rate ? div64_u64((u64)u->pkt_len * NSEC_PER_SEC,
+						u->rate) : 0;
 	}
-	m->src_ctrl = v;
+	u->src_ctrl = v;
 }
 
-static void xm_sink_reset(struct xdma_model *m)
+static void xm_sink_reset(struct xm_user *u)
 {
-	m->rx_bytes = 0;
-	m->rx_packets = 0;
-	m->rx_crc = ~0U;
-	m->rx_pkt_len = 0;
-	m->rx_pkt_crc = ~0U;
-	m->rx_meta_head = 0;
-	m->rx_meta_count = 0;
+	u->rx_bytes = 0;
+	u->rx_packets = 0;
+	u->rx_crc = ~0U;
+	u->rx_pkt_len = 0;
+	u->rx_pkt_crc = ~0U;
+	u->rx_meta_head = 0;
+	u->rx_meta_count = 0;
 }
 
-static u32 xm_rd_user(struct xdma_model *m, u32 off)
+static u32 xm_rd_user(struct xm_user *u, u32 off)
 {
-	const struct xm_meta *e = m->meta_count ? &m->meta[m->meta_head] :
+	const struct xm_meta *e = u->meta_count ? &u->meta[u->meta_head] :
 				  NULL;
-	const struct xm_sink_meta *r = m->rx_meta_count ?
-				       &m->rx_meta[m->rx_meta_head] : NULL;
+	const struct xm_sink_meta *r = u->rx_meta_count ?
+				       &u->rx_meta[u->rx_meta_head] : NULL;
 
 	switch (off) {
 	case XDMA_SRC_ID:
 		return XDMA_SRC_ID_VALUE;
 	case XDMA_SRC_CTRL:
-		return m->src_ctrl;
+		return u->src_ctrl;
 	case XDMA_SRC_PKT_LEN:
-		return m->pkt_len;
+		return u->pkt_len;
 	case XDMA_SRC_RATE_LO:
-		return lower_32_bits(m->rate);
+		return lower_32_bits(u->rate);
 	case XDMA_SRC_RATE_HI:
-		return upper_32_bits(m->rate);
+		return upper_32_bits(u->rate);
 	case XDMA_SRC_DROPS_LO:
-		return lower_32_bits(m->drops);
+		return lower_32_bits(u->drops);
 	case XDMA_SRC_DROPS_HI:
-		return upper_32_bits(m->drops);
+		return upper_32_bits(u->drops);
 	case XDMA_SRC_META_COUNT:
-		return m->meta_count;
+		return u->meta_count;
 	case XDMA_SRC_META_SEQ_LO:
 		return e ? lower_32_bits(e->seq) : 0;
 	case XDMA_SRC_META_SEQ_HI:
@@ -653,15 +684,15 @@ static u32 xm_rd_user(struct xdma_model *m, u32 off)
 	case XDMA_SRC_META_FLAGS:
 		return e ? e->flags : 0;
 	case XDMA_SINK_BYTES_LO:
-		return lower_32_bits(m->rx_bytes);
+		return lower_32_bits(u->rx_bytes);
 	case XDMA_SINK_BYTES_HI:
-		return upper_32_bits(m->rx_bytes);
+		return upper_32_bits(u->rx_bytes);
 	case XDMA_SINK_PACKETS:
-		return m->rx_packets;
+		return u->rx_packets;
 	case XDMA_SINK_CRC:
-		return ~m->rx_crc;
+		return ~u->rx_crc;
 	case XDMA_SINK_META_COUNT:
-		return m->rx_meta_count;
+		return u->rx_meta_count;
 	case XDMA_SINK_META_LEN:
 		return r ? r->len : 0;
 	case XDMA_SINK_META_CRC:
@@ -673,72 +704,84 @@ static u32 xm_rd_user(struct xdma_model *m, u32 off)
 }
 
 /* Returns the engine whose work should run, or NULL. */
-static struct xm_chan *xm_wr_user(struct xdma_model *m, u32 off, u32 v)
+static struct xm_chan *xm_wr_user(struct xm_user *u, u32 off, u32 v)
 {
 	switch (off) {
 	case XDMA_SRC_CTRL:
 		/* it starts timing; the engine's start kicks the work */
-		xm_set_src_ctrl(m, v);
+		xm_set_src_ctrl(u, v);
 		break;
 	case XDMA_SRC_PKT_LEN:
-		m->pkt_len = v & ~7U;
+		u->pkt_len = v & ~7U;
 		break;
 	case XDMA_SRC_RATE_LO:
-		m->rate = (m->rate & ~0xffffffffULL) | v;
+		u->rate = (u->rate & ~0xffffffffULL) | v;
 		break;
 	case XDMA_SRC_RATE_HI:
-		m->rate = (m->rate & 0xffffffffULL) | (u64)v << 32;
+		u->rate = (u->rate & 0xffffffffULL) | (u64)v << 32;
 		break;
 	case XDMA_SRC_META_POP:
-		if (m->meta_count) {
-			m->meta_head = (m->meta_head + 1) % XDMA_SRC_META_DEPTH;
-			m->meta_count--;
-			return &m->c2h;	/* room again for a waiting source */
+		if (u->meta_count) {
+			u->meta_head = (u->meta_head + 1) % XDMA_SRC_META_DEPTH;
+			u->meta_count--;
+			return u->c2h;	/* room again for a waiting source */
 		}
 		break;
 	case XDMA_SINK_CTRL:
 		if (v & XDMA_SINK_CTRL_RESET)
-			xm_sink_reset(m);
+			xm_sink_reset(u);
 		break;
 	case XDMA_SINK_META_POP:
-		if (m->rx_meta_count) {
-			m->rx_meta_head = (m->rx_meta_head + 1) %
+		if (u->rx_meta_count) {
+			u->rx_meta_head = (u->rx_meta_head + 1) %
 					  XDMA_SRC_META_DEPTH;
-			m->rx_meta_count--;
-			return &m->h2c;	/* room again for a waiting engine */
+			u->rx_meta_count--;
+			return u->h2c;	/* room again for a waiting engine */
 		}
 		break;
 	}
 	return NULL;
 }
 
-/* The channel (and SGDMA) block @off falls in, or NULL. */
+/* The user logic block @off (user BAR) falls in, or NULL. */
+static struct xm_user *xm_user_at(struct xdma_model *m, u32 off)
+{
+	u32 n = off / XDMA_USER_CHAN(1);
+
+	return n < m->nchan ? &m->user[n] : NULL;
+}
+
+/* The channel (and SGDMA) block @off (DMA BAR) falls in, or NULL. */
 static struct xm_chan *xm_chan_at(struct xdma_model *m, u32 off)
 {
+	u32 n = XDMA_ID_CHANNEL(off);	/* [11:8], as in the identifiers */
+
+	if (n >= m->nchan)
+		return NULL;
 	switch (off & ~(XDMA_CHAN_STRIDE - 1)) {
-	case XDMA_H2C_CHAN(0):
-	case XDMA_H2C_SGDMA(0):
-		return &m->h2c;
-	case XDMA_C2H_CHAN(0):
-	case XDMA_C2H_SGDMA(0):
-		return &m->c2h;
+	case XDMA_H2C_CHAN(0) ... XDMA_H2C_CHAN(XDMA_MAX_CHANNELS - 1):
+	case XDMA_H2C_SGDMA(0) ... XDMA_H2C_SGDMA(XDMA_MAX_CHANNELS - 1):
+		return &m->h2c[n];
+	case XDMA_C2H_CHAN(0) ... XDMA_C2H_CHAN(XDMA_MAX_CHANNELS - 1):
+	case XDMA_C2H_SGDMA(0) ... XDMA_C2H_SGDMA(XDMA_MAX_CHANNELS - 1):
+		return &m->c2h[n];
 	}
 	return NULL;
 }
 
-static u32 xm_identifier_at(u32 block)
+/* Block @block's identifier; channel blocks only for channels present. */
+static u32 xm_identifier_at(struct xdma_model *m, u32 block)
 {
+	const struct xm_chan *ch = xm_chan_at(m, block);
+	u32 target = block >> 12;
+
+	if (ch && (target == XDMA_TARGET_H2C || target == XDMA_TARGET_C2H))
+		return xm_identifier(target, !sim_xdma_mm, ch->idx);
+	if (ch)
+		return xm_identifier(target, false, ch->idx);
 	switch (block) {
-	case XDMA_H2C_CHAN(0):
-		return xm_identifier(XDMA_TARGET_H2C, !sim_xdma_mm, 0);
-	case XDMA_C2H_CHAN(0):
-		return xm_identifier(XDMA_TARGET_C2H, !sim_xdma_mm, 0);
 	case XDMA_IRQ_BLOCK:
 		return xm_identifier(XDMA_TARGET_IRQ, false, 0);
-	case XDMA_H2C_SGDMA(0):
-		return xm_identifier(XDMA_TARGET_H2C_SGDMA, false, 0);
-	case XDMA_C2H_SGDMA(0):
-		return xm_identifier(XDMA_TARGET_C2H_SGDMA, false, 0);
 	case XDMA_SGDMA_COMMON:
 		return xm_identifier(XDMA_TARGET_SGDMA_COMMON, false, 0);
 	}
@@ -752,7 +795,7 @@ static u32 xm_rd_dma(struct xdma_model *m, u32 off)
 	bool sgdma = (block >> 12) >= XDMA_TARGET_H2C_SGDMA;
 
 	if (reg == XDMA_REG_IDENTIFIER)
-		return xm_identifier_at(block);
+		return xm_identifier_at(m, block);
 	if (ch && sgdma) {
 		switch (reg) {
 		case XDMA_SGDMA_DESC_LO:
@@ -873,7 +916,8 @@ static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
 	spin_lock(&m->lock);
 	/* an AXI-MM card has no user logic: no user BAR */
 	if (bar == XDMA_BAR_USER && !m->mem)
-		v = xm_rd_user(m, off);
+		v = xm_user_at(m, off) ? xm_rd_user(xm_user_at(m, off),
+						    off % XDMA_USER_CHAN(1)) : 0;
 	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
 		v = xm_rd_dma(m, off);
 	spin_unlock(&m->lock);
@@ -888,8 +932,9 @@ static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
 	/* as iowrite32: the CPU's memory writes before the register's */
 	wmb();
 	spin_lock(&m->lock);
-	if (bar == XDMA_BAR_USER && !m->mem)
-		kick = xm_wr_user(m, off, v);
+	if (bar == XDMA_BAR_USER && !m->mem && xm_user_at(m, off))
+		kick = xm_wr_user(xm_user_at(m, off), off % XDMA_USER_CHAN(1),
+				  v);
 	else if (bar == XDMA_BAR_DMA && off < XDMA_BAR_SIZE)
 		kick = xm_wr_dma(m, off, v);
 	spin_unlock(&m->lock);
@@ -897,13 +942,26 @@ static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
 		queue_work(xm_wq, &kick->work);
 }
 
-/* The handlers run from the engines' work: synchronize_irq() is a flush. */
+/*
+ * The handlers run from the engines' work: synchronize_irq() of @vec is
+ * a flush of the work of every engine programmed to raise it.
+ */
 static void xm_sync_irq(void *ctx, unsigned int vec)
 {
 	struct xdma_model *m = ctx;
+	struct xm_chan *raises[2 * XDMA_MAX_CHANNELS];
+	unsigned int i, n = 0;
 
-	flush_work(&m->h2c.work);
-	flush_work(&m->c2h.work);
+	spin_lock(&m->lock);
+	for (i = 0; i < m->nchan; i++) {
+		if (xm_vector(&m->h2c[i]) == vec)
+			raises[n++] = &m->h2c[i];
+		if (xm_vector(&m->c2h[i]) == vec)
+			raises[n++] = &m->c2h[i];
+	}
+	spin_unlock(&m->lock);
+	while (n--)
+		flush_work(&raises[n]->work);
 }
 
 static const struct xdma_io xm_io = {
@@ -912,18 +970,44 @@ static const struct xdma_io xm_io = {
 	.sync_irq = xm_sync_irq,
 };
 
-static void xm_chan_init(struct xdma_model *m, struct xm_chan *ch, bool h2c)
+static void xm_chan_init(struct xdma_model *m, struct xm_chan *ch,
+			 unsigned int n, bool h2c)
 {
 	ch->m = m;
+	ch->u = &m->user[n];
+	ch->idx = n;
 	ch->h2c = h2c;
-	ch->irq_bit = h2c ? XM_H2C_IRQ_BIT : XM_C2H_IRQ_BIT;
+	ch->irq_bit = h2c ? XDMA_IRQ_H2C_BIT(n) : XDMA_IRQ_C2H_BIT(n);
 	INIT_WORK(&ch->work, xm_work);
+}
+
+/* Channel @n's user logic: its FIFOs, its timer, its engines. */
+static int xm_user_init(struct xdma_model *m, unsigned int n)
+{
+	struct xm_user *u = &m->user[n];
+
+	u->meta = devm_kcalloc(m->dev, XDMA_SRC_META_DEPTH, sizeof(*u->meta),
+			       GFP_KERNEL);
+	u->rx_meta = devm_kcalloc(m->dev, XDMA_SRC_META_DEPTH,
+				  sizeof(*u->rx_meta), GFP_KERNEL);
+	if (!u->meta || !u->rx_meta)
+		return -ENOMEM;
+	u->seq_base = (u64)n << XDMA_SRC_SEQ_CHAN_SHIFT;
+	u->h2c = &m->h2c[n];
+	u->c2h = &m->c2h[n];
+	hrtimer_setup(&u->timer, xm_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS);
+	xm_chan_init(m, &m->h2c[n], n, true);
+	xm_chan_init(m, &m->c2h[n], n, false);
+	xm_sink_reset(u);
+	return 0;
 }
 
 static int xm_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
 	struct xdma_model *m;
+	unsigned int i;
 	int ret;
 
 	/* the engines translate bus addresses as dma-direct does */
@@ -934,29 +1018,25 @@ static int xm_probe(struct platform_device *pdev)
 	m = devm_kzalloc(dev, sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
-	m->meta = devm_kcalloc(dev, XDMA_SRC_META_DEPTH, sizeof(*m->meta),
-			       GFP_KERNEL);
-	m->rx_meta = devm_kcalloc(dev, XDMA_SRC_META_DEPTH,
-				  sizeof(*m->rx_meta), GFP_KERNEL);
-	if (!m->meta || !m->rx_meta)
-		return -ENOMEM;
+	m->dev = dev;
+	m->nchan = sim_xdma_channels;
+	spin_lock_init(&m->lock);
+	for (i = 0; i < m->nchan; i++) {
+		ret = xm_user_init(m, i);
+		if (ret)
+			return ret;
+	}
 	if (sim_xdma_mm) {
 		m->mem = vzalloc(XM_MM_SIZE);
 		if (!m->mem)
 			return -ENOMEM;
 	}
-	m->dev = dev;
 	dev->dma_parms = &m->dma_parms;
 	dma_set_max_seg_size(dev, XDMA_DESC_LEN_MAX & PAGE_MASK);
-	spin_lock_init(&m->lock);
-	hrtimer_setup(&m->timer, xm_timer_fn, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_ABS);
-	xm_chan_init(m, &m->h2c, true);
-	xm_chan_init(m, &m->c2h, false);
-	xm_sink_reset(m);
 	platform_set_drvdata(pdev, m);
 	ret = dmakit_xdma_attach(&m->xd, dev, dev, &xm_io, m,
-				 m->mem ? XM_MM_SIZE : 0);
+				 m->mem ? XM_MM_SIZE : 0,
+				 sim_xdma_vectors ?: 2 * m->nchan);
 	if (ret) {
 		vfree(m->mem);
 		dev->dma_parms = NULL;
@@ -968,18 +1048,23 @@ static int xm_probe(struct platform_device *pdev)
 static void xm_remove_card(struct platform_device *pdev)
 {
 	struct xdma_model *m = platform_get_drvdata(pdev);
+	unsigned int i;
 
 	dmakit_xdma_detach(m->xd);
 	/* the engines are stopped: no timer or work may be left */
 	spin_lock(&m->lock);
-	m->src_ctrl = 0;
-	m->h2c.busy = false;
-	m->c2h.busy = false;
+	for (i = 0; i < m->nchan; i++) {
+		m->user[i].src_ctrl = 0;
+		m->h2c[i].busy = false;
+		m->c2h[i].busy = false;
+	}
 	spin_unlock(&m->lock);
-	hrtimer_cancel(&m->timer);
-	cancel_work_sync(&m->c2h.work);
-	cancel_work_sync(&m->h2c.work);
-	hrtimer_cancel(&m->timer);
+	for (i = 0; i < m->nchan; i++) {
+		hrtimer_cancel(&m->user[i].timer);
+		cancel_work_sync(&m->c2h[i].work);
+		cancel_work_sync(&m->h2c[i].work);
+		hrtimer_cancel(&m->user[i].timer);
+	}
 	vfree(m->mem);
 	pdev->dev.dma_parms = NULL;
 }
@@ -1010,8 +1095,13 @@ int dmakit_xdma_model_init(void)
 
 	if (!sim_xdma_count)
 		return 0;
-	if (sim_xdma_count > DMAKIT_MAX_CARDS)
+	if (sim_xdma_count > DMAKIT_MAX_CARDS || !sim_xdma_channels ||
+	    sim_xdma_channels > XDMA_MAX_CHANNELS ||
+	    sim_xdma_vectors > XDMA_IRQ_VECTOR_MASK + 1) {
+		pr_err("dmakit: sim_xdma_channels must be 1..%u and sim_xdma_vectors 0..%u\n",
+		       XDMA_MAX_CHANNELS, XDMA_IRQ_VECTOR_MASK + 1);
 		return -EINVAL;
+	}
 	xm_wq = alloc_workqueue("dmakit-xdma", WQ_UNBOUND, 0);
 	if (!xm_wq)
 		return -ENOMEM;

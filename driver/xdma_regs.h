@@ -108,6 +108,8 @@
  * channel interrupt bits: the H2C channels' from bit 0, then the C2H
  * channels'; vector registers: one byte per channel, vector in [4:0]
  */
+#define XDMA_IRQ_H2C_BIT(ch)		BIT(ch)
+#define XDMA_IRQ_C2H_BIT(ch)		BIT(XDMA_MAX_CHANNELS + (ch))
 #define XDMA_IRQ_VECTOR_SHIFT(ch)	((ch) * 8)
 #define XDMA_IRQ_VECTOR_MASK		0x1f
 

@@ -42,7 +42,7 @@ for k in $STOCK_KERNELS; do
 	t_check "$k: no bad-descriptor switch in the production module (test builds only)" \
 		sh -c "! grep -Eq '^parm: +sim_xdma_bad_desc:' $TMPDIR/modinfo"
 	for p in sim sim_rate ring_nbufs ring_bufsize no_msi sim_xfer_us xfer_pin_mb \
-		 sim_xdma sim_xdma_mm; do
+		 sim_xdma sim_xdma_mm sim_xdma_channels sim_xdma_vectors; do
 		t_grep "$k: parameter $p documented" "^parm: +$p:[a-z]" "$TMPDIR/modinfo"
 	done
 done

@@ -131,8 +131,9 @@ json_get() {
 # runner: "@@DMA-API error_count=N disabled=D entries=N" and one
 # "@@DMA-API-HELD <dump line>" per mapping still held for one of the
 # driver's devices -- the edu PCI function ($EDU_BDF, named at boot: it
-# may be gone by now), the simulated cards (dmakit-sim.N) -- whichever
-# driver name the dump shows (dmakit / dmakit-sim while bound, the bus's
+# may be gone by now), the simulated cards (dmakit-sim.N) and XDMA models
+# (dmakit-xdma.N) -- whichever driver name the dump shows (dmakit /
+# dmakit-sim / dmakit-xdma while bound, the bus's
 # name once unbound).  dma_api_report base: only the counter, as
 # "@@DMA-API-BASE error_count=N".
 dma_api_report() {
@@ -143,8 +144,8 @@ dma_api_report() {
 		return 0
 	fi
 	echo "@@DMA-API error_count=$(cat $d/error_count) disabled=$(cat $d/disabled) entries=$(wc -l <$d/dump)"
-	awk -v bdf="${EDU_BDF:-none}" '$1 == bdf || $1 ~ /^dmakit-sim\./ ||
-		$2 == "dmakit" || $2 == "dmakit-sim" { print "@@DMA-API-HELD " $0 }' $d/dump
+	awk -v bdf="${EDU_BDF:-none}" '$1 == bdf || $1 ~ /^dmakit-(sim|xdma)\./ ||
+		$2 == "dmakit" || $2 == "dmakit-sim" || $2 == "dmakit-xdma" { print "@@DMA-API-HELD " $0 }' $d/dump
 }
 
 # Whether lockdep is still on (debug kernels; it switches itself off after

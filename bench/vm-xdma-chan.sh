@@ -20,32 +20,21 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VM=$TOP/tests/vm
 OUT=$VM/out/bench-xdma-chan
-STATIC=$VM/out/static
+. "$TOP/bench/lib.sh"
+. "$TOP/bench/vm/lib.sh"
 total=256M
 kernel=stock-6.12
 while [ $# -gt 0 ]; do
 	case $1 in
 	--total) total=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h | --help) bench_help; exit 0 ;;
 	*) echo "bench/vm-xdma-chan.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
-for tool in qemu-system-x86_64 cpio socat; do
-	command -v $tool >/dev/null ||
-		{ echo "bench/vm-xdma-chan.sh: $tool is missing (scripts/setup.sh)" >&2; exit 1; }
-done
-. "$VM/kernels.sh"
-. "$VM/vmlib.sh"
-kernel_setup "$kernel" || { echo "bench/vm-xdma-chan.sh: $KERNEL_MISSING" >&2; exit 1; }
-
-echo "host: $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg); guest kernel $KVER"
-make -s -C "$VM" userspace >/dev/null
-mkdir -p "$OUT"
-build_module "$OUT" || { echo "bench/vm-xdma-chan.sh: module build failed" >&2; exit 1; }
-pack_initramfs "$OUT" "$TOP/bench/vm/xdma-chan-guest.sh"
+bench_vm_setup bench/vm-xdma-chan.sh "$kernel" "$TOP/bench/vm/xdma-chan-guest.sh"
 truncate -s 16M "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img"
-VM_APPEND="console=ttyS0 panic=-1 loglevel=5 clocksource=tsc tsc=reliable no_timer_check DMAKIT_VM_CONFIG=bench DMAKIT_BENCH_TOTAL=$total"
+VM_APPEND="$BENCH_VM_APPEND DMAKIT_BENCH_TOTAL=$total"
 log=$OUT/console.log
 t0=$(date +%s)
 vm_boot "$OUT/initramfs.gz" "$log" 3000 "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img" -- \
@@ -53,11 +42,7 @@ vm_boot "$OUT/initramfs.gz" "$log" 3000 "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img
 t1=$(date +%s)
 rm -f "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img"
 echo "host: load after: $(cut -d' ' -f1-3 /proc/loadavg); the guest ran $((t1 - t0)) s"
-if ! grep -q '^@@BENCH channels=done' "$log"; then
-	echo "bench/vm-xdma-chan.sh: the guest did not finish; see $log" >&2
-	grep -E '^@@|not ok' "$log" | tail -n 20 >&2
-	exit 1
-fi
+bench_vm_finished bench/vm-xdma-chan.sh "$log" '^@@BENCH channels=done' || exit 1
 grep '^@@BENCH channels=[0-9]' "$log" | sed 's/^@@BENCH //' >"$OUT/results.txt"
 python3 - "$OUT/results.txt" <<'PY'
 import sys

@@ -87,6 +87,7 @@
 				 XDMA_CTRL_IE_DESC_COMPLETED | \
 				 XDMA_CTRL_IE_MAGIC_STOPPED | \
 				 XDMA_CTRL_IE_READ_ERROR | \
+				 XDMA_CTRL_IE_WRITE_ERROR | \
 				 XDMA_CTRL_IE_DESC_ERROR)
 
 struct dmakit_xdma;
@@ -537,6 +538,27 @@ static int xdma_xfer_chain_start(struct dmakit_card *card,
 	return 0;
 }
 
+/*
+ * A stopping engine's status: busy dropped, or the device is gone (all-
+ * ones: no use waiting for it).
+ */
+static bool xdma_stopped(u32 status)
+{
+	return !(status & XDMA_STAT_BUSY) || status == ~0U;
+}
+
+/* What a bounded wait for an engine to stop (@ret, @status) ended with. */
+static void xdma_stop_check(struct dmakit_card *card, bool h2c,
+			    const char *what, int ret, u32 status)
+{
+	if (ret)
+		dev_err(&card->dev, "%s engine still busy %d s after %s (status %#x)\n",
+			h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, what, status);
+	else if (status == ~0U)
+		dev_err_ratelimited(&card->dev, "%s engine: device not responding (reads all-ones) at %s\n",
+				    h2c ? "H2C" : "C2H", what);
+}
+
 /* 1 while a chain runs, 0 idle, -ENODEV if the card reads all-ones. */
 static int xdma_xfer_poll(struct dmakit_card *card)
 {
@@ -557,19 +579,18 @@ static void xdma_xfer_abort(struct dmakit_card *card)
 	struct xdma_chan *xc = card->hw_priv;
 	unsigned int i;
 	u32 status;
+	int ret;
 
 	for (i = 0; i < 2; i++) {
 		u32 ch = xdma_chan_base(xc, !i);
 
 		xdma_wr(xc->xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL_W1C,
 			XDMA_CTRL_RUN);
-		if (read_poll_timeout(xdma_rd, status,
-				      !(status & XDMA_STAT_BUSY), 100,
-				      XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false,
-				      xc->xd, XDMA_BAR_DMA,
-				      ch + XDMA_CHAN_STATUS))
-			dev_err(&card->dev, "%s engine still busy %d s after abort (status %#x)\n",
-				i ? "C2H" : "H2C", XDMA_STOP_TIMEOUT_S, status);
+		ret = read_poll_timeout(xdma_rd, status, xdma_stopped(status),
+					100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC,
+					false, xc->xd, XDMA_BAR_DMA,
+					ch + XDMA_CHAN_STATUS);
+		xdma_stop_check(card, !i, "abort", ret, status);
 	}
 	xdma_sync_irq(xc, true);
 	xdma_sync_irq(xc, false);
@@ -739,12 +760,10 @@ static void xdma_stream_stop(struct dmakit_card *card)
 		xdma_user_wr(xc, XDMA_SRC_CTRL, 0);
 	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
 	/* it finishes the descriptor it is on, then touches nothing more */
-	ret = read_poll_timeout(xdma_chan_rd, status, !(status & XDMA_STAT_BUSY),
+	ret = read_poll_timeout(xdma_chan_rd, status, xdma_stopped(status),
 				100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false, xc,
 				XDMA_CHAN_STATUS);
-	if (ret)
-		dev_err(&card->dev, "%s engine still busy %d s after stop (status %#x)\n",
-			xc->h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, status);
+	xdma_stop_check(card, xc->h2c, "stop", ret, status);
 	xdma_wr(xc->xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1C,
 		xdma_chan_irq_bit(xc, xc->h2c));
 	xdma_chan_wr(xc, XDMA_CHAN_INT_ENABLE, 0);

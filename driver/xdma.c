@@ -144,6 +144,8 @@ struct xdma_chan {
 	u32 qhead, qlen;
 	u32 inflight;
 	u32 chain_done;
+
+	u64 drops;			/* the last count the card gave */
 };
 
 /* One device: its channels 0..@nchan-1, each a card. */
@@ -716,6 +718,7 @@ static int xdma_stream_start(struct dmakit_card *card,
 	xc->chain_done = 0;
 	xc->chain_busy = false;
 	xc->running = true;
+	xc->drops = 0;
 	spin_unlock(&xc->lock);
 
 	/* the channel: its vector, interrupts, the count written back */
@@ -835,7 +838,10 @@ static u64 xdma_stream_drops(struct dmakit_card *card)
 		hi = xdma_user_rd(xc, XDMA_SRC_DROPS_HI);
 		lo = xdma_user_rd(xc, XDMA_SRC_DROPS_LO);
 	} while (hi != xdma_user_rd(xc, XDMA_SRC_DROPS_HI));
-	return (u64)hi << 32 | lo;
+	/* all-ones: the card is gone, not 2^64 - 1 buffers dropped */
+	if (hi != ~0U || lo != ~0U)
+		WRITE_ONCE(xc->drops, (u64)hi << 32 | lo);
+	return READ_ONCE(xc->drops);
 }
 
 /*

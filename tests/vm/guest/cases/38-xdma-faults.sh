@@ -134,6 +134,7 @@ wait $rec
 echo "  record exit $?: $(cat /tmp/v1.json)"
 t_check "  with what came before (result $(json_get /tmp/v1.json result), $(json_get /tmp/v1.json buffers) buffers)" \
 	test "$(json_get /tmp/v1.json buffers)" -gt 0
+t_eq "  no drops made up from all-ones reads" "$(json_get /tmp/v1.json dropped)" 0
 t_check "  its stop saw the device gone" \
 	test "$(dmesg_count "device not responding")" -gt "$nr0"
 t_check "  and did not wait for busy (no 'still busy')" \

@@ -12,8 +12,9 @@
 #   with --duration ends on time; one with --size waits for the card (no
 #   watchdog on the stream: it goes on when the stall ends);
 # - a vanished device (sim_xdma_vanished=1: registers read all-ones):
-#   a waiting transaction fails with ENODEV and the driver says so, the
-#   stops do not wait for a busy bit that cannot drop, rmmod is clean.
+#   a waiting transaction fails with ENODEV and the driver says so; a
+#   stream's buffer in flight is a DMA error, the recording ends on time;
+#   the stops do not wait for a busy bit that cannot drop, rmmod is clean.
 # Every wait is bounded generously (the debug kernel under TCG).
 . /dmakit/lib.sh
 
@@ -121,22 +122,31 @@ t_eq "  verify" $? 0
 rm -f /mnt/s2.*
 
 # --- vanished device, AXI-ST -----------------------------------------
-# under a recording: it ends on time, the stop does not wait for busy
-nr0=$(dmesg_count "device not responding")
+# under a recording: the chain's watch finds the card reading all-ones
+# (as edu's stream watchdog does), the buffer the engine was on is a DMA
+# error, the recording ends on time, its stop does not wait for busy
+nr0=$(dmesg_count "stream: device not responding (reads all-ones)")
+e0=$(cat "$s/counters/errors")
 sub0=$(cat "$s/counters/submitted")
 echo 4194304 >"$s/rate"	# 16 buffers/s
-dmakit record -d "$xd" -o /mnt/v1.dat --duration 6s --json --quiet >/tmp/v1.json &
+dmakit record -d "$xd" -o /mnt/v1.dat --duration 15s --json --quiet >/tmp/v1.json &
 rec=$!
 t_check "recording under way" wait_for 60 submitted_over "$s" $((sub0 + 4))
 echo 1 >$P/sim_xdma_vanished
-t_check "the card vanishes: record --duration 6s ends (60 s bound)" wait_for 60 not_running $rec
+t_check "the card vanishes: the driver says so" wait_for 60 \
+	sh -c "test \$(dmesg | grep -c 'stream: device not responding (reads all-ones)') -gt $nr0"
+t_eq "  one buffer ended as a DMA error" "$(($(cat "$s/counters/errors") - e0))" 1
+t_check "  record --duration 15s ends (60 s bound)" wait_for 60 not_running $rec
 wait $rec
 echo "  record exit $?: $(cat /tmp/v1.json)"
 t_check "  with what came before (result $(json_get /tmp/v1.json result), $(json_get /tmp/v1.json buffers) buffers)" \
-	test "$(json_get /tmp/v1.json buffers)" -gt 0
+	test "$(json_get /tmp/v1.json buffers)" -gt 1
+t_eq "  and the DMA error" "$(json_get /tmp/v1.json dma_errors)" 1
 t_eq "  no drops made up from all-ones reads" "$(json_get /tmp/v1.json dropped)" 0
+dmakit verify /mnt/v1.dat --allow-dma-errors >/dev/null
+t_eq "  verify --allow-dma-errors" $? 0
 t_check "  its stop saw the device gone" \
-	test "$(dmesg_count "device not responding")" -gt "$nr0"
+	sh -c "dmesg | grep -q 'C2H engine: device not responding (reads all-ones) at stop'"
 t_check "  and did not wait for busy (no 'still busy')" \
 	sh -c "! dmesg | grep -q 'still busy'"
 rm -f /mnt/v1.*

@@ -211,4 +211,9 @@ dmakit xfer -d "$xd" --to-host --size 4K --timeout 60s -q 2>/tmp/mv2.err
 t_eq "  the next transaction fails at once" $? 1
 t_check "    with ENODEV" grep -qi "no such device" /tmp/mv2.err
 rmmod_gone
+DMAKIT_KO=$TEST_MOD load_dmakit sim_xdma=1 sim_xdma_mm=1
+xd=$(card_dev xdma)
+dmakit xfer -d "$xd" --to-host --size 64K --check --timeout 60s -q
+t_eq "reloaded, the card works" $? 0
+t_check "rmmod" unload_dmakit
 t_done

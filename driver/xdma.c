@@ -28,8 +28,12 @@
  * logic's metadata FIFO -- and, once the chain has stopped, starts the
  * next one with what was posted meanwhile.  A magic or bus error stops
  * the engine: the buffer it was on is reported with a DMA error, the rest
- * go into the next chain.  Stop: run cleared, then a bounded wait for
- * busy to drop, interrupts off, synchronize_irq.
+ * go into the next chain.  While a chain runs, a watch reads the channel's
+ * identifier every second: all-ones (the card is gone) reports the buffer
+ * the engine was on as a DMA error and starts no chain until the stream
+ * starts again; it does not look for a slow engine (AXI-ST waits for the
+ * user logic).  Stop: run cleared, then a bounded wait for busy to drop
+ * (or the status reading all-ones), interrupts off, synchronize_irq.
  *
  * H2C stream, channel n (the ring set up host to card): the same chains
  * over the first buf->len bytes of each posted buffer, the last
@@ -68,6 +72,7 @@
 #include <linux/delay.h>
 #include <linux/iopoll.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "dmakit.h"
 #include "xdma.h"
@@ -83,10 +88,17 @@
  * a ring buffer; generous for a debug kernel under TCG on a loaded host.
  */
 #define XDMA_STOP_TIMEOUT_S	5
+/*
+ * How often a running stream's chain checks that the card still answers:
+ * no completion for a while is no sign of trouble (AXI-ST: the engine
+ * waits for the user logic's packets), a DMA BAR of all-ones is.
+ */
+#define XDMA_WATCH_MS		1000
 #define XDMA_CHAN_IE		(XDMA_CTRL_IE_DESC_STOPPED | \
 				 XDMA_CTRL_IE_DESC_COMPLETED | \
 				 XDMA_CTRL_IE_MAGIC_STOPPED | \
 				 XDMA_CTRL_IE_READ_ERROR | \
+				 XDMA_CTRL_IE_WRITE_ERROR | \
 				 XDMA_CTRL_IE_DESC_ERROR)
 
 struct dmakit_xdma;
@@ -117,6 +129,8 @@ struct xdma_chan {
 	bool running;			/* between stream start and stop */
 	bool h2c;			/* the channel in use: H2C or C2H */
 	bool chain_busy;		/* the engine runs a chain */
+	bool gone;			/* read all-ones: no chain until restart */
+	struct delayed_work watch;	/* while a chain runs */
 	struct dmakit_stream_cfg cfg;
 
 	/*
@@ -143,6 +157,8 @@ struct xdma_chan {
 	u32 qhead, qlen;
 	u32 inflight;
 	u32 chain_done;
+
+	u64 drops;			/* the last count the card gave */
 };
 
 /* One device: its channels 0..@nchan-1, each a card. */
@@ -333,6 +349,7 @@ static void xdma_chain_start(struct xdma_chan *xc)
 	xc->inflight = xc->qlen;
 	xc->chain_done = 0;
 	xc->chain_busy = true;
+	mod_delayed_work(system_wq, &xc->watch, msecs_to_jiffies(XDMA_WATCH_MS));
 	WRITE_ONCE(*xc->count_wb, 0);
 	/* descriptors in memory before the engine is told (xdma_io.wr) */
 	dma_wmb();
@@ -537,6 +554,27 @@ static int xdma_xfer_chain_start(struct dmakit_card *card,
 	return 0;
 }
 
+/*
+ * A stopping engine's status: busy dropped, or the device is gone (all-
+ * ones: no use waiting for it).
+ */
+static bool xdma_stopped(u32 status)
+{
+	return !(status & XDMA_STAT_BUSY) || status == ~0U;
+}
+
+/* What a bounded wait for an engine to stop (@ret, @status) ended with. */
+static void xdma_stop_check(struct dmakit_card *card, bool h2c,
+			    const char *what, int ret, u32 status)
+{
+	if (ret)
+		dev_err(&card->dev, "%s engine still busy %d s after %s (status %#x)\n",
+			h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, what, status);
+	else if (status == ~0U)
+		dev_err_ratelimited(&card->dev, "%s engine: device not responding (reads all-ones) at %s\n",
+				    h2c ? "H2C" : "C2H", what);
+}
+
 /* 1 while a chain runs, 0 idle, -ENODEV if the card reads all-ones. */
 static int xdma_xfer_poll(struct dmakit_card *card)
 {
@@ -557,19 +595,18 @@ static void xdma_xfer_abort(struct dmakit_card *card)
 	struct xdma_chan *xc = card->hw_priv;
 	unsigned int i;
 	u32 status;
+	int ret;
 
 	for (i = 0; i < 2; i++) {
 		u32 ch = xdma_chan_base(xc, !i);
 
 		xdma_wr(xc->xd, XDMA_BAR_DMA, ch + XDMA_CHAN_CONTROL_W1C,
 			XDMA_CTRL_RUN);
-		if (read_poll_timeout(xdma_rd, status,
-				      !(status & XDMA_STAT_BUSY), 100,
-				      XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false,
-				      xc->xd, XDMA_BAR_DMA,
-				      ch + XDMA_CHAN_STATUS))
-			dev_err(&card->dev, "%s engine still busy %d s after abort (status %#x)\n",
-				i ? "C2H" : "H2C", XDMA_STOP_TIMEOUT_S, status);
+		ret = read_poll_timeout(xdma_rd, status, xdma_stopped(status),
+					100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC,
+					false, xc->xd, XDMA_BAR_DMA,
+					ch + XDMA_CHAN_STATUS);
+		xdma_stop_check(card, !i, "abort", ret, status);
 	}
 	xdma_sync_irq(xc, true);
 	xdma_sync_irq(xc, false);
@@ -652,6 +689,41 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 }
 
 /*
+ * A running chain's watch: a card that reads all-ones is gone (as edu's
+ * stream watchdog finds it): the buffer the engine was on is reported as
+ * a DMA error, no chain starts until the stream is started again.
+ */
+static void xdma_stream_watch(struct work_struct *work)
+{
+	struct xdma_chan *xc = container_of(to_delayed_work(work),
+					    struct xdma_chan, watch);
+	struct dmakit_stream_result res = {
+		.flags = DMAKIT_HW_CMPL_ERR | DMAKIT_HW_CMPL_NOSEQ |
+			 DMAKIT_HW_CMPL_NOTS,
+	};
+
+	spin_lock(&xc->lock);
+	if (!xc->running || !xc->chain_busy) {
+		spin_unlock(&xc->lock);
+		return;
+	}
+	if (xdma_chan_rd(xc, XDMA_REG_IDENTIFIER) != ~0U) {
+		mod_delayed_work(system_wq, &xc->watch,
+				 msecs_to_jiffies(XDMA_WATCH_MS));
+		spin_unlock(&xc->lock);
+		return;
+	}
+	dev_err(&xc->card->dev, "stream: device not responding (reads all-ones)\n");
+	if (xc->inflight)
+		xdma_report_head(xc, &res);
+	xc->gone = true;
+	xc->chain_busy = false;
+	xc->inflight = 0;
+	spin_unlock(&xc->lock);
+	dmakit_ring_irq(xc->card);
+}
+
+/*
  * The interrupt of @vec (a threaded handler: the model calls it from its
  * engine's work, a PCI card's vector would be requested threaded): the
  * handler of every channel engine that raises @vec (one, unless the
@@ -694,7 +766,9 @@ static int xdma_stream_start(struct dmakit_card *card,
 	xc->inflight = 0;
 	xc->chain_done = 0;
 	xc->chain_busy = false;
+	xc->gone = false;
 	xc->running = true;
+	xc->drops = 0;
 	spin_unlock(&xc->lock);
 
 	/* the channel: its vector, interrupts, the count written back */
@@ -735,16 +809,16 @@ static void xdma_stream_stop(struct dmakit_card *card)
 	spin_lock(&xc->lock);
 	xc->running = false;
 	spin_unlock(&xc->lock);
+	/* not running: it ends at once, and is not armed again */
+	cancel_delayed_work_sync(&xc->watch);
 	if (!xc->h2c)
 		xdma_user_wr(xc, XDMA_SRC_CTRL, 0);
 	xdma_chan_wr(xc, XDMA_CHAN_CONTROL_W1C, XDMA_CTRL_RUN);
 	/* it finishes the descriptor it is on, then touches nothing more */
-	ret = read_poll_timeout(xdma_chan_rd, status, !(status & XDMA_STAT_BUSY),
+	ret = read_poll_timeout(xdma_chan_rd, status, xdma_stopped(status),
 				100, XDMA_STOP_TIMEOUT_S * USEC_PER_SEC, false, xc,
 				XDMA_CHAN_STATUS);
-	if (ret)
-		dev_err(&card->dev, "%s engine still busy %d s after stop (status %#x)\n",
-			xc->h2c ? "H2C" : "C2H", XDMA_STOP_TIMEOUT_S, status);
+	xdma_stop_check(card, xc->h2c, "stop", ret, status);
 	xdma_wr(xc->xd, XDMA_BAR_DMA, XDMA_IRQ_BLOCK + XDMA_IRQ_CHAN_INT_EN_W1C,
 		xdma_chan_irq_bit(xc, xc->h2c));
 	xdma_chan_wr(xc, XDMA_CHAN_INT_ENABLE, 0);
@@ -801,7 +875,7 @@ static void xdma_stream_post(struct dmakit_card *card, u32 slot,
 	xc->nbytes[slot] = (xc->h2c ? buf->len : xc->cfg.bufsize) - left;
 	xc->queue[(xc->qhead + xc->qlen) % xc->cfg.nbufs] = slot;
 	xc->qlen++;
-	if (!xc->chain_busy)
+	if (!xc->chain_busy && !xc->gone)
 		xdma_chain_start(xc);
 	spin_unlock(&xc->lock);
 }
@@ -816,7 +890,10 @@ static u64 xdma_stream_drops(struct dmakit_card *card)
 		hi = xdma_user_rd(xc, XDMA_SRC_DROPS_HI);
 		lo = xdma_user_rd(xc, XDMA_SRC_DROPS_LO);
 	} while (hi != xdma_user_rd(xc, XDMA_SRC_DROPS_HI));
-	return (u64)hi << 32 | lo;
+	/* all-ones: the card is gone, not 2^64 - 1 buffers dropped */
+	if (hi != ~0U || lo != ~0U)
+		WRITE_ONCE(xc->drops, (u64)hi << 32 | lo);
+	return READ_ONCE(xc->drops);
 }
 
 /*
@@ -985,6 +1062,7 @@ static int xdma_chan_init(struct dmakit_xdma *xd, unsigned int n,
 	xc->vec_h2c = min(2 * n, xd->nvec - 1);
 	xc->vec_c2h = min(2 * n + 1, xd->nvec - 1);
 	spin_lock_init(&xc->lock);
+	INIT_DELAYED_WORK(&xc->watch, xdma_stream_watch);
 	xc->count_wb = dma_alloc_coherent(xd->dma_dev, sizeof(*xc->count_wb),
 					  &xc->count_wb_bus, GFP_KERNEL);
 	if (!xc->count_wb)

@@ -38,17 +38,23 @@
  *
  * Not modelled: descriptor prefetch (adjacent counts are accepted, not used), descriptor credits,
  * the user interrupts, the config BAR, the performance counters; a bus
- * error reports descriptor-error (fetch) or read-error (data) without
- * PG195's finer split.
+ * error reports descriptor-error (fetch), read-error (H2C data) or
+ * write-error (C2H data) in the field's first bit, without PG195's finer
+ * split.
  *
  * Each channel engine's interrupt is the vector number in its byte of
  * the IRQ block's vector register: the model calls the backend's handler
  * for that number from the engine's work item (as a threaded handler
  * runs).  The device has sim_xdma_vectors vectors (default two per
  * channel), which the backend is told as a PCI driver is by
- * pci_alloc_irq_vectors().  In test
- * builds (DMAKIT_FAULTS=1), sim_xdma_bad_desc=N makes the next N
- * descriptor fetches read a corrupted magic (a test's fault on the bus).
+ * pci_alloc_irq_vectors().  In test builds (DMAKIT_FAULTS=1), a test's
+ * faults on the bus: sim_xdma_bad_desc=N makes the next N descriptor
+ * fetches read a corrupted magic, sim_xdma_bad_data=N the next N
+ * descriptors' data moves fail (write-error for C2H, read-error for H2C),
+ * sim_xdma_stall=1 holds every engine where it is (busy, nothing moves,
+ * no interrupt) until it is cleared or the engine is stopped, and
+ * sim_xdma_vanished=1 makes the card gone (registers read all-ones,
+ * writes are lost, engines stand still) until it is cleared.
  */
 #include <linux/crc32c.h>
 #include <linux/dma-map-ops.h>
@@ -83,24 +89,6 @@ static unsigned int sim_xdma_vectors;
 module_param(sim_xdma_vectors, uint, 0444);
 MODULE_PARM_DESC(sim_xdma_vectors,
 		 "interrupt vectors each modelled XDMA card is given (default 0: two per channel, one per engine; fewer: the last is shared)");
-
-#ifdef DMAKIT_FAULT_INJECT
-/* test builds only (fault.h): the production module has no such switch */
-static atomic_t sim_xdma_bad_desc = ATOMIC_INIT(0);
-module_param_named(sim_xdma_bad_desc, sim_xdma_bad_desc.counter, int, 0644);
-MODULE_PARM_DESC(sim_xdma_bad_desc,
-		 "descriptor fetches of the modelled XDMA cards that read a bad magic from now (tests; default 0)");
-
-static bool xm_fetch_bad_desc(void)
-{
-	return atomic_add_unless(&sim_xdma_bad_desc, -1, 0);
-}
-#else
-static bool xm_fetch_bad_desc(void)
-{
-	return false;
-}
-#endif
 
 #define XM_NAME		"dmakit-xdma"
 #define XM_VERSION	0x06	/* identifier [7:0] */
@@ -193,10 +181,143 @@ struct xdma_model {
 	u32 chan_int_en;
 	u32 chan_int_req;
 	u32 h2c_vec, c2h_vec;		/* a byte per channel */
+
+	struct list_head node;		/* test builds: xm_models */
 };
 
 static struct workqueue_struct *xm_wq;
 static struct platform_device **xm_pdevs;
+
+#ifdef DMAKIT_FAULT_INJECT
+/* Every engine of @m looks again at what it has to do. */
+static void xm_kick_all(struct xdma_model *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nchan; i++) {
+		queue_work(xm_wq, &m->h2c[i].work);
+		queue_work(xm_wq, &m->c2h[i].work);
+	}
+}
+
+/*
+ * Test builds only (fault.h): the production module has no such switch.
+ * A count takes effect on the next N descriptors of any engine.
+ */
+static atomic_t sim_xdma_bad_desc = ATOMIC_INIT(0);
+module_param_named(sim_xdma_bad_desc, sim_xdma_bad_desc.counter, int, 0644);
+MODULE_PARM_DESC(sim_xdma_bad_desc,
+		 "descriptor fetches of the modelled XDMA cards that read a bad magic from now (tests; default 0)");
+
+static atomic_t sim_xdma_bad_data = ATOMIC_INIT(0);
+module_param_named(sim_xdma_bad_data, sim_xdma_bad_data.counter, int, 0644);
+MODULE_PARM_DESC(sim_xdma_bad_data,
+		 "descriptors of the modelled XDMA cards whose data move fails on the bus from now (tests; default 0)");
+
+static bool xm_fault_take(atomic_t *count)
+{
+	return atomic_add_unless(count, -1, 0);
+}
+
+static bool xm_fetch_bad_desc(void)
+{
+	return xm_fault_take(&sim_xdma_bad_desc);
+}
+
+static bool xm_bad_data(void)
+{
+	return xm_fault_take(&sim_xdma_bad_data);
+}
+
+/*
+ * Switches that hold while set: every engine stops making progress
+ * (stall), and the registers read all-ones too (vanished).  Clearing
+ * one lets the engines go on where they stood: their work is kicked.
+ */
+static bool sim_xdma_stall, sim_xdma_vanished;
+static LIST_HEAD(xm_models);
+static DEFINE_SPINLOCK(xm_models_lock);
+
+static int xm_set_hold(const char *val, const struct kernel_param *kp)
+{
+	struct xdma_model *m;
+	int ret = param_set_bool(val, kp);
+
+	if (ret)
+		return ret;
+	spin_lock(&xm_models_lock);
+	list_for_each_entry(m, &xm_models, node)
+		xm_kick_all(m);
+	spin_unlock(&xm_models_lock);
+	return 0;
+}
+
+static const struct kernel_param_ops xm_hold_ops = {
+	.set = xm_set_hold,
+	.get = param_get_bool,
+};
+
+module_param_cb(sim_xdma_stall, &xm_hold_ops, &sim_xdma_stall, 0644);
+__MODULE_PARM_TYPE(sim_xdma_stall, "bool");
+MODULE_PARM_DESC(sim_xdma_stall,
+		 "the modelled XDMA cards' engines make no progress while set (busy, no completion, no interrupt; tests)");
+module_param_cb(sim_xdma_vanished, &xm_hold_ops, &sim_xdma_vanished, 0644);
+__MODULE_PARM_TYPE(sim_xdma_vanished, "bool");
+MODULE_PARM_DESC(sim_xdma_vanished,
+		 "the modelled XDMA cards are gone while set: registers read all-ones, writes are lost, engines stand still (tests)");
+
+static bool xm_vanished(void)
+{
+	return READ_ONCE(sim_xdma_vanished);
+}
+
+static bool xm_frozen(void)
+{
+	return READ_ONCE(sim_xdma_stall) || xm_vanished();
+}
+
+static void xm_models_add(struct xdma_model *m)
+{
+	spin_lock(&xm_models_lock);
+	list_add(&m->node, &xm_models);
+	spin_unlock(&xm_models_lock);
+}
+
+static void xm_models_del(struct xdma_model *m)
+{
+	spin_lock(&xm_models_lock);
+	list_del(&m->node);
+	spin_unlock(&xm_models_lock);
+}
+#else
+static bool xm_fetch_bad_desc(void)
+{
+	return false;
+}
+
+static bool xm_bad_data(void)
+{
+	return false;
+}
+
+static bool xm_vanished(void)
+{
+	return false;
+}
+
+static bool xm_frozen(void)
+{
+	return false;
+}
+
+static void xm_models_add(struct xdma_model *m)
+{
+}
+
+static void xm_models_del(struct xdma_model *m)
+{
+}
+#endif
 
 static u32 xm_identifier(u32 target, bool stream, u32 chan)
 {
@@ -393,9 +514,14 @@ static bool xm_desc_done(struct xm_chan *ch, const struct xdma_desc *d,
 
 	ch->moving = false;
 	if (err) {
+		/* the engine reads host memory for H2C, writes it for C2H */
 		xm_engine_halt(ch);
-		*irq |= xm_event(ch, XDMA_STAT_READ_ERROR_FIRST,
-				 XDMA_CTRL_IE_READ_ERROR);
+		if (ch->h2c)
+			*irq |= xm_event(ch, XDMA_STAT_READ_ERROR_FIRST,
+					 XDMA_CTRL_IE_READ_ERROR);
+		else
+			*irq |= xm_event(ch, XDMA_STAT_WRITE_ERROR_FIRST,
+					 XDMA_CTRL_IE_WRITE_ERROR);
 		return false;
 	}
 	count = ++ch->completed;
@@ -452,7 +578,8 @@ static bool xm_run_c2h(struct xm_chan *ch, bool *irq)
 
 	dst = (u64)le32_to_cpu(d.dst_hi) << 32 | le32_to_cpu(d.dst_lo);
 	wb_addr = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
-	err = dmakit_sim_bus_access(m->dev, dst, n, dmakit_sim_fill_chunk,
+	err = xm_bad_data() ? -EIO :
+	      dmakit_sim_bus_access(m->dev, dst, n, dmakit_sim_fill_chunk,
 				    &fill);
 	eop = !err && u->pkt_off + n == u->pkt_len;
 	if (!err) {
@@ -507,7 +634,8 @@ static bool xm_run_h2c(struct xm_chan *ch, bool *irq)
 	spin_unlock(&m->lock);
 
 	src = (u64)le32_to_cpu(d.src_hi) << 32 | le32_to_cpu(d.src_lo);
-	err = dmakit_sim_bus_access(m->dev, src, n, xm_rx_chunk, &rx);
+	err = xm_bad_data() ? -EIO :
+	      dmakit_sim_bus_access(m->dev, src, n, xm_rx_chunk, &rx);
 
 	spin_lock(&m->lock);
 	if (!err) {
@@ -543,7 +671,7 @@ static bool xm_run_mm(struct xm_chan *ch, bool *irq)
 	dst = (u64)le32_to_cpu(d.dst_hi) << 32 | le32_to_cpu(d.dst_lo);
 	card = ch->h2c ? dst : src;
 	/* an AXI address outside card memory: a decode error */
-	if (card < XM_MM_SIZE && n <= XM_MM_SIZE - card)
+	if (card < XM_MM_SIZE && n <= XM_MM_SIZE - card && !xm_bad_data())
 		err = ch->h2c ?
 		      dmakit_sim_bus_read(m->dev, src, m->mem + card, n) :
 		      dmakit_sim_bus_write(m->dev, dst, m->mem + card, n);
@@ -571,6 +699,9 @@ static void xm_work(struct work_struct *work)
 	bool irq = false, more = true;
 
 	while (more && budget--) {
+		/* stalled: busy stays set; a cleared switch kicks us again */
+		if (xm_frozen())
+			break;
 		spin_lock(&m->lock);
 		if (!xm_chan_ready(ch))
 			more = false;
@@ -913,6 +1044,8 @@ static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
 	struct xdma_model *m = ctx;
 	u32 v = ~0U;	/* no such BAR: a master abort reads all-ones */
 
+	if (xm_vanished())
+		return v;
 	spin_lock(&m->lock);
 	/* an AXI-MM card has no user logic: no user BAR */
 	if (bar == XDMA_BAR_USER && !m->mem)
@@ -929,6 +1062,8 @@ static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
 	struct xdma_model *m = ctx;
 	struct xm_chan *kick = NULL;
 
+	if (xm_vanished())
+		return;		/* nobody there to take it */
 	/* as iowrite32: the CPU's memory writes before the register's */
 	wmb();
 	spin_lock(&m->lock);
@@ -1042,6 +1177,7 @@ static int xm_probe(struct platform_device *pdev)
 		dev->dma_parms = NULL;
 		return ret;
 	}
+	xm_models_add(m);
 	return 0;
 }
 
@@ -1050,6 +1186,7 @@ static void xm_remove_card(struct platform_device *pdev)
 	struct xdma_model *m = platform_get_drvdata(pdev);
 	unsigned int i;
 
+	xm_models_del(m);
 	dmakit_xdma_detach(m->xd);
 	/* the engines are stopped: no timer or work may be left */
 	spin_lock(&m->lock);

@@ -39,8 +39,10 @@ for k in $STOCK_KERNELS; do
 	t_grep "$k: matches QEMU's edu device" '^alias: +pci:v00001234d000011E8' "$TMPDIR/modinfo"
 	t_check "$k: no fault switch in the production module (DMAKIT_FAULTS=1 test builds only)" \
 		sh -c "! grep -Eq '^parm: +fault:' $TMPDIR/modinfo"
-	t_check "$k: no bad-descriptor switch in the production module (test builds only)" \
-		sh -c "! grep -Eq '^parm: +sim_xdma_bad_desc:' $TMPDIR/modinfo"
+	for p in sim_xdma_bad_desc sim_xdma_bad_data sim_xdma_stall sim_xdma_vanished; do
+		t_check "$k: no $p switch in the production module (test builds only)" \
+			sh -c "! grep -Eq '^parm: +$p:' $TMPDIR/modinfo"
+	done
 	for p in sim sim_rate ring_nbufs ring_bufsize no_msi sim_xfer_us xfer_pin_mb \
 		 sim_xdma sim_xdma_mm sim_xdma_channels sim_xdma_vectors; do
 		t_grep "$k: parameter $p documented" "^parm: +$p:[a-z]" "$TMPDIR/modinfo"

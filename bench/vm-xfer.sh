@@ -35,15 +35,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 bench_vm_setup bench/vm-xfer.sh "$kernel" "$TOP/bench/vm/xfer-guest.sh"
-truncate -s 16M "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img"
 VM_APPEND="$BENCH_VM_APPEND DMAKIT_BENCH_TOTAL=$total DMAKIT_BENCH_SIZES=$(echo $sizes | tr ' ' ,)"
 log=$OUT/console.log
-t0=$(date +%s)
-vm_boot "$OUT/initramfs.gz" "$log" 3000 "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img" -- \
-	-M q35 -m 512M -smp 2 -cpu max,la57=off -accel tcg,thread=multi || true
-t1=$(date +%s)
-rm -f "$OUT/d1.img" "$OUT/d2.img" "$OUT/d3.img"
-echo "host: load after: $(cut -d' ' -f1-3 /proc/loadavg); the guest ran $((t1 - t0)) s"
+bench_vm_boot "$log" 3000 -M q35 -m 512M -smp 2 -cpu max,la57=off -accel tcg,thread=multi
 bench_vm_finished bench/vm-xfer.sh "$log" '^@@BENCH engine=done' || exit 1
 grep '^@@BENCH engine=[sc]' "$log" | sed 's/^@@BENCH //' >"$OUT/results.txt"
 python3 - "$OUT/results.txt" <<'PY'

@@ -139,7 +139,7 @@ struct xm_chan {
 	bool busy;
 	bool moving;			/* a descriptor's data is on the bus */
 	dma_addr_t next_desc;
-	struct work_struct work;	/* the engine; calls its handler */
+	struct work_struct work;	/* the engine; raises its vector */
 };
 
 struct xm_sink_meta {

@@ -183,4 +183,22 @@ t_eq "  and the card works on" $? 0
 t_check "rmmod" unload_dmakit
 t_eq "  its vectors are gone from /proc/interrupts" \
 	"$(grep -c 'dmakit-xdma' /proc/interrupts)" 0
+
+# reloads leave no interrupt behind: each vector is an IRQ descriptor
+# (/sys/kernel/irq) only while its card is there
+nirq() {
+	ls /sys/kernel/irq | wc -l
+}
+n0=$(nirq)
+t_check "load without XDMA cards" load_dmakit
+nb=$(nirq)
+for r in 1 2 3; do
+	t_check "reload $r: two XDMA cards of four channels" \
+		load_dmakit sim_xdma=2 sim_xdma_channels=4
+	t_eq "  16 interrupts more, each card's 8 in /proc/interrupts" \
+		"$(($(nirq) - nb)) $(grep -Ec ' dmakit-xdma\.0-(h2c|c2h)[0-3]$' /proc/interrupts) $(grep -Ec ' dmakit-xdma\.1-(h2c|c2h)[0-3]$' /proc/interrupts)" \
+		"16 8 8"
+	t_check "  rmmod" unload_dmakit
+	t_eq "  no interrupt left behind" "$(nirq) $(grep -c dmakit-xdma /proc/interrupts)" "$n0 0"
+done
 t_done

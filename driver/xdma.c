@@ -724,8 +724,8 @@ static void xdma_stream_watch(struct work_struct *work)
 }
 
 /*
- * The interrupt of @vec (a threaded handler: the model calls it from its
- * engine's work, a PCI card's vector would be requested threaded): the
+ * The interrupt of @vec (a threaded handler: the model's vectors are
+ * requested threaded, as a PCI card's would be): the
  * handler of every channel engine that raises @vec (one, unless the
  * device was given fewer vectors than it has engines).
  */
@@ -1047,9 +1047,51 @@ static void xdma_chan_free(struct xdma_chan *xc)
 }
 
 /*
- * Channel @n of @xd: its vectors (H2C 2n, C2H 2n + 1; past the device's
- * @nvec vectors, its last one, shared), its memory and its card (not
- * added yet).
+ * The vector channel @n's H2C (or C2H) engine raises on a device given
+ * @nvec vectors: H2C n 2n, C2H n 2n + 1; past the last one, the last one
+ * (shared).
+ */
+static unsigned int xdma_engine_vec(unsigned int n, bool h2c,
+				    unsigned int nvec)
+{
+	return min(2 * n + !h2c, max(nvec, 1U) - 1);
+}
+
+/**
+ * dmakit_xdma_vec_name - what vector @vec raises, for its interrupt's name
+ * @buf:   where the name goes: "h2cN" or "c2hN" (one engine's), "shared"
+ *         (more than one engine's) or "unused"
+ * @size:  of @buf
+ * @nchan: channels per direction the card has
+ * @nvec:  vectors the device was given (as told to dmakit_xdma_attach())
+ * @vec:   the vector
+ *
+ * As this backend assigns the vectors: a binding names the interrupts it
+ * requests with it before attaching.
+ */
+void dmakit_xdma_vec_name(char *buf, size_t size, unsigned int nchan,
+			  unsigned int nvec, unsigned int vec)
+{
+	unsigned int e, users = 0, last = 0;
+
+	/* engine e: channel e / 2, H2C if even */
+	for (e = 0; e < 2 * nchan; e++) {
+		if (xdma_engine_vec(e / 2, !(e % 2), nvec) == vec) {
+			users++;
+			last = e;
+		}
+	}
+	if (users > 1)
+		snprintf(buf, size, "shared");
+	else if (users)
+		snprintf(buf, size, "%s%u", last % 2 ? "c2h" : "h2c", last / 2);
+	else
+		snprintf(buf, size, "unused");
+}
+
+/*
+ * Channel @n of @xd: its vectors (xdma_engine_vec()), its memory and its
+ * card (not added yet).
  */
 static int xdma_chan_init(struct dmakit_xdma *xd, unsigned int n,
 			  struct device *parent, int bits, u64 mm_size)
@@ -1059,8 +1101,8 @@ static int xdma_chan_init(struct dmakit_xdma *xd, unsigned int n,
 
 	xc->xd = xd;
 	xc->idx = n;
-	xc->vec_h2c = min(2 * n, xd->nvec - 1);
-	xc->vec_c2h = min(2 * n + 1, xd->nvec - 1);
+	xc->vec_h2c = xdma_engine_vec(n, true, xd->nvec);
+	xc->vec_c2h = xdma_engine_vec(n, false, xd->nvec);
 	spin_lock_init(&xc->lock);
 	INIT_DELAYED_WORK(&xc->watch, xdma_stream_watch);
 	xc->count_wb = dma_alloc_coherent(xd->dma_dev, sizeof(*xc->count_wb),

@@ -98,6 +98,8 @@ int dmakit_xdma_attach(struct dmakit_xdma **xdp, struct device *parent,
 		       void *ctx, u64 mm_size, unsigned int nvec);
 void dmakit_xdma_detach(struct dmakit_xdma *xd);
 void dmakit_xdma_irq(struct dmakit_xdma *xd, unsigned int vec);
+void dmakit_xdma_vec_name(char *buf, size_t size, unsigned int nchan,
+			  unsigned int nvec, unsigned int vec);
 
 /* xdma_model.c */
 int dmakit_xdma_model_init(void);

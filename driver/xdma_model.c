@@ -43,11 +43,16 @@
  * split.
  *
  * Each channel engine's interrupt is the vector number in its byte of
- * the IRQ block's vector register: the model calls the backend's handler
- * for that number from the engine's work item (as a threaded handler
- * runs).  The device has sim_xdma_vectors vectors (default two per
- * channel), which the backend is told as a PCI driver is by
- * pci_alloc_irq_vectors().  In test builds (DMAKIT_FAULTS=1), a test's
+ * the IRQ block's vector register.  The device has sim_xdma_vectors
+ * vectors (default two per channel), which the backend is told as a PCI
+ * driver is by pci_alloc_irq_vectors(): real Linux interrupts from an IRQ
+ * domain of the card's own (dummy_irq_chip, handle_simple_irq), each
+ * requested threaded as a PCI binding would request its MSI-X vectors,
+ * named after what raises it (dmakit_xdma_vec_name(): e.g.
+ * "dmakit-xdma.0-c2h1", or "-shared"), counted in /proc/interrupts.  An
+ * engine raises its vector with generic_handle_irq_safe() from its work
+ * item (a vector number the device was not given raises nothing); the
+ * vector's thread runs the backend's handler.  In test builds (DMAKIT_FAULTS=1), a test's
  * faults on the bus: sim_xdma_bad_desc=N makes the next N descriptor
  * fetches read a corrupted magic, sim_xdma_bad_data=N the next N
  * descriptors' data moves fail (write-error for C2H, read-error for H2C),
@@ -59,6 +64,9 @@
 #include <linux/crc32c.h>
 #include <linux/dma-map-ops.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -106,6 +114,15 @@ struct xm_meta {
 struct xdma_model;
 struct xm_user;
 
+/* One of the card's vectors: a Linux interrupt of the card's domain. */
+struct xm_vec {
+	struct xdma_model *m;
+	unsigned int vec;		/* the hardware number, its hwirq */
+	unsigned int virq;		/* 0: not mapped */
+	bool requested;
+	char *name;
+};
+
 /* One channel engine and its SGDMA block; the model's @lock covers it. */
 struct xm_chan {
 	struct xdma_model *m;
@@ -122,7 +139,7 @@ struct xm_chan {
 	bool busy;
 	bool moving;			/* a descriptor's data is on the bus */
 	dma_addr_t next_desc;
-	struct work_struct work;	/* the engine; calls its handler */
+	struct work_struct work;	/* the engine; raises its vector */
 };
 
 struct xm_sink_meta {
@@ -181,6 +198,12 @@ struct xdma_model {
 	u32 chan_int_en;
 	u32 chan_int_req;
 	u32 h2c_vec, c2h_vec;		/* a byte per channel */
+
+	/* the vectors the device was given; set at probe, then constant */
+	unsigned int nvec;
+	struct fwnode_handle *fwnode;
+	struct irq_domain *domain;
+	struct xm_vec vecs[XDMA_IRQ_VECTOR_MASK + 1];
 
 	struct list_head node;		/* test builds: xm_models */
 };
@@ -397,7 +420,10 @@ static unsigned int xm_vector(struct xm_chan *ch)
 	return (v >> XDMA_IRQ_VECTOR_SHIFT(ch->idx)) & XDMA_IRQ_VECTOR_MASK;
 }
 
-/* The channel's vector: its handler runs (in the engine's work). */
+/*
+ * The channel's vector: its interrupt (its thread runs the handler).  A
+ * number the device was not given has no message: nothing is raised.
+ */
 static void xm_raise(struct xm_chan *ch)
 {
 	struct xdma_model *m = ch->m;
@@ -406,7 +432,8 @@ static void xm_raise(struct xm_chan *ch)
 	spin_lock(&m->lock);
 	vec = xm_vector(ch);
 	spin_unlock(&m->lock);
-	dmakit_xdma_irq(READ_ONCE(m->xd), vec);
+	if (vec < m->nvec)
+		generic_handle_irq_safe(m->vecs[vec].virq);
 }
 
 static void xm_arm(struct xm_user *u, u64 when_ns)
@@ -1078,8 +1105,9 @@ static void xm_wr(void *ctx, unsigned int bar, u32 off, u32 v)
 }
 
 /*
- * The handlers run from the engines' work: synchronize_irq() of @vec is
- * a flush of the work of every engine programmed to raise it.
+ * synchronize_irq() of @vec: the work of every engine programmed to raise
+ * it flushed (what it raised is then in the vector's thread), then the
+ * vector's own synchronize_irq() (which waits for its thread too).
  */
 static void xm_sync_irq(void *ctx, unsigned int vec)
 {
@@ -1097,6 +1125,8 @@ static void xm_sync_irq(void *ctx, unsigned int vec)
 	spin_unlock(&m->lock);
 	while (n--)
 		flush_work(&raises[n]->work);
+	if (vec < m->nvec)
+		synchronize_irq(m->vecs[vec].virq);
 }
 
 static const struct xdma_io xm_io = {
@@ -1138,6 +1168,127 @@ static int xm_user_init(struct xdma_model *m, unsigned int n)
 	return 0;
 }
 
+static irqreturn_t xm_irq_thread(int irq, void *data)
+{
+	struct xm_vec *v = data;
+
+	dmakit_xdma_irq(READ_ONCE(v->m->xd), v->vec);
+	return IRQ_HANDLED;
+}
+
+static int xm_irq_map(struct irq_domain *d, unsigned int virq,
+		      irq_hw_number_t hw)
+{
+	irq_set_chip_and_handler(virq, &dummy_irq_chip, handle_simple_irq);
+	irq_set_chip_data(virq, d->host_data);
+	irq_modify_status(virq, IRQ_NOREQUEST, IRQ_NOPROBE);
+	return 0;
+}
+
+static const struct irq_domain_ops xm_irq_domain_ops = {
+	.map = xm_irq_map,
+};
+
+/* Undo xm_irqs_init(), as far as it went: nothing raises them any more. */
+static void xm_irqs_free(struct xdma_model *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nvec; i++) {
+		struct xm_vec *v = &m->vecs[i];
+
+		if (v->requested)
+			free_irq(v->virq, v);
+		v->requested = false;
+		if (v->virq)
+			irq_dispose_mapping(v->virq);
+		v->virq = 0;
+		kfree(v->name);
+		v->name = NULL;
+	}
+	if (m->domain)
+		irq_domain_remove(m->domain);
+	m->domain = NULL;
+	if (m->fwnode)
+		irq_domain_free_fwnode(m->fwnode);
+	m->fwnode = NULL;
+}
+
+/*
+ * The card's @nvec vectors as a PCI binding has its MSI-X vectors: an
+ * interrupt each (the card's own IRQ domain), requested threaded, named
+ * by what raises it.
+ */
+static int xm_irqs_init(struct xdma_model *m, unsigned int nvec)
+{
+	const char *dev = dev_name(m->dev);
+	char what[16];
+	unsigned int i;
+	int ret;
+
+	m->nvec = nvec;
+	m->fwnode = irq_domain_alloc_named_fwnode(dev);
+	if (!m->fwnode)
+		return -ENOMEM;
+	m->domain = irq_domain_create_linear(m->fwnode, nvec,
+					     &xm_irq_domain_ops, m);
+	if (!m->domain) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (i = 0; i < nvec; i++) {
+		struct xm_vec *v = &m->vecs[i];
+
+		v->m = m;
+		v->vec = i;
+		dmakit_xdma_vec_name(what, sizeof(what), m->nchan, nvec, i);
+		v->name = kasprintf(GFP_KERNEL, "%s-%s", dev, what);
+		if (!v->name) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		v->virq = irq_create_mapping(m->domain, i);
+		if (!v->virq) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		ret = request_threaded_irq(v->virq, NULL, xm_irq_thread,
+					   IRQF_ONESHOT, v->name, v);
+		if (ret)
+			goto err;
+		v->requested = true;
+	}
+	return 0;
+
+err:
+	dev_err(m->dev, "vectors: %d\n", ret);
+	xm_irqs_free(m);
+	return ret;
+}
+
+/*
+ * The backend gone (its engines stopped): no source, engine, timer or
+ * work is left to raise a vector.
+ */
+static void xm_xdma_quiesce(struct xdma_model *m)
+{
+	unsigned int i;
+
+	spin_lock(&m->lock);
+	for (i = 0; i < m->nchan; i++) {
+		m->user[i].src_ctrl = 0;
+		m->h2c[i].busy = false;
+		m->c2h[i].busy = false;
+	}
+	spin_unlock(&m->lock);
+	for (i = 0; i < m->nchan; i++) {
+		hrtimer_cancel(&m->user[i].timer);
+		cancel_work_sync(&m->c2h[i].work);
+		cancel_work_sync(&m->h2c[i].work);
+		hrtimer_cancel(&m->user[i].timer);
+	}
+}
+
 static int xm_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
@@ -1166,13 +1317,20 @@ static int xm_probe(struct platform_device *pdev)
 		if (!m->mem)
 			return -ENOMEM;
 	}
+	/* its vectors, requested before the backend can raise them */
+	ret = xm_irqs_init(m, sim_xdma_vectors ?: 2 * m->nchan);
+	if (ret) {
+		vfree(m->mem);
+		return ret;
+	}
 	dev->dma_parms = &m->dma_parms;
 	dma_set_max_seg_size(dev, XDMA_DESC_LEN_MAX & PAGE_MASK);
 	platform_set_drvdata(pdev, m);
 	ret = dmakit_xdma_attach(&m->xd, dev, dev, &xm_io, m,
-				 m->mem ? XM_MM_SIZE : 0,
-				 sim_xdma_vectors ?: 2 * m->nchan);
+				 m->mem ? XM_MM_SIZE : 0, m->nvec);
 	if (ret) {
+		xm_xdma_quiesce(m);
+		xm_irqs_free(m);
 		vfree(m->mem);
 		dev->dma_parms = NULL;
 		return ret;
@@ -1184,24 +1342,13 @@ static int xm_probe(struct platform_device *pdev)
 static void xm_remove_card(struct platform_device *pdev)
 {
 	struct xdma_model *m = platform_get_drvdata(pdev);
-	unsigned int i;
 
 	xm_models_del(m);
 	dmakit_xdma_detach(m->xd);
-	/* the engines are stopped: no timer or work may be left */
-	spin_lock(&m->lock);
-	for (i = 0; i < m->nchan; i++) {
-		m->user[i].src_ctrl = 0;
-		m->h2c[i].busy = false;
-		m->c2h[i].busy = false;
-	}
-	spin_unlock(&m->lock);
-	for (i = 0; i < m->nchan; i++) {
-		hrtimer_cancel(&m->user[i].timer);
-		cancel_work_sync(&m->c2h[i].work);
-		cancel_work_sync(&m->h2c[i].work);
-		hrtimer_cancel(&m->user[i].timer);
-	}
+	WRITE_ONCE(m->xd, NULL);
+	xm_xdma_quiesce(m);
+	/* nothing raises a vector any more */
+	xm_irqs_free(m);
 	vfree(m->mem);
 	pdev->dev.dma_parms = NULL;
 }

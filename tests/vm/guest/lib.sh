@@ -118,7 +118,13 @@ host_cmd() {
 
 # Interrupts of the IRQ named $1 in /proc/interrupts, summed over CPUs.
 irq_count() {
-	awk -v n="$1" '$NF == n { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s; f = 1 } END { if (!f) print 0 }' /proc/interrupts
+	# the per-CPU columns only (the header names the CPUs): a domain's
+	# hwirq column is a number too
+	awk -v n="$1" 'NR == 1 { ncpu = NF } $NF == n { s = 0; for (i = 2; i <= ncpu + 1; i++) if ($i ~ /^[0-9]+$/) s += $i; print s; f = 1 } END { if (!f) print 0 }' /proc/interrupts
+}
+# irq_lines NAME: the lines of /proc/interrupts whose action is NAME
+irq_lines() {
+	awk -v n="$1" '$NF == n' /proc/interrupts | wc -l
 }
 
 # A top-level member of the one-line JSON object in file $1: json_get F KEY

@@ -22,6 +22,12 @@ s=$(card_sys "$xd")
 t_eq "  on the model's platform device" \
 	"$(basename "$(readlink -f "$s/device")")" dmakit-xdma.0
 t_eq "  the sim card is still there, unchanged" "$(cat "$(card_sys "$(card_dev sim)")/backend")" sim
+# its two vectors (H2C 0, C2H 0): interrupts of their own, requested
+for v in h2c0 c2h0; do
+	t_eq "  its vector dmakit-xdma.0-$v in /proc/interrupts" \
+		"$(irq_lines dmakit-xdma.0-$v)" 1
+done
+t_eq "  no shared one" "$(irq_lines dmakit-xdma.0-shared)" 0
 
 VM_RING_PLATFORM="dmakit-xdma dmakit-xdma.0" vm_ring "$xd" /dev/vda
 t_eq "vm_ring on the XDMA engine" $? 0
@@ -175,4 +181,25 @@ t_eq "    the driver counted one error" "$(($(cat "$s/counters/errors") - e0))" 
 dmakit xfer -d "$xd" --from-host --size 64K --check -q
 t_eq "  and the card works on" $? 0
 t_check "rmmod" unload_dmakit
+t_eq "  its vectors are gone from /proc/interrupts" \
+	"$(grep -c 'dmakit-xdma' /proc/interrupts)" 0
+
+# reloads leave no interrupt behind: each vector is an IRQ descriptor
+# (/sys/kernel/irq) only while its card is there
+nirq() {
+	ls /sys/kernel/irq | wc -l
+}
+n0=$(nirq)
+# small rings: the debug VM's memory and swiotlb's bounce pool
+t_check "load without XDMA cards" load_dmakit ring_nbufs=8
+nb=$(nirq)
+for r in 1 2 3; do
+	t_check "reload $r: two XDMA cards of two channels" \
+		load_dmakit sim_xdma=2 sim_xdma_channels=2 ring_nbufs=8
+	t_eq "  8 interrupts more, each card's 4 in /proc/interrupts" \
+		"$(($(nirq) - nb)) $(grep -Ec ' dmakit-xdma\.0-(h2c|c2h)[01]$' /proc/interrupts) $(grep -Ec ' dmakit-xdma\.1-(h2c|c2h)[01]$' /proc/interrupts)" \
+		"8 4 4"
+	t_check "  rmmod" unload_dmakit
+	t_eq "  no interrupt left behind" "$(nirq) $(grep -c dmakit-xdma /proc/interrupts)" "$n0 0"
+done
 t_done

@@ -28,6 +28,9 @@ tracer_up() {
 # seconds later in a guest starved by a loaded host (the default 1 s would
 # call it unmatched; the timeout itself is tested on the host)
 start_tracer() {
+	# the redirections below truncate in the background child: until
+	# then tracer_up would read the previous tracer's "tracing..."
+	rm -f /tmp/tr.out /tmp/tr.err
 	dmakit trace --timeout 60s "$@" >/tmp/tr.out 2>/tmp/tr.err &
 	TRACER=$!
 	wait_for 120 tracer_up && grep -q 'tracing\.\.\.' /tmp/tr.err && return 0

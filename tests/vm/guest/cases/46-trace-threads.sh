@@ -87,7 +87,9 @@ t_check "no probe left behind" sh -c '! grep -q . /sys/kernel/tracing/uprobe_eve
 # never suspends) and come from that process alone.
 D=$(command -v dmakit)
 uptime_ns() { awk '{ printf "%.0f\n", $1 * 1e9 }' /proc/uptime; }
-rm -f /tmp/tt.jsonl /tmp/tt.json	# a second run: --events refuses a file with data
+# a second run: --events refuses a file with data, and tracer_up must not
+# read the first tracer's "tracing..." before the redirection truncates
+rm -f /tmp/tt.jsonl /tmp/tt.json /tmp/tt.out /tmp/tt.err
 dmakit trace --start "uprobe:$D:dmakit_dma_to_host(bytes=arg3)" \
 	--start "uprobe:$D:dmakit_dma_from_host(bytes=arg3)" \
 	--end "uretprobe:$D:dmakit_dma_wait(ret=retval:s32)" --interval 0 --timeout 60s \

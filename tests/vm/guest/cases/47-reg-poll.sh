@@ -31,6 +31,7 @@ spec="reg:$bdf:BAR0:0x98:0x1"
 # dmakit:dma_submit -> dma_complete windows, one stretch per transaction.
 poll_beside_driver() {
 	local bp bd got mm mg
+	rm -f /tmp/bp.out /tmp/bp.err /tmp/bd.out /tmp/bd.err
 	dmakit trace --start "$spec" --end "$spec" $pin --interval 0 \
 		--events /tmp/bp.jsonl --summary-json /tmp/bp.json >/tmp/bp.out 2>/tmp/bp.err &
 	bp=$!

@@ -32,6 +32,24 @@ dmesg_count() {	# PATTERN
 	dmesg | grep -c "$1"
 }
 # rmmod while the card reads all-ones: the stops see it gone at once
+# xfer_given_up FAULT WHAT ERR ERR_TEXT BY LOG_LINE: sim_xdma_FAULT set, a
+# 64 KiB transaction with a 120 s wait fails with ERR (ERR_TEXT in its
+# message), ended by the driver (BY) well before that wait, which logs
+# LOG_LINE
+xfer_given_up() {
+	local n0 t0 rc
+	n0=$(dmesg_count "$6")
+	echo 1 >"$P/sim_xdma_$1"
+	t0=$(date +%s)
+	dmakit xfer -d "$xd" --to-host --size 64K --timeout 120s -q >/tmp/xg.err 2>&1
+	rc=$?
+	cat /tmp/xg.err
+	t_eq "xfer on $2: fails" $rc 1
+	t_check "  with $3" grep -qi "$4" /tmp/xg.err
+	t_check "  $5, not the 120 s wait ($(($(date +%s) - t0)) s)" \
+		test $(($(date +%s) - t0)) -lt 100
+	t_check "  which said so" test "$(dmesg_count "$6")" -gt "$n0"
+}
 rmmod_gone() {
 	local t0 rc dt
 	t0=$(date +%s)
@@ -170,17 +188,8 @@ for dir in --to-host --from-host; do
 done
 
 # stalled: the watchdog gives the engine up, the waiter gets ETIMEDOUT
-hung0=$(dmesg_count "DMA engine hung, stopping it")
-echo 1 >$P/sim_xdma_stall
-t0=$(date +%s)
-dmakit xfer -d "$xd" --to-host --size 64K --timeout 120s -q >/tmp/ms.err 2>&1
-rc=$?
-cat /tmp/ms.err
-t_eq "xfer on a stalled engine: fails" $rc 1
-t_check "  with ETIMEDOUT, nothing done" grep -qi "timed out (0 of 65536 bytes done)" /tmp/ms.err
-t_check "  by the watchdog, not the 120 s wait ($(($(date +%s) - t0)) s)" \
-	test $(($(date +%s) - t0)) -lt 100
-t_check "  which said so" test "$(dmesg_count "DMA engine hung, stopping it")" -gt "$hung0"
+xfer_given_up stall "a stalled engine" "ETIMEDOUT, nothing done" \
+	"timed out (0 of 65536 bytes done)" "by the watchdog" "DMA engine hung, stopping it"
 t_check "  and counted it" wait_for 60 timeouts_counted "$s"
 t_check "  the engine stopped within its bound (no 'still busy')" \
 	sh -c "! dmesg | grep -q 'still busy'"
@@ -195,18 +204,8 @@ dmakit xfer -d "$xd" --to-host --size 64K --check --timeout 60s -q
 t_eq "  the reloaded card works" $? 0
 
 # vanished under a waiting transaction: ENODEV, said, nothing hangs
-nr0=$(dmesg_count "device not responding (reads all-ones)")
-echo 1 >$P/sim_xdma_vanished
-t0=$(date +%s)
-dmakit xfer -d "$xd" --to-host --size 64K --timeout 120s -q >/tmp/mv.err 2>&1
-rc=$?
-cat /tmp/mv.err
-t_eq "xfer on a vanished card: fails" $rc 1
-t_check "  with ENODEV" grep -qi "no such device" /tmp/mv.err
-t_check "  found by the watchdog, not the 120 s wait ($(($(date +%s) - t0)) s)" \
-	test $(($(date +%s) - t0)) -lt 100
-t_check "  which said so" \
-	test "$(dmesg_count "device not responding (reads all-ones)")" -gt "$nr0"
+xfer_given_up vanished "a vanished card" ENODEV "no such device" \
+	"found by the watchdog" "device not responding (reads all-ones)"
 dmakit xfer -d "$xd" --to-host --size 4K --timeout 60s -q 2>/tmp/mv2.err
 t_eq "  the next transaction fails at once" $? 1
 t_check "    with ENODEV" grep -qi "no such device" /tmp/mv2.err

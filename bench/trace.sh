@@ -24,7 +24,7 @@ TRACEFS=/sys/kernel/tracing
 bench_need bench/trace.sh fio trace-cmd python3 cc
 W=$(mktemp -d /tmp/dmakit-bench-trace.XXXXXX)
 trap 'rm -rf "$W"; rmdir $TRACEFS/instances/tcbench 2>/dev/null || true' EXIT
-cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
+cc -O2 -pthread -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
 
 . "$TOP/tests/host/trace_lib.bash"	# root_disk_bdf, block_devt
 bdf=$(root_disk_bdf)

@@ -14,6 +14,9 @@
 #     probes cost it) plus the tracer's own, per transaction; lost ones;
 #   - unpaced (the maximum) for SECS: calls/s, the slowdown per call plus
 #     the tracer's CPU per call; lost ones;
+#   - paced at HIGH (default 1 000 000 calls/s, the issue's loss target)
+#     shared by THREADS threads (default: one per CPU; one thread cannot
+#     make 1 M traced calls/s here): the rate reached, lost ones;
 #   Lost: dmakit's own exact count; for bpftrace and trace-cmd "~N", the
 #   calls they did not report (they also see other processes' getppid()
 #   calls, so it is a lower bound);
@@ -25,6 +28,8 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 DMAKIT=${DMAKIT:-$TOP/build/bin/dmakit}
 SECS=${SECS:-4}
 RATE=${RATE:-100000}
+HIGH=${HIGH:-1000000}
+THREADS=${THREADS:-$(nproc)}
 [ "${1:-}" = --quick ] && SECS=2
 TRACEFS=/sys/kernel/tracing
 . "$TOP/bench/lib.sh"
@@ -32,7 +37,7 @@ bench_need bench/trace_backends.sh bpftrace trace-cmd python3 cc
 W=$(mktemp -d /tmp/dmakit-bench-backends.XXXXXX)
 TCI=tcbackends$$
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"; rmdir $TRACEFS/instances/$TCI 2>/dev/null || true' EXIT
-cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
+cc -O2 -pthread -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
 load=$(uptime | sed 's/.*load average: //')
 
 # start_tracer KIND: TRACER (its pid) tracing; stop_tracer: its result
@@ -86,10 +91,10 @@ stop_tracer() {
 	esac
 	SEEN=${SEEN:-0}
 }
-# run_src RATE -> "CALLS CALLS_PER_S CPU_SECONDS" of evsrc
+# run_src RATE [THREADS] -> "CALLS CALLS_PER_S CPU_SECONDS" of evsrc
 run_src() {
 	local out
-	out=$( { /usr/bin/time -f '%U %S' "$W/evsrc" "$1" "$SECS" 2>"$W/time"; } )
+	out=$( { /usr/bin/time -f '%U %S' "$W/evsrc" "$1" "$SECS" "${2:-1}" 2>"$W/time"; } )
 	echo "$out $(awk '{print $1 + $2}' "$W/time")"
 }
 
@@ -98,7 +103,7 @@ read -r -a kinds <<<"${KINDS:-bpf tracefs bpftrace trace-cmd}"
 read -r pcalls _ pcpu <<<"$(run_src "$RATE")"
 read -r mcalls mrate _ <<<"$(run_src 0)"
 echo "untraced: paced $pcalls calls, $pcpu s CPU; unpaced $mrate calls/s"
-paced_rows="" max_rows=""
+paced_rows="" max_rows="" high_rows=""
 for k in "${kinds[@]}"; do
 	start_tracer "$k"
 	read -r calls _ scpu <<<"$(run_src "$RATE")"
@@ -119,6 +124,14 @@ for k in "${kinds[@]}"; do
 		printf "%.0f | %.0f | %.0f | %.0f", $1, slow, own, slow + own }')
 	max_rows+="| $k | $row | $lost of $calls |"$'\n'
 	echo "unpaced $k: $rate calls/s, seen $seen, lost $lost, tracer CPU $tcpu s"
+
+	start_tracer "$k"
+	read -r calls rate _ <<<"$(run_src "$HIGH" "$THREADS")"
+	stop_tracer "$k"; tcpu=$TCPU seen=$SEEN lost=$LOST
+	[ "$lost" = - ] && lost="~$(( calls > seen ? calls - seen : 0 ))"
+	own=$(echo "$tcpu $calls" | awk '{printf "%.0f", $1 / $2 * 1e9}')
+	high_rows+="| $k | $rate | $own | $lost of $calls |"$'\n'
+	echo "high $k: $rate calls/s ($THREADS threads), seen $seen, lost $lost, tracer CPU $tcpu s"
 done
 
 block=$(cat <<EOF
@@ -132,6 +145,11 @@ Unpaced (untraced: $mrate calls/s):
 | tracer | calls/s | slowdown per call (ns) | tracer's own CPU per call (ns) | total (ns) | lost |
 |---|---:|---:|---:|---:|---|
 ${max_rows}
+Paced at $HIGH calls/s shared by $THREADS threads for $SECS s:
+
+| tracer | calls/s reached | tracer's own CPU per call (ns) | lost |
+|---|---:|---:|---|
+${high_rows}
 Load average before: $load; after: $(uptime | sed 's/.*load average: //').
 Run on $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs, bpftrace $(bpftrace --version | awk '{print $2}'), trace-cmd $(trace-cmd -h 2>&1 | awk '/version/ {print $3; exit}').
 EOF

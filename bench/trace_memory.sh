@@ -19,7 +19,7 @@ SECS=${SECS:-600}
 bench_need bench/trace_memory.sh python3 cc
 W=$(mktemp -d /tmp/dmakit-bench-memory.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-cc -O2 -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
+cc -O2 -pthread -o "$W/evsrc" "$TOP/bench/progs/evsrc.c"
 load=$(uptime | sed 's/.*load average: //')
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }

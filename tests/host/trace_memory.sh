@@ -8,7 +8,7 @@
 . "$TOP/tests/host/lib.bash"
 . "$TOP/tests/host/trace_lib.bash"
 need_tracing
-cc -O2 -o "$TMPDIR/evsrc" "$TOP/bench/progs/evsrc.c" ||
+cc -O2 -pthread -o "$TMPDIR/evsrc" "$TOP/bench/progs/evsrc.c" ||
 	{ t_check "evsrc builds" false; t_done; }
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 

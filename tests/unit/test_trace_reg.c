@@ -289,9 +289,19 @@ static uint64_t polls_of(struct dmakit_reg_poller *p)
 }
 
 /*
- * Hold the level until the poller has read it twice (it cannot miss it):
- * the read counted first may have begun before the store, so three.
+ * Polls to wait for after a store so that at least two of them read it.
+ * A published count says the reads up to it are done, not that the next
+ * read comes after our store: the poller's stores (the count among them)
+ * can wait in its CPU's store buffer while its later reads run (x86 lets
+ * a load pass older stores), more so while this thread keeps pulling the
+ * count's cache line.  A store buffer holds at most 128 stores and a poll
+ * makes at least two, so the reads after the first 65 polls past the
+ * count seen come after the store: beside stress-ng, 3 polls were not
+ * enough (one pulse in some 1500 was read once).
  */
+#define HOLD_POLLS 130
+
+/* Hold the level until the poller has read it twice (it cannot miss it). */
 static bool hold(struct toggle *t)
 {
 	uint64_t seen, deadline = now_ns() + WAIT_BOUND_NS;
@@ -300,7 +310,7 @@ static bool hold(struct toggle *t)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	seen = polls_of(t->poller);
 
-	while (polls_of(t->poller) < seen + 3)
+	while (polls_of(t->poller) < seen + HOLD_POLLS)
 		if (now_ns() > deadline)
 			return false;
 		else
@@ -551,7 +561,7 @@ static bool trace_hold(struct dmakit_reg_trace *t)
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	seen = trace_polls(t);
-	while (trace_polls(t) < seen + 3)
+	while (trace_polls(t) < seen + HOLD_POLLS)
 		if (now_ns() > deadline)
 			return false;
 		else

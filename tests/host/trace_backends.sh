@@ -227,33 +227,7 @@ t_eq "tracepoints: each of our 20 sleeps once on both backends, >= 5 ms, same la
 tracer bpf --backend bpf "${specs[@]}" --interval 0 --buffer-kb 4 \
 	--events "$TMPDIR/bpf_loss.jsonl" --summary-json "$TMPDIR/bpf_loss.json" ||
 	{ t_check "bpf tracer starts" false; t_done; }
-# bursts TAG GT: vendorapp's 4 threads (ground truth GT) in four phases,
-# burst, slow, burst, slow, with tracer TAG stopped around each burst;
-# the program's exit status in APP_RC
-bursts() {
-	local tag=$1 gt=$2 out=$TMPDIR/app_$1.out
-	# stop_point N: vendorapp printed "stop N" and is stopped
-	stop_point() {
-		grep -q "^stop $1 " "$out" 2>/dev/null && is_stopped "$APP"
-	}
-	kill -STOP "${PIDS[$tag]}"
-	t_check "$tag: tracer stopped for burst 1" wait_for 60 is_stopped "${PIDS[$tag]}"
-	"$P/vendorapp" "$gt" 4 3000x0:stop 150x20000:stop 3000x0:stop 150x20000 >"$out" &
-	APP=$!
-	t_check "$tag: burst 1 done" wait_for 120 stop_point 1
-	kill -CONT "${PIDS[$tag]}"
-	kill -CONT "$APP"		# slow phase 1, read as it happens
-	t_check "$tag: slow phase 1 done" wait_for 120 stop_point 2
-	kill -STOP "${PIDS[$tag]}"
-	t_check "$tag: tracer stopped for burst 2" wait_for 60 is_stopped "${PIDS[$tag]}"
-	kill -CONT "$APP"
-	t_check "$tag: burst 2 done" wait_for 120 stop_point 3
-	kill -CONT "${PIDS[$tag]}"
-	kill -CONT "$APP"		# slow phase 2
-	wait "$APP"
-	APP_RC=$?
-}
-bursts bpf "$TMPDIR/gt_loss.txt"
+vendor_bursts bpf "${PIDS[bpf]}" "$TMPDIR/gt_loss.txt"
 t_eq "loss: burst program ran" "$APP_RC" 0
 stop bpf
 t_eq "tracer exit status" "$RC" 0
@@ -288,7 +262,7 @@ t_grep "loss: the summary says what was lost" "^LOST [0-9]+ transactions \(paire
 tracer bpfs --backend bpf "${specs[@]}" --close batch --interval 0 --buffer-kb 4 \
 	--events "$TMPDIR/bpfs_loss.jsonl" --summary-json "$TMPDIR/bpfs_loss.json" ||
 	{ t_check "streaming bpf tracer starts" false; t_done; }
-bursts bpfs "$TMPDIR/gts_loss.txt"
+vendor_bursts bpfs "${PIDS[bpfs]}" "$TMPDIR/gts_loss.txt"
 t_eq "streaming loss: burst program ran" "$APP_RC" 0
 stop bpfs
 t_eq "streaming: tracer exit status" "$RC" 0

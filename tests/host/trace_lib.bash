@@ -125,3 +125,34 @@ build_progs() {
 		"$src/usdt_xfer.c" -L"$TOP/build/lib" -ldmakit \
 		-Wl,-rpath,"$TOP/build/lib"
 }
+
+# vendor_bursts TAG TRACER_PID GT: vendorapp's 4 threads (ground truth GT)
+# in four phases, burst, slow, burst, slow, with the tracer stopped around
+# each burst (loss at any machine speed: a starved reader, made certain);
+# vendorapp stops itself after each phase (":stop"), so the stops fall
+# exactly around the bursts.  The program's exit status in APP_RC.
+vendor_bursts() {
+	local tag=$1 tracer=$2 gt=$3
+	BURSTS_OUT=$TMPDIR/app_$1.out
+	kill -STOP "$tracer"
+	t_check "$tag: tracer stopped for burst 1" wait_for 60 is_stopped "$tracer"
+	"$P/vendorapp" "$gt" 4 3000x0:stop 150x20000:stop 3000x0:stop 150x20000 \
+		>"$BURSTS_OUT" &
+	APP=$!
+	t_check "$tag: burst 1 done" wait_for 120 burst_stop_point 1
+	kill -CONT "$tracer"
+	kill -CONT "$APP"		# slow phase 1, read as it happens
+	t_check "$tag: slow phase 1 done" wait_for 120 burst_stop_point 2
+	kill -STOP "$tracer"
+	t_check "$tag: tracer stopped for burst 2" wait_for 60 is_stopped "$tracer"
+	kill -CONT "$APP"
+	t_check "$tag: burst 2 done" wait_for 120 burst_stop_point 3
+	kill -CONT "$tracer"
+	kill -CONT "$APP"		# slow phase 2
+	wait "$APP"
+	APP_RC=$?
+}
+# burst_stop_point N: vendorapp printed "stop N" and is stopped
+burst_stop_point() {
+	grep -q "^stop $1 " "$BURSTS_OUT" 2>/dev/null && is_stopped "$APP"
+}

@@ -72,27 +72,8 @@ t_check "per-site histograms (--per-site)" \
 start_tracer "${specs[@]}" --interval 0 --buffer-kb 8 \
 	--events "$TMPDIR/ev2.jsonl" --summary-json "$TMPDIR/sum2.json" ||
 	{ t_check "tracer starts" false; t_done; }
-# stop_point N: vendorapp printed "stop N" and is stopped
-stop_point() {
-	grep -q "^stop $1 " "$TMPDIR/app2.out" 2>/dev/null && is_stopped "$APP"
-}
-kill -STOP "$TRACER"
-t_check "tracer stopped for burst 1" wait_for 60 is_stopped "$TRACER"
-"$P/vendorapp" "$TMPDIR/gt2.txt" 4 3000x0:stop 150x20000:stop 3000x0:stop \
-	150x20000 >"$TMPDIR/app2.out" &
-APP=$!
-t_check "burst 1 done" wait_for 120 stop_point 1
-kill -CONT "$TRACER"
-kill -CONT "$APP"		# slow phase 1, read as it happens
-t_check "slow phase 1 done" wait_for 120 stop_point 2
-kill -STOP "$TRACER"
-t_check "tracer stopped for burst 2" wait_for 60 is_stopped "$TRACER"
-kill -CONT "$APP"
-t_check "burst 2 done" wait_for 120 stop_point 3
-kill -CONT "$TRACER"
-kill -CONT "$APP"		# slow phase 2
-wait "$APP"
-t_eq "burst program ran" "$?" 0
+vendor_bursts loss "$TRACER" "$TMPDIR/gt2.txt"
+t_eq "burst program ran" "$APP_RC" 0
 stop_tracer
 t_eq "tracer exit status" "$TRACER_RC" 0
 tail -n 4 "$TMPDIR/tracer.out"

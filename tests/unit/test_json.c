@@ -102,11 +102,46 @@ static void escapes_decoded(void)
 	T_EQ(dmakit_json_get_str("{\"s\": \"\\u20ac\"}", "s", buf, 3), -EINVAL);
 }
 
+/* Integers are integers; a key given twice is refused, not first-wins. */
+static void strict_reader(void)
+{
+	uint64_t u;
+	double d;
+	bool b;
+	char key[16];
+
+	T_EQ(dmakit_json_get_u64("{\"n\": 32}", "n", &u), 0);
+	T_EQ(u, 32);
+	T_EQ(dmakit_json_get_u64("{\"n\": 3.2e1}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 32.0}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 2097152.9}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 032}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 32x}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 1, \"n\": 2}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"m\": 1, \"n\": 2}", "n", &u), 0);
+	T_EQ(u, 2);
+	T_EQ(dmakit_json_get_double("{\"x\": -1.5e3}", "x", &d), 0);
+	T_ASSERT(d == -1500);
+	T_EQ(dmakit_json_get_double("{\"x\": nan}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_double("{\"x\": -inf}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_double("{\"x\": 0x10}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_double("{\"x\": 1.5q}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_bool("{\"b\": truex}", "b", &b), -EINVAL);
+	T_EQ(dmakit_json_get_bool("{\"b\": true }", "b", &b), 0);
+	T_EQ(dmakit_json_dup_key("{\"a\": 1, \"b\": {\"a\": 2}}", key,
+				 sizeof(key)), 0);
+	T_EQ(dmakit_json_dup_key("{\"a\": 1, \"b\": 2, \"b\": 3}", key,
+				 sizeof(key)), 1);
+	T_STREQ(key, "b");
+	T_EQ(dmakit_json_dup_key("[1]", key, sizeof(key)), -EINVAL);
+}
+
 int main(void)
 {
 	T_RUN(valid_utf8_kept);
 	T_RUN(invalid_bytes_replaced);
 	T_RUN(clean_copies);
 	T_RUN(escapes_decoded);
+	T_RUN(strict_reader);
 	return t_exit();
 }

@@ -159,6 +159,7 @@ class Recording:
         body = body[:len(body) - self.torn_bytes]
         records = np.frombuffer(body, np.uint8).reshape(-1, ENTRY_SIZE)
         self.trailer = None
+        self.trailer_damaged = False
         if self.version >= 2 and len(records):
             last = records[-1]
             t = np.frombuffer(last.tobytes(), TRAILER_DTYPE, 1)[0]
@@ -166,6 +167,9 @@ class Recording:
                     crc32c_bytes(last[:60].tobytes()) == \
                     int(t["trailer_crc32c"]):
                 self.trailer = t
+                records = records[:-1]
+            elif _damaged_trailer(last.tobytes()):
+                self.trailer_damaged = True
                 records = records[:-1]
         self._records = records
         self.entries = np.frombuffer(records.tobytes(), ENTRY_DTYPE)
@@ -405,6 +409,10 @@ class Recording:
 
     def _check_trailer(self, r, first, last, chain):
         t = self.trailer
+        if self.trailer_damaged:
+            r.index_errors += 1
+            r.problem("the trailer is corrupt (trailer CRC mismatch)")
+            return
         if t is None:
             r.index_errors += 1
             r.problem("the index has no trailer: it was cut short or the "
@@ -507,6 +515,21 @@ class Recording:
         self._check_meta_fields(r)
         if self.version >= 2:
             self._check_trailer(r, first, last, chain)
+        if self.trailer is not None:
+            self._check_data_end(r)
+
+    def _check_data_end(self, r):
+        """A finished recording's data file holds its slots and nothing
+        after them (the recorder and recover trim it)."""
+        try:
+            st = os.stat(self.data_path)
+        except OSError:
+            return
+        end = len(self.entries) * self.bufsize
+        if stat.S_ISREG(st.st_mode) and st.st_size > end:
+            r.index_errors += 1
+            r.problem("%s holds %d bytes after the recording's last slot"
+                      % (self.data_path, st.st_size - end))
 
     def _check_meta_fields(self, r):
         """What the metadata says that the index header and entries check
@@ -563,6 +586,15 @@ class Recording:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _damaged_trailer(rec):
+    """64 bytes that are a trailer with a flipped byte: not a valid entry,
+    and the trailer's magic but for one byte at most (lib/record/verify.c)."""
+    e = np.frombuffer(rec, ENTRY_DTYPE, 1)[0]
+    if crc32c_bytes(rec[:60]) == int(e["entry_crc32c"]):
+        return False
+    return sum(a != b for a, b in zip(rec[:8], TRAILER_MAGIC)) <= 1
 
 
 def _is_count(v):

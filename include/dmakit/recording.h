@@ -616,9 +616,13 @@ struct dmakit_recover_report {
  * tail), write the trailer and the final metadata with result
  * "recovered" and what was lost, all durably.  A finished recording is
  * left untouched (report->was_finished), so running it twice is
- * harmless.  Return 0, or -errno with @err explaining (no index, a
- * corrupt index header, a version 1 index, an unwritable target; -EBUSY:
- * a recorder still holds the index or data file's flock, nothing changed).
+ * harmless.  The trailer binds the metadata written (its CRC32C).
+ * Return 0, or -errno with @err explaining (no index, a corrupt index
+ * header, a version 1 index, an unwritable target; -EINVAL, nothing
+ * changed: the index ends with the trailer its recorder wrote when it
+ * finished but a final metadata says "recording" (it was edited);
+ * -EBUSY: a recorder still holds the index or data file's flock, nothing
+ * changed).
  */
 int dmakit_recover(const char *path, const char *sidecar,
 		   struct dmakit_recover_report *report, char *err,
@@ -657,7 +661,10 @@ struct dmakit_export_report {
  * (temporary file, rename).  Return 0; -ENODATA if the recording has no
  * sample format (SigMF needs one, none is guessed); -EEXIST if the output
  * exists without @opts->force; -EINVAL for an unfinished or corrupt
- * recording; another -errno; with @err explaining.
+ * recording, or metadata dmakit_verify() would refuse (its index and
+ * metadata checks are made first, not the data's CRCs: another
+ * recording's metadata, an edited one); another -errno; with @err
+ * explaining.
  */
 int dmakit_export_sigmf(const char *path,
 			const struct dmakit_export_opts *opts,

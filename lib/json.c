@@ -312,8 +312,20 @@ static const char *skip_value(const char *p)
  * of its value; *@pp moves to the next member.  1 for a member, 0 at the
  * end of the object, -EINVAL if malformed.
  */
+static int next_member_end(const char **pp, const char **k, size_t *klen,
+			   const char **val, const char **vend);
+
 static int next_member(const char **pp, const char **k, size_t *klen,
 		       const char **val)
+{
+	const char *vend;
+
+	return next_member_end(pp, k, klen, val, &vend);
+}
+
+/* next_member(), also giving the end of the value (@vend). */
+static int next_member_end(const char **pp, const char **k, size_t *klen,
+			   const char **val, const char **vend)
 {
 	const char *p = skip_ws(*pp), *end;
 
@@ -333,6 +345,7 @@ static int next_member(const char **pp, const char **k, size_t *klen,
 	p = skip_value(p);
 	if (!p)
 		return -EINVAL;
+	*vend = p;
 	p = skip_ws(p);
 	if (*p == ',')
 		p++;
@@ -375,6 +388,22 @@ static const char *find_member(const char *text, const char *key, int *err)
 		return NULL;
 	*err = found ? 0 : -ENOENT;
 	return found;
+}
+
+int dmakit_json_each(const char *text,
+		     void (*fn)(void *ctx, const char *key, size_t klen,
+				const char *val, size_t vlen),
+		     void *ctx)
+{
+	const char *p = members(text), *k, *val, *vend;
+	size_t n;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	while ((r = next_member_end(&p, &k, &n, &val, &vend)) > 0)
+		fn(ctx, k, n, val, (size_t)(vend - val));
+	return r;
 }
 
 int dmakit_json_dup_key(const char *text, char *key, size_t len)

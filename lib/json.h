@@ -55,6 +55,17 @@ int dmakit_json_get_bool(const char *text, const char *key, bool *v);
 int dmakit_json_get_str(const char *text, const char *key, char *buf,
 			size_t len);
 /*
+ * Call @fn for each top-level member of the object @text, in order: its
+ * key and value as written (raw: quotes and escapes included for a
+ * string).  Return 0, or -EINVAL if @text is not a well-formed object
+ * (members before the fault have been passed).
+ */
+int dmakit_json_each(const char *text,
+		     void (*fn)(void *ctx, const char *key, size_t klen,
+				const char *val, size_t vlen),
+		     void *ctx);
+
+/*
  * 1 if a top-level key of @text appears twice (the first such key into
  * @key, @len bytes), 0 if none does, -EINVAL if @text is not an object.
  */

@@ -76,14 +76,19 @@ struct dmakit_idx_header {
 	uint32_t engine;		/* v2: enum dmakit_engine used */
 	uint64_t reserved1;
 	uint32_t header_crc32c;		/* of the bytes before this field */
-	uint32_t reserved0;
-	uint64_t reserved[7];
+	/*
+	 * DMAKIT_IDX_HDR_F_META_CRC: a byte per top-level member of the
+	 * final metadata, in order (rec_meta_field_fp), so verify can name
+	 * what was edited; the trailer's CRC is what binds it (0 before).
+	 */
+	uint8_t meta_fields[60];
 };
 
 /*
  * Header flag: the trailer's meta_crc32c is the CRC32C of the metadata
  * file's bytes as the recorder (or dmakit_recover()) finished it, so any
- * later change of the metadata is detected.  Without it (an older
+ * later change of the metadata is detected (and the header's meta_fields
+ * say which member changed).  Without it (an older
  * recorder) the metadata's own claims (dropped, not_recorded, ...) are
  * not bound to the index.
  */

@@ -123,6 +123,38 @@ uint32_t rec_meta_crc(const char *text, size_t len)
 	return dmakit_crc32c(0, text, len);
 }
 
+uint8_t rec_meta_field_fp(const char *key, size_t klen, const char *val,
+			  size_t vlen)
+{
+	uint32_t crc = dmakit_crc32c(0, key, klen);
+
+	crc = dmakit_crc32c(crc, ":", 1);
+	return (uint8_t)dmakit_crc32c(crc, val, vlen);
+}
+
+struct fields_fill {
+	uint8_t *out;
+	size_t n, i;
+};
+
+static void fields_fill_one(void *ctx, const char *key, size_t klen,
+			    const char *val, size_t vlen)
+{
+	struct fields_fill *f = ctx;
+
+	if (f->i < f->n)
+		f->out[f->i] = rec_meta_field_fp(key, klen, val, vlen);
+	f->i++;
+}
+
+void rec_meta_fields(const char *text, uint8_t *out, size_t n)
+{
+	struct fields_fill f = { .out = out, .n = n };
+
+	memset(out, 0, n);
+	dmakit_json_each(text, fields_fill_one, &f);
+}
+
 #define GET_STR(key, field) \
 	dmakit_json_get_str(text, key, m->field, sizeof(m->field))
 #define GET_U64(key, field) dmakit_json_get_u64(text, key, &m->field)

@@ -67,6 +67,15 @@ char *rec_meta_text(const struct rec_meta *m, size_t *lenp);
  */
 uint32_t rec_meta_crc(const char *text, size_t len);
 
+/*
+ * The index header's meta_fields: a byte per top-level member of @text
+ * (its key and raw value), in order, the rest 0.  Only to name what was
+ * edited once rec_meta_crc() says something was.
+ */
+uint8_t rec_meta_field_fp(const char *key, size_t klen, const char *val,
+			  size_t vlen);
+void rec_meta_fields(const char *text, uint8_t *out, size_t n);
+
 /* Parse @text (what rec_meta_text wrote); fields it lacks stay as they
  * were.  Return 0 or -EINVAL if it is not a recording's metadata. */
 int rec_meta_parse(struct rec_meta *m, const char *text);

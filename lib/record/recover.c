@@ -151,25 +151,25 @@ static int scan(struct recovery *r, uint64_t nrecs, uint64_t trusted,
 
 /*
  * Trim the index to the entries kept and end it with the trailer, which
- * binds the final metadata's bytes (@meta_crc): an older recorder's
- * header gets the flag that says so.
+ * binds the final metadata @text (the header gets its members'
+ * fingerprints, and an older recorder's header the flag that says so).
  */
-static int finish_index(struct recovery *r, uint32_t meta_crc)
+static int finish_index(struct recovery *r, const char *text, size_t len)
 {
 	const uint64_t end = sizeof(struct dmakit_idx_header) +
 			     r->st.buffers * sizeof(struct dmakit_idx_entry);
 	struct dmakit_idx_trailer t;
-	int ret = 0;
+	int ret;
 
-	if (!(r->hdr.flags & DMAKIT_IDX_HDR_F_META_CRC)) {
-		r->hdr.flags |= DMAKIT_IDX_HDR_F_META_CRC;
-		r->hdr.header_crc32c = dmakit_idx_header_crc(&r->hdr);
-		ret = rec_write_all(r->idx_fd, &r->hdr, sizeof(r->hdr), 0);
-		if (ret)
-			return ret;
-	}
+	r->hdr.flags |= DMAKIT_IDX_HDR_F_META_CRC;
+	r->hdr.header_crc32c = dmakit_idx_header_crc(&r->hdr);
+	rec_meta_fields(text, r->hdr.meta_fields, sizeof(r->hdr.meta_fields));
+	ret = rec_write_all(r->idx_fd, &r->hdr, sizeof(r->hdr), 0);
+	if (ret)
+		return ret;
 	dmakit_idx_trailer_fill(&t, &r->st, r->hdr.stream_id, r->entries_crc,
-				DMAKIT_RESULT_RECOVERED, meta_crc);
+				DMAKIT_RESULT_RECOVERED,
+				rec_meta_crc(text, len));
 	if (ftruncate(r->idx_fd, (off_t)end))
 		return -errno;
 	ret = rec_write_all(r->idx_fd, &t, sizeof(t), end);
@@ -438,7 +438,7 @@ int dmakit_recover(const char *path, const char *sidecar,
 		goto out;
 	}
 	/* index first: a data file longer than its index is harmless */
-	ret = finish_index(&r, rec_meta_crc(meta_text, meta_len));
+	ret = finish_index(&r, meta_text, meta_len);
 	if (ret) {
 		dmakit_errf(err, errlen, ret, "write %s: %s", idx_path,
 			    dmakit_strerror(ret));

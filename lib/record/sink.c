@@ -970,15 +970,23 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 
 /*
  * The index's end: totals, a CRC over every entry and one over the final
- * metadata's bytes @meta_crc (format 2).
+ * metadata @text (format 2), whose members' fingerprints go into the
+ * header (they name what an edit changed).
  */
-static int write_trailer(struct dmakit_sink *s, uint32_t meta_crc)
+static int write_trailer(struct dmakit_sink *s, const char *text, size_t len)
 {
 	struct dmakit_idx_trailer t;
 	int ret;
 
+	if (text) {
+		rec_meta_fields(text, s->hdr.meta_fields,
+				sizeof(s->hdr.meta_fields));
+		ret = rec_write_all(s->idx_fd, &s->hdr, sizeof(s->hdr), 0);
+		if (ret)
+			return ret;
+	}
 	dmakit_idx_trailer_fill(&t, &s->st, s->hdr.stream_id, s->entries_crc,
-				s->st.result, meta_crc);
+				s->st.result, text ? rec_meta_crc(text, len) : 0);
 	ret = rec_write_all(s->idx_fd, &t, sizeof(t),
 			    sizeof(struct dmakit_idx_header) +
 			    s->st.buffers * sizeof(struct dmakit_idx_entry));
@@ -1088,7 +1096,7 @@ int dmakit_sink_close(struct dmakit_sink *s,
 	}
 	text = metadata_text(s, true, dmakit_result_name(s->st.result), msg,
 			     &len);
-	r = write_trailer(s, text ? rec_meta_crc(text, len) : 0);
+	r = write_trailer(s, text, len);
 	if (r)
 		unfinished(s, &ret, r, "write the trailer of %s", s->idx_path);
 	if (fsync(s->idx_fd))

@@ -615,6 +615,27 @@ static void check_meta_fields(struct verifier *v, const char *meta)
 	}
 }
 
+/* Members whose fingerprint is not the one the recorder wrote. */
+struct field_cmp {
+	const uint8_t *want;
+	size_t n, i, changed;
+	char first[64];
+};
+
+static void field_cmp_one(void *ctx, const char *key, size_t klen,
+			  const char *val, size_t vlen)
+{
+	struct field_cmp *fc = ctx;
+
+	/* members past the header's room are bound by the CRC only */
+	if (fc->i < fc->n &&
+	    rec_meta_field_fp(key, klen, val, vlen) != fc->want[fc->i] &&
+	    !fc->changed++)
+		snprintf(fc->first, sizeof(fc->first), "%.*s",
+			 (int)(klen < 60 ? klen : 60), key);
+	fc->i++;
+}
+
 /*
  * The metadata file is the one its recorder (or recovery) finished: the
  * trailer holds the CRC32C of its bytes.  This binds what nothing else
@@ -625,6 +646,7 @@ static void check_meta_crc(struct verifier *v, const char *meta, size_t len,
 			   const char *meta_path)
 {
 	struct dmakit_verify_report *rep = v->rep;
+	struct field_cmp fc;
 	uint32_t crc;
 
 	if (!(v->hdr.flags & DMAKIT_IDX_HDR_F_META_CRC) || !v->have_trailer)
@@ -636,8 +658,18 @@ static void check_meta_crc(struct verifier *v, const char *meta, size_t len,
 	}
 	v->meta_changed = true;
 	rep->index_errors++;
-	problem(v, 0, 0, "the metadata %s is not the one its recorder finished (its CRC32C %08x, the index trailer's %08x): it was edited, none of its claims can be trusted",
-		meta_path, crc, v->trailer.meta_crc32c);
+	memset(&fc, 0, sizeof(fc));
+	fc.want = v->hdr.meta_fields;
+	fc.n = sizeof(v->hdr.meta_fields);
+	dmakit_json_each(meta, field_cmp_one, &fc);
+	if (fc.changed)
+		problem(v, 0, 0, "the metadata %s is not the one its recorder finished: its \"%s\"%s was edited (CRC32C %08x, the index trailer's %08x); none of its claims can be trusted",
+			meta_path, fc.first,
+			fc.changed > 1 ? " and more" : "", crc,
+			v->trailer.meta_crc32c);
+	else
+		problem(v, 0, 0, "the metadata %s is not the one its recorder finished (its CRC32C %08x, the index trailer's %08x): it was edited, none of its claims can be trusted",
+			meta_path, crc, v->trailer.meta_crc32c);
 }
 
 static void check_metadata(struct verifier *v, const char *meta_path)

@@ -35,8 +35,8 @@ HEADER_DTYPE = np.dtype([
     ("flags", "<u4"), ("stream_id", "<u8"), ("dev_clock_hz", "<u8"),
     ("start_realtime_ns", "<u8"), ("start_mono_ns", "<u8"),
     ("device", "S112"), ("nbufs", "<u4"), ("engine", "<u4"),
-    ("reserved1", "<u8"), ("header_crc32c", "<u4"), ("reserved0", "<u4"),
-    ("reserved", "<u8", (7,))])
+    ("reserved1", "<u8"), ("header_crc32c", "<u4"),
+    ("meta_fields", "u1", (60,))])
 HEADER_CRC_BYTES = 192          # header_crc32c covers the bytes before it
 
 # struct dmakit_idx_entry (64 bytes)

@@ -3,7 +3,8 @@
 # to the index (checked against its header, entries or trailer, or by the
 # CRC32C of the metadata's bytes the recorder writes into the trailer).
 # Each forgery, one at a time, fails verify with a message naming the
-# field (or, for what only the metadata knows, the broken checksum); lenient
+# field (for what only the metadata knows: the broken checksum, and the
+# member the header's fingerprints say changed); lenient
 # numbers and duplicate keys are refused; data appended past the last slot
 # and a flipped trailer byte are named; a finished recording whose metadata
 # was edited back to "recording" is not "recovered" over its trailer;
@@ -56,17 +57,21 @@ t_eq "untouched: verify exits 0" "$?" 0
 t_eq "untouched: the metadata is bound" "$(json_get "$TMPDIR/v.json" meta_bound)" true
 
 edited="not the one its recorder finished"
-# what only the metadata says: bound by the trailer's checksum
-forged "hidden drops after the last buffer" dropped 5 "$edited"
-forged "hidden buffers not recorded" not_recorded 8 "$edited"
-forged "checkpoint_last_seq" checkpoint_last_seq 7 "$edited"
-forged "the error text" error '"disk on fire"' "$edited"
-forged "policy" policy '"drop"' "$edited"
-forged "source_rate" source_rate 1000 "$edited"
-forged "sample_format" sample_format '"cf64_be"' "$edited"
-forged "sample_rate" sample_rate 7 "$edited"
-forged "the data path" data '"elsewhere.dat"' "$edited"
-forged "the index path" index '"elsewhere.dat.idx"' "$edited"
+# what only the metadata says: bound by the trailer's checksum, named by
+# the header's fingerprints of its members
+bound() {	# WHAT KEY VALUE
+	forged "$1" "$2" "$3" "$edited: its \"$2\" was edited"
+}
+bound "hidden drops after the last buffer" dropped 5
+bound "hidden buffers not recorded" not_recorded 8
+bound "checkpoint_last_seq" checkpoint_last_seq 7
+bound "the error text" error '"disk on fire"'
+bound "policy" policy '"drop"'
+bound "source_rate" source_rate 1000
+bound "sample_format" sample_format '"cf64_be"'
+bound "sample_rate" sample_rate 7
+bound "the data path" data '"elsewhere.dat"'
+bound "the index path" index '"elsewhere.dat.idx"'
 # what the index header, entries and trailer say
 forged "checkpoint_buffers past the index" checkpoint_buffers 999 "checkpoint_buffers=999"
 forged "finished false" finished false "not finished true"
@@ -143,7 +148,7 @@ cp "$orig" "$out.json"
 setkey "$out.json" sample_format '"cf64_be"'
 "$DMAKIT" export --sigmf "$out" --force >/dev/null 2>"$TMPDIR/err"
 t_eq "export with an edited sample format: refused" "$?" 1
-t_grep "export with an edited sample format: explained" "$edited" "$TMPDIR/err"
+t_grep "export with an edited sample format: explained" "$edited: its \"sample_format\" was edited" "$TMPDIR/err"
 cp "$orig" "$out.json"
 
 # recovered (its trailer cut, as if the recorder had died): verifies, and
@@ -159,7 +164,7 @@ cp "$out.json" "$TMPDIR/recovered.json"
 setkey "$out.json" dropped 3
 "$DMAKIT" verify "$out" >/dev/null 2>"$TMPDIR/err"
 t_eq "recovered, then edited: verify exits 1" "$?" 1
-t_grep "recovered, then edited: named" "$edited" "$TMPDIR/err"
+t_grep "recovered, then edited: named" "$edited: its \"dropped\" was edited" "$TMPDIR/err"
 cp "$TMPDIR/recovered.json" "$out.json"
 
 # an older recorder's recording: no flag, no metadata CRC in the trailer

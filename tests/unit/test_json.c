@@ -136,6 +136,28 @@ static void strict_reader(void)
 	T_EQ(dmakit_json_dup_key("[1]", key, sizeof(key)), -EINVAL);
 }
 
+static void each_cb(void *ctx, const char *key, size_t klen,
+		    const char *val, size_t vlen)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%.*s=%.*s;",
+		 (int)klen, key, (int)vlen, val);
+}
+
+/* Members in order, values raw as written (what fingerprints are of). */
+static void each_member(void)
+{
+	char out[256] = "";
+
+	T_EQ(dmakit_json_each("{\"a\": 1, \"b\" : \"x\\\"y\",\n \"c\": {\"d\": [1, 2]}, \"e\": -1.5}",
+			      each_cb, out), 0);
+	T_STREQ(out, "a=1;b=\"x\\\"y\";c={\"d\": [1, 2]};e=-1.5;");
+	out[0] = '\0';
+	T_EQ(dmakit_json_each("[1]", each_cb, out), -EINVAL);
+	T_STREQ(out, "");
+}
+
 int main(void)
 {
 	T_RUN(valid_utf8_kept);
@@ -143,5 +165,6 @@ int main(void)
 	T_RUN(clean_copies);
 	T_RUN(escapes_decoded);
 	T_RUN(strict_reader);
+	T_RUN(each_member);
 	return t_exit();
 }

@@ -591,7 +591,10 @@ static void check_meta_fields(struct verifier *v, const char *meta)
 		       "sim" : "none", 16);
 	meta_count(v, meta, "dropped", &rep->dropped);
 	meta_count(v, meta, "not_recorded", &rep->not_recorded);
-	meta_count(v, meta, "checkpoint_buffers", &rep->checkpoint_buffers);
+	/* format 1 recorders wrote no checkpoint and no end_realtime_ns */
+	if (h->version >= 2)
+		meta_count(v, meta, "checkpoint_buffers",
+			   &rep->checkpoint_buffers);
 	if (rep->checkpoint_buffers > rep->buffers) {
 		rep->index_errors++;
 		problem(v, 0, 0, "metadata says checkpoint_buffers=%llu, more than the %llu buffers of the index",
@@ -600,11 +603,11 @@ static void check_meta_fields(struct verifier *v, const char *meta)
 	}
 	if (!dmakit_json_get_u64(meta, "start_realtime_ns", &start))
 		check_time(v, meta, "start_time", start);
-	if (dmakit_json_get_u64(meta, "end_realtime_ns", &end) ||
-	    end < start) {
+	if (h->version >= 2 &&
+	    (dmakit_json_get_u64(meta, "end_realtime_ns", &end) || end < start)) {
 		rep->index_errors++;
 		problem(v, 0, 0, "metadata has no valid \"end_realtime_ns\" (the end, after the start)");
-	} else {
+	} else if (h->version >= 2) {
 		check_time(v, meta, "end_time", end);
 	}
 	if (!dmakit_json_get_str(meta, "sample_format", str, sizeof(str)) &&

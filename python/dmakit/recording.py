@@ -552,7 +552,10 @@ class Recording:
                            else "none")):
             if m.get(key) != have:
                 bad("metadata and index disagree on %s" % key)
-        for key in ("dropped", "not_recorded", "checkpoint_buffers"):
+        # format 1 recorders wrote no checkpoint and no end_realtime_ns
+        v2 = self.version >= 2
+        for key in ("dropped", "not_recorded") + \
+                (("checkpoint_buffers",) if v2 else ()):
             if not _is_count(m.get(key)):
                 bad("metadata has no valid \"%s\"" % key)
         ckpt = m.get("checkpoint_buffers")
@@ -562,7 +565,9 @@ class Recording:
         start, end = m.get("start_realtime_ns"), m.get("end_realtime_ns")
         if _is_count(start) and m.get("start_time") != _iso_time(start):
             bad("metadata's start_time is not the time it records")
-        if not _is_count(end) or (_is_count(start) and end < start):
+        if not v2:
+            pass
+        elif not _is_count(end) or (_is_count(start) and end < start):
             bad("metadata has no valid \"end_realtime_ns\"")
         elif m.get("end_time") != _iso_time(end):
             bad("metadata's end_time is not the time it records")

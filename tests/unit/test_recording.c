@@ -878,9 +878,11 @@ static void verify_version1(void)
 		T_EQ(patch(idx, entry_off(k), &e, sizeof(e)), 0);
 	}
 	T_EQ(truncate(idx, entry_off(20)), 0);
-	/* a format 1 recorder wrote its own version into the metadata */
+	/* a format 1 recorder wrote its own version and no checkpoint */
 	replace_in_file(tmp_path("v1.dat.json"), "\"version\": 2",
 			"\"version\": 1");
+	replace_in_file(tmp_path("v1.dat.json"),
+			"\"checkpoint_buffers\": 20,", "");
 	T_EQ(verify(path, &rep), 0);
 	if (!rep.ok)
 		T_FAIL("v1: %s", rep.message);

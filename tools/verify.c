@@ -102,12 +102,13 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 			    (double)r->bytes / secs : 0),
 	       r->payload_checked ? ", sim payload checked" : "");
 	/* what only the metadata says is a fact only once it is bound */
-	printf("  recording result %s; %sdropped %llu, gaps %llu (%llu buffers lost), not recorded %llu\n",
+	printf("  recording result %s; dropped %llu, gaps %llu (%llu buffers lost), not recorded %llu%s\n",
 	       r->result[0] ? r->result : "unknown",
-	       r->meta_bound ? "" : "the metadata says: ",
 	       (unsigned long long)r->dropped, (unsigned long long)r->gaps,
 	       (unsigned long long)r->lost,
-	       (unsigned long long)r->not_recorded);
+	       (unsigned long long)r->not_recorded,
+	       r->meta_bound ? "" :
+	       " (dropped, not recorded: the metadata's word, unchecked)");
 	if (r->ok && !r->meta_bound)
 		printf("  metadata not bound (older recorder): the index holds no checksum of it, so what only it says (dropped, not recorded, sample format, times) is unchecked\n");
 	if (r->dropped_after_last)

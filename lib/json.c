@@ -306,42 +306,131 @@ static const char *skip_value(const char *p)
 	return p;
 }
 
-/* Find the value of top-level member @key; returns its start or NULL. */
-static const char *find_member(const char *text, const char *key, int *err)
+/*
+ * The top-level member at *@pp (inside the object, at a key or the '}'):
+ * its key (@k, @klen: raw, as written between the quotes) and the start
+ * of its value; *@pp moves to the next member.  1 for a member, 0 at the
+ * end of the object, -EINVAL if malformed.
+ */
+static int next_member_end(const char **pp, const char **k, size_t *klen,
+			   const char **val, const char **vend);
+
+static int next_member(const char **pp, const char **k, size_t *klen,
+		       const char **val)
 {
-	size_t klen = strlen(key);
+	const char *vend;
+
+	return next_member_end(pp, k, klen, val, &vend);
+}
+
+/* next_member(), also giving the end of the value (@vend). */
+static int next_member_end(const char **pp, const char **k, size_t *klen,
+			   const char **val, const char **vend)
+{
+	const char *p = skip_ws(*pp), *end;
+
+	if (*p == '}')
+		return 0;
+	if (*p != '"')
+		return -EINVAL;
+	end = skip_string(p);
+	if (!end)
+		return -EINVAL;
+	*k = p + 1;
+	*klen = (size_t)(end - 1 - *k);
+	p = skip_ws(end);
+	if (*p != ':')
+		return -EINVAL;
+	*val = p = skip_ws(p + 1);
+	p = skip_value(p);
+	if (!p)
+		return -EINVAL;
+	*vend = p;
+	p = skip_ws(p);
+	if (*p == ',')
+		p++;
+	else if (*p != '}')
+		return -EINVAL;
+	*pp = p;
+	return 1;
+}
+
+/* The object's members start after its '{', or NULL if it is none. */
+static const char *members(const char *text)
+{
 	const char *p = skip_ws(text);
 
-	*err = -EINVAL;
-	if (*p != '{')
-		return NULL;
-	p = skip_ws(p + 1);
-	while (*p && *p != '}') {
-		const char *k, *end;
+	return *p == '{' ? p + 1 : NULL;
+}
 
-		if (*p != '"')
-			return NULL;
-		k = p + 1;
-		end = skip_string(p);
-		if (!end)
-			return NULL;
-		p = skip_ws(end);
-		if (*p != ':')
-			return NULL;
-		p = skip_ws(p + 1);
-		if ((size_t)(end - 1 - k) == klen && !memcmp(k, key, klen)) {
-			*err = 0;
-			return p;
-		}
-		p = skip_value(p);
-		if (!p)
-			return NULL;
-		p = skip_ws(p);
-		if (*p == ',')
-			p = skip_ws(p + 1);
+/*
+ * Find the value of top-level member @key; returns its start or NULL.
+ * A key given twice is an error, not "the first wins": readers that pick
+ * different ones would disagree on what the document says.
+ */
+static const char *find_member(const char *text, const char *key, int *err)
+{
+	size_t klen = strlen(key), n;
+	const char *p = members(text), *k, *val, *found = NULL;
+	int r;
+
+	*err = -EINVAL;
+	if (!p)
+		return NULL;
+	while ((r = next_member(&p, &k, &n, &val)) > 0) {
+		if (n != klen || memcmp(k, key, klen))
+			continue;
+		if (found)
+			return NULL;	/* duplicate */
+		found = val;
 	}
-	*err = -ENOENT;
-	return NULL;
+	if (r < 0)
+		return NULL;
+	*err = found ? 0 : -ENOENT;
+	return found;
+}
+
+int dmakit_json_each(const char *text,
+		     void (*fn)(void *ctx, const char *key, size_t klen,
+				const char *val, size_t vlen),
+		     void *ctx)
+{
+	const char *p = members(text), *k, *val, *vend;
+	size_t n;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	while ((r = next_member_end(&p, &k, &n, &val, &vend)) > 0)
+		fn(ctx, k, n, val, (size_t)(vend - val));
+	return r;
+}
+
+int dmakit_json_dup_key(const char *text, char *key, size_t len)
+{
+	const char *p = members(text), *k, *val, *q, *k2, *val2;
+	size_t n, n2;
+	int r, r2;
+
+	if (!p)
+		return -EINVAL;
+	while ((r = next_member(&p, &k, &n, &val)) > 0) {
+		for (q = p; (r2 = next_member(&q, &k2, &n2, &val2)) > 0;)
+			if (n2 == n && !memcmp(k, k2, n)) {
+				snprintf(key, len, "%.*s", (int)n, k);
+				return 1;
+			}
+		if (r2 < 0)
+			return -EINVAL;
+	}
+	return r;
+}
+
+/* A scalar value ends at @p: only space, then the next member or the end. */
+static bool value_ends(const char *p)
+{
+	p = skip_ws(p);
+	return *p == ',' || *p == '}';
 }
 
 int dmakit_json_get_u64(const char *text, const char *key, uint64_t *v)
@@ -353,11 +442,13 @@ int dmakit_json_get_u64(const char *text, const char *key, uint64_t *v)
 	p = find_member(text, key, &err);
 	if (!p)
 		return err;
-	if (!isdigit((unsigned char)*p))
+	/* digits only: 3.2e1 or 32.0 is not an integer, and not read as 3 */
+	if (!isdigit((unsigned char)*p) || (*p == '0' && isdigit(
+	    (unsigned char)p[1])))
 		return -EINVAL;
 	errno = 0;
 	*v = strtoull(p, &end, 10);
-	if (errno || end == p)
+	if (errno || end == p || !value_ends(end))
 		return -EINVAL;
 	return 0;
 }
@@ -370,9 +461,9 @@ int dmakit_json_get_bool(const char *text, const char *key, bool *v)
 	p = find_member(text, key, &err);
 	if (!p)
 		return err;
-	if (!strncmp(p, "true", 4))
+	if (!strncmp(p, "true", 4) && value_ends(p + 4))
 		*v = true;
-	else if (!strncmp(p, "false", 5))
+	else if (!strncmp(p, "false", 5) && value_ends(p + 5))
 		*v = false;
 	else
 		return -EINVAL;
@@ -388,8 +479,12 @@ int dmakit_json_get_double(const char *text, const char *key, double *v)
 	p = find_member(text, key, &err);
 	if (!p)
 		return err;
+	/* JSON numbers only: not "nan", "inf" or hex, which strtod takes */
+	if (!isdigit((unsigned char)(*p == '-' ? p[1] : *p)))
+		return -EINVAL;
 	*v = strtod(p, &end);
-	if (end == p)
+	if (end == p || !value_ends(end) || memchr(p, 'x', (size_t)(end - p)) ||
+	    memchr(p, 'X', (size_t)(end - p)))
 		return -EINVAL;
 	return 0;
 }

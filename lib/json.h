@@ -46,12 +46,29 @@ void dmakit_json_end(struct dmakit_json *j);
 
 /*
  * Read a top-level member of the object in @text (NUL-terminated).
- * Return 0, -ENOENT if absent, -EINVAL if malformed or of another type.
+ * Return 0, -ENOENT if absent, -EINVAL if malformed, of another type (an
+ * integer must be written as one: not 32.0 or 3.2e1) or given twice.
  */
 int dmakit_json_get_u64(const char *text, const char *key, uint64_t *v);
 int dmakit_json_get_double(const char *text, const char *key, double *v);
 int dmakit_json_get_bool(const char *text, const char *key, bool *v);
 int dmakit_json_get_str(const char *text, const char *key, char *buf,
 			size_t len);
+/*
+ * Call @fn for each top-level member of the object @text, in order: its
+ * key and value as written (raw: quotes and escapes included for a
+ * string).  Return 0, or -EINVAL if @text is not a well-formed object
+ * (members before the fault have been passed).
+ */
+int dmakit_json_each(const char *text,
+		     void (*fn)(void *ctx, const char *key, size_t klen,
+				const char *val, size_t vlen),
+		     void *ctx);
+
+/*
+ * 1 if a top-level key of @text appears twice (the first such key into
+ * @key, @len bytes), 0 if none does, -EINVAL if @text is not an object.
+ */
+int dmakit_json_dup_key(const char *text, char *key, size_t len);
 
 #endif /* DMAKIT_JSON_H */

@@ -25,10 +25,15 @@ static void usage(FILE *f)
 "buffer's data CRC (bound to its sequence number and slot), the simulated\n"
 "card's payload (sim recordings), sequence continuity, the index trailer,\n"
 "and the metadata against the index: stream id, start time, device,\n"
-"engine, geometry, first and last sequence and every total.  Gaps the\n"
-"recording accounts for (buffers the device dropped) are reported, not\n"
-"errors; so are empty and truncated buffers.  A buffer the device flagged\n"
-"as a DMA error fails verification unless --allow-dma-errors.\n"
+"engine, geometry, first and last sequence and every total; the rest of\n"
+"the metadata (drops after the last buffer, buffers not recorded, sample\n"
+"format, times) against the checksum of it the recorder wrote into the\n"
+"index trailer; and that the data file holds nothing past the last slot.\n"
+"Gaps the recording accounts for (buffers the device dropped) are\n"
+"reported, not errors; so are empty and truncated buffers.  A buffer the\n"
+"device flagged as a DMA error fails verification unless\n"
+"--allow-dma-errors.  A recording made before the metadata was bound\n"
+"verifies, saying \"metadata not bound (older recorder)\".\n"
 "\n"
 "      --sidecar PREFIX   index and metadata at PREFIX.idx / PREFIX.json\n"
 "                         (default: PATH)\n"
@@ -73,6 +78,8 @@ static void print_json(const char *path,
 	dmakit_json_bool(&j, "bound_checked", r->bound_checked);
 	dmakit_json_bool(&j, "finished", r->finished);
 	dmakit_json_str(&j, "result", r->result);
+	dmakit_json_bool(&j, "meta_bound", r->meta_bound);
+	dmakit_json_u64(&j, "data_beyond", r->data_beyond);
 	if (r->message[0]) {
 		dmakit_json_u64(&j, "first_bad_entry", r->first_bad_entry);
 		dmakit_json_u64(&j, "first_bad_seq", r->first_bad_seq);
@@ -94,11 +101,16 @@ static void print_text(const char *path, const struct dmakit_verify_report *r,
 	       cli_fmt_rate(b2, sizeof(b2), secs > 0 ?
 			    (double)r->bytes / secs : 0),
 	       r->payload_checked ? ", sim payload checked" : "");
-	printf("  recording result %s; dropped %llu, gaps %llu (%llu buffers lost), not recorded %llu\n",
+	/* what only the metadata says is a fact only once it is bound */
+	printf("  recording result %s; dropped %llu, gaps %llu (%llu buffers lost), not recorded %llu%s\n",
 	       r->result[0] ? r->result : "unknown",
 	       (unsigned long long)r->dropped, (unsigned long long)r->gaps,
 	       (unsigned long long)r->lost,
-	       (unsigned long long)r->not_recorded);
+	       (unsigned long long)r->not_recorded,
+	       r->meta_bound ? "" :
+	       " (dropped, not recorded: the metadata's word, unchecked)");
+	if (r->ok && !r->meta_bound)
+		printf("  metadata not bound (older recorder): the index holds no checksum of it, so what only it says (dropped, not recorded, sample format, times) is unchecked\n");
 	if (r->dropped_after_last)
 		printf("  %llu of the dropped buffers came after the last recorded one, before the stop: no hole in the recording\n",
 		       (unsigned long long)r->dropped_after_last);

@@ -33,7 +33,10 @@
  * to another slot fails even with its checksum moved along; and a
  * finished index ends with a CRC-protected trailer holding the totals and
  * a CRC over every entry, so an index cut at an entry boundary is
- * detected whatever the metadata says.  Version 1 recordings (plain data
+ * detected whatever the metadata says; and the trailer holds a CRC of the
+ * final metadata file (DMAKIT_IDX_HDR_F_META_CRC), so what only the
+ * metadata says (drops after the last buffer, buffers not recorded, the
+ * sample format, times, ...) cannot be edited unnoticed.  Version 1 recordings (plain data
  * CRCs, no trailer) are still verified, with those two checks reported as
  * unavailable.
  */
@@ -63,7 +66,7 @@ struct dmakit_idx_header {
 	uint32_t entry_size;		/* sizeof(struct dmakit_idx_entry) */
 	uint32_t bufsize;		/* bytes per data slot */
 	uint32_t payload;		/* DMAKIT_PAYLOAD_* of the source */
-	uint32_t flags;			/* reserved, 0 */
+	uint32_t flags;			/* DMAKIT_IDX_HDR_F_* */
 	uint64_t stream_id;		/* the source's stream id */
 	uint64_t dev_clock_hz;
 	uint64_t start_realtime_ns;	/* CLOCK_REALTIME at start */
@@ -73,9 +76,23 @@ struct dmakit_idx_header {
 	uint32_t engine;		/* v2: enum dmakit_engine used */
 	uint64_t reserved1;
 	uint32_t header_crc32c;		/* of the bytes before this field */
-	uint32_t reserved0;
-	uint64_t reserved[7];
+	/*
+	 * DMAKIT_IDX_HDR_F_META_CRC: a byte per top-level member of the
+	 * final metadata, in order (rec_meta_field_fp), so verify can name
+	 * what was edited; the trailer's CRC is what binds it (0 before).
+	 */
+	uint8_t meta_fields[60];
 };
+
+/*
+ * Header flag: the trailer's meta_crc32c is the CRC32C of the metadata
+ * file's bytes as the recorder (or dmakit_recover()) finished it, so any
+ * later change of the metadata is detected (and the header's meta_fields
+ * say which member changed).  Without it (an older
+ * recorder) the metadata's own claims (dropped, not_recorded, ...) are
+ * not bound to the index.
+ */
+#define DMAKIT_IDX_HDR_F_META_CRC	(1U << 0)
 
 /*
  * One recorded buffer, 64 bytes.  entry_crc32c covers the 60 bytes before
@@ -116,7 +133,7 @@ struct dmakit_idx_trailer {
 	uint64_t stream_id;
 	uint32_t entries_crc32c;
 	uint32_t result;		/* enum dmakit_result */
-	uint32_t reserved0;
+	uint32_t meta_crc32c;		/* DMAKIT_IDX_HDR_F_META_CRC, else 0 */
 	uint32_t trailer_crc32c;
 };
 
@@ -513,6 +530,14 @@ int dmakit_record_fd(struct dmakit_dev *dev, int fd,
  *             and no DMA error unless allowed
  * @result:    the recording's result from the metadata
  * @message:   first problem, human readable ("" if ok)
+ * @meta_bound: the metadata file is byte for byte the one the recorder
+ *             (or recovery) finished: its CRC32C matches the one in the
+ *             index trailer.  False for an older recorder's recording
+ *             (no such CRC: the metadata's own claims are unchecked) and
+ *             when the metadata was changed (then @ok is false too).
+ * @data_beyond: bytes of the data file after the recording's last slot
+ *             (a file target is trimmed to its slots when finished:
+ *             more is data that is not part of the recording; not ok)
  */
 struct dmakit_verify_report {
 	uint64_t buffers;
@@ -539,6 +564,8 @@ struct dmakit_verify_report {
 	bool ok;
 	char result[32];
 	char message[256];
+	bool meta_bound;
+	uint64_t data_beyond;
 };
 
 /**
@@ -594,9 +621,13 @@ struct dmakit_recover_report {
  * tail), write the trailer and the final metadata with result
  * "recovered" and what was lost, all durably.  A finished recording is
  * left untouched (report->was_finished), so running it twice is
- * harmless.  Return 0, or -errno with @err explaining (no index, a
- * corrupt index header, a version 1 index, an unwritable target; -EBUSY:
- * a recorder still holds the index or data file's flock, nothing changed).
+ * harmless.  The trailer binds the metadata written (its CRC32C).
+ * Return 0, or -errno with @err explaining (no index, a corrupt index
+ * header, a version 1 index, an unwritable target; -EINVAL, nothing
+ * changed: the index ends with the trailer its recorder wrote when it
+ * finished but a final metadata says "recording" (it was edited);
+ * -EBUSY: a recorder still holds the index or data file's flock, nothing
+ * changed).
  */
 int dmakit_recover(const char *path, const char *sidecar,
 		   struct dmakit_recover_report *report, char *err,
@@ -635,7 +666,10 @@ struct dmakit_export_report {
  * (temporary file, rename).  Return 0; -ENODATA if the recording has no
  * sample format (SigMF needs one, none is guessed); -EEXIST if the output
  * exists without @opts->force; -EINVAL for an unfinished or corrupt
- * recording; another -errno; with @err explaining.
+ * recording, or metadata dmakit_verify() would refuse (its index and
+ * metadata checks are made first, not the data's CRCs: another
+ * recording's metadata, an edited one); another -errno; with @err
+ * explaining.
  */
 int dmakit_export_sigmf(const char *path,
 			const struct dmakit_export_opts *opts,

@@ -309,6 +309,7 @@ int dmakit_export_sigmf(const char *path,
 {
 	const char *prefix = opts && opts->sidecar ? opts->sidecar : path;
 	struct exporter x = { 0 };
+	struct dmakit_verify_report vrep;
 	char *meta_path = NULL, *idx_path = NULL, *text = NULL, *out = NULL;
 	char *sigmf = NULL;
 	FILE *idx = NULL;
@@ -344,6 +345,17 @@ int dmakit_export_sigmf(const char *path,
 		ret = dmakit_errf(err, errlen, -EINVAL,
 				  "%s was not finished: 'dmakit recover' finishes it",
 				  path);
+		goto done;
+	}
+	/* the metadata is trusted only as far as verify would trust it */
+	ret = rec_verify_index(path, opts ? opts->sidecar : NULL, &vrep, err,
+			       errlen);
+	if (ret)
+		goto done;
+	if (!vrep.ok) {
+		ret = dmakit_errf(err, errlen, -EINVAL,
+				  "%s: %s ('dmakit verify' tells more)", path,
+				  vrep.message);
 		goto done;
 	}
 	if (!x.m->samples.format[0]) {

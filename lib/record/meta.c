@@ -16,7 +16,7 @@
 #include "meta.h"
 #include "dmakit/recording.h"
 
-static void iso_time(char *buf, size_t len, uint64_t realtime_ns)
+void rec_iso_time(char *buf, size_t len, uint64_t realtime_ns)
 {
 	time_t t = (time_t)(realtime_ns / 1000000000ULL);
 	struct tm tm;
@@ -66,12 +66,12 @@ char *rec_meta_text(const struct rec_meta *m, size_t *lenp)
 			dmakit_json_double_exact(&j, "center_freq",
 					   m->samples.center_freq);
 	}
-	iso_time(tbuf, sizeof(tbuf), m->start_realtime_ns);
+	rec_iso_time(tbuf, sizeof(tbuf), m->start_realtime_ns);
 	dmakit_json_str(&j, "start_time", tbuf);
 	dmakit_json_u64(&j, "start_realtime_ns", m->start_realtime_ns);
 	dmakit_json_u64(&j, "start_mono_ns", m->start_mono_ns);
 	if (m->end_realtime_ns) {
-		iso_time(tbuf, sizeof(tbuf), m->end_realtime_ns);
+		rec_iso_time(tbuf, sizeof(tbuf), m->end_realtime_ns);
 		dmakit_json_str(&j, "end_time", tbuf);
 		dmakit_json_u64(&j, "end_realtime_ns", m->end_realtime_ns);
 	}
@@ -116,6 +116,43 @@ char *rec_meta_text(const struct rec_meta *m, size_t *lenp)
 	}
 	*lenp = len;
 	return text;
+}
+
+uint32_t rec_meta_crc(const char *text, size_t len)
+{
+	return dmakit_crc32c(0, text, len);
+}
+
+uint8_t rec_meta_field_fp(const char *key, size_t klen, const char *val,
+			  size_t vlen)
+{
+	uint32_t crc = dmakit_crc32c(0, key, klen);
+
+	crc = dmakit_crc32c(crc, ":", 1);
+	return (uint8_t)dmakit_crc32c(crc, val, vlen);
+}
+
+struct fields_fill {
+	uint8_t *out;
+	size_t n, i;
+};
+
+static void fields_fill_one(void *ctx, const char *key, size_t klen,
+			    const char *val, size_t vlen)
+{
+	struct fields_fill *f = ctx;
+
+	if (f->i < f->n)
+		f->out[f->i] = rec_meta_field_fp(key, klen, val, vlen);
+	f->i++;
+}
+
+void rec_meta_fields(const char *text, uint8_t *out, size_t n)
+{
+	struct fields_fill f = { .out = out, .n = n };
+
+	memset(out, 0, n);
+	dmakit_json_each(text, fields_fill_one, &f);
 }
 
 #define GET_STR(key, field) \

@@ -54,8 +54,27 @@ struct rec_meta {
 int rec_samples_check(const struct dmakit_samples *smp, char *err,
 		      size_t errlen);
 
+/* @realtime_ns as the metadata's "start_time" / "end_time" say it. */
+void rec_iso_time(char *buf, size_t len, uint64_t realtime_ns);
+
 /* The JSON text (malloc'd, *@lenp bytes), or NULL (out of memory). */
 char *rec_meta_text(const struct rec_meta *m, size_t *lenp);
+
+/*
+ * What the index trailer's meta_crc32c holds: the CRC32C of the metadata
+ * file's @len bytes exactly as written (one rule for the recorder and
+ * recovery, which write it, and verify, which checks it).
+ */
+uint32_t rec_meta_crc(const char *text, size_t len);
+
+/*
+ * The index header's meta_fields: a byte per top-level member of @text
+ * (its key and raw value), in order, the rest 0.  Only to name what was
+ * edited once rec_meta_crc() says something was.
+ */
+uint8_t rec_meta_field_fp(const char *key, size_t klen, const char *val,
+			  size_t vlen);
+void rec_meta_fields(const char *text, uint8_t *out, size_t n);
 
 /* Parse @text (what rec_meta_text wrote); fields it lacks stay as they
  * were.  Return 0 or -EINVAL if it is not a recording's metadata. */

@@ -153,7 +153,7 @@ void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
 void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
 			     const struct dmakit_sink_stats *st,
 			     uint64_t stream_id, uint32_t entries_crc,
-			     enum dmakit_result result)
+			     enum dmakit_result result, uint32_t meta_crc)
 {
 	memset(t, 0, sizeof(*t));
 	memcpy(t->magic, DMAKIT_IDX_TRAILER_MAGIC, sizeof(t->magic));
@@ -164,6 +164,7 @@ void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
 	t->stream_id = stream_id;
 	t->entries_crc32c = entries_crc;
 	t->result = (uint32_t)result;
+	t->meta_crc32c = meta_crc;
 	t->trailer_crc32c = dmakit_idx_trailer_crc(t);
 }
 

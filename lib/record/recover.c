@@ -149,15 +149,27 @@ static int scan(struct recovery *r, uint64_t nrecs, uint64_t trusted,
 	return 0;
 }
 
-static int finish_index(struct recovery *r)
+/*
+ * Trim the index to the entries kept and end it with the trailer, which
+ * binds the final metadata @text (the header gets its members'
+ * fingerprints, and an older recorder's header the flag that says so).
+ */
+static int finish_index(struct recovery *r, const char *text, size_t len)
 {
 	const uint64_t end = sizeof(struct dmakit_idx_header) +
 			     r->st.buffers * sizeof(struct dmakit_idx_entry);
 	struct dmakit_idx_trailer t;
 	int ret;
 
+	r->hdr.flags |= DMAKIT_IDX_HDR_F_META_CRC;
+	r->hdr.header_crc32c = dmakit_idx_header_crc(&r->hdr);
+	rec_meta_fields(text, r->hdr.meta_fields, sizeof(r->hdr.meta_fields));
+	ret = rec_write_all(r->idx_fd, &r->hdr, sizeof(r->hdr), 0);
+	if (ret)
+		return ret;
 	dmakit_idx_trailer_fill(&t, &r->st, r->hdr.stream_id, r->entries_crc,
-				DMAKIT_RESULT_RECOVERED);
+				DMAKIT_RESULT_RECOVERED,
+				rec_meta_crc(text, len));
 	if (ftruncate(r->idx_fd, (off_t)end))
 		return -errno;
 	ret = rec_write_all(r->idx_fd, &t, sizeof(t), end);
@@ -190,14 +202,12 @@ static void header_into_meta(const struct recovery *r, struct rec_meta *m)
 		snprintf(m->target, sizeof(m->target), "file");
 }
 
-static int write_final_meta(struct recovery *r, struct rec_meta *m,
-			    const char *meta_path, uint64_t dropped_entries,
-			    uint64_t trimmed, const char *why)
+/* The final metadata's text (malloc'd), or NULL: out of memory. */
+static char *final_meta_text(struct recovery *r, struct rec_meta *m,
+			     uint64_t dropped_entries, uint64_t trimmed,
+			     const char *why, size_t *lenp)
 {
 	struct timespec ts;
-	char *text;
-	size_t len;
-	int ret;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(m->previous_result, sizeof(m->previous_result), "%s",
@@ -225,12 +235,7 @@ static int write_final_meta(struct recovery *r, struct rec_meta *m,
 		 "recovered after the recorder stopped without finishing: %llu buffers kept, %llu index entries after them dropped; buffers the source produced after those are not in this recording",
 		 (unsigned long long)r->st.buffers,
 		 (unsigned long long)dropped_entries);
-	text = rec_meta_text(m, &len);
-	if (!text)
-		return -ENOMEM;
-	ret = rec_meta_replace(meta_path, "tmp", text, len);
-	free(text);
-	return ret;
+	return rec_meta_text(m, lenp);
 }
 
 /* The recorder's temporary metadata files, left by the crash. */
@@ -278,6 +283,8 @@ int dmakit_recover(const char *path, const char *sidecar,
 	struct recovery r;
 	struct rec_meta *m = NULL;
 	char *idx_path = NULL, *meta_path = NULL, *text = NULL;
+	char *meta_text = NULL;
+	size_t meta_len = 0;
 	char why[256] = "";
 	struct stat ist, dst;
 	uint64_t nrecs, trusted, data_end;
@@ -371,6 +378,23 @@ int dmakit_recover(const char *path, const char *sidecar,
 				  meta_path, m->result, idx_path);
 		goto out;
 	}
+	/*
+	 * The recorder writes its trailer as it finishes, just before the
+	 * final metadata: a kill in between leaves a checkpoint's version
+	 * (no end time), finished here from the index as after any crash.
+	 * A final version (it has the end time) that says "recording" was
+	 * edited: the trailer wins.  A trailer of our own ("recovered") is
+	 * an interrupted recovery: run it again.
+	 */
+	if (text && t.magic[0] && t.result != DMAKIT_RESULT_RECOVERED &&
+	    (m->end_realtime_ns || m->finished)) {
+		ret = dmakit_errf(err, errlen, -EINVAL,
+				  "%s ends with the trailer its recorder wrote when it finished (result %s, %llu buffers), but %s, a finished recording's, says it is not: it was edited; nothing changed ('dmakit verify' tells more)",
+				  idx_path,
+				  dmakit_result_name((enum dmakit_result)t.result),
+				  (unsigned long long)t.buffers, meta_path);
+		goto out;
+	}
 	if (!text || !m->result[0])
 		snprintf(m->result, sizeof(m->result), "recording");
 	snprintf(rep->previous_result, sizeof(rep->previous_result), "%s",
@@ -402,31 +426,35 @@ int dmakit_recover(const char *path, const char *sidecar,
 			 (unsigned long long)nrecs,
 			 (unsigned long long)m->checkpoint_buffers);
 
+	data_end = r.st.buffers * r.hdr.bufsize;
+	if (S_ISREG(dst.st_mode) && (uint64_t)dst.st_size > data_end)
+		rep->trimmed_bytes = (uint64_t)dst.st_size - data_end;
+	rep->dropped_entries = nrecs - r.st.buffers;
+	/* made first: the trailer binds its bytes */
+	meta_text = final_meta_text(&r, m, rep->dropped_entries,
+				    rep->trimmed_bytes, why, &meta_len);
+	if (!meta_text) {
+		ret = dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
 	/* index first: a data file longer than its index is harmless */
-	ret = finish_index(&r);
+	ret = finish_index(&r, meta_text, meta_len);
 	if (ret) {
 		dmakit_errf(err, errlen, ret, "write %s: %s", idx_path,
 			    dmakit_strerror(ret));
 		goto out;
 	}
-	data_end = r.st.buffers * r.hdr.bufsize;
-	if (S_ISREG(dst.st_mode) && (uint64_t)dst.st_size > data_end) {
-		rep->trimmed_bytes = (uint64_t)dst.st_size - data_end;
-		if (ftruncate(r.data_fd, (off_t)data_end)) {
-			ret = dmakit_errf(err, errlen, -errno,
-					  "truncate %s: %s", path,
-					  strerror(errno));
-			goto out;
-		}
+	if (rep->trimmed_bytes && ftruncate(r.data_fd, (off_t)data_end)) {
+		ret = dmakit_errf(err, errlen, -errno, "truncate %s: %s", path,
+				  strerror(errno));
+		goto out;
 	}
 	if (fsync(r.data_fd)) {
 		ret = dmakit_errf(err, errlen, -errno, "fsync %s: %s", path,
 				  strerror(errno));
 		goto out;
 	}
-	rep->dropped_entries = nrecs - r.st.buffers;
-	ret = write_final_meta(&r, m, meta_path, rep->dropped_entries,
-			       rep->trimmed_bytes, why);
+	ret = rec_meta_replace(meta_path, "tmp", meta_text, meta_len);
 	if (ret) {
 		dmakit_errf(err, errlen, ret, "write %s: %s", meta_path,
 			    dmakit_strerror(ret));
@@ -446,6 +474,7 @@ out:
 		close(r.data_fd);
 	free(r.buf);
 	free(text);
+	free(meta_text);
 	free(m);
 	free(idx_path);
 	free(meta_path);

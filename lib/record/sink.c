@@ -463,26 +463,31 @@ void dmakit_sink_fill_meta(struct dmakit_sink *s, struct rec_meta *m, bool final
 	m->samples = s->opts.samples;
 }
 
-/*
- * Write the metadata through the reserved temporary file and rename it
- * into place, so the old version stays until the new one is durable.
- */
-static int write_metadata(struct dmakit_sink *s, bool final,
-			  const char *result, const char *error)
+/* The metadata text of this sink now (malloc'd), or NULL. */
+static char *metadata_text(struct dmakit_sink *s, bool final,
+			   const char *result, const char *error, size_t *lenp)
 {
 	struct rec_meta *m = malloc(sizeof(*m));
-	size_t len;
 	char *text;
+
+	if (!m)
+		return NULL;
+	dmakit_sink_fill_meta(s, m, final, result, error);
+	text = rec_meta_text(m, lenp);
+	free(m);
+	return text;
+}
+
+/*
+ * Write @text as the metadata through the reserved temporary file and
+ * rename it into place, so the old version stays until the new one is
+ * durable.  Frees @text.
+ */
+static int write_metadata_text(struct dmakit_sink *s, char *text, size_t len)
+{
 	int ret, fd = s->meta_tmp_fd;
 
 	s->meta_tmp_fd = -1;
-	if (!m) {
-		close(fd);
-		return -ENOMEM;
-	}
-	dmakit_sink_fill_meta(s, m, final, result, error);
-	text = rec_meta_text(m, &len);
-	free(m);
 	if (!text) {
 		close(fd);
 		return -ENOMEM;
@@ -490,6 +495,15 @@ static int write_metadata(struct dmakit_sink *s, bool final,
 	ret = rec_meta_commit(fd, s->meta_tmp_path, s->meta_path, text, len);
 	free(text);
 	return ret;
+}
+
+static int write_metadata(struct dmakit_sink *s, bool final,
+			  const char *result, const char *error)
+{
+	size_t len = 0;
+	char *text = metadata_text(s, final, result, error, &len);
+
+	return write_metadata_text(s, text, len);
 }
 
 /* Reserve the blocks of the open temporary metadata file. */
@@ -738,6 +752,7 @@ static int open_index(struct dmakit_sink *s, char *err, size_t errlen)
 						   sizeof(h->device) - 1));
 	h->nbufs = g ? g->nbufs : s->opts.nbufs;
 	h->engine = (uint32_t)s->engine_used;
+	h->flags = DMAKIT_IDX_HDR_F_META_CRC;
 	h->header_crc32c = dmakit_idx_header_crc(h);
 	ret = rec_write_all(s->idx_fd, h, sizeof(*h), 0);
 	if (ret)
@@ -953,14 +968,25 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 
 /* --- close --- */
 
-/* The index's end: totals and a CRC over every entry (format 2). */
-static int write_trailer(struct dmakit_sink *s)
+/*
+ * The index's end: totals, a CRC over every entry and one over the final
+ * metadata @text (format 2), whose members' fingerprints go into the
+ * header (they name what an edit changed).
+ */
+static int write_trailer(struct dmakit_sink *s, const char *text, size_t len)
 {
 	struct dmakit_idx_trailer t;
 	int ret;
 
+	if (text) {
+		rec_meta_fields(text, s->hdr.meta_fields,
+				sizeof(s->hdr.meta_fields));
+		ret = rec_write_all(s->idx_fd, &s->hdr, sizeof(s->hdr), 0);
+		if (ret)
+			return ret;
+	}
 	dmakit_idx_trailer_fill(&t, &s->st, s->hdr.stream_id, s->entries_crc,
-				s->st.result);
+				s->st.result, text ? rec_meta_crc(text, len) : 0);
 	ret = rec_write_all(s->idx_fd, &t, sizeof(t),
 			    sizeof(struct dmakit_idx_header) +
 			    s->st.buffers * sizeof(struct dmakit_idx_entry));
@@ -1007,7 +1033,12 @@ int dmakit_sink_close(struct dmakit_sink *s,
 		      struct dmakit_sink_stats *out)
 {
 	uint64_t cookies[SINK_MAX_DEPTH];
+	uint64_t ckpt_n, ckpt_buffers, ckpt_last_seq;
+	double ckpt_seconds;
+	bool claimed;
 	const char *msg;
+	char *text;
+	size_t len = 0;
 	int ret = 0, r;
 
 	if (!s)
@@ -1044,21 +1075,42 @@ int dmakit_sink_close(struct dmakit_sink *s,
 		s->st.result = final_result(s, sum);
 		unfinished(s, &ret, r, "fsync %s", s->data_path);
 	}
-	r = write_trailer(s);
-	if (r)
-		unfinished(s, &ret, r, "write the trailer of %s", s->idx_path);
-	if (fsync(s->idx_fd))
-		unfinished(s, &ret, -errno, "fsync %s", s->idx_path);
 	msg = s->error || !sum ? s->errmsg : sum->error;
 	snprintf(s->st.message, sizeof(s->st.message), "%s", msg);
-	/* everything is durable: the end is the last checkpoint */
-	if (!ret) {
+	/*
+	 * The final metadata is made first: the trailer binds its bytes.
+	 * Once the trailer is durable, everything is: the end is the last
+	 * checkpoint (if it is not, the metadata is made again without
+	 * that claim, and no longer matches the trailer: verify says so).
+	 */
+	ckpt_n = s->st.checkpoints;
+	ckpt_buffers = s->st.checkpoint_buffers;
+	ckpt_last_seq = s->ckpt_last_seq;
+	ckpt_seconds = s->ckpt_seconds;
+	claimed = !ret;
+	if (claimed) {
 		s->st.checkpoints++;
 		s->st.checkpoint_buffers = s->st.buffers;
 		s->ckpt_last_seq = s->st.last_seq;
 		s->ckpt_seconds = s->st.seconds;
 	}
-	r = write_metadata(s, true, dmakit_result_name(s->st.result), msg);
+	text = metadata_text(s, true, dmakit_result_name(s->st.result), msg,
+			     &len);
+	r = write_trailer(s, text, len);
+	if (r)
+		unfinished(s, &ret, r, "write the trailer of %s", s->idx_path);
+	if (fsync(s->idx_fd))
+		unfinished(s, &ret, -errno, "fsync %s", s->idx_path);
+	if (ret && claimed) {
+		s->st.checkpoints = ckpt_n;
+		s->st.checkpoint_buffers = ckpt_buffers;
+		s->ckpt_last_seq = ckpt_last_seq;
+		s->ckpt_seconds = ckpt_seconds;
+		free(text);
+		text = metadata_text(s, true, dmakit_result_name(s->st.result),
+				     msg, &len);
+	}
+	r = write_metadata_text(s, text, len);
 	/* written to a temporary file, fsynced, renamed, directory fsynced */
 	if (r)
 		unfinished(s, &ret, r, "write the final %s (it still says \"recording\")",

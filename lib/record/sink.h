@@ -246,11 +246,14 @@ bool dmakit_idx_data_ok(uint32_t version, const struct dmakit_idx_entry *e,
 void dmakit_idx_account(struct dmakit_sink_stats *st, uint32_t *entries_crc,
 			uint64_t bufsize, const struct dmakit_idx_entry *e);
 
-/* The index's trailer for the entries counted in @st, its CRC set. */
+/*
+ * The index's trailer for the entries counted in @st, its CRC set;
+ * @meta_crc: dmakit_crc32c() of the final metadata file's bytes.
+ */
 void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
 			     const struct dmakit_sink_stats *st,
 			     uint64_t stream_id, uint32_t entries_crc,
-			     enum dmakit_result result);
+			     enum dmakit_result result, uint32_t meta_crc);
 
 /*
  * The limits of a recording's options (duration 0..DMAKIT_MAX_SECONDS,
@@ -260,6 +263,17 @@ void dmakit_idx_trailer_fill(struct dmakit_idx_trailer *t,
 struct dmakit_record_opts;
 int dmakit_record_check_limits(const struct dmakit_record_opts *opts,
 			       char *err, size_t errlen);
+
+/*
+ * dmakit_verify() without reading the data (verify.c): the index (entries,
+ * sequence, trailer), the data file's size and the metadata against them,
+ * DMA errors allowed.  For readers that trust nothing the metadata says
+ * until verify would (export).
+ */
+struct dmakit_verify_report;
+int rec_verify_index(const char *path, const char *sidecar,
+		     struct dmakit_verify_report *rep, char *err,
+		     size_t errlen);
 
 /* Sidecar file names: "<prefix>.idx", "<prefix>.json" (malloc'd). */
 char *dmakit_sidecar_name(const char *prefix, const char *suffix);

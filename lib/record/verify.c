@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "json.h"
+#include "meta.h"
 #include "sink.h"
 
 #define CHUNK_BYTES	(16U << 20)
@@ -58,8 +59,10 @@ struct verifier {
 	uint64_t first_lost;		/* the first entry's lost: may predate it */
 	uint64_t nentries;		/* entries before the trailer/end */
 	bool have_trailer;
+	bool trailer_corrupt;		/* the last record is a damaged trailer */
 	struct dmakit_idx_trailer trailer;
 	bool allow_dma_errors;
+	bool index_only;		/* no data read: rec_verify_index() */
 
 	/* checker state */
 	struct dmakit_verify_report *rep;
@@ -69,6 +72,7 @@ struct verifier {
 	bool have_prev;
 	uint64_t first_seq, last_seq;
 	uint32_t entries_crc;
+	bool meta_changed;		/* its CRC is not the trailer's */
 };
 
 static void problem(struct verifier *v, uint64_t entry, uint64_t seq,
@@ -147,7 +151,7 @@ static void fill_chunk(struct verifier *v, struct chunk *c, uint64_t no,
 		c->got[i] = 0;
 	}
 	/* one read per run of consecutive slots */
-	for (i = 0; i < c->n; i = run) {
+	for (i = 0; i < c->n && !v->index_only; i = run) {
 		run = i + 1;
 		if (!c->ent_ok[i] || !slot_ok(v, &c->ents[i]))
 			continue;
@@ -308,6 +312,8 @@ static void check_entry(struct verifier *v, const struct chunk *c, size_t i)
 				(unsigned long long)e->seq,
 				(unsigned long long)k);
 	}
+	if (v->index_only)
+		return;
 	if (c->got[i] < (int32_t)e->len) {
 		rep->crc_errors++;
 		if (c->got[i] < 0)
@@ -374,7 +380,7 @@ static void check_chunks(struct verifier *v)
 
 /* --- metadata --- */
 
-static char *read_text(const char *path, int *err)
+static char *read_text(const char *path, size_t *lenp, int *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *buf;
@@ -398,6 +404,7 @@ static char *read_text(const char *path, int *err)
 		return NULL;
 	}
 	buf[n] = '\0';
+	*lenp = (size_t)n;
 	return buf;
 }
 
@@ -488,6 +495,12 @@ static void check_trailer(struct verifier *v)
 	struct dmakit_verify_report *rep = v->rep;
 	const struct dmakit_idx_trailer *t = &v->trailer;
 
+	if (v->trailer_corrupt) {
+		rep->index_errors++;
+		problem(v, v->nentries, 0, "the trailer of %s (after entry %llu) is corrupt (trailer CRC mismatch)",
+			v->idx_path, (unsigned long long)v->nentries);
+		return;
+	}
 	if (!v->have_trailer) {
 		rep->index_errors++;
 		problem(v, v->nentries, 0, "%s has no trailer after entry %llu: the index was cut short",
@@ -519,13 +532,159 @@ static void check_trailer(struct verifier *v)
 	}
 }
 
+/* A count only the metadata holds: present and an integer. */
+static void meta_count(struct verifier *v, const char *meta, const char *key,
+		       uint64_t *val)
+{
+	if (!dmakit_json_get_u64(meta, key, val))
+		return;
+	v->rep->index_errors++;
+	problem(v, 0, 0, "metadata has no valid \"%s\"", key);
+}
+
+/* The metadata's time string @key says @ns (rec_iso_time). */
+static void check_time(struct verifier *v, const char *meta, const char *key,
+		       uint64_t ns)
+{
+	char want[80], have[80];
+
+	rec_iso_time(have, sizeof(have), ns);
+	if (!dmakit_json_get_str(meta, key, want, sizeof(want)) &&
+	    !strcmp(want, have))
+		return;
+	v->rep->index_errors++;
+	problem(v, 0, 0, "metadata's %s is not the time it records (%s)", key,
+		have);
+}
+
+/*
+ * The form of a finished recording's metadata and what it says that the
+ * index header and entries can check directly (each problem names the
+ * field): the rest is bound by the CRC in the trailer (check_meta_crc).
+ */
+static void check_meta_fields(struct verifier *v, const char *meta)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	const struct dmakit_idx_header *h = &v->hdr;
+	char str[64];
+	uint64_t u, start = 0, end = 0;
+	bool finished;
+
+	if (dmakit_json_dup_key(meta, str, sizeof(str))) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata has \"%s\" more than once: which one holds is not clear",
+			str);
+	}
+	if (dmakit_json_get_u64(meta, "version", &u) || u != h->version) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata's version is not the index's (%u)",
+			h->version);
+	}
+	if (dmakit_json_get_bool(meta, "finished", &finished) || !finished) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata says result %s but not finished true",
+			rep->result);
+	}
+	check_same_u64(v, meta, "dev_clock_hz", h->dev_clock_hz);
+	check_same_u64(v, meta, "start_mono_ns", h->start_mono_ns);
+	check_same_str(v, meta, "payload", h->payload == DMAKIT_PAYLOAD_SIM ?
+		       "sim" : "none", 16);
+	meta_count(v, meta, "dropped", &rep->dropped);
+	meta_count(v, meta, "not_recorded", &rep->not_recorded);
+	/* format 1 recorders wrote no checkpoint and no end_realtime_ns */
+	if (h->version >= 2)
+		meta_count(v, meta, "checkpoint_buffers",
+			   &rep->checkpoint_buffers);
+	if (rep->checkpoint_buffers > rep->buffers) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata says checkpoint_buffers=%llu, more than the %llu buffers of the index",
+			(unsigned long long)rep->checkpoint_buffers,
+			(unsigned long long)rep->buffers);
+	}
+	if (!dmakit_json_get_u64(meta, "start_realtime_ns", &start))
+		check_time(v, meta, "start_time", start);
+	if (h->version >= 2 &&
+	    (dmakit_json_get_u64(meta, "end_realtime_ns", &end) || end < start)) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata has no valid \"end_realtime_ns\" (the end, after the start)");
+	} else if (h->version >= 2) {
+		check_time(v, meta, "end_time", end);
+	}
+	if (!dmakit_json_get_str(meta, "sample_format", str, sizeof(str)) &&
+	    dmakit_sample_size(str) < 0) {
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata's sample_format \"%s\" is not a SigMF format",
+			str);
+	}
+}
+
+/* Members whose fingerprint is not the one the recorder wrote. */
+struct field_cmp {
+	const uint8_t *want;
+	size_t n, i, changed;
+	char first[64];
+};
+
+static void field_cmp_one(void *ctx, const char *key, size_t klen,
+			  const char *val, size_t vlen)
+{
+	struct field_cmp *fc = ctx;
+
+	/* members past the header's room are bound by the CRC only */
+	if (fc->i < fc->n &&
+	    rec_meta_field_fp(key, klen, val, vlen) != fc->want[fc->i] &&
+	    !fc->changed++)
+		snprintf(fc->first, sizeof(fc->first), "%.*s",
+			 (int)(klen < 60 ? klen : 60), key);
+	fc->i++;
+}
+
+/*
+ * The metadata file is the one its recorder (or recovery) finished: the
+ * trailer holds the CRC32C of its bytes.  This binds what nothing else
+ * can check (drops after the last buffer, buffers not recorded, policy,
+ * rates, sample format, times, messages).
+ */
+static void check_meta_crc(struct verifier *v, const char *meta, size_t len,
+			   const char *meta_path)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	struct field_cmp fc;
+	uint32_t crc;
+
+	if (!(v->hdr.flags & DMAKIT_IDX_HDR_F_META_CRC) || !v->have_trailer)
+		return;		/* an older recorder: nothing binds it */
+	crc = rec_meta_crc(meta, len);
+	if (crc == v->trailer.meta_crc32c) {
+		rep->meta_bound = true;
+		return;
+	}
+	v->meta_changed = true;
+	rep->index_errors++;
+	memset(&fc, 0, sizeof(fc));
+	fc.want = v->hdr.meta_fields;
+	fc.n = sizeof(v->hdr.meta_fields);
+	dmakit_json_each(meta, field_cmp_one, &fc);
+	if (fc.changed)
+		problem(v, 0, 0, "the metadata %s is not the one its recorder finished: its \"%s\"%s was edited (CRC32C %08x, the index trailer's %08x); none of its claims can be trusted",
+			meta_path, fc.first,
+			fc.changed > 1 ? " and more" : "", crc,
+			v->trailer.meta_crc32c);
+	else
+		problem(v, 0, 0, "the metadata %s is not the one its recorder finished (its CRC32C %08x, the index trailer's %08x): it was edited, none of its claims can be trusted",
+			meta_path, crc, v->trailer.meta_crc32c);
+}
+
 static void check_metadata(struct verifier *v, const char *meta_path)
 {
 	struct dmakit_verify_report *rep = v->rep;
 	const struct dmakit_idx_header *h = &v->hdr;
 	int err = 0;
-	char *meta = read_text(meta_path, &err);
-	uint64_t bufsize;
+	size_t len = 0;
+	char *meta = read_text(meta_path, &len, &err);
+	uint64_t bufsize, end;
+	bool finished;
+	char fmt[32];
 
 	if (!meta) {
 		rep->index_errors++;
@@ -533,21 +692,41 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 			dmakit_strerror(err));
 		return;
 	}
-	if (dmakit_json_get_str(meta, "result", rep->result,
+	if (dmakit_json_get_str(meta, "format", fmt, sizeof(fmt)) ||
+	    strcmp(fmt, "dmakit-recording") ||
+	    dmakit_json_get_str(meta, "result", rep->result,
 				sizeof(rep->result))) {
 		rep->index_errors++;
-		problem(v, 0, 0, "metadata %s is not a dmakit recording's",
+		problem(v, 0, 0, "metadata %s is not a dmakit recording's (its format or result is missing or wrong)",
 			meta_path);
 		free(meta);
 		return;
 	}
-	dmakit_json_get_u64(meta, "dropped", &rep->dropped);
-	dmakit_json_get_u64(meta, "not_recorded", &rep->not_recorded);
-	dmakit_json_get_u64(meta, "checkpoint_buffers",
-			    &rep->checkpoint_buffers);
+	if (!strcmp(rep->result, "recording") && v->have_trailer &&
+	    v->trailer.result != DMAKIT_RESULT_RECOVERED &&
+	    (!dmakit_json_get_u64(meta, "end_realtime_ns", &end) ||
+	     (!dmakit_json_get_bool(meta, "finished", &finished) &&
+	      finished))) {
+		/*
+		 * Only a finished recorder writes its trailer, and then a
+		 * final metadata (with the end time): one that says
+		 * "recording" was edited, and the trailer wins.  (Killed in
+		 * between, it leaves a checkpoint's version: recover.)
+		 */
+		rep->index_errors++;
+		problem(v, 0, 0, "metadata says the recording was not finished (result recording), but %s ends with the trailer its recorder wrote when it finished (result %s): the metadata contradicts the index (it was edited)",
+			v->idx_path,
+			dmakit_result_name((enum dmakit_result)v->trailer.result));
+		free(meta);
+		return;
+	}
 	if (!strcmp(rep->result, "recording")) {
 		char writer[DMAKIT_ERRMSG_MAX];
 
+		dmakit_json_get_u64(meta, "dropped", &rep->dropped);
+		dmakit_json_get_u64(meta, "not_recorded", &rep->not_recorded);
+		dmakit_json_get_u64(meta, "checkpoint_buffers",
+				    &rep->checkpoint_buffers);
 		/* no totals to compare: the recorder is still at it, or died */
 		if (dmakit_sink_writer(v->idx_path, writer, sizeof(writer)))
 			problem(v, 0, 0, "the recording is still being made: %s; %llu buffers indexed so far: verify it once the recorder has ended",
@@ -588,7 +767,29 @@ static void check_metadata(struct verifier *v, const char *meta_path)
 		check_total(v, meta, "dma_errors", rep->dma_errors, false);
 		check_trailer(v);
 	}
+	check_meta_fields(v, meta);
+	check_meta_crc(v, meta, len, meta_path);
 	free(meta);
+}
+
+/*
+ * A finished recording's data file holds its slots and nothing more (the
+ * recorder and recovery trim it): bytes after them are not part of it.
+ */
+static void check_data_end(struct verifier *v)
+{
+	struct dmakit_verify_report *rep = v->rep;
+	uint64_t end = v->nentries * v->bufsize;
+	struct stat st;
+
+	if (!rep->finished || !v->have_trailer || fstat(v->data_fd, &st) ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size <= end)
+		return;
+	rep->data_beyond = (uint64_t)st.st_size - end;
+	rep->index_errors++;
+	problem(v, 0, 0, "%s holds %llu bytes after the recording's last slot (byte %llu on): data beyond the recording, not part of it",
+		v->data_path, (unsigned long long)rep->data_beyond,
+		(unsigned long long)end);
 }
 
 /* --- setup --- */
@@ -619,6 +820,24 @@ static int read_header(struct verifier *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The 64-byte record @rec is a trailer with a flipped bit or byte: not a
+ * valid entry, and its magic is the trailer's but for a byte at most.
+ * (An entry never starts with it: that would be seq 0x3230444e454b4d44.)
+ */
+static bool damaged_trailer(const void *rec)
+{
+	const struct dmakit_idx_entry *e = rec;
+	const char *magic = rec;
+	int i, differ = 0;
+
+	if (dmakit_idx_entry_crc(e) == e->entry_crc32c)
+		return false;
+	for (i = 0; i < 8; i++)
+		differ += magic[i] != DMAKIT_IDX_TRAILER_MAGIC[i];
+	return differ <= 1;
+}
+
 /* How many entries, and the trailer if the index ends with one. */
 static int find_entries(struct verifier *v)
 {
@@ -636,10 +855,13 @@ static int find_entries(struct verifier *v)
 	if (v->hdr.version >= 2 && recs &&
 	    dmakit_pread_full(v->idx_fd, &v->trailer, sizeof(v->trailer),
 			      hs + (recs - 1) * es, NULL) ==
-	    (ssize_t)sizeof(v->trailer) &&
-	    dmakit_idx_is_trailer(&v->trailer)) {
-		v->have_trailer = true;
-		v->nentries = recs - 1;
+	    (ssize_t)sizeof(v->trailer)) {
+		if (dmakit_idx_is_trailer(&v->trailer))
+			v->have_trailer = true;
+		else if (damaged_trailer(&v->trailer))
+			v->trailer_corrupt = true;
+		if (v->have_trailer || v->trailer_corrupt)
+			v->nentries = recs - 1;
 	}
 	return 0;
 }
@@ -668,8 +890,9 @@ static int alloc_chunks(struct verifier *v)
 		c->got = calloc(v->per_chunk, sizeof(*c->got));
 		c->ent_ok = calloc(v->per_chunk, sizeof(*c->ent_ok));
 		if (!c->ents || !c->got || !c->ent_ok ||
-		    posix_memalign((void **)&c->data, 4096,
-				   (size_t)v->per_chunk * v->bufsize))
+		    (!v->index_only &&
+		     posix_memalign((void **)&c->data, 4096,
+				    (size_t)v->per_chunk * v->bufsize)))
 			return -ENOMEM;
 	}
 	return 0;
@@ -714,12 +937,13 @@ static void summarize(struct verifier *v)
 		problem(v, v->entry_no, 0, "%s ends in the middle of an entry",
 			v->idx_path);
 	}
-	rep->payload_checked = v->hdr.payload == DMAKIT_PAYLOAD_SIM;
+	rep->payload_checked = v->hdr.payload == DMAKIT_PAYLOAD_SIM &&
+			       !v->index_only;
 	rep->version = v->hdr.version;
 	rep->bound_checked = v->hdr.version >= 2;
 	/* what no entry carries; the first entry's lost counts as carried,
 	 * so this never claims more than it knows (as 'dmakit record') */
-	if (rep->dropped > rep->lost + v->first_lost)
+	if (rep->dropped > rep->lost + v->first_lost && !v->meta_changed)
 		rep->dropped_after_last = rep->dropped - rep->lost -
 					  v->first_lost;
 	rep->ok = rep->finished && !rep->crc_errors && !rep->payload_errors &&
@@ -727,8 +951,9 @@ static void summarize(struct verifier *v)
 		  (v->allow_dma_errors || !rep->dma_errors);
 }
 
-int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
-		  struct dmakit_verify_report *rep, char *err, size_t errlen)
+static int verify(const char *path, const struct dmakit_verify_opts *opts,
+		  bool index_only, struct dmakit_verify_report *rep, char *err,
+		  size_t errlen)
 {
 	struct verifier v;
 	const char *prefix = opts && opts->sidecar ? opts->sidecar : path;
@@ -748,6 +973,7 @@ int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
 	v.rep = rep;
 	v.data_path = path;
 	v.allow_dma_errors = opts && opts->allow_dma_errors;
+	v.index_only = index_only;
 	idx_path = dmakit_sidecar_name(prefix, ".idx");
 	meta_path = dmakit_sidecar_name(prefix, ".json");
 	if (!idx_path || !meta_path) {
@@ -810,6 +1036,7 @@ int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
 		pthread_join(threads[i], NULL);
 	if (!ret) {
 		check_metadata(&v, meta_path);
+		check_data_end(&v);
 		summarize(&v);
 	}
 	pthread_cond_destroy(&v.cv);
@@ -824,4 +1051,22 @@ out:
 	free(idx_path);
 	free(meta_path);
 	return ret;
+}
+
+int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
+		  struct dmakit_verify_report *rep, char *err, size_t errlen)
+{
+	return verify(path, opts, false, rep, err, errlen);
+}
+
+int rec_verify_index(const char *path, const char *sidecar,
+		     struct dmakit_verify_report *rep, char *err,
+		     size_t errlen)
+{
+	struct dmakit_verify_opts o = {
+		.sidecar = sidecar,
+		.allow_dma_errors = true,
+	};
+
+	return verify(path, &o, true, rep, err, errlen);
 }

@@ -16,6 +16,7 @@ import collections
 import json
 import os
 import stat
+import time
 
 import numpy as np
 
@@ -34,8 +35,8 @@ HEADER_DTYPE = np.dtype([
     ("flags", "<u4"), ("stream_id", "<u8"), ("dev_clock_hz", "<u8"),
     ("start_realtime_ns", "<u8"), ("start_mono_ns", "<u8"),
     ("device", "S112"), ("nbufs", "<u4"), ("engine", "<u4"),
-    ("reserved1", "<u8"), ("header_crc32c", "<u4"), ("reserved0", "<u4"),
-    ("reserved", "<u8", (7,))])
+    ("reserved1", "<u8"), ("header_crc32c", "<u4"),
+    ("meta_fields", "u1", (60,))])
 HEADER_CRC_BYTES = 192          # header_crc32c covers the bytes before it
 
 # struct dmakit_idx_entry (64 bytes)
@@ -48,8 +49,10 @@ ENTRY_DTYPE = np.dtype([
 TRAILER_DTYPE = np.dtype([
     ("magic", "S8"), ("buffers", "<u8"), ("bytes", "<u8"),
     ("first_seq", "<u8"), ("last_seq", "<u8"), ("stream_id", "<u8"),
-    ("entries_crc32c", "<u4"), ("result", "<u4"), ("reserved0", "<u4"),
+    ("entries_crc32c", "<u4"), ("result", "<u4"), ("meta_crc32c", "<u4"),
     ("trailer_crc32c", "<u4")])
+# header flag: the trailer's meta_crc32c binds the metadata file's bytes
+HDR_F_META_CRC = 1 << 0
 
 assert HEADER_DTYPE.itemsize == HEADER_SIZE
 assert ENTRY_DTYPE.itemsize == ENTRY_SIZE
@@ -156,6 +159,7 @@ class Recording:
         body = body[:len(body) - self.torn_bytes]
         records = np.frombuffer(body, np.uint8).reshape(-1, ENTRY_SIZE)
         self.trailer = None
+        self.trailer_damaged = False
         if self.version >= 2 and len(records):
             last = records[-1]
             t = np.frombuffer(last.tobytes(), TRAILER_DTYPE, 1)[0]
@@ -164,11 +168,17 @@ class Recording:
                     int(t["trailer_crc32c"]):
                 self.trailer = t
                 records = records[:-1]
+            elif _damaged_trailer(last.tobytes()):
+                self.trailer_damaged = True
+                records = records[:-1]
         self._records = records
         self.entries = np.frombuffer(records.tobytes(), ENTRY_DTYPE)
+        self.meta_bytes = None
         try:
             with builtins.open(self.sidecar + ".json", "rb") as f:
-                self.meta = json.loads(f.read().decode("utf-8"))
+                self.meta_bytes = f.read()
+            self.meta = json.loads(self.meta_bytes.decode("utf-8"),
+                                   object_pairs_hook=_no_duplicates)
         except FileNotFoundError:
             self.meta = {}
         self._data = None
@@ -399,6 +409,10 @@ class Recording:
 
     def _check_trailer(self, r, first, last, chain):
         t = self.trailer
+        if self.trailer_damaged:
+            r.index_errors += 1
+            r.problem("the trailer is corrupt (trailer CRC mismatch)")
+            return
         if t is None:
             r.index_errors += 1
             r.problem("the index has no trailer: it was cut short or the "
@@ -417,6 +431,15 @@ class Recording:
             r.index_errors += 1
             r.problem("metadata says result %s, the index trailer %s"
                       % (self.meta.get("result"), name))
+        # the metadata's bytes as its recorder finished them (newer
+        # recorders); an older one's metadata is not bound
+        if int(self.header["flags"]) & HDR_F_META_CRC and \
+                crc32c_bytes(self.meta_bytes or b"") != \
+                int(t["meta_crc32c"]):
+            r.index_errors += 1
+            r.problem("the metadata is not the one its recorder finished "
+                      "(its CRC32C is not the index trailer's): it was "
+                      "edited")
 
     def _check_meta(self, r, first, last, chain):
         """The metadata against the index, as lib/record/verify.c does:
@@ -489,8 +512,70 @@ class Recording:
                 r.index_errors += 1
             r.problem("metadata says %s=%d, the index has %d"
                       % (key, want, have))
+        self._check_meta_fields(r)
         if self.version >= 2:
             self._check_trailer(r, first, last, chain)
+        if self.trailer is not None:
+            self._check_data_end(r)
+
+    def _check_data_end(self, r):
+        """A finished recording's data file holds its slots and nothing
+        after them (the recorder and recover trim it)."""
+        try:
+            st = os.stat(self.data_path)
+        except OSError:
+            return
+        end = len(self.entries) * self.bufsize
+        if stat.S_ISREG(st.st_mode) and st.st_size > end:
+            r.index_errors += 1
+            r.problem("%s holds %d bytes after the recording's last slot"
+                      % (self.data_path, st.st_size - end))
+
+    def _check_meta_fields(self, r):
+        """What the metadata says that the index header and entries check
+        directly, as lib/record/verify.c's check_meta_fields() does; the
+        rest is bound by the trailer's CRC of the metadata's bytes."""
+        m, h = self.meta, self.header
+
+        def bad(msg):
+            r.index_errors += 1
+            r.problem(msg)
+
+        if m.get("version") != self.version:
+            bad("metadata's version is not the index's (%d)" % self.version)
+        if m.get("finished") is not True:
+            bad("metadata says result %s but not finished true"
+                % m.get("result"))
+        for key, have in (("dev_clock_hz", int(h["dev_clock_hz"])),
+                          ("start_mono_ns", int(h["start_mono_ns"])),
+                          ("payload", "sim" if int(h["payload"]) == 1
+                           else "none")):
+            if m.get(key) != have:
+                bad("metadata and index disagree on %s" % key)
+        # format 1 recorders wrote no checkpoint and no end_realtime_ns
+        v2 = self.version >= 2
+        for key in ("dropped", "not_recorded") + \
+                (("checkpoint_buffers",) if v2 else ()):
+            if not _is_count(m.get(key)):
+                bad("metadata has no valid \"%s\"" % key)
+        ckpt = m.get("checkpoint_buffers")
+        if _is_count(ckpt) and ckpt > r.buffers:
+            bad("metadata says checkpoint_buffers=%d, more than the %d "
+                "buffers of the index" % (ckpt, r.buffers))
+        start, end = m.get("start_realtime_ns"), m.get("end_realtime_ns")
+        if _is_count(start) and m.get("start_time") != _iso_time(start):
+            bad("metadata's start_time is not the time it records")
+        if not v2:
+            pass
+        elif not _is_count(end) or (_is_count(start) and end < start):
+            bad("metadata has no valid \"end_realtime_ns\"")
+        elif m.get("end_time") != _iso_time(end):
+            bad("metadata's end_time is not the time it records")
+        if "sample_format" in m:
+            try:
+                sample_dtype(str(m["sample_format"]))
+            except ValueError:
+                bad("metadata's sample_format is not a SigMF format")
 
     @property
     def device(self):
@@ -506,6 +591,36 @@ class Recording:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _damaged_trailer(rec):
+    """64 bytes that are a trailer with a flipped byte: not a valid entry,
+    and the trailer's magic but for one byte at most (lib/record/verify.c)."""
+    e = np.frombuffer(rec, ENTRY_DTYPE, 1)[0]
+    if crc32c_bytes(rec[:60]) == int(e["entry_crc32c"]):
+        return False
+    return sum(a != b for a, b in zip(rec[:8], TRAILER_MAGIC)) <= 1
+
+
+def _is_count(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _iso_time(ns):
+    """The metadata's start_time / end_time for @ns (lib/record/meta.c)."""
+    t = time.gmtime(ns // 10**9)
+    return "%s.%03dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", t),
+                         ns % 10**9 // 10**6)
+
+
+def _no_duplicates(pairs):
+    """json.loads hook: a key given twice is an error (lib/json.c)."""
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError("metadata has \"%s\" more than once" % k)
+        d[k] = v
+    return d
 
 
 def open(data, sidecar=None):     # noqa: A001 (the package's entry point)

@@ -2,7 +2,9 @@
 # The Python package (python/dmakit, numpy) against 'dmakit verify': both
 # accept good recordings (gaps, empty and short buffers) and both reject
 # the same damage (a flipped data byte, data cut short, a corrupt index
-# entry, edited metadata, a DMA-error buffer unless allowed); the arrays
+# entry, edited metadata (a total, a drop count only the trailer's
+# metadata CRC binds, a checkpoint past the index), data past the last
+# slot, a flipped trailer byte, a DMA-error buffer unless allowed); the arrays
 # hold the index's values and buffer() the right bytes (the sim payload
 # recomputed in numpy); a file name with byte 0xff still gives valid UTF-8
 # metadata.
@@ -104,6 +106,18 @@ both_say "edited metadata" "$TMPDIR/meta.dat" 1
 copy cutidx
 truncate -s $((256 + 64 * 50)) "$TMPDIR/cutidx.dat.idx"
 both_say "index cut at an entry boundary" "$TMPDIR/cutidx.dat" 1
+copy dropped
+sed -i 's/"dropped": 0/"dropped": 5/' "$TMPDIR/dropped.dat.json"
+both_say "a forged drop count (bound by the trailer's metadata CRC)" "$TMPDIR/dropped.dat" 1
+copy ckpt
+sed -i 's/"checkpoint_buffers": 64/"checkpoint_buffers": 999/' "$TMPDIR/ckpt.dat.json"
+both_say "checkpoint_buffers past the index" "$TMPDIR/ckpt.dat" 1
+copy beyond
+printf 'tail' >>"$TMPDIR/beyond.dat"
+both_say "data past the last slot" "$TMPDIR/beyond.dat" 1
+copy trailer
+printf '\x01' | dd of="$TMPDIR/trailer.dat.idx" bs=1 seek=$((256 + 64 * 64 + 20)) conv=notrunc status=none
+both_say "a flipped trailer byte" "$TMPDIR/trailer.dat" 1
 
 # a file name that is not UTF-8: the metadata is still valid UTF-8 JSON
 odd=$TMPDIR/$'run\xff.dat'

@@ -102,11 +102,69 @@ static void escapes_decoded(void)
 	T_EQ(dmakit_json_get_str("{\"s\": \"\\u20ac\"}", "s", buf, 3), -EINVAL);
 }
 
+/* Integers are integers; a key given twice is refused, not first-wins. */
+static void strict_reader(void)
+{
+	uint64_t u;
+	double d;
+	bool b;
+	char key[16];
+
+	T_EQ(dmakit_json_get_u64("{\"n\": 32}", "n", &u), 0);
+	T_EQ(u, 32);
+	T_EQ(dmakit_json_get_u64("{\"n\": 3.2e1}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 32.0}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 2097152.9}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 032}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 32x}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"n\": 1, \"n\": 2}", "n", &u), -EINVAL);
+	T_EQ(dmakit_json_get_u64("{\"m\": 1, \"n\": 2}", "n", &u), 0);
+	T_EQ(u, 2);
+	T_EQ(dmakit_json_get_double("{\"x\": -1.5e3}", "x", &d), 0);
+	T_ASSERT(d == -1500);
+	T_EQ(dmakit_json_get_double("{\"x\": nan}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_double("{\"x\": -inf}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_double("{\"x\": 0x10}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_double("{\"x\": 1.5q}", "x", &d), -EINVAL);
+	T_EQ(dmakit_json_get_bool("{\"b\": truex}", "b", &b), -EINVAL);
+	T_EQ(dmakit_json_get_bool("{\"b\": true }", "b", &b), 0);
+	T_EQ(dmakit_json_dup_key("{\"a\": 1, \"b\": {\"a\": 2}}", key,
+				 sizeof(key)), 0);
+	T_EQ(dmakit_json_dup_key("{\"a\": 1, \"b\": 2, \"b\": 3}", key,
+				 sizeof(key)), 1);
+	T_STREQ(key, "b");
+	T_EQ(dmakit_json_dup_key("[1]", key, sizeof(key)), -EINVAL);
+}
+
+static void each_cb(void *ctx, const char *key, size_t klen,
+		    const char *val, size_t vlen)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%.*s=%.*s;",
+		 (int)klen, key, (int)vlen, val);
+}
+
+/* Members in order, values raw as written (what fingerprints are of). */
+static void each_member(void)
+{
+	char out[256] = "";
+
+	T_EQ(dmakit_json_each("{\"a\": 1, \"b\" : \"x\\\"y\",\n \"c\": {\"d\": [1, 2]}, \"e\": -1.5}",
+			      each_cb, out), 0);
+	T_STREQ(out, "a=1;b=\"x\\\"y\";c={\"d\": [1, 2]};e=-1.5;");
+	out[0] = '\0';
+	T_EQ(dmakit_json_each("[1]", each_cb, out), -EINVAL);
+	T_STREQ(out, "");
+}
+
 int main(void)
 {
 	T_RUN(valid_utf8_kept);
 	T_RUN(invalid_bytes_replaced);
 	T_RUN(clean_copies);
 	T_RUN(escapes_decoded);
+	T_RUN(strict_reader);
+	T_RUN(each_member);
 	return t_exit();
 }

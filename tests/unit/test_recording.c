@@ -610,6 +610,32 @@ static void reseal_index(const char *idx, int nentries)
 }
 
 /*
+ * Bind the metadata file @meta as it is now, as the recorder would have:
+ * its CRC32C into the trailer after @nentries entries.
+ */
+static void reseal_meta(const char *idx, const char *meta, int nentries)
+{
+	struct dmakit_idx_trailer t;
+	char text[16384];
+	FILE *f = fopen(meta, "r");
+	size_t n;
+
+	T_ASSERT(f);
+	if (!f)
+		return;
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	T_EQ(peek(idx, entry_off(nentries), &t, sizeof(t)), 0);
+	T_ASSERT(dmakit_idx_is_trailer(&t));
+	t.meta_crc32c = dmakit_crc32c(0, text, n);
+	t.trailer_crc32c = dmakit_idx_trailer_crc(&t);
+	T_EQ(patch(idx, entry_off(nentries), &t, sizeof(t)), 0);
+}
+
+static void replace_in_file(const char *path, const char *from,
+			    const char *to);
+
+/*
  * Two slots swapped together with their checksums (entry CRCs and the
  * trailer recomputed): the checksum is bound to sequence and slot.  The
  * payload check is taken out of the picture (header says no payload) so
@@ -632,6 +658,9 @@ static void verify_swapped_slots(void)
 	h.payload = DMAKIT_PAYLOAD_NONE;
 	h.header_crc32c = dmakit_idx_header_crc(&h);
 	T_EQ(patch(idx, 0, &h, sizeof(h)), 0);
+	replace_in_file(tmp_path("swap.dat.json"), "\"payload\": \"sim\"",
+			"\"payload\": \"none\"");
+	reseal_meta(idx, tmp_path("swap.dat.json"), 20);
 	T_EQ(verify(path, &rep), 0);
 	T_ASSERT(rep.ok);
 	T_ASSERT(!rep.payload_checked);
@@ -849,6 +878,11 @@ static void verify_version1(void)
 		T_EQ(patch(idx, entry_off(k), &e, sizeof(e)), 0);
 	}
 	T_EQ(truncate(idx, entry_off(20)), 0);
+	/* a format 1 recorder wrote its own version and no checkpoint */
+	replace_in_file(tmp_path("v1.dat.json"), "\"version\": 2",
+			"\"version\": 1");
+	replace_in_file(tmp_path("v1.dat.json"),
+			"\"checkpoint_buffers\": 20,", "");
 	T_EQ(verify(path, &rep), 0);
 	if (!rep.ok)
 		T_FAIL("v1: %s", rep.message);

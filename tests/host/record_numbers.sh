@@ -57,13 +57,14 @@ usage_case "send --duration 1e11" "bad duration '1e11' \(1ms..1e9s\)" send -d si
 usage_case "send --size 2^64-1" "bad size" send -d sim 127.0.0.1:9 --size 18446744073709551615
 usage_case "send --timeout 2h" "bad timeout" send -d sim 127.0.0.1:9 --size 1M --timeout 2h
 usage_case "send --sndbuf 2G" "bad sndbuf" send -d sim 127.0.0.1:9 --size 1M --sndbuf 2G
-usage_case "recv --timeout 1e11" "bad time '1e11' \(1ms..1d\)" recv -l 127.0.0.1:0 -o "$out" --timeout 1e11
-usage_case "recv --idle-timeout 0" "bad time" recv -l 127.0.0.1:0 -o "$out" --idle-timeout 0
+usage_case "recv --timeout 1e11" "bad --timeout '1e11' \(1ms..1d\)" recv -l 127.0.0.1:0 -o "$out" --timeout 1e11
+usage_case "recv --idle-timeout 0" "bad --idle-timeout '0'" recv -l 127.0.0.1:0 -o "$out" --idle-timeout 0
 usage_case "recv --queue-depth 0" "bad queue depth" recv -l 127.0.0.1:0 -o "$out" --queue-depth 0
 usage_case "recv --buffers 4097" "bad buffer count" recv -l 127.0.0.1:0 -o "$out" --buffers 4097
 usage_case "trace --duration 1e11" "bad --duration '1e11' \(1ms..1e9s\)" trace --start irq --end irq --duration 1e11
 usage_case "trace --interval 1e11" "bad --interval" trace --start irq --end irq --interval 1e11
 usage_case "trace --timeout 2^64 ms" "bad --timeout" trace --start irq --end irq --timeout 18446744073709551616ms
+usage_case "trace --timeout 0" "bad --timeout '0' \(1ms..1h" trace --start irq --end irq --timeout 0
 usage_case "trace --buffer-kb 2^64+1" "bad --buffer-kb" trace --start irq --end irq --buffer-kb 18446744073709551617
 usage_case "xfer --size 2^64-1" "bad --size" xfer -d sim --to-host --size 18446744073709551615
 usage_case "xfer --count 2^40" "bad --count" xfer -d sim --to-host --size 4K --count 1T

@@ -48,6 +48,14 @@ usage_case "sim nbufs=2^32" "bad value '4294967296' for nbufs" \
 	record -d sim:nbufs=4294967296 -o "$out" --size 1M --force
 usage_case "sim bufsize=2^64" "bad value" \
 	record -d sim:bufsize=18446744073709551616 -o "$out" --size 1M --force
+usage_case "sim option given twice" "option 'nbufs' given twice" \
+	record -d sim:nbufs=16,nbufs=32 -o "$out" --size 1M --force
+usage_case "chardev option given twice" "option 'depth' given twice" \
+	record -d chardev:/dev/zero,depth=2,depth=4 -o "$out" --size 1M --force
+usage_case "sim stray comma" "an empty option in 'nbufs=16,,rate=1M'" \
+	record -d sim:nbufs=16,,rate=1M -o "$out" --size 1M --force
+usage_case "chardev trailing comma" "an empty option" \
+	record -d chardev:/dev/zero,depth=2, -o "$out" --size 1M --force
 usage_case "sim rate=0" "rate must be > 0" record -d sim:rate=0 -o "$out" --size 1M --force
 usage_case "sim rate=2^64" "bad value" record -d sim:rate=18446744073709551616 -o "$out" --size 1M --force
 usage_case "sim xfer_lat over a minute" "bad value" record -d sim:xfer_lat=60000001 -o "$out" --size 1M --force

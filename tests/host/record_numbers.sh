@@ -56,6 +56,10 @@ usage_case "sim stray comma" "an empty option in 'nbufs=16,,rate=1M'" \
 	record -d sim:nbufs=16,,rate=1M -o "$out" --size 1M --force
 usage_case "chardev trailing comma" "an empty option" \
 	record -d chardev:/dev/zero,depth=2, -o "$out" --size 1M --force
+usage_case "chardev bufsize=1T: the range" "bad value '1T' for bufsize \(a multiple of 4K in 4K..64M\)" \
+	record -d chardev:/dev/zero,bufsize=1T -o "$out" --size 1M --force
+usage_case "chardev maxerr=0: the range" "bad value '0' for maxerr \(1..1000000\)" \
+	record -d chardev:/dev/zero,maxerr=0 -o "$out" --size 1M --force
 usage_case "sim rate=0" "rate must be > 0" record -d sim:rate=0 -o "$out" --size 1M --force
 usage_case "sim rate=2^64" "bad value" record -d sim:rate=18446744073709551616 -o "$out" --size 1M --force
 usage_case "sim xfer_lat over a minute" "bad value" record -d sim:xfer_lat=60000001 -o "$out" --size 1M --force

@@ -368,15 +368,23 @@ static void xdma_chain_start(struct xdma_chan *xc)
 static bool xdma_pop_meta(struct xdma_chan *xc,
 			  struct dmakit_stream_result *res, u32 *flags)
 {
-	if (!xdma_user_rd(xc, XDMA_SRC_META_COUNT))
+	struct dmakit_stream_result m = *res;
+	u32 n = xdma_user_rd(xc, XDMA_SRC_META_COUNT);
+
+	/* all-ones: the card is gone, its FIFO reads are not metadata */
+	if (!n || n == ~0U)
 		return false;
-	res->seq = xdma_user_rd(xc, XDMA_SRC_META_SEQ_LO) |
-		   (u64)xdma_user_rd(xc, XDMA_SRC_META_SEQ_HI) << 32;
-	res->dev_ts = xdma_user_rd(xc, XDMA_SRC_META_TS_LO) |
-		      (u64)xdma_user_rd(xc, XDMA_SRC_META_TS_HI) << 32;
-	res->lost = xdma_user_rd(xc, XDMA_SRC_META_LOST);
-	res->crc32c = xdma_user_rd(xc, XDMA_SRC_META_CRC);
+	m.seq = xdma_user_rd(xc, XDMA_SRC_META_SEQ_LO) |
+		(u64)xdma_user_rd(xc, XDMA_SRC_META_SEQ_HI) << 32;
+	m.dev_ts = xdma_user_rd(xc, XDMA_SRC_META_TS_LO) |
+		   (u64)xdma_user_rd(xc, XDMA_SRC_META_TS_HI) << 32;
+	m.lost = xdma_user_rd(xc, XDMA_SRC_META_LOST);
+	m.crc32c = xdma_user_rd(xc, XDMA_SRC_META_CRC);
 	*flags = xdma_user_rd(xc, XDMA_SRC_META_FLAGS);
+	/* gone while we read: what we read may be all-ones, not a packet's */
+	if (xdma_user_rd(xc, XDMA_SRC_META_COUNT) == ~0U)
+		return false;
+	*res = m;
 	xdma_user_wr(xc, XDMA_SRC_META_POP, 1);
 	return true;
 }
@@ -388,11 +396,17 @@ static bool xdma_pop_meta(struct xdma_chan *xc,
 static bool xdma_pop_sink_meta(struct xdma_chan *xc,
 			       struct dmakit_stream_result *res, u32 *flags)
 {
-	if (!xdma_user_rd(xc, XDMA_SINK_META_COUNT))
+	u32 n = xdma_user_rd(xc, XDMA_SINK_META_COUNT), len, crc;
+
+	if (!n || n == ~0U)	/* empty, or the card is gone */
 		return false;
-	res->len = xdma_user_rd(xc, XDMA_SINK_META_LEN);
-	res->crc32c = xdma_user_rd(xc, XDMA_SINK_META_CRC);
+	len = xdma_user_rd(xc, XDMA_SINK_META_LEN);
+	crc = xdma_user_rd(xc, XDMA_SINK_META_CRC);
 	*flags = xdma_user_rd(xc, XDMA_SINK_META_FLAGS);
+	if (xdma_user_rd(xc, XDMA_SINK_META_COUNT) == ~0U)
+		return false;
+	res->len = len;
+	res->crc32c = crc;
 	xdma_user_wr(xc, XDMA_SINK_META_POP, 1);
 	return true;
 }
@@ -633,6 +647,28 @@ static void xdma_xfer_setup(struct xdma_chan *xc)
 		xdma_chan_irq_bit(xc, true) | xdma_chan_irq_bit(xc, false));
 }
 
+/*
+ * Under @lock: the card reads all-ones, it is gone (found by the chain's
+ * watch or by an interrupt handled after it went): the buffer the engine
+ * was on is reported as a DMA error, nothing else is read from the card
+ * (its FIFOs read all-ones, not metadata), and no chain starts until the
+ * stream is started again.
+ */
+static void xdma_stream_gone(struct xdma_chan *xc)
+{
+	struct dmakit_stream_result res = {
+		.flags = DMAKIT_HW_CMPL_ERR | DMAKIT_HW_CMPL_NOSEQ |
+			 DMAKIT_HW_CMPL_NOTS,
+	};
+
+	dev_err(&xc->card->dev, "stream: device not responding (reads all-ones)\n");
+	if (xc->inflight)
+		xdma_report_head(xc, &res);
+	xc->gone = true;
+	xc->chain_busy = false;
+	xc->inflight = 0;
+}
+
 /* The stream's interrupt (@vec) on channel @xc. */
 static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 {
@@ -645,6 +681,14 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 		return;
 	}
 	status = xdma_chan_rd(xc, XDMA_CHAN_STATUS_RC);
+	if (status == ~0U) {
+		/* gone since it raised this: every error bit "set" is not one */
+		dmakit_card_irq(xc->card, xc->h2c ? 0 : 1);
+		xdma_stream_gone(xc);
+		spin_unlock(&xc->lock);
+		dmakit_ring_irq(xc->card);
+		return;
+	}
 	/* on a shared vector: count only what this channel raised */
 	if (status & ~XDMA_STAT_BUSY)
 		dmakit_card_irq(xc->card, xc->h2c ? 0 : 1);
@@ -688,19 +732,11 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 	dmakit_ring_irq(xc->card);
 }
 
-/*
- * A running chain's watch: a card that reads all-ones is gone (as edu's
- * stream watchdog finds it): the buffer the engine was on is reported as
- * a DMA error, no chain starts until the stream is started again.
- */
+/* A running chain's watch: a card gone (as edu's stream watchdog finds). */
 static void xdma_stream_watch(struct work_struct *work)
 {
 	struct xdma_chan *xc = container_of(to_delayed_work(work),
 					    struct xdma_chan, watch);
-	struct dmakit_stream_result res = {
-		.flags = DMAKIT_HW_CMPL_ERR | DMAKIT_HW_CMPL_NOSEQ |
-			 DMAKIT_HW_CMPL_NOTS,
-	};
 
 	spin_lock(&xc->lock);
 	if (!xc->running || !xc->chain_busy) {
@@ -713,12 +749,7 @@ static void xdma_stream_watch(struct work_struct *work)
 		spin_unlock(&xc->lock);
 		return;
 	}
-	dev_err(&xc->card->dev, "stream: device not responding (reads all-ones)\n");
-	if (xc->inflight)
-		xdma_report_head(xc, &res);
-	xc->gone = true;
-	xc->chain_busy = false;
-	xc->inflight = 0;
+	xdma_stream_gone(xc);
 	spin_unlock(&xc->lock);
 	dmakit_ring_irq(xc->card);
 }

@@ -59,7 +59,10 @@
  * sim_xdma_stall=1 holds every engine where it is (busy, nothing moves,
  * no interrupt) until it is cleared or the engine is stopped, and
  * sim_xdma_vanished=1 makes the card gone (registers read all-ones,
- * writes are lost, engines stand still) until it is cleared.
+ * writes are lost, engines stand still) until it is cleared;
+ * sim_xdma_vanish_at_irq=N makes it gone just before each of the next N
+ * interrupts it raises, so the handler finds all-ones (the race a card
+ * pulled mid-stream gives).
  */
 #include <linux/crc32c.h>
 #include <linux/dma-map-ops.h>
@@ -294,6 +297,19 @@ static bool xm_vanished(void)
 	return READ_ONCE(sim_xdma_vanished);
 }
 
+static atomic_t sim_xdma_vanish_at_irq = ATOMIC_INIT(0);
+module_param_named(sim_xdma_vanish_at_irq, sim_xdma_vanish_at_irq.counter,
+		   int, 0644);
+MODULE_PARM_DESC(sim_xdma_vanish_at_irq,
+		 "the next N interrupts of the modelled XDMA cards are raised just after the card vanished (sim_xdma_vanished set; tests; default 0)");
+
+/* The card goes between an engine's event and its handler's reads. */
+static void xm_vanish_at_irq(void)
+{
+	if (xm_fault_take(&sim_xdma_vanish_at_irq))
+		WRITE_ONCE(sim_xdma_vanished, true);
+}
+
 static bool xm_frozen(void)
 {
 	return READ_ONCE(sim_xdma_stall) || xm_vanished();
@@ -326,6 +342,10 @@ static bool xm_bad_data(void)
 static bool xm_vanished(void)
 {
 	return false;
+}
+
+static void xm_vanish_at_irq(void)
+{
 }
 
 static bool xm_frozen(void)
@@ -432,6 +452,7 @@ static void xm_raise(struct xm_chan *ch)
 	spin_lock(&m->lock);
 	vec = xm_vector(ch);
 	spin_unlock(&m->lock);
+	xm_vanish_at_irq();
 	if (vec < m->nvec)
 		generic_handle_irq_safe(m->vecs[vec].virq);
 }

@@ -126,7 +126,9 @@ int dmakit_parse_opts(const char *args, char *err, size_t errlen,
 				char *err, size_t errlen),
 		      void *ctx)
 {
-	char *copy, *tok, *save = NULL;
+	const char *keys[64];
+	unsigned int nkeys = 0, i;
+	char *copy, *next, *tok;
 	int ret = 0;
 
 	if (!args || !*args)
@@ -134,19 +136,36 @@ int dmakit_parse_opts(const char *args, char *err, size_t errlen,
 	copy = strdup(args);
 	if (!copy)
 		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	/*
+	 * strsep, not strtok: ",," and a trailing comma are typing slips to
+	 * name, and a key given twice would silently take one of the values.
+	 */
+	for (next = copy; (tok = strsep(&next, ",")) != NULL && !ret;) {
 		char *eq = strchr(tok, '=');
 
 		if (!eq || eq == tok || !eq[1]) {
 			ret = dmakit_errf(err, errlen, -EINVAL,
-					  "option '%s' is not key=value", tok);
+					  *tok ? "option '%s' is not key=value" :
+						 "an empty option in '%s' (a stray comma?)",
+					  *tok ? tok : args);
 			break;
 		}
 		*eq = '\0';
-		ret = fn(ctx, tok, eq + 1, err, errlen);
-		if (ret)
+		for (i = 0; i < nkeys && strcmp(keys[i], tok); i++)
+			;
+		if (i < nkeys) {
+			ret = dmakit_errf(err, errlen, -EINVAL,
+					  "option '%s' given twice", tok);
 			break;
+		}
+		if (nkeys == sizeof(keys) / sizeof(keys[0])) {
+			ret = dmakit_errf(err, errlen, -EINVAL,
+					  "more than %u options",
+					  (unsigned int)(sizeof(keys) / sizeof(keys[0])));
+			break;
+		}
+		keys[nkeys++] = tok;
+		ret = fn(ctx, tok, eq + 1, err, errlen);
 	}
 	free(copy);
 	return ret;

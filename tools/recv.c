@@ -222,7 +222,8 @@ int cmd_recv(int argc, char **argv)
 		case 'I':
 			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS, 86400,
 					      &secs))
-				return cli_usage_error("recv", "bad time '%s' (1ms..1d)",
+				return cli_usage_error("recv", "bad %s '%s' (1ms..1d)",
+						       c == 'T' ? "--timeout" : "--idle-timeout",
 						       optarg);
 			if (c == 'T')
 				o.accept_timeout_ms = (int)(secs * 1000);

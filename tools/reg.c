@@ -73,7 +73,7 @@ int cmd_reg(int argc, char **argv)
 	struct dmakit_reg *reg;
 	struct dmakit_json j;
 	const char *bars;
-	char err[512];
+	char err[512], aerr[160];
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, ":fqh", lopts, NULL)) != -1) {
@@ -125,15 +125,16 @@ int cmd_reg(int argc, char **argv)
 					       argv[3], width * 8);
 		flags |= DMAKIT_REG_WRITE;
 	}
-	/* an unaligned OFFSET is bad usage whatever the device */
-	if (dmakit_reg_check_range(UINT64_MAX, offset, width, err, sizeof(err)))
-		return cli_usage_error(CMD, "%s", err);
 	/* refuse a bad request the same way whether or not BARs can be mapped */
 	ret = dmakit_reg_check_access(argv[0], bar, offset, width, flags, err,
 				      sizeof(err));
-	/* a malformed BDF or an OFFSET beyond the BAR: a bad argument */
+	/* a malformed BDF, an OFFSET beyond the BAR or unaligned: a bad argument */
 	if (ret == -EINVAL || ret == -ERANGE)
 		return cli_usage_error(CMD, "%s", err);
+	/* an unaligned OFFSET is bad usage whatever the device, absent too */
+	if (ret && dmakit_reg_check_range(UINT64_MAX, offset, width, aerr,
+					  sizeof(aerr)))
+		return cli_usage_error(CMD, "%s", aerr);
 	if (!ret)
 		ret = dmakit_reg_open(&reg, argv[0], bar, flags, err, sizeof(err));
 	if (ret)

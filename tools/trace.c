@@ -411,12 +411,20 @@ static void summary_members(struct dmakit_json *j,
 			   secs > 0 ? (double)st->pair.transactions / secs : 0);
 	dmakit_json_obj_begin(j, "latency_ns");
 	dmakit_json_u64(j, "count", dmakit_trace_hist_count(r->total));
-	dmakit_json_u64(j, "min", dmakit_trace_hist_min(r->total));
-	dmakit_json_double(j, "mean", dmakit_trace_hist_mean(r->total));
-	dmakit_json_u64(j, "p50", dmakit_trace_hist_percentile(r->total, 50));
-	dmakit_json_u64(j, "p90", dmakit_trace_hist_percentile(r->total, 90));
-	dmakit_json_u64(j, "p99", dmakit_trace_hist_percentile(r->total, 99));
-	dmakit_json_u64(j, "max", dmakit_trace_hist_max(r->total));
+	if (dmakit_trace_hist_count(r->total)) {
+		dmakit_json_u64(j, "min", dmakit_trace_hist_min(r->total));
+		dmakit_json_double(j, "mean", dmakit_trace_hist_mean(r->total));
+		dmakit_json_u64(j, "p50", dmakit_trace_hist_percentile(r->total, 50));
+		dmakit_json_u64(j, "p90", dmakit_trace_hist_percentile(r->total, 90));
+		dmakit_json_u64(j, "p99", dmakit_trace_hist_percentile(r->total, 99));
+		dmakit_json_u64(j, "max", dmakit_trace_hist_max(r->total));
+	} else {
+		/* no transaction: no latency, not a latency of 0 */
+		static const char *const none[] = { "min", "mean", "p50", "p90", "p99", "max" };
+
+		for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+			dmakit_json_str(j, none[i], NULL);
+	}
 	dmakit_json_obj_end(j);
 	dmakit_json_arr_begin(j, "vectors");
 	for (i = 0; i < st->nvectors; i++) {
@@ -537,6 +545,11 @@ static void print_final(struct dmakit_trace_session *s,
 	fmt_lat(a, sizeof(a), dmakit_trace_hist_percentile(r->total, 50));
 	fmt_lat(b, sizeof(b), dmakit_trace_hist_percentile(r->total, 99));
 	fmt_lat(c, sizeof(c), dmakit_trace_hist_max(r->total));
+	if (!dmakit_trace_hist_count(r->total)) {
+		snprintf(a, sizeof(a), "-");
+		snprintf(b, sizeof(b), "-");
+		snprintf(c, sizeof(c), "-");
+	}
 	fprintf(r->report, "%" PRIu64 " transactions in %.2f s (%.1f/s), latency p50 %s, p99 %s, max %s\n",
 		st->pair.transactions, secs,
 		secs > 0 ? (double)st->pair.transactions / secs : 0, a, b, c);
@@ -832,7 +845,7 @@ int cmd_trace(int argc, char **argv)
 			double secs;
 
 			/* it was milliseconds: the same digits must not now mean seconds */
-			if (cli_duration_is_bare(optarg))
+			if (cli_duration_is_bare(optarg) && strtod(optarg, NULL) > 0)
 				return cli_usage_error(CMD, "--timeout '%s' needs a unit: %sms or %ss (a bare number used to mean milliseconds)",
 						       optarg, optarg, optarg);
 			if (cli_parse_seconds(optarg, CLI_MIN_SECONDS, 3600, &secs))
@@ -858,9 +871,17 @@ int cmd_trace(int argc, char **argv)
 		case O_TIMELINE:
 			timeline_path = optarg;
 			break;
-		case O_PLOT:
+		case O_PLOT: {
+			size_t n = strlen(optarg);
+
+			/* the name says the format: an HTML file named .png misleads */
+			if (n <= 4 || (strcmp(optarg + n - 4, ".svg") &&
+				       (n <= 5 || strcmp(optarg + n - 5, ".html"))))
+				return cli_usage_error(CMD, "--plot '%s': name it FILE.svg (a picture) or FILE.html (a page)",
+						       optarg);
 			plot_path = optarg;
 			break;
+		}
 		case O_POLL_PERIOD:
 			if (cli_parse_duration(optarg, &poll_period) ||
 			    poll_period < 0 || poll_period > 60)
@@ -980,12 +1001,13 @@ int cmd_trace(int argc, char **argv)
 	if (o.pci) {
 		struct dmakit_trace_pci *pci;
 
-		/* a malformed address is bad usage; an absent device fails later */
+		/* a malformed address is bad usage, an absent device a failure */
 		ret = dmakit_trace_pci_alloc(&pci, o.pci, err, sizeof(err));
 		if (ret == -EINVAL)
 			return cli_usage_error(CMD, "--pci: %s", err);
-		if (!ret)
-			dmakit_trace_pci_free(pci);
+		if (ret)
+			return cli_error(CMD, "--pci: %s", err);
+		dmakit_trace_pci_free(pci);
 	}
 
 	if (pmu_events) {

@@ -377,6 +377,11 @@ int dmakit_net_split_addr(const char *s, char *host, size_t hostlen,
 		pt = colon + 1;
 	} else {
 		pt = s;
+		/* "10.0.0.2" or "rx-host" alone: a host with no port */
+		if (strspn(s, "0123456789") != strlen(s))
+			return dmakit_errf(err, errlen, -EINVAL,
+					   "no port in '%s' (expected HOST:PORT, e.g. 10.0.0.2:9000)",
+					   s);
 	}
 	errno = 0;
 	v = strtoul(pt, &end, 10);

@@ -255,6 +255,10 @@ static int app_open(struct dmakit_dev *dev, const char *args, char *err,
 		ret = dmakit_errf(err, errlen, -EINTR,
 				  "%s: stopped while waiting for the producer to appear: nothing was read",
 				  who);
+	else if (ret == -ENOENT && geo.removed_stale)
+		ret = dmakit_errf(err, errlen, ret,
+				  "%s: no producer of that name is running: the last one ended without closing its ring (killed or crashed; the ring it left was removed), and no new one appeared in %d s",
+				  who, APP_APPEAR_MS / 1000);
 	else if (ret == -ENOENT)
 		ret = dmakit_errf(err, errlen, ret,
 				  "%s: no producer of that name is running (waited %d s for one to appear)",

@@ -181,8 +181,11 @@ static int chardev_opt(void *ctx, const char *key, const char *val, char *err,
 	}
 	return 0;
 bad:
-	return dmakit_errf(err, errlen, -EINVAL, "chardev: bad value '%s' for %s",
-			   val, key);
+	return dmakit_errf(err, errlen, -EINVAL, "chardev: bad value '%s' for %s (%s)",
+			   val, key,
+			   !strcmp(key, "maxerr") ? "1..1000000" :
+			   !strcmp(key, "bufsize") ? "a multiple of 4K in 4K..64M" :
+			   "2..65536");
 }
 
 static bool stop_requested(struct chardev *c)

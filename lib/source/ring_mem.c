@@ -340,6 +340,8 @@ static int open_shared(struct ring_mem *rm, struct ring_mem_geo *geo,
 					   dmakit_strerror(ret));
 		if (ret == 1)
 			return attach_shared(rm, geo, fd, who, err, errlen);
+		if (ret == 2)
+			geo->removed_stale = true;
 		if (geo->attach_only)
 			return dmakit_errf(err, errlen, -ENOENT,
 					   "%s: no producer of that name is running",

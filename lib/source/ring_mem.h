@@ -45,6 +45,7 @@ struct ring_mem_geo {
 	uint64_t dev_clock_hz;
 	bool geometry_given;	/* a shared ring must match it */
 	bool attach_only;	/* a named ring: never create one (-ENOENT) */
+	bool removed_stale;	/* out: a dead owner's ring was removed */
 	volatile sig_atomic_t *stop;	/* populating: give up (-EINTR) */
 };
 

@@ -123,7 +123,7 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 	} else if (!strcmp(key, "name")) {
 		if (!sim_shared_name_ok(val))
 			return dmakit_errf(err, errlen, -EINVAL,
-					   "sim: bad name '%s' (1-64 of A-Z a-z 0-9 _ - .)",
+					   "sim: bad name '%s' (1-64 of A-Z a-z 0-9 _ - ., not starting with '.')",
 					   val);
 		snprintf(s->name, sizeof(s->name), "%s", val);
 	} else if (!strcmp(key, "rate")) {
@@ -185,8 +185,14 @@ static int sim_opt(void *ctx, const char *key, const char *val, char *err,
 	}
 	return 0;
 bad:
-	return dmakit_errf(err, errlen, -EINVAL, "sim: bad value '%s' for %s",
-			   val, key);
+	return dmakit_errf(err, errlen, -EINVAL, "sim: bad value '%s' for %s%s",
+			   val, key,
+			   !strcmp(key, "bufsize") ? " (a multiple of 4K in 4K..64M)" :
+			   !strcmp(key, "nbufs") ? " (2..65536)" :
+			   !strcmp(key, "cardmem") ? " (1..1G)" :
+			   !strcmp(key, "xfer_lat") ? " (0..60000000 microseconds)" :
+			   !strcmp(key, "rate") || !strcmp(key, "xfer_rate") ?
+			   " (bytes/s with K/M/G, or max)" : "");
 }
 
 /*

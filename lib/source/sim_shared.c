@@ -91,8 +91,11 @@ int sim_shared_open_existing(const char *name, int *fdp)
 	 * opener already replaced it under the same name.
 	 */
 	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-	    a.st_dev == b.st_dev)
+	    a.st_dev == b.st_dev) {
 		sim_shared_unlink(name);
+		close(fd);
+		return 2;
+	}
 	close(fd);
 	return 0;
 }

@@ -21,7 +21,8 @@ void sim_shared_path(char *buf, size_t len, const char *name, int slot);
 
 /*
  * Open NAME's ring if a live owner publishes it: 1 with *@fdp set, 0 if
- * there is none (a stale one is removed), or -errno.
+ * there is none, 2 if there was only a stale one (its owner ended without
+ * closing it), now removed; or -errno.
  */
 int sim_shared_open_existing(const char *name, int *fdp);
 

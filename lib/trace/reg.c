@@ -218,11 +218,17 @@ int dmakit_reg_check_range(uint64_t size, uint64_t offset, unsigned int width,
 		return dmakit_errf(errmsg, errlen, -EINVAL,
 				   "width %u bytes: registers are 1, 2, 4 or 8 bytes wide",
 				   width);
+	/* past the BAR's end: out of range, however it is aligned */
+	if (offset >= size)
+		return dmakit_errf(errmsg, errlen, -ERANGE,
+				   "offset 0x%llx + %u bytes is beyond the BAR (0x%llx bytes)",
+				   (unsigned long long)offset, width,
+				   (unsigned long long)size);
 	if (offset % width)
 		return dmakit_errf(errmsg, errlen, -EINVAL,
 				   "offset 0x%llx is not aligned to the %u-byte width",
 				   (unsigned long long)offset, width);
-	if (offset >= size || size - offset < width)
+	if (size - offset < width)
 		return dmakit_errf(errmsg, errlen, -ERANGE,
 				   "offset 0x%llx + %u bytes is beyond the BAR (0x%llx bytes)",
 				   (unsigned long long)offset, width,

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,19 @@ static int resolve_irq(struct dmakit_trace_session *s, struct side *sd,
 		if (!copy)
 			return -ENOMEM;
 		for (tok = strtok_r(copy, ",", &save); tok && !ret;
-		     tok = strtok_r(NULL, ",", &save))
-			ret = add_vec(s, (unsigned int)strtoul(tok, NULL, 10), "");
+		     tok = strtok_r(NULL, ",", &save)) {
+			unsigned long irq = strtoul(tok, NULL, 10);
+			char dir[48];
+
+			/* a number no interrupt has would trace nothing, silently */
+			snprintf(dir, sizeof(dir), "/proc/irq/%lu", irq);
+			if (irq > UINT_MAX || access(dir, F_OK))
+				ret = dmakit_errf(err, errlen, -ENODEV,
+						  "no IRQ %s on this machine (see /proc/interrupts)",
+						  tok);
+			else
+				ret = add_vec(s, (unsigned int)irq, "");
+		}
 		free(copy);
 		if (ret)
 			return ret;
@@ -877,7 +889,7 @@ static int choose_backend(struct dmakit_trace_session *s, char *err,
 		break;
 	}
 	no = has_irq_side(s) ?
-	     "interrupt ends: the kernel may skip the BPF program for an interrupt without counting it (docs/trace.md)" :
+	     "an irq SPEC: the kernel may skip the BPF program for an interrupt without counting it (docs/trace.md)" :
 	     bpf->unsupported(s, why, sizeof(why));
 	if (!no) {
 		s->backend = bpf;

@@ -73,6 +73,14 @@ t_eq "producer killed: result device-error" "$(json_get killed.dat.json result)"
 t_grep "producer killed: says the producer died" "No such device .the producer.s process ended without closing its stream" killed.err
 "$DMAKIT" verify killed.dat >v.out 2>&1
 t_eq "producer killed: what was recorded verifies" "$?" 0
+t_check "producer killed: its ring is left behind" test -e "/dev/shm/dmakit-app.$NAME"
+# a consumer started after the kill is told the producer died, not only
+# that none runs; the ring left behind is removed
+"$DMAKIT" record -d "app:$NAME" -o stale.dat --size 1M 2>stale.err
+t_eq "after the kill: a new consumer exits 1" "$?" 1
+t_grep "after the kill: says the last producer ended without closing" \
+	"no producer of that name is running: the last one ended without closing its ring" stale.err
+t_check "after the kill: the ring left behind is gone" test ! -e "/dev/shm/dmakit-app.$NAME"
 
 "$PRODUCER" -c 1 "$NAME" 300 >reuse.out 2>reuse.err &
 PPID_=$!

@@ -48,6 +48,18 @@ usage_case "sim nbufs=2^32" "bad value '4294967296' for nbufs" \
 	record -d sim:nbufs=4294967296 -o "$out" --size 1M --force
 usage_case "sim bufsize=2^64" "bad value" \
 	record -d sim:bufsize=18446744073709551616 -o "$out" --size 1M --force
+usage_case "sim option given twice" "option 'nbufs' given twice" \
+	record -d sim:nbufs=16,nbufs=32 -o "$out" --size 1M --force
+usage_case "chardev option given twice" "option 'depth' given twice" \
+	record -d chardev:/dev/zero,depth=2,depth=4 -o "$out" --size 1M --force
+usage_case "sim stray comma" "an empty option in 'nbufs=16,,rate=1M'" \
+	record -d sim:nbufs=16,,rate=1M -o "$out" --size 1M --force
+usage_case "chardev trailing comma" "an empty option" \
+	record -d chardev:/dev/zero,depth=2, -o "$out" --size 1M --force
+usage_case "chardev bufsize=1T: the range" "bad value '1T' for bufsize \(a multiple of 4K in 4K..64M\)" \
+	record -d chardev:/dev/zero,bufsize=1T -o "$out" --size 1M --force
+usage_case "chardev maxerr=0: the range" "bad value '0' for maxerr \(1..1000000\)" \
+	record -d chardev:/dev/zero,maxerr=0 -o "$out" --size 1M --force
 usage_case "sim rate=0" "rate must be > 0" record -d sim:rate=0 -o "$out" --size 1M --force
 usage_case "sim rate=2^64" "bad value" record -d sim:rate=18446744073709551616 -o "$out" --size 1M --force
 usage_case "sim xfer_lat over a minute" "bad value" record -d sim:xfer_lat=60000001 -o "$out" --size 1M --force
@@ -57,13 +69,14 @@ usage_case "send --duration 1e11" "bad duration '1e11' \(1ms..1e9s\)" send -d si
 usage_case "send --size 2^64-1" "bad size" send -d sim 127.0.0.1:9 --size 18446744073709551615
 usage_case "send --timeout 2h" "bad timeout" send -d sim 127.0.0.1:9 --size 1M --timeout 2h
 usage_case "send --sndbuf 2G" "bad sndbuf" send -d sim 127.0.0.1:9 --size 1M --sndbuf 2G
-usage_case "recv --timeout 1e11" "bad time '1e11' \(1ms..1d\)" recv -l 127.0.0.1:0 -o "$out" --timeout 1e11
-usage_case "recv --idle-timeout 0" "bad time" recv -l 127.0.0.1:0 -o "$out" --idle-timeout 0
+usage_case "recv --timeout 1e11" "bad --timeout '1e11' \(1ms..1d\)" recv -l 127.0.0.1:0 -o "$out" --timeout 1e11
+usage_case "recv --idle-timeout 0" "bad --idle-timeout '0'" recv -l 127.0.0.1:0 -o "$out" --idle-timeout 0
 usage_case "recv --queue-depth 0" "bad queue depth" recv -l 127.0.0.1:0 -o "$out" --queue-depth 0
 usage_case "recv --buffers 4097" "bad buffer count" recv -l 127.0.0.1:0 -o "$out" --buffers 4097
 usage_case "trace --duration 1e11" "bad --duration '1e11' \(1ms..1e9s\)" trace --start irq --end irq --duration 1e11
 usage_case "trace --interval 1e11" "bad --interval" trace --start irq --end irq --interval 1e11
 usage_case "trace --timeout 2^64 ms" "bad --timeout" trace --start irq --end irq --timeout 18446744073709551616ms
+usage_case "trace --timeout 0" "bad --timeout '0' \(1ms..1h" trace --start irq --end irq --timeout 0
 usage_case "trace --buffer-kb 2^64+1" "bad --buffer-kb" trace --start irq --end irq --buffer-kb 18446744073709551617
 usage_case "xfer --size 2^64-1" "bad --size" xfer -d sim --to-host --size 18446744073709551615
 usage_case "xfer --count 2^40" "bad --count" xfer -d sim --to-host --size 4K --count 1T

@@ -57,6 +57,9 @@ t_eq "an absurd offset is a usage error" "$?" 2
 "$DMAKIT" reg "$bdf" "BAR$bar" 0xfffffffffffffffc >"$out" 2>&1
 t_eq "the largest aligned offset: bad usage (2)" "$?" 2
 t_grep "the largest offset is out of range, no overflow" "beyond the BAR" "$out"
+"$DMAKIT" reg "$bdf" "BAR$bar" 0xffffffffffff >"$out" 2>&1
+t_eq "an odd offset far past the BAR: bad usage (2)" "$?" 2
+t_grep "... called out of range, not unaligned" "beyond the BAR" "$out"
 "$DMAKIT" reg "$bdf" BAR6 0 >"$out" 2>&1
 t_eq "BAR6 is bad usage" "$?" 2
 "$DMAKIT" reg "$bdf" "BAR$bar" 0 --width 24 >"$out" 2>&1

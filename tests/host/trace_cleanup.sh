@@ -117,13 +117,29 @@ expect_error "irq without a device" 1 "needs --pci" \
 	--start tp:block:block_rq_issue --end irq
 expect_error "unknown device" 1 "no PCI device" \
 	--pci 0000:ff:1f.7 --start tp:block:block_rq_issue --end irq
+expect_error "unknown device, no irq SPEC" 1 "--pci: no PCI device" \
+	--pci 0000:ff:1f.7 --start tp:block:block_rq_issue --end tp:block:block_rq_complete
+expect_error "an IRQ number no interrupt has" 1 "no IRQ 4000000 on this machine" \
+	--start tp:block:block_rq_issue --end irq:4000000
 expect_error "missing USDT probe" 1 "no USDT probe dmakit:nosuch" \
 	--start "usdt:$(readlink -f "$TOP/build/lib/libdmakit.so"):dmakit:nosuch" \
 	--end tp:block:block_rq_complete
 expect_error "malformed SPEC" 2 "bad SPEC" --start kprobe:x --end irq
 expect_error "malformed PCI address" 2 "--pci: bad PCI address" \
 	--pci 0000:00:04.8 --start tp:block:block_rq_issue --end irq
+expect_error "a plot named neither .svg nor .html" 2 "--plot '.*x.png': name it FILE.svg" \
+	--plot "$TMPDIR/x.png" --start tp:block:block_rq_issue --end tp:block:block_rq_complete
 expect_error "no end" 2 "both --start SPEC and --end SPEC" --start irq
+# a run in which nothing happened: no latency, not a latency of 0
+"$DMAKIT" trace --start "uprobe:$lib:dma_from_host" --end "uretprobe:$lib:dma_wait" \
+	--duration 0.3 --summary-json "$TMPDIR/none.json" >"$TMPDIR/none.out" 2>&1
+t_eq "no transactions: exit 0" "$?" 0
+t_grep "no transactions: the text says '-'" \
+	"^0 transactions in .* latency p50 -, p99 -, max -" "$TMPDIR/none.out"
+python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["latency_ns"]; sys.exit(0 if l["count"] == 0 and all(l[k] is None for k in ("min","mean","p50","p90","p99","max")) else 1)' \
+	"$TMPDIR/none.json"
+t_eq "no transactions: JSON latencies are null" "$?" 0
+
 left=0
 for pid in "${failed_pids[@]}"; do
 	no_leftovers "$pid" || left=$((left + 1))

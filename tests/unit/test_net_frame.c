@@ -354,6 +354,13 @@ static void addresses(void)
 		     -EINVAL);
 		T_ASSERT(err[0]);
 	}
+	/* a host alone is a missing port, not a bad one */
+	T_EQ(dmakit_net_split_addr("127.0.0.1", host, sizeof(host), port,
+				   sizeof(port), err, sizeof(err)), -EINVAL);
+	T_ASSERT(strstr(err, "no port in '127.0.0.1'"));
+	T_EQ(dmakit_net_split_addr("rx-host", host, sizeof(host), port,
+				   sizeof(port), err, sizeof(err)), -EINVAL);
+	T_ASSERT(strstr(err, "no port"));
 }
 
 static void zerocopy_names(void)

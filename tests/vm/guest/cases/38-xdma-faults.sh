@@ -14,7 +14,9 @@
 # - a vanished device (sim_xdma_vanished=1: registers read all-ones):
 #   a waiting transaction fails with ENODEV and the driver says so; a
 #   stream's buffer in flight is a DMA error, the recording ends on time;
-#   the stops do not wait for a busy bit that cannot drop, rmmod is clean.
+#   the stops do not wait for a busy bit that cannot drop, rmmod is clean;
+#   and the same when the card goes between an interrupt and its handler
+#   (sim_xdma_vanish_at_irq=1).
 # Every wait is bounded generously (the debug kernel under TCG).
 . /dmakit/lib.sh
 
@@ -168,6 +170,41 @@ t_check "  its stop saw the device gone" \
 t_check "  and did not wait for busy (no 'still busy')" \
 	sh -c "! dmesg | grep -q 'still busy'"
 rm -f /mnt/v1.*
+rmmod_gone
+
+# --- the card goes between an interrupt and its handler, AXI-ST ------
+# (sim_xdma_vanish_at_irq=1; CI once hit it by chance): the handler reads
+# an all-ones status and metadata FIFO.  That is the card gone, as above,
+# not every error bit set and packets of all-ones metadata (2^32 - 1
+# lost each, made-up gaps, several DMA errors)
+DMAKIT_KO=$TEST_MOD load_dmakit sim_xdma=1
+t_eq "load the test build again" $? 0
+xd=$(card_dev xdma)
+s=$(card_sys "$xd")
+t_check "  it has sim_xdma_vanish_at_irq" test -e "$P/sim_xdma_vanish_at_irq"
+t_check "ring: 16 x 256 KiB, block, max rate" set_ring 16 262144 block 0
+nr0=$(dmesg_count "stream: device not responding (reads all-ones)")
+e0=$(cat "$s/counters/errors")
+sub0=$(cat "$s/counters/submitted")
+echo 4194304 >"$s/rate"	# 16 buffers/s
+dmakit record -d "$xd" -o /mnt/v2.dat --duration 15s --json --quiet >/tmp/v2.json &
+rec=$!
+t_check "recording under way" wait_for 60 submitted_over "$s" $((sub0 + 4))
+echo 1 >$P/sim_xdma_vanish_at_irq
+t_check "the card goes at an interrupt: the driver says so" wait_for 60 \
+	sh -c "test \$(dmesg | grep -c 'stream: device not responding (reads all-ones)') -gt $nr0"
+t_eq "  the fault was used" "$(cat $P/sim_xdma_vanish_at_irq)" 0
+t_eq "  one buffer ended as a DMA error" "$(($(cat "$s/counters/errors") - e0))" 1
+t_check "  record --duration 15s ends (60 s bound)" wait_for 60 not_running $rec
+wait $rec
+echo "  record exit $?: $(cat /tmp/v2.json)"
+t_eq "  one DMA error in the recording" "$(json_get /tmp/v2.json dma_errors)" 1
+t_eq "  no loss or gap made up from all-ones metadata (lost gaps dropped)" \
+	"$(json_get /tmp/v2.json lost) $(json_get /tmp/v2.json gaps) $(json_get /tmp/v2.json dropped)" \
+	"0 0 0"
+dmakit verify /mnt/v2.dat --allow-dma-errors >/dev/null
+t_eq "  verify --allow-dma-errors" $? 0
+rm -f /mnt/v2.*
 rmmod_gone
 
 # --- AXI-MM: write error, stall, vanished ------------------------------

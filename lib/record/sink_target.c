@@ -274,7 +274,7 @@ int dmakit_sink_lock_wait(int fd, const char *path, int dead_wait_ms,
 			  char *err, size_t errlen)
 {
 	char writer[DMAKIT_ERRMSG_MAX];
-	int waited = 0, e;
+	int waited = 0, unseen = 0, e;
 	long holder;
 
 	/*
@@ -292,6 +292,14 @@ int dmakit_sink_lock_wait(int fd, const char *path, int dead_wait_ms,
 		if (e != EWOULDBLOCK || waited >= dead_wait_ms)
 			break;
 		holder = flock_holder(fd);
+		/*
+		 * No holder listed: the lock went between our try and the look
+		 * (the last holder exited just then): try again, a few times
+		 * (a file system whose locks /proc/locks does not list would
+		 * otherwise keep us here)
+		 */
+		if (!holder && ++unseen <= 5)
+			continue;
 		if (holder <= 0 || !process_gone(holder))
 			break;
 		usleep(10 * 1000);

@@ -90,7 +90,13 @@ struct sink_alloc {
 	int error;			/* atomic: first fallocate failure */
 };
 
-/* Checkpoints (sink.c): a thread that makes what is written durable. */
+/*
+ * Checkpoints (sink_checkpoint.c): a thread that makes what is written
+ * durable.  With a copying engine a checkpoint has two steps: the thread
+ * first syncs the data copied so far (a window still filling included),
+ * whose buffers then get index entries; then, as with the direct
+ * engines, it makes the index durable and publishes the metadata.
+ */
 struct sink_ckpt {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -98,10 +104,15 @@ struct sink_ckpt {
 	bool running;			/* caller's thread only */
 	uint64_t next_ns;		/* caller's thread only */
 	bool error_told;		/* caller's thread only */
+	bool data_step;			/* caller's: step one handed over */
+	uint64_t synced;		/* caller's: data durable up to here */
 	/* under lock */
 	bool quit;
 	char *text;			/* metadata to publish, NULL: idle */
 	size_t len;
+	bool index_only;		/* the data named is durable already */
+	bool data_job;			/* step one: sync the data to want_synced */
+	uint64_t want_synced, done_synced;
 	uint64_t want_buffers, want_last_seq;
 	uint64_t done, done_buffers, done_last_seq;
 	double done_seconds;
@@ -197,6 +208,9 @@ void dmakit_sink_fill_meta(struct dmakit_sink *s, struct rec_meta *m,
 
 /* Write the buffered index entries (pwrite, not yet durable). */
 void dmakit_sink_flush_index(struct dmakit_sink *s);
+
+/* Give completed buffers whose data is on the target index entries. */
+void dmakit_sink_promote(struct dmakit_sink *s);
 
 /* Checkpoints (sink_checkpoint.c): start the thread at open (unless
  * ckpt_ms < 0), hand it a checkpoint when due, wait for it and stop. */

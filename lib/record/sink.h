@@ -87,6 +87,7 @@ struct sink_alloc {
 	uint64_t want_end;		/* atomic: the writer's end offset */
 	uint64_t poked_at;		/* writer only: data_end last poked */
 	uint64_t idx_end;		/* index bytes reserved (thread only) */
+	uint64_t chunk_max;		/* thread only: lowered when space is short */
 	int error;			/* atomic: first fallocate failure */
 };
 

@@ -111,8 +111,9 @@ struct sink_ckpt {
 	bool quit;
 	char *text;			/* metadata to publish, NULL: idle */
 	size_t len;
-	bool index_only;		/* the data named is durable already */
-	bool data_job;			/* step one: sync the data to want_synced */
+	bool data;			/* sync the data too (else the index only) */
+	uint64_t data_off, data_len;	/* its range (len 0: to the end) */
+	bool data_job;			/* step one: sync data_off..want_synced */
 	uint64_t want_synced, done_synced;
 	uint64_t want_buffers, want_last_seq;
 	uint64_t done, done_buffers, done_last_seq;

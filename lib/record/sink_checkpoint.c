@@ -31,22 +31,37 @@
 #include "sink.h"
 
 /*
- * fdatasync of @n of data and index (1: the index only): in flight
- * together through @ring while *@ring_ok, else (no io_uring here, or the
- * ring failed) one after the other.
+ * fdatasync of the data (when @data: bytes @off..@off+@len, @len 0: to
+ * the end) and of the index (when @index): in flight together through
+ * @ring while *@ring_ok, else (no io_uring here, or the ring failed) one
+ * after the other, of the whole files.  A copying engine's range leaves
+ * the pages it has not filled yet alone: mmap windows populated ahead are
+ * dirty zeros, which a whole-file sync would write and write-protect.
  */
-static int sync_data_and_index(struct dmakit_sink *s, struct io_uring *ring,
-			       bool *ring_ok, int n)
+static int sync_files(struct dmakit_sink *s, struct io_uring *ring,
+		      bool *ring_ok, bool data, uint64_t off, uint64_t len,
+		      bool index)
 {
-	int fds[2] = { s->fd, s->idx_fd };
-	const int *fd = fds + 2 - n;
+	int fds[2], n = 0;
 	struct io_uring_cqe *cqe;
 	int i, r, ret = 0, got = 0;
 
+	if (data)
+		fds[n++] = s->fd;
+	if (index)
+		fds[n++] = s->idx_fd;
+	if (len > UINT32_MAX)		/* the SQE's length is 32 bits */
+		len = 0;
 	if (*ring_ok) {
-		for (i = 0; i < n; i++)
-			io_uring_prep_fsync(io_uring_get_sqe(ring), fd[i],
-					    IORING_FSYNC_DATASYNC);
+		for (i = 0; i < n; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+			io_uring_prep_fsync(sqe, fds[i], IORING_FSYNC_DATASYNC);
+			if (fds[i] == s->fd) {
+				sqe->off = off;
+				sqe->len = (uint32_t)len;
+			}
+		}
 		got = io_uring_submit(ring);
 		for (i = 0; i < got; i++) {
 			do
@@ -63,20 +78,20 @@ static int sync_data_and_index(struct dmakit_sink *s, struct io_uring *ring,
 		*ring_ok = false;	/* not every answer came: do it here */
 	}
 	for (i = 0; i < n; i++)
-		if (fdatasync(fd[i]))
+		if (fdatasync(fds[i]))
 			return -errno;
 	return 0;
 }
 
 /* Step one of a copying engine's checkpoint: the data copied so far. */
-static void sync_data(struct dmakit_sink *s, struct sink_ckpt *c)
+static void sync_data(struct dmakit_sink *s, struct sink_ckpt *c,
+		      struct io_uring *ring, bool *ring_ok)
 {
-	uint64_t end = c->want_synced;
-	int ret = 0;
+	uint64_t off = c->data_off, end = c->want_synced;
+	int ret;
 
 	pthread_mutex_unlock(&c->lock);
-	if (fdatasync(s->fd))
-		ret = -errno;
+	ret = sync_files(s, ring, ring_ok, true, off, end - off, false);
 	pthread_mutex_lock(&c->lock);
 	c->data_job = false;
 	if (ret && !c->error)
@@ -104,13 +119,14 @@ static void *checkpoint_thread(void *arg)
 		char *text;
 		size_t len;
 		uint64_t buffers, last_seq;
-		bool index_only;
+		bool data;
+		uint64_t off, dlen;
 		int ret = 0;
 
 		while (!c->text && !c->data_job && !c->quit)
 			pthread_cond_wait(&c->cond, &c->lock);
 		if (c->data_job) {
-			sync_data(s, c);
+			sync_data(s, c, &ring, &ring_ok);
 			continue;
 		}
 		if (!c->text)
@@ -119,11 +135,12 @@ static void *checkpoint_thread(void *arg)
 		len = c->len;
 		buffers = c->want_buffers;
 		last_seq = c->want_last_seq;
-		index_only = c->index_only;
+		data = c->data;
+		off = c->data_off;
+		dlen = c->data_len;
 		pthread_mutex_unlock(&c->lock);
 
-		ret = sync_data_and_index(s, &ring, &ring_ok,
-					  index_only ? 1 : 2);
+		ret = sync_files(s, &ring, &ring_ok, data, off, dlen, true);
 		if (!ret)
 			ret = rec_meta_publish(s->meta_path, "ckpt", text, len);
 		free(text);
@@ -205,6 +222,7 @@ static bool checkpoint_sync_data(struct dmakit_sink *s)
 	c->data_step = true;	/* once per checkpoint, even if it fails */
 	pthread_mutex_lock(&c->lock);
 	c->data_job = true;
+	c->data_off = c->synced;
 	c->want_synced = s->completed_end;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -219,6 +237,7 @@ void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
 	struct rec_meta *m;
 	char *text;
 	size_t len;
+	uint64_t end;
 	bool idle, stepped;
 
 	if (!c->running)
@@ -260,9 +279,12 @@ void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
 	c->text = text;
 	c->len = len;
 	/* a copying engine's indexed buffers are those synced in step one,
-	 * or written back before it (and so synced by it too) */
-	c->index_only = s->eng->copies &&
-			s->st.buffers * s->bufsize <= c->synced;
+	 * or written back before it (and so synced by it too), or written
+	 * back since: then only those; a direct engine's: the whole file */
+	end = s->st.buffers * s->bufsize;
+	c->data = !s->eng->copies || end > c->synced;
+	c->data_off = s->eng->copies ? c->synced : 0;
+	c->data_len = s->eng->copies && c->data ? end - c->synced : 0;
 	c->want_buffers = s->st.buffers;
 	c->want_last_seq = s->st.last_seq;
 	c->done_seconds = (double)(now - s->t_open_ns) / 1e9;

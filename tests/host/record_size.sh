@@ -4,7 +4,8 @@
 # devices) used to stop after SIZE / bufsize packets ("--size 640K" with
 # 10-byte writes: 100 B recorded, "complete").  Buffers stay whole: the
 # recording holds at least SIZE bytes and less than a buffer more, and
-# --size 1 is one buffer.  The same for -o - (dmakit_record_fd).
+# --size 1 is one buffer.  The same for -o - (dmakit_record_fd) and for
+# dmakit send (which counted bytes already).
 # timeout: 300
 . "$TOP/tests/host/lib.bash"
 cd "$TMPDIR" || exit 1
@@ -54,6 +55,18 @@ t_eq "small packets to stdout: exit 0" "$?" 0
 kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 between "small packets to stdout: at least the size, less than a buffer more" \
 	"$(stat -c %s small.raw)" 50000 $((50000 + 65536))
+
+# dmakit send counts the same way (it always did: a guard)
+. "$TOP/tests/host/net_lib.bash"
+small_writer fifo 200
+start_recv sent || exit 1
+"$DMAKIT" send -q -d "$dev" "127.0.0.1:$PORT" --size 50000 2>send.err
+t_eq "small packets sent: exit 0" "$?" 0
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+wait "$RECV_PID"
+t_eq "small packets sent: recv exit 0" "$?" 0
+between "small packets sent: at least the size, less than a buffer more" \
+	"$(json_get sent.dat.json bytes)" 50000 $((50000 + 65536))
 
 # full buffers: --size 1 is one buffer, one byte more than a buffer is two
 for case in "1 1" "65536 1" "65537 2"; do

@@ -82,6 +82,7 @@ struct sink_alloc {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool running;
+	bool late_start;		/* writer only: started past the prealloc */
 	bool quit;			/* under lock */
 	uint64_t data_end;		/* atomic: data allocated up to here */
 	uint64_t want_end;		/* atomic: the writer's end offset */

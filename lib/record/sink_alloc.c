@@ -176,6 +176,15 @@ void dmakit_sink_alloc_poke(struct dmakit_sink *s, uint64_t write_end)
 	struct sink_alloc *a = &s->alloc;
 	uint64_t end;
 
+	/* --size preallocated full buffers; short ones write past that:
+	 * from there on, keep ahead (and the index reserved) as when the
+	 * size is not known */
+	if (!a->running && s->preallocated && write_end > s->preallocated &&
+	    !a->late_start) {
+		a->late_start = true;
+		if (dmakit_sink_alloc_start(s))
+			return;
+	}
 	if (!a->running)
 		return;
 	__atomic_store_n(&a->want_end, write_end, __ATOMIC_RELAXED);

@@ -46,6 +46,8 @@ t_eq "small packets: result complete" "$(json_get small.dat.json result)" comple
 between "small packets: at least the size, less than a buffer more" \
 	"$(json_get small.dat.json bytes)" 50000 $((50000 + 65536))
 t_eq "small packets: 50 buffers of 1000 bytes" "$(json_get small.dat.json buffers)" 50
+# one slot was preallocated; the rest grew (allocated ahead), then trimmed
+t_eq "small packets: the data file is their 50 slots" "$(stat -c %s small.dat)" $((50 * 65536))
 t_check "small packets: verify passes" "$DMAKIT" verify small.dat --quiet
 
 # -o -: the same count

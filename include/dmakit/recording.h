@@ -452,8 +452,10 @@ struct dmakit_record_progress {
  * a sink.
  * @sink:       sink options (pool/nbufs/source/stream_id and, from
  *              @max_bytes, expected_bytes are filled in by dmakit_record)
- * @max_bytes:  stop after this many bytes, rounded up to whole buffers
- *              (0: no limit)
+ * @max_bytes:  stop once this many bytes of payload (the buffers' len,
+ *              not their slots) are recorded; buffers are recorded whole,
+ *              so the last may pass it by less than a buffer (0: no
+ *              limit)
  * @max_seconds: stop after this long (0: no limit)
  * @stop:       set nonzero (e.g. from a signal handler) to stop cleanly
  * @progress:   called about every @progress_ms (0: 500) with counters,

@@ -257,7 +257,9 @@ struct dmakit_send_progress {
  *              kernel is done with them, the device drops when the network
  *              is slower; DMAKIT_LOSSY: never hold the device back, skip
  *              ahead, CRC every buffer so overwrites are caught
- * @max_bytes:  stop after this many data bytes (0: no limit)
+ * @max_bytes:  stop once this many data bytes (the buffers' len) are
+ *              sent; buffers go whole, so the last may pass it by less
+ *              than a buffer (0: no limit)
  * @max_seconds: stop after this long (0: no limit)
  * @connect_timeout_ms: connect + ACCEPT timeout (0: 10 s)
  * @final_timeout_ms: how long to wait for FINAL after END (0: 60 s)

@@ -26,8 +26,7 @@ struct recorder {
 	struct dmakit_consumer *cons;
 	struct dmakit_sink *sink;
 	const struct dmakit_record_opts *opts;
-	uint64_t max_bufs;		/* 0: no limit */
-	uint64_t submitted;
+	uint64_t submitted_bytes;	/* payload (len) handed to the sink */
 	uint64_t dropped0;		/* the producer's count at the start */
 	uint64_t dropped_at_stop;
 	uint64_t not_taken;		/* left in the ring by a cut drain */
@@ -99,6 +98,16 @@ static void progress(struct recorder *r, uint64_t now, bool final)
 	r->opts->progress(r->opts->progress_ctx, &p);
 }
 
+/*
+ * --size counts payload, the buffers' valid bytes, not slots: a source of
+ * short buffers (a chardev: reader's small packets) would otherwise stop
+ * at a fraction of it.  Buffers go whole: the last may carry past it.
+ */
+static bool size_reached(const struct recorder *r)
+{
+	return r->opts->max_bytes && r->submitted_bytes >= r->opts->max_bytes;
+}
+
 /* Reasons to stop that do not come from the ring or the sink. */
 static void check_limits(struct recorder *r, uint64_t now)
 {
@@ -106,7 +115,7 @@ static void check_limits(struct recorder *r, uint64_t now)
 		stop_with(r, DMAKIT_RESULT_INTERRUPTED, "stopped by request");
 		r->drain = true;
 		r->by_request = true;
-	} else if (r->max_bufs && r->submitted >= r->max_bufs) {
+	} else if (size_reached(r)) {
 		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
 	} else if (r->deadline && now >= r->deadline) {
 		stop_with(r, DMAKIT_RESULT_COMPLETE, NULL);
@@ -148,7 +157,7 @@ static int feed_one(struct recorder *r, int timeout_ms)
 		stop_with(r, DMAKIT_RESULT_IO_ERROR, NULL);
 		return 0;
 	}
-	r->submitted++;
+	r->submitted_bytes += b.desc.len;
 	return 1;
 }
 
@@ -229,7 +238,7 @@ static void drain(struct recorder *r, uint64_t *cookies)
 			noticed = true;
 		}
 
-		if (r->max_bufs && r->submitted >= r->max_bufs)
+		if (size_reached(r))
 			break;		/* the size asked for: nothing is left out */
 		why = rec_drain_check(&d);
 		if (why != REC_DRAIN_GOING) {
@@ -245,7 +254,7 @@ static void drain(struct recorder *r, uint64_t *cookies)
 					dmakit_consumer_release(r->cons, &b);
 					break;
 				}
-				r->submitted++;
+				r->submitted_bytes += b.desc.len;
 				rec_drain_got(&d);
 				continue;
 			}
@@ -338,10 +347,10 @@ int dmakit_record(struct dmakit_dev *dev, const struct dmakit_record_opts *opts,
 	so.nbufs = dev->geo.nbufs;
 	so.source = &dev->geo;
 	so.stream_id = dev->ctrl->stream_id;
-	if (opts->max_bytes) {
-		r.max_bufs = (opts->max_bytes + so.bufsize - 1) / so.bufsize;
-		so.expected_bytes = r.max_bufs * so.bufsize;
-	}
+	/* at least this many slots: more if buffers come short */
+	if (opts->max_bytes)
+		so.expected_bytes = (opts->max_bytes + so.bufsize - 1) /
+				    so.bufsize * so.bufsize;
 
 	ret = dmakit_consumer_attach(dev, DMAKIT_RELIABLE, &r.cons);
 	if (ret)

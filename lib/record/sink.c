@@ -171,12 +171,23 @@ static void maybe_flush_index(struct dmakit_sink *s)
 		dmakit_sink_flush_index(s);
 }
 
-/* Move persisted pending entries to the index buffer. */
-static void promote(struct dmakit_sink *s)
+/*
+ * Move persisted pending entries to the index buffer.  A copying engine's
+ * data is on the target once its writeback reported it, or once a
+ * checkpoint synced it (a window still filling: its buffers must not wait
+ * for the window to fill) — unless writeback failed, which the sync may
+ * not have seen (the error is reported to one of them only).
+ */
+void dmakit_sink_promote(struct dmakit_sink *s)
 {
-	uint64_t limit = s->eng->copies ?
-		__atomic_load_n(&s->persisted, __ATOMIC_ACQUIRE) :
-		s->completed_end;
+	uint64_t limit = s->completed_end;
+
+	if (s->eng->copies) {
+		limit = __atomic_load_n(&s->persisted, __ATOMIC_ACQUIRE);
+		if (s->ckpt.synced > limit &&
+		    !__atomic_load_n(&s->bg_error, __ATOMIC_ACQUIRE))
+			limit = s->ckpt.synced;
+	}
 
 	while (s->npending) {
 		struct dmakit_idx_entry *e = &s->pending[s->pending_first];
@@ -341,7 +352,7 @@ int dmakit_sink_reap(struct dmakit_sink *s, uint64_t *cookies, int max,
 		if (ret || !block)
 			break;
 	}
-	promote(s);
+	dmakit_sink_promote(s);
 	maybe_flush_index(s);
 	dmakit_sink_checkpoint_tick(s);
 	if (ret == -EINTR && n == 0)
@@ -535,7 +546,7 @@ static int write_metadata_initial(struct dmakit_sink *s)
 
 void dmakit_sink_tick(struct dmakit_sink *s)
 {
-	promote(s);
+	dmakit_sink_promote(s);
 	maybe_flush_index(s);
 	dmakit_sink_checkpoint_tick(s);
 }
@@ -1048,7 +1059,7 @@ int dmakit_sink_close(struct dmakit_sink *s,
 		dmakit_sink_reap(s, cookies, SINK_MAX_DEPTH, (int)s->count);
 	s->eng->drain(s);
 	check_bg_error(s);
-	promote(s);
+	dmakit_sink_promote(s);
 	/* completed but never persisted (writeback failed) */
 	s->st.not_recorded += s->npending;
 	s->npending = 0;

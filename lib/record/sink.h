@@ -82,15 +82,23 @@ struct sink_alloc {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool running;
+	bool late_start;		/* writer only: started past the prealloc */
 	bool quit;			/* under lock */
 	uint64_t data_end;		/* atomic: data allocated up to here */
 	uint64_t want_end;		/* atomic: the writer's end offset */
 	uint64_t poked_at;		/* writer only: data_end last poked */
 	uint64_t idx_end;		/* index bytes reserved (thread only) */
+	uint64_t chunk_max;		/* thread only: lowered when space is short */
 	int error;			/* atomic: first fallocate failure */
 };
 
-/* Checkpoints (sink.c): a thread that makes what is written durable. */
+/*
+ * Checkpoints (sink_checkpoint.c): a thread that makes what is written
+ * durable.  With a copying engine a checkpoint has two steps: the thread
+ * first syncs the data copied so far (a window still filling included),
+ * whose buffers then get index entries; then, as with the direct
+ * engines, it makes the index durable and publishes the metadata.
+ */
 struct sink_ckpt {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -98,10 +106,16 @@ struct sink_ckpt {
 	bool running;			/* caller's thread only */
 	uint64_t next_ns;		/* caller's thread only */
 	bool error_told;		/* caller's thread only */
+	bool data_step;			/* caller's: step one handed over */
+	uint64_t synced;		/* caller's: data durable up to here */
 	/* under lock */
 	bool quit;
 	char *text;			/* metadata to publish, NULL: idle */
 	size_t len;
+	bool data;			/* sync the data too (else the index only) */
+	uint64_t data_off, data_len;	/* its range (len 0: to the end) */
+	bool data_job;			/* step one: sync data_off..want_synced */
+	uint64_t want_synced, done_synced;
 	uint64_t want_buffers, want_last_seq;
 	uint64_t done, done_buffers, done_last_seq;
 	double done_seconds;
@@ -197,6 +211,9 @@ void dmakit_sink_fill_meta(struct dmakit_sink *s, struct rec_meta *m,
 
 /* Write the buffered index entries (pwrite, not yet durable). */
 void dmakit_sink_flush_index(struct dmakit_sink *s);
+
+/* Give completed buffers whose data is on the target index entries. */
+void dmakit_sink_promote(struct dmakit_sink *s);
 
 /* Checkpoints (sink_checkpoint.c): start the thread at open (unless
  * ckpt_ms < 0), hand it a checkpoint when due, wait for it and stop. */

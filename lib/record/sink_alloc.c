@@ -9,6 +9,12 @@
  * When the file system runs short the chunk shrinks; when nothing more can
  * be allocated the thread gives up quietly: the writes themselves then
  * meet ENOSPC and end the recording cleanly.
+ *
+ * fallocate() holds the file's lock, which a buffered write needs too.  An
+ * extent file system allocates 256 MiB in well under a millisecond, but
+ * tmpfs clears every page: 70 ms, while a 1 MiB ring at 20 MB/s holds
+ * 50 ms, so the writer stalled and the source dropped.  The chunk starts
+ * small and doubles while a call is quick, halves while one is slow.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +26,8 @@
 #define ALLOC_CHUNK	(256ULL << 20)
 #define ALLOC_MIN_CHUNK	(4ULL << 20)
 #define ALLOC_AHEAD	(768ULL << 20)		/* allocated beyond the writer */
+#define ALLOC_FAST_NS	(1000 * 1000ULL)	/* a chunk this quick doubles */
+#define ALLOC_SLOW_NS	(4 * 1000 * 1000ULL)	/* one this slow halves */
 
 static uint64_t round_down(uint64_t v, uint64_t unit)
 {
@@ -53,15 +61,38 @@ static void reserve_index_for(struct dmakit_sink *s, uint64_t data_end)
 		s->alloc.idx_end = need;
 }
 
+/* The next chunk after one that took @ns (see the top). */
+static uint64_t next_chunk(const struct dmakit_sink *s, uint64_t chunk,
+			   uint64_t ns)
+{
+	uint64_t max = s->alloc.chunk_max;
+	uint64_t min = round_down(ALLOC_MIN_CHUNK, s->bufsize);
+
+	if (min < s->bufsize)
+		min = s->bufsize;
+	if (max < min)
+		max = min;
+	if (ns < ALLOC_FAST_NS && chunk < max)
+		chunk = chunk * 2 > max ? max : chunk * 2;
+	else if (ns > ALLOC_SLOW_NS && chunk > min)
+		chunk = round_down(chunk / 2, s->bufsize) < min ? min :
+			round_down(chunk / 2, s->bufsize);
+	return chunk;
+}
+
 /* One step: allocate the next chunk.  Returns 0, or -errno to give up. */
 static int grow(struct dmakit_sink *s, uint64_t *chunk)
 {
 	uint64_t have = __atomic_load_n(&s->alloc.data_end, __ATOMIC_ACQUIRE);
 
 	for (;;) {
+		uint64_t t0;
+
 		reserve_index_for(s, have + *chunk);
+		t0 = dmakit_now_ns();
 		if (!fallocate(s->fd, 0, (off_t)have, (off_t)*chunk)) {
 			raise_end(&s->alloc, have + *chunk);
+			*chunk = next_chunk(s, *chunk, dmakit_now_ns() - t0);
 			return 0;
 		}
 		if (errno == EINTR)
@@ -71,6 +102,7 @@ static int grow(struct dmakit_sink *s, uint64_t *chunk)
 		*chunk = round_down(*chunk / 2, s->bufsize);
 		if (*chunk < ALLOC_MIN_CHUNK)
 			*chunk = ALLOC_MIN_CHUNK;
+		s->alloc.chunk_max = *chunk;	/* short of space: no regrowth */
 	}
 }
 
@@ -78,13 +110,14 @@ static void *alloc_thread(void *arg)
 {
 	struct dmakit_sink *s = arg;
 	struct sink_alloc *a = &s->alloc;
-	uint64_t chunk = round_down(ALLOC_CHUNK, s->bufsize);
+	uint64_t chunk = round_down(ALLOC_MIN_CHUNK, s->bufsize);
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	if (!chunk)
 		chunk = s->bufsize;
+	a->chunk_max = round_down(ALLOC_CHUNK, s->bufsize);
 	pthread_mutex_lock(&a->lock);
 	while (!a->quit) {
 		uint64_t want = __atomic_load_n(&a->want_end, __ATOMIC_RELAXED) +
@@ -143,6 +176,15 @@ void dmakit_sink_alloc_poke(struct dmakit_sink *s, uint64_t write_end)
 	struct sink_alloc *a = &s->alloc;
 	uint64_t end;
 
+	/* --size preallocated full buffers; short ones write past that:
+	 * from there on, keep ahead (and the index reserved) as when the
+	 * size is not known */
+	if (!a->running && s->preallocated && write_end > s->preallocated &&
+	    !a->late_start) {
+		a->late_start = true;
+		if (dmakit_sink_alloc_start(s))
+			return;
+	}
 	if (!a->running)
 		return;
 	__atomic_store_n(&a->want_end, write_end, __ATOMIC_RELAXED);

@@ -13,6 +13,12 @@
  * kernel together (io_uring: a journalling file system commits both in
  * one transaction), and the rename is left to the next commit instead of
  * a directory fsync of its own: two flushes a checkpoint instead of four.
+ *
+ * A copying engine indexes a buffer only once its window (32 or 64 MiB)
+ * was written back, so a slow source would reach no checkpoint for
+ * minutes.  Its checkpoints first sync the data copied so far (a window
+ * still filling included) and index those buffers; the second step then
+ * needs to sync the index only: still two flushes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,21 +31,37 @@
 #include "sink.h"
 
 /*
- * fdatasync of data and index: in flight together through @ring while
- * *@ring_ok, else (no io_uring here, or the ring failed) one after the
- * other.
+ * fdatasync of the data (when @data: bytes @off..@off+@len, @len 0: to
+ * the end) and of the index (when @index): in flight together through
+ * @ring while *@ring_ok, else (no io_uring here, or the ring failed) one
+ * after the other, of the whole files.  A copying engine's range leaves
+ * the pages it has not filled yet alone: mmap windows populated ahead are
+ * dirty zeros, which a whole-file sync would write and write-protect.
  */
-static int sync_data_and_index(struct dmakit_sink *s, struct io_uring *ring,
-			       bool *ring_ok)
+static int sync_files(struct dmakit_sink *s, struct io_uring *ring,
+		      bool *ring_ok, bool data, uint64_t off, uint64_t len,
+		      bool index)
 {
-	int fds[2] = { s->fd, s->idx_fd };
+	int fds[2], n = 0;
 	struct io_uring_cqe *cqe;
 	int i, r, ret = 0, got = 0;
 
+	if (data)
+		fds[n++] = s->fd;
+	if (index)
+		fds[n++] = s->idx_fd;
+	if (len > UINT32_MAX)		/* the SQE's length is 32 bits */
+		len = 0;
 	if (*ring_ok) {
-		for (i = 0; i < 2; i++)
-			io_uring_prep_fsync(io_uring_get_sqe(ring), fds[i],
-					    IORING_FSYNC_DATASYNC);
+		for (i = 0; i < n; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+			io_uring_prep_fsync(sqe, fds[i], IORING_FSYNC_DATASYNC);
+			if (fds[i] == s->fd) {
+				sqe->off = off;
+				sqe->len = (uint32_t)len;
+			}
+		}
 		got = io_uring_submit(ring);
 		for (i = 0; i < got; i++) {
 			do
@@ -51,14 +73,32 @@ static int sync_data_and_index(struct dmakit_sink *s, struct io_uring *ring,
 				ret = cqe->res;
 			io_uring_cqe_seen(ring, cqe);
 		}
-		if (got == 2 && i == 2)
+		if (got == n && i == n)
 			return ret;
 		*ring_ok = false;	/* not every answer came: do it here */
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < n; i++)
 		if (fdatasync(fds[i]))
 			return -errno;
 	return 0;
+}
+
+/* Step one of a copying engine's checkpoint: the data copied so far. */
+static void sync_data(struct dmakit_sink *s, struct sink_ckpt *c,
+		      struct io_uring *ring, bool *ring_ok)
+{
+	uint64_t off = c->data_off, end = c->want_synced;
+	int ret;
+
+	pthread_mutex_unlock(&c->lock);
+	ret = sync_files(s, ring, ring_ok, true, off, end - off, false);
+	pthread_mutex_lock(&c->lock);
+	c->data_job = false;
+	if (ret && !c->error)
+		c->error = ret;
+	else if (!ret)
+		c->done_synced = end;
+	pthread_cond_broadcast(&c->cond);
 }
 
 /* The thread: publishes the metadata text the caller handed it. */
@@ -79,19 +119,28 @@ static void *checkpoint_thread(void *arg)
 		char *text;
 		size_t len;
 		uint64_t buffers, last_seq;
+		bool data;
+		uint64_t off, dlen;
 		int ret = 0;
 
-		while (!c->text && !c->quit)
+		while (!c->text && !c->data_job && !c->quit)
 			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->data_job) {
+			sync_data(s, c, &ring, &ring_ok);
+			continue;
+		}
 		if (!c->text)
 			break;
 		text = c->text;
 		len = c->len;
 		buffers = c->want_buffers;
 		last_seq = c->want_last_seq;
+		data = c->data;
+		off = c->data_off;
+		dlen = c->data_len;
 		pthread_mutex_unlock(&c->lock);
 
-		ret = sync_data_and_index(s, &ring, &ring_ok);
+		ret = sync_files(s, &ring, &ring_ok, data, off, dlen, true);
 		if (!ret)
 			ret = rec_meta_publish(s->meta_path, "ckpt", text, len);
 		free(text);
@@ -141,6 +190,8 @@ static void checkpoint_collect(struct dmakit_sink *s)
 	if (!c->running)
 		return;
 	pthread_mutex_lock(&c->lock);
+	if (c->done_synced > c->synced)
+		c->synced = c->done_synced;
 	if (c->done > s->st.checkpoints) {
 		s->st.checkpoints = c->done;
 		s->st.checkpoint_buffers = c->done_buffers;
@@ -155,6 +206,29 @@ static void checkpoint_collect(struct dmakit_sink *s)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * A copying engine's buffers wait for their window's writeback (up to
+ * 64 MiB) before they are indexed: have the thread sync what is copied
+ * first, so a checkpoint covers every buffer completed when it was due
+ * (true: a data sync was handed over, the checkpoint proper comes later).
+ */
+static bool checkpoint_sync_data(struct dmakit_sink *s)
+{
+	struct sink_ckpt *c = &s->ckpt;
+
+	if (!s->eng->copies || c->data_step || !s->npending ||
+	    s->completed_end <= c->synced)
+		return false;
+	c->data_step = true;	/* once per checkpoint, even if it fails */
+	pthread_mutex_lock(&c->lock);
+	c->data_job = true;
+	c->data_off = c->synced;
+	c->want_synced = s->completed_end;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
 /* Hand a checkpoint to the thread if one is due and it is idle. */
 void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
 {
@@ -163,7 +237,8 @@ void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
 	struct rec_meta *m;
 	char *text;
 	size_t len;
-	bool idle;
+	uint64_t end;
+	bool idle, stepped;
 
 	if (!c->running)
 		return;
@@ -172,12 +247,21 @@ void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
 		return;
 	checkpoint_collect(s);
 	pthread_mutex_lock(&c->lock);
-	idle = !c->text;
+	idle = !c->text && !c->data_job;
 	pthread_mutex_unlock(&c->lock);
-	if (!idle || s->st.buffers == s->st.checkpoint_buffers)
+	if (!idle || checkpoint_sync_data(s))
 		return;
-	c->next_ns = now + (uint64_t)s->ckpt_ms * 1000000ULL;
+	stepped = c->data_step;
+	c->data_step = false;
+	dmakit_sink_promote(s);
 	dmakit_sink_flush_index(s);
+	if (s->st.buffers == s->st.checkpoint_buffers) {
+		/* a data sync that failed is not retried at every tick */
+		if (stepped)
+			c->next_ns = now + (uint64_t)s->ckpt_ms * 1000000ULL;
+		return;
+	}
+	c->next_ns = now + (uint64_t)s->ckpt_ms * 1000000ULL;
 	m = malloc(sizeof(*m));
 	if (!m)
 		return;
@@ -194,6 +278,13 @@ void dmakit_sink_checkpoint_tick(struct dmakit_sink *s)
 	pthread_mutex_lock(&c->lock);
 	c->text = text;
 	c->len = len;
+	/* a copying engine's indexed buffers are those synced in step one,
+	 * or written back before it (and so synced by it too), or written
+	 * back since: then only those; a direct engine's: the whole file */
+	end = s->st.buffers * s->bufsize;
+	c->data = !s->eng->copies || end > c->synced;
+	c->data_off = s->eng->copies ? c->synced : 0;
+	c->data_len = s->eng->copies && c->data ? end - c->synced : 0;
 	c->want_buffers = s->st.buffers;
 	c->want_last_seq = s->st.last_seq;
 	c->done_seconds = (double)(now - s->t_open_ns) / 1e9;

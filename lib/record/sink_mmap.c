@@ -240,6 +240,12 @@ static int mm_open(struct dmakit_sink *s, char *err, size_t errlen)
 				   dmakit_strerror(ret));
 	}
 	m->running = true;
+	/* the first window before the source starts: mapping and populating
+	 * it takes tens of ms, which a small ring at speed cannot wait */
+	pthread_mutex_lock(&m->lock);
+	while (!nready(m) && !m->error)
+		pthread_cond_wait(&m->cv, &m->lock);
+	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 

@@ -26,7 +26,7 @@ struct fd_stream {
 	const struct dmakit_record_opts *opts;
 	int fd;
 	uint64_t dropped0, dropped_at_stop;
-	uint64_t t0, t_next_progress, deadline, max_bufs;
+	uint64_t t0, t_next_progress, deadline;
 	struct dmakit_sink_stats st;
 	bool stopping;
 	bool drain;			/* write what the source has up to its stop */
@@ -134,6 +134,12 @@ static int write_buf(struct fd_stream *s, struct dmakit_buf *b)
 	return 0;
 }
 
+/* --size: payload written, whole buffers (as dmakit_record() counts) */
+static bool size_reached(const struct fd_stream *s)
+{
+	return s->opts->max_bytes && s->st.bytes >= s->opts->max_bytes;
+}
+
 static void run(struct fd_stream *s)
 {
 	while (!s->stopping) {
@@ -148,7 +154,7 @@ static void run(struct fd_stream *s)
 			s->by_request = true;
 			break;
 		}
-		if (s->max_bufs && s->st.buffers >= s->max_bufs) {
+		if (size_reached(s)) {
 			stop_with(s, DMAKIT_RESULT_COMPLETE, NULL, NULL);
 			break;
 		}
@@ -196,7 +202,7 @@ static void drain(struct fd_stream *s)
 	while (s->cons->next_pos < d.end_pos && !s->st.error) {
 		struct dmakit_buf b;
 
-		if (s->max_bufs && s->st.buffers >= s->max_bufs)
+		if (size_reached(s))
 			break;
 		why = rec_drain_check(&d);
 		if (why != REC_DRAIN_GOING) {
@@ -262,9 +268,6 @@ int dmakit_record_fd(struct dmakit_dev *dev, int fd,
 	s.dev = dev;
 	s.opts = opts;
 	s.fd = fd;
-	if (opts->max_bytes)
-		s.max_bufs = (opts->max_bytes + dev->geo.bufsize - 1) /
-			     dev->geo.bufsize;
 	ret = dmakit_consumer_attach(dev, DMAKIT_RELIABLE, &s.cons);
 	if (ret)
 		return dmakit_errf(err, errlen, ret,

@@ -8,18 +8,21 @@
 . "$TOP/tests/host/lib.bash"
 
 for e in uring buffered; do
-	# 64 buffers: empty every 7th (9), half-length every 11th (5 not empty)
+	# --size counts payload: 4 MiB takes 78 buffers (seq 0..77), empty
+	# every 7th (11: 6..76), half-length every 11th (6 not empty: 76 is
+	# both): 61 full + 6 halves = 64 x 64 KiB
 	out=$TMPDIR/short-$e.dat
 	t_check "$e: record empty and short buffers" "$DMAKIT" record -q \
 		-d sim:bufsize=64K,nbufs=16,policy=block,empty_every=7,trunc_every=11 \
 		-o "$out" --size 4M --engine "$e"
-	t_eq "$e: all 64 recorded" "$(json_get "$out.json" buffers)" 64
-	t_eq "$e: empty counted" "$(json_get "$out.json" empty)" 9
-	t_eq "$e: truncated counted" "$(json_get "$out.json" truncated)" 5
+	t_eq "$e: all 78 recorded" "$(json_get "$out.json" buffers)" 78
+	t_eq "$e: 4 MiB of payload" "$(json_get "$out.json" bytes)" 4194304
+	t_eq "$e: empty counted" "$(json_get "$out.json" empty)" 11
+	t_eq "$e: truncated counted" "$(json_get "$out.json" truncated)" 6
 	"$DMAKIT" verify "$out" --json >"$TMPDIR/v.json"
 	t_eq "$e: verify passes" "$?" 0
-	t_eq "$e: verify counts empty" "$(json_get "$TMPDIR/v.json" empty)" 9
-	t_eq "$e: verify counts truncated" "$(json_get "$TMPDIR/v.json" truncated)" 5
+	t_eq "$e: verify counts empty" "$(json_get "$TMPDIR/v.json" empty)" 11
+	t_eq "$e: verify counts truncated" "$(json_get "$TMPDIR/v.json" truncated)" 6
 	t_eq "$e: nothing unaccounted" "$(json_get "$TMPDIR/v.json" unaccounted)" 0
 	t_check "$e: independent check" dmakit_py check "$out"
 done

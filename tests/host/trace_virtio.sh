@@ -37,7 +37,7 @@ backend=$(sed -n 's/^dmakit trace: backend \([a-z]*\).*/\1/p' "$TMPDIR/tracer.er
 t_eq "the backend: tracefs by default, else as DMAKIT_TRACE_BACKEND asks" "$backend" \
 	"${DMAKIT_TRACE_BACKEND:-tracefs}"
 [ -n "${DMAKIT_TRACE_BACKEND:-}" ] ||
-	t_grep "auto says why not bpf" "backend tracefs \\(auto: not bpf, interrupt ends" "$TMPDIR/tracer.err"
+	t_grep "auto says why not bpf" "backend tracefs \\(auto: not bpf, an irq SPEC" "$TMPDIR/tracer.err"
 # (the BPF program's clock is bpf_ktime_get_ns: CLOCK_MONOTONIC)
 [ "$backend" = bpf ] ||
 	t_eq "its clock is mono" "$(grep -o '\[[a-z_0-9-]*\]' "$TRACEFS/instances/$inst/trace_clock")" "[mono]"

@@ -209,6 +209,22 @@ tends = sorted(ends_of)
 unseen = set(e for e, n in zip(tends, tends[1:])
              if len(ends_of[e]) == 1 and ends_of[e] == ends_of[n])
 prev = dict(zip(tends[1:], tends))
+# A request issued within a few microseconds of an interrupt on another
+# CPU: the two tracers timestamp each event at slightly different points
+# (the BPF program's clock read, the trace buffer's reserve: up to ~3 us
+# apart here), so they may order that issue and that interrupt
+# differently; the request then ends at this interrupt for one and at
+# the next for the other, and the batch sizes differ by it.  Not a
+# pairing error: allowed where such a start exists, a few times a run.
+RACE_NS = 10000
+all_starts = sorted([x["start_ns"] for x in b] + starts)
+def racing(*ends):
+    for e in ends:
+        i = bisect.bisect_left(all_starts, e - RACE_NS)
+        if i < len(all_starts) and all_starts[i] <= e + RACE_NS:
+            return True
+    return False
+raced = 0
 for x, y in pairs:
     if abs(y["end_ns"] - x["end_ns"]) > 1000000 or y["batch"] != x["batch"]:
         # explained by an interrupt bpf did not see: this one or the
@@ -216,9 +232,13 @@ for x, y in pairs:
         if (x["batch"] > y["batch"] and x["end_ns"] >= y["end_ns"] - 1000000 and
                 (y["end_ns"] in unseen or prev.get(y["end_ns"]) in unseen)):
             continue
+        if racing(x["end_ns"], y["end_ns"]) and raced < 8:
+            raced += 1
+            continue
         print("bpf transaction ends elsewhere than its tracefs twin:", x, y); ok = False; break
     worst = max(worst, abs(y["start_ns"] - x["start_ns"]), abs(y["end_ns"] - x["end_ns"]))
-print("largest timestamp difference", worst, "ns; tracefs interrupts bpf did not see:", len(unseen))
+print("largest timestamp difference", worst, "ns; tracefs interrupts bpf did not see:", len(unseen),
+      "; pairs differing by a request issued as an interrupt came:", raced)
 if len(unseen) > sb["lost_events"]:
     print("more interrupts unseen by bpf than it reported lost"); ok = False
 if sb["lost_events"] == 0:

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
+#include "json.h"			/* metadata members */
 #include "record/sink.h"		/* index CRC helpers */
 #include "t.h"
 
@@ -908,14 +909,9 @@ static void verify_version1(void)
  * finished recording whose index lost its trailer is damage, not a
  * crash: recover refuses and leaves it alone.
  */
-static void recover_after_death(void)
+/* A child records 70 buffers to @path and _exit()s without closing. */
+static void record_and_die(const char *path)
 {
-	const char *path = tmp_path("dead.dat");
-	const char *idx = tmp_path("dead.dat.idx");
-	struct dmakit_recover_report rr;
-	struct dmakit_verify_report rep;
-	struct dmakit_idx_entry junk;
-	struct stat sb, sb2;
 	char err[256];
 	pid_t pid;
 	int status;
@@ -943,6 +939,40 @@ static void recover_after_death(void)
 	}
 	T_EQ(waitpid(pid, &status, 0), pid);
 	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* The metadata's double @key, or -1 if it has none. */
+static double meta_double(const char *meta, const char *key)
+{
+	char text[16384];
+	FILE *f = fopen(meta, "r");
+	double v = -1;
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (dmakit_json_get_double(text, key, &v))
+		return -1;
+	return v;
+}
+
+static void recover_after_death(void)
+{
+	const char *path = tmp_path("dead.dat");
+	const char *idx = tmp_path("dead.dat.idx");
+	struct dmakit_recover_report rr;
+	struct dmakit_verify_report rep;
+	struct dmakit_idx_entry junk;
+	struct dmakit_idx_header h;
+	struct timespec last_write[2];
+	struct stat sb, sb2;
+	char err[256];
+	double secs;
+
+	record_and_die(path);
 	T_EQ(verify(path, &rep), 0);
 	T_ASSERT(!rep.ok);
 	T_ASSERT(strstr(rep.message, "dmakit recover"));
@@ -950,6 +980,13 @@ static void recover_after_death(void)
 	/* a torn entry after the last whole one, as after a power cut */
 	memset(&junk, 0x5a, sizeof(junk));
 	T_EQ(patch(idx, entry_off(70), &junk, sizeof(junk)), 0);
+	/* the recorder's last write to the index 2.5 s after its start */
+	T_EQ(peek(idx, 0, &h, sizeof(h)), 0);
+	last_write[0].tv_sec = last_write[1].tv_sec =
+		(time_t)((h.start_realtime_ns + 2500000000ULL) / 1000000000ULL);
+	last_write[0].tv_nsec = last_write[1].tv_nsec =
+		(long)((h.start_realtime_ns + 2500000000ULL) % 1000000000ULL);
+	T_EQ(utimensat(AT_FDCWD, idx, last_write, 0), 0);
 	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
 	T_ASSERT(!rr.was_finished);
 	T_STREQ(rr.previous_result, "recording");
@@ -957,6 +994,16 @@ static void recover_after_death(void)
 	T_EQ(rr.dropped_entries, 1);
 	T_EQ(rr.checkpoint_buffers, 0);
 	T_ASSERT(strstr(rr.message, "entry 70"));
+	T_EQ(rr.damaged_kept, 0);
+	T_STREQ(rr.damaged_note, "");
+	/*
+	 * Its run time is up to the index's last write, not the open's
+	 * metadata's 0 (no checkpoint), so bytes_per_s is a rate.
+	 */
+	secs = meta_double(tmp_path("dead.dat.json"), "seconds");
+	T_ASSERT(secs > 2.499 && secs < 2.501);
+	T_ASSERT(meta_double(tmp_path("dead.dat.json"), "bytes_per_s") >
+		 70.0 * BUFSIZE / 2.501);
 	T_EQ(stat(path, &sb), 0);
 	T_EQ(sb.st_size, 70 * BUFSIZE);		/* the preallocation trimmed */
 	T_EQ(verify(path, &rep), 0);
@@ -984,6 +1031,42 @@ static void recover_after_death(void)
 	/* nothing to recover from */
 	T_EQ(dmakit_recover(tmp_path("none.dat"), NULL, &rr, err, sizeof(err)),
 	     -ENOENT);
+}
+
+/*
+ * Entries up to the last checkpoint are kept whatever they hold (the
+ * checkpoint made them durable), but one that does not check out is
+ * reported: the recording will not verify, and recover says so.
+ */
+static void recover_reports_damage_before_checkpoint(void)
+{
+	const char *path = tmp_path("hurt.dat");
+	const char *idx = tmp_path("hurt.dat.idx");
+	struct dmakit_recover_report rr;
+	struct dmakit_verify_report rep;
+	struct dmakit_idx_entry e;
+	char err[256];
+
+	record_and_die(path);
+	/* a checkpoint of 60 buffers, as its metadata would have said */
+	replace_in_file(tmp_path("hurt.dat.json"), "\"checkpoint_buffers\": 0",
+			"\"checkpoint_buffers\": 60");
+	T_EQ(peek(idx, entry_off(10), &e, sizeof(e)), 0);
+	e.write_us ^= 0x100;			/* entry CRC no longer matches */
+	T_EQ(patch(idx, entry_off(10), &e, sizeof(e)), 0);
+	T_EQ(peek(idx, entry_off(12), &e, sizeof(e)), 0);
+	e.dev_ts ^= 1;
+	T_EQ(patch(idx, entry_off(12), &e, sizeof(e)), 0);
+
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+	T_EQ(rr.checkpoint_buffers, 60);
+	T_EQ(rr.buffers, 70);			/* kept, damage and all */
+	T_EQ(rr.damaged_kept, 2);
+	T_ASSERT(strstr(rr.damaged_note, "entry 10: entry CRC mismatch"));
+	T_ASSERT(strstr(rr.damaged_note, "dmakit verify"));
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_EQ(rep.first_bad_entry, 10);
 }
 
 /* --- dmakit_record endings --- */
@@ -1090,6 +1173,7 @@ int main(void)
 	T_RUN(flagged_buffers);
 	T_RUN(verify_version1);
 	T_RUN(recover_after_death);
+	T_RUN(recover_reports_damage_before_checkpoint);
 	T_RUN(record_endings);
 	if (!t_failed) {
 		char cmd[512];

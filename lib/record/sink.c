@@ -689,6 +689,12 @@ static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 		s->created_idx = false;		/* another writer's now */
 		return ret;
 	}
+	if (!s->is_blkdev) {
+		ret = dmakit_sink_check_not_live_meta(s->data_path, err,
+						      errlen);
+		if (ret)
+			return ret;
+	}
 	s->had_meta = !stat(s->meta_path, &sb);
 	s->meta_tmp_fd = open_keep(s->meta_tmp_path, O_RDWR | O_CLOEXEC,
 				   &s->created_meta_tmp);

@@ -98,6 +98,16 @@ done
 "$DMAKIT" record -d "$sim" -o "$TMPDIR/other.dat" --sidecar "$two" --size 1M --force 2>"$TMPDIR/err"
 t_eq "second recorder on the index: exits 1" "$?" 1
 t_grep "second recorder on the index: names the holder" "two.dat.idx is being written by another process \(pid $first" "$TMPDIR/err"
+# its metadata holds no lock (it is replaced at each checkpoint) but is
+# guarded by the index beside it: not taken as another recorder's data
+"$DMAKIT" record -d "$sim" -o "$two.json" --size 1M --force 2>"$TMPDIR/err"
+t_eq "second recorder on the metadata: exits 1" "$?" 1
+t_grep "second recorder on the metadata: says whose it is" \
+	"two.dat.json is the metadata of a recording still being written \(.*two.dat.idx is being written by another process \(pid $first" "$TMPDIR/err"
+t_check "second recorder on the metadata: wrote no recording of its own" \
+	test ! -e "$two.json.idx" -a ! -e "$two.json.json"
+t_eq "second recorder on the metadata: left it the first one's" \
+	"$(json_get "$two.json" result)" recording
 kill -INT "$first"
 wait "$first"
 t_eq "first recorder: exits 0 after SIGINT" "$?" 0

@@ -88,9 +88,21 @@ void dmakit_sink_io_done(struct dmakit_sink *s, struct sink_io *io,
 	io->result = result;
 	io->write_us = usec_since(io->t_submit);
 	if (result < 0) {
-		dmakit_sink_fail(s, result, "write %s at offset %llu: %s",
-				 s->data_path, (unsigned long long)io->offset,
-				 dmakit_strerror(result));
+		/*
+		 * Writes complete in any order: the failure named is the
+		 * lowest slot's, where the recording ends, even when a later
+		 * slot's failure was seen first.
+		 */
+		if (s->error && io->offset < s->error_write_offset &&
+		    s->error_write_offset != UINT64_MAX)
+			s->error = 0;
+		if (!s->error) {
+			dmakit_sink_fail(s, result, "write %s at offset %llu: %s",
+					 s->data_path,
+					 (unsigned long long)io->offset,
+					 dmakit_strerror(result));
+			s->error_write_offset = io->offset;
+		}
 		cut_at(s, io->offset);
 	}
 }
@@ -927,6 +939,7 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 	s->notice = o->notice;
 	s->notice_ctx = o->notice_ctx;
 	s->fail_offset = UINT64_MAX;
+	s->error_write_offset = UINT64_MAX;
 	s->ckpt_ms = o->checkpoint_ms ? o->checkpoint_ms : DEFAULT_CHECKPOINT_MS;
 	if (s->ckpt_ms < 0)
 		s->ckpt_ms = -1;

@@ -180,6 +180,8 @@ struct dmakit_sink {
 	uint64_t start_realtime_ns;
 	int error;			/* first failure, -errno */
 	char errmsg[256];
+	uint64_t error_write_offset;	/* the failed write errmsg names, or
+					 * UINT64_MAX (not a write's) */
 };
 
 /* Engine -> common: @io is complete with @result (0 or -errno). */

@@ -406,6 +406,7 @@ int cmd_record(int argc, char **argv)
 	struct record_cli c;
 	struct dmakit_record_opts ro;
 	struct dmakit_sink_stats st;
+	struct dmakit_geometry geo;
 	struct cli_notice_ctx notices = { .cmd = CMD };
 	struct dmakit_dev *dev = NULL;
 	char err[DMAKIT_ERRMSG_MAX], idx[4096], meta[4096], hint[8300];
@@ -434,12 +435,8 @@ int cmd_record(int argc, char **argv)
 		return cli_error(CMD, "open %s: %s", c.device,
 				 dmakit_strerror(ret));
 	}
-	{
-		struct dmakit_geometry geo;
-
-		if (!dmakit_get_geometry(dev, &geo))
-			c.bufsize = geo.bufsize;
-	}
+	if (!dmakit_get_geometry(dev, &geo))
+		c.bufsize = geo.bufsize;
 	memset(&ro, 0, sizeof(ro));
 	ro.sink.path = c.output;
 	ro.sink.sidecar = c.sidecar;

@@ -125,8 +125,8 @@ int cmd_recover(int argc, char **argv)
 		       (unsigned long long)rep.trimmed_bytes,
 		       rep.message[0] ? "; " : "", rep.message);
 	}
-	/* not silenced by --quiet: the recording will not verify */
-	if (!json && rep.damaged_kept)
+	/* the recording will not verify: say why now */
+	if (!json && !quiet && rep.damaged_kept)
 		cli_notice(CMD, "%s", rep.damaged_note);
 	return CLI_EXIT_OK;
 }

@@ -684,7 +684,7 @@ static bool same_file(int a, int b)
  */
 static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 {
-	struct stat sb;
+	struct stat sb, dst;
 	int ret;
 
 	s->idx_fd = open_keep(s->idx_path, O_WRONLY | O_CLOEXEC,
@@ -701,12 +701,21 @@ static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 		s->created_idx = false;		/* another writer's now */
 		return ret;
 	}
+	if (!stat(s->meta_path, &sb) && !fstat(s->fd, &dst) &&
+	    sb.st_dev == dst.st_dev && sb.st_ino == dst.st_ino)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s would be both the data and a sidecar: choose another --sidecar",
+				   s->data_path);
 	if (!s->is_blkdev) {
 		ret = dmakit_sink_check_not_live_meta(s->data_path, err,
 						      errlen);
 		if (ret)
 			return ret;
 	}
+	/* another recorder's data, named as our metadata */
+	ret = dmakit_sink_check_unlocked(s->meta_path, err, errlen);
+	if (ret)
+		return ret;
 	s->had_meta = !stat(s->meta_path, &sb);
 	s->meta_tmp_fd = open_keep(s->meta_tmp_path, O_RDWR | O_CLOEXEC,
 				   &s->created_meta_tmp);

@@ -406,7 +406,7 @@ int dmakit_sink_check_not_live_meta(const char *path, char *err,
 	free(idx);
 	if (held)
 		return dmakit_errf(err, errlen, -EBUSY,
-				   "%s is the metadata of a recording still being written (%s): two writers would corrupt each other",
+				   "%s is a live recording's metadata: %s",
 				   path, writer);
 	return 0;
 }
@@ -434,6 +434,8 @@ int dmakit_sink_preflight(const struct dmakit_sink_opts *o, char *err,
 		ret = dmakit_sink_check_not_live_meta(o->path, err, errlen);
 	if (!ret)
 		ret = dmakit_sink_check_unlocked(idx, err, errlen);
+	if (!ret)	/* another recorder's data named as our metadata */
+		ret = dmakit_sink_check_unlocked(meta, err, errlen);
 	if (!ret && !o->force)
 		ret = dmakit_sink_check_existing(o->path, idx, meta,
 						 S_ISBLK(sb.st_mode), err,

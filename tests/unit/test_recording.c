@@ -907,13 +907,6 @@ static void verify_version1(void)
 	free(buf);
 }
 
-/*
- * A recorder that dies without closing (a child that _exit()s mid-way):
- * recover keeps every buffer whose entry and data check out, trims a torn
- * entry, finishes the metadata; a second recover changes nothing.  A
- * finished recording whose index lost its trailer is damage, not a
- * crash: recover refuses and leaves it alone.
- */
 /* A child records 70 buffers to @path and _exit()s without closing. */
 static void record_and_die(const char *path)
 {
@@ -946,6 +939,30 @@ static void record_and_die(const char *path)
 	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/*
+ * What the recorder left: entry @k's buffer completed @after_ns past the
+ * recording's start (host_ts, CLOCK_MONOTONIC; its entry CRC resealed),
+ * and the index was last written @mtime_after_ns past it (realtime).
+ */
+static void set_times(const char *idx, int k, uint64_t after_ns,
+		      uint64_t mtime_after_ns)
+{
+	struct dmakit_idx_header h;
+	struct dmakit_idx_entry e;
+	struct timespec ts[2];
+	uint64_t t;
+
+	T_EQ(peek(idx, 0, &h, sizeof(h)), 0);
+	T_EQ(peek(idx, entry_off(k), &e, sizeof(e)), 0);
+	e.host_ts = h.start_mono_ns + after_ns;
+	e.entry_crc32c = dmakit_idx_entry_crc(&e);
+	T_EQ(patch(idx, entry_off(k), &e, sizeof(e)), 0);
+	t = h.start_realtime_ns + mtime_after_ns;
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(t / 1000000000ULL);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(t % 1000000000ULL);
+	T_EQ(utimensat(AT_FDCWD, idx, ts, 0), 0);
+}
+
 /* The metadata's double @key, or -1 if it has none. */
 static double meta_double(const char *meta, const char *key)
 {
@@ -964,6 +981,13 @@ static double meta_double(const char *meta, const char *key)
 	return v;
 }
 
+/*
+ * A recorder that dies without closing (a child that _exit()s mid-way):
+ * recover keeps every buffer whose entry and data check out, trims a torn
+ * entry, finishes the metadata; a second recover changes nothing.  A
+ * finished recording whose index lost its trailer is damage, not a
+ * crash: recover refuses and leaves it alone.
+ */
 static void recover_after_death(void)
 {
 	const char *path = tmp_path("dead.dat");
@@ -971,8 +995,6 @@ static void recover_after_death(void)
 	struct dmakit_recover_report rr;
 	struct dmakit_verify_report rep;
 	struct dmakit_idx_entry junk;
-	struct dmakit_idx_header h;
-	struct timespec last_write[2];
 	struct stat sb, sb2;
 	char err[256];
 	double secs;
@@ -985,13 +1007,8 @@ static void recover_after_death(void)
 	/* a torn entry after the last whole one, as after a power cut */
 	memset(&junk, 0x5a, sizeof(junk));
 	T_EQ(patch(idx, entry_off(70), &junk, sizeof(junk)), 0);
-	/* the recorder's last write to the index 2.5 s after its start */
-	T_EQ(peek(idx, 0, &h, sizeof(h)), 0);
-	last_write[0].tv_sec = last_write[1].tv_sec =
-		(time_t)((h.start_realtime_ns + 2500000000ULL) / 1000000000ULL);
-	last_write[0].tv_nsec = last_write[1].tv_nsec =
-		(long)((h.start_realtime_ns + 2500000000ULL) % 1000000000ULL);
-	T_EQ(utimensat(AT_FDCWD, idx, last_write, 0), 0);
+	/* its last buffer 2.5 s after its start, the index written at 3 s */
+	set_times(idx, 69, 2500000000ULL, 3000000000ULL);
 	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
 	T_ASSERT(!rr.was_finished);
 	T_STREQ(rr.previous_result, "recording");
@@ -1002,8 +1019,8 @@ static void recover_after_death(void)
 	T_EQ(rr.damaged_kept, 0);
 	T_STREQ(rr.damaged_note, "");
 	/*
-	 * Its run time is up to the index's last write, not the open's
-	 * metadata's 0 (no checkpoint), so bytes_per_s is a rate.
+	 * Its run time is up to its last buffer, not the open's metadata's
+	 * 0 (no checkpoint), so bytes_per_s is a rate.
 	 */
 	secs = meta_double(tmp_path("dead.dat.json"), "seconds");
 	T_ASSERT(secs > 2.499 && secs < 2.501);
@@ -1062,6 +1079,11 @@ static void recover_reports_damage_before_checkpoint(void)
 	T_EQ(peek(idx, entry_off(12), &e, sizeof(e)), 0);
 	e.dev_ts ^= 1;
 	T_EQ(patch(idx, entry_off(12), &e, sizeof(e)), 0);
+	/*
+	 * host_ts on another clock (a recv recording's is the sender's): 100 s
+	 * after the start, but the index was last written at 3 s: not taken
+	 */
+	set_times(idx, 69, 100000000000ULL, 3000000000ULL);
 
 	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
 	T_EQ(rr.checkpoint_buffers, 60);
@@ -1072,6 +1094,7 @@ static void recover_reports_damage_before_checkpoint(void)
 	T_EQ(verify(path, &rep), 0);
 	T_ASSERT(!rep.ok);
 	T_EQ(rep.first_bad_entry, 10);
+	T_ASSERT(meta_double(tmp_path("hurt.dat.json"), "seconds") < 3);
 }
 
 /* --- dmakit_record endings --- */

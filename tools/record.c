@@ -108,6 +108,7 @@ struct record_cli {
 	struct cli_status_out status;
 	struct dmakit_record_progress last;
 	struct dmakit_samples samples;
+	uint32_t bufsize;		/* the ring's: each buffer's slot */
 };
 
 static void on_progress(void *ctx, const struct dmakit_record_progress *p)
@@ -335,6 +336,15 @@ static void print_summary(const struct record_cli *c,
 		       (unsigned long long)st->empty,
 		       (unsigned long long)st->truncated,
 		       (unsigned long long)st->dma_errors);
+	/* short packets (a chardev: source): the disk fills faster than
+	 * the payload says */
+	if (st->bytes && c->bufsize &&
+	    (double)st->buffers * c->bufsize > 4.0 * (double)st->bytes)
+		printf("  buffers held %s on average: each takes a whole %s slot, so the data file is %.0fx its payload\n",
+		       cli_fmt_bytes(b1, sizeof(b1),
+				     (double)st->bytes / st->buffers),
+		       cli_fmt_bytes(b2, sizeof(b2), c->bufsize),
+		       (double)st->buffers * c->bufsize / (double)st->bytes);
 	printf("  data %s\n  index %s\n  metadata %s\n", c->output, idx, meta);
 }
 
@@ -396,6 +406,7 @@ int cmd_record(int argc, char **argv)
 	struct record_cli c;
 	struct dmakit_record_opts ro;
 	struct dmakit_sink_stats st;
+	struct dmakit_geometry geo;
 	struct cli_notice_ctx notices = { .cmd = CMD };
 	struct dmakit_dev *dev = NULL;
 	char err[DMAKIT_ERRMSG_MAX], idx[4096], meta[4096], hint[8300];
@@ -424,6 +435,8 @@ int cmd_record(int argc, char **argv)
 		return cli_error(CMD, "open %s: %s", c.device,
 				 dmakit_strerror(ret));
 	}
+	if (!dmakit_get_geometry(dev, &geo))
+		c.bufsize = geo.bufsize;
 	memset(&ro, 0, sizeof(ro));
 	ro.sink.path = c.output;
 	ro.sink.sidecar = c.sidecar;

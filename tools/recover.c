@@ -26,7 +26,8 @@ static void usage(FILE *f)
 "index trailer and the final metadata with result \"recovered\" and what\n"
 "was lost.  A finished recording is left as it is, so running it twice\n"
 "is harmless; one a recorder is still writing is refused, naming it.\n"
-"Check the result with 'dmakit verify'.\n"
+"Check the result with 'dmakit verify'.  Entries up to the checkpoint that\n"
+"do not check out are kept, and named in a notice (verify will fail).\n"
 "\n"
 "      --sidecar PREFIX   index and metadata at PREFIX.idx / PREFIX.json\n"
 "                         (default: PATH)\n"
@@ -57,6 +58,8 @@ static void print_json(const char *path, const struct dmakit_recover_report *r)
 	dmakit_json_u64(&j, "dropped_entries", r->dropped_entries);
 	dmakit_json_u64(&j, "trimmed_bytes", r->trimmed_bytes);
 	dmakit_json_str(&j, "message", r->message);
+	dmakit_json_u64(&j, "damaged_kept", r->damaged_kept);
+	dmakit_json_str(&j, "damaged_note", r->damaged_note);
 	dmakit_json_obj_end(&j);
 	dmakit_json_end(&j);
 }
@@ -122,5 +125,8 @@ int cmd_recover(int argc, char **argv)
 		       (unsigned long long)rep.trimmed_bytes,
 		       rep.message[0] ? "; " : "", rep.message);
 	}
+	/* the recording will not verify: say why now */
+	if (!json && !quiet && rep.damaged_kept)
+		cli_notice(CMD, "%s", rep.damaged_note);
 	return CLI_EXIT_OK;
 }

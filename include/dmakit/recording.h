@@ -604,6 +604,11 @@ int dmakit_verify(const char *path, const struct dmakit_verify_opts *opts,
  *             beyond the checkpoint) and were trimmed
  * @trimmed_bytes: data bytes trimmed from a file target
  * @message:   what ended the kept prefix ("" if the whole index was kept)
+ * @damaged_kept: entries up to the last checkpoint whose index entry does
+ *             not check out (entry CRC, slot); kept as they are, since the
+ *             checkpoint made them durable: damage after the fact, which
+ *             dmakit_verify() reports.  Their data is not read here.
+ * @damaged_note: the first of them and why ("" if none)
  */
 struct dmakit_recover_report {
 	bool was_finished;
@@ -614,6 +619,8 @@ struct dmakit_recover_report {
 	uint64_t dropped_entries;
 	uint64_t trimmed_bytes;
 	char message[256];
+	uint64_t damaged_kept;
+	char damaged_note[256];
 };
 
 /*

@@ -34,6 +34,10 @@ struct recovery {
 	struct dmakit_idx_header hdr;
 	struct dmakit_sink_stats st;	/* totals of the entries kept */
 	uint32_t entries_crc;
+	uint64_t last_host_ts;		/* of the last entry kept */
+	uint64_t damaged_kept;		/* entries before the checkpoint that
+					 * do not check out, kept as they are */
+	char damaged_first[96];		/* the first of them, and why */
 	unsigned char *buf;		/* one slot */
 };
 
@@ -119,7 +123,26 @@ static int scan(struct recovery *r, uint64_t nrecs, uint64_t trusted,
 			return -errno;
 		if (n != (ssize_t)sizeof(e))
 			break;
-		if (k >= trusted) {
+		if (k < trusted) {
+			/*
+			 * Kept whatever it holds (the checkpoint made it
+			 * durable); its entry is checked, cheaply, so the
+			 * report can say that verify will fail.  Its data is
+			 * not read: that is verify's full pass.
+			 */
+			const char *bad = NULL;
+
+			if (dmakit_idx_entry_crc(&e) != e.entry_crc32c)
+				bad = "entry CRC mismatch";
+			else if (e.offset != k * r->hdr.bufsize ||
+				 e.len > r->hdr.bufsize)
+				bad = "does not fit its slot";
+			if (bad && !r->damaged_kept++)
+				snprintf(r->damaged_first,
+					 sizeof(r->damaged_first),
+					 "entry %llu: %s",
+					 (unsigned long long)k, bad);
+		} else {
 			if (dmakit_idx_entry_crc(&e) != e.entry_crc32c) {
 				snprintf(why, whylen, "entry %llu is torn (entry CRC mismatch)",
 					 (unsigned long long)k);
@@ -143,6 +166,7 @@ static int scan(struct recovery *r, uint64_t nrecs, uint64_t trusted,
 				break;
 		}
 		prev_seq = e.seq;
+		r->last_host_ts = e.host_ts;
 		dmakit_idx_account(&r->st, &r->entries_crc, r->hdr.bufsize,
 				   &e);
 	}
@@ -200,6 +224,39 @@ static void header_into_meta(const struct recovery *r, struct rec_meta *m)
 		 h->payload == DMAKIT_PAYLOAD_SIM ? "sim" : "none");
 	if (!m->target[0])
 		snprintf(m->target, sizeof(m->target), "file");
+}
+
+/*
+ * The recorder's run time as far as the files tell, so that bytes_per_s
+ * counts the buffers kept after the last checkpoint in the time they
+ * took (the metadata's own value is that checkpoint's): from its start
+ * to the last kept buffer's completion, both CLOCK_MONOTONIC as the
+ * recorder's own count.  A recv recording's host_ts is the sender's
+ * clock, so the value is taken only if it lies below the index's last
+ * write (its mtime, a realtime upper bound, +2 s for a coarse clock);
+ * else, and never below it, the checkpoint's.
+ */
+static double recorder_seconds(const struct recovery *r,
+			       const struct rec_meta *m,
+			       const struct stat *ist)
+{
+	const struct dmakit_idx_header *h = &r->hdr;
+	double s, upper = -1;
+
+	if (!r->st.buffers || r->last_host_ts <= h->start_mono_ns)
+		return m->seconds;
+	s = (double)(r->last_host_ts - h->start_mono_ns) / 1e9;
+	if (ist->st_mtim.tv_sec > 0 && h->start_realtime_ns) {
+		uint64_t mtime_ns = (uint64_t)ist->st_mtim.tv_sec *
+				    1000000000ULL +
+				    (uint64_t)ist->st_mtim.tv_nsec;
+
+		if (mtime_ns > h->start_realtime_ns)
+			upper = (double)(mtime_ns - h->start_realtime_ns) / 1e9;
+	}
+	if (upper < 0 || s > upper + 2)
+		return m->seconds;
+	return s > m->seconds ? s : m->seconds;
 }
 
 /* The final metadata's text (malloc'd), or NULL: out of memory. */
@@ -426,6 +483,7 @@ int dmakit_recover(const char *path, const char *sidecar,
 			 (unsigned long long)nrecs,
 			 (unsigned long long)m->checkpoint_buffers);
 
+	m->seconds = recorder_seconds(&r, m, &ist);
 	data_end = r.st.buffers * r.hdr.bufsize;
 	if (S_ISREG(dst.st_mode) && (uint64_t)dst.st_size > data_end)
 		rep->trimmed_bytes = (uint64_t)dst.st_size - data_end;
@@ -466,7 +524,14 @@ int dmakit_recover(const char *path, const char *sidecar,
 	rep->first_seq = r.st.first_seq;
 	rep->last_seq = r.st.last_seq;
 	rep->checkpoint_buffers = m->checkpoint_buffers;
+	rep->damaged_kept = r.damaged_kept;
 	snprintf(rep->message, sizeof(rep->message), "%s", why);
+	if (r.damaged_kept)
+		snprintf(rep->damaged_note, sizeof(rep->damaged_note),
+			 "%llu %s before the last checkpoint %s not check out (the first: %s); kept as they are: 'dmakit verify' reports them",
+			 (unsigned long long)r.damaged_kept,
+			 r.damaged_kept == 1 ? "entry" : "entries",
+			 r.damaged_kept == 1 ? "does" : "do", r.damaged_first);
 out:
 	if (r.idx_fd >= 0)
 		close(r.idx_fd);

@@ -88,9 +88,21 @@ void dmakit_sink_io_done(struct dmakit_sink *s, struct sink_io *io,
 	io->result = result;
 	io->write_us = usec_since(io->t_submit);
 	if (result < 0) {
-		dmakit_sink_fail(s, result, "write %s at offset %llu: %s",
-				 s->data_path, (unsigned long long)io->offset,
-				 dmakit_strerror(result));
+		/*
+		 * Writes complete in any order: the failure named is the
+		 * lowest slot's, where the recording ends, even when a later
+		 * slot's failure was seen first.
+		 */
+		if (s->error && io->offset < s->error_write_offset &&
+		    s->error_write_offset != UINT64_MAX)
+			s->error = 0;
+		if (!s->error) {
+			dmakit_sink_fail(s, result, "write %s at offset %llu: %s",
+					 s->data_path,
+					 (unsigned long long)io->offset,
+					 dmakit_strerror(result));
+			s->error_write_offset = io->offset;
+		}
 		cut_at(s, io->offset);
 	}
 }
@@ -672,7 +684,7 @@ static bool same_file(int a, int b)
  */
 static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 {
-	struct stat sb;
+	struct stat sb, dst;
 	int ret;
 
 	s->idx_fd = open_keep(s->idx_path, O_WRONLY | O_CLOEXEC,
@@ -689,6 +701,21 @@ static int open_sidecars(struct dmakit_sink *s, char *err, size_t errlen)
 		s->created_idx = false;		/* another writer's now */
 		return ret;
 	}
+	if (!stat(s->meta_path, &sb) && !fstat(s->fd, &dst) &&
+	    sb.st_dev == dst.st_dev && sb.st_ino == dst.st_ino)
+		return dmakit_errf(err, errlen, -EINVAL,
+				   "%s would be both the data and a sidecar: choose another --sidecar",
+				   s->data_path);
+	if (!s->is_blkdev) {
+		ret = dmakit_sink_check_not_live_meta(s->data_path, err,
+						      errlen);
+		if (ret)
+			return ret;
+	}
+	/* another recorder's data, named as our metadata */
+	ret = dmakit_sink_check_unlocked(s->meta_path, err, errlen);
+	if (ret)
+		return ret;
 	s->had_meta = !stat(s->meta_path, &sb);
 	s->meta_tmp_fd = open_keep(s->meta_tmp_path, O_RDWR | O_CLOEXEC,
 				   &s->created_meta_tmp);
@@ -921,6 +948,7 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 	s->notice = o->notice;
 	s->notice_ctx = o->notice_ctx;
 	s->fail_offset = UINT64_MAX;
+	s->error_write_offset = UINT64_MAX;
 	s->ckpt_ms = o->checkpoint_ms ? o->checkpoint_ms : DEFAULT_CHECKPOINT_MS;
 	if (s->ckpt_ms < 0)
 		s->ckpt_ms = -1;

@@ -180,6 +180,8 @@ struct dmakit_sink {
 	uint64_t start_realtime_ns;
 	int error;			/* first failure, -errno */
 	char errmsg[256];
+	uint64_t error_write_offset;	/* the failed write errmsg names, or
+					 * UINT64_MAX (not a write's) */
 };
 
 /* Engine -> common: @io is complete with @result (0 or -errno). */
@@ -310,6 +312,10 @@ char *dmakit_sidecar_name(const char *prefix, const char *suffix);
  *                    with io_uring writes) is waited for, up to
  *                    DMAKIT_SINK_DEAD_LOCK_MS (lock_wait: @dead_wait_ms)
  *   check_unlocked:  nobody holds @path's flock (a probe, nothing kept)
+ *   check_not_live_meta: @path is not a live recording's metadata
+ *                    (PREFIX.json whose PREFIX.idx a writer holds: the
+ *                    metadata itself is replaced by rename, unlocked)
+ *                    (-EBUSY)
  * (dmakit_sink_preflight() in recording.h runs them without opening.)
  */
 int dmakit_sink_check_new_path(const char *path, char *err, size_t errlen);
@@ -321,6 +327,8 @@ int dmakit_sink_lock(int fd, const char *path, char *err, size_t errlen);
 int dmakit_sink_lock_wait(int fd, const char *path, int dead_wait_ms,
 			  char *err, size_t errlen);
 int dmakit_sink_check_unlocked(const char *path, char *err, size_t errlen);
+int dmakit_sink_check_not_live_meta(const char *path, char *err,
+				    size_t errlen);
 /* 1 (and @writer says who) if a live writer holds @path's lock, else 0
  * (also when only an exited process's files still hold it). */
 int dmakit_sink_writer(const char *path, char *writer, size_t len);

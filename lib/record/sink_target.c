@@ -384,6 +384,33 @@ int dmakit_sink_check_new_path(const char *path, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * A live recording's metadata, PREFIX.json, holds no lock: its recorder
+ * replaces it by rename at each checkpoint.  It is known by the index
+ * beside it, PREFIX.idx, which the recorder holds, so a recorder (with
+ * --force or not) never takes another one's live metadata as its data.
+ */
+int dmakit_sink_check_not_live_meta(const char *path, char *err,
+				    size_t errlen)
+{
+	char writer[DMAKIT_ERRMSG_MAX];
+	size_t n = strlen(path);
+	char *idx;
+	int held;
+
+	if (n <= 5 || strcmp(path + n - 5, ".json"))
+		return 0;
+	if (asprintf(&idx, "%.*s.idx", (int)(n - 5), path) < 0)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	held = dmakit_sink_writer(idx, writer, sizeof(writer));
+	free(idx);
+	if (held)
+		return dmakit_errf(err, errlen, -EBUSY,
+				   "%s is a live recording's metadata: %s",
+				   path, writer);
+	return 0;
+}
+
 int dmakit_sink_preflight(const struct dmakit_sink_opts *o, char *err,
 			  size_t errlen)
 {
@@ -403,8 +430,12 @@ int dmakit_sink_preflight(const struct dmakit_sink_opts *o, char *err,
 		goto out;
 	}
 	ret = dmakit_sink_check_unlocked(o->path, err, errlen);
+	if (!ret && S_ISREG(sb.st_mode))
+		ret = dmakit_sink_check_not_live_meta(o->path, err, errlen);
 	if (!ret)
 		ret = dmakit_sink_check_unlocked(idx, err, errlen);
+	if (!ret)	/* another recorder's data named as our metadata */
+		ret = dmakit_sink_check_unlocked(meta, err, errlen);
 	if (!ret && !o->force)
 		ret = dmakit_sink_check_existing(o->path, idx, meta,
 						 S_ISBLK(sb.st_mode), err,

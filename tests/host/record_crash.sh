@@ -35,6 +35,12 @@ after_crash() {
 	t_check "$name: verify passes" "$DMAKIT" verify "$out" --quiet
 	t_check "$name: independent check" dmakit_py check "$out"
 	t_eq "$name: result" "$(json_get "$out.json" result)" recovered
+	t_eq "$name: nothing damaged before the checkpoint" \
+		"$(json_get "$TMPDIR/rec.json" damaged_kept)" 0
+	t_check "$name: its run time is at least the checkpoint's" python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+sys.exit(not m["seconds"] >= m["checkpoint_seconds"])' "$out.json"
 	t_check "$name: at least the checkpoint's $ckpt buffers" \
 		test "$(json_get "$out.json" buffers)" -ge "$ckpt"
 	before=$(sums "$out")

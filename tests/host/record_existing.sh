@@ -98,12 +98,40 @@ done
 "$DMAKIT" record -d "$sim" -o "$TMPDIR/other.dat" --sidecar "$two" --size 1M --force 2>"$TMPDIR/err"
 t_eq "second recorder on the index: exits 1" "$?" 1
 t_grep "second recorder on the index: names the holder" "two.dat.idx is being written by another process \(pid $first" "$TMPDIR/err"
+# its metadata holds no lock (it is replaced at each checkpoint) but is
+# guarded by the index beside it: not taken as another recorder's data
+"$DMAKIT" record -d "$sim" -o "$two.json" --size 1M --force 2>"$TMPDIR/err"
+t_eq "second recorder on the metadata: exits 1" "$?" 1
+t_grep "second recorder on the metadata: says whose it is" \
+	"two.dat.json is a live recording's metadata: .*two.dat.idx is being written by another process \(pid $first" "$TMPDIR/err"
+t_check "second recorder on the metadata: wrote no recording of its own" \
+	test ! -e "$two.json.idx" -a ! -e "$two.json.json"
+t_eq "second recorder on the metadata: left it the first one's" \
+	"$(json_get "$two.json" result)" recording
 kill -INT "$first"
 wait "$first"
 t_eq "first recorder: exits 0 after SIGINT" "$?" 0
 t_eq "first recorder: interrupted" "$(json_get "$two.json" result)" interrupted
 t_check "first recorder: its recording verifies" "$DMAKIT" verify "$two" --quiet
 t_check "first recorder: index and metadata agree" dmakit_py check "$two"
+
+# the other way round: a recorder whose metadata would be a live
+# recording's data (PREFIX.json) fails, with --force too
+live=$TMPDIR/live.json
+"$DMAKIT" record -d sim:bufsize=64K,nbufs=32,policy=block,rate=20M -o "$live" \
+	--duration 120 --quiet 2>/dev/null &
+third=$!
+t_check "recorder into live.json under way" wait_entries "$live.idx" 8
+"$DMAKIT" record -d "$sim" -o "$TMPDIR/live" --size 1M --force 2>"$TMPDIR/err"
+t_eq "metadata onto a live recording's data: exits 1" "$?" 1
+t_grep "metadata onto a live recording's data: names the holder" \
+	"live.json is being written by another process \(pid $third" "$TMPDIR/err"
+t_check "metadata onto a live recording's data: nothing of its own left" \
+	test ! -e "$TMPDIR/live" -a ! -e "$TMPDIR/live.idx"
+kill -INT "$third"
+wait "$third"
+t_eq "recorder into live.json: exits 0 after SIGINT" "$?" 0
+t_check "recorder into live.json: its recording verifies" "$DMAKIT" verify "$live" --quiet
 
 # a recorder killed mid-run leaves its files (for recovery): its lock died
 # with it, and a new recorder still refuses to overwrite them

@@ -39,8 +39,10 @@ dev="chardev:$TMPDIR/fifo,bufsize=64K,short=flag,policy=block"
 
 # a file: 50000 bytes in 1000-byte buffers is 50 of them, not 1
 small_writer fifo 200
-"$DMAKIT" record -d "$dev" -o small.dat --size 50000 -q 2>small.err
+"$DMAKIT" record -d "$dev" -o small.dat --size 50000 >small.out 2>small.err
 t_eq "small packets: exit 0" "$?" 0
+t_grep "small packets: the summary says what the slots cost" \
+	"buffers held 1000 B on average: each takes a whole 64.00 KiB slot, so the data file is 66x its payload" small.out
 kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 t_eq "small packets: result complete" "$(json_get small.dat.json result)" complete
 between "small packets: at least the size, less than a buffer more" \
@@ -74,8 +76,10 @@ between "small packets sent: at least the size, less than a buffer more" \
 for case in "1 1" "65536 1" "65537 2"; do
 	set -- $case
 	rm -f full.dat full.dat.*
-	"$DMAKIT" record -d sim:bufsize=64K -o full.dat --size "$1" -q
+	"$DMAKIT" record -d sim:bufsize=64K -o full.dat --size "$1" >full.out
 	t_eq "--size $1: exit 0" "$?" 0
+	t_check "--size $1: full buffers: no word on slots" \
+		test "$(grep -c slot full.out)" = 0
 	t_eq "--size $1: $2 whole buffer(s)" "$(json_get full.dat.json buffers)" "$2"
 	t_eq "--size $1: their bytes" "$(json_get full.dat.json bytes)" $(($2 * 65536))
 done

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <dmakit.h>
 #include <dmakit/recording.h>
+#include "json.h"			/* metadata members */
 #include "record/sink.h"		/* index CRC helpers */
 #include "t.h"
 
@@ -399,6 +400,11 @@ static void sink_disk_full(void)
 		T_EQ(st.error, -EFBIG);
 		T_ASSERT(strstr(st.message, "too large"));
 		T_EQ(st.buffers, 16);
+		/* a write's failure names where the recording ends */
+		if (strstr(st.message, " at offset ") &&
+		    !strstr(st.message, " at offset 1048576:"))
+			T_FAIL("%s: %s", dmakit_engine_name(all_engines[i]),
+			       st.message);
 		T_ASSERT(st.not_recorded >= 1);
 		T_EQ(dmakit_verify(path, NULL, &rep, err, sizeof(err)), 0);
 		if (!rep.ok)
@@ -901,21 +907,9 @@ static void verify_version1(void)
 	free(buf);
 }
 
-/*
- * A recorder that dies without closing (a child that _exit()s mid-way):
- * recover keeps every buffer whose entry and data check out, trims a torn
- * entry, finishes the metadata; a second recover changes nothing.  A
- * finished recording whose index lost its trailer is damage, not a
- * crash: recover refuses and leaves it alone.
- */
-static void recover_after_death(void)
+/* A child records 70 buffers to @path and _exit()s without closing. */
+static void record_and_die(const char *path)
 {
-	const char *path = tmp_path("dead.dat");
-	const char *idx = tmp_path("dead.dat.idx");
-	struct dmakit_recover_report rr;
-	struct dmakit_verify_report rep;
-	struct dmakit_idx_entry junk;
-	struct stat sb, sb2;
 	char err[256];
 	pid_t pid;
 	int status;
@@ -943,6 +937,69 @@ static void recover_after_death(void)
 	}
 	T_EQ(waitpid(pid, &status, 0), pid);
 	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/*
+ * What the recorder left: entry @k's buffer completed @after_ns past the
+ * recording's start (host_ts, CLOCK_MONOTONIC; its entry CRC resealed),
+ * and the index was last written @mtime_after_ns past it (realtime).
+ */
+static void set_times(const char *idx, int k, uint64_t after_ns,
+		      uint64_t mtime_after_ns)
+{
+	struct dmakit_idx_header h;
+	struct dmakit_idx_entry e;
+	struct timespec ts[2];
+	uint64_t t;
+
+	T_EQ(peek(idx, 0, &h, sizeof(h)), 0);
+	T_EQ(peek(idx, entry_off(k), &e, sizeof(e)), 0);
+	e.host_ts = h.start_mono_ns + after_ns;
+	e.entry_crc32c = dmakit_idx_entry_crc(&e);
+	T_EQ(patch(idx, entry_off(k), &e, sizeof(e)), 0);
+	t = h.start_realtime_ns + mtime_after_ns;
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(t / 1000000000ULL);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(t % 1000000000ULL);
+	T_EQ(utimensat(AT_FDCWD, idx, ts, 0), 0);
+}
+
+/* The metadata's double @key, or -1 if it has none. */
+static double meta_double(const char *meta, const char *key)
+{
+	char text[16384];
+	FILE *f = fopen(meta, "r");
+	double v = -1;
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (dmakit_json_get_double(text, key, &v))
+		return -1;
+	return v;
+}
+
+/*
+ * A recorder that dies without closing (a child that _exit()s mid-way):
+ * recover keeps every buffer whose entry and data check out, trims a torn
+ * entry, finishes the metadata; a second recover changes nothing.  A
+ * finished recording whose index lost its trailer is damage, not a
+ * crash: recover refuses and leaves it alone.
+ */
+static void recover_after_death(void)
+{
+	const char *path = tmp_path("dead.dat");
+	const char *idx = tmp_path("dead.dat.idx");
+	struct dmakit_recover_report rr;
+	struct dmakit_verify_report rep;
+	struct dmakit_idx_entry junk;
+	struct stat sb, sb2;
+	char err[256];
+	double secs;
+
+	record_and_die(path);
 	T_EQ(verify(path, &rep), 0);
 	T_ASSERT(!rep.ok);
 	T_ASSERT(strstr(rep.message, "dmakit recover"));
@@ -950,6 +1007,8 @@ static void recover_after_death(void)
 	/* a torn entry after the last whole one, as after a power cut */
 	memset(&junk, 0x5a, sizeof(junk));
 	T_EQ(patch(idx, entry_off(70), &junk, sizeof(junk)), 0);
+	/* its last buffer 2.5 s after its start, the index written at 3 s */
+	set_times(idx, 69, 2500000000ULL, 3000000000ULL);
 	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
 	T_ASSERT(!rr.was_finished);
 	T_STREQ(rr.previous_result, "recording");
@@ -957,6 +1016,16 @@ static void recover_after_death(void)
 	T_EQ(rr.dropped_entries, 1);
 	T_EQ(rr.checkpoint_buffers, 0);
 	T_ASSERT(strstr(rr.message, "entry 70"));
+	T_EQ(rr.damaged_kept, 0);
+	T_STREQ(rr.damaged_note, "");
+	/*
+	 * Its run time is up to its last buffer, not the open's metadata's
+	 * 0 (no checkpoint), so bytes_per_s is a rate.
+	 */
+	secs = meta_double(tmp_path("dead.dat.json"), "seconds");
+	T_ASSERT(secs > 2.499 && secs < 2.501);
+	T_ASSERT(meta_double(tmp_path("dead.dat.json"), "bytes_per_s") >
+		 70.0 * BUFSIZE / 2.501);
 	T_EQ(stat(path, &sb), 0);
 	T_EQ(sb.st_size, 70 * BUFSIZE);		/* the preallocation trimmed */
 	T_EQ(verify(path, &rep), 0);
@@ -984,6 +1053,48 @@ static void recover_after_death(void)
 	/* nothing to recover from */
 	T_EQ(dmakit_recover(tmp_path("none.dat"), NULL, &rr, err, sizeof(err)),
 	     -ENOENT);
+}
+
+/*
+ * Entries up to the last checkpoint are kept whatever they hold (the
+ * checkpoint made them durable), but one that does not check out is
+ * reported: the recording will not verify, and recover says so.
+ */
+static void recover_reports_damage_before_checkpoint(void)
+{
+	const char *path = tmp_path("hurt.dat");
+	const char *idx = tmp_path("hurt.dat.idx");
+	struct dmakit_recover_report rr;
+	struct dmakit_verify_report rep;
+	struct dmakit_idx_entry e;
+	char err[256];
+
+	record_and_die(path);
+	/* a checkpoint of 60 buffers, as its metadata would have said */
+	replace_in_file(tmp_path("hurt.dat.json"), "\"checkpoint_buffers\": 0",
+			"\"checkpoint_buffers\": 60");
+	T_EQ(peek(idx, entry_off(10), &e, sizeof(e)), 0);
+	e.write_us ^= 0x100;			/* entry CRC no longer matches */
+	T_EQ(patch(idx, entry_off(10), &e, sizeof(e)), 0);
+	T_EQ(peek(idx, entry_off(12), &e, sizeof(e)), 0);
+	e.dev_ts ^= 1;
+	T_EQ(patch(idx, entry_off(12), &e, sizeof(e)), 0);
+	/*
+	 * host_ts on another clock (a recv recording's is the sender's): 100 s
+	 * after the start, but the index was last written at 3 s: not taken
+	 */
+	set_times(idx, 69, 100000000000ULL, 3000000000ULL);
+
+	T_EQ(dmakit_recover(path, NULL, &rr, err, sizeof(err)), 0);
+	T_EQ(rr.checkpoint_buffers, 60);
+	T_EQ(rr.buffers, 70);			/* kept, damage and all */
+	T_EQ(rr.damaged_kept, 2);
+	T_ASSERT(strstr(rr.damaged_note, "entry 10: entry CRC mismatch"));
+	T_ASSERT(strstr(rr.damaged_note, "dmakit verify"));
+	T_EQ(verify(path, &rep), 0);
+	T_ASSERT(!rep.ok);
+	T_EQ(rep.first_bad_entry, 10);
+	T_ASSERT(meta_double(tmp_path("hurt.dat.json"), "seconds") < 3);
 }
 
 /* --- dmakit_record endings --- */
@@ -1090,6 +1201,7 @@ int main(void)
 	T_RUN(flagged_buffers);
 	T_RUN(verify_version1);
 	T_RUN(recover_after_death);
+	T_RUN(recover_reports_damage_before_checkpoint);
 	T_RUN(record_endings);
 	if (!t_failed) {
 		char cmd[512];

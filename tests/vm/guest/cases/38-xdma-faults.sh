@@ -63,6 +63,29 @@ rmmod_gone() {
 		sh -c "test $dt -lt 60 && ! dmesg | grep -q 'still busy'"
 }
 
+# vanish_under_recording OUT SWITCH WHAT: record $xd into /mnt/OUT.dat
+# (its JSON in /tmp/OUT.json) at 16 buffers/s for 15 s and set the
+# model's SWITCH once it is under way: the driver says the card does not
+# respond, the buffer in flight ends as a DMA error, the recording ends on
+# time; the checks that differ follow the call
+vanish_under_recording() {
+	local nr0 e0 sub0 rec
+	nr0=$(dmesg_count "stream: device not responding (reads all-ones)")
+	e0=$(cat "$s/counters/errors")
+	sub0=$(cat "$s/counters/submitted")
+	echo 4194304 >"$s/rate"	# 16 buffers/s
+	dmakit record -d "$xd" -o "/mnt/$1.dat" --duration 15s --json --quiet >"/tmp/$1.json" &
+	rec=$!
+	t_check "recording under way" wait_for 60 submitted_over "$s" $((sub0 + 4))
+	echo 1 >"$P/$2"
+	t_check "$3: the driver says so" wait_for 60 \
+		sh -c "test \$(dmesg | grep -c 'stream: device not responding (reads all-ones)') -gt $nr0"
+	t_eq "  one buffer ended as a DMA error" "$(($(cat "$s/counters/errors") - e0))" 1
+	t_check "  record --duration 15s ends (60 s bound)" wait_for 60 not_running $rec
+	wait $rec
+	echo "  record exit $?: $(cat "/tmp/$1.json")"
+}
+
 # --- write error, AXI-ST ---------------------------------------------
 DMAKIT_KO=$TEST_MOD load_dmakit sim_xdma=1
 t_eq "load the test build" $? 0
@@ -145,20 +168,7 @@ rm -f /mnt/s2.*
 # under a recording: the chain's watch finds the card reading all-ones
 # (as edu's stream watchdog does), the buffer the engine was on is a DMA
 # error, the recording ends on time, its stop does not wait for busy
-nr0=$(dmesg_count "stream: device not responding (reads all-ones)")
-e0=$(cat "$s/counters/errors")
-sub0=$(cat "$s/counters/submitted")
-echo 4194304 >"$s/rate"	# 16 buffers/s
-dmakit record -d "$xd" -o /mnt/v1.dat --duration 15s --json --quiet >/tmp/v1.json &
-rec=$!
-t_check "recording under way" wait_for 60 submitted_over "$s" $((sub0 + 4))
-echo 1 >$P/sim_xdma_vanished
-t_check "the card vanishes: the driver says so" wait_for 60 \
-	sh -c "test \$(dmesg | grep -c 'stream: device not responding (reads all-ones)') -gt $nr0"
-t_eq "  one buffer ended as a DMA error" "$(($(cat "$s/counters/errors") - e0))" 1
-t_check "  record --duration 15s ends (60 s bound)" wait_for 60 not_running $rec
-wait $rec
-echo "  record exit $?: $(cat /tmp/v1.json)"
+vanish_under_recording v1 sim_xdma_vanished "the card vanishes"
 t_check "  with what came before (result $(json_get /tmp/v1.json result), $(json_get /tmp/v1.json buffers) buffers)" \
 	test "$(json_get /tmp/v1.json buffers)" -gt 1
 t_eq "  and the DMA error" "$(json_get /tmp/v1.json dma_errors)" 1
@@ -183,21 +193,8 @@ xd=$(card_dev xdma)
 s=$(card_sys "$xd")
 t_check "  it has sim_xdma_vanish_at_irq" test -e "$P/sim_xdma_vanish_at_irq"
 t_check "ring: 16 x 256 KiB, block, max rate" set_ring 16 262144 block 0
-nr0=$(dmesg_count "stream: device not responding (reads all-ones)")
-e0=$(cat "$s/counters/errors")
-sub0=$(cat "$s/counters/submitted")
-echo 4194304 >"$s/rate"	# 16 buffers/s
-dmakit record -d "$xd" -o /mnt/v2.dat --duration 15s --json --quiet >/tmp/v2.json &
-rec=$!
-t_check "recording under way" wait_for 60 submitted_over "$s" $((sub0 + 4))
-echo 1 >$P/sim_xdma_vanish_at_irq
-t_check "the card goes at an interrupt: the driver says so" wait_for 60 \
-	sh -c "test \$(dmesg | grep -c 'stream: device not responding (reads all-ones)') -gt $nr0"
+vanish_under_recording v2 sim_xdma_vanish_at_irq "the card goes at an interrupt"
 t_eq "  the fault was used" "$(cat $P/sim_xdma_vanish_at_irq)" 0
-t_eq "  one buffer ended as a DMA error" "$(($(cat "$s/counters/errors") - e0))" 1
-t_check "  record --duration 15s ends (60 s bound)" wait_for 60 not_running $rec
-wait $rec
-echo "  record exit $?: $(cat /tmp/v2.json)"
 t_eq "  one DMA error in the recording" "$(json_get /tmp/v2.json dma_errors)" 1
 t_eq "  no loss or gap made up from all-ones metadata (lost gaps dropped)" \
 	"$(json_get /tmp/v2.json lost) $(json_get /tmp/v2.json gaps) $(json_get /tmp/v2.json dropped)" \

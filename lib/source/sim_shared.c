@@ -141,6 +141,28 @@ void sim_shared_unlink(const char *name)
 	}
 }
 
+/*
+ * A consumer running as another user than the ring's owner (root reading
+ * a user's ring) gives its FIFO to that owner: the producer must be able
+ * to open it to wake the slot, and to unlink it from the sticky /dev/shm
+ * when it closes the ring.  Root may still open it; no one else could
+ * have attached.
+ */
+static void give_to_ring_owner(const char *name, int fd)
+{
+	char path[128];
+	struct stat ring, fifo;
+
+	sim_shared_path(path, sizeof(path), name, -1);
+	if (stat(path, &ring) || fstat(fd, &fifo) || !S_ISFIFO(fifo.st_mode))
+		return;
+	if (fifo.st_uid != geteuid() || ring.st_uid == fifo.st_uid)
+		return;
+	if (fchown(fd, ring.st_uid, ring.st_gid)) {
+		/* not root: the owner's ring could not be ours to read */
+	}
+}
+
 int sim_shared_wake_fd(const char *name, int slot, bool create)
 {
 	char path[128];
@@ -151,5 +173,9 @@ int sim_shared_wake_fd(const char *name, int slot, bool create)
 		return -errno;
 	/* read-write: never EPIPE/ENXIO, and POLLIN only when written */
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (create)
+		give_to_ring_owner(name, fd);
+	return fd;
 }

@@ -173,4 +173,24 @@ done
 "$PRODUCER" "$NAME" 12x 2>bad.err
 t_eq "example COUNT 12x: usage error" "$?" 2
 t_check "usage errors leave no ring behind" test ! -e "/dev/shm/dmakit-app.$NAME"
+
+# --- root records a user's ring: the wake FIFO it made is the owner's ---
+# (/dev/shm is sticky: a root-owned FIFO could be neither opened by the
+# producer to wake the recorder nor unlinked when it closes its ring)
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	chmod 755 "$TMPDIR"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$PRODUCER" -c 1 "$NAME" 2000 >user.out 2>user.err &
+	upid=$!
+	t_check "a user's producer publishes its ring" wait_ring
+	"$DMAKIT" record -q -d "app:$NAME" -o user.dat --duration 10m 2>urec.err
+	t_eq "root records it to its end, exit 0" "$?" 0
+	wait "$upid"
+	t_eq "the user's producer ends, exit 0" "$?" 0
+	t_eq "all 2000 buffers" "$(json_get user.dat.json buffers)" 2000
+	t_check "the user's producer removed its ring and the FIFO root made" \
+		test -z "$(ls /dev/shm | grep -F "dmakit-app.$NAME")"
+else
+	t_check "root and setpriv, to record a user's ring" false
+fi
 t_done

@@ -363,17 +363,19 @@ static void xdma_chain_start(struct xdma_chan *xc)
 
 /*
  * Under @lock: the metadata of the oldest packet, from the user logic's
- * FIFO, into @res; false if the FIFO is empty (a desynchronised card).
+ * FIFO, into @res: 1, or 0 if the FIFO is empty (a desynchronised card),
+ * -ENODEV if the card is gone (its reads are all-ones, not metadata).
  */
-static bool xdma_pop_meta(struct xdma_chan *xc,
-			  struct dmakit_stream_result *res, u32 *flags)
+static int xdma_pop_meta(struct xdma_chan *xc,
+			 struct dmakit_stream_result *res, u32 *flags)
 {
 	struct dmakit_stream_result m = *res;
 	u32 n = xdma_user_rd(xc, XDMA_SRC_META_COUNT);
 
-	/* all-ones: the card is gone, its FIFO reads are not metadata */
-	if (!n || n == ~0U)
-		return false;
+	if (n == ~0U)
+		return -ENODEV;
+	if (!n)
+		return 0;
 	m.seq = xdma_user_rd(xc, XDMA_SRC_META_SEQ_LO) |
 		(u64)xdma_user_rd(xc, XDMA_SRC_META_SEQ_HI) << 32;
 	m.dev_ts = xdma_user_rd(xc, XDMA_SRC_META_TS_LO) |
@@ -383,32 +385,35 @@ static bool xdma_pop_meta(struct xdma_chan *xc,
 	*flags = xdma_user_rd(xc, XDMA_SRC_META_FLAGS);
 	/* gone while we read: what we read may be all-ones, not a packet's */
 	if (xdma_user_rd(xc, XDMA_SRC_META_COUNT) == ~0U)
-		return false;
+		return -ENODEV;
 	*res = m;
 	xdma_user_wr(xc, XDMA_SRC_META_POP, 1);
-	return true;
+	return 1;
 }
 
 /*
  * Under @lock, H2C: the length and CRC32C of the oldest packet the sink
- * received, from its FIFO, into @res; false if the FIFO is empty.
+ * received, from its FIFO, into @res: 1, 0 if the FIFO is empty, -ENODEV
+ * if the card is gone.
  */
-static bool xdma_pop_sink_meta(struct xdma_chan *xc,
-			       struct dmakit_stream_result *res, u32 *flags)
+static int xdma_pop_sink_meta(struct xdma_chan *xc,
+			      struct dmakit_stream_result *res, u32 *flags)
 {
 	u32 n = xdma_user_rd(xc, XDMA_SINK_META_COUNT), len, crc;
 
-	if (!n || n == ~0U)	/* empty, or the card is gone */
-		return false;
+	if (n == ~0U)
+		return -ENODEV;
+	if (!n)
+		return 0;
 	len = xdma_user_rd(xc, XDMA_SINK_META_LEN);
 	crc = xdma_user_rd(xc, XDMA_SINK_META_CRC);
 	*flags = xdma_user_rd(xc, XDMA_SINK_META_FLAGS);
 	if (xdma_user_rd(xc, XDMA_SINK_META_COUNT) == ~0U)
-		return false;
+		return -ENODEV;
 	res->len = len;
 	res->crc32c = crc;
 	xdma_user_wr(xc, XDMA_SINK_META_POP, 1);
-	return true;
+	return 1;
 }
 
 /* Under @lock: the buffer at the head of the queue is reported. */
@@ -427,9 +432,14 @@ static void xdma_report_head(struct xdma_chan *xc,
 /*
  * Under @lock: report the buffers of the chain whose descriptors the
  * engine has all completed (@count of them since the chain started).
+ * False if the card went meanwhile (a metadata FIFO read all-ones): the
+ * buffer whose metadata it was is left at the head, for
+ * xdma_stream_gone() to end as the one in flight.
  */
-static void xdma_reap(struct xdma_chan *xc, u32 count)
+static bool xdma_reap(struct xdma_chan *xc, u32 count)
 {
+	int got;
+
 	while (xc->inflight && xc->h2c) {
 		u32 slot = xc->queue[xc->qhead], flags = 0;
 		struct dmakit_stream_result res = {
@@ -439,8 +449,10 @@ static void xdma_reap(struct xdma_chan *xc, u32 count)
 		if (count - xc->chain_done < xc->nd[slot])
 			break;
 		/* the engine read the descriptors; the sink says what came */
-		if (!xdma_pop_sink_meta(xc, &res, &flags) ||
-		    (flags & XDMA_SRC_META_ABORTED) ||
+		got = xdma_pop_sink_meta(xc, &res, &flags);
+		if (got < 0)
+			return false;
+		if (!got || (flags & XDMA_SRC_META_ABORTED) ||
 		    res.len != xc->nbytes[slot])
 			res.flags |= DMAKIT_HW_CMPL_ERR;
 		else
@@ -466,8 +478,13 @@ static void xdma_reap(struct xdma_chan *xc, u32 count)
 			res.len += le32_to_cpu(READ_ONCE(wb[i].len));
 			eop = st & XDMA_WB_EOP;
 		}
-		if (!xdma_pop_meta(xc, &res, &flags) ||
-		    (flags & XDMA_SRC_META_ABORTED))
+		got = xdma_pop_meta(xc, &res, &flags);
+		if (got < 0)
+			return false;
+		if (!got)	/* no sequence or time of its own: the core's */
+			res.flags |= DMAKIT_HW_CMPL_ERR | DMAKIT_HW_CMPL_NOSEQ |
+				     DMAKIT_HW_CMPL_NOTS;
+		else if (flags & XDMA_SRC_META_ABORTED)
 			res.flags |= DMAKIT_HW_CMPL_ERR;
 		else
 			res.flags |= DMAKIT_HW_CMPL_CRC;
@@ -476,6 +493,7 @@ static void xdma_reap(struct xdma_chan *xc, u32 count)
 			res.flags |= DMAKIT_HW_CMPL_TRUNC;
 		xdma_report_head(xc, &res);
 	}
+	return true;
 }
 
 /*
@@ -695,7 +713,13 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 	/* the count the engine wrote back, after its data and writebacks */
 	count = le32_to_cpu(READ_ONCE(*xc->count_wb)) & XDMA_WB_COUNT_MASK;
 	dma_rmb();
-	xdma_reap(xc, count);
+	if (!xdma_reap(xc, count)) {
+		/* gone after its status read: as if it had been before */
+		xdma_stream_gone(xc);
+		spin_unlock(&xc->lock);
+		dmakit_ring_irq(xc->card);
+		return;
+	}
 	if (status & XDMA_STAT_ERRORS) {
 		/* stopped on the next descriptor: its buffer failed */
 		struct dmakit_stream_result res = {
@@ -710,7 +734,7 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 			/* its packet, cut off, is in the FIFO as aborted */
 			if (xc->h2c)
 				xdma_pop_sink_meta(xc, &res, &flags);
-			if (xc->h2c || !xdma_pop_meta(xc, &res, &flags))
+			if (xc->h2c || xdma_pop_meta(xc, &res, &flags) <= 0)
 				res.flags |= DMAKIT_HW_CMPL_NOSEQ |
 					     DMAKIT_HW_CMPL_NOTS;
 			res.len = 0;
@@ -725,7 +749,7 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 	}
 	if (!xc->chain_busy) {
 		xc->inflight = 0;
-		if (xc->qlen)
+		if (xc->qlen && !xc->gone)
 			xdma_chain_start(xc);
 	}
 	spin_unlock(&xc->lock);

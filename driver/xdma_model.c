@@ -62,7 +62,8 @@
  * writes are lost, engines stand still) until it is cleared;
  * sim_xdma_vanish_at_irq=N makes it gone just before each of the next N
  * interrupts it raises, so the handler finds all-ones (the race a card
- * pulled mid-stream gives).
+ * pulled mid-stream gives), sim_xdma_vanish_at_meta=N as the driver reads
+ * a metadata FIFO's count, after a good status (the same race, later).
  */
 #include <linux/crc32c.h>
 #include <linux/dma-map-ops.h>
@@ -310,6 +311,28 @@ static void xm_vanish_at_irq(void)
 		WRITE_ONCE(sim_xdma_vanished, true);
 }
 
+static atomic_t sim_xdma_vanish_at_meta = ATOMIC_INIT(0);
+module_param_named(sim_xdma_vanish_at_meta, sim_xdma_vanish_at_meta.counter,
+		   int, 0644);
+MODULE_PARM_DESC(sim_xdma_vanish_at_meta,
+		 "the next N reads of a metadata FIFO's count of the modelled XDMA cards find the card just vanished (sim_xdma_vanished set; tests; default 0)");
+
+/*
+ * The card goes after the handler read a good status, as it reads the
+ * metadata of a buffer the engine completed: the read is all-ones.
+ */
+static bool xm_vanish_at_meta(unsigned int bar, u32 off)
+{
+	u32 reg = off % XDMA_USER_CHAN(1);
+
+	if (bar != XDMA_BAR_USER ||
+	    (reg != XDMA_SRC_META_COUNT && reg != XDMA_SINK_META_COUNT) ||
+	    !xm_fault_take(&sim_xdma_vanish_at_meta))
+		return false;
+	WRITE_ONCE(sim_xdma_vanished, true);
+	return true;
+}
+
 static bool xm_frozen(void)
 {
 	return READ_ONCE(sim_xdma_stall) || xm_vanished();
@@ -346,6 +369,11 @@ static bool xm_vanished(void)
 
 static void xm_vanish_at_irq(void)
 {
+}
+
+static bool xm_vanish_at_meta(unsigned int bar, u32 off)
+{
+	return false;
 }
 
 static bool xm_frozen(void)
@@ -1092,7 +1120,7 @@ static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
 	struct xdma_model *m = ctx;
 	u32 v = ~0U;	/* no such BAR: a master abort reads all-ones */
 
-	if (xm_vanished())
+	if (xm_vanish_at_meta(bar, off) || xm_vanished())
 		return v;
 	spin_lock(&m->lock);
 	/* an AXI-MM card has no user logic: no user BAR */

@@ -245,6 +245,10 @@ int cmd_send(int argc, char **argv)
 	cli_catch_stop_signals();
 	ret = dmakit_open_stoppable(&dev, device, &cli_stop_requested, err,
 				    sizeof(err));
+	/* a malformed device string is a usage error, as in record */
+	if (ret == -EINVAL)
+		return cli_usage_error("send", "%s",
+				       err[0] ? err : dmakit_strerror(ret));
 	if (ret)
 		return cli_error("send", "open %s: %s", device,
 				 err[0] ? err : dmakit_strerror(ret));

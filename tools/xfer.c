@@ -246,6 +246,8 @@ int cmd_xfer(int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = dmakit_open(&dev, o.device, err, sizeof(err));
+	if (ret == -EINVAL)	/* a malformed device string, as in record */
+		return cli_usage_error(CMD, "%s", err);
 	if (ret)
 		return cli_error(CMD, "%s", err);
 	ret = dmakit_card_mem_size(dev, &memsize);

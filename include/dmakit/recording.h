@@ -281,10 +281,11 @@ int dmakit_sink_open(struct dmakit_sink **sinkp,
 /*
  * What dmakit_sink_open() would refuse about the files already there,
  * asked without creating, locking or changing anything (bufsize and the
- * rest are not needed): a name under /dev that does not exist (-ENOENT),
- * another writer holding the data or index (-EBUSY, naming it), an
- * earlier recording or a non-blank device without @opts->force
- * (-EEXIST).  For callers that wait before opening (dmakit_recv waits for
+ * rest are not needed): a name under /dev that does not exist, or a new
+ * file whose directory does not (-ENOENT), a directory (-EISDIR), another
+ * writer holding the data, index or metadata (-EBUSY, naming it), an
+ * earlier recording (its data, index or metadata) or a non-blank device
+ * without @opts->force (-EEXIST).  For callers that wait before opening (dmakit_recv waits for
  * a sender); the open checks again.  Return 0 or -errno with @err.
  */
 int dmakit_sink_preflight(const struct dmakit_sink_opts *opts, char *err,

@@ -24,7 +24,8 @@
  *     6   2  hdr_len   bytes of the whole header, common part included;
  *                      exactly the size this spec gives for the type
  *     8   4  data_len  payload bytes following the header (BUF only,
- *                      1..bufsize; 0 for every other type)
+ *                      0..bufsize: an empty buffer, as a driver publishes
+ *                      on a bus fault, is 0; 0 for every other type)
  *    12   4  hdr_crc   CRC32C of header bytes [0, 12) followed by
  *                      [16, hdr_len)
  *

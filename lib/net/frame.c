@@ -125,7 +125,7 @@ int dmakit_frame_encode(const struct dmakit_frame *f, void *out, size_t outlen)
 
 	if (len < 0 || outlen < (size_t)len)
 		return -EINVAL;
-	if ((f->type == DMAKIT_FRAME_BUF) != (f->data_len > 0))
+	if (f->type != DMAKIT_FRAME_BUF && f->data_len)
 		return -EINVAL;
 	memset(p, 0, (size_t)len);
 	put32(p, DMAKIT_STREAM_MAGIC);
@@ -252,7 +252,7 @@ int dmakit_frame_decode(const void *in, size_t len, struct dmakit_frame *f,
 	memset(f, 0, sizeof(*f));
 	f->type = p[5];
 	f->data_len = get32(p + 8);
-	if ((f->type == DMAKIT_FRAME_BUF) != (f->data_len > 0))
+	if (f->type != DMAKIT_FRAME_BUF && f->data_len)
 		return dmakit_errf(err, errlen, -EPROTO,
 				   "%s frame with %u data bytes", name,
 				   f->data_len);

@@ -538,7 +538,8 @@ static int queue_buffer(struct tx *t, struct dmakit_buf *b)
 	uint64_t lost;
 	int len;
 
-	if (b->desc.len == 0 || b->desc.len > t->geo.bufsize) {
+	/* an empty buffer (a bus fault's) goes as one, as record keeps it */
+	if (b->desc.len > t->geo.bufsize) {
 		dmakit_consumer_release(t->cons, b);
 		return dmakit_errf(t->err, t->errlen, -EIO,
 				   "device gave a buffer of %u bytes (bufsize %u)",

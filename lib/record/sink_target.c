@@ -411,6 +411,25 @@ int dmakit_sink_check_not_live_meta(const char *path, char *err,
 	return 0;
 }
 
+/* The directory a new file @path would be created in exists. */
+static int check_parent_dir(const char *path, char *err, size_t errlen)
+{
+	char *copy = strdup(path);
+	struct stat sb;
+	int ret = 0;
+
+	if (!copy)
+		return dmakit_errf(err, errlen, -ENOMEM, "out of memory");
+	if (stat(dirname(copy), &sb))
+		ret = dmakit_errf(err, errlen, -errno, "open %s: %s", path,
+				  strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		ret = dmakit_errf(err, errlen, -ENOTDIR, "open %s: %s", path,
+				  strerror(ENOTDIR));
+	free(copy);
+	return ret;
+}
+
 int dmakit_sink_preflight(const struct dmakit_sink_opts *o, char *err,
 			  size_t errlen)
 {
@@ -425,8 +444,24 @@ int dmakit_sink_preflight(const struct dmakit_sink_opts *o, char *err,
 		goto out;
 	}
 	if (stat(o->path, &sb)) {
-		ret = errno == ENOENT ?
-		      dmakit_sink_check_new_path(o->path, err, errlen) : 0;
+		if (errno != ENOENT) {
+			ret = 0;	/* the open will say */
+			goto out;
+		}
+		/* a new file: its directory must be there, its sidecars free */
+		ret = dmakit_sink_check_new_path(o->path, err, errlen);
+		if (!ret)
+			ret = check_parent_dir(o->path, err, errlen);
+		if (!ret)
+			ret = dmakit_sink_check_unlocked(idx, err, errlen);
+		if (!ret && !o->force)
+			ret = dmakit_sink_check_existing(o->path, idx, meta,
+							 false, err, errlen);
+		goto out;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		ret = dmakit_errf(err, errlen, -EISDIR, "%s is a directory",
+				  o->path);
 		goto out;
 	}
 	ret = dmakit_sink_check_unlocked(o->path, err, errlen);

@@ -120,7 +120,7 @@ static int lookup_bar(const char *root, const char *bdf, unsigned int bar,
 	if ((flags & DMAKIT_REG_WRITE) && info.driver[0] &&
 	    !(flags & DMAKIT_REG_FORCE))
 		return dmakit_errf(errmsg, errlen, -EBUSY,
-				   "%s is bound to driver %s, which owns its registers: a write could break it (force to write anyway)",
+				   "%s is bound to driver %s, which owns its registers: a write could break it (--force to write anyway)",
 				   info.bdf, info.driver);
 	if (b.size > SIZE_MAX)
 		return dmakit_errf(errmsg, errlen, -EOVERFLOW,

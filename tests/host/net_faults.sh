@@ -235,8 +235,8 @@ $DMAKIT send 127.0.0.1:9 --size 1M 2>/dev/null;	t_eq "send without device: 2" "$
 $DMAKIT send -d sim --size 1M 2>/dev/null;		t_eq "send without address: 2" "$?" 2
 $DMAKIT send -d sim h:9 --size 1M -z maybe 2>/dev/null; t_eq "bad zerocopy mode: 2" "$?" 2
 $DMAKIT send -d sim:bufsz=4K h:9 --size 1M 2>"$TMPDIR/dev.err"
-t_eq "bad device: 1" "$?" 1
-t_grep "bad device: says which option" "open sim:bufsz=4K: sim: unknown option 'bufsz'" "$TMPDIR/dev.err"
+t_eq "bad device string: usage error (2), as in record" "$?" 2
+t_grep "bad device string: says which option" "sim: unknown option 'bufsz'" "$TMPDIR/dev.err"
 $DMAKIT recv -l 0 2>/dev/null;				t_eq "recv without output: 2" "$?" 2
 $DMAKIT recv -l 99999 -o x 2>"$TMPDIR/port.err";	t_eq "recv bad port: usage error (2)" "$?" 2
 t_grep "recv bad port: says so" "bad port '99999'" "$TMPDIR/port.err"

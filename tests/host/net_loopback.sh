@@ -71,6 +71,31 @@ wait_recv
 t_check "any address: recording verifies" verify_ok any
 t_grep "any address: an IPv4 peer reads as IPv4" '"peer": "127.0.0.1:' "$TMPDIR/any.recv.json"
 
+# Empty, cut-short and DMA-error buffers (a driver publishes the first on a
+# bus fault) cross the network as they are, reliable and lossy, every
+# zero-copy method: the stream goes on, the receiver records them as
+# record does (verify --allow-dma-errors passes, the counts match)
+for mode in "" --lossy; do
+	for zc in off msg; do
+		n=odd$mode-$zc
+		start_recv $n || exit 1
+		$DMAKIT send -d "sim:bufsize=64K,nbufs=64,rate=200M,empty_every=3,trunc_every=5,dmaerr_every=7" \
+			$mode 127.0.0.1:$PORT --size 4M -z $zc --json \
+			>"$TMPDIR/$n.send.json" 2>"$TMPDIR/$n.send.err"
+		rc=$?
+		wait_recv
+		t_eq "odd buffers${mode:+ $mode} $zc: send exits 0" "$rc" 0
+		[ "$rc" = 0 ] || sed 's/^/    /' "$TMPDIR/$n.send.err" "$TMPDIR/$n.recv.err"
+		t_eq "odd buffers${mode:+ $mode} $zc: recv exits 0" "$RECV_RC" 0
+		t_check "odd buffers${mode:+ $mode} $zc: verify --allow-dma-errors" \
+			"$DMAKIT" verify "$TMPDIR/$n.dat" --allow-dma-errors --quiet
+		t_check "odd buffers${mode:+ $mode} $zc: empty ones recorded ($(meta $n empty))" \
+			test "$(meta $n empty)" -gt 0
+		t_check "odd buffers${mode:+ $mode} $zc: cut-short and DMA-error ones too" \
+			test "$(meta $n truncated)" -gt 0 -a "$(meta $n dma_errors)" -gt 0
+	done
+done
+
 # Lossy sender at full speed: the producer overwrites slots while the kernel
 # is still sending them.  Nothing corrupt may be recorded: the receiver's
 # CRC check drops such buffers, the gaps are accounted, verify passes.

@@ -169,6 +169,24 @@ t_grep "recv --json onto a recording: the error says why" '"error": ?"[^"]*alrea
 	"$TMPDIR/recv.json"
 t_check "recv --json onto a recording: no \"recorded\" claiming a recording" \
 	sh -c "! grep -q '\"recorded\"' '$TMPDIR/recv.json'"
+# ... also when the recording's data was moved away (its index and
+# metadata are left), the directory does not exist, or the output is a
+# directory (--force or not): at once, well before the 60 s wait
+mkdir -p "$TMPDIR/moved" "$TMPDIR/adir"
+cp "$run.idx" "$run.json" "$TMPDIR/moved/"
+for case in "moved/$(basename "$run")|already holds a recording" \
+	    "no/such/dir/r.dat|open .*no/such/dir/r.dat: No such file or directory" \
+	    "adir|adir is a directory" "adir --force|adir is a directory"; do
+	out=${case%%|*} msg=${case#*|}
+	t0=$(date +%s)
+	# shellcheck disable=SC2086 # the path and --force
+	"$DMAKIT" recv -l 127.0.0.1:0 -o "$TMPDIR"/$out --timeout 60 2>"$TMPDIR/err"
+	t_eq "recv -o $out, no sender: exits 1" "$?" 1
+	t_grep "recv -o $out: refused before listening" "$msg" "$TMPDIR/err"
+	t_check "recv -o $out: at once" test $(($(date +%s) - t0)) -lt 30
+done
+t_check "recv onto moved index and metadata: they are as they were" \
+	cmp -s "$run.json" "$TMPDIR/moved/$(basename "$run").json"
 before=$(sums "$run" "$run.idx" "$run.json")
 "$DMAKIT" recv -l 127.0.0.1:0 -o "$run" --force --timeout 1s 2>"$TMPDIR/err"
 t_eq "recv --force, no sender: exits 1" "$?" 1

@@ -56,6 +56,13 @@ usage_case "sim stray comma" "an empty option in 'nbufs=16,,rate=1M'" \
 	record -d sim:nbufs=16,,rate=1M -o "$out" --size 1M --force
 usage_case "chardev trailing comma" "an empty option" \
 	record -d chardev:/dev/zero,depth=2, -o "$out" --size 1M --force
+# the same rule in every command that opens a device (--json: no object)
+usage_case "send: sim option given twice" "option 'seed' given twice" \
+	send -d sim:seed=1,seed=2 127.0.0.1:45999 --size 1M --json
+usage_case "xfer: sim stray comma" "an empty option in 'seed=1,,rate=1M'" \
+	xfer -d sim:seed=1,,rate=1M --to-host -s 4K --json
+usage_case "xfer: sim bufsize=3" "bufsize must be a multiple of 4K" \
+	xfer -d sim:bufsize=3 --to-host -s 4K --json
 usage_case "chardev bufsize=1T: the range" "bad value '1T' for bufsize \(a multiple of 4K in 4K..64M\)" \
 	record -d chardev:/dev/zero,bufsize=1T -o "$out" --size 1M --force
 usage_case "chardev maxerr=0: the range" "bad value '0' for maxerr \(1..1000000\)" \

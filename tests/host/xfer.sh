@@ -37,7 +37,7 @@ t_eq "zero size: usage error" $? 2
 $DMAKIT xfer -d sim --to-host --size 4K --offset 4096 >/dev/null 2>&1
 t_eq "offset beyond a page: usage error" $? 2
 $DMAKIT xfer -d nosuchdevice --to-host --size 4K >/dev/null 2>"$TMPDIR/err"
-t_eq "unknown device: failure" $? 1
+t_eq "unknown device: usage error, as in record" $? 2
 t_grep "  one line with context" "^dmakit xfer: unknown device 'nosuchdevice'" "$TMPDIR/err"
 $DMAKIT xfer -d /dev/null --to-host --size 4K >/dev/null 2>"$TMPDIR/err"
 t_eq "not a dmakit device: failure" $? 1

@@ -486,7 +486,8 @@ static bool xdma_reap(struct xdma_chan *xc, u32 count)
 				     DMAKIT_HW_CMPL_NOTS;
 		else if (flags & XDMA_SRC_META_ABORTED)
 			res.flags |= DMAKIT_HW_CMPL_ERR;
-		else
+		else if (!(res.flags & DMAKIT_HW_CMPL_ERR))
+			/* the packet's CRC: not of a part-written buffer */
 			res.flags |= DMAKIT_HW_CMPL_CRC;
 		/* one packet per buffer: its end is the buffer's */
 		if (!eop)
@@ -713,19 +714,15 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 	/* the count the engine wrote back, after its data and writebacks */
 	count = le32_to_cpu(READ_ONCE(*xc->count_wb)) & XDMA_WB_COUNT_MASK;
 	dma_rmb();
-	if (!xdma_reap(xc, count)) {
-		/* gone after its status read: as if it had been before */
-		xdma_stream_gone(xc);
-		spin_unlock(&xc->lock);
-		dmakit_ring_irq(xc->card);
-		return;
-	}
+	if (!xdma_reap(xc, count))
+		goto gone;	/* after its status read: as if before */
 	if (status & XDMA_STAT_ERRORS) {
 		/* stopped on the next descriptor: its buffer failed */
 		struct dmakit_stream_result res = {
 			.flags = DMAKIT_HW_CMPL_ERR,
 		};
 		u32 flags;
+		int got;
 
 		dev_warn_ratelimited(&xc->card->dev,
 				     "%s engine stopped, status %#x after %u descriptors\n",
@@ -733,8 +730,12 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 		if (xc->inflight) {
 			/* its packet, cut off, is in the FIFO as aborted */
 			if (xc->h2c)
-				xdma_pop_sink_meta(xc, &res, &flags);
-			if (xc->h2c || xdma_pop_meta(xc, &res, &flags) <= 0)
+				got = xdma_pop_sink_meta(xc, &res, &flags);
+			else
+				got = xdma_pop_meta(xc, &res, &flags);
+			if (got < 0)
+				goto gone;
+			if (xc->h2c || !got)
 				res.flags |= DMAKIT_HW_CMPL_NOSEQ |
 					     DMAKIT_HW_CMPL_NOTS;
 			res.len = 0;
@@ -749,9 +750,14 @@ static void xdma_stream_irq(struct xdma_chan *xc, unsigned int vec)
 	}
 	if (!xc->chain_busy) {
 		xc->inflight = 0;
-		if (xc->qlen && !xc->gone)
+		if (xc->qlen)
 			xdma_chain_start(xc);
 	}
+	spin_unlock(&xc->lock);
+	dmakit_ring_irq(xc->card);
+	return;
+gone:
+	xdma_stream_gone(xc);
 	spin_unlock(&xc->lock);
 	dmakit_ring_irq(xc->card);
 }

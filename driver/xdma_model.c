@@ -1120,7 +1120,7 @@ static u32 xm_rd(void *ctx, unsigned int bar, u32 off)
 	struct xdma_model *m = ctx;
 	u32 v = ~0U;	/* no such BAR: a master abort reads all-ones */
 
-	if (xm_vanish_at_meta(bar, off) || xm_vanished())
+	if (xm_vanished() || xm_vanish_at_meta(bar, off))
 		return v;
 	spin_lock(&m->lock);
 	/* an AXI-MM card has no user logic: no user BAR */

@@ -247,9 +247,10 @@ int cmd_xfer(int argc, char **argv)
 		return ret;
 	ret = dmakit_open(&dev, o.device, err, sizeof(err));
 	if (ret == -EINVAL)	/* a malformed device string, as in record */
-		return cli_usage_error(CMD, "%s", err);
+		return cli_usage_error(CMD, "%s",
+				       err[0] ? err : dmakit_strerror(ret));
 	if (ret)
-		return cli_error(CMD, "%s", err);
+		return cli_error(CMD, "%s", err[0] ? err : dmakit_strerror(ret));
 	ret = dmakit_card_mem_size(dev, &memsize);
 	if (ret || !memsize) {
 		cli_error(CMD, "%s: %s", o.device,

@@ -454,6 +454,8 @@ int dmakit_sink_preflight(const struct dmakit_sink_opts *o, char *err,
 			ret = check_parent_dir(o->path, err, errlen);
 		if (!ret)
 			ret = dmakit_sink_check_unlocked(idx, err, errlen);
+		if (!ret)
+			ret = dmakit_sink_check_unlocked(meta, err, errlen);
 		if (!ret && !o->force)
 			ret = dmakit_sink_check_existing(o->path, idx, meta,
 							 false, err, errlen);

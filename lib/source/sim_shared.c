@@ -143,10 +143,11 @@ void sim_shared_unlink(const char *name)
 
 /*
  * A consumer running as another user than the ring's owner (root reading
- * a user's ring) gives its FIFO to that owner: the producer must be able
- * to open it to wake the slot, and to unlink it from the sticky /dev/shm
- * when it closes the ring.  Root may still open it; no one else could
- * have attached.
+ * a user's ring) gives the FIFO it just made to that owner: the producer
+ * must be able to open it to wake the slot, and to unlink it from the
+ * sticky /dev/shm when it closes the ring.  Root may still open it.  Only
+ * a FIFO this call created (nobody else can replace it in the sticky
+ * directory), opened without following a link, with one name, is given.
  */
 static void give_to_ring_owner(const char *name, int fd)
 {
@@ -154,9 +155,10 @@ static void give_to_ring_owner(const char *name, int fd)
 	struct stat ring, fifo;
 
 	sim_shared_path(path, sizeof(path), name, -1);
-	if (stat(path, &ring) || fstat(fd, &fifo) || !S_ISFIFO(fifo.st_mode))
-		return;
-	if (fifo.st_uid != geteuid() || ring.st_uid == fifo.st_uid)
+	if (lstat(path, &ring) || !S_ISREG(ring.st_mode) ||
+	    fstat(fd, &fifo) || !S_ISFIFO(fifo.st_mode) ||
+	    fifo.st_nlink != 1 || fifo.st_uid != geteuid() ||
+	    ring.st_uid == fifo.st_uid)
 		return;
 	if (fchown(fd, ring.st_uid, ring.st_gid)) {
 		/* not root: the owner's ring could not be ours to read */
@@ -166,16 +168,20 @@ static void give_to_ring_owner(const char *name, int fd)
 int sim_shared_wake_fd(const char *name, int slot, bool create)
 {
 	char path[128];
+	bool made = false;
 	int fd;
 
 	sim_shared_path(path, sizeof(path), name, slot);
-	if (create && mkfifo(path, 0600) < 0 && errno != EEXIST)
-		return -errno;
+	if (create) {
+		made = !mkfifo(path, 0600);
+		if (!made && errno != EEXIST)
+			return -errno;
+	}
 	/* read-write: never EPIPE/ENXIO, and POLLIN only when written */
-	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (create)
+	if (made)
 		give_to_ring_owner(name, fd);
 	return fd;
 }

@@ -76,7 +76,7 @@ t_grep "any address: an IPv4 peer reads as IPv4" '"peer": "127.0.0.1:' "$TMPDIR/
 # zero-copy method: the stream goes on, the receiver records them as
 # record does (verify --allow-dma-errors passes, the counts match)
 for mode in "" --lossy; do
-	for zc in off msg; do
+	for zc in off msg uring auto; do
 		n=odd$mode-$zc
 		start_recv $n || exit 1
 		$DMAKIT send -d "sim:bufsize=64K,nbufs=64,rate=200M,empty_every=3,trunc_every=5,dmaerr_every=7" \

@@ -20,7 +20,7 @@ struct receiver {
 	pthread_t thread;
 	struct dmakit_recv_opts o;
 	struct dmakit_recv_stats st;
-	char path[256];
+	char path[256], sidecar[256];
 	char err[256];
 	int ret, port;
 };
@@ -33,14 +33,22 @@ static void *recv_main(void *p)
 	return NULL;
 }
 
-/* Listen on an ephemeral loopback port and receive one stream into @path. */
-static int start_receiver(struct receiver *r, const char *path)
+/*
+ * Listen on an ephemeral loopback port and receive one stream into @path
+ * (its index and metadata at @sidecar, if not NULL).
+ */
+static int start_receiver_at(struct receiver *r, const char *path,
+			     const char *sidecar)
 {
 	char err[256];
 	int fd;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->path, sizeof(r->path), "%s", path);
+	if (sidecar) {
+		snprintf(r->sidecar, sizeof(r->sidecar), "%s", sidecar);
+		r->o.sink.sidecar = r->sidecar;
+	}
 	fd = dmakit_net_listen("127.0.0.1:0", err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "listen: %s\n", err);
@@ -52,6 +60,11 @@ static int start_receiver(struct receiver *r, const char *path)
 	r->o.accept_timeout_ms = 10000;
 	r->o.idle_timeout_ms = 10000;
 	return pthread_create(&r->thread, NULL, recv_main, r) ? -1 : 0;
+}
+
+static int start_receiver(struct receiver *r, const char *path)
+{
+	return start_receiver_at(r, path, NULL);
 }
 
 static void join_receiver(struct receiver *r)
@@ -146,7 +159,11 @@ static void stream_recorded_and_verified(void)
 	remove_recording(r.path);
 }
 
-/* The receiver cannot create its output: the sender hears why. */
+/*
+ * The receiver cannot create its output.  A missing directory for the data
+ * is seen before anyone connects: refused at once.  One for the sidecars
+ * only when the recording opens, at HELLO: the sender hears why.
+ */
 static void refused_stream(void)
 {
 	struct dmakit_send_opts o = { .mode = DMAKIT_RELIABLE };
@@ -156,6 +173,12 @@ static void refused_stream(void)
 	char addr[64], err[256];
 
 	T_EQ(start_receiver(&r, "/nonexistent-dir/x.dat"), 0);
+	join_receiver(&r);
+	T_EQ(r.ret, -ENOENT);
+	T_ASSERT(strstr(r.err, "nonexistent-dir"));
+
+	T_EQ(start_receiver_at(&r, tmp_file("refused.dat"),
+			       "/nonexistent-dir/side"), 0);
 	T_EQ(dmakit_open(&dev, "sim:bufsize=4K,nbufs=4", err, sizeof(err)), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
 	o.addr = addr;
@@ -168,6 +191,7 @@ static void refused_stream(void)
 	dmakit_close(dev);
 	join_receiver(&r);
 	T_EQ(r.ret, -ENOENT);
+	T_EQ(access(r.path, F_OK), -1);	/* the data file it made removed */
 }
 
 static void bad_arguments(void)
